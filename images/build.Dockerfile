@@ -1,0 +1,11 @@
+# Build layer: PostgreSQL {{version}} from the upstream tarball, as chapter 1 of the document
+# (./configure with defaults, make world, make install-world into /usr/local/pgsql).
+FROM {{base}}
+COPY {{tarball}} /work/
+RUN cd /work \
+ && tar xjf {{tarball}} \
+ && cd postgresql-{{version}} \
+ && {{configure}} \
+ && make -j"$(nproc)" {{world}} \
+ && make {{install}} \
+ && cd / && rm -rf /work

@@ -1,0 +1,499 @@
+//! A lab on the engine: its network, volumes and node containers, found again by label.
+//!
+//! Names are derived from the lab's name (`pglab-<lab>`, `pglab-<lab>-node1`,
+//! `pglab-<lab>-node1-disk2`) and every object carries [`MANAGED_LABEL`] and [`LAB_LABEL`], so
+//! `lab down` removes a lab in any state, also after the process that made it was killed.
+//! Nodes never run privileged and get no added capabilities; no port is published on the host
+//! unless asked, and then only on 127.0.0.1.
+
+pub mod node;
+pub mod status;
+pub mod up;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+
+use crate::docker::{DockerError, Engine, LAB_LABEL, MANAGED_LABEL};
+use crate::error::{Error, Result};
+pub use node::{Node, Output};
+
+/// Label with a node's name.
+pub const NODE_LABEL: &str = "io.pglab.node";
+/// Label with a node's address.
+pub const ADDR_LABEL: &str = "io.pglab.addr";
+/// Label with the PostgreSQL release a lab runs.
+pub const VERSION_LABEL: &str = "io.pglab.pg-version";
+/// Label with the lab's SQL password (the `lab` role the controller connects as).
+pub const SECRET_LABEL: &str = "io.pglab.sql-password";
+
+/// The disks of a node, as in the document.
+pub const DISKS: [&str; 4] = ["/disk1", "/disk2", "/disk3", "/disk4"];
+
+/// How a lab is laid out on the engine.
+#[derive(Debug, Clone)]
+pub struct LabLayout {
+    /// The lab's name (`--name`).
+    pub name: String,
+    /// The subnet, CIDR (`172.16.3.0/24`).
+    pub subnet: String,
+    /// Nodes: name and address.
+    pub nodes: Vec<(String, String)>,
+    /// The node image.
+    pub image: String,
+    /// The PostgreSQL release.
+    pub version: String,
+    /// Publish each node's 5432 on 127.0.0.1 (node1 on `base`, node2 on `base + 1`).
+    pub publish: Option<u16>,
+    /// The controller's SQL password.
+    pub sql_password: String,
+}
+
+/// The network's name.
+pub fn network_name(lab: &str) -> String {
+    format!("pglab-{lab}")
+}
+
+/// A node container's name.
+pub fn container_name(lab: &str, node: &str) -> String {
+    format!("pglab-{lab}-{node}")
+}
+
+/// A node disk volume's name.
+pub fn volume_name(lab: &str, node: &str, disk: &str) -> String {
+    format!("pglab-{lab}-{node}-{}", disk.trim_start_matches('/'))
+}
+
+/// The labels of every object of a lab.
+pub fn lab_labels(lab: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (MANAGED_LABEL.to_string(), "true".to_string()),
+        (LAB_LABEL.to_string(), lab.to_string()),
+    ])
+}
+
+/// Checks a lab name: it becomes part of Docker object names.
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "lab name `{name}`: use 1-40 lowercase letters, digits and dashes"
+        )))
+    }
+}
+
+/// Parses `a.b.c.d/n`; the gateway is the first address.
+pub fn parse_subnet(subnet: &str) -> Result<(Ipv4Addr, u8, Ipv4Addr)> {
+    let bad = || {
+        Error::Invalid(format!(
+            "--subnet {subnet}: expected an IPv4 network such as 172.16.3.0/24"
+        ))
+    };
+    let (addr, len) = subnet.split_once('/').ok_or_else(bad)?;
+    let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let len: u8 = len.parse().map_err(|_| bad())?;
+    if !(8..=29).contains(&len) {
+        return Err(bad());
+    }
+    let mask = u32::MAX << (32 - len);
+    let network = u32::from(addr) & mask;
+    Ok((Ipv4Addr::from(network), len, Ipv4Addr::from(network + 1)))
+}
+
+/// Whether `addr` lies in `subnet`.
+pub fn in_subnet(addr: &str, subnet: &str) -> bool {
+    let (Ok((net, len, _)), Ok(a)) = (parse_subnet(subnet), addr.parse::<Ipv4Addr>()) else {
+        return false;
+    };
+    let mask = u32::MAX << (32 - len);
+    u32::from(a) & mask == u32::from(net)
+}
+
+fn op(op: &'static str, target: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
+    let target = target.into();
+    move |source| Error::Docker(DockerError::Op { op, target, source })
+}
+
+fn label_filter(lab: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut labels = vec![format!("{MANAGED_LABEL}=true")];
+    if let Some(lab) = lab {
+        labels.push(format!("{LAB_LABEL}={lab}"));
+    }
+    HashMap::from([("label".to_string(), labels)])
+}
+
+/// What exists of a lab on the engine.
+#[derive(Debug, Default, Clone)]
+pub struct Inventory {
+    /// Container names.
+    pub containers: Vec<String>,
+    /// Network names.
+    pub networks: Vec<String>,
+    /// Volume names.
+    pub volumes: Vec<String>,
+}
+
+impl Inventory {
+    /// Whether nothing exists.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty() && self.volumes.is_empty()
+    }
+}
+
+/// Lists a lab's objects (or every lab's, with `None`) by label.
+pub async fn inventory(engine: &Engine, lab: Option<&str>) -> Result<Inventory> {
+    let filters = label_filter(lab);
+    let d = engine.client();
+    let containers = d
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(op("list containers", lab.unwrap_or("*")))?
+        .into_iter()
+        .filter_map(|c| c.names.and_then(|n| n.first().cloned()))
+        .map(|n| n.trim_start_matches('/').to_string())
+        .collect();
+    let networks = d
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(op("list networks", lab.unwrap_or("*")))?
+        .into_iter()
+        .filter_map(|n| n.name)
+        .collect();
+    let volumes = d
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(op("list volumes", lab.unwrap_or("*")))?
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    Ok(Inventory {
+        containers,
+        networks,
+        volumes,
+    })
+}
+
+/// Removes everything of a lab: containers (forced), then networks, then volumes. Returns what
+/// was removed. Safe to call on a lab in any state, or on none.
+pub async fn down(engine: &Engine, lab: &str) -> Result<Inventory> {
+    let inv = inventory(engine, Some(lab)).await?;
+    let d = engine.client();
+    for c in &inv.containers {
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match d.remove_container(c, Some(opts)).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => return Err(op("remove container", c)(e)),
+        }
+    }
+    for n in &inv.networks {
+        match d.remove_network(n).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => return Err(op("remove network", n)(e)),
+        }
+    }
+    for v in &inv.volumes {
+        match d
+            .remove_volume(v, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => return Err(op("remove volume", v)(e)),
+        }
+    }
+    Ok(inv)
+}
+
+/// Creates the lab's network with the document's addressing. A subnet already in use is
+/// reported with the flag that chooses another.
+pub async fn create_network(engine: &Engine, layout: &LabLayout) -> Result<()> {
+    let (_, _, gateway) = parse_subnet(&layout.subnet)?;
+    let name = network_name(&layout.name);
+    // The engine's own message for an overlap is obscure: look first.
+    let existing = engine
+        .client()
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .map_err(op("list networks", &name))?;
+    for n in existing {
+        let subnets = n
+            .ipam
+            .and_then(|i| i.config)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.subnet);
+        for s in subnets {
+            if overlaps(&s, &layout.subnet) {
+                return Err(Error::Invalid(format!(
+                    "subnet {} is taken: docker network `{}` uses {s}. Choose another with --subnet (e.g. --subnet 172.16.{}.0/24)",
+                    layout.subnet,
+                    n.name.unwrap_or_default(),
+                    200 + (layout.name.len() % 50)
+                )));
+            }
+        }
+    }
+    let request = NetworkCreateRequest {
+        name: name.clone(),
+        driver: Some("bridge".into()),
+        ipam: Some(Ipam {
+            driver: Some("default".into()),
+            config: Some(vec![IpamConfig {
+                subnet: Some(layout.subnet.clone()),
+                gateway: Some(gateway.to_string()),
+                ..Default::default()
+            }]),
+            options: None,
+        }),
+        labels: Some(lab_labels(&layout.name)),
+        ..Default::default()
+    };
+    engine
+        .client()
+        .create_network(request)
+        .await
+        .map_err(op("create network", &name))?;
+    Ok(())
+}
+
+fn overlaps(a: &str, b: &str) -> bool {
+    match (parse_subnet(a), parse_subnet(b)) {
+        (Ok((na, la, _)), Ok((nb, lb, _))) => {
+            let len = la.min(lb);
+            let mask = u32::MAX << (32 - len);
+            u32::from(na) & mask == u32::from(nb) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Creates a node's four volumes and its container (not started).
+pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> Result<Node> {
+    let (node, addr) = &layout.nodes[index];
+    let lab = &layout.name;
+    let mut labels = lab_labels(lab);
+    let mut mounts = Vec::new();
+    for disk in DISKS {
+        let vol = volume_name(lab, node, disk);
+        let mut vol_labels = labels.clone();
+        vol_labels.insert(NODE_LABEL.into(), node.clone());
+        engine
+            .client()
+            .create_volume(VolumeCreateRequest {
+                name: Some(vol.clone()),
+                labels: Some(vol_labels),
+                ..Default::default()
+            })
+            .await
+            .map_err(op("create volume", &vol))?;
+        mounts.push(Mount {
+            target: Some(disk.to_string()),
+            source: Some(vol),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        });
+    }
+    labels.insert(NODE_LABEL.into(), node.clone());
+    labels.insert(ADDR_LABEL.into(), addr.clone());
+    labels.insert(VERSION_LABEL.into(), layout.version.clone());
+    labels.insert(SECRET_LABEL.into(), layout.sql_password.clone());
+    let network = network_name(lab);
+    let port_bindings = layout.publish.map(|base| {
+        HashMap::from([(
+            "5432/tcp".to_string(),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some((base + index as u16).to_string()),
+            }]),
+        )])
+    });
+    let body = ContainerCreateBody {
+        image: Some(layout.image.clone()),
+        hostname: Some(node.clone()),
+        labels: Some(labels),
+        exposed_ports: layout.publish.map(|_| vec!["5432/tcp".to_string()]),
+        host_config: Some(HostConfig {
+            // An init as PID 1 reaps orphans: a crashed postmaster leaves the node up.
+            init: Some(true),
+            mounts: Some(mounts),
+            network_mode: Some(network.clone()),
+            privileged: Some(false),
+            port_bindings,
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings {
+                    ipam_config: Some(EndpointIpamConfig {
+                        ipv4_address: Some(addr.clone()),
+                        ..Default::default()
+                    }),
+                    aliases: Some(vec![node.clone()]),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    };
+    let name = container_name(lab, node);
+    engine
+        .client()
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            body,
+        )
+        .await
+        .map_err(op("create container", &name))?;
+    Ok(Node {
+        name: node.clone(),
+        container: name,
+        addr: addr.clone(),
+    })
+}
+
+/// A running (or stopped) lab as found on the engine.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// Its name.
+    pub name: String,
+    /// Its nodes, by name.
+    pub nodes: Vec<Node>,
+    /// The PostgreSQL release.
+    pub version: String,
+    /// The controller's SQL password.
+    pub sql_password: String,
+}
+
+impl Lab {
+    /// Finds a lab's nodes by label.
+    pub async fn find(engine: &Engine, name: &str) -> Result<Lab> {
+        let filters = label_filter(Some(name));
+        let containers = engine
+            .client()
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(op("list containers", name))?;
+        let mut nodes = Vec::new();
+        let (mut version, mut secret) = (String::new(), String::new());
+        for c in containers {
+            let labels = c.labels.unwrap_or_default();
+            let (Some(node), Some(addr)) = (labels.get(NODE_LABEL), labels.get(ADDR_LABEL)) else {
+                continue;
+            };
+            version = labels.get(VERSION_LABEL).cloned().unwrap_or_default();
+            secret = labels.get(SECRET_LABEL).cloned().unwrap_or_default();
+            nodes.push(Node {
+                name: node.clone(),
+                container: container_name(name, node),
+                addr: addr.clone(),
+            });
+        }
+        if nodes.is_empty() {
+            return Err(Error::Invalid(format!(
+                "no lab named `{name}` is running: start one with `lab up --name {name}`"
+            )));
+        }
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Lab {
+            name: name.to_string(),
+            nodes,
+            version,
+            sql_password: secret,
+        })
+    }
+
+    /// A node by name, or an error listing the known ones.
+    pub fn node(&self, name: &str) -> Result<&Node> {
+        self.nodes.iter().find(|n| n.name == name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown node `{name}` in lab `{}`: known nodes are {}",
+                self.name,
+                self.nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_parse_and_overlap() {
+        let (net, len, gw) = parse_subnet("172.16.3.0/24").unwrap();
+        assert_eq!(
+            (net.to_string(), len, gw.to_string()),
+            ("172.16.3.0".into(), 24, "172.16.3.1".into())
+        );
+        assert!(parse_subnet("172.16.3.0").is_err());
+        assert!(parse_subnet("300.1.1.1/24").is_err());
+        assert!(overlaps("172.16.0.0/16", "172.16.3.0/24"));
+        assert!(!overlaps("172.17.0.0/16", "172.16.3.0/24"));
+        assert!(in_subnet("172.16.3.101", "172.16.3.0/24"));
+        assert!(!in_subnet("172.16.4.101", "172.16.3.0/24"));
+    }
+
+    #[test]
+    fn lab_names_are_checked() {
+        assert!(check_name("lab").is_ok());
+        assert!(check_name("drill-2").is_ok());
+        for bad in ["", "Lab", "a b", "-x", "a/b"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            volume_name("lab", "node1", "/disk2"),
+            "pglab-lab-node1-disk2"
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! `lab status`: per node its role, timeline, pg_isready code and replay lag, and the primary's
+//! `pg_stat_replication` with the running version's column names.
+//!
+//! The JSON form is stable: fields are only ever added. See README ("lab status --json").
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cluster::{Lab, Node};
+use crate::docker::Engine;
+use crate::pg::Dialect;
+use crate::plan::User;
+use crate::sql;
+
+/// The whole lab.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The lab's name.
+    pub lab: String,
+    /// The PostgreSQL release.
+    pub pg_version: String,
+    /// Per node.
+    pub nodes: Vec<NodeStatus>,
+    /// `pg_stat_replication` rows of every primary, with the node they were read on.
+    pub replication: Vec<ReplicationRow>,
+}
+
+/// One node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+    /// Name (`node1`).
+    pub name: String,
+    /// Address on the lab network.
+    pub addr: String,
+    /// `primary`, `standby` or `down`.
+    pub role: String,
+    /// The timeline the node is on, if known.
+    pub timeline: Option<u32>,
+    /// `pg_isready` over TCP to the node itself: 0 accepting, 1 rejecting, 2 no response,
+    /// 3 no attempt.
+    pub pg_isready: i64,
+    /// `pg_last_xact_replay_timestamp()` (standbys).
+    pub last_replay: Option<String>,
+    /// Seconds since the last replayed transaction (standbys).
+    pub replay_lag_seconds: Option<f64>,
+}
+
+/// A `pg_stat_replication` row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicationRow {
+    /// The node it was read on.
+    pub on: String,
+    /// Column name to value, as the server names them.
+    pub columns: BTreeMap<String, Option<String>>,
+}
+
+/// The timeline in a WAL file name (`000000020000000000000003` → 2).
+fn timeline_of_walfile(name: &str) -> Option<u32> {
+    u32::from_str_radix(name.get(..8)?, 16).ok()
+}
+
+/// Collects the status of every node.
+pub async fn status(engine: &Engine, lab: &Lab, dialect: &Dialect) -> Status {
+    let mut nodes = Vec::new();
+    let mut replication = Vec::new();
+    for node in &lab.nodes {
+        let (status, rows) = node_status(engine, lab, node, dialect).await;
+        nodes.push(status);
+        replication.extend(rows.into_iter().map(|columns| ReplicationRow {
+            on: node.name.clone(),
+            columns,
+        }));
+    }
+    Status {
+        lab: lab.name.clone(),
+        pg_version: lab.version.clone(),
+        nodes,
+        replication,
+    }
+}
+
+async fn node_status(
+    engine: &Engine,
+    lab: &Lab,
+    node: &Node,
+    dialect: &Dialect,
+) -> (NodeStatus, Vec<BTreeMap<String, Option<String>>>) {
+    let isready = node
+        .run(
+            engine,
+            User::Postgres,
+            &format!(
+                "pg_isready -h {} -p 5432 -U postgres -d postgres -q; echo $?",
+                node.addr
+            ),
+            &Default::default(),
+            Duration::from_secs(15),
+        )
+        .await
+        .ok()
+        .and_then(|o| o.stdout.trim().parse().ok())
+        .unwrap_or(3);
+    let mut st = NodeStatus {
+        name: node.name.clone(),
+        addr: node.addr.clone(),
+        role: "down".into(),
+        timeline: None,
+        pg_isready: isready,
+        last_replay: None,
+        replay_lag_seconds: None,
+    };
+    let mut rows = Vec::new();
+    let Ok(client) = sql::connect(
+        &node.addr,
+        "postgres",
+        &lab.sql_password,
+        Duration::from_secs(5),
+    )
+    .await
+    else {
+        return (st, rows);
+    };
+    let in_recovery = sql::scalar(&client, "SELECT pg_is_in_recovery()")
+        .await
+        .ok()
+        .flatten();
+    match in_recovery.as_deref() {
+        Some("f") => {
+            st.role = "primary".into();
+            let walfile = format!(
+                "SELECT {}({})",
+                if dialect.wal_dir_name() == "pg_xlog" {
+                    "pg_xlogfile_name"
+                } else {
+                    "pg_walfile_name"
+                },
+                dialect.current_wal_position_function()
+            );
+            st.timeline = sql::scalar(&client, &walfile)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|f| timeline_of_walfile(&f));
+            if let Ok(r) = sql::query(&client, &dialect.replication_status_query()).await {
+                rows = r.iter().map(sql::row_map).collect();
+            }
+        }
+        Some("t") => {
+            st.role = "standby".into();
+            let q = format!(
+                "SELECT {f}, extract(epoch from now() - {f})",
+                f = dialect.replay_timestamp_function()
+            );
+            if let Ok(r) = sql::query(&client, &q).await {
+                if let Some(row) = r.first() {
+                    st.last_replay = row.first().and_then(|(_, v)| v.clone());
+                    st.replay_lag_seconds = row
+                        .get(1)
+                        .and_then(|(_, v)| v.as_deref())
+                        .and_then(|v| v.parse().ok());
+                }
+            }
+            // A standby's timeline: the one its control file's minimum recovery point is on.
+            st.timeline = node
+                .run(
+                    engine,
+                    User::Postgres,
+                    "pg_controldata | sed -n \"s/^Min recovery ending loc's timeline: *//p; s/^Latest checkpoint's TimeLineID: *//p\" | sort -n | tail -1",
+                    &Default::default(),
+                    Duration::from_secs(15),
+                )
+                .await
+                .ok()
+                .and_then(|o| o.stdout.trim().parse().ok());
+        }
+        _ => {}
+    }
+    (st, rows)
+}
+
+/// The status as a table for people.
+pub fn render(status: &Status) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header([
+        "node",
+        "address",
+        "role",
+        "timeline",
+        "pg_isready",
+        "last replay",
+        "lag (s)",
+    ]);
+    for n in &status.nodes {
+        t.add_row([
+            n.name.clone(),
+            n.addr.clone(),
+            n.role.clone(),
+            n.timeline.map(|t| t.to_string()).unwrap_or_default(),
+            n.pg_isready.to_string(),
+            n.last_replay.clone().unwrap_or_default(),
+            n.replay_lag_seconds
+                .map(|l| format!("{l:.1}"))
+                .unwrap_or_default(),
+        ]);
+    }
+    let mut out = format!(
+        "lab {} (PostgreSQL {})\n{t}\n",
+        status.lab, status.pg_version
+    );
+    if !status.replication.is_empty() {
+        let cols: Vec<String> = status.replication[0].columns.keys().cloned().collect();
+        let mut r = comfy_table::Table::new();
+        r.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        let mut header = vec!["on".to_string()];
+        header.extend(cols.iter().cloned());
+        r.set_header(header);
+        for row in &status.replication {
+            let mut cells = vec![row.on.clone()];
+            cells.extend(
+                cols.iter()
+                    .map(|c| row.columns.get(c).cloned().flatten().unwrap_or_default()),
+            );
+            r.add_row(cells);
+        }
+        out.push_str(&format!("pg_stat_replication\n{r}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timelines_come_from_wal_file_names() {
+        assert_eq!(timeline_of_walfile("000000020000000000000003"), Some(2));
+        assert_eq!(timeline_of_walfile("0000000A0000000000000003"), Some(10));
+        assert_eq!(timeline_of_walfile("xyz"), None);
+    }
+}

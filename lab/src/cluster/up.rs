@@ -1,0 +1,400 @@
+//! `lab up`: the document's chapter 1, on containers.
+//!
+//! Phases: network, containers, SSH between the postgres users (chapter 5), the chapter-1 plan
+//! rendered by [`crate::pg::setup_plan`] executed step by step, the controller's access, and the
+//! document's checks. A failed step is an error (the caller removes the lab unless `--keep`); a
+//! failed check leaves the lab up for inspection.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::cluster::{self, LabLayout, Node};
+use crate::docker::Engine;
+use crate::error::{Error, Result};
+use crate::pg::{Dialect, Topology};
+use crate::plan::{Action, NodeName, Plan, Step, User};
+use crate::sql;
+use crate::ui::Ui;
+
+/// How long one plan step may run (a scale-10000 load takes hours).
+const STEP_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Time spent per phase, in order.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Phases(pub Vec<(String, f64)>);
+
+impl Phases {
+    fn add(&mut self, name: &str, started: Instant) {
+        self.0
+            .push((name.to_string(), started.elapsed().as_secs_f64()));
+    }
+}
+
+/// The outcome of the document's checks.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckReport {
+    /// `pg_stat_replication` on the master, as text.
+    pub replication: Vec<std::collections::BTreeMap<String, Option<String>>>,
+    /// The replay timestamp on the slave before and after a write on the master.
+    pub replay_before: Option<String>,
+    /// See `replay_before`.
+    pub replay_after: Option<String>,
+    /// Failed checks, each one line.
+    pub failures: Vec<String>,
+}
+
+/// The controller's access to a node: one pg_hba line for the gateway, and the `lab` role.
+pub fn controller_steps(topo: &Topology, gateway: &str, password: &str) -> Vec<Step> {
+    let line = format!(
+        "# the lab's controller (status and checks), from the lab network's gateway\nhost    all     {role}     {gateway}/32     md5\n",
+        role = sql::CONTROLLER_ROLE
+    );
+    let mut steps = Vec::new();
+    for node in [&topo.master.name, &topo.slave.name] {
+        steps.push(Step::append(
+            node,
+            "let the lab's controller connect (not in the document)",
+            "/disk1/data/pg_hba.conf",
+            line.clone(),
+        ));
+        steps.push(Step::shell(
+            node,
+            "reload pg_hba.conf",
+            User::Postgres,
+            "pg_ctl reload",
+        ));
+    }
+    steps.push(Step::shell(
+        &topo.master.name,
+        "create the controller's role (not in the document)",
+        User::Postgres,
+        format!(
+            "psql -X -q -c \"CREATE ROLE {} LOGIN SUPERUSER PASSWORD '{password}';\"",
+            sql::CONTROLLER_ROLE
+        ),
+    ));
+    steps
+}
+
+/// Runs one plan step on its node; a non-zero exit is an error with the output.
+pub async fn run_step(engine: &Engine, nodes: &[Node], step: &Step) -> Result<cluster::Output> {
+    let node = nodes
+        .iter()
+        .find(|n| n.name == step.node.0)
+        .ok_or_else(|| Error::Lab(format!("plan names unknown node {}", step.node)))?;
+    let (user, command, env) = match &step.action {
+        Action::Shell { user, command } => (*user, format!("set -e\n{command}"), HashMap::new()),
+        Action::WriteFile {
+            path,
+            content,
+            append,
+        } => {
+            let op = if *append { ">>" } else { ">" };
+            (
+                User::Postgres,
+                format!(
+                    "printf '%s' \"$LAB_CONTENT\" {op} {}",
+                    crate::image::shell_quote(path)
+                ),
+                HashMap::from([("LAB_CONTENT".to_string(), content.clone())]),
+            )
+        }
+    };
+    let out = node.run(engine, user, &command, &env, STEP_TIMEOUT).await?;
+    if !out.ok() {
+        return Err(Error::Lab(format!(
+            "step `{}` on {} failed (exit {}):\n{}",
+            step.title,
+            node.name,
+            out.code,
+            out.combined()
+        )));
+    }
+    Ok(out)
+}
+
+/// Runs a plan, one task line per step.
+pub async fn run_plan(
+    engine: &Engine,
+    nodes: &[Node],
+    plan: &Plan,
+    ui: &Ui,
+    phases: &mut Phases,
+) -> Result<()> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        let started = Instant::now();
+        let mut task = ui.task(&step.node.0);
+        task.say(
+            &format!("{}/{} {}", i + 1, plan.steps.len(), step.title),
+            false,
+        );
+        match run_step(engine, nodes, step).await {
+            Ok(_) => {
+                task.done(&step.title);
+                phases.add(&step.title, started);
+            }
+            Err(e) => {
+                task.failed(&step.title);
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Generates a key pair for each node's postgres user and makes every node trust every other
+/// (chapter 5: `ssh-keygen -t rsa`, the peer's key in `authorized_keys`), host keys accepted.
+pub async fn setup_ssh(engine: &Engine, nodes: &[Node]) -> Result<()> {
+    let t = Duration::from_secs(60);
+    let mut keys = Vec::new();
+    for node in nodes {
+        let out = node
+            .must(
+                engine,
+                User::Postgres,
+                "mkdir -p ~/.ssh && chmod 700 ~/.ssh && rm -f ~/.ssh/id_rsa ~/.ssh/id_rsa.pub \
+                 && ssh-keygen -q -t rsa -b 3072 -N '' -C \"postgres@$(hostname)\" -f ~/.ssh/id_rsa \
+                 && cat ~/.ssh/id_rsa.pub",
+                t,
+            )
+            .await?;
+        keys.push(out.stdout.trim().to_string());
+    }
+    let authorized = keys.join("\n") + "\n";
+    let addrs: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
+    for node in nodes {
+        let env = HashMap::from([("LAB_KEYS".to_string(), authorized.clone())]);
+        let out = node
+            .run(
+                engine,
+                User::Postgres,
+                "printf '%s' \"$LAB_KEYS\" > ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys",
+                &env,
+                t,
+            )
+            .await?;
+        if !out.ok() {
+            return Err(Error::Lab(format!(
+                "installing SSH keys on {}: {}",
+                node.name,
+                out.combined()
+            )));
+        }
+        // sshd starts with the container: wait for it on every node, then record host keys.
+        let scan = format!(
+            "for i in $(seq 1 100); do ssh-keyscan -T 2 {peers} > ~/.ssh/known_hosts.new 2>/dev/null; \
+             [ $(grep -c . ~/.ssh/known_hosts.new) -ge {n} ] && break; sleep 0.2; done; \
+             mv ~/.ssh/known_hosts.new ~/.ssh/known_hosts && chmod 600 ~/.ssh/known_hosts",
+            peers = addrs.join(" "),
+            n = addrs.len()
+        );
+        node.must(engine, User::Postgres, &scan, t).await?;
+    }
+    for node in nodes {
+        for peer in nodes.iter().filter(|p| p.name != node.name) {
+            node.must(
+                engine,
+                User::Postgres,
+                &format!("ssh -o BatchMode=yes {} true", peer.addr),
+                t,
+            )
+            .await
+            .map_err(|e| {
+                Error::Lab(format!(
+                    "passwordless ssh from {} to {} does not work: {e}",
+                    node.name, peer.name
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The document's checks: one streaming row on the master for the slave, and a replay
+/// timestamp on the slave that advances after a write on the master.
+pub async fn check_replication(
+    dialect: &Dialect,
+    topo: &Topology,
+    password: &str,
+) -> Result<CheckReport> {
+    let t = Duration::from_secs(10);
+    let master = sql::connect(&topo.master.address, "postgres", password, t)
+        .await
+        .map_err(Error::Lab)?;
+    let slave = sql::connect(&topo.slave.address, "postgres", password, t)
+        .await
+        .map_err(Error::Lab)?;
+    let mut failures = Vec::new();
+
+    // The standby connects within a second or two of starting: poll rather than sleep.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = sql::query(&master, &dialect.replication_status_query())
+            .await
+            .map_err(Error::Lab)?;
+        if rows
+            .iter()
+            .any(|r| sql::get(r, "state") == Some("streaming"))
+            || Instant::now() > deadline
+        {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let want_sync = if topo.sync { "sync" } else { "async" };
+    match rows.as_slice() {
+        [row] => {
+            for (col, want) in [
+                ("state", "streaming"),
+                ("sync_state", want_sync),
+                ("client_addr", topo.slave.address.as_str()),
+            ] {
+                let seen = sql::get(row, col).unwrap_or("NULL");
+                if seen != want {
+                    failures.push(format!(
+                        "pg_stat_replication.{col} on the master is {seen}, expected {want}"
+                    ));
+                }
+            }
+        }
+        _ => failures.push(format!(
+            "pg_stat_replication on the master has {} rows, expected 1 (the slave at {})",
+            rows.len(),
+            topo.slave.address
+        )),
+    }
+
+    let replay_sql = dialect.replay_timestamp_query();
+    let before = sql::scalar(&slave, &replay_sql).await.map_err(Error::Lab)?;
+    if before.is_none() {
+        failures.push(
+            "pg_last_xact_replay_timestamp() on the slave is NULL: nothing was replayed".into(),
+        );
+    }
+    // A write on the master that changes no data: a commit the slave must replay.
+    let testdb = sql::connect(&topo.master.address, "testdb", password, t)
+        .await
+        .map_err(Error::Lab)?;
+    sql::query(
+        &testdb,
+        "UPDATE pgbench_branches SET bbalance = bbalance WHERE bid = 1",
+    )
+    .await
+    .map_err(Error::Lab)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let after = sql::scalar(&slave, &replay_sql).await.map_err(Error::Lab)?;
+        if (after.is_some() && after != before) || Instant::now() > deadline {
+            break after;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    if after.is_none() || after == before {
+        failures.push(format!(
+            "the slave's replay timestamp did not advance after a write on the master (still {})",
+            after.as_deref().unwrap_or("NULL")
+        ));
+    }
+    Ok(CheckReport {
+        replication: rows.iter().map(sql::row_map).collect(),
+        replay_before: before,
+        replay_after: after,
+        failures,
+    })
+}
+
+/// What `up` did.
+#[derive(Debug, Clone)]
+pub struct UpReport {
+    /// The nodes.
+    pub nodes: Vec<Node>,
+    /// Time per phase.
+    pub phases: Phases,
+    /// The checks.
+    pub checks: CheckReport,
+}
+
+/// Brings a lab up: everything but images. The caller handles cleanup on error.
+pub async fn up(
+    engine: &Engine,
+    layout: &LabLayout,
+    topo: &Topology,
+    dialect: &Dialect,
+    ui: &Ui,
+) -> Result<UpReport> {
+    let mut phases = Phases::default();
+    let (_, _, gateway) = cluster::parse_subnet(&layout.subnet)?;
+
+    let started = Instant::now();
+    let task = ui.task("network");
+    cluster::create_network(engine, layout).await?;
+    task.done(&format!(
+        "{} {}",
+        cluster::network_name(&layout.name),
+        layout.subnet
+    ));
+    phases.add("network", started);
+
+    let started = Instant::now();
+    let task = ui.task("containers");
+    let mut nodes = Vec::new();
+    for i in 0..layout.nodes.len() {
+        nodes.push(cluster::create_node(engine, layout, i).await?);
+    }
+    for node in &nodes {
+        engine
+            .client()
+            .start_container(
+                &node.container,
+                None::<bollard::query_parameters::StartContainerOptions>,
+            )
+            .await
+            .map_err(|source| crate::docker::DockerError::Op {
+                op: "start container",
+                target: node.container.clone(),
+                source,
+            })?;
+    }
+    task.done(
+        &nodes
+            .iter()
+            .map(|n| format!("{} {}", n.name, n.addr))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    phases.add("containers", started);
+
+    let started = Instant::now();
+    let task = ui.task("ssh");
+    setup_ssh(engine, &nodes).await?;
+    task.done("postgres users trust each other (chapter 5)");
+    phases.add("ssh", started);
+
+    let mut plan = crate::pg::setup_plan(dialect, topo);
+    plan.steps.extend(controller_steps(
+        topo,
+        &gateway.to_string(),
+        &layout.sql_password,
+    ));
+    run_plan(engine, &nodes, &plan, ui, &mut phases).await?;
+
+    let started = Instant::now();
+    let task = ui.task("checks");
+    let checks = check_replication(dialect, topo, &layout.sql_password).await?;
+    if checks.failures.is_empty() {
+        task.done("streaming, and the slave replays the master's writes");
+    } else {
+        task.failed(&checks.failures.join("; "));
+    }
+    phases.add("checks", started);
+    Ok(UpReport {
+        nodes,
+        phases,
+        checks,
+    })
+}
+
+/// The node names of a topology, for plans.
+pub fn node_names(topo: &Topology) -> [NodeName; 2] {
+    [topo.master.name.clone(), topo.slave.name.clone()]
+}

@@ -1,0 +1,433 @@
+//! The lab commands (`up`, `down`, `status`, `psql`, `shell`, `exec`, `logs`, `monitor`):
+//! each one resolves its arguments, talks to the cluster module and prints.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crate::cli::{build_images, print_images, RestoreArg, UpArgs};
+use crate::cluster::{self, status, up, Lab, LabLayout};
+use crate::docker::Engine;
+use crate::error::{Error, Result};
+use crate::pg::{Dialect, RestoreCommand, Topology};
+use crate::plan::User;
+use crate::ui::Ui;
+use crate::version::PgVersion;
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() -> &'static str {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+/// A random password for the controller's role.
+fn random_password() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+/// The topology `up` builds: the document's, in the chosen subnet.
+pub fn topology(args: &UpArgs) -> Result<Topology> {
+    let (net, len, _) = cluster::parse_subnet(&args.subnet)?;
+    if len > 24 {
+        return Err(Error::Invalid(format!(
+            "--subnet {}: the nodes take host numbers .101 and .102 as in the document; use a /24 or larger",
+            args.subnet
+        )));
+    }
+    let host = |n: u32| std::net::Ipv4Addr::from(u32::from(net) + n).to_string();
+    let mut topo = Topology {
+        scale: args.scale,
+        check_seconds: args.check_seconds,
+        sync: args.sync,
+        restore: match args.restore_command {
+            RestoreArg::Archive => RestoreCommand::Archive,
+            RestoreArg::Literal => RestoreCommand::Literal,
+        },
+        subnet: args.subnet.clone(),
+        ..Topology::default()
+    };
+    topo.master.address = host(101);
+    topo.slave.address = host(102);
+    Ok(topo)
+}
+
+/// `lab up`.
+pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
+    let name = args.lab.name.clone();
+    cluster::check_name(&name)?;
+    let topo = topology(&args)?;
+    let engine = Engine::connect().await?;
+    if !cluster::inventory(&engine, Some(&name)).await?.is_empty() {
+        return Err(Error::Invalid(format!(
+            "a lab named `{name}` already exists: remove it with `lab down --name {name}`, or choose another --name (and --subnet)"
+        )));
+    }
+    let images = build_images(&args.images, ui).await?;
+    print_images(&images);
+    let dialect = Dialect::for_major(images.version.major);
+    let layout = LabLayout {
+        name: name.clone(),
+        subnet: args.subnet.clone(),
+        nodes: vec![
+            (topo.master.name.0.clone(), topo.master.address.clone()),
+            (topo.slave.name.0.clone(), topo.slave.address.clone()),
+        ],
+        image: images.node.clone(),
+        version: images.version.to_string(),
+        publish: args.publish,
+        sql_password: random_password(),
+    };
+
+    // Run in a task so that a panic is caught, and race it against SIGINT/SIGTERM: whatever
+    // stops `up` half-way, what it created is removed (unless --keep).
+    let task = {
+        let (engine, layout, topo, ui) = (engine.clone(), layout.clone(), topo.clone(), ui.clone());
+        tokio::spawn(async move { up::up(&engine, &layout, &topo, &dialect, &ui).await })
+    };
+    let abort = task.abort_handle();
+    let outcome = tokio::select! {
+        joined = task => match joined {
+            Ok(result) => result,
+            Err(e) => Err(Error::Lab(format!("lab up crashed: {e}"))),
+        },
+        signal = shutdown_signal() => {
+            abort.abort();
+            Err(Error::Lab(format!("interrupted by {signal}")))
+        }
+    };
+    let report = match outcome {
+        Ok(report) => report,
+        Err(e) => {
+            if args.keep {
+                eprintln!("keeping lab `{name}` as it is (--keep): remove it with `lab down --name {name}`");
+            } else {
+                eprintln!("removing what `lab up` created for `{name}`…");
+                cluster::down(&engine, &name).await?;
+            }
+            return Err(e);
+        }
+    };
+
+    println!("\nphases:");
+    for (phase, secs) in &report.phases.0 {
+        println!("  {secs:>7.2}s  {phase}");
+    }
+    for row in &report.checks.replication {
+        println!(
+            "pg_stat_replication on {}: {}",
+            topo.master.name,
+            row.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NULL")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    println!(
+        "replay timestamp on {}: {} → {}",
+        topo.slave.name,
+        report.checks.replay_before.as_deref().unwrap_or("NULL"),
+        report.checks.replay_after.as_deref().unwrap_or("NULL")
+    );
+    let flag = if name == "lab" {
+        String::new()
+    } else {
+        format!(" --name {name}")
+    };
+    println!(
+        "\nlab `{name}` is up: PostgreSQL {} on {} ({}, master) and {} ({}, slave).\n\
+         \x20 lab status{flag}            roles, timelines, replication\n\
+         \x20 lab psql{flag} node1        psql on the master (lab psql{flag} node2: the slave)\n\
+         \x20 lab shell{flag} node2       a shell as postgres\n\
+         \x20 lab logs{flag} node1 -f     the server log\n\
+         \x20 lab monitor{flag}           the document's pg_isready watch loops\n\
+         \x20 lab down{flag}              remove it all",
+        images.version, topo.master.name, topo.master.address, topo.slave.name, topo.slave.address
+    );
+    if let Some(port) = args.publish {
+        println!(
+            "  published on the host: node1 127.0.0.1:{port}, node2 127.0.0.1:{}",
+            port + 1
+        );
+    }
+    if !report.checks.failures.is_empty() {
+        return Err(Error::CheckFailed(format!(
+            "the lab is up but does not behave as chapter 1 says:\n  - {}\nIt is left running for inspection; remove it with `lab down{flag}`.",
+            report.checks.failures.join("\n  - ")
+        )));
+    }
+    Ok(())
+}
+
+/// `lab down`.
+pub async fn down(name: &str) -> Result<()> {
+    cluster::check_name(name)?;
+    let engine = Engine::connect().await?;
+    let removed = cluster::down(&engine, name).await?;
+    if removed.is_empty() {
+        println!("nothing to remove: no lab named `{name}`");
+    } else {
+        println!(
+            "removed lab `{name}`: {} container(s), {} network(s), {} volume(s)",
+            removed.containers.len(),
+            removed.networks.len(),
+            removed.volumes.len()
+        );
+    }
+    Ok(())
+}
+
+async fn find(name: &str) -> Result<(Engine, Lab)> {
+    cluster::check_name(name)?;
+    let engine = Engine::connect().await?;
+    let lab = Lab::find(&engine, name).await?;
+    Ok((engine, lab))
+}
+
+fn dialect_of(lab: &Lab) -> Result<Dialect> {
+    let v: PgVersion = lab.version.parse().map_err(|e| {
+        Error::Lab(format!(
+            "lab `{}` has no readable version label: {e}",
+            lab.name
+        ))
+    })?;
+    Ok(Dialect::for_major(v.major))
+}
+
+/// `lab status`.
+pub async fn status(name: &str, json: bool) -> Result<()> {
+    let (engine, lab) = find(name).await?;
+    let st = status::status(&engine, &lab, &dialect_of(&lab)?).await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&st).expect("status serialises")
+        );
+    } else {
+        print!("{}", status::render(&st));
+    }
+    Ok(())
+}
+
+/// `docker exec` with the terminal attached (psql and shells need a TTY; bollard's attach
+/// would re-implement what the docker CLI already does well).
+fn docker_exec_interactive(container: &str, argv: &[String]) -> Result<()> {
+    let mut cmd = std::process::Command::new("docker");
+    cmd.arg("exec").arg("-i");
+    if std::io::stdin().is_terminal() {
+        cmd.arg("-t");
+    }
+    cmd.args(["-u", "postgres", "-w", "/home/postgres"]);
+    for e in cluster::node::env_for(User::Postgres) {
+        if !e.starts_with("LC_ALL=") {
+            cmd.arg("-e").arg(e);
+        }
+    }
+    cmd.arg(container).args(argv);
+    let status = cmd.status().map_err(|e| {
+        Error::Lab(format!(
+            "running the docker CLI for an interactive session: {e} (install the docker client, or use `lab exec`)"
+        ))
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
+
+/// `lab psql NODE [-- ARGS]`.
+pub async fn psql(name: &str, node: &str, args: &[String]) -> Result<()> {
+    let (_, lab) = find(name).await?;
+    let node = lab.node(node)?;
+    let mut argv = vec!["psql".to_string()];
+    argv.extend(args.iter().cloned());
+    docker_exec_interactive(&node.container, &argv)
+}
+
+/// `lab shell NODE`.
+pub async fn shell(name: &str, node: &str) -> Result<()> {
+    let (_, lab) = find(name).await?;
+    let node = lab.node(node)?;
+    docker_exec_interactive(&node.container, &["bash".into(), "-l".into()])
+}
+
+/// `lab exec NODE -- CMD`: prints the command's output and exits with its code.
+pub async fn exec(name: &str, node: &str, args: &[String]) -> Result<()> {
+    if args.is_empty() {
+        return Err(Error::Invalid(
+            "lab exec: give the command after `--`, e.g. `lab exec node1 -- pg_controldata`".into(),
+        ));
+    }
+    let (engine, lab) = find(name).await?;
+    let node = lab.node(node)?;
+    let command = args
+        .iter()
+        .map(|a| crate::image::shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = node
+        .run(
+            &engine,
+            User::Postgres,
+            &command,
+            &Default::default(),
+            Duration::from_secs(24 * 3600),
+        )
+        .await?;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    if out.code != 0 {
+        std::process::exit(out.code.clamp(1, 255) as i32);
+    }
+    Ok(())
+}
+
+/// The shell line that prints the newest server log file's name.
+fn newest_log(dialect: &Dialect) -> String {
+    format!(
+        "ls -t /disk1/data/{}/* 2>/dev/null | head -1",
+        dialect.log_dir_name()
+    )
+}
+
+/// `lab logs NODE [--follow]`.
+pub async fn logs(name: &str, node: &str, follow: bool) -> Result<()> {
+    let (engine, lab) = find(name).await?;
+    let dialect = dialect_of(&lab)?;
+    let node = lab.node(node)?;
+    let file = node
+        .must(
+            &engine,
+            User::Postgres,
+            &newest_log(&dialect),
+            Duration::from_secs(15),
+        )
+        .await?
+        .stdout
+        .trim()
+        .to_string();
+    if file.is_empty() {
+        return Err(Error::Lab(format!(
+            "{} has no server log yet under /disk1/data/{}",
+            node.name,
+            dialect.log_dir_name()
+        )));
+    }
+    if follow {
+        return docker_exec_interactive(
+            &node.container,
+            &["tail".into(), "-n".into(), "+1".into(), "-F".into(), file],
+        );
+    }
+    let out = node
+        .must(
+            &engine,
+            User::Postgres,
+            &format!("cat {}", crate::image::shell_quote(&file)),
+            Duration::from_secs(60),
+        )
+        .await?;
+    print!("{}", out.stdout);
+    Ok(())
+}
+
+/// The document's monitoring loop body on one node: itself, then each peer, over TCP.
+pub fn monitor_command(own: &str, peers: &[&str]) -> String {
+    std::iter::once(own)
+        .chain(peers.iter().copied())
+        .map(|addr| {
+            format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo \"{addr} $?,$(date '+%Y-%m-%d %H:%M:%S')\"")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `lab monitor`.
+pub async fn monitor(name: &str, interval: f64, count: Option<u64>) -> Result<()> {
+    if !(interval.is_finite() && interval > 0.0) {
+        return Err(Error::Invalid(
+            "--interval must be a positive number of seconds".into(),
+        ));
+    }
+    let (engine, lab) = find(name).await?;
+    let mut round = 0u64;
+    let watch = async {
+        loop {
+            for node in &lab.nodes {
+                let peers: Vec<&str> = lab
+                    .nodes
+                    .iter()
+                    .filter(|p| p.name != node.name)
+                    .map(|p| p.addr.as_str())
+                    .collect();
+                let target_name = |addr: &str| {
+                    lab.nodes
+                        .iter()
+                        .find(|n| n.addr == addr)
+                        .map(|n| n.name.clone())
+                        .unwrap_or_else(|| addr.to_string())
+                };
+                match node
+                    .run(
+                        &engine,
+                        User::Postgres,
+                        &monitor_command(&node.addr, &peers),
+                        &Default::default(),
+                        Duration::from_secs(30),
+                    )
+                    .await
+                {
+                    Ok(out) => {
+                        for line in out.stdout.lines() {
+                            if let Some((addr, rest)) = line.split_once(' ') {
+                                println!("{} -> {}: {rest}", node.name, target_name(addr));
+                            }
+                        }
+                    }
+                    Err(e) => println!("{}: node unreachable ({e})", node.name),
+                }
+            }
+            round += 1;
+            if count.is_some_and(|c| round >= c) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+        }
+    };
+    tokio::select! {
+        _ = watch => {}
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_monitor_runs_the_documents_pg_isready_over_tcp() {
+        let c = monitor_command("172.16.3.101", &["172.16.3.102"]);
+        assert!(
+            c.starts_with("pg_isready -h 172.16.3.101 -p 5432 -U postgres -d postgres -q;"),
+            "{c}"
+        );
+        assert!(c.contains("pg_isready -h 172.16.3.102"), "{c}");
+        assert!(c.contains("$?,$(date"), "{c}");
+    }
+}

@@ -1,0 +1,290 @@
+//! The one place that talks to the Docker Engine.
+//!
+//! Everything the lab creates carries the [`MANAGED_LABEL`] label (and the lab's name where it
+//! belongs to one lab), so that `lab down` finds it again after a crash. Errors name the
+//! operation that failed and the object it was for.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use bollard::Docker;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::sync::mpsc;
+
+/// Label carried by everything the lab creates.
+pub const MANAGED_LABEL: &str = "io.pglab.managed";
+/// Label with the lab's name (containers, networks, volumes).
+pub const LAB_LABEL: &str = "io.pglab.lab";
+/// Label with an image's layer (`base`, `build`, `node`).
+pub const LAYER_LABEL: &str = "io.pglab.layer";
+/// Label with an image's content key.
+pub const KEY_LABEL: &str = "io.pglab.key";
+
+/// A failed engine operation.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// The engine cannot be reached at all.
+    #[error("cannot reach the Docker Engine ({endpoint}): {source}. Is the daemon running and is this user allowed to use it?")]
+    Unreachable {
+        /// Where we looked.
+        endpoint: String,
+        /// What went wrong.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// An operation failed.
+    #[error("docker {op} {target}: {source}")]
+    Op {
+        /// The operation (`build`, `import`, `inspect image`, …).
+        op: &'static str,
+        /// What it was for.
+        target: String,
+        /// What went wrong.
+        #[source]
+        source: bollard::errors::Error,
+    },
+    /// An image build reported an error.
+    #[error(
+        "building {tag} failed: {message}\n--- last lines of the build log ({log}) ---\n{tail}"
+    )]
+    Build {
+        /// The image tag.
+        tag: String,
+        /// The engine's message.
+        message: String,
+        /// The last lines of output.
+        tail: String,
+        /// Where the whole log is.
+        log: String,
+    },
+}
+
+/// A connection to the engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+/// Where the engine is expected, for error messages.
+fn endpoint() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+impl Engine {
+    /// Connects with the local defaults (`DOCKER_HOST` or the Unix socket), checks that the engine
+    /// answers, and agrees on an API version.
+    pub async fn connect() -> Result<Engine, DockerError> {
+        let unreachable = |source| DockerError::Unreachable {
+            endpoint: endpoint(),
+            source,
+        };
+        // Builds and imports stream hundreds of megabytes: the default 120 s is far too short.
+        let docker = Docker::connect_with_local_defaults()
+            .map_err(unreachable)?
+            .with_timeout(Duration::from_secs(4 * 3600));
+        let docker = tokio::time::timeout(Duration::from_secs(15), docker.negotiate_version())
+            .await
+            .map_err(|_| {
+                unreachable(bollard::errors::Error::IOError {
+                    err: std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 15 s"),
+                })
+            })?
+            .map_err(unreachable)?;
+        Ok(Engine { docker })
+    }
+
+    /// The underlying client, for modules that need calls this wrapper does not offer.
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The labels of an image, or `None` if there is no image with that reference.
+    pub async fn image_labels(
+        &self,
+        reference: &str,
+    ) -> Result<Option<HashMap<String, String>>, DockerError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(img) => Ok(Some(img.config.and_then(|c| c.labels).unwrap_or_default())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(source) => Err(DockerError::Op {
+                op: "inspect image",
+                target: reference.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// The size of an image in bytes.
+    pub async fn image_size(&self, reference: &str) -> Option<i64> {
+        self.docker
+            .inspect_image(reference)
+            .await
+            .ok()
+            .and_then(|i| i.size)
+    }
+
+    /// Imports a root filesystem tarball (streamed) as `repo:tag` with Dockerfile-style
+    /// `changes` (`ENV`, `LABEL`, `CMD`).
+    pub async fn import_rootfs(
+        &self,
+        repo: &str,
+        tag: &str,
+        changes: Vec<String>,
+        body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    ) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .changes(changes)
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), Some(bollard::body_try_stream(body)), None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|source| DockerError::Op {
+                op: "import",
+                target: format!("{repo}:{tag}"),
+                source,
+            })?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(DockerError::Op {
+                    op: "import",
+                    target: format!("{repo}:{tag}"),
+                    source: bollard::errors::Error::DockerStreamError { error: err },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds an image with the classic builder from a streamed build context, sending each
+    /// output line to `line` and the whole log to `log_path`.
+    pub async fn build(
+        &self,
+        tag: &str,
+        labels: HashMap<String, String>,
+        context: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+        log_path: &std::path::Path,
+        mut line: impl FnMut(&str),
+    ) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .labels(&labels)
+            .build();
+        let mut log = std::fs::File::create(log_path).ok();
+        let mut tail: std::collections::VecDeque<String> = Default::default();
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(bollard::body_try_stream(context)));
+        let fail =
+            |message: String, tail: &std::collections::VecDeque<String>| DockerError::Build {
+                tag: tag.to_string(),
+                message,
+                tail: tail.iter().cloned().collect::<Vec<_>>().join("\n"),
+                log: log_path.display().to_string(),
+            };
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(fail(error, &tail))
+                }
+                Err(source) => {
+                    return Err(DockerError::Op {
+                        op: "build",
+                        target: tag.to_string(),
+                        source,
+                    })
+                }
+            };
+            if let Some(text) = info.stream {
+                if let Some(f) = log.as_mut() {
+                    let _ = f.write_all(text.as_bytes());
+                }
+                for l in text.lines().filter(|l| !l.trim().is_empty()) {
+                    line(l);
+                    tail.push_back(l.to_string());
+                    if tail.len() > 40 {
+                        tail.pop_front();
+                    }
+                }
+            }
+            if let Some(detail) = info.error_detail {
+                return Err(fail(detail.message.unwrap_or_default(), &tail));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `Write` that turns what is written into a stream of chunks, for feeding a tar archive made
+/// on a blocking thread into a request body without holding it all in memory.
+pub struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl ChannelWriter {
+    /// A writer and the stream of what it writes; at most a few chunks are buffered.
+    pub fn new() -> (
+        ChannelWriter,
+        impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    ) {
+        let (tx, rx) = mpsc::channel(4);
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        (
+            ChannelWriter {
+                tx,
+                buf: Vec::with_capacity(CHUNK),
+            },
+            stream,
+        )
+    }
+
+    /// Ends the stream with an error (the reader sees the request body fail).
+    pub fn fail(self, err: std::io::Error) {
+        let _ = self.tx.blocking_send(Err(err));
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "reader went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+impl Drop for ChannelWriter {
+    fn drop(&mut self) {
+        let _ = self.send();
+    }
+}

@@ -1,0 +1,54 @@
+//! The lab's error type and the exit codes it maps to.
+//!
+//! Three outcomes are kept apart: the input was invalid (2), PostgreSQL did not behave as the
+//! runbook says (1), the lab itself could not do its work (3).
+
+use crate::docker::DockerError;
+use crate::image::build::ImageError;
+use crate::tarball::TarballError;
+
+/// Exit code for a failed check: PostgreSQL did not behave as expected.
+pub const EXIT_CHECK_FAILED: i32 = 1;
+/// Exit code for invalid input (flags, versions, files).
+pub const EXIT_INVALID: i32 = 2;
+/// Exit code for a failure of the lab itself (Docker, images, downloads).
+pub const EXIT_LAB: i32 = 3;
+
+/// Anything that stops a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Invalid input: the message says what and what to do.
+    #[error("{0}")]
+    Invalid(String),
+    /// A check failed.
+    #[error("{0}")]
+    CheckFailed(String),
+    /// Images could not be had.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The engine failed.
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    /// Anything else the lab could not do.
+    #[error("{0}")]
+    Lab(String),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid(_) => EXIT_INVALID,
+            Error::CheckFailed(_) => EXIT_CHECK_FAILED,
+            Error::Image(ImageError::Tarball(
+                TarballError::Mismatch { .. }
+                | TarballError::NoChecksum { .. }
+                | TarballError::UnknownVersion { .. },
+            )) => EXIT_INVALID,
+            Error::Image(_) | Error::Docker(_) | Error::Lab(_) => EXIT_LAB,
+        }
+    }
+}
+
+/// The lab's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

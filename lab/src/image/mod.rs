@@ -1,0 +1,464 @@
+//! The three image layers and their content keys.
+//!
+//! 1. **base**: an OS with everything the later layers need (compiler, headers, sshd…). Made
+//!    offline from a Debian root filesystem (`debootstrap` on the host, imported into Docker), or
+//!    from a registry image (RHEL-compatible with dnf, Debian-like with apt-get).
+//! 2. **build**: the base plus the PostgreSQL tarball, configured and built with `make world`.
+//! 3. **node**: the base plus `/usr/local/pgsql` copied out of the build image, the `postgres`
+//!    user (uid/gid 501), the /disk1–/disk4 mount points and sshd.
+//!
+//! Each image is tagged with a hash of everything that goes into it, so an unchanged rebuild
+//! finds its images and does nothing. This module only renders and hashes (no I/O); `build`
+//! makes the images.
+
+pub mod build;
+
+use sha2::{Digest, Sha256};
+
+use crate::version::PgVersion;
+
+/// Bump when the base recipe changes in a way the package list does not show.
+const BASE_RECIPE: &str = "base-v1";
+
+/// Debian packages installed at bootstrap time (`images/packages.debian`): everything the build
+/// and node layers use, so that no image build needs the network.
+pub fn debian_packages() -> Vec<&'static str> {
+    package_list(include_str!("../../../images/packages.debian"))
+}
+
+/// The same set for dnf-based (RHEL-compatible) images (`images/packages.dnf`).
+pub fn dnf_packages() -> Vec<&'static str> {
+    package_list(include_str!("../../../images/packages.dnf"))
+}
+
+fn package_list(text: &'static str) -> Vec<&'static str> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Fills `{{name}}` placeholders of a template from `images/`.
+///
+/// # Panics
+/// If a placeholder is left unfilled: templates and callers are part of the same build.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (name, value) in values {
+        out = out.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    assert!(!out.contains("{{"), "unfilled placeholder in:\n{out}");
+    out
+}
+
+/// How the base image is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// A Debian root filesystem made with `debootstrap` on the host and imported: no registry.
+    Debootstrap {
+        /// The suite (`bookworm`).
+        suite: String,
+        /// The mirror URI, from the host's apt sources or `--debian-mirror`.
+        mirror: String,
+    },
+    /// A registry image with a package manager.
+    Registry {
+        /// The image reference (`rockylinux:9`).
+        image: String,
+        /// How packages are installed in it.
+        family: Family,
+    },
+}
+
+/// Package-manager family of a registry base image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// RHEL, Rocky, Alma, CentOS, Fedora, Oracle Linux.
+    Dnf,
+    /// Debian, Ubuntu.
+    Apt,
+}
+
+impl Family {
+    /// Guesses the family from an image name; `None` when it cannot be told.
+    pub fn of_image(image: &str) -> Option<Family> {
+        let name = image.rsplit('/').next().unwrap_or(image);
+        let name = name.split([':', '@']).next().unwrap_or(name);
+        match name {
+            "rockylinux" | "almalinux" | "centos" | "fedora" | "oraclelinux" | "ubi8" | "ubi9"
+            | "rhel" | "rocky" | "alma" => Some(Family::Dnf),
+            "debian" | "ubuntu" => Some(Family::Apt),
+            _ => None,
+        }
+    }
+}
+
+/// What goes into the build layer.
+#[derive(Debug, Clone)]
+pub struct BuildInputs {
+    /// The exact release.
+    pub version: PgVersion,
+    /// SHA-256 of the tarball.
+    pub tarball_sha256: String,
+    /// Extra `./configure` arguments (none by default, as the document).
+    pub configure_args: Vec<String>,
+}
+
+/// Content key: the first 16 hex digits of the SHA-256 of the parts.
+pub fn key(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    hex::encode(h.finalize())[..16].to_string()
+}
+
+impl Base {
+    /// The content key of the base image.
+    pub fn key(&self) -> String {
+        match self {
+            // The mirror is not part of the key: any mirror of the suite gives the same system.
+            Base::Debootstrap { suite, .. } => key(&[
+                BASE_RECIPE,
+                "debootstrap",
+                suite,
+                std::env::consts::ARCH,
+                &debian_packages().join(" "),
+                base_finish_script(),
+            ]),
+            Base::Registry { .. } => key(&[BASE_RECIPE, &self.dockerfile()]),
+        }
+    }
+
+    /// The tag of the base image.
+    pub fn tag(&self) -> String {
+        let flavour = match self {
+            Base::Debootstrap { suite, .. } => format!("debian-{suite}"),
+            Base::Registry { image, .. } => image.replace(['/', ':', '@'], "-"),
+        };
+        format!("pglab/base:{flavour}-{}", self.key())
+    }
+
+    /// The Dockerfile of a registry base (for a debootstrap base, the script run in the root
+    /// filesystem before import is [`base_finish_script`]).
+    pub fn dockerfile(&self) -> String {
+        match self {
+            Base::Debootstrap { .. } => String::new(),
+            Base::Registry { image, family } => {
+                let install = match family {
+                    Family::Dnf => format!(
+                        "RUN dnf install -y --setopt=install_weak_deps=False {} \\\n && dnf clean all",
+                        dnf_packages().join(" ")
+                    ),
+                    Family::Apt => format!(
+                        "ENV DEBIAN_FRONTEND=noninteractive\n\
+                         RUN apt-get update \\\n && apt-get install -y --no-install-recommends {} \\\n && rm -rf /var/lib/apt/lists/*",
+                        debian_packages().join(" ")
+                    ),
+                };
+                let finish = base_finish_script()
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join(" \\\n && ");
+                fill(
+                    include_str!("../../../images/base.registry.Dockerfile"),
+                    &[("image", image), ("install", &install), ("finish", &finish)],
+                )
+            }
+        }
+    }
+}
+
+/// Run in every base (`images/base-finish.sh`): inside the debootstrap root before import, or
+/// as a Dockerfile step.
+pub fn base_finish_script() -> &'static str {
+    include_str!("../../../images/base-finish.sh")
+}
+
+/// `make` targets for a major: `world` as the document does (docs and contrib, pgbench
+/// included). From 17 on, release tarballs no longer ship built documentation, which would need
+/// a DocBook tool chain: `world-bin` builds the same programs and contrib without it.
+pub fn make_targets(version: &PgVersion) -> (&'static str, &'static str) {
+    if version.major.first >= 17 {
+        ("world-bin", "install-world-bin")
+    } else {
+        ("world", "install-world")
+    }
+}
+
+impl BuildInputs {
+    /// The tarball's name in the build context.
+    pub fn tarball_name(&self) -> String {
+        format!("postgresql-{}.tar.bz2", self.version)
+    }
+
+    /// The build layer's Dockerfile.
+    pub fn dockerfile(&self, base_tag: &str) -> String {
+        let v = self.version;
+        let (world, install) = make_targets(&v);
+        let configure = std::iter::once("./configure".to_string())
+            .chain(self.configure_args.iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        fill(
+            include_str!("../../../images/build.Dockerfile"),
+            &[
+                ("version", &v.to_string()),
+                ("base", base_tag),
+                ("tarball", &self.tarball_name()),
+                ("configure", &configure),
+                ("world", world),
+                ("install", install),
+            ],
+        )
+    }
+
+    /// The content key of the build image.
+    pub fn key(&self, base_key: &str) -> String {
+        key(&[base_key, &self.tarball_sha256, &self.dockerfile("BASE")])
+    }
+}
+
+/// The node layer's Dockerfile.
+pub fn node_dockerfile(base_tag: &str, build_tag: &str) -> String {
+    fill(
+        include_str!("../../../images/node.Dockerfile"),
+        &[("base", base_tag), ("build", build_tag)],
+    )
+}
+
+/// The node's main process (`images/node-init`): makes this node's own SSH host keys, then
+/// runs sshd. PostgreSQL is started with `pg_ctl`, as on the document's servers.
+pub const NODE_INIT: &str = include_str!("../../../images/node-init");
+
+/// The node image's content key.
+pub fn node_key(base_key: &str, build_key: &str) -> String {
+    key(&[
+        base_key,
+        build_key,
+        &node_dockerfile("BASE", "BUILD"),
+        NODE_INIT,
+    ])
+}
+
+/// Quotes a word for `sh` if it needs it.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_=/.,:+@%".contains(&b))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// The lab's images as a table (layer, tag, PostgreSQL release, size).
+pub async fn list(engine: &crate::docker::Engine) -> Result<String, crate::docker::DockerError> {
+    let images = managed_images(engine).await?;
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["layer", "image", "postgresql", "size"]);
+    for img in images {
+        let labels = img.labels;
+        for tag in img.repo_tags {
+            table.add_row([
+                labels
+                    .get(crate::docker::LAYER_LABEL)
+                    .cloned()
+                    .unwrap_or_default(),
+                tag,
+                labels
+                    .get(build::PG_VERSION_LABEL)
+                    .cloned()
+                    .unwrap_or_default(),
+                format!("{} MiB", img.size >> 20),
+            ]);
+        }
+    }
+    Ok(table.to_string())
+}
+
+/// Removes every image the lab made (node images first, then build, then base).
+pub async fn remove_all(
+    engine: &crate::docker::Engine,
+) -> Result<usize, crate::docker::DockerError> {
+    let mut images = managed_images(engine).await?;
+    let rank = |l: Option<&String>| match l.map(String::as_str) {
+        Some("node") => 0,
+        Some("build") => 1,
+        _ => 2,
+    };
+    images.sort_by_key(|i| rank(i.labels.get(crate::docker::LAYER_LABEL)));
+    let mut removed = 0;
+    for img in images {
+        let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default()
+            .force(true)
+            .build();
+        engine
+            .client()
+            .remove_image(&img.id, Some(opts), None)
+            .await
+            .map_err(|source| crate::docker::DockerError::Op {
+                op: "remove image",
+                target: img.id.clone(),
+                source,
+            })?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+async fn managed_images(
+    engine: &crate::docker::Engine,
+) -> Result<Vec<bollard::models::ImageSummary>, crate::docker::DockerError> {
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("{}=true", crate::docker::MANAGED_LABEL)],
+    )]);
+    let opts = bollard::query_parameters::ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    engine
+        .client()
+        .list_images(Some(opts))
+        .await
+        .map_err(|source| crate::docker::DockerError::Op {
+            op: "list images",
+            target: String::new(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(version: &str) -> BuildInputs {
+        BuildInputs {
+            version: version.parse().unwrap(),
+            tarball_sha256: "ab".repeat(32),
+            configure_args: vec![],
+        }
+    }
+
+    fn debian() -> Base {
+        Base::Debootstrap {
+            suite: "bookworm".into(),
+            mirror: "http://mirror.example/debian".into(),
+        }
+    }
+
+    /// Compares with fixtures/images/NAME, or rewrites it when UPDATE_GOLDEN=1.
+    #[track_caller]
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/images")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+        assert_eq!(
+            actual,
+            expected,
+            "{} differs (UPDATE_GOLDEN=1 rewrites it)",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn rendered_dockerfiles_match_the_golden_files() {
+        let rocky = Base::Registry {
+            image: "rockylinux:9".into(),
+            family: Family::Dnf,
+        };
+        golden("base-rockylinux-9.Dockerfile", &rocky.dockerfile());
+        let deb = Base::Registry {
+            image: "debian:bookworm".into(),
+            family: Family::Apt,
+        };
+        golden("base-debian-bookworm.Dockerfile", &deb.dockerfile());
+        golden(
+            "build-9.3.25.Dockerfile",
+            &inputs("9.3.25").dockerfile("pglab/base:X"),
+        );
+        golden(
+            "build-17.2.Dockerfile",
+            &inputs("17.2").dockerfile("pglab/base:X"),
+        );
+        golden(
+            "node.Dockerfile",
+            &node_dockerfile("pglab/base:X", "pglab/build:Y"),
+        );
+        golden("node-init", NODE_INIT);
+    }
+
+    #[test]
+    fn the_93_build_follows_the_document() {
+        let d = inputs("9.3.25").dockerfile("b");
+        assert!(d.contains("./configure \\"), "defaults, no flags: {d}");
+        assert!(d.contains("make -j\"$(nproc)\" world"));
+        assert!(d.contains("make install-world"));
+        let node = node_dockerfile("b", "c");
+        for want in [
+            "groupadd -g 501 postgres",
+            "useradd -u 501 -g 501",
+            "PGDATA=/disk1/data",
+            "/usr/local/pgsql/bin",
+        ] {
+            assert!(node.contains(want), "{want} missing from {node}");
+        }
+    }
+
+    #[test]
+    fn keys_change_with_inputs_and_nothing_else() {
+        let base = debian().key();
+        // another mirror of the same suite: same system, same key
+        let other_mirror = Base::Debootstrap {
+            suite: "bookworm".into(),
+            mirror: "http://elsewhere.example/debian".into(),
+        };
+        assert_eq!(other_mirror.key(), base);
+        let trixie = Base::Debootstrap {
+            suite: "trixie".into(),
+            mirror: "http://mirror.example/debian".into(),
+        };
+        assert_ne!(trixie.key(), base);
+
+        let b = inputs("15.18");
+        assert_eq!(b.key(&base), inputs("15.18").key(&base));
+        let mut other_sum = inputs("15.18");
+        other_sum.tarball_sha256 = "cd".repeat(32);
+        assert_ne!(other_sum.key(&base), b.key(&base));
+        let mut ssl = inputs("15.18");
+        ssl.configure_args = vec!["--with-openssl".into()];
+        assert_ne!(ssl.key(&base), b.key(&base));
+        assert_ne!(b.key(&trixie.key()), b.key(&base));
+        assert_ne!(node_key(&base, "x"), node_key(&base, "y"));
+        assert!(debian().tag().starts_with("pglab/base:debian-bookworm-"));
+    }
+
+    #[test]
+    fn image_families_are_recognised() {
+        assert_eq!(Family::of_image("rockylinux:9"), Some(Family::Dnf));
+        assert_eq!(
+            Family::of_image("quay.io/almalinux/almalinux:9"),
+            Some(Family::Dnf)
+        );
+        assert_eq!(Family::of_image("ubuntu:24.04"), Some(Family::Apt));
+        assert_eq!(Family::of_image("alpine:3"), None);
+    }
+
+    #[test]
+    fn configure_arguments_are_quoted() {
+        assert_eq!(shell_quote("--with-openssl"), "--with-openssl");
+        assert_eq!(shell_quote("CFLAGS=-O2 -g"), "'CFLAGS=-O2 -g'");
+        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+    }
+}

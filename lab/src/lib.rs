@@ -1,0 +1,20 @@
+//! `lab`: a container lab that rehearses PostgreSQL streaming-replication failures and recoveries.
+//!
+//! The binary (`src/main.rs`) only parses arguments and maps errors to exit codes; everything else
+//! lives here. See ARCHITECTURE.md for the map of modules.
+#![warn(missing_docs)]
+
+pub mod apt;
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod docker;
+pub mod download;
+pub mod error;
+pub mod image;
+pub mod pg;
+pub mod plan;
+pub mod sql;
+pub mod tarball;
+pub mod ui;
+pub mod version;

@@ -1,0 +1,325 @@
+//! How one PostgreSQL major version spells the things the document does.
+//!
+//! The procedures of the document do not change in substance from 9.3 to current releases, but
+//! names do (SEED-GUIDE §5): `pg_xlog` became `pg_wal`, `recovery.conf` became settings plus a
+//! signal file, `*_location` columns became `*_lsn`, and so on. [`Dialect`] is the one place
+//! where version numbers are compared; everything else asks it.
+
+use crate::version::Major;
+
+/// The spelling of directories, settings, flags, columns and log lines for one major version.
+///
+/// Build it with [`Dialect::for_major`]; every answer is a pure function of the major.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Dialect {
+    major: Major,
+}
+
+impl Dialect {
+    /// The dialect of `major`.
+    pub fn for_major(major: Major) -> Self {
+        Dialect { major }
+    }
+
+    /// The major version this dialect describes.
+    pub fn major(&self) -> Major {
+        self.major
+    }
+
+    /// Whether the major is `first.second` or later (`10.0` stands for 10).
+    fn at_least(&self, first: u32, second: u32) -> bool {
+        self.major >= Major { first, second }
+    }
+
+    /// The name of the WAL directory: `pg_xlog` before 10, `pg_wal` from 10.
+    ///
+    /// The lab keeps the document's layout: the directory lives at `/disk2/<name>` and
+    /// `/disk1/data/<name>` is a symbolic link to it (see [`Dialect::wal_path`]).
+    pub fn wal_dir_name(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "pg_wal"
+        } else {
+            "pg_xlog"
+        }
+    }
+
+    /// Where the WAL lives in the document's layout: `/disk2/pg_xlog` (or `/disk2/pg_wal`).
+    pub fn wal_path(&self) -> String {
+        format!("/disk2/{}", self.wal_dir_name())
+    }
+
+    /// The `wal_level` a primary needs for a hot standby: `hot_standby` before 9.6, `replica`
+    /// from 9.6 (which still accepts `hot_standby` as an alias; the lab writes the new name).
+    pub fn wal_level(&self) -> &'static str {
+        if self.at_least(9, 6) {
+            "replica"
+        } else {
+            "hot_standby"
+        }
+    }
+
+    /// Whether standby and PITR settings go in `recovery.conf` (before 12). From 12 on they are
+    /// ordinary settings, and the mode is chosen by a `standby.signal` or `recovery.signal` file;
+    /// a `recovery.conf` present then makes the server refuse to start.
+    pub fn uses_recovery_conf(&self) -> bool {
+        !self.at_least(12, 0)
+    }
+
+    /// The file the lab writes standby/PITR settings to: `recovery.conf` before 12,
+    /// `postgresql.auto.conf` from 12.
+    ///
+    /// From 12 the file is replaced whole, as `recovery.conf` is, rather than appended to
+    /// `postgresql.conf`: a base backup copies the configuration files, so settings appended for
+    /// one role (say the `recovery_target_time` of a point-in-time recovery, §4 step 5) would
+    /// follow the data to the next standby (§4 step 6) and stop its replay at that time.
+    /// `postgresql.auto.conf` is also where `pg_basebackup -R` puts `primary_conninfo` from 12.
+    pub fn recovery_settings_file(&self) -> &'static str {
+        if self.uses_recovery_conf() {
+            "recovery.conf"
+        } else {
+            "postgresql.auto.conf"
+        }
+    }
+
+    /// The `pg_basebackup` option that includes the WAL needed to make the backup consistent:
+    /// the document's `--xlog` (short `-x`) before 10, `-X stream` from 10 (`-x` was removed).
+    pub fn base_backup_wal_flag(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "-X stream"
+        } else {
+            "--xlog"
+        }
+    }
+
+    /// The `pg_basebackup` option for a backup without WAL, if one is needed: before 10 leaving
+    /// the WAL out is the default (the document's form has no flag); from 10 the default is to
+    /// stream it, so `-X none` is needed to keep the document's shape (an empty WAL directory
+    /// that is then replaced by a link to `/disk2`).
+    pub fn base_backup_no_wal_flag(&self) -> Option<&'static str> {
+        if self.at_least(10, 0) {
+            Some("-X none")
+        } else {
+            None
+        }
+    }
+
+    /// The WAL position columns of `pg_stat_replication`, in order sent, write, flush, replay:
+    /// `*_location` before 10, `*_lsn` from 10.
+    pub fn replication_position_columns(&self) -> [&'static str; 4] {
+        if self.at_least(10, 0) {
+            ["sent_lsn", "write_lsn", "flush_lsn", "replay_lsn"]
+        } else {
+            [
+                "sent_location",
+                "write_location",
+                "flush_location",
+                "replay_location",
+            ]
+        }
+    }
+
+    /// The function returning the time of the last transaction replayed on a standby; the same
+    /// in every supported version.
+    pub fn replay_timestamp_function(&self) -> &'static str {
+        "pg_last_xact_replay_timestamp()"
+    }
+
+    /// The function returning the primary's current WAL write position:
+    /// `pg_current_xlog_location()` before 10, `pg_current_wal_lsn()` from 10.
+    pub fn current_wal_position_function(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "pg_current_wal_lsn()"
+        } else {
+            "pg_current_xlog_location()"
+        }
+    }
+
+    /// The setting that spaces checkpoints: `checkpoint_segments` before 9.5, `max_wal_size`
+    /// from 9.5 (they are not measured in the same unit).
+    pub fn checkpoint_spacing_setting(&self) -> &'static str {
+        if self.at_least(9, 5) {
+            "max_wal_size"
+        } else {
+            "checkpoint_segments"
+        }
+    }
+
+    /// The default `log_directory` under PGDATA where the logging collector writes the server
+    /// log: `pg_log` before 10, `log` from 10.
+    pub fn log_dir_name(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "log"
+        } else {
+            "pg_log"
+        }
+    }
+
+    /// The postmaster's last words when crash recovery on a primary fails and the server gives
+    /// up (§3 step 1, the WAL directory made read-only).
+    ///
+    /// Verified: 9.3 from the document (`aborting startup due to startup process failure`), 15.18
+    /// from DOCKER-NOTES (`shutting down due to startup process failure`). The boundary at 15 is
+    /// inferred from the sources, not observed on 10–14: both messages exist in later versions,
+    /// and which one is logged depends on whether the postmaster has left its startup state.
+    /// Before 15 the startup process told the postmaster that redo had started only in archive
+    /// recovery, so a failing crash recovery was still "startup" and aborted; from 15 (which runs
+    /// the checkpointer during crash recovery) it always does, and the failure takes the
+    /// "shutting down" path.
+    pub fn startup_failure_message(&self) -> &'static str {
+        if self.at_least(15, 0) {
+            "shutting down due to startup process failure"
+        } else {
+            "aborting startup due to startup process failure"
+        }
+    }
+
+    /// Whether `recovery_target_action` exists (from 9.5). Where it does, the lab sets it to
+    /// `'promote'` for a point-in-time recovery with `hot_standby = off`, because its default
+    /// (`pause`) then means "shut down", whereas 9.3 ends recovery and opens the database, which
+    /// is what the document expects (§4 step 5).
+    pub fn has_recovery_target_action(&self) -> bool {
+        self.at_least(9, 5)
+    }
+
+    /// The default `recovery_target_timeline`: `current` (the backup's timeline) before 12,
+    /// `latest` from 12.
+    pub fn default_recovery_target_timeline(&self) -> &'static str {
+        if self.at_least(12, 0) {
+            "latest"
+        } else {
+            "current"
+        }
+    }
+
+    /// The query the lab runs on a primary to see its standbys: who (`client_addr`), how
+    /// (`state`, `sync_state`) and how far (the version's four position columns).
+    pub fn replication_status_query(&self) -> String {
+        format!(
+            "SELECT client_addr, state, sync_state, {} FROM pg_stat_replication",
+            self.replication_position_columns().join(", ")
+        )
+    }
+
+    /// The document's check on a standby: `SELECT pg_last_xact_replay_timestamp()`.
+    pub fn replay_timestamp_query(&self) -> String {
+        format!("SELECT {}", self.replay_timestamp_function())
+    }
+
+    /// The primary's current WAL position, e.g. `SELECT pg_current_wal_lsn()`.
+    pub fn current_wal_position_query(&self) -> String {
+        format!("SELECT {}", self.current_wal_position_function())
+    }
+}
+
+impl From<Major> for Dialect {
+    fn from(major: Major) -> Self {
+        Dialect::for_major(major)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialect(version: &str) -> Dialect {
+        let v: crate::version::PgVersion = version.parse().unwrap();
+        Dialect::for_major(v.major)
+    }
+
+    /// One row of the §5 table per version, as the columns a drill relies on.
+    #[track_caller]
+    fn check(version: &str, row: [&str; 9]) {
+        let d = dialect(version);
+        let actual = [
+            d.wal_dir_name(),
+            d.wal_level(),
+            d.recovery_settings_file(),
+            d.base_backup_wal_flag(),
+            d.replication_position_columns()[3],
+            d.current_wal_position_function(),
+            d.checkpoint_spacing_setting(),
+            d.log_dir_name(),
+            d.default_recovery_target_timeline(),
+        ];
+        assert_eq!(actual, row, "dialect of {version}");
+    }
+
+    #[test]
+    fn spells_each_version_as_the_section_5_table() {
+        #[rustfmt::skip]
+        let table = [
+            ("9.3", ["pg_xlog", "hot_standby", "recovery.conf", "--xlog", "replay_location",
+                     "pg_current_xlog_location()", "checkpoint_segments", "pg_log", "current"]),
+            ("9.6", ["pg_xlog", "replica", "recovery.conf", "--xlog", "replay_location",
+                     "pg_current_xlog_location()", "max_wal_size", "pg_log", "current"]),
+            ("10", ["pg_wal", "replica", "recovery.conf", "-X stream", "replay_lsn",
+                    "pg_current_wal_lsn()", "max_wal_size", "log", "current"]),
+            ("11", ["pg_wal", "replica", "recovery.conf", "-X stream", "replay_lsn",
+                    "pg_current_wal_lsn()", "max_wal_size", "log", "current"]),
+            ("12", ["pg_wal", "replica", "postgresql.auto.conf", "-X stream", "replay_lsn",
+                    "pg_current_wal_lsn()", "max_wal_size", "log", "latest"]),
+            ("15", ["pg_wal", "replica", "postgresql.auto.conf", "-X stream", "replay_lsn",
+                    "pg_current_wal_lsn()", "max_wal_size", "log", "latest"]),
+            ("17", ["pg_wal", "replica", "postgresql.auto.conf", "-X stream", "replay_lsn",
+                    "pg_current_wal_lsn()", "max_wal_size", "log", "latest"]),
+        ];
+        for (version, row) in table {
+            check(version, row);
+        }
+    }
+
+    #[test]
+    fn boundaries_fall_where_postgresql_changed() {
+        assert_eq!(
+            dialect("9.4").checkpoint_spacing_setting(),
+            "checkpoint_segments"
+        );
+        assert_eq!(dialect("9.5").checkpoint_spacing_setting(), "max_wal_size");
+        assert_eq!(dialect("9.5").wal_level(), "hot_standby");
+        assert!(!dialect("9.4").has_recovery_target_action());
+        assert!(dialect("9.5").has_recovery_target_action());
+        assert!(dialect("11").uses_recovery_conf());
+        assert!(!dialect("12").uses_recovery_conf());
+        assert_eq!(dialect("9.6").base_backup_no_wal_flag(), None);
+        assert_eq!(dialect("10").base_backup_no_wal_flag(), Some("-X none"));
+    }
+
+    #[test]
+    fn startup_failure_line_is_the_documents_for_93_and_the_observed_one_for_15() {
+        let abort = "aborting startup due to startup process failure";
+        let shut = "shutting down due to startup process failure";
+        assert_eq!(dialect("9.3").startup_failure_message(), abort);
+        assert_eq!(dialect("14").startup_failure_message(), abort);
+        assert_eq!(dialect("15").startup_failure_message(), shut);
+        assert_eq!(dialect("17").startup_failure_message(), shut);
+    }
+
+    #[test]
+    fn builds_the_check_queries() {
+        assert_eq!(
+            dialect("9.3").replication_status_query(),
+            "SELECT client_addr, state, sync_state, sent_location, write_location, \
+             flush_location, replay_location FROM pg_stat_replication"
+        );
+        assert_eq!(
+            dialect("15").replication_status_query(),
+            "SELECT client_addr, state, sync_state, sent_lsn, write_lsn, flush_lsn, replay_lsn \
+             FROM pg_stat_replication"
+        );
+        // The document's own line (p.18).
+        assert_eq!(
+            dialect("9.3").replay_timestamp_query(),
+            "SELECT pg_last_xact_replay_timestamp()"
+        );
+        assert_eq!(
+            dialect("9.3").current_wal_position_query(),
+            "SELECT pg_current_xlog_location()"
+        );
+        assert_eq!(
+            dialect("17").current_wal_position_query(),
+            "SELECT pg_current_wal_lsn()"
+        );
+        assert_eq!(dialect("9.3").wal_path(), "/disk2/pg_xlog");
+        assert_eq!(dialect("15").wal_path(), "/disk2/pg_wal");
+    }
+}

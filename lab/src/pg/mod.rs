@@ -1,0 +1,33 @@
+//! PostgreSQL knowledge of the lab: how each version spells a step, and the document's procedures.
+//!
+//! The source document (`seed/sr-failure-recovery-pg93.ja.txt`) was written for PostgreSQL 9.3;
+//! the lab runs the same procedures on later majors too. This module keeps the two concerns
+//! apart:
+//!
+//! - [`Dialect`] answers, for one major version, how a setting, directory, flag, column or log
+//!   line is spelled (SEED-GUIDE §5). Nothing else in the module compares version numbers.
+//! - [`Topology`] describes the lab (nodes, addresses, replication role, pgbench sizes and the
+//!   `restore_command` variant); its [`Default`] is the document's layout at a small scale.
+//! - [`setup_plan`] renders chapter 1 (building the master, the slave and the replication) as a
+//!   [`Plan`](crate::plan::Plan), and the smaller builders ([`standby_config`],
+//!   [`pitr_config`], [`base_backup`], [`local_backup`], [`link_wal_dir`]) are the pieces the
+//!   recovery drills of chapters 3 and 4 reuse.
+//!
+//! Architecture invariant: this module does no I/O. It only produces text and
+//! [`Step`](crate::plan::Step)s, so every command for every version can be printed as a runbook
+//! and compared with the golden files in `fixtures/pg/`. The command lines are the document's own
+//! wherever the version allows; every deviation the lab needs is explained where it is made.
+
+mod dialect;
+mod setup;
+mod topology;
+
+pub use dialect::Dialect;
+pub use setup::{
+    base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config, setup_plan,
+    standby_config,
+};
+pub use topology::{
+    Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,
+    LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT,
+};

@@ -1,0 +1,201 @@
+//! The lab's shape: two nodes, their addresses, the replication role and the workload sizes.
+//!
+//! The directory layout is fixed (it is the document's, chapter 1 and SEED-GUIDE §1) and given
+//! here as constants; what a user may reasonably change (scale, run length, synchronous mode,
+//! which `restore_command`) lives in [`Topology`].
+
+use super::Dialect;
+use crate::plan::NodeName;
+
+/// The data directory (`PGDATA`) on every node.
+pub const DATA_DIR: &str = "/disk1/data";
+
+/// The WAL archive on every node (`archive_command` copies into it).
+pub const ARCHIVE_DIR: &str = "/disk3/archive";
+
+/// Where §3 step 4 puts the backup taken right after a promotion (§4 uses
+/// `/disk3/backup/YYYYMMDD/data` instead).
+pub const BACKUP_DIR: &str = "/disk3/backup/data";
+
+/// Where the recovery steps move broken data, WAL and archive aside (the lab's `/disk4`).
+pub const BROKEN_DIR: &str = "/disk4/broken";
+
+/// The file `pg_ctl start` sends the server's own standard output and error to (`-l`).
+///
+/// The server log proper goes to the logging collector's files under PGDATA (document p.9);
+/// this file only catches what is written before the collector starts. It exists because a
+/// server started without `-l` keeps the caller's output open, so a command run through
+/// `docker exec` would never see end-of-file and never finish.
+pub const PG_CTL_LOG: &str = "/disk1/pg_ctl.log";
+
+/// The port every server listens on: PostgreSQL's default, which the document does not change.
+pub const PORT: u16 = 5432;
+
+/// The `restore_command` of the document's §4 point-in-time recovery: a local copy from the
+/// node's own archive.
+pub const LOCAL_ARCHIVE_RESTORE: &str = "cp /disk3/archive/%f \"%p\" 2> /dev/null";
+
+/// One server of the pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Its name (also its container's host name, and its `application_name` when synchronous).
+    pub name: NodeName,
+    /// Its IPv4 address on the lab network.
+    pub address: String,
+}
+
+impl Node {
+    /// A node called `name` at `address`.
+    pub fn new(name: &str, address: &str) -> Self {
+        Node {
+            name: NodeName::from(name),
+            address: address.to_string(),
+        }
+    }
+}
+
+/// Which `restore_command` a standby uses to fetch WAL it could not stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestoreCommand {
+    /// The document's exact line, `scp /disk2/pg_xlog/%f "%p" 2> /dev/null` (p.15).
+    ///
+    /// `scp` without a host part is a local copy: it reads the standby's *own* WAL directory,
+    /// so it never reaches the primary's archive, although chapter 5 sets up ssh for exactly
+    /// that: it can only hand back segments the standby already has. The lab can run it to
+    /// show what it can and cannot recover (SEED-GUIDE §1). From 10 the directory is spelled
+    /// `pg_wal`, so that the line behaves on every version as it did on 9.3.
+    Literal,
+    /// The working form (the lab's default): `scp <primary>:/disk3/archive/%f "%p" 2> /dev/null`,
+    /// fetching from the primary's archive over ssh as the `postgres` user.
+    #[default]
+    Archive,
+}
+
+impl RestoreCommand {
+    /// The command line for a standby of `dialect` whose primary is at `primary_address`.
+    pub fn command(self, dialect: &Dialect, primary_address: &str) -> String {
+        match self {
+            RestoreCommand::Literal => {
+                format!("scp {}/%f \"%p\" 2> /dev/null", dialect.wal_path())
+            }
+            RestoreCommand::Archive => {
+                format!("scp {primary_address}:{ARCHIVE_DIR}/%f \"%p\" 2> /dev/null")
+            }
+        }
+    }
+}
+
+/// The lab: the document's two servers and what the procedures are parameterised by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    /// The initial master (`node1`, 172.16.3.101).
+    pub master: Node,
+    /// The initial slave (`node2`, 172.16.3.102).
+    pub slave: Node,
+    /// The lab network, in CIDR notation (172.16.3.0/24).
+    pub subnet: String,
+    /// The replication role (`repuser`).
+    pub repl_user: String,
+    /// Its password (`repuser`), also written to each node's `~postgres/.pgpass`.
+    pub repl_password: String,
+    /// The pgbench scale factor of the initial data: the document used 10000 (about 150 GB);
+    /// the lab's default is 1.
+    pub scale: u32,
+    /// The length in seconds of the check run `pgbench -T`: the document used 180; the lab's
+    /// default is 10.
+    pub check_seconds: u32,
+    /// Synchronous replication: sets `synchronous_standby_names` on the master, and puts
+    /// `application_name=<standby>` in the standby's `primary_conninfo`. The document runs
+    /// asynchronous and notes the procedures "should also work" synchronously.
+    ///
+    /// The setting lists both nodes, slave first (`'node2, node1'`): the base backup copies it
+    /// to the slave, and a list naming only `node2` would make `node2`, once promoted, wait
+    /// forever for a standby of that name. A server never waits for itself, so the same line is
+    /// right on whichever node is the primary.
+    pub sync: bool,
+    /// The standby's `restore_command`.
+    pub restore: RestoreCommand,
+}
+
+impl Default for Topology {
+    /// The document's layout (node1 master at .101, node2 slave at .102, `repuser`), with a
+    /// small scale (1), a short check run (10 s), asynchronous replication and the working
+    /// `restore_command`.
+    fn default() -> Self {
+        Topology {
+            master: Node::new("node1", "172.16.3.101"),
+            slave: Node::new("node2", "172.16.3.102"),
+            subnet: "172.16.3.0/24".to_string(),
+            repl_user: "repuser".to_string(),
+            repl_password: "repuser".to_string(),
+            scale: 1,
+            check_seconds: 10,
+            sync: false,
+            restore: RestoreCommand::Archive,
+        }
+    }
+}
+
+impl Topology {
+    /// The document's values exactly: scale 10000, `pgbench -T 180`, the literal
+    /// `restore_command`.
+    pub fn document() -> Self {
+        Topology {
+            scale: 10000,
+            check_seconds: 180,
+            restore: RestoreCommand::Literal,
+            ..Topology::default()
+        }
+    }
+
+    /// The standby's `primary_conninfo` value for a primary at `primary`; with [`Topology::sync`]
+    /// it names the standby (`application_name`) so `synchronous_standby_names` can match it.
+    pub fn primary_conninfo(&self, standby: &Node, primary: &Node) -> String {
+        let mut conninfo = format!(
+            "host={} port={PORT} user={} password={}",
+            primary.address, self.repl_user, self.repl_password
+        );
+        if self.sync {
+            conninfo.push_str(&format!(" application_name={}", standby.name));
+        }
+        conninfo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::PgVersion;
+
+    #[test]
+    fn restore_commands_are_the_documents_and_the_working_one() {
+        let dialect = |v: &str| Dialect::for_major(v.parse::<PgVersion>().unwrap().major);
+        assert_eq!(
+            RestoreCommand::Literal.command(&dialect("9.3"), "172.16.3.101"),
+            r#"scp /disk2/pg_xlog/%f "%p" 2> /dev/null"#
+        );
+        assert_eq!(
+            RestoreCommand::Literal.command(&dialect("15"), "172.16.3.101"),
+            r#"scp /disk2/pg_wal/%f "%p" 2> /dev/null"#
+        );
+        assert_eq!(
+            RestoreCommand::Archive.command(&dialect("15"), "172.16.3.101"),
+            r#"scp 172.16.3.101:/disk3/archive/%f "%p" 2> /dev/null"#
+        );
+        assert_eq!(RestoreCommand::default(), RestoreCommand::Archive);
+    }
+
+    #[test]
+    fn conninfo_names_the_standby_only_when_synchronous() {
+        let mut topo = Topology::default();
+        assert_eq!(
+            topo.primary_conninfo(&topo.slave, &topo.master),
+            "host=172.16.3.101 port=5432 user=repuser password=repuser"
+        );
+        topo.sync = true;
+        assert_eq!(
+            topo.primary_conninfo(&topo.master, &topo.slave),
+            "host=172.16.3.102 port=5432 user=repuser password=repuser application_name=node1"
+        );
+    }
+}

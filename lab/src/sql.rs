@@ -1,0 +1,88 @@
+//! SQL from the controller to the nodes with tokio-postgres.
+//!
+//! The controller connects over the lab network as the `lab` role (md5/SCRAM password, allowed
+//! by one pg_hba line for the lab network's gateway), so checks never depend on a shell or psql.
+//! Values come back as text through the simple-query protocol, whatever the server version.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+/// The role the controller connects as.
+pub const CONTROLLER_ROLE: &str = "lab";
+
+/// A row: column name to text value (`None` for NULL), in column order.
+pub type Row = Vec<(String, Option<String>)>;
+
+/// Connects to `addr:5432/db` as the controller, giving up after `timeout`.
+pub async fn connect(
+    addr: &str,
+    db: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<Client, String> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(addr)
+        .port(5432)
+        .user(CONTROLLER_ROLE)
+        .password(password)
+        .dbname(db)
+        .application_name("pglab")
+        .connect_timeout(timeout);
+    let (client, connection) = tokio::time::timeout(timeout, config.connect(NoTls))
+        .await
+        .map_err(|_| format!("{addr}: no answer in {timeout:?}"))?
+        .map_err(|e| format!("{addr}: {e}"))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Runs one statement and returns its rows as text.
+pub async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, String> {
+    let messages = client.simple_query(sql).await.map_err(|e| {
+        format!(
+            "`{sql}`: {}",
+            e.as_db_error()
+                .map_or(e.to_string(), |d| d.message().to_string())
+        )
+    })?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(
+                row.columns()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.name().to_string(), row.get(i).map(str::to_string)))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The first value of the first row.
+pub async fn scalar(client: &Client, sql: &str) -> Result<Option<String>, String> {
+    Ok(query(client, sql)
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next())
+        .and_then(|(_, v)| v))
+}
+
+/// A row as a map, for JSON.
+pub fn row_map(row: &Row) -> BTreeMap<String, Option<String>> {
+    row.iter().cloned().collect()
+}
+
+/// The value of a column of a row.
+pub fn get<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
+    row.iter()
+        .find(|(c, _)| c == column)
+        .and_then(|(_, v)| v.as_deref())
+}

@@ -1,0 +1,837 @@
+//! Where the PostgreSQL source tarball comes from, and proof that it is the real one.
+//!
+//! Sources, in order: the file given with `--pg-tarball`; the lab's cache directory; the
+//! PostgreSQL project's source site (with the `.sha256` published beside each tarball); and, for
+//! the majors Debian ships, the upstream tarball carried unchanged (`*.orig.tar.bz2`) in the
+//! source archive of the host's Debian mirrors (with the checksum from the archive's signed
+//! index). Every tarball is verified before use; PostgreSQL source is taken from nowhere else.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::apt::{self, AptSource};
+use crate::download::Downloader;
+use crate::version::{Major, PgVersion};
+
+/// SHA-256 of upstream tarballs the lab knows by heart (`postgresql-X.Y.Z.tar.bz2`).
+///
+/// 9.3.25 is the final 9.3 release, published by the PostgreSQL project; the 15.x sums are those
+/// of the upstream tarballs as Debian's signed source index lists them (`*.orig.tar.bz2`, carried
+/// unchanged).
+pub const PINNED_SHA256: &[(&str, &str)] = &[
+    (
+        "9.3.25",
+        "e4953e80415d039ccd33d34be74526a090fd585cf93f296cd9c593972504b6db",
+    ),
+    (
+        "15.18",
+        "11df0df97fe3ea4ba9a791faaf39cee1d2fe571e78885b5b55d8517d27c323b4",
+    ),
+    (
+        "15.20",
+        "30e65cbbb771a39b553ed2df7e65622e65647aed55dbc19bd0fe853ff0a08442",
+    ),
+];
+
+/// The PostgreSQL project's source directory (`v9.3.25/postgresql-9.3.25.tar.bz2` below it).
+pub const DEFAULT_SOURCE_SITE: &str = "https://ftp.postgresql.org/pub/source";
+
+/// The pinned checksum of a release, if the lab knows one.
+pub fn pinned_sha256(version: &PgVersion) -> Option<&'static str> {
+    let v = version.to_string();
+    PINNED_SHA256
+        .iter()
+        .find(|(known, _)| *known == v)
+        .map(|(_, sum)| *sum)
+}
+
+/// How a tarball's checksum was established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Matched the lab's pinned table.
+    Pinned,
+    /// Matched a published or recorded `.sha256` file (URL or path).
+    Sha256File(String),
+    /// Matched Debian's source index; `signed` says whether the index's signature was checked.
+    DebianIndex {
+        /// The index URL.
+        index: String,
+        /// Whether `InRelease` was verified with gpgv against the archive keyring.
+        signed: bool,
+    },
+    /// No checksum source; accepted because `--allow-unverified` was given.
+    Unverified,
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verification::Pinned => f.write_str("pinned SHA-256"),
+            Verification::Sha256File(s) => write!(f, "SHA-256 from {s}"),
+            Verification::DebianIndex {
+                index,
+                signed: true,
+            } => write!(f, "SHA-256 from {index} (signed index)"),
+            Verification::DebianIndex {
+                index,
+                signed: false,
+            } => write!(
+                f,
+                "SHA-256 from {index} (signature NOT checked: no gpgv or keyring)"
+            ),
+            Verification::Unverified => f.write_str("NOT verified (--allow-unverified)"),
+        }
+    }
+}
+
+/// A verified tarball on disk.
+#[derive(Debug, Clone)]
+pub struct Tarball {
+    /// The exact release it contains.
+    pub version: PgVersion,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its SHA-256, lowercase hex.
+    pub sha256: String,
+    /// How the checksum was established.
+    pub verification: Verification,
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct TarballRequest {
+    /// The version; a major alone means the newest release that can be had.
+    pub version: PgVersion,
+    /// `--pg-tarball`.
+    pub path: Option<PathBuf>,
+    /// The cache directory (tarballs are kept in `<cache>/tarballs`).
+    pub cache_dir: PathBuf,
+    /// The PostgreSQL project's source site.
+    pub source_site: String,
+    /// Debian mirrors to look in (from the host's apt sources, or a flag).
+    pub debian_sources: Vec<AptSource>,
+    /// Accept a tarball no checksum source vouches for.
+    pub allow_unverified: bool,
+    /// For a major alone: look for a newer release even if one is cached.
+    pub refresh: bool,
+}
+
+/// Why no tarball could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TarballError {
+    /// The checksum differs from the expected one.
+    #[error("checksum mismatch for {path}: expected {expected} ({source_of_expected}), got {actual}; the file is corrupt or not the release it claims to be")]
+    Mismatch {
+        /// The file.
+        path: String,
+        /// What it should have been.
+        expected: String,
+        /// Where that came from.
+        source_of_expected: String,
+        /// What it is.
+        actual: String,
+    },
+    /// Nothing vouches for the tarball.
+    #[error("no checksum is known for {path} (PostgreSQL {version}): put its published SHA-256 in {path}.sha256, or pass --allow-unverified to use it anyway")]
+    NoChecksum {
+        /// The file.
+        path: String,
+        /// The version.
+        version: String,
+    },
+    /// The version of a given tarball cannot be told.
+    #[error("cannot tell which PostgreSQL release {path} is: name it postgresql-X.Y.Z.tar.bz2 or pass an exact --pg-version")]
+    UnknownVersion {
+        /// The file.
+        path: String,
+    },
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Every source was tried.
+    #[error("{}", not_found_message(.version, .attempts, .cache, .available))]
+    NotFound {
+        /// What was asked.
+        version: String,
+        /// What was tried, and what each said.
+        attempts: Vec<String>,
+        /// Where to put a tarball by hand.
+        cache: String,
+        /// Releases that could be had (from Debian's index), newest first.
+        available: Vec<String>,
+    },
+}
+
+fn not_found_message(
+    version: &str,
+    attempts: &[String],
+    cache: &str,
+    available: &[String],
+) -> String {
+    let mut msg = format!("cannot get the PostgreSQL {version} source tarball. Tried:\n");
+    for a in attempts {
+        msg.push_str(&format!("  - {a}\n"));
+    }
+    msg.push_str(&format!(
+        "Put postgresql-{version}.tar.bz2 (from the PostgreSQL project's source site) in {cache}/, \
+         or pass --pg-tarball PATH"
+    ));
+    if !available.is_empty() {
+        msg.push_str(&format!(
+            ", or use a release that can be had here: {} (e.g. --pg-version {})",
+            available.join(", "),
+            available[0].split('.').next().unwrap_or(&available[0])
+        ));
+    }
+    msg
+}
+
+/// The SHA-256 of a file, lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String, TarballError> {
+    let io = |source| TarballError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The first word of a `sha256sum`-style file, if it looks like a SHA-256.
+fn read_sha256_file(text: &str) -> Option<String> {
+    let word = text.split_whitespace().next()?;
+    (word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| word.to_ascii_lowercase())
+}
+
+/// The release a tarball's file name announces: `postgresql-9.3.25.tar.bz2` or Debian's
+/// `postgresql-15_15.18.orig.tar.bz2`.
+pub fn version_from_file_name(path: &Path) -> Option<PgVersion> {
+    let name = path.file_name()?.to_str()?;
+    let rest = name.strip_prefix("postgresql-")?;
+    let rest = rest.split_once('_').map_or(rest, |(_, r)| r);
+    let ver = rest
+        .strip_suffix(".orig.tar.bz2")
+        .or_else(|| rest.strip_suffix(".tar.bz2"))
+        .or_else(|| rest.strip_suffix(".tar.gz"))?;
+    ver.parse().ok().filter(PgVersion::is_exact)
+}
+
+/// Checks a file against the expected checksum, if one is known: pinned, then `<file>.sha256`.
+fn verify_local(
+    path: &Path,
+    version: &PgVersion,
+    allow_unverified: bool,
+) -> Result<Tarball, TarballError> {
+    let actual = sha256_file(path)?;
+    let sidecar = PathBuf::from(format!("{}.sha256", path.display()));
+    let expected = if let Some(sum) = pinned_sha256(version) {
+        Some((sum.to_string(), Verification::Pinned))
+    } else {
+        std::fs::read_to_string(&sidecar)
+            .ok()
+            .and_then(|t| read_sha256_file(&t))
+            .map(|sum| (sum, Verification::Sha256File(sidecar.display().to_string())))
+    };
+    let verification = match expected {
+        Some((expected, how)) if expected == actual => how,
+        Some((expected, how)) => {
+            return Err(TarballError::Mismatch {
+                path: path.display().to_string(),
+                expected,
+                source_of_expected: how.to_string(),
+                actual,
+            })
+        }
+        None if allow_unverified => Verification::Unverified,
+        None => {
+            return Err(TarballError::NoChecksum {
+                path: path.display().to_string(),
+                version: version.to_string(),
+            })
+        }
+    };
+    Ok(Tarball {
+        version: *version,
+        path: path.to_path_buf(),
+        sha256: actual,
+        verification,
+    })
+}
+
+/// The file name the cache uses for a release.
+pub fn cache_file_name(version: &PgVersion) -> String {
+    format!("postgresql-{version}.tar.bz2")
+}
+
+/// The newest cached release of the requested major (or the exact one).
+fn cached(dir: &Path, want: &PgVersion) -> Option<(PgVersion, PathBuf)> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let path = e.path();
+            let v = version_from_file_name(&path)?;
+            (want.matches(&v) && path.to_str()?.ends_with(".tar.bz2")).then_some((v, path))
+        })
+        .max_by_key(|(v, _)| *v)
+}
+
+/// A release found in a Debian source index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebianOrig {
+    /// The upstream release.
+    pub version: PgVersion,
+    /// Full URL of `postgresql-N_X.Y.orig.tar.bz2`.
+    pub url: String,
+    /// Its SHA-256 from the index.
+    pub sha256: String,
+    /// The index it was listed in.
+    pub index: String,
+    /// Whether that index's signature was checked.
+    pub signed: bool,
+}
+
+/// Finds `postgresql-<major>` source packages in a `Sources` index and their upstream tarballs.
+/// Every major found is returned (so an error can name what is available).
+pub fn parse_sources_index(text: &str, mirror: &str, index: &str, signed: bool) -> Vec<DebianOrig> {
+    let mut out = Vec::new();
+    for stanza in apt::deb822_stanzas(text) {
+        let Some(pkg) = stanza.get("Package") else {
+            continue;
+        };
+        let Some(major) = pkg.strip_prefix("postgresql-") else {
+            continue;
+        };
+        if major
+            .parse::<PgVersion>()
+            .ok()
+            .filter(|v| !v.is_exact())
+            .is_none()
+        {
+            continue;
+        }
+        let (Some(dir), Some(sums)) = (stanza.get("Directory"), stanza.get("Checksums-Sha256"))
+        else {
+            continue;
+        };
+        for line in sums.lines() {
+            let mut w = line.split_whitespace();
+            let (Some(sum), Some(_size), Some(file)) = (w.next(), w.next(), w.next()) else {
+                continue;
+            };
+            let Some(version) = version_from_file_name(Path::new(file)) else {
+                continue;
+            };
+            if file.ends_with(".orig.tar.bz2") {
+                out.push(DebianOrig {
+                    version,
+                    url: format!("{mirror}/{dir}/{file}"),
+                    sha256: sum.to_ascii_lowercase(),
+                    index: index.to_string(),
+                    signed,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Checks a clearsigned `InRelease` with gpgv and returns the signed text; `None` when gpgv or
+/// the keyring is missing (the caller then uses the text unverified and says so).
+fn verify_inrelease(text: &[u8], keyring: &Path) -> Result<Option<String>, String> {
+    if !keyring.exists() {
+        return Ok(None);
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let file = dir.path().join("InRelease");
+    std::fs::write(&file, text).map_err(|e| e.to_string())?;
+    let out = match std::process::Command::new("gpgv")
+        .arg("--keyring")
+        .arg(keyring)
+        .arg("--output")
+        .arg("-")
+        .arg(&file)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("running gpgv: {e}")),
+    };
+    if !out.status.success() {
+        return Err(format!(
+            "signature check failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+const DEFAULT_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// Looks up the PostgreSQL source packages of one suite of a mirror.
+async fn debian_suite_origs(
+    dl: &Downloader,
+    source: &AptSource,
+    suite: &str,
+) -> Result<Vec<DebianOrig>, String> {
+    let base = format!("{}/dists/{suite}", source.uri);
+    let inrelease = dl
+        .bytes(&format!("{base}/InRelease"), 16 << 20)
+        .await
+        .map_err(|e| e.to_string())?;
+    let keyring = source
+        .signed_by
+        .as_deref()
+        .filter(|k| k.starts_with('/'))
+        .unwrap_or(DEFAULT_KEYRING);
+    let (release, signed) = match verify_inrelease(&inrelease, Path::new(keyring))? {
+        Some(text) => (text, true),
+        None => (String::from_utf8_lossy(&inrelease).into_owned(), false),
+    };
+    let stanza = apt::deb822_stanzas(&release)
+        .into_iter()
+        .next()
+        .ok_or("empty InRelease")?;
+    let sums = stanza.get("SHA256").ok_or("InRelease has no SHA256 list")?;
+    let (want, _) = apt::sha256_entry(sums, "main/source/Sources.xz")
+        .ok_or("no main/source/Sources.xz in this suite")?;
+    let url = format!("{base}/main/source/Sources.xz");
+    let xz = dl.bytes(&url, 256 << 20).await.map_err(|e| e.to_string())?;
+    let got = hex::encode(Sha256::digest(&xz));
+    if got != want {
+        return Err(format!(
+            "{url}: checksum {got} differs from InRelease's {want}"
+        ));
+    }
+    let mut text = String::new();
+    xz2::read::XzDecoder::new(&xz[..])
+        .read_to_string(&mut text)
+        .map_err(|e| format!("{url}: {e}"))?;
+    Ok(parse_sources_index(&text, &source.uri, &url, signed))
+}
+
+/// Resolves and verifies the tarball, downloading it into the cache if need be.
+/// `progress(message)` is told what is being tried; `bytes(done, total)` follows a download.
+pub async fn resolve(
+    req: &TarballRequest,
+    mut say: impl FnMut(&str),
+    mut bytes: impl FnMut(u64, Option<u64>),
+) -> Result<Tarball, TarballError> {
+    // 1. --pg-tarball
+    if let Some(path) = &req.path {
+        let version = if req.version.is_exact() {
+            req.version
+        } else {
+            version_from_file_name(path)
+                .filter(|v| req.version.matches(v))
+                .ok_or_else(|| TarballError::UnknownVersion {
+                    path: path.display().to_string(),
+                })?
+        };
+        if !path.is_file() {
+            return Err(TarballError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+        return verify_local(path, &version, req.allow_unverified);
+    }
+
+    let cache = req.cache_dir.join("tarballs");
+    let mut attempts = Vec::new();
+
+    // 2. the cache
+    let cached = cached(&cache, &req.version);
+    if let Some((version, path)) = &cached {
+        if req.version.is_exact() || !req.refresh {
+            say(&format!("using cached {}", path.display()));
+            return verify_local(path, version, req.allow_unverified);
+        }
+    } else {
+        attempts.push(format!(
+            "cache {}: no {}",
+            cache.display(),
+            cache_file_name(&req.version)
+        ));
+    }
+
+    std::fs::create_dir_all(&cache).map_err(|source| TarballError::Io {
+        path: cache.display().to_string(),
+        source,
+    })?;
+    let dl = Downloader::new();
+
+    // 3. the PostgreSQL project's source site
+    say(&format!("looking on {}", req.source_site));
+    match upstream_release(&dl, &req.source_site, &req.version).await {
+        Ok(version) => {
+            let dir = format!("{}/v{version}", req.source_site);
+            let name = cache_file_name(&version);
+            let published = match pinned_sha256(&version) {
+                Some(sum) => Ok((sum.to_string(), Verification::Pinned)),
+                None => {
+                    let url = format!("{dir}/{name}.sha256");
+                    dl.text(&url, 4096)
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| read_sha256_file(&t).ok_or(format!("{url}: not a SHA-256")))
+                        .map(|sum| (sum, Verification::Sha256File(url)))
+                }
+            };
+            match published {
+                Ok((sum, how)) => {
+                    say(&format!("downloading {dir}/{name}"));
+                    match fetch_verified(
+                        &dl,
+                        &format!("{dir}/{name}"),
+                        &cache,
+                        &version,
+                        &sum,
+                        how,
+                        &mut bytes,
+                    )
+                    .await
+                    {
+                        Ok(t) => return Ok(t),
+                        Err(e @ TarballError::Mismatch { .. }) => return Err(e),
+                        Err(e) => attempts.push(format!("{}: {e}", req.source_site)),
+                    }
+                }
+                Err(e) => attempts.push(format!("{}: {e}", req.source_site)),
+            }
+        }
+        Err(e) => attempts.push(format!("{}: {e}", req.source_site)),
+    }
+
+    // 4. Debian's source archive, for the majors Debian ships
+    let mut available = Vec::new();
+    let mut candidates: Vec<DebianOrig> = Vec::new();
+    if req.debian_sources.is_empty() {
+        attempts.push("Debian source archive: no Debian mirror in the host's apt sources (give one with --debian-mirror)".into());
+    }
+    for source in &req.debian_sources {
+        if !source.components.iter().any(|c| c == "main") {
+            continue;
+        }
+        for suite in &source.suites {
+            say(&format!("looking in {}/dists/{suite}", source.uri));
+            match debian_suite_origs(&dl, source, suite).await {
+                Ok(origs) => {
+                    for o in origs {
+                        available.push(o.version);
+                        if req.version.matches(&o.version) {
+                            candidates.push(o);
+                        }
+                    }
+                }
+                Err(e) => attempts.push(format!("Debian {}/dists/{suite}: {e}", source.uri)),
+            }
+        }
+    }
+    // Newest first; a mirror that lists a file it does not serve is skipped for the next one.
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.version));
+    for orig in candidates {
+        if let Some((version, path)) = &cached {
+            if *version >= orig.version {
+                return verify_local(path, version, req.allow_unverified);
+            }
+        }
+        say(&format!("downloading {}", orig.url));
+        let how = Verification::DebianIndex {
+            index: orig.index.clone(),
+            signed: orig.signed,
+        };
+        match fetch_verified(
+            &dl,
+            &orig.url,
+            &cache,
+            &orig.version,
+            &orig.sha256,
+            how,
+            &mut bytes,
+        )
+        .await
+        {
+            Ok(t) => return Ok(t),
+            Err(e @ TarballError::Mismatch { .. }) => return Err(e),
+            Err(e) => attempts.push(format!("Debian: {e}")),
+        }
+    }
+    if let Some((version, path)) = &cached {
+        return verify_local(path, version, req.allow_unverified);
+    }
+    if !req.debian_sources.is_empty() && !available.iter().any(|v| req.version.matches(v)) {
+        attempts.push(format!(
+            "Debian source archive: no postgresql-{} source package",
+            req.version.major
+        ));
+    }
+    available.sort();
+    available.dedup();
+    available.reverse();
+    Err(TarballError::NotFound {
+        version: req.version.to_string(),
+        attempts,
+        cache: cache.display().to_string(),
+        available: available.iter().map(|v| v.to_string()).collect(),
+    })
+}
+
+/// The exact release to fetch from the project's site: the one asked for, or the newest of the
+/// major as listed in the site's directory index.
+async fn upstream_release(
+    dl: &Downloader,
+    site: &str,
+    want: &PgVersion,
+) -> Result<PgVersion, String> {
+    if want.is_exact() {
+        return Ok(*want);
+    }
+    let index = dl
+        .text(&format!("{site}/"), 8 << 20)
+        .await
+        .map_err(|e| e.to_string())?;
+    newest_in_listing(&index, want.major)
+        .ok_or_else(|| format!("no release of {} listed", want.major))
+}
+
+/// The newest `vX.Y[.Z]/` entry of `major` in a directory listing.
+pub fn newest_in_listing(html: &str, major: Major) -> Option<PgVersion> {
+    html.split("href=\"v")
+        .skip(1)
+        .filter_map(|s| s.split_once('/').map(|(v, _)| v))
+        .filter_map(|v| v.parse::<PgVersion>().ok())
+        .filter(|v| v.is_exact() && v.major == major)
+        .max()
+}
+
+/// Downloads into the cache under a temporary name, verifies, then moves it in place and
+/// records its checksum beside it (`sha256sum -c` format).
+async fn fetch_verified(
+    dl: &Downloader,
+    url: &str,
+    cache: &Path,
+    version: &PgVersion,
+    expected: &str,
+    how: Verification,
+    bytes: &mut impl FnMut(u64, Option<u64>),
+) -> Result<Tarball, TarballError> {
+    let name = cache_file_name(version);
+    let dest = cache.join(&name);
+    let partial = cache.join(format!(".{name}.part"));
+    let result = dl.to_file(url, &partial, &mut *bytes).await;
+    let actual = match result {
+        Ok(sum) => sum,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(TarballError::Io {
+                path: url.to_string(),
+                source: std::io::Error::other(e.to_string()),
+            });
+        }
+    };
+    if actual != expected {
+        let _ = std::fs::remove_file(&partial);
+        return Err(TarballError::Mismatch {
+            path: url.to_string(),
+            expected: expected.to_string(),
+            source_of_expected: how.to_string(),
+            actual,
+        });
+    }
+    let io = |source| TarballError::Io {
+        path: dest.display().to_string(),
+        source,
+    };
+    std::fs::rename(&partial, &dest).map_err(io)?;
+    std::fs::write(
+        cache.join(format!("{name}.sha256")),
+        format!("{actual}  {name}\n"),
+    )
+    .map_err(io)?;
+    Ok(Tarball {
+        version: *version,
+        path: dest,
+        sha256: actual,
+        verification: how,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> PgVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn pinned_table_has_the_final_93_release() {
+        assert_eq!(
+            pinned_sha256(&v("9.3.25")),
+            Some("e4953e80415d039ccd33d34be74526a090fd585cf93f296cd9c593972504b6db")
+        );
+        assert_eq!(pinned_sha256(&v("9.3.24")), None);
+    }
+
+    #[test]
+    fn file_names_tell_the_release() {
+        assert_eq!(
+            version_from_file_name(Path::new("/x/postgresql-9.3.25.tar.bz2")),
+            Some(v("9.3.25"))
+        );
+        assert_eq!(
+            version_from_file_name(Path::new("postgresql-15_15.18.orig.tar.bz2")),
+            Some(v("15.18"))
+        );
+        assert_eq!(
+            version_from_file_name(Path::new("postgresql-15.tar.bz2")),
+            None
+        );
+        assert_eq!(version_from_file_name(Path::new("pg.tar.bz2")), None);
+    }
+
+    #[test]
+    fn sources_index_yields_upstream_tarballs_of_every_major() {
+        let index = "Package: postgresql-15\nVersion: 15.18-0+deb12u1\nDirectory: pool/main/p/postgresql-15\n\
+Checksums-Sha256:\n 11aa 5000 postgresql-15_15.18-0+deb12u1.dsc\n 22BB 23405115 postgresql-15_15.18.orig.tar.bz2\n 33cc 100 postgresql-15_15.18.orig.tar.bz2.asc\n\n\
+Package: postgresql-common\nVersion: 248\nDirectory: pool/main/p/postgresql-common\nChecksums-Sha256:\n 44 1 postgresql-common_248.tar.xz\n\n\
+Package: postgresql-13\nDirectory: pool/main/p/postgresql-13\nChecksums-Sha256:\n 55 9 postgresql-13_13.16.orig.tar.bz2\n";
+        let origs = parse_sources_index(index, "http://m.example/debian", "idx", true);
+        assert_eq!(origs.len(), 2);
+        assert_eq!(origs[0].version, v("15.18"));
+        assert_eq!(origs[0].sha256, "22bb");
+        assert_eq!(
+            origs[0].url,
+            "http://m.example/debian/pool/main/p/postgresql-15/postgresql-15_15.18.orig.tar.bz2"
+        );
+        assert_eq!(origs[1].version, v("13.16"));
+    }
+
+    #[test]
+    fn listing_gives_the_newest_release_of_a_major() {
+        let html = r#"<a href="v9.3.24/">v9.3.24</a> <a href="v9.3.25/">x</a> <a href="v9.4.26/">x</a> <a href="v15.18/">x</a>"#;
+        assert_eq!(newest_in_listing(html, v("9.3").major), Some(v("9.3.25")));
+        assert_eq!(newest_in_listing(html, v("15").major), Some(v("15.18")));
+        assert_eq!(newest_in_listing(html, v("17").major), None);
+    }
+
+    fn request(dir: &Path, version: &str, path: Option<PathBuf>) -> TarballRequest {
+        TarballRequest {
+            version: v(version),
+            path,
+            cache_dir: dir.to_path_buf(),
+            // Unroutable on purpose: resolution must not depend on the network in these tests.
+            source_site: "http://127.0.0.1:9/none".into(),
+            debian_sources: vec![],
+            allow_unverified: false,
+            refresh: false,
+        }
+    }
+
+    fn resolve_now(req: &TarballRequest) -> Result<Tarball, TarballError> {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(resolve(req, |_| {}, |_, _| {}))
+    }
+
+    #[test]
+    fn given_tarball_is_checked_against_its_sha256_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postgresql-16.1.tar.bz2");
+        std::fs::write(&file, b"not really a tarball").unwrap();
+        let good = sha256_file(&file).unwrap();
+
+        // missing checksum: refused, and the message says what to do
+        let e = resolve_now(&request(dir.path(), "16", Some(file.clone()))).unwrap_err();
+        assert!(matches!(e, TarballError::NoChecksum { .. }), "{e}");
+        assert!(e.to_string().contains("--allow-unverified"), "{e}");
+
+        // good checksum
+        std::fs::write(
+            format!("{}.sha256", file.display()),
+            format!("{good}  postgresql-16.1.tar.bz2\n"),
+        )
+        .unwrap();
+        let t = resolve_now(&request(dir.path(), "16", Some(file.clone()))).unwrap();
+        assert_eq!(t.version, v("16.1"));
+        assert_eq!(t.sha256, good);
+        assert!(matches!(t.verification, Verification::Sha256File(_)));
+
+        // bad checksum: both values shown
+        let bad = "0".repeat(64);
+        std::fs::write(format!("{}.sha256", file.display()), &bad).unwrap();
+        let e = resolve_now(&request(dir.path(), "16", Some(file.clone())))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&bad) && e.contains(&good), "{e}");
+    }
+
+    #[test]
+    fn a_pinned_version_with_other_content_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("postgresql-9.3.25.tar.bz2");
+        std::fs::write(&file, b"tampered").unwrap();
+        let mut req = request(dir.path(), "9.3.25", Some(file));
+        req.allow_unverified = true; // a pinned sum is never overridden
+        let e = resolve_now(&req).unwrap_err().to_string();
+        assert!(
+            e.contains("e4953e80415d039ccd33d34be74526a090fd585cf93f296cd9c593972504b6db"),
+            "{e}"
+        );
+        assert!(e.contains("pinned"), "{e}");
+    }
+
+    #[test]
+    fn the_cache_serves_the_newest_release_of_a_major() {
+        let dir = tempfile::tempdir().unwrap();
+        let tarballs = dir.path().join("tarballs");
+        std::fs::create_dir_all(&tarballs).unwrap();
+        for ver in ["16.1", "16.3", "17.0"] {
+            let f = tarballs.join(format!("postgresql-{ver}.tar.bz2"));
+            std::fs::write(&f, ver).unwrap();
+            let sum = sha256_file(&f).unwrap();
+            std::fs::write(format!("{}.sha256", f.display()), sum).unwrap();
+        }
+        let t = resolve_now(&request(dir.path(), "16", None)).unwrap();
+        assert_eq!(t.version, v("16.3"));
+        let t = resolve_now(&request(dir.path(), "16.1", None)).unwrap();
+        assert_eq!(t.version, v("16.1"));
+    }
+
+    #[test]
+    fn nothing_found_says_what_was_tried_and_where_to_put_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = resolve_now(&request(dir.path(), "9.3.25", None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cannot get the PostgreSQL 9.3.25 source tarball"),
+            "{e}"
+        );
+        assert!(e.contains("postgresql-9.3.25.tar.bz2"), "{e}");
+        assert!(
+            e.contains(&dir.path().join("tarballs").display().to_string()),
+            "{e}"
+        );
+        assert!(e.contains("127.0.0.1:9"), "{e}");
+        assert!(e.contains("--pg-tarball"), "{e}");
+    }
+}

@@ -1,0 +1,71 @@
+//! End to end: the three image layers are built from the upstream tarball on an engine with no
+//! registry, and a node image runs PostgreSQL's tools as the document's postgres user.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use testcontainers::core::wait::ExitWaitStrategy;
+use testcontainers::core::WaitFor;
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{GenericImage, ImageExt};
+
+#[tokio::test]
+async fn node_image_runs_postgres_tools_as_uid_501() {
+    let engine = support::engine().await;
+    let images = support::images(&engine).await;
+    assert!(support::test_version().matches(&images.version));
+
+    // An unchanged rebuild finds every layer by its content tag.
+    let started = Instant::now();
+    let again = support::images(&engine).await;
+    assert_eq!(again.node, images.node);
+    assert!(again.layers.iter().all(|l| l.cached), "{:?}", again.layers);
+    eprintln!("unchanged rebuild: {:?}", started.elapsed());
+
+    let (repo, tag) = images.node.split_once(':').unwrap();
+    let script = "set -e; id -u; id -g; echo PATH=$PATH; echo PGDATA=$PGDATA; \
+                  postgres --version; pg_isready --version; pgbench --version; \
+                  initdb -D /tmp/check -E UTF8 --locale=C.UTF-8 >/dev/null; \
+                  pg_controldata /tmp/check | grep 'Database cluster state'; \
+                  ls -ld /disk1 /disk2 /disk3 /disk4 | awk '{print $3\":\"$4, $9}'; \
+                  ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l";
+    let container = GenericImage::new(repo, tag)
+        .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(0)))
+        .with_user("501")
+        .with_cmd(["sh", "-c", script])
+        .with_label(lab::docker::MANAGED_LABEL, "true")
+        .with_startup_timeout(Duration::from_secs(120))
+        .start()
+        .await
+        .expect("the node image runs");
+    let out = String::from_utf8(container.stdout_to_vec().await.unwrap()).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let major = images.version.major.to_string();
+    assert_eq!(lines[0], "501", "{out}");
+    assert_eq!(lines[1], "501", "{out}");
+    assert!(lines[2].contains("/usr/local/pgsql/bin"), "{out}");
+    assert_eq!(lines[3], "PGDATA=/disk1/data", "{out}");
+    assert_eq!(
+        lines[4],
+        format!("postgres (PostgreSQL) {}", images.version),
+        "{out}"
+    );
+    assert!(
+        lines[5].starts_with("pg_isready (PostgreSQL) ") && lines[5].contains(&major),
+        "{out}"
+    );
+    assert!(
+        lines[6].starts_with("pgbench (PostgreSQL) ") && lines[6].contains(&major),
+        "{out}"
+    );
+    assert_eq!(
+        lines[7], "Database cluster state:               shut down",
+        "{out}"
+    );
+    for (i, disk) in ["/disk1", "/disk2", "/disk3", "/disk4"].iter().enumerate() {
+        assert_eq!(lines[8 + i], format!("postgres:postgres {disk}"), "{out}");
+    }
+    // No SSH host keys are baked into the image: each node makes its own at start.
+    assert_eq!(lines[12], "0", "{out}");
+}
