@@ -28,6 +28,9 @@ pub enum Command {
     Images(ImagesCommand),
     /// Build the images if missing and bring up the document's master/slave pair.
     Up(UpArgs),
+    /// Drills: the document's procedures, performed and checked.
+    #[command(subcommand)]
+    Drill(crate::drill::cmd::DrillCommand),
     /// Remove every container, network and volume of a lab, whatever its state.
     Down(NameArg),
     /// Each node's role, timeline, pg_isready code and lag; the primary's pg_stat_replication.
@@ -258,6 +261,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Up(args) => crate::commands::up(args, &ui).await,
+        Command::Drill(cmd) => crate::drill::cmd::run(cmd, &ui).await,
         Command::Down(args) => crate::commands::down(&args.name).await,
         Command::Status(args) => crate::commands::status(&args.lab.name, args.json).await,
         Command::Psql(args) => crate::commands::psql(&args.lab.name, &args.node, &args.args).await,

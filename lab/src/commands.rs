@@ -66,11 +66,24 @@ pub fn topology(args: &UpArgs) -> Result<Topology> {
     Ok(topo)
 }
 
-/// `lab up`.
-pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
+/// A lab brought up: what it runs on and how it went.
+pub struct BroughtUp {
+    /// The images.
+    pub images: crate::image::build::Images,
+    /// The layout on the engine.
+    pub layout: LabLayout,
+    /// The document's topology in this lab's subnet.
+    pub topo: Topology,
+    /// The phases and checks.
+    pub report: up::UpReport,
+}
+
+/// Builds the images and brings a lab up, racing the work against SIGINT/SIGTERM and removing
+/// what was created when it fails or is interrupted (unless `--keep`).
+pub async fn bring_up(args: &UpArgs, ui: &Ui) -> Result<(Engine, BroughtUp)> {
     let name = args.lab.name.clone();
     cluster::check_name(&name)?;
-    let topo = topology(&args)?;
+    let topo = topology(args)?;
     let engine = Engine::connect().await?;
     if !cluster::inventory(&engine, Some(&name)).await?.is_empty() {
         return Err(Error::Invalid(format!(
@@ -110,8 +123,16 @@ pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
             Err(Error::Lab(format!("interrupted by {signal}")))
         }
     };
-    let report = match outcome {
-        Ok(report) => report,
+    match outcome {
+        Ok(report) => Ok((
+            engine,
+            BroughtUp {
+                images,
+                layout,
+                topo,
+                report,
+            },
+        )),
         Err(e) => {
             if args.keep {
                 eprintln!("keeping lab `{name}` as it is (--keep): remove it with `lab down --name {name}`");
@@ -119,10 +140,23 @@ pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
                 eprintln!("removing what `lab up` created for `{name}`…");
                 cluster::down(&engine, &name).await?;
             }
-            return Err(e);
+            Err(e)
         }
-    };
+    }
+}
 
+/// `lab up`.
+pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
+    let (
+        _,
+        BroughtUp {
+            images,
+            topo,
+            report,
+            ..
+        },
+    ) = bring_up(&args, ui).await?;
+    let name = args.lab.name.clone();
     println!("\nphases:");
     for (phase, secs) in &report.phases.0 {
         println!("  {secs:>7.2}s  {phase}");

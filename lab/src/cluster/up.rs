@@ -181,12 +181,14 @@ pub async fn setup_ssh(engine: &Engine, nodes: &[Node]) -> Result<()> {
             )));
         }
         // sshd starts with the container: wait for it on every node, then record host keys.
+        // Wait for each node's host keys (its sshd starts with the container), then trust them.
         let scan = format!(
-            "for i in $(seq 1 100); do ssh-keyscan -T 2 {peers} > ~/.ssh/known_hosts.new 2>/dev/null; \
-             [ $(grep -c . ~/.ssh/known_hosts.new) -ge {n} ] && break; sleep 0.2; done; \
-             mv ~/.ssh/known_hosts.new ~/.ssh/known_hosts && chmod 600 ~/.ssh/known_hosts",
+            "rm -f ~/.ssh/known_hosts.new; for h in {peers}; do \
+               for i in $(seq 1 150); do k=$(ssh-keyscan -T 2 $h 2>/dev/null); [ -n \"$k\" ] && break; sleep 0.1; done; \
+               [ -n \"$k\" ] || {{ echo \"no SSH host key from $h\" >&2; exit 1; }}; \
+               printf '%s\\n' \"$k\" >> ~/.ssh/known_hosts.new; \
+             done; mv ~/.ssh/known_hosts.new ~/.ssh/known_hosts && chmod 600 ~/.ssh/known_hosts",
             peers = addrs.join(" "),
-            n = addrs.len()
         );
         node.must(engine, User::Postgres, &scan, t).await?;
     }

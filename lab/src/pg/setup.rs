@@ -77,6 +77,9 @@ pub fn base_backup(
         command.push_str(flag);
     }
     command.push_str(" --progress");
+    if topo.fast_checkpoint {
+        command.push_str(" -c fast");
+    }
     let title = if with_wal {
         format!("base backup with WAL from {from_addr} into {target_dir}")
     } else {
@@ -233,9 +236,14 @@ pub fn pitr_config(
     if !dialect.uses_recovery_conf() {
         steps.push(Step::shell(
             node,
-            "start in targeted recovery (recovery.signal, from 12)",
+            "start in targeted recovery (recovery.signal, from 12; a backup taken on a standby \
+             carries its standby.signal, which would win)",
             User::Postgres,
-            format!("touch {}", data_file("recovery.signal")),
+            format!(
+                "rm -f {}\ntouch {}",
+                data_file("standby.signal"),
+                data_file("recovery.signal")
+            ),
         ));
     }
     steps
@@ -729,7 +737,7 @@ mod tests {
 
     #[test]
     fn backups_spell_the_wal_option_per_version() {
-        let topo = Topology::default();
+        let topo = Topology::document();
         let node = NodeName::from("node2");
         let command = |step: Step| match step.action {
             Action::Shell { user, command } => {
@@ -738,6 +746,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         };
+        // The lab's default asks for an immediate checkpoint.
+        assert_eq!(
+            command(local_backup(
+                &dialect("9.3"),
+                &Topology::default(),
+                &node,
+                BACKUP_DIR
+            )),
+            "pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress -c fast"
+        );
         // §3 step 4, exactly as the document types it.
         assert_eq!(
             command(local_backup(&dialect("9.3"), &topo, &node, BACKUP_DIR)),

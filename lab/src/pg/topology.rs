@@ -115,6 +115,11 @@ pub struct Topology {
     pub sync: bool,
     /// The standby's `restore_command`.
     pub restore: RestoreCommand,
+    /// Base backups ask for an immediate checkpoint (`-c fast`). The document's commands use
+    /// pg_basebackup's default, a spread checkpoint, which on an idle lab makes every backup wait
+    /// up to checkpoint_completion_target × checkpoint_timeout (about 4.5 minutes); the lab adds
+    /// `-c fast` except in [`Topology::document`].
+    pub fast_checkpoint: bool,
 }
 
 impl Default for Topology {
@@ -132,6 +137,7 @@ impl Default for Topology {
             check_seconds: 10,
             sync: false,
             restore: RestoreCommand::Archive,
+            fast_checkpoint: true,
         }
     }
 }
@@ -144,6 +150,7 @@ impl Topology {
             scale: 10000,
             check_seconds: 180,
             restore: RestoreCommand::Literal,
+            fast_checkpoint: false,
             ..Topology::default()
         }
     }

@@ -1,0 +1,136 @@
+//! Drills: the document's procedures as files that a runner performs and checks on a lab.
+//!
+//! `scenario` parses and validates drill files (no I/O); this module holds the built-in drills,
+//! renders steps into commands (`render`, pure), runs them (`runner`, through the `LabOps`
+//! trait), and turns the recorded events into reports (`report`).
+
+pub mod cmd;
+pub mod event;
+pub mod render;
+pub mod report;
+pub mod runner;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::cluster::{Lab, Output};
+use crate::docker::Engine;
+use crate::plan::User;
+use crate::scenario::{self, Diagnostic, Drill};
+
+/// The drills that ship inside the binary (also in `scenarios/`): name and file text.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "failover-switchback",
+        include_str!("../../../scenarios/failover-switchback.toml"),
+    ),
+    (
+        "pitr-from-standby-backup",
+        include_str!("../../../scenarios/pitr-from-standby-backup.toml"),
+    ),
+];
+
+/// Why a drill could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// Neither a built-in name nor a readable file.
+    NotFound(String),
+    /// The file is invalid.
+    Invalid(Vec<Diagnostic>),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::NotFound(msg) => f.write_str(msg),
+            LoadError::Invalid(diags) => {
+                for (i, d) in diags.iter().enumerate() {
+                    if i > 0 {
+                        writeln!(f)?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Loads a built-in drill by name, or a drill file by path.
+pub fn load(name_or_path: &str) -> Result<Drill, LoadError> {
+    if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        return scenario::parse(&format!("{name}.toml"), text).map_err(LoadError::Invalid);
+    }
+    let path = std::path::Path::new(name_or_path);
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        LoadError::NotFound(format!(
+            "`{name_or_path}` is neither a built-in drill ({}) nor a readable file: {e}",
+            BUILTIN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    scenario::parse(name_or_path, &text).map_err(LoadError::Invalid)
+}
+
+/// [`runner::LabOps`] on a real lab: commands by `docker exec`, SQL with tokio-postgres as the
+/// lab's controller role.
+pub struct DockerOps {
+    /// The engine.
+    pub engine: Engine,
+    /// The lab.
+    pub lab: Lab,
+}
+
+impl runner::LabOps for DockerOps {
+    async fn run(
+        &self,
+        node: &str,
+        user: User,
+        command: &str,
+        env: &HashMap<String, String>,
+        timeout: Duration,
+    ) -> Result<Output, String> {
+        let node = self.lab.node(node).map_err(|e| e.to_string())?;
+        node.run(&self.engine, user, command, env, timeout)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn sql(&self, node: &str, db: &str, sql: &str) -> Result<Option<String>, String> {
+        let node = self.lab.node(node).map_err(|e| e.to_string())?;
+        let client = crate::sql::connect(
+            &node.addr,
+            db,
+            &self.lab.sql_password,
+            Duration::from_secs(10),
+        )
+        .await?;
+        crate::sql::scalar(&client, sql).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_drills_are_valid() {
+        for (name, _) in BUILTIN {
+            let drill = load(name).unwrap_or_else(|e| panic!("{name}:\n{e}"));
+            assert_eq!(drill.name, *name);
+            assert!(drill.profiles.contains_key("default") && drill.profiles.contains_key("seed"));
+        }
+    }
+
+    #[test]
+    fn unknown_drills_list_the_builtin_ones() {
+        let e = load("no-such-drill").unwrap_err().to_string();
+        assert!(
+            e.contains("failover-switchback, pitr-from-standby-backup"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! Turning a validated drill step into the exact commands and files for one PostgreSQL version.
+//!
+//! Pure: the runner executes what this renders, and `lab drill runbook` prints it without
+//! running anything, so the rehearsed procedure and the printed one cannot drift apart.
+
+use std::collections::HashMap;
+
+use crate::pg::{self, Dialect, Topology};
+use crate::plan::{NodeName, Step, User};
+use crate::scenario::{Action, Area, NodeRef, StepKind, StopMode, Template};
+
+/// What a step is rendered against: the version, the layout, who is primary now, and the
+/// variables known so far.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The version's dialect.
+    pub dialect: Dialect,
+    /// The lab's layout.
+    pub topo: Topology,
+    /// The node currently primary.
+    pub primary: String,
+    /// Variables: built-ins, profile values, captures.
+    pub vars: HashMap<String, String>,
+    /// Render unknown variables as `${name}` instead of failing (for runbooks, where captured
+    /// values are not known yet).
+    pub lenient: bool,
+}
+
+impl Context {
+    /// The node currently standby (the one that is not primary).
+    pub fn standby(&self) -> String {
+        if self.primary == self.topo.master.name.0 {
+            self.topo.slave.name.0.clone()
+        } else {
+            self.topo.master.name.0.clone()
+        }
+    }
+
+    /// The node a reference means now (`All` is not a single node: `None`).
+    pub fn resolve(&self, r: &NodeRef) -> Option<String> {
+        match r {
+            NodeRef::Node(n) => Some(n.clone()),
+            NodeRef::Primary => Some(self.primary.clone()),
+            NodeRef::Standby => Some(self.standby()),
+            NodeRef::All => None,
+        }
+    }
+
+    /// A node of the topology by name.
+    pub fn node(&self, name: &str) -> pg::Node {
+        if self.topo.master.name.0 == name {
+            self.topo.master.clone()
+        } else {
+            self.topo.slave.clone()
+        }
+    }
+
+    /// The value of a variable, built-ins that depend on roles included.
+    pub fn var(&self, name: &str) -> Option<String> {
+        match name {
+            "primary.addr" => Some(self.node(&self.primary).address),
+            "standby.addr" => Some(self.node(&self.standby()).address),
+            _ => self.vars.get(name).cloned(),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.var(name)
+            .or_else(|| self.lenient.then(|| format!("${{{name}}}")))
+    }
+
+    /// Renders a template with the known variables.
+    pub fn render(&self, t: &Template) -> Result<String, String> {
+        t.render(&|name: &str| self.lookup(name))
+    }
+
+    /// Renders a regex template: variable values are inserted as literal text.
+    pub fn render_regex(&self, t: &Template) -> Result<String, String> {
+        t.render_regex(&|name: &str| self.lookup(name))
+    }
+}
+
+/// The built-in variables of a version and layout (captures and profile values are added by
+/// the runner).
+pub fn builtin_vars(
+    dialect: &Dialect,
+    topo: &Topology,
+    pg_version: &str,
+    run_dir: &str,
+) -> HashMap<String, String> {
+    let mut v = HashMap::new();
+    v.insert("pg.wal_dir".into(), dialect.wal_dir_name().into());
+    v.insert("pg.log_dir".into(), dialect.log_dir_name().into());
+    v.insert(
+        "pg.startup_failure".into(),
+        dialect.startup_failure_message().into(),
+    );
+    v.insert(
+        "pg.replay_timestamp_function".into(),
+        dialect.replay_timestamp_function().into(),
+    );
+    v.insert("pg.version".into(), pg_version.into());
+    v.insert("pg.major".into(), dialect.major().to_string());
+    v.insert("node1.addr".into(), topo.master.address.clone());
+    v.insert("node2.addr".into(), topo.slave.address.clone());
+    v.insert("today".into(), today());
+    v.insert("run_dir".into(), run_dir.into());
+    v
+}
+
+/// Today's date as YYYYMMDD (UTC), the document's backup directory names.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        / 86400;
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}{m:02}{d:02}")
+}
+
+/// The current UTC time as YYYYMMDD-HHMMSS, for run directory names.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (y, m, d) = civil_from_days((secs / 86400) as i64);
+    let t = secs % 86400;
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
+}
+
+/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn stop_flag(mode: &StopMode) -> &'static str {
+    match mode {
+        StopMode::Fast => "fast",
+        StopMode::Smart => "smart",
+        StopMode::Immediate => "immediate",
+    }
+}
+
+/// The commands an action runs on `node`.
+pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<Step>, String> {
+    let d = &ctx.dialect;
+    let n = NodeName::from(node);
+    let wal = d.wal_dir_name();
+    Ok(match action {
+        Action::Start => vec![Step::shell(
+            &n,
+            "start the server",
+            User::Postgres,
+            pg::pg_ctl_start("pg_ctl start"),
+        )],
+        Action::Stop { mode, fallback } => {
+            // The document stops with -m fast and falls back to -m immediate; a server that is
+            // already down counts as stopped (pg_ctl status exits 3).
+            let mut stop = format!("pg_ctl -m {} stop", stop_flag(mode));
+            if let Some(fb) = fallback {
+                stop = format!("{stop} || pg_ctl -m {} stop", stop_flag(fb));
+            }
+            vec![Step::shell(
+                &n,
+                &format!("stop the server (-m {})", stop_flag(mode)),
+                User::Postgres,
+                format!(
+                    "if pg_ctl status >/dev/null; then {stop}; else echo 'no server running'; fi"
+                ),
+            )]
+        }
+        Action::Promote => vec![Step::shell(
+            &n,
+            "promote the standby",
+            User::Postgres,
+            "pg_ctl promote",
+        )],
+        Action::BaseBackup {
+            from,
+            to,
+            wal: with_wal,
+        } => {
+            let from = ctx
+                .resolve(from)
+                .ok_or("base_backup needs one node to copy from")?;
+            let from_addr = ctx.node(&from).address;
+            vec![pg::base_backup(
+                d,
+                &ctx.topo,
+                &n,
+                &from_addr,
+                &ctx.render(to)?,
+                *with_wal,
+            )]
+        }
+        Action::LocalBackup { to } => vec![pg::local_backup(d, &ctx.topo, &n, &ctx.render(to)?)],
+        Action::MoveAside { to, what } => {
+            let to = ctx.render(to)?;
+            let dirs: Vec<String> = what
+                .iter()
+                .map(|a| match a {
+                    Area::Data => pg::DATA_DIR.to_string(),
+                    Area::Wal => d.wal_path(),
+                    Area::Archive => pg::ARCHIVE_DIR.to_string(),
+                })
+                .collect();
+            let mut cmd = format!("mkdir -p {to}\n");
+            for dir in &dirs {
+                cmd.push_str(&format!("mv {dir} {to}/\n"));
+            }
+            for dir in &dirs {
+                cmd.push_str(&format!("mkdir {dir}\nchown postgres:postgres {dir}\n"));
+            }
+            cmd.push_str(&format!(
+                "chown -R postgres:postgres {to}\nchmod 700 {}",
+                pg::DATA_DIR
+            ));
+            vec![Step::shell(
+                &n,
+                &format!("move the old directories to {to} and recreate them"),
+                User::Root,
+                cmd,
+            )]
+        }
+        Action::LinkWal => pg::link_wal_dir(d, &n),
+        Action::MakeStandby {
+            of,
+            latest_timeline,
+        } => {
+            let of = ctx
+                .resolve(of)
+                .ok_or("make_standby needs one node to follow")?;
+            pg::standby_config(
+                d,
+                &ctx.topo,
+                &ctx.node(node),
+                &ctx.node(&of),
+                *latest_timeline,
+            )
+        }
+        Action::Pitr {
+            target_time,
+            restore_command,
+        } => {
+            let restore = match restore_command {
+                Some(t) => ctx.render(t)?,
+                None => pg::LOCAL_ARCHIVE_RESTORE.to_string(),
+            };
+            pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)
+        }
+        Action::Load { seconds, clients } => vec![Step::shell(
+            &n,
+            "run pgbench",
+            User::Postgres,
+            format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
+        )],
+        Action::CopyBackup { from, backup, to } => {
+            let from = ctx
+                .resolve(from)
+                .ok_or("copy_backup needs one node to copy from")?;
+            let from_addr = ctx.node(&from).address;
+            let (backup, to) = (ctx.render(backup)?, ctx.render(to)?);
+            let parent = to
+                .rsplit_once('/')
+                .map(|(p, _)| if p.is_empty() { "/" } else { p })
+                .unwrap_or("/");
+            vec![
+                Step::shell(
+                    &n,
+                    &format!("copy the backup from {from} (scp -pr)"),
+                    User::Postgres,
+                    format!("rmdir {to} 2>/dev/null || true\nscp -pr {from_addr}:{backup} {parent}\nchmod 700 {to}"),
+                ),
+                Step::shell(
+                    &n,
+                    &format!("replace the restored {wal} by the link to the intact /disk2/{wal}"),
+                    User::Postgres,
+                    format!("rm -rf {to}/{wal}\ncd {to}\nln -s {} {wal}", d.wal_path()),
+                ),
+            ]
+        }
+    })
+}
+
+/// The commands of a fault.
+pub fn fault_steps(ctx: &Context, node: &str, name: &str, heal: bool) -> Result<Vec<Step>, String> {
+    let n = NodeName::from(node);
+    let wal = ctx.dialect.wal_path();
+    match name {
+        // §3 step 1: the WAL disk "fails": the WAL directory loses its write permission.
+        "wal-permission" => Ok(vec![Step::shell(
+            &n,
+            if heal {
+                "heal: give the WAL directory its write permission back"
+            } else {
+                "fault: the WAL disk fails (chmod u-w)"
+            },
+            User::Postgres,
+            format!("chmod u{}w {wal}", if heal { '+' } else { '-' }),
+        )]),
+        other => Err(format!("no such fault: {other}")),
+    }
+}
+
+/// The plan steps of a step kind that runs commands (`run`, `action`, `fault`) on `node`.
+pub fn command_steps(
+    ctx: &Context,
+    node: &str,
+    title: &str,
+    kind: &StepKind,
+) -> Result<Vec<Step>, String> {
+    let n = NodeName::from(node);
+    match kind {
+        StepKind::Run { command, user, .. } => {
+            Ok(vec![Step::shell(&n, title, *user, ctx.render(command)?)])
+        }
+        StepKind::Action(action) => action_steps(ctx, node, action),
+        StepKind::Fault { name, heal } => fault_steps(ctx, node, name, *heal),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// A one-line description of what a step that runs no command does, for reports and runbooks.
+pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
+    let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
+    match kind {
+        StepKind::Sql { sql, db, expect } => {
+            let mut s = vec![format!("$ psql -d {db} -c \"{}\"", r(sql))];
+            if let Some(e) = expect {
+                s.push(format!("expect: {}", r(e)));
+            }
+            s
+        }
+        StepKind::Wait(w) => vec![match w {
+            crate::scenario::WaitFor::PgIsReady(code) => {
+                format!("wait until pg_isready returns {code}")
+            }
+            crate::scenario::WaitFor::Sql { sql, equals, db } => {
+                format!("wait until `{}` on {db} returns {}", r(sql), r(equals))
+            }
+            crate::scenario::WaitFor::Log(re) => {
+                format!("wait for a server log line matching /{}/", r(re))
+            }
+        }],
+        StepKind::ExpectLog { lines, since } => {
+            let mut s = vec![format!(
+                "expect in the server log, in order{}:",
+                since
+                    .as_ref()
+                    .map(|m| format!(" since `{m}`"))
+                    .unwrap_or_default()
+            )];
+            s.extend(lines.iter().map(|l| format!("  /{}/", r(l))));
+            s
+        }
+        StepKind::ExpectMonitor { codes, .. } => vec![format!(
+            "expect the monitor to have seen pg_isready {}",
+            codes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ")
+        )],
+        StepKind::Mark(m) => vec![format!("mark `{m}`")],
+        StepKind::Sleep(d) => vec![format!("sleep {d:?}")],
+        StepKind::Note(n) => vec![format!("note: {n}")],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_990), (2024, 9, 24));
+        assert_eq!(civil_from_days(11_224), (2000, 9, 24));
+    }
+}

@@ -1,0 +1,295 @@
+//! Reporters: the same recorded events as live terminal lines, `report.md` shaped like the
+//! document (per step: what, where, commands, output excerpt, expected vs seen, duration),
+//! `report.json` (the events themselves) and `junit.xml`, written with each node's server log
+//! under `runs/<drill>/<timestamp>/`, with a `latest` link beside it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::event::{Event, Outcome};
+
+/// Prints an event as it happens.
+pub fn live(e: &Event) {
+    match e {
+        Event::DrillStarted {
+            name,
+            title,
+            pg_version,
+            profile,
+            steps,
+            ..
+        } => {
+            eprintln!("drill {name}: {title}\n  PostgreSQL {pg_version}, profile {profile}, {steps} steps");
+        }
+        Event::StepStarted {
+            number,
+            title,
+            node,
+            ..
+        } => {
+            eprintln!(
+                "▶ {number:>2}. [{}] {title}",
+                node.as_deref().unwrap_or("-")
+            );
+        }
+        Event::StepFinished {
+            number,
+            outcome,
+            took,
+            optional,
+            ..
+        } => {
+            let secs = took.as_secs_f64();
+            match outcome {
+                Outcome::Passed => eprintln!("  ✔ {number:>2}. passed ({secs:.1}s)"),
+                Outcome::Failed { expected, seen } => eprintln!(
+                    "  ✘ {number:>2}. FAILED{} ({secs:.1}s)\n      expected: {}\n      seen:     {}",
+                    if *optional { " (optional)" } else { "" },
+                    expected,
+                    seen.replace('\n', "\n                ")
+                ),
+                Outcome::Error { message } => eprintln!("  ✘ {number:>2}. ERROR ({secs:.1}s): {message}"),
+                Outcome::Skipped { reason } => eprintln!("  - {number:>2}. skipped: {reason}"),
+            }
+        }
+        Event::Fault {
+            name,
+            node,
+            heal,
+            at,
+        } => {
+            eprintln!(
+                "  ⚡ {at:.1}s {} {name} on {node}",
+                if *heal { "healed" } else { "injected" }
+            );
+        }
+        Event::Readiness { node, code, at } => eprintln!("  ◷ {at:.1}s pg_isready {node}: {code}"),
+        Event::DrillFinished { passed, took } => eprintln!(
+            "drill {} in {:.1}s",
+            if *passed { "PASSED" } else { "FAILED" },
+            took.as_secs_f64()
+        ),
+    }
+}
+
+/// A step as reconstructed from its events.
+struct StepView<'a> {
+    number: usize,
+    title: &'a str,
+    node: Option<&'a str>,
+    commands: &'a [String],
+    outcome: Option<&'a Outcome>,
+    output: &'a str,
+    took: f64,
+}
+
+fn steps(events: &[Event]) -> Vec<StepView<'_>> {
+    let mut out: Vec<StepView> = Vec::new();
+    for e in events {
+        match e {
+            Event::StepStarted {
+                number,
+                title,
+                node,
+                commands,
+                ..
+            } => out.push(StepView {
+                number: *number,
+                title,
+                node: node.as_deref(),
+                commands,
+                outcome: None,
+                output: "",
+                took: 0.0,
+            }),
+            Event::StepFinished {
+                number,
+                outcome,
+                output,
+                took,
+                ..
+            } => {
+                if let Some(s) = out.iter_mut().rev().find(|s| s.number == *number) {
+                    s.outcome = Some(outcome);
+                    s.output = output;
+                    s.took = took.as_secs_f64();
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `report.md`: the run as a runbook with its evidence.
+pub fn markdown(events: &[Event]) -> String {
+    let mut md = String::new();
+    let mut passed = None;
+    for e in events {
+        match e {
+            Event::DrillStarted {
+                name,
+                title,
+                proves,
+                pg_version,
+                profile,
+                ..
+            } => {
+                let _ = writeln!(md, "# {title}\n\n`{name}` on PostgreSQL {pg_version}, profile `{profile}`.\n\n**What it proves.** {proves}\n");
+            }
+            Event::DrillFinished { passed: p, took } => passed = Some((*p, took.as_secs_f64())),
+            _ => {}
+        }
+    }
+    if let Some((p, took)) = passed {
+        let _ = writeln!(
+            md,
+            "**Result: {}** in {took:.1} s.\n",
+            if p { "PASSED" } else { "FAILED" }
+        );
+    }
+    let faults: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fault {
+                name,
+                node,
+                heal,
+                at,
+            } => Some(format!(
+                "- {at:.1} s: {} `{name}` on {node}",
+                if *heal { "healed" } else { "injected" }
+            )),
+            Event::Readiness { node, code, at } => {
+                Some(format!("- {at:.1} s: pg_isready on {node} → {code}"))
+            }
+            _ => None,
+        })
+        .collect();
+    if !faults.is_empty() {
+        let _ = writeln!(
+            md,
+            "## Timeline of faults and readiness\n\n{}\n",
+            faults.join("\n")
+        );
+    }
+    let _ = writeln!(md, "## Steps\n");
+    for s in steps(events) {
+        let status = match s.outcome {
+            Some(Outcome::Passed) => "✔ passed",
+            Some(Outcome::Failed { .. }) => "✘ FAILED",
+            Some(Outcome::Error { .. }) => "✘ ERROR",
+            Some(Outcome::Skipped { .. }) => "– skipped",
+            None => "? unfinished",
+        };
+        let _ = writeln!(
+            md,
+            "### {}. {} — {}\n\nOn **{}**, {:.1} s, {status}.\n",
+            s.number,
+            s.title,
+            status,
+            s.node.unwrap_or("the runner"),
+            s.took
+        );
+        if !s.commands.is_empty() {
+            let _ = writeln!(md, "```\n{}\n```\n", s.commands.join("\n"));
+        }
+        match s.outcome {
+            Some(Outcome::Failed { expected, seen }) => {
+                let _ = writeln!(
+                    md,
+                    "| expected | seen |\n|---|---|\n| {} | {} |\n",
+                    cell(expected),
+                    cell(seen)
+                );
+            }
+            Some(Outcome::Error { message }) => {
+                let _ = writeln!(md, "Error: {}\n", message);
+            }
+            Some(Outcome::Skipped { reason }) => {
+                let _ = writeln!(md, "Skipped: {reason}\n");
+            }
+            _ => {}
+        }
+        if !s.output.trim().is_empty() {
+            let _ = writeln!(
+                md,
+                "<details><summary>output</summary>\n\n```\n{}\n```\n</details>\n",
+                s.output
+            );
+        }
+    }
+    md
+}
+
+fn cell(s: &str) -> String {
+    format!("`{}`", s.replace('|', "\\|").replace('\n', "` <br> `"))
+}
+
+/// `junit.xml`: one test case per step.
+pub fn junit(events: &[Event]) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let name = events
+        .iter()
+        .find_map(|e| match e {
+            Event::DrillStarted { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "drill".into());
+    let mut suite = TestSuite::new(name.clone());
+    for s in steps(events) {
+        let status = match s.outcome {
+            Some(Outcome::Passed) => TestCaseStatus::success(),
+            Some(Outcome::Failed { expected, seen }) => {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                st.set_message(format!("expected: {expected}; seen: {seen}"));
+                st
+            }
+            Some(Outcome::Error { message }) => {
+                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+                st.set_message(message.clone());
+                st
+            }
+            Some(Outcome::Skipped { reason }) => {
+                let mut st = TestCaseStatus::skipped();
+                st.set_message(reason.clone());
+                st
+            }
+            None => TestCaseStatus::skipped(),
+        };
+        let mut case = TestCase::new(format!("{:02}. {}", s.number, s.title), status);
+        case.set_classname(format!("{name}.{}", s.node.unwrap_or("runner")));
+        case.set_time(std::time::Duration::from_secs_f64(s.took));
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new(format!("lab drill {name}"));
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_default()
+}
+
+/// Writes every report and the node logs into `base/<drill>/<timestamp>/` and points
+/// `base/<drill>/latest` at it. Returns the run directory.
+pub fn write_run(
+    base: &Path,
+    drill: &str,
+    stamp: &str,
+    events: &[Event],
+    logs: &[(String, String)],
+) -> std::io::Result<PathBuf> {
+    let dir = base.join(drill).join(stamp);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.md"), markdown(events))?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&serde_json::json!({ "events": events }))
+            .expect("events serialise"),
+    )?;
+    std::fs::write(dir.join("junit.xml"), junit(events))?;
+    for (node, text) in logs {
+        std::fs::write(dir.join(format!("{node}.log")), text)?;
+    }
+    let latest = base.join(drill).join("latest");
+    let _ = std::fs::remove_file(&latest);
+    std::os::unix::fs::symlink(stamp, &latest)?;
+    Ok(dir)
+}

@@ -1,0 +1,954 @@
+//! Running a validated drill against a lab, step by step, emitting events.
+//!
+//! The runner talks to the lab only through [`LabOps`] (commands and SQL on named nodes), so it
+//! can be tested against a scripted fake. It keeps the drill's state: who is primary, the
+//! variables captured so far, each node's server log as read so far (the "log tap"), the marks,
+//! the monitor's readiness history, and the faults injected and not yet healed (healed when the
+//! drill fails, so a failed drill leaves no node crippled).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::event::{Event, Outcome};
+use super::render::{self, Context};
+use crate::cluster::Output;
+use crate::plan::{Action as PlanAction, Step as PlanStep, User};
+use crate::scenario::{self, Drill, NodeRef, StepKind, WaitFor};
+
+/// What the runner needs from a lab.
+pub trait LabOps: Send + Sync + 'static {
+    /// Runs `bash -c command` as `user` on `node`; `Err` when it could not be run at all.
+    fn run(
+        &self,
+        node: &str,
+        user: User,
+        command: &str,
+        env: &HashMap<String, String>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Output, String>> + Send;
+
+    /// The first value of the first row of `sql` on `node`'s database `db` (`None` for NULL or
+    /// no row); `Err` when the server cannot be reached or the statement fails.
+    fn sql(
+        &self,
+        node: &str,
+        db: &str,
+        sql: &str,
+    ) -> impl Future<Output = Result<Option<String>, String>> + Send;
+}
+
+/// What to do before a step, in `--step` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Run it.
+    Run,
+    /// Skip it.
+    Skip,
+    /// Stop the drill here.
+    Quit,
+}
+
+/// Where events go: recorded for the reports, and shown live.
+#[derive(Clone)]
+pub struct Sink {
+    started: Instant,
+    events: Arc<Mutex<Vec<Event>>>,
+    live: Arc<dyn Fn(&Event) + Send + Sync>,
+}
+
+impl Sink {
+    /// A sink that calls `live` for each event as it happens.
+    pub fn new(live: impl Fn(&Event) + Send + Sync + 'static) -> Sink {
+        Sink {
+            started: Instant::now(),
+            events: Arc::default(),
+            live: Arc::new(live),
+        }
+    }
+
+    /// Records an event.
+    pub fn emit(&self, e: Event) {
+        (self.live)(&e);
+        self.events.lock().expect("not poisoned").push(e);
+    }
+
+    /// Seconds since the sink was made.
+    pub fn at(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Everything recorded so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().expect("not poisoned").clone()
+    }
+}
+
+/// One node's server log as read so far.
+#[derive(Default)]
+struct Tap {
+    /// Everything read, in order.
+    text: String,
+    /// Per file, the bytes already read.
+    offsets: HashMap<String, u64>,
+}
+
+/// What the runner decided.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// Whether every non-optional step passed.
+    pub passed: bool,
+    /// Each node's server log as the drill saw it.
+    pub logs: Vec<(String, String)>,
+}
+
+/// Runs drills.
+pub struct Runner<L: LabOps> {
+    lab: Arc<L>,
+    ctx: Context,
+    nodes: Vec<String>,
+    taps: HashMap<String, Tap>,
+    marks: HashMap<String, (HashMap<String, usize>, usize)>,
+    readiness: Arc<Mutex<Vec<(String, u8, f64)>>>,
+    faults: Vec<(String, String)>,
+    sink: Sink,
+}
+
+const LOG_LIST: &str = "for f in /disk1/pg_ctl.log $(ls -tr /disk1/data/{dir}/ 2>/dev/null | sed 's|^|/disk1/data/{dir}/|'); do [ -f \"$f\" ] && echo \"$f $(stat -c %s \"$f\")\"; done; true";
+
+impl<L: LabOps> Runner<L> {
+    /// A runner for a lab whose nodes are `nodes` and whose current primary is `ctx.primary`.
+    pub fn new(lab: L, ctx: Context, nodes: Vec<String>, sink: Sink) -> Self {
+        Runner {
+            lab: Arc::new(lab),
+            taps: nodes.iter().map(|n| (n.clone(), Tap::default())).collect(),
+            ctx,
+            nodes,
+            marks: HashMap::new(),
+            readiness: Arc::default(),
+            faults: Vec::new(),
+            sink,
+        }
+    }
+
+    /// Reads what each node's server log gained since the last look. With `adopt`, files are
+    /// taken as already read (a data directory copied from another node brings that node's
+    /// logs, which are not this node's).
+    async fn sync_logs(&mut self, node: &str, adopt: bool) {
+        let list = LOG_LIST.replace("{dir}", self.ctx.dialect.log_dir_name());
+        let Ok(out) = self
+            .lab
+            .run(
+                node,
+                User::Postgres,
+                &list,
+                &HashMap::new(),
+                Duration::from_secs(30),
+            )
+            .await
+        else {
+            return;
+        };
+        let files: Vec<(String, u64)> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .filter_map(|(f, s)| s.parse().ok().map(|s| (f.to_string(), s)))
+            .collect();
+        for (file, size) in files {
+            let tap = self.taps.entry(node.to_string()).or_default();
+            let read = tap.offsets.get(&file).copied().unwrap_or(0);
+            if adopt {
+                tap.offsets.insert(file, size);
+                continue;
+            }
+            let from = if size < read { 0 } else { read };
+            if size == from {
+                continue;
+            }
+            let cmd = format!("tail -c +{} {}", from + 1, crate::image::shell_quote(&file));
+            if let Ok(out) = self
+                .lab
+                .run(
+                    node,
+                    User::Postgres,
+                    &cmd,
+                    &HashMap::new(),
+                    Duration::from_secs(60),
+                )
+                .await
+            {
+                let tap = self.taps.entry(node.to_string()).or_default();
+                tap.text.push_str(&out.stdout);
+                tap.offsets.insert(file, from + out.stdout.len() as u64);
+            }
+        }
+    }
+
+    async fn sync_all_logs(&mut self) {
+        for node in self.nodes.clone() {
+            self.sync_logs(&node, false).await;
+        }
+    }
+
+    /// Starts the readiness monitor: every `interval`, pg_isready from each node to itself over
+    /// TCP (code 2 when the node cannot even run it). Changes become events.
+    fn start_monitor(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let lab = self.lab.clone();
+        let sink = self.sink.clone();
+        let history = self.readiness.clone();
+        let targets: Vec<(String, String)> = self
+            .nodes
+            .iter()
+            .map(|n| (n.clone(), self.ctx.node(n).address))
+            .collect();
+        tokio::spawn(async move {
+            let mut last: HashMap<String, u8> = HashMap::new();
+            loop {
+                for (node, addr) in &targets {
+                    let cmd =
+                        format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo $?");
+                    let code = match lab
+                        .run(
+                            node,
+                            User::Postgres,
+                            &cmd,
+                            &HashMap::new(),
+                            Duration::from_secs(10),
+                        )
+                        .await
+                    {
+                        Ok(out) => out.stdout.trim().parse().unwrap_or(2),
+                        Err(_) => 2,
+                    };
+                    let at = sink.at();
+                    history
+                        .lock()
+                        .expect("not poisoned")
+                        .push((node.clone(), code, at));
+                    if last.get(node) != Some(&code) {
+                        last.insert(node.clone(), code);
+                        sink.emit(Event::Readiness {
+                            node: node.clone(),
+                            code,
+                            at,
+                        });
+                    }
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })
+    }
+
+    /// Runs the drill. `pace` is asked before each step (`--step` mode), with the rendered
+    /// commands.
+    pub async fn run(
+        &mut self,
+        drill: &Drill,
+        profile: &str,
+        mut pace: impl FnMut(usize, &str, &[String]) -> Pace,
+    ) -> Verdict {
+        if let Some(values) = drill.profiles.get(profile) {
+            for (k, v) in values {
+                self.ctx.vars.insert(format!("profile.{k}"), v.clone());
+            }
+        }
+        self.sink.emit(Event::DrillStarted {
+            name: drill.name.clone(),
+            title: drill.title.clone(),
+            proves: drill.proves.clone(),
+            pg_version: self.ctx.vars.get("pg.version").cloned().unwrap_or_default(),
+            profile: profile.to_string(),
+            steps: drill.steps.len(),
+        });
+        let started = Instant::now();
+        self.sync_all_logs().await;
+        let monitor = drill.monitor.map(|i| self.start_monitor(i));
+        let mut backgrounds = Vec::new();
+        let mut failed = false;
+        let mut quit = false;
+        for (i, step) in drill.steps.iter().enumerate() {
+            let number = i + 1;
+            let node = step.on.as_ref().and_then(|r| self.ctx.resolve(r));
+            let targets: Vec<String> = match &step.on {
+                Some(NodeRef::All) => self.nodes.clone(),
+                _ => node.iter().cloned().collect(),
+            };
+            let mut commands = Vec::new();
+            let mut plans = Vec::new();
+            let mut render_error = None;
+            for t in &targets {
+                match render::command_steps(&self.ctx, t, &step.title, &step.kind) {
+                    Ok(steps) => {
+                        commands.extend(steps.iter().map(display_step));
+                        plans.push((t.clone(), steps));
+                    }
+                    Err(e) => render_error = Some(e),
+                }
+            }
+            commands.extend(render::describe(&self.ctx, &step.kind));
+            self.sink.emit(Event::StepStarted {
+                number,
+                title: step.title.clone(),
+                node: match &step.on {
+                    Some(NodeRef::All) => Some("all".into()),
+                    _ => node.clone(),
+                },
+                commands: commands.clone(),
+                at: self.sink.at(),
+            });
+            let t0 = Instant::now();
+            if failed || quit {
+                let reason = if quit {
+                    "the drill was stopped"
+                } else {
+                    "an earlier step failed"
+                };
+                self.finish(
+                    number,
+                    Outcome::Skipped {
+                        reason: reason.into(),
+                    },
+                    String::new(),
+                    t0,
+                    step.optional,
+                );
+                continue;
+            }
+            match pace(number, &step.title, &commands) {
+                Pace::Run => {}
+                Pace::Skip => {
+                    self.finish(
+                        number,
+                        Outcome::Skipped {
+                            reason: "skipped in --step mode".into(),
+                        },
+                        String::new(),
+                        t0,
+                        step.optional,
+                    );
+                    continue;
+                }
+                Pace::Quit => {
+                    quit = true;
+                    failed = true;
+                    self.finish(
+                        number,
+                        Outcome::Skipped {
+                            reason: "the drill was stopped".into(),
+                        },
+                        String::new(),
+                        t0,
+                        step.optional,
+                    );
+                    continue;
+                }
+            }
+            let (outcome, output) = match render_error {
+                Some(e) => (Outcome::Error { message: e }, String::new()),
+                None => {
+                    self.execute(step, node.as_deref(), plans, &mut backgrounds)
+                        .await
+                }
+            };
+            if !outcome.passed() && !step.optional {
+                failed = true;
+            }
+            self.finish(number, outcome, output, t0, step.optional);
+        }
+        // Heal what is still broken when the drill failed, so the lab is usable for inspection.
+        if failed {
+            for (name, node) in std::mem::take(&mut self.faults).into_iter().rev() {
+                if let Ok(steps) = render::fault_steps(&self.ctx, &node, &name, true) {
+                    for s in steps {
+                        let _ = self.exec_plan_step(&node, &s).await;
+                    }
+                    self.sink.emit(Event::Fault {
+                        name,
+                        node,
+                        heal: true,
+                        at: self.sink.at(),
+                    });
+                }
+            }
+        }
+        for b in backgrounds {
+            let _ = tokio::time::timeout(Duration::from_secs(5), b).await;
+        }
+        if let Some(m) = monitor {
+            m.abort();
+        }
+        self.sync_all_logs().await;
+        self.sink.emit(Event::DrillFinished {
+            passed: !failed,
+            took: started.elapsed(),
+        });
+        Verdict {
+            passed: !failed,
+            logs: self
+                .nodes
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        self.taps.get(n).map(|t| t.text.clone()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn finish(&self, number: usize, outcome: Outcome, output: String, t0: Instant, optional: bool) {
+        self.sink.emit(Event::StepFinished {
+            number,
+            outcome,
+            output: excerpt(&output),
+            took: t0.elapsed(),
+            optional,
+        });
+    }
+
+    async fn exec_plan_step(&self, node: &str, step: &PlanStep) -> Result<Output, String> {
+        let (user, command, env) = match &step.action {
+            PlanAction::Shell { user, command } => {
+                (*user, format!("set -e\n{command}"), HashMap::new())
+            }
+            PlanAction::WriteFile {
+                path,
+                content,
+                append,
+            } => (
+                User::Postgres,
+                format!(
+                    "printf '%s' \"$LAB_CONTENT\" {} {}",
+                    if *append { ">>" } else { ">" },
+                    crate::image::shell_quote(path)
+                ),
+                HashMap::from([("LAB_CONTENT".to_string(), content.clone())]),
+            ),
+        };
+        self.lab
+            .run(node, user, &command, &env, Duration::from_secs(24 * 3600))
+            .await
+    }
+
+    async fn execute(
+        &mut self,
+        step: &scenario::Step,
+        node: Option<&str>,
+        plans: Vec<(String, Vec<PlanStep>)>,
+        backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) -> (Outcome, String) {
+        let timeout = step.effective_timeout();
+        match &step.kind {
+            StepKind::Run {
+                expect_exit,
+                expect_output,
+                background,
+                ..
+            } => {
+                if *background {
+                    for (n, steps) in plans {
+                        for s in steps {
+                            let lab = self.lab.clone();
+                            let PlanAction::Shell { user, command } = s.action else {
+                                continue;
+                            };
+                            let n = n.clone();
+                            backgrounds.push(tokio::spawn(async move {
+                                let _ = lab
+                                    .run(
+                                        &n,
+                                        user,
+                                        &command,
+                                        &HashMap::new(),
+                                        Duration::from_secs(24 * 3600),
+                                    )
+                                    .await;
+                            }));
+                        }
+                    }
+                    return (Outcome::Passed, "started in the background".into());
+                }
+                let mut all = String::new();
+                for (n, steps) in plans {
+                    for s in steps {
+                        let PlanAction::Shell { user, command } = &s.action else {
+                            continue;
+                        };
+                        let out = match self
+                            .lab
+                            .run(
+                                &n,
+                                *user,
+                                command,
+                                &HashMap::new(),
+                                timeout.unwrap_or(Duration::from_secs(24 * 3600)),
+                            )
+                            .await
+                        {
+                            Ok(out) => out,
+                            Err(e) => return (Outcome::Error { message: e }, all),
+                        };
+                        all.push_str(&out.combined());
+                        if let Some(code) = expect_exit {
+                            if out.code != *code {
+                                return (
+                                    Outcome::Failed {
+                                        expected: format!("exit code {code}"),
+                                        seen: format!("exit code {}", out.code),
+                                    },
+                                    all,
+                                );
+                            }
+                        }
+                        if let Some(re) = expect_output {
+                            match self.ctx.render_regex(re).map(|r| regex::Regex::new(&r)) {
+                                Ok(Ok(re)) if re.is_match(&out.combined()) => {}
+                                Ok(Ok(re)) => {
+                                    return (
+                                        Outcome::Failed {
+                                            expected: format!("output matching /{re}/"),
+                                            seen: out.combined(),
+                                        },
+                                        all,
+                                    )
+                                }
+                                Ok(Err(e)) => {
+                                    return (
+                                        Outcome::Error {
+                                            message: e.to_string(),
+                                        },
+                                        all,
+                                    )
+                                }
+                                Err(e) => return (Outcome::Error { message: e }, all),
+                            }
+                        }
+                        if let Some(var) = &step.capture {
+                            self.ctx
+                                .vars
+                                .insert(var.clone(), out.stdout.trim().to_string());
+                        }
+                    }
+                }
+                (Outcome::Passed, all)
+            }
+            StepKind::Action(action) => {
+                let moves_data = matches!(
+                    action,
+                    scenario::Action::MoveAside { .. }
+                        | scenario::Action::BaseBackup { .. }
+                        | scenario::Action::CopyBackup { .. }
+                );
+                if moves_data {
+                    if let Some(n) = node {
+                        self.sync_logs(n, false).await;
+                    }
+                }
+                let mut all = String::new();
+                for (n, steps) in plans {
+                    for s in steps {
+                        match self.exec_plan_step(&n, &s).await {
+                            Ok(out) if out.ok() => all.push_str(&out.combined()),
+                            Ok(out) => {
+                                all.push_str(&out.combined());
+                                return (
+                                    Outcome::Failed {
+                                        expected: format!("`{}` exits 0", s.title),
+                                        seen: format!("exit code {}", out.code),
+                                    },
+                                    all,
+                                );
+                            }
+                            Err(e) => return (Outcome::Error { message: e }, all),
+                        }
+                    }
+                    if moves_data {
+                        self.sync_logs(&n, true).await;
+                    }
+                }
+                if let (scenario::Action::Promote, Some(n)) = (action, node) {
+                    self.ctx.primary = n.to_string();
+                }
+                (Outcome::Passed, all)
+            }
+            StepKind::Fault { name, heal } => {
+                let Some(n) = node else {
+                    return (
+                        Outcome::Error {
+                            message: "a fault needs a node".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                let mut all = String::new();
+                for (_, steps) in plans {
+                    for s in steps {
+                        match self.exec_plan_step(n, &s).await {
+                            Ok(out) if out.ok() => all.push_str(&out.combined()),
+                            Ok(out) => {
+                                return (
+                                    Outcome::Error {
+                                        message: out.combined(),
+                                    },
+                                    all,
+                                )
+                            }
+                            Err(e) => return (Outcome::Error { message: e }, all),
+                        }
+                    }
+                }
+                if *heal {
+                    self.faults.retain(|(f, nn)| !(f == name && nn == n));
+                } else {
+                    self.faults.push((name.clone(), n.to_string()));
+                }
+                self.sink.emit(Event::Fault {
+                    name: name.clone(),
+                    node: n.to_string(),
+                    heal: *heal,
+                    at: self.sink.at(),
+                });
+                (Outcome::Passed, all)
+            }
+            StepKind::Sql { sql, db, expect } => {
+                let Some(n) = node else {
+                    return (
+                        Outcome::Error {
+                            message: "sql needs a node".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                let sql = match self.ctx.render(sql) {
+                    Ok(s) => s,
+                    Err(e) => return (Outcome::Error { message: e }, String::new()),
+                };
+                let value = match self.lab.sql(n, db, &sql).await {
+                    Ok(v) => v,
+                    Err(e) => return (Outcome::Error { message: e }, String::new()),
+                };
+                let shown = value.clone().unwrap_or_else(|| "NULL".into());
+                if let Some(var) = &step.capture {
+                    self.ctx.vars.insert(var.clone(), shown.clone());
+                }
+                if let Some(expect) = expect {
+                    match self.ctx.render(expect) {
+                        Ok(e) if e == shown => {}
+                        Ok(e) => {
+                            return (
+                                Outcome::Failed {
+                                    expected: e,
+                                    seen: shown.clone(),
+                                },
+                                shown,
+                            )
+                        }
+                        Err(e) => return (Outcome::Error { message: e }, shown),
+                    }
+                }
+                (Outcome::Passed, shown)
+            }
+            StepKind::Wait(w) => {
+                let Some(n) = node else {
+                    return (
+                        Outcome::Error {
+                            message: "wait needs a node".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                self.wait(n, w, timeout.unwrap_or(Duration::from_secs(60)))
+                    .await
+            }
+            StepKind::ExpectLog { lines, since } => {
+                let Some(n) = node else {
+                    return (
+                        Outcome::Error {
+                            message: "expect_log needs a node".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                self.sync_logs(n, false).await;
+                let from = since
+                    .as_ref()
+                    .and_then(|m| self.marks.get(m))
+                    .and_then(|(offsets, _)| offsets.get(n).copied())
+                    .unwrap_or(0);
+                let text = self
+                    .taps
+                    .get(n)
+                    .map(|t| t.text[from.min(t.text.len())..].to_string())
+                    .unwrap_or_default();
+                let mut pos = 0;
+                let mut found = Vec::new();
+                for line in lines {
+                    let pattern = match self.ctx.render_regex(line) {
+                        Ok(p) => p,
+                        Err(e) => return (Outcome::Error { message: e }, String::new()),
+                    };
+                    let re = match regex::Regex::new(&pattern) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            return (
+                                Outcome::Error {
+                                    message: e.to_string(),
+                                },
+                                String::new(),
+                            )
+                        }
+                    };
+                    match re.find(&text[pos..]) {
+                        Some(m) => {
+                            let start = text[..pos + m.start()].rfind('\n').map_or(0, |i| i + 1);
+                            let end = text[pos + m.end()..]
+                                .find('\n')
+                                .map_or(text.len(), |i| pos + m.end() + i);
+                            found.push(text[start..end].to_string());
+                            pos = end;
+                        }
+                        None => {
+                            let tail: Vec<&str> = text[pos..]
+                                .lines()
+                                .rev()
+                                .take(15)
+                                .collect::<Vec<_>>()
+                                .into_iter()
+                                .rev()
+                                .collect();
+                            return (
+                                Outcome::Failed {
+                                    expected: format!(
+                                        "a line matching /{pattern}/ after {} matched line(s)",
+                                        found.len()
+                                    ),
+                                    seen: if tail.is_empty() {
+                                        "no further log lines".into()
+                                    } else {
+                                        tail.join("\n")
+                                    },
+                                },
+                                found.join("\n"),
+                            );
+                        }
+                    }
+                }
+                (Outcome::Passed, found.join("\n"))
+            }
+            StepKind::ExpectMonitor { codes, since, of } => {
+                let Some(watched) = of
+                    .as_ref()
+                    .and_then(|r| self.ctx.resolve(r))
+                    .or(node.map(str::to_string))
+                else {
+                    return (
+                        Outcome::Error {
+                            message: "expect_monitor needs a node".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                let from = since
+                    .as_ref()
+                    .and_then(|m| self.marks.get(m))
+                    .map(|(_, h)| *h)
+                    .unwrap_or(0);
+                // The history is still growing: give the monitor until the timeout to see it.
+                let deadline =
+                    Instant::now() + step.effective_timeout().unwrap_or(Duration::from_secs(30));
+                loop {
+                    let seen = collapsed(
+                        &self.readiness.lock().expect("not poisoned")[from..],
+                        &watched,
+                    );
+                    let shown = seen
+                        .iter()
+                        .map(u8::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" → ");
+                    if is_subsequence(codes, &seen) {
+                        return (Outcome::Passed, format!("monitor saw {watched}: {shown}"));
+                    }
+                    if Instant::now() >= deadline {
+                        return (
+                            Outcome::Failed {
+                                expected: codes
+                                    .iter()
+                                    .map(u8::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(" → "),
+                                seen: if shown.is_empty() {
+                                    "no readings".into()
+                                } else {
+                                    shown
+                                },
+                            },
+                            String::new(),
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            StepKind::Mark(name) => {
+                self.sync_all_logs().await;
+                let offsets = self
+                    .taps
+                    .iter()
+                    .map(|(n, t)| (n.clone(), t.text.len()))
+                    .collect();
+                let history = self.readiness.lock().expect("not poisoned").len();
+                self.marks.insert(name.clone(), (offsets, history));
+                (Outcome::Passed, String::new())
+            }
+            StepKind::Sleep(d) => {
+                tokio::time::sleep(*d).await;
+                (Outcome::Passed, String::new())
+            }
+            StepKind::Note(_) => (Outcome::Passed, String::new()),
+        }
+    }
+
+    async fn wait(&mut self, node: &str, w: &WaitFor, timeout: Duration) -> (Outcome, String) {
+        let deadline = Instant::now() + timeout;
+        let addr = self.ctx.node(node).address;
+        loop {
+            let (done, seen) = match w {
+                WaitFor::PgIsReady(code) => {
+                    let cmd =
+                        format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo $?");
+                    let seen = match self
+                        .lab
+                        .run(
+                            node,
+                            User::Postgres,
+                            &cmd,
+                            &HashMap::new(),
+                            Duration::from_secs(10),
+                        )
+                        .await
+                    {
+                        Ok(out) => out.stdout.trim().to_string(),
+                        Err(_) => "2".into(),
+                    };
+                    (seen == code.to_string(), format!("pg_isready {seen}"))
+                }
+                WaitFor::Sql { sql, equals, db } => {
+                    let (sql, want) = match (self.ctx.render(sql), self.ctx.render(equals)) {
+                        (Ok(s), Ok(e)) => (s, e),
+                        (Err(e), _) | (_, Err(e)) => {
+                            return (Outcome::Error { message: e }, String::new())
+                        }
+                    };
+                    match self.lab.sql(node, db, &sql).await {
+                        Ok(v) => {
+                            let v = v.unwrap_or_else(|| "NULL".into());
+                            (v == want, v)
+                        }
+                        Err(e) => (false, e),
+                    }
+                }
+                WaitFor::Log(re) => {
+                    let pattern = match self.ctx.render_regex(re).map(|p| regex::Regex::new(&p)) {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(e)) => {
+                            return (
+                                Outcome::Error {
+                                    message: e.to_string(),
+                                },
+                                String::new(),
+                            )
+                        }
+                        Err(e) => return (Outcome::Error { message: e }, String::new()),
+                    };
+                    self.sync_logs(node, false).await;
+                    let text = self.taps.get(node).map(|t| t.text.as_str()).unwrap_or("");
+                    match pattern.find(text) {
+                        Some(m) => (true, text[m.start()..m.end()].to_string()),
+                        None => (false, "no matching log line".into()),
+                    }
+                }
+            };
+            if done {
+                return (Outcome::Passed, seen);
+            }
+            if Instant::now() >= deadline {
+                return (
+                    Outcome::Failed {
+                        expected: format!(
+                            "{} within {timeout:?}",
+                            render::describe(&self.ctx, &StepKind::Wait(w.clone())).join(" ")
+                        ),
+                        seen,
+                    },
+                    String::new(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A node's readiness codes with repeats collapsed (0 0 1 1 2 → 0 1 2).
+fn collapsed(history: &[(String, u8, f64)], node: &str) -> Vec<u8> {
+    let mut seen: Vec<u8> = Vec::new();
+    for (n, code, _) in history {
+        if n == node && seen.last() != Some(code) {
+            seen.push(*code);
+        }
+    }
+    seen
+}
+
+/// Whether `want` appears in order (not necessarily adjacent) in `seen`.
+fn is_subsequence(want: &[u8], seen: &[u8]) -> bool {
+    let mut it = seen.iter();
+    want.iter().all(|w| it.any(|s| s == w))
+}
+
+/// A plan step as shown in reports: the prompt and command, or the file and its lines.
+pub fn display_step(step: &PlanStep) -> String {
+    match &step.action {
+        PlanAction::Shell { user, command } => command
+            .lines()
+            .map(|l| format!("{} {l}", user.prompt()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        PlanAction::WriteFile {
+            path,
+            content,
+            append,
+        } => {
+            format!(
+                "[{path}]{}\n{}",
+                if *append { " (append)" } else { "" },
+                content.trim_end()
+            )
+        }
+    }
+}
+
+/// At most 40 lines / 4000 characters of output, for reports.
+fn excerpt(s: &str) -> String {
+    let lines: Vec<&str> = s.trim_end().lines().collect();
+    let mut out = if lines.len() > 40 {
+        format!(
+            "{}\n… ({} more lines)",
+            lines[..40].join("\n"),
+            lines.len() - 40
+        )
+    } else {
+        lines.join("\n")
+    };
+    if out.len() > 4000 {
+        let mut cut = 4000;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str(" …");
+    }
+    out
+}

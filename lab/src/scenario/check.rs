@@ -1,0 +1,1631 @@
+//! The walk from a spanned TOML document to a [`Drill`], collecting every error on the way.
+//!
+//! This is stage one of reading a drill (stage two is the typed [`Drill`] itself). It walks
+//! `toml::de::DeTable` by hand instead of deriving `Deserialize`: serde stops at the first
+//! error, and `flatten`/`untagged` (which the step format would need) replace precise messages
+//! with "data did not match any variant". Walking by hand lets every check say where it is
+//! (`file:line:col` of the key or value), what was found and what would have been valid.
+//!
+//! How errors are kept from cascading: every check reports and returns `None`, its callers
+//! evaluate all their parts before combining them (so one bad key does not hide the next), and
+//! names a step defines (captures, marks) are registered even when the step has errors, so a
+//! later use is not reported a second time.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::de::{DeString, DeTable, DeValue};
+use toml::Spanned;
+
+use super::model::*;
+use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
+use crate::pg::DATA_DIR;
+use crate::plan::User;
+
+type Value<'i> = Spanned<DeValue<'i>>;
+type Key<'i> = Spanned<DeString<'i>>;
+/// A name and where it is written.
+type Named = (String, Range<usize>);
+
+/// The top-level keys, in the order messages list them.
+const TOP_KEYS: &[&str] = &[
+    "name", "title", "proves", "source", "monitor", "profiles", "steps",
+];
+
+/// The parameters of each action (`with = { ... }`), in the order messages list them.
+const ACTION_PARAMS: &[(&str, &[&str])] = &[
+    ("start", &[]),
+    ("stop", &["mode", "fallback"]),
+    ("promote", &[]),
+    ("base_backup", &["from", "to", "wal"]),
+    ("local_backup", &["to"]),
+    ("move_aside", &["to", "what"]),
+    ("link_wal", &[]),
+    ("make_standby", &["of", "timeline"]),
+    ("pitr", &["target_time", "restore_command"]),
+    ("load", &["seconds", "clients"]),
+    ("copy_backup", &["from", "backup", "to"]),
+];
+
+/// The database `sql` and `wait.sql` use unless `db` says otherwise.
+const DEFAULT_DB: &str = "postgres";
+
+/// The lab's disks: every path a drill names must be under one of them.
+const DISK_ROOTS: &[&str] = &["/disk1/", "/disk2/", "/disk3/", "/disk4/"];
+
+/// Whether a step kind takes `on`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// It acts on no node.
+    No,
+    /// It acts on one node.
+    One,
+    /// It acts on one node or on all of them.
+    OneOrAll,
+}
+
+/// What the checker knows of a step kind before reading its value.
+struct KindSpec {
+    name: &'static str,
+    /// Keys besides the common ones and the kind key.
+    extra: &'static [&'static str],
+    on: On,
+    capturable: bool,
+    timeout: bool,
+}
+
+const KIND_SPECS: &[KindSpec] = &[
+    KindSpec {
+        name: "run",
+        extra: &["user", "expect_exit", "expect_output", "background"],
+        on: On::OneOrAll,
+        capturable: true,
+        timeout: true,
+    },
+    KindSpec {
+        name: "sql",
+        extra: &["db", "expect"],
+        on: On::OneOrAll,
+        capturable: true,
+        timeout: true,
+    },
+    KindSpec {
+        name: "action",
+        extra: &["with"],
+        on: On::OneOrAll,
+        capturable: false,
+        timeout: true,
+    },
+    KindSpec {
+        name: "fault",
+        extra: &["heal"],
+        on: On::One,
+        capturable: false,
+        timeout: true,
+    },
+    KindSpec {
+        name: "wait",
+        extra: &[],
+        on: On::OneOrAll,
+        capturable: false,
+        timeout: true,
+    },
+    KindSpec {
+        name: "expect_log",
+        extra: &["since"],
+        on: On::One,
+        capturable: false,
+        timeout: true,
+    },
+    KindSpec {
+        name: "expect_monitor",
+        extra: &["since", "of"],
+        on: On::One,
+        capturable: false,
+        timeout: true,
+    },
+    KindSpec {
+        name: "mark",
+        extra: &[],
+        on: On::No,
+        capturable: false,
+        timeout: false,
+    },
+    KindSpec {
+        name: "sleep",
+        extra: &[],
+        on: On::No,
+        capturable: false,
+        timeout: false,
+    },
+    KindSpec {
+        name: "note",
+        extra: &[],
+        on: On::No,
+        capturable: false,
+        timeout: false,
+    },
+];
+
+impl KindSpec {
+    /// Every key a step of this kind may have, in the order messages list them.
+    fn keys(&self) -> Vec<&'static str> {
+        let mut keys = vec!["title"];
+        if self.on != On::No {
+            keys.push("on");
+        }
+        if self.timeout {
+            keys.push("timeout");
+        }
+        if self.capturable {
+            keys.push("capture");
+        }
+        keys.extend(["id", "optional", self.name]);
+        keys.extend(self.extra);
+        keys
+    }
+}
+
+/// Whether `key` is valid in a step of some kind.
+fn is_step_key(key: &str) -> bool {
+    ["title", "on", "timeout", "capture", "id", "optional"].contains(&key)
+        || KIND_SPECS
+            .iter()
+            .any(|s| s.name == key || s.extra.contains(&key))
+}
+
+/// Reads and checks a drill file.
+pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
+    let mut cx = Checker::new(file, text);
+    if text.len() > MAX_FILE_BYTES {
+        cx.err(
+            0..0,
+            format!(
+                "the file is {} bytes: drill files are limited to 1 MiB ({MAX_FILE_BYTES} bytes)",
+                text.len()
+            ),
+        );
+        return Err(cx.diags);
+    }
+    // Only the first syntax error: the parser can recover and go on, but what it reports after
+    // a missing `]` or `"` is mostly the same mistake seen again.
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            cx.err(
+                e.span().unwrap_or(0..0),
+                format!("invalid TOML: {}", e.message()),
+            );
+            return Err(cx.diags);
+        }
+    };
+    let drill = cx.drill(root.get_ref());
+    match drill {
+        Some(drill) if cx.diags.is_empty() => Ok(drill),
+        _ => {
+            if cx.diags.is_empty() {
+                cx.err(
+                    0..0,
+                    "internal error: the drill was refused without a reason",
+                );
+            }
+            Err(cx.finish())
+        }
+    }
+}
+
+/// A table's entries in file order (the parsed map is sorted by key).
+fn entries<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
+fn get<'t, 'i>(entries: &[(&'t Key<'i>, &'t Value<'i>)], key: &str) -> Option<&'t Value<'i>> {
+    entries
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(_, v)| *v)
+}
+
+fn key_span(entries: &[(&Key<'_>, &Value<'_>)], key: &str) -> Option<Range<usize>> {
+    entries
+        .iter()
+        .find(|(k, _)| k.get_ref() == key)
+        .map(|(k, _)| k.span())
+}
+
+/// `a, b, c`.
+fn list(items: &[&str]) -> String {
+    items.join(", ")
+}
+
+/// `a, b or c`.
+fn or_list(items: &[&str]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// "a `run` step", "an `action` step".
+fn a_step(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} `{kind}` step")
+}
+
+/// "a string", "an integer"…, for "must be X, not Y" messages.
+fn type_name(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a datetime",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_variable(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+const NAME_RULE: &str = "use lowercase letters, digits and -";
+const ID_RULE: &str = "use lowercase letters, digits, _ and -";
+const VARIABLE_RULE: &str = "use lowercase letters, digits and _, not starting with a digit";
+
+struct Checker<'a> {
+    file: &'a str,
+    src: &'a str,
+    /// Byte offset of the start of every line.
+    line_starts: Vec<usize>,
+    diags: Vec<Diagnostic>,
+    /// 1-based number of the step being checked.
+    step_no: usize,
+    /// Variables defined at this point, in the order messages list them.
+    defined: Vec<String>,
+    /// Every capture in the file and the (first) step that makes it, for "used before its
+    /// capture" messages.
+    captures: BTreeMap<String, usize>,
+    /// Marks set so far and the step setting each.
+    marks: Vec<(String, usize)>,
+    /// Every mark in the file and the (first) step setting it.
+    all_marks: BTreeMap<String, usize>,
+    /// Ids seen so far and the step using each.
+    ids: BTreeMap<String, usize>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(file: &'a str, src: &'a str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Checker {
+            file,
+            src,
+            line_starts,
+            diags: Vec::new(),
+            step_no: 0,
+            defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
+            captures: BTreeMap::new(),
+            marks: Vec::new(),
+            all_marks: BTreeMap::new(),
+            ids: BTreeMap::new(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.src.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        let col = self
+            .src
+            .get(start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
+        (line, col)
+    }
+
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = self.position(span.start);
+        self.diags.push(Diagnostic {
+            file: self.file.to_string(),
+            line,
+            col,
+            message: message.into(),
+        });
+    }
+
+    /// The diagnostics, top to bottom.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        self.diags.sort_by_key(|d| (d.line, d.col));
+        self.diags
+    }
+
+    // ---- scalar checks: each reports and returns None on error ----
+
+    fn wrong_type(&mut self, key: &str, value: &Value<'_>, expected: &str) {
+        let found = type_name(value.get_ref());
+        self.err(
+            value.span(),
+            format!("`{key}` must be {expected}, not {found}"),
+        );
+    }
+
+    fn string<'v>(&mut self, key: &str, value: &'v Value<'_>) -> Option<&'v str> {
+        match value.get_ref() {
+            DeValue::String(s) => Some(s),
+            _ => {
+                self.wrong_type(key, value, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string that must not be blank.
+    fn text(&mut self, key: &str, value: &Value<'_>) -> Option<String> {
+        let s = self.string(key, value)?;
+        if s.trim().is_empty() {
+            self.err(value.span(), format!("`{key}` must not be empty"));
+            return None;
+        }
+        Some(s.to_string())
+    }
+
+    fn boolean(&mut self, key: &str, value: &Value<'_>) -> Option<bool> {
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.wrong_type(key, value, "true or false");
+                None
+            }
+        }
+    }
+
+    /// An integer in `range`; `expected` describes the range for messages.
+    fn integer(
+        &mut self,
+        key: &str,
+        value: &Value<'_>,
+        range: std::ops::RangeInclusive<i64>,
+        expected: &str,
+    ) -> Option<i64> {
+        let DeValue::Integer(i) = value.get_ref() else {
+            self.wrong_type(key, value, expected);
+            return None;
+        };
+        match i64::from_str_radix(i.as_str(), i.radix()) {
+            Ok(n) if range.contains(&n) => Some(n),
+            _ => {
+                let src = self.src;
+                let raw = &src[value.span()];
+                self.err(
+                    value.span(),
+                    format!("`{key}` must be {expected}, not {raw}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A string matching `ok`; `what` names it, `rule` says what is allowed.
+    fn pattern(
+        &mut self,
+        key: &str,
+        value: &Value<'_>,
+        ok: fn(&str) -> bool,
+        what: &str,
+        rule: &str,
+    ) -> Option<String> {
+        let s = self.string(key, value)?;
+        if !ok(s) {
+            self.err(value.span(), format!("bad {what} `{s}`: {rule}"));
+            return None;
+        }
+        Some(s.to_string())
+    }
+
+    fn duration(&mut self, key: &str, value: &Value<'_>) -> Option<Duration> {
+        let DeValue::String(s) = value.get_ref() else {
+            self.wrong_type(key, value, "a duration string such as \"10s\"");
+            return None;
+        };
+        match parse_duration(s) {
+            Ok(d) => Some(d),
+            Err(message) => {
+                self.err(value.span(), message);
+                None
+            }
+        }
+    }
+
+    /// A duration longer than zero.
+    fn positive_duration(&mut self, key: &str, value: &Value<'_>) -> Option<Duration> {
+        let d = self.duration(key, value)?;
+        if d.is_zero() {
+            self.err(value.span(), format!("`{key}` must be longer than 0s"));
+            return None;
+        }
+        Some(d)
+    }
+
+    /// One of `options`, as an index into it; `what` names the set for messages.
+    fn choice(
+        &mut self,
+        key: &str,
+        value: &Value<'_>,
+        options: &[&str],
+        what: &str,
+    ) -> Option<usize> {
+        let s = self.string(key, value)?;
+        let found = options.iter().position(|o| *o == s);
+        if found.is_none() {
+            self.err(
+                value.span(),
+                format!(
+                    "unknown {what} `{s}` for `{key}`: expected {}",
+                    or_list(options)
+                ),
+            );
+        }
+        found
+    }
+
+    fn node(&mut self, key: &str, value: &Value<'_>, allow_all: bool) -> Option<NodeRef> {
+        let s = self.string(key, value)?;
+        let node = match s {
+            "primary" => NodeRef::Primary,
+            "standby" => NodeRef::Standby,
+            "all" => NodeRef::All,
+            _ if NODES.contains(&s) => NodeRef::Node(s.to_string()),
+            _ => {
+                let all = if allow_all { " or all" } else { "" };
+                self.err(
+                    value.span(),
+                    format!(
+                        "unknown node `{s}` for `{key}`: expected a node ({}), a role ({}){all}",
+                        list(NODES),
+                        list(ROLES)
+                    ),
+                );
+                return None;
+            }
+        };
+        if node == NodeRef::All && !allow_all {
+            self.err(
+                value.span(),
+                format!(
+                    "`{key}` must name one node here, not `all`: expected a node ({}) or a role \
+                     ({})",
+                    list(NODES),
+                    list(ROLES)
+                ),
+            );
+            return None;
+        }
+        Some(node)
+    }
+
+    // ---- templates, regexes, paths ----
+
+    /// The byte offset in the file where the text of the string at `span` starts, if the
+    /// string's source is its text (no escapes), so that positions inside it can be given.
+    fn content_start(&self, span: Range<usize>, decoded: &str) -> Option<usize> {
+        let raw = self.src.get(span.clone())?;
+        for quote in ["\"\"\"", "'''", "\"", "'"] {
+            if raw.len() >= 2 * quote.len() && raw.starts_with(quote) && raw.ends_with(quote) {
+                let mut start = quote.len();
+                let mut inner = &raw[start..raw.len() - quote.len()];
+                if quote.len() == 3 {
+                    if let Some(rest) = inner.strip_prefix("\r\n").or(inner.strip_prefix('\n')) {
+                        start += inner.len() - rest.len();
+                        inner = rest;
+                    }
+                }
+                return (inner == decoded).then_some(span.start + start);
+            }
+        }
+        None
+    }
+
+    /// A string whose `${...}` references must be defined here. Errors point at the `${` when
+    /// the string has no escapes, else at the string.
+    fn template(&mut self, key: &str, value: &Value<'_>) -> Option<Template> {
+        let s = self.string(key, value)?;
+        self.template_of(s, value.span())
+    }
+
+    fn template_of(&mut self, s: &str, span: Range<usize>) -> Option<Template> {
+        let start = self.content_start(span.clone(), s);
+        let at = |offset: usize| match start {
+            Some(start) => start + offset..start + offset,
+            None => span.clone(),
+        };
+        let (template, refs) = match Template::scan(s) {
+            Ok(scanned) => scanned,
+            Err(e) => {
+                self.err(at(e.offset), e.message);
+                return None;
+            }
+        };
+        let mut ok = true;
+        for (offset, name) in refs {
+            if let Some(message) = self.undefined(&name) {
+                self.err(at(offset), message);
+                ok = false;
+            }
+        }
+        ok.then_some(template)
+    }
+
+    /// Why `${name}` cannot be used here, if it cannot.
+    fn undefined(&self, name: &str) -> Option<String> {
+        if self.defined.iter().any(|d| d == name) {
+            return None;
+        }
+        let defined: Vec<&str> = self.defined.iter().map(String::as_str).collect();
+        let defined = format!("defined at this point: {}", list(&defined));
+        Some(match self.captures.get(name) {
+            Some(&n) if n == self.step_no => format!(
+                "variable `${{{name}}}` is captured by this step, so only later steps can use \
+                 it; {defined}"
+            ),
+            Some(&n) if n > self.step_no => {
+                format!("variable `${{{name}}}` is used before step {n} captures it; {defined}")
+            }
+            _ if name.chars().any(|c| c.is_ascii_uppercase()) => format!(
+                "undefined variable `${{{name}}}` (for a shell variable write `$${{{name}}}`); \
+                 {defined}"
+            ),
+            _ => format!("undefined variable `${{{name}}}`; {defined}"),
+        })
+    }
+
+    /// A template that must be a valid regex once rendered. Variables are inserted escaped
+    /// ([`Template::render_regex`]), so they are checked as plain text.
+    fn regex(&mut self, key: &str, value: &Value<'_>) -> Option<Template> {
+        let s = self.string(key, value)?;
+        self.regex_of(key, s, value.span())
+    }
+
+    fn regex_of(&mut self, key: &str, s: &str, span: Range<usize>) -> Option<Template> {
+        let template = self.template_of(s, span.clone())?;
+        let pattern = template
+            .render_regex(&|_| Some("x".to_string()))
+            .unwrap_or_default();
+        let problem = match regex_syntax::Parser::new().parse(&pattern) {
+            Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
+            Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
+            Err(e) => Some(e.to_string()),
+            Ok(_) => regex::Regex::new(&pattern).err().map(|e| match e {
+                regex::Error::CompiledTooBig(limit) => {
+                    format!("it compiles to more than {limit} bytes")
+                }
+                other => other.to_string(),
+            }),
+        };
+        match problem {
+            Some(problem) => {
+                self.err(span, format!("bad regex `{s}` in `{key}`: {problem}"));
+                None
+            }
+            None => Some(template),
+        }
+    }
+
+    /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
+    /// `spare_only`), without `..` components. The check applies to the literal text; values of
+    /// variables are the runner's concern.
+    fn path(&mut self, key: &str, value: &Value<'_>, spare_only: bool) -> Option<Template> {
+        let template = self.template(key, value)?;
+        let shown = &template.raw;
+        let roots = if spare_only {
+            &DISK_ROOTS[3..]
+        } else {
+            DISK_ROOTS
+        };
+        // Components of the path with each variable as an opaque piece.
+        let joined: String = template
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Lit(text) => text.as_str(),
+                Part::Var(_) => "\0",
+            })
+            .collect();
+        let dotdot = joined.split('/').any(|c| c == "..");
+        let problem = if dotdot {
+            Some(format!(
+                "path `{shown}` for `{key}` has a `..` component: paths must stay under {}",
+                or_list(DISK_ROOTS)
+            ))
+        } else if !roots
+            .iter()
+            .any(|r| template.literal_prefix().starts_with(r))
+        {
+            Some(if spare_only {
+                format!(
+                    "path `{shown}` for `{key}` is not on the spare disk: move_aside puts \
+                     things under /disk4/"
+                )
+            } else {
+                format!(
+                    "path `{shown}` for `{key}` is outside the lab's disks: use an absolute \
+                     path under {}",
+                    or_list(DISK_ROOTS)
+                )
+            })
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => {
+                self.err(value.span(), message);
+                None
+            }
+            None => Some(template),
+        }
+    }
+
+    /// A mark set by an earlier step.
+    fn since(&mut self, value: &Value<'_>) -> Option<String> {
+        let s = self.string("since", value)?;
+        if self.marks.iter().any(|(m, _)| m == s) {
+            return Some(s.to_string());
+        }
+        let before: Vec<&str> = self.marks.iter().map(|(m, _)| m.as_str()).collect();
+        let before = if before.is_empty() {
+            "no mark is set before this step".to_string()
+        } else {
+            format!("marks set before this step: {}", list(&before))
+        };
+        let message = match self.all_marks.get(s) {
+            Some(&n) if n > self.step_no => {
+                format!("mark `{s}` is set by step {n}, after this one; {before}")
+            }
+            _ => format!("unknown mark `{s}` for `since`; {before}"),
+        };
+        self.err(value.span(), message);
+        None
+    }
+
+    // ---- combinators ----
+
+    /// An optional value: `Some(None)` when absent, `None` when present but bad.
+    fn opt<'v, 'i: 'v, T>(
+        &mut self,
+        value: Option<&'v Value<'i>>,
+        check: impl FnOnce(&mut Self, &'v Value<'i>) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match value {
+            None => Some(None),
+            Some(v) => check(self, v).map(Some),
+        }
+    }
+
+    // ---- the document ----
+
+    fn drill(&mut self, root: &DeTable<'_>) -> Option<Drill> {
+        let entries = entries(root);
+        for (key, _) in &entries {
+            if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
+                self.err(
+                    key.span(),
+                    format!(
+                        "unknown key `{}`: expected one of {}",
+                        key.get_ref(),
+                        list(TOP_KEYS)
+                    ),
+                );
+            }
+        }
+        let required = |cx: &mut Self, key: &str, message: &str| {
+            let v = get(&entries, key);
+            if v.is_none() {
+                cx.err(0..0, format!("missing `{key}`: {message}"));
+            }
+            v
+        };
+        let name = required(self, "name", "the drill's short name, such as \"failover\"")
+            .and_then(|v| self.pattern("name", v, is_name, "name", NAME_RULE));
+        let title = required(self, "title", "a one-line title for reports")
+            .and_then(|v| self.text("title", v));
+        let proves = required(
+            self,
+            "proves",
+            "say what the drill proves, in a sentence or more",
+        )
+        .and_then(|v| self.text("proves", v));
+        let source = self.opt(get(&entries, "source"), |cx, v| cx.text("source", v));
+        let monitor = self.opt(get(&entries, "monitor"), |cx, v| cx.monitor(v));
+        let profiles = match get(&entries, "profiles") {
+            None => Some(BTreeMap::new()),
+            Some(v) => {
+                let at = key_span(&entries, "profiles").unwrap_or(0..0);
+                self.profiles(at, v)
+            }
+        };
+        let steps = match get(&entries, "steps") {
+            None => {
+                self.err(
+                    0..0,
+                    "missing `steps`: a drill needs at least one [[steps]] table",
+                );
+                None
+            }
+            Some(v) => self.steps(v),
+        };
+        let steps = steps?;
+        let monitor = monitor?.or_else(|| {
+            steps
+                .iter()
+                .any(|s| matches!(s.kind, StepKind::ExpectMonitor { .. }))
+                .then_some(DEFAULT_MONITOR_INTERVAL)
+        });
+        Some(Drill {
+            name: name?,
+            title: title?,
+            proves: proves?,
+            source: source?,
+            monitor,
+            profiles: profiles?,
+            steps,
+        })
+    }
+
+    fn monitor(&mut self, value: &Value<'_>) -> Option<Duration> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type("monitor", value, "a table such as { interval = \"1s\" }");
+            return None;
+        };
+        let entries = entries(table);
+        for (key, _) in &entries {
+            if key.get_ref() != "interval" {
+                self.err(
+                    key.span(),
+                    format!(
+                        "unknown key `{}` in `monitor`: expected interval",
+                        key.get_ref()
+                    ),
+                );
+            }
+        }
+        match get(&entries, "interval") {
+            None => Some(DEFAULT_MONITOR_INTERVAL),
+            Some(v) => self.positive_duration("interval", v),
+        }
+    }
+
+    /// `[profiles.NAME]` tables; defines `profile.KEY` for every key any profile has.
+    fn profiles(
+        &mut self,
+        at: Range<usize>,
+        value: &Value<'_>,
+    ) -> Option<BTreeMap<String, BTreeMap<String, String>>> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type("profiles", value, "a table of [profiles.NAME] tables");
+            return None;
+        };
+        let mut ok = true;
+        let mut profiles = BTreeMap::new();
+        // Per profile: its name, the span of its table, and its keys with their spans.
+        let mut shapes: Vec<(String, Range<usize>, Vec<Named>)> = Vec::new();
+        for (name, pv) in entries(table) {
+            let name_str = name.get_ref().to_string();
+            if !is_id(&name_str) {
+                self.err(
+                    name.span(),
+                    format!("bad profile name `{name_str}`: {ID_RULE}"),
+                );
+                ok = false;
+            }
+            let Some(vars) = pv.get_ref().as_table() else {
+                self.err(
+                    pv.span(),
+                    format!(
+                        "profile `{name_str}` must be a table of variables ([profiles.{name_str}]), \
+                         not {}",
+                        type_name(pv.get_ref())
+                    ),
+                );
+                ok = false;
+                continue;
+            };
+            let mut values = BTreeMap::new();
+            let mut keys = Vec::new();
+            for (key, v) in entries(vars) {
+                let key_str = key.get_ref().to_string();
+                keys.push((key_str.clone(), key.span()));
+                if !is_variable(&key_str) {
+                    self.err(
+                        key.span(),
+                        format!("bad variable name `{key_str}` in profile `{name_str}`: {VARIABLE_RULE}"),
+                    );
+                    ok = false;
+                }
+                let text = match v.get_ref() {
+                    DeValue::String(s) => s.to_string(),
+                    DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
+                        self.src[v.span()].replace('_', "")
+                    }
+                    other => {
+                        self.err(
+                            v.span(),
+                            format!(
+                                "`{key_str}` in profile `{name_str}` must be a string, a number \
+                                 or a boolean, not {}",
+                                type_name(other)
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                };
+                values.insert(key_str, text);
+            }
+            shapes.push((name_str.clone(), pv.span(), keys));
+            profiles.insert(name_str, values);
+        }
+        // Every key any profile defines is a variable, even when profiles disagree, so that
+        // uses are not reported on top of the disagreement.
+        let mut all_keys: Vec<&str> = shapes
+            .iter()
+            .flat_map(|(_, _, keys)| keys.iter().map(|(k, _)| k.as_str()))
+            .collect();
+        all_keys.sort_unstable();
+        all_keys.dedup();
+        self.defined
+            .extend(all_keys.iter().map(|k| format!("profile.{k}")));
+        if shapes.is_empty() {
+            return ok.then_some(profiles);
+        }
+        let Some((_, _, default_keys)) = shapes.iter().find(|(n, _, _)| n == "default") else {
+            let names: Vec<&str> = shapes.iter().map(|(n, _, _)| n.as_str()).collect();
+            self.err(
+                at,
+                format!(
+                    "profiles are defined but none is called `default`: found {}; add \
+                     [profiles.default]",
+                    list(&names)
+                ),
+            );
+            return None;
+        };
+        let default_keys: Vec<&str> = default_keys.iter().map(|(k, _)| k.as_str()).collect();
+        let mut problems = Vec::new();
+        for (name, span, keys) in &shapes {
+            if name == "default" {
+                continue;
+            }
+            for (key, key_at) in keys {
+                if !default_keys.contains(&key.as_str()) {
+                    problems.push((
+                        key_at.clone(),
+                        format!(
+                            "profile `{name}` defines `{key}`, which profile `default` does not: \
+                             every profile must define the same variables"
+                        ),
+                    ));
+                }
+            }
+            for key in &default_keys {
+                if !keys.iter().any(|(k, _)| k == key) {
+                    problems.push((
+                        span.clone(),
+                        format!(
+                            "profile `{name}` lacks `{key}`, which profile `default` defines: \
+                             every profile must define the same variables"
+                        ),
+                    ));
+                }
+            }
+        }
+        ok &= problems.is_empty();
+        for (span, message) in problems {
+            self.err(span, message);
+        }
+        ok.then_some(profiles)
+    }
+
+    fn steps(&mut self, value: &Value<'_>) -> Option<Vec<Step>> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type("steps", value, "an array of [[steps]] tables");
+            return None;
+        };
+        if items.is_empty() {
+            self.err(value.span(), "a drill needs at least one step");
+            return None;
+        }
+        // What later steps define, for "used before it is defined" messages.
+        for (i, item) in items.iter().enumerate() {
+            if let Some(table) = item.get_ref().as_table() {
+                let note = |key: &str, map: &mut BTreeMap<String, usize>| {
+                    if let Some(name) = table.get(key).and_then(|v| v.get_ref().as_str()) {
+                        map.entry(name.to_string()).or_insert(i + 1);
+                    }
+                };
+                note("capture", &mut self.captures);
+                note("mark", &mut self.all_marks);
+            }
+        }
+        let mut steps = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.step(i, item) {
+                Some(step) => steps.push(step),
+                None => ok = false,
+            }
+        }
+        ok.then_some(steps)
+    }
+
+    fn step(&mut self, index: usize, value: &Value<'_>) -> Option<Step> {
+        let n = index + 1;
+        self.step_no = n;
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type("steps", value, "an array of [[steps]] tables");
+            return None;
+        };
+        let at = value.span();
+        let entries = entries(table);
+        let kinds: Vec<&(&Key<'_>, &Value<'_>)> = entries
+            .iter()
+            .filter(|(k, _)| KINDS.contains(&k.get_ref().as_ref()))
+            .collect();
+        let spec = match kinds.as_slice() {
+            [(k, _)] => KIND_SPECS.iter().find(|s| s.name == k.get_ref()),
+            [] => {
+                let unknown: Vec<_> = entries
+                    .iter()
+                    .filter(|(k, _)| !is_step_key(k.get_ref()))
+                    .collect();
+                for (k, _) in &unknown {
+                    self.err(
+                        k.span(),
+                        format!(
+                            "unknown key `{}` in step {n}, which has no kind: a step needs \
+                             exactly one of {}",
+                            k.get_ref(),
+                            list(KINDS)
+                        ),
+                    );
+                }
+                if unknown.is_empty() {
+                    self.err(
+                        at.clone(),
+                        format!("step {n} has no kind: add exactly one of {}", list(KINDS)),
+                    );
+                }
+                None
+            }
+            [_, (second, _), ..] => {
+                let names: Vec<&str> = kinds.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
+                self.err(
+                    second.span(),
+                    format!(
+                        "step {n} has {} kind keys ({}): a step does exactly one thing, keep one",
+                        names.len(),
+                        list(&names)
+                    ),
+                );
+                None
+            }
+        };
+        // Keys this kind does not take.
+        if let Some(spec) = spec {
+            let keys = spec.keys();
+            for (k, _) in &entries {
+                let key: &str = k.get_ref();
+                if keys.contains(&key) {
+                    continue;
+                }
+                let step = a_step(spec.name);
+                let message = if is_step_key(key) {
+                    format!(
+                        "`{key}` does not apply to {step}: expected one of {}",
+                        list(&keys)
+                    )
+                } else {
+                    format!(
+                        "unknown key `{key}` in {step}: expected one of {}",
+                        list(&keys)
+                    )
+                };
+                self.err(k.span(), message);
+            }
+        }
+        let takes = |key: &str| spec.is_none_or(|s| s.keys().contains(&key));
+
+        // The common keys.
+        let title = match get(&entries, "title") {
+            Some(v) => self.text("title", v),
+            None => {
+                self.err(
+                    at.clone(),
+                    format!("missing `title` in step {n}: every step needs one"),
+                );
+                None
+            }
+        };
+        let id = self.opt(get(&entries, "id"), |cx, v| {
+            let id = cx.pattern("id", v, is_id, "id", ID_RULE)?;
+            if let Some(first) = cx.ids.get(&id) {
+                cx.err(
+                    v.span(),
+                    format!("duplicate id `{id}`: step {first} already uses it"),
+                );
+                return None;
+            }
+            cx.ids.insert(id.clone(), n);
+            Some(id)
+        });
+        let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
+        let timeout = self.opt(
+            get(&entries, "timeout").filter(|_| takes("timeout")),
+            |cx, v| cx.positive_duration("timeout", v),
+        );
+        let on_value = get(&entries, "on").filter(|_| takes("on"));
+        let allow_all = spec.is_none_or(|s| s.on == On::OneOrAll);
+        let on = self.opt(on_value, |cx, v| cx.node("on", v, allow_all));
+        if let (Some(spec), None) = (spec, on_value) {
+            if spec.on != On::No {
+                let all = if spec.on == On::OneOrAll {
+                    " or all"
+                } else {
+                    ""
+                };
+                self.err(
+                    at.clone(),
+                    format!(
+                        "{} needs `on`: a node ({}), a role ({}){all}",
+                        a_step(spec.name),
+                        list(NODES),
+                        list(ROLES)
+                    ),
+                );
+            }
+        }
+        let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
+        let capture = self.opt(capture_value, |cx, v| {
+            let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
+            if cx.defined.contains(&name) {
+                let first = cx.captures.get(&name).copied().unwrap_or(0);
+                cx.err(
+                    v.span(),
+                    format!("variable `{name}` is already captured by step {first}"),
+                );
+                return None;
+            }
+            Some(name)
+        });
+        if let (Some(v), Some(Some(NodeRef::All))) = (capture_value, &on) {
+            self.err(v.span(), "`capture` needs one node, not `on = \"all\"`");
+        }
+
+        let kind = match (spec, kinds.first()) {
+            (Some(spec), Some((_, v))) => self.kind(spec.name, v, &entries),
+            _ => None,
+        };
+        if let (Some(StepKind::Action(action)), Some(Some(NodeRef::All))) = (&kind, &on) {
+            if !matches!(action, Action::Start | Action::Stop { .. }) {
+                if let Some(v) = on_value {
+                    self.err(
+                        v.span(),
+                        format!(
+                            "action `{}` acts on one node: `all` is allowed only for start and stop",
+                            action.name()
+                        ),
+                    );
+                }
+            }
+        }
+
+        // Define what this step defines for the steps after it, even if it has errors.
+        if let Some(name) = get(&entries, "capture").and_then(|v| v.get_ref().as_str()) {
+            if is_variable(name) && !self.defined.iter().any(|d| d == name) {
+                self.defined.push(name.to_string());
+            }
+        }
+        if let Some(StepKind::Mark(name)) = &kind {
+            self.marks.push((name.clone(), n));
+        }
+
+        let line = self.position(at.start).0;
+        Some(Step {
+            index,
+            line,
+            id: id?,
+            title: title?,
+            on: on?,
+            timeout: timeout?,
+            capture: capture?,
+            optional: optional?.unwrap_or(false),
+            kind: kind?,
+        })
+    }
+
+    fn kind(
+        &mut self,
+        kind: &str,
+        value: &Value<'_>,
+        entries: &[(&Key<'_>, &Value<'_>)],
+    ) -> Option<StepKind> {
+        let opt = |key: &str| get(entries, key);
+        match kind {
+            "run" => {
+                let command = self.template("run", value);
+                let user = self.opt(opt("user"), |cx, v| {
+                    cx.choice("user", v, &["postgres", "root"], "user")
+                        .map(|i| [User::Postgres, User::Root][i])
+                });
+                let expect_exit = self.opt(opt("expect_exit"), |cx, v| cx.exit_code(v));
+                let expect_output =
+                    self.opt(opt("expect_output"), |cx, v| cx.regex("expect_output", v));
+                let background = self.opt(opt("background"), |cx, v| cx.boolean("background", v));
+                // A background command's exit is never checked: `expect_exit = "any"` says so
+                // and is accepted; anything that needs its end is refused.
+                if background == Some(Some(true)) {
+                    for key in ["capture", "expect_exit", "expect_output"] {
+                        if key == "expect_exit" && expect_exit == Some(Some(None)) {
+                            continue;
+                        }
+                        if let Some(span) = key_span(entries, key) {
+                            self.err(
+                                span,
+                                format!(
+                                    "`{key}` does not apply to a background command: it runs \
+                                     until the drill ends and its exit is not checked"
+                                ),
+                            );
+                        }
+                    }
+                }
+                let background = background?.unwrap_or(false);
+                Some(StepKind::Run {
+                    command: command?,
+                    user: user?.unwrap_or(User::Postgres),
+                    expect_exit: if background {
+                        None
+                    } else {
+                        expect_exit?.unwrap_or(Some(0))
+                    },
+                    expect_output: expect_output?,
+                    background,
+                })
+            }
+            "sql" => {
+                let sql = self.template("sql", value);
+                let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
+                let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
+                Some(StepKind::Sql {
+                    sql: sql?,
+                    db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
+                    expect: expect?,
+                })
+            }
+            "action" => self.action(value, opt("with")).map(StepKind::Action),
+            "fault" => {
+                let name = self.choice("fault", value, FAULTS, "fault");
+                let heal = self.opt(opt("heal"), |cx, v| cx.boolean("heal", v));
+                Some(StepKind::Fault {
+                    name: FAULTS[name?].to_string(),
+                    heal: heal?.unwrap_or(false),
+                })
+            }
+            "wait" => self.wait(value).map(StepKind::Wait),
+            "expect_log" => {
+                let lines =
+                    self.array("expect_log", value, "an array of regex strings", |cx, v| {
+                        let s = cx.string("expect_log", v)?;
+                        cx.regex_of("expect_log", s, v.span())
+                    });
+                let since = self.opt(opt("since"), |cx, v| cx.since(v));
+                Some(StepKind::ExpectLog {
+                    lines: lines?,
+                    since: since?,
+                })
+            }
+            "expect_monitor" => {
+                let expected = "an array of pg_isready codes (0, 1, 2)";
+                let codes = self.array("expect_monitor", value, expected, |cx, v| {
+                    let expected =
+                        "a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response)";
+                    cx.integer("expect_monitor", v, 0..=2, expected)
+                        .map(|c| c as u8)
+                });
+                let since = self.opt(opt("since"), |cx, v| cx.since(v));
+                let of = self.opt(opt("of"), |cx, v| cx.node("of", v, false));
+                Some(StepKind::ExpectMonitor {
+                    codes: codes?,
+                    since: since?,
+                    of: of?,
+                })
+            }
+            "mark" => {
+                let name = self.pattern("mark", value, is_id, "mark name", ID_RULE)?;
+                if let Some((_, first)) = self.marks.iter().find(|(m, _)| *m == name) {
+                    let first = *first;
+                    self.err(
+                        value.span(),
+                        format!("mark `{name}` is already set by step {first}"),
+                    );
+                    return None;
+                }
+                Some(StepKind::Mark(name))
+            }
+            "sleep" => self.duration("sleep", value).map(StepKind::Sleep),
+            "note" => self.text("note", value).map(StepKind::Note),
+            _ => None,
+        }
+    }
+
+    /// `expect_exit`: an exit code, or "any" (`Some(None)`).
+    fn exit_code(&mut self, value: &Value<'_>) -> Option<Option<i64>> {
+        let expected = "an exit code (0 to 255) or \"any\"";
+        match value.get_ref() {
+            DeValue::String(s) if s == "any" => Some(None),
+            DeValue::String(s) => {
+                self.err(
+                    value.span(),
+                    format!("`expect_exit` must be {expected}, not \"{s}\""),
+                );
+                None
+            }
+            _ => self
+                .integer("expect_exit", value, 0..=255, expected)
+                .map(Some),
+        }
+    }
+
+    /// A non-empty array whose items all pass `item`.
+    fn array<'v, 'i: 'v, T>(
+        &mut self,
+        key: &str,
+        value: &'v Value<'i>,
+        expected: &str,
+        mut item: impl FnMut(&mut Self, &'v Value<'i>) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type(key, value, expected);
+            return None;
+        };
+        if items.is_empty() {
+            self.err(value.span(), format!("`{key}` must not be empty"));
+            return None;
+        }
+        let checked: Vec<Option<T>> = items.iter().map(|v| item(self, v)).collect();
+        checked.into_iter().collect()
+    }
+
+    fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
+        const KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log"];
+        const FORMS: &[&str] = &["pg_isready", "sql", "log"];
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
+            return None;
+        };
+        let entries = entries(table);
+        for (k, _) in &entries {
+            if !KEYS.contains(&k.get_ref().as_ref()) {
+                self.err(
+                    k.span(),
+                    format!(
+                        "unknown key `{}` in `wait`: expected one of {}",
+                        k.get_ref(),
+                        list(KEYS)
+                    ),
+                );
+            }
+        }
+        let forms: Vec<_> = entries
+            .iter()
+            .filter(|(k, _)| FORMS.contains(&k.get_ref().as_ref()))
+            .collect();
+        let (form, form_value) = match forms.as_slice() {
+            [(k, v)] => (k.get_ref().as_ref(), *v),
+            [] => {
+                self.err(
+                    value.span(),
+                    format!("`wait` needs exactly one of {}", or_list(FORMS)),
+                );
+                return None;
+            }
+            [(first, _), (second, _), ..] => {
+                self.err(
+                    second.span(),
+                    format!(
+                        "`wait` takes exactly one of {}, found `{}` and `{}`",
+                        or_list(FORMS),
+                        first.get_ref(),
+                        second.get_ref()
+                    ),
+                );
+                return None;
+            }
+        };
+        if form != "sql" {
+            for key in ["equals", "db"] {
+                if let Some(span) = key_span(&entries, key) {
+                    self.err(
+                        span,
+                        format!("`{key}` goes with `sql` in `wait`, not with `{form}`"),
+                    );
+                }
+            }
+        }
+        match form {
+            "pg_isready" => {
+                let expected =
+                    "a pg_isready code: 0 (accepting), 1 (rejecting), 2 (no response) or 3 (no attempt)";
+                let code = self.integer("pg_isready", form_value, 0..=3, expected)?;
+                Some(WaitFor::PgIsReady(code as u8))
+            }
+            "sql" => {
+                let sql = self.template("sql", form_value);
+                let equals = match get(&entries, "equals") {
+                    Some(v) => self.template("equals", v),
+                    None => {
+                        self.err(
+                            value.span(),
+                            "`wait.sql` needs `equals`: the text the first value must equal",
+                        );
+                        None
+                    }
+                };
+                let db = self.opt(get(&entries, "db"), |cx, v| cx.text("db", v));
+                Some(WaitFor::Sql {
+                    sql: sql?,
+                    equals: equals?,
+                    db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
+                })
+            }
+            _ => self.regex("log", form_value).map(WaitFor::Log),
+        }
+    }
+
+    fn action(&mut self, value: &Value<'_>, with: Option<&Value<'_>>) -> Option<Action> {
+        let name = self.string("action", value)?;
+        let Some((name, allowed)) = ACTION_PARAMS.iter().find(|(a, _)| *a == name) else {
+            self.err(
+                value.span(),
+                format!("unknown action `{name}`: expected one of {}", list(ACTIONS)),
+            );
+            return None;
+        };
+        let params = match with {
+            None => Vec::new(),
+            Some(w) => match w.get_ref().as_table() {
+                Some(table) => entries(table),
+                None => {
+                    self.wrong_type(
+                        "with",
+                        w,
+                        "a table of parameters such as { mode = \"fast\" }",
+                    );
+                    return None;
+                }
+            },
+        };
+        for (k, _) in &params {
+            if allowed.contains(&k.get_ref().as_ref()) {
+                continue;
+            }
+            let message = if allowed.is_empty() {
+                format!(
+                    "action `{name}` takes no parameters, found `{}`",
+                    k.get_ref()
+                )
+            } else {
+                format!(
+                    "unknown parameter `{}` for action `{name}`: expected one of {}",
+                    k.get_ref(),
+                    list(allowed)
+                )
+            };
+            self.err(k.span(), message);
+        }
+        let missing_at = with.map_or_else(|| value.span(), |w| w.span());
+        let param = |key: &str| get(&params, key);
+        let required = |cx: &mut Self, key: &str, what: &str| {
+            let v = param(key);
+            if v.is_none() {
+                cx.err(
+                    missing_at.clone(),
+                    format!("action `{name}` needs `{key}` in `with`: {what}"),
+                );
+            }
+            v
+        };
+        let stop_mode = |cx: &mut Self, key: &str, v: &Value<'_>| {
+            cx.choice(key, v, StopMode::NAMES, "stop mode")
+                .map(|i| StopMode::ALL[i])
+        };
+        let node = "a node (node1, node2) or a role (primary, standby)";
+        let data_dir = || Template::literal(DATA_DIR);
+        match *name {
+            "start" => Some(Action::Start),
+            "promote" => Some(Action::Promote),
+            "link_wal" => Some(Action::LinkWal),
+            "stop" => {
+                let mode = self.opt(param("mode"), |cx, v| stop_mode(cx, "mode", v));
+                let fallback = self.opt(param("fallback"), |cx, v| stop_mode(cx, "fallback", v));
+                Some(Action::Stop {
+                    mode: mode?.unwrap_or(StopMode::Fast),
+                    fallback: fallback?,
+                })
+            }
+            "base_backup" => {
+                let from = required(self, "from", &format!("the node to copy, {node}"))
+                    .and_then(|v| self.node("from", v, false));
+                let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
+                let wal = self.opt(param("wal"), |cx, v| cx.boolean("wal", v));
+                Some(Action::BaseBackup {
+                    from: from?,
+                    to: to?.unwrap_or_else(data_dir),
+                    wal: wal?.unwrap_or(false),
+                })
+            }
+            "local_backup" => {
+                let to = required(
+                    self,
+                    "to",
+                    "the backup's directory, such as \"/disk3/backup/data\"",
+                )
+                .and_then(|v| self.path("to", v, false));
+                Some(Action::LocalBackup { to: to? })
+            }
+            "move_aside" => {
+                let to = required(self, "to", "where to, under /disk4/")
+                    .and_then(|v| self.path("to", v, true));
+                let what = self.opt(param("what"), |cx, v| cx.areas(v));
+                Some(Action::MoveAside {
+                    to: to?,
+                    what: what?.unwrap_or_else(|| Area::ALL.to_vec()),
+                })
+            }
+            "make_standby" => {
+                let of = required(self, "of", &format!("the primary to follow, {node}"))
+                    .and_then(|v| self.node("of", v, false));
+                let timeline = self.opt(param("timeline"), |cx, v| {
+                    cx.choice("timeline", v, &["default", "latest"], "timeline")
+                });
+                Some(Action::MakeStandby {
+                    of: of?,
+                    latest_timeline: timeline? == Some(1),
+                })
+            }
+            "pitr" => {
+                let target_time = required(self, "target_time", "the recovery_target_time")
+                    .and_then(|v| self.template("target_time", v));
+                let restore_command = self.opt(param("restore_command"), |cx, v| {
+                    cx.template("restore_command", v)
+                });
+                Some(Action::Pitr {
+                    target_time: target_time?,
+                    restore_command: restore_command?,
+                })
+            }
+            "load" => {
+                let seconds = required(self, "seconds", "how long pgbench runs")
+                    .and_then(|v| self.seconds(v));
+                let clients = self.opt(param("clients"), |cx, v| {
+                    cx.integer("clients", v, 1..=1000, "a number of clients (1 to 1000)")
+                        .map(|c| c as u32)
+                });
+                Some(Action::Load {
+                    seconds: seconds?,
+                    clients: clients?.unwrap_or(2),
+                })
+            }
+            "copy_backup" => {
+                let from = required(
+                    self,
+                    "from",
+                    &format!("the node holding the backup, {node}"),
+                )
+                .and_then(|v| self.node("from", v, false));
+                let backup = required(self, "backup", "the backup's directory on `from`")
+                    .and_then(|v| self.path("backup", v, false));
+                let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
+                Some(Action::CopyBackup {
+                    from: from?,
+                    backup: backup?,
+                    to: to?.unwrap_or_else(data_dir),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// `move_aside`'s `what`: distinct areas.
+    fn areas(&mut self, value: &Value<'_>) -> Option<Vec<Area>> {
+        let expected = "an array of \"data\", \"wal\", \"archive\"";
+        let areas = self.array("what", value, expected, |cx, v| {
+            cx.choice("what", v, Area::NAMES, "area")
+                .map(|i| Area::ALL[i])
+        })?;
+        for (i, area) in areas.iter().enumerate() {
+            if areas[..i].contains(area) {
+                self.err(
+                    value.span(),
+                    format!("`what` names `{}` twice", area.as_str()),
+                );
+                return None;
+            }
+        }
+        Some(areas)
+    }
+
+    /// `load`'s `seconds`: a positive integer, or a template (which must be one if it has no
+    /// variables).
+    fn seconds(&mut self, value: &Value<'_>) -> Option<Template> {
+        let expected =
+            "a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\"";
+        match value.get_ref() {
+            DeValue::Integer(_) => {
+                let n = self.integer("seconds", value, 1..=i64::MAX, expected)?;
+                Some(Template::literal(&n.to_string()))
+            }
+            DeValue::String(_) => {
+                let template = self.template("seconds", value)?;
+                if template.variables().next().is_none()
+                    && !template.raw.parse::<u64>().is_ok_and(|n| n > 0)
+                {
+                    self.err(
+                        value.span(),
+                        format!("`seconds` must be {expected}, not \"{}\"", template.raw),
+                    );
+                    return None;
+                }
+                Some(template)
+            }
+            _ => {
+                self.wrong_type("seconds", value, expected);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checker_knows_every_public_kind_and_action() {
+        let kinds: Vec<&str> = KIND_SPECS.iter().map(|s| s.name).collect();
+        assert_eq!(kinds, KINDS);
+        let actions: Vec<&str> = ACTION_PARAMS.iter().map(|(a, _)| *a).collect();
+        assert_eq!(actions, ACTIONS);
+    }
+
+    #[test]
+    fn an_unclosed_array_is_one_error() {
+        let got = check("d.toml", "a = [1, 2\nb = 3\nc = 4\n").unwrap_err();
+        assert_eq!(
+            got.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["d.toml:2:1: invalid TOML: missing comma between array elements, expected `,`"]
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! Durations as DBAs write them in drill files: `500ms`, `10s`, `5m`, `1h`, `1m30s`.
+//!
+//! One or more `<digits><unit>` groups, units `h`, `m`, `s`, `ms`, each at most once and from
+//! the largest down, no spaces and no fractions. The grammar is this strict so that a value
+//! reads the same to everyone (`1.5m` or `90 s` are refused, not guessed at).
+
+use std::time::Duration;
+
+/// Parses a duration; the error is the message a drill file's diagnostic shows.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse(text).ok_or_else(|| format!("bad duration `{text}`: use forms like 500ms, 10s, 5m, 1h"))
+}
+
+fn parse(text: &str) -> Option<Duration> {
+    // Units from the largest down, with their length in milliseconds.
+    const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
+    let mut rest = text;
+    let mut total: u64 = 0;
+    // Index into UNITS of the next unit allowed (each must be smaller than the previous).
+    let mut next = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let at = UNITS[next..].iter().position(|(name, _)| *name == unit)? + next;
+        total = total.checked_add(number.checked_mul(UNITS[at].1)?)?;
+        next = at + 1;
+    }
+    Some(Duration::from_millis(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_documented_forms() {
+        let ms = |text| parse_duration(text).map(|d| d.as_millis());
+        assert_eq!(ms("500ms"), Ok(500));
+        assert_eq!(ms("10s"), Ok(10_000));
+        assert_eq!(ms("5m"), Ok(300_000));
+        assert_eq!(ms("1h"), Ok(3_600_000));
+        assert_eq!(ms("1m30s"), Ok(90_000));
+        assert_eq!(ms("1h2m3s4ms"), Ok(3_723_004));
+        assert_eq!(ms("0s"), Ok(0));
+    }
+
+    #[test]
+    fn refuses_everything_else() {
+        for text in [
+            "",
+            "10",
+            "10 s",
+            "s",
+            "1.5m",
+            "30s1m",
+            "1s1s",
+            "-1s",
+            "10sec",
+            "1d",
+            " 1s",
+            "99999999999999999999h",
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err(format!(
+                    "bad duration `{text}`: use forms like 500ms, 10s, 5m, 1h"
+                )),
+                "{text:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Drill files: TOML that DBAs read and write, parsed and validated into a [`Drill`].
+//!
+//! A drill rehearses one of the document's failure/recovery procedures as a list of steps
+//! (commands, SQL, built-in actions, faults, waits, expectations on server logs and on the
+//! readiness monitor). Reading one is done in two stages, like ripgrep's low-level and
+//! high-level arguments:
+//!
+//! 1. the text is parsed into a spanned TOML document and walked by hand (`check.rs`), which
+//!    checks every key, type, name, path, regex and variable reference and collects *every*
+//!    error as a [`Diagnostic`] at the `file:line:col` of the offending key or value, with the
+//!    valid choices listed;
+//! 2. only a file without errors becomes a [`Drill`] (`model.rs`), typed so that the runner has
+//!    nothing left to check but what a run alone can tell.
+//!
+//! Strings in steps may refer to variables as `${name}` ([`Template`], `template.rs`): the
+//! [`BUILTIN_VARIABLES`], `profile.KEY` for each key of `[profiles.*]`, and the `capture` of
+//! any earlier step. Whether a name is defined is decided here, once, from the step's position;
+//! values are supplied when the runner renders the template.
+//!
+//! Architecture invariant: this module does no I/O. It gets the file's name and text and
+//! returns data, so every message can be tested exactly (see `tests.rs`).
+
+mod check;
+mod duration;
+mod model;
+mod template;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+pub use duration::parse_duration;
+pub use model::{
+    Action, Area, Drill, NodeRef, Step, StepKind, StopMode, WaitFor, ACTIONS, BUILTIN_VARIABLES,
+    DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+};
+pub use template::{Part, Template};
+
+/// The largest drill file accepted, in bytes (1 MiB): a drill is a page or two of TOML, and a
+/// bigger file is a mistake (a log or a dump passed by accident).
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// One problem in a drill file, at a 1-based line and column (in characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file's name as given to [`parse`].
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub col: usize,
+    /// What is wrong and what would be valid, lowercase, no trailing period.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Parses and validates the drill in `text`; `file_name` is only used in diagnostics.
+///
+/// On error, returns every problem found, ordered by position. A file over
+/// [`MAX_FILE_BYTES`] gets one diagnostic at 1:1; a file that is not valid TOML gets one, for
+/// its first syntax error (its structure is not checked until it parses).
+pub fn parse(file_name: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
+    check::check(file_name, text)
+}

@@ -1,0 +1,439 @@
+//! The validated drill: what the runner executes, with every name resolved and every value typed.
+//!
+//! These types are the second stage of reading a drill file (the first is the spanned TOML
+//! document walked by `check.rs`). Nothing here can be invalid in a way the parser could have
+//! caught: node names are [`NodeRef`]s, durations are [`Duration`]s, regexes compile, variables are
+//! defined before they are used. What remains open is what only a run can know (the values of
+//! variables, whether PostgreSQL behaves), so strings that may hold `${...}` stay [`Template`]s.
+//!
+//! The vocabulary (kinds, actions, faults, nodes, built-in variables) is kept here as `const`
+//! slices, so that the checker, its error messages and the runner read the same lists.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use super::Template;
+use crate::plan::User;
+
+/// The nodes of the lab, by name.
+pub const NODES: &[&str] = &["node1", "node2"];
+
+/// The replication roles a step may name instead of a node; the runner resolves them when the
+/// step runs (after a promotion, `primary` is another node than before).
+pub const ROLES: &[&str] = &["primary", "standby"];
+
+/// The step kinds: every step has exactly one of these keys.
+pub const KINDS: &[&str] = &[
+    "run",
+    "sql",
+    "action",
+    "fault",
+    "wait",
+    "expect_log",
+    "expect_monitor",
+    "mark",
+    "sleep",
+    "note",
+];
+
+/// The built-in actions (`action = NAME`).
+pub const ACTIONS: &[&str] = &[
+    "start",
+    "stop",
+    "promote",
+    "base_backup",
+    "local_backup",
+    "move_aside",
+    "link_wal",
+    "make_standby",
+    "pitr",
+    "load",
+    "copy_backup",
+];
+
+/// The faults a `fault` step can inject (and heal).
+///
+/// - `wal-permission`: `chmod u-w` on the WAL directory, the document's simulated WAL-disk
+///   failure (SEED-GUIDE §3 step 1); healing gives the permission back.
+pub const FAULTS: &[&str] = &["wal-permission"];
+
+/// The variables every drill may use, besides `profile.KEY` and captures.
+///
+/// - `pg.wal_dir`: the WAL directory's name in the data directory (`pg_xlog` before 10, then
+///   `pg_wal`).
+/// - `pg.log_dir`: the server log directory (`pg_log` before 10, then `log`).
+/// - `pg.startup_failure`: the log line of a startup process that gives up
+///   (`aborting startup due to startup process failure` on 9.3).
+/// - `pg.replay_timestamp_function`: `pg_last_xact_replay_timestamp`.
+/// - `pg.version`, `pg.major`: the release under test (`9.3.0`) and its major (`9.3`).
+/// - `node1.addr`, `node2.addr`, `primary.addr`, `standby.addr`: IPv4 addresses (roles are
+///   resolved when the step runs).
+/// - `today`: the run's date as `YYYYMMDD`, as the document names its daily backups.
+/// - `run_dir`: the directory on the host where the run's records are kept.
+pub const BUILTIN_VARIABLES: &[&str] = &[
+    "pg.wal_dir",
+    "pg.log_dir",
+    "pg.startup_failure",
+    "pg.replay_timestamp_function",
+    "pg.version",
+    "pg.major",
+    "node1.addr",
+    "node2.addr",
+    "primary.addr",
+    "standby.addr",
+    "today",
+    "run_dir",
+];
+
+/// The monitor's sampling interval when `[monitor]` gives none (or is absent but a step checks
+/// the monitor's history).
+pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A drill, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    /// Short name (`[a-z0-9-]+`), used for run directories and reports.
+    pub name: String,
+    /// One-line title.
+    pub title: String,
+    /// What the drill proves, in one or more sentences.
+    pub proves: String,
+    /// Where the procedure comes from (e.g. `SEED-GUIDE §3`).
+    pub source: Option<String>,
+    /// The monitor's sampling interval, if the drill monitors readiness: set by `[monitor]`, or
+    /// [`DEFAULT_MONITOR_INTERVAL`] when a step checks the monitor without a `[monitor]` table.
+    pub monitor: Option<Duration>,
+    /// Profiles by name, each mapping variable names (without the `profile.` prefix) to values.
+    /// Empty, or holding `default` and profiles that all define the same keys.
+    pub profiles: BTreeMap<String, BTreeMap<String, String>>,
+    /// The steps, in file order; at least one.
+    pub steps: Vec<Step>,
+}
+
+/// One step of a drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// 0-based position in [`Drill::steps`] (messages and reports say "step `index + 1`").
+    pub index: usize,
+    /// 1-based line of the step's table (its `[[steps]]` header) in the drill file.
+    pub line: usize,
+    /// Unique id (`[a-z0-9_-]+`), to refer to the step from the command line.
+    pub id: Option<String>,
+    /// What the step does, in a few words.
+    pub title: String,
+    /// The node it acts on; `None` for kinds that act on no node (`mark`, `sleep`, `note`).
+    pub on: Option<NodeRef>,
+    /// The `timeout` the file gives; `None` means the kind's default
+    /// ([`StepKind::default_timeout`], see [`Step::effective_timeout`]).
+    pub timeout: Option<Duration>,
+    /// The variable this step defines for later steps (`run`: trimmed stdout; `sql`: the first
+    /// value).
+    pub capture: Option<String>,
+    /// A failure is reported but the drill goes on.
+    pub optional: bool,
+    /// What the step does.
+    pub kind: StepKind,
+}
+
+impl Step {
+    /// The step's timeout: its own, else its kind's default; `None` for kinds that do not wait.
+    pub fn effective_timeout(&self) -> Option<Duration> {
+        self.timeout.or_else(|| self.kind.default_timeout())
+    }
+}
+
+/// A node, named directly or by its current role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeRef {
+    /// A node by name (one of [`NODES`]).
+    Node(String),
+    /// Whichever node is the primary when the step runs.
+    Primary,
+    /// Whichever node is the standby when the step runs.
+    Standby,
+    /// Every node (only where the kind allows it).
+    All,
+}
+
+impl fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeRef::Node(name) => f.write_str(name),
+            NodeRef::Primary => f.write_str("primary"),
+            NodeRef::Standby => f.write_str("standby"),
+            NodeRef::All => f.write_str("all"),
+        }
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepKind {
+    /// A shell command (`bash -c`).
+    Run {
+        /// The command line.
+        command: Template,
+        /// Who runs it (default `postgres`).
+        user: User,
+        /// The exit code that passes (default 0); `None` accepts any (always `None` for a
+        /// background command, whose exit is not checked).
+        expect_exit: Option<i64>,
+        /// A regex the output must match (variable values are matched literally).
+        expect_output: Option<Template>,
+        /// Start it and go on; the runner stops it when the drill ends. Such a command takes
+        /// no `capture`, `expect_output` or `expect_exit` other than `"any"`.
+        background: bool,
+    },
+    /// An SQL statement run with `psql`.
+    Sql {
+        /// The statement.
+        sql: Template,
+        /// The database (default `postgres`).
+        db: String,
+        /// The text the first column of the first row must equal (`NULL` for null).
+        expect: Option<Template>,
+    },
+    /// A built-in procedure.
+    Action(Action),
+    /// A fault injected, or healed.
+    Fault {
+        /// One of [`FAULTS`].
+        name: String,
+        /// Heal instead of inject.
+        heal: bool,
+    },
+    /// Wait until a condition holds (default timeout 60 s).
+    Wait(WaitFor),
+    /// Every line must appear in the node's server log, in any order.
+    ExpectLog {
+        /// Regexes (variable values are matched literally).
+        lines: Vec<Template>,
+        /// Look only after this mark; `None` means since the drill started.
+        since: Option<String>,
+    },
+    /// The monitor must have seen these pg_isready codes, in this order, as a subsequence of its
+    /// history with repeats collapsed.
+    ExpectMonitor {
+        /// Codes 0 (accepting), 1 (rejecting), 2 (no response).
+        codes: Vec<u8>,
+        /// Look only after this mark; `None` means since the drill started.
+        since: Option<String>,
+        /// The node whose readiness is checked; `None` means the step's `on`.
+        of: Option<NodeRef>,
+    },
+    /// Record the positions of every server log and of the monitor history under this name.
+    Mark(String),
+    /// Do nothing for a while.
+    Sleep(Duration),
+    /// Text for the report; nothing runs.
+    Note(String),
+}
+
+impl StepKind {
+    /// The kind's key in the file (one of [`KINDS`]).
+    pub fn key(&self) -> &'static str {
+        match self {
+            StepKind::Run { .. } => "run",
+            StepKind::Sql { .. } => "sql",
+            StepKind::Action(_) => "action",
+            StepKind::Fault { .. } => "fault",
+            StepKind::Wait(_) => "wait",
+            StepKind::ExpectLog { .. } => "expect_log",
+            StepKind::ExpectMonitor { .. } => "expect_monitor",
+            StepKind::Mark(_) => "mark",
+            StepKind::Sleep(_) => "sleep",
+            StepKind::Note(_) => "note",
+        }
+    }
+
+    /// How long the step may take when the file gives no `timeout`; `None` for kinds that take
+    /// no timeout (`mark`, `sleep`, `note`).
+    ///
+    /// For `expect_log` and `expect_monitor` it is how long the runner may wait for what is
+    /// expected to show up; for a background `run`, how long starting it may take.
+    pub fn default_timeout(&self) -> Option<Duration> {
+        let secs = match self {
+            StepKind::Run { .. } => 600,
+            StepKind::Sql { .. } => 60,
+            StepKind::Action(action) => match action {
+                Action::Start
+                | Action::Stop { .. }
+                | Action::Promote
+                | Action::LinkWal
+                | Action::MakeStandby { .. } => 300,
+                Action::BaseBackup { .. }
+                | Action::LocalBackup { .. }
+                | Action::MoveAside { .. }
+                | Action::Pitr { .. }
+                | Action::Load { .. }
+                | Action::CopyBackup { .. } => 3600,
+            },
+            StepKind::Fault { .. } => 60,
+            StepKind::Wait(_) => 60,
+            StepKind::ExpectLog { .. } | StepKind::ExpectMonitor { .. } => 30,
+            StepKind::Mark(_) | StepKind::Sleep(_) | StepKind::Note(_) => return None,
+        };
+        Some(Duration::from_secs(secs))
+    }
+}
+
+/// A built-in procedure, with its parameters (`with = { ... }`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `pg_ctl start`.
+    Start,
+    /// `pg_ctl -m MODE stop`.
+    Stop {
+        /// The shutdown mode (default fast).
+        mode: StopMode,
+        /// The mode to try if `mode` fails (the document: fast, else immediate).
+        fallback: Option<StopMode>,
+    },
+    /// `pg_ctl promote`.
+    Promote,
+    /// `pg_basebackup` from another node into this one.
+    BaseBackup {
+        /// The node copied.
+        from: NodeRef,
+        /// The target directory (default `/disk1/data`).
+        to: Template,
+        /// Include the WAL (`--xlog` / `-X stream`); default false.
+        wal: bool,
+    },
+    /// `pg_basebackup -h 127.0.0.1` into a local directory.
+    LocalBackup {
+        /// The target directory.
+        to: Template,
+    },
+    /// Move the node's data, WAL and/or archive directories aside and recreate them empty.
+    MoveAside {
+        /// Where to (under `/disk4/`).
+        to: Template,
+        /// What to move (default all three, in this order).
+        what: Vec<Area>,
+    },
+    /// Replace the data directory's WAL directory by a link to `/disk2`.
+    LinkWal,
+    /// Configure the node as a standby and start it.
+    MakeStandby {
+        /// The primary it follows.
+        of: NodeRef,
+        /// `recovery_target_timeline = 'latest'` (else the version's default).
+        latest_timeline: bool,
+    },
+    /// Configure a point-in-time recovery and start.
+    Pitr {
+        /// `recovery_target_time`.
+        target_time: Template,
+        /// `restore_command` (default: the lab's local archive copy).
+        restore_command: Option<Template>,
+    },
+    /// Run pgbench.
+    Load {
+        /// `pgbench -T`: a number of seconds, or a template that renders to one.
+        seconds: Template,
+        /// `pgbench -c` (default 2).
+        clients: u32,
+    },
+    /// Copy a backup taken on another node into this one.
+    CopyBackup {
+        /// The node holding the backup.
+        from: NodeRef,
+        /// The backup's directory on `from`.
+        backup: Template,
+        /// The target directory (default `/disk1/data`).
+        to: Template,
+    },
+}
+
+impl Action {
+    /// The action's name in the file (one of [`ACTIONS`]).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop { .. } => "stop",
+            Action::Promote => "promote",
+            Action::BaseBackup { .. } => "base_backup",
+            Action::LocalBackup { .. } => "local_backup",
+            Action::MoveAside { .. } => "move_aside",
+            Action::LinkWal => "link_wal",
+            Action::MakeStandby { .. } => "make_standby",
+            Action::Pitr { .. } => "pitr",
+            Action::Load { .. } => "load",
+            Action::CopyBackup { .. } => "copy_backup",
+        }
+    }
+}
+
+/// A `pg_ctl stop` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// `-m fast`.
+    Fast,
+    /// `-m smart`.
+    Smart,
+    /// `-m immediate`.
+    Immediate,
+}
+
+impl StopMode {
+    /// The names, in the order of [`StopMode::ALL`].
+    pub const NAMES: &'static [&'static str] = &["fast", "smart", "immediate"];
+    /// Every mode.
+    pub const ALL: [StopMode; 3] = [StopMode::Fast, StopMode::Smart, StopMode::Immediate];
+
+    /// The `-m` argument.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopMode::Fast => "fast",
+            StopMode::Smart => "smart",
+            StopMode::Immediate => "immediate",
+        }
+    }
+}
+
+/// A directory tree of a node that `move_aside` can move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// The data directory (`/disk1/data`).
+    Data,
+    /// The WAL directory (`/disk2/pg_xlog` or `pg_wal`).
+    Wal,
+    /// The WAL archive (`/disk3/archive`).
+    Archive,
+}
+
+impl Area {
+    /// The names, in the order of [`Area::ALL`].
+    pub const NAMES: &'static [&'static str] = &["data", "wal", "archive"];
+    /// Every area.
+    pub const ALL: [Area; 3] = [Area::Data, Area::Wal, Area::Archive];
+
+    /// The name used in drill files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Data => "data",
+            Area::Wal => "wal",
+            Area::Archive => "archive",
+        }
+    }
+}
+
+/// What a `wait` step waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitFor {
+    /// `pg_isready` returns this code (0 accepting, 1 rejecting, 2 no response, 3 no attempt).
+    PgIsReady(u8),
+    /// The first value of a query equals a text.
+    Sql {
+        /// The query.
+        sql: Template,
+        /// The text (`NULL` for null).
+        equals: Template,
+        /// The database (default `postgres`).
+        db: String,
+    },
+    /// A line matching the regex appears in the server log.
+    Log(Template),
+}

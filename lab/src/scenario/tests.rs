@@ -1,0 +1,787 @@
+//! Tests of drill parsing: bad files with their exact messages, a valid drill using every kind
+//! and action, and template rendering.
+//!
+//! Inputs are inline so that each case reads next to its expected message; [`check`] is the one
+//! helper every bad-input case goes through.
+
+use std::time::Duration;
+
+use super::*;
+use crate::plan::User;
+
+/// The top-level keys every case needs, three lines long.
+const HEAD: &str = "name = \"d\"\ntitle = \"T\"\nproves = \"P.\"\n";
+
+/// Parses `HEAD` + `body` as `d.toml` and returns the diagnostics as printed.
+fn diagnostics(body: &str) -> Vec<String> {
+    match parse("d.toml", &format!("{HEAD}{body}")) {
+        Ok(_) => Vec::new(),
+        Err(diags) => diags.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// One bad input and every message it must produce, in order.
+struct Bad {
+    name: &'static str,
+    body: &'static str,
+    expected: &'static [&'static str],
+}
+
+const BAD: &[Bad] = &[
+    Bad {
+        name: "unknown top-level key",
+        body: "colour = \"red\"\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
+        expected: &[
+            "d.toml:4:1: unknown key `colour`: expected one of name, title, proves, source, monitor, profiles, steps",
+        ],
+    },
+    Bad {
+        name: "unknown step key",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nusr = \"root\"\n",
+        expected: &[
+            "d.toml:8:1: unknown key `usr` in a `run` step: expected one of title, on, timeout, capture, id, optional, run, user, expect_exit, expect_output, background",
+        ],
+    },
+    Bad {
+        name: "key of another kind",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ndb = \"testdb\"\n",
+        expected: &[
+            "d.toml:8:1: `db` does not apply to a `run` step: expected one of title, on, timeout, capture, id, optional, run, user, expect_exit, expect_output, background",
+        ],
+    },
+    Bad {
+        name: "two kind keys",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nsql = \"select 1\"\n",
+        expected: &[
+            "d.toml:8:1: step 1 has 2 kind keys (run, sql): a step does exactly one thing, keep one",
+        ],
+    },
+    Bad {
+        name: "no kind key",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\n",
+        expected: &[
+            "d.toml:4:1: step 1 has no kind: add exactly one of run, sql, action, fault, wait, expect_log, expect_monitor, mark, sleep, note",
+        ],
+    },
+    Bad {
+        name: "misspelt kind key",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nshel = \"ls\"\n",
+        expected: &[
+            "d.toml:7:1: unknown key `shel` in step 1, which has no kind: a step needs exactly one of run, sql, action, fault, wait, expect_log, expect_monitor, mark, sleep, note",
+        ],
+    },
+    Bad {
+        name: "unknown node",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node3\"\nrun = \"true\"\n",
+        expected: &[
+            "d.toml:6:6: unknown node `node3` for `on`: expected a node (node1, node2), a role (primary, standby) or all",
+        ],
+    },
+    Bad {
+        name: "all where one node is needed",
+        body: "[[steps]]\ntitle = \"f\"\non = \"all\"\nfault = \"wal-permission\"\n",
+        expected: &[
+            "d.toml:6:6: `on` must name one node here, not `all`: expected a node (node1, node2) or a role (primary, standby)",
+        ],
+    },
+    Bad {
+        name: "all for an action other than start and stop",
+        body: "[[steps]]\ntitle = \"p\"\non = \"all\"\naction = \"promote\"\n",
+        expected: &[
+            "d.toml:6:6: action `promote` acts on one node: `all` is allowed only for start and stop",
+        ],
+    },
+    Bad {
+        name: "missing on",
+        body: "[[steps]]\ntitle = \"r\"\nrun = \"true\"\n",
+        expected: &[
+            "d.toml:4:1: a `run` step needs `on`: a node (node1, node2), a role (primary, standby) or all",
+        ],
+    },
+    Bad {
+        name: "on for a kind that acts on no node",
+        body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\nmark = \"m\"\n",
+        expected: &[
+            "d.toml:6:1: `on` does not apply to a `mark` step: expected one of title, id, optional, mark",
+        ],
+    },
+    Bad {
+        name: "unknown action",
+        body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promot\"\n",
+        expected: &[
+            "d.toml:7:10: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup",
+        ],
+    },
+    Bad {
+        name: "unknown action parameter",
+        body: "[[steps]]\ntitle = \"b\"\non = \"node1\"\naction = \"base_backup\"\nwith = { form = \"node2\" }\n",
+        expected: &[
+            "d.toml:8:8: action `base_backup` needs `from` in `with`: the node to copy, a node (node1, node2) or a role (primary, standby)",
+            "d.toml:8:10: unknown parameter `form` for action `base_backup`: expected one of from, to, wal",
+        ],
+    },
+    Bad {
+        name: "parameter for an action that takes none",
+        body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\nwith = { fast = true }\n",
+        expected: &[
+            "d.toml:8:10: action `promote` takes no parameters, found `fast`",
+        ],
+    },
+    Bad {
+        name: "unknown stop mode",
+        body: "[[steps]]\ntitle = \"s\"\non = \"node1\"\naction = \"stop\"\nwith = { mode = \"quick\" }\n",
+        expected: &[
+            "d.toml:8:17: unknown stop mode `quick` for `mode`: expected fast, smart or immediate",
+        ],
+    },
+    Bad {
+        name: "wrong type",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ntimeout = 10\n",
+        expected: &[
+            "d.toml:8:11: `timeout` must be a duration string such as \"10s\", not an integer",
+        ],
+    },
+    Bad {
+        name: "bad duration",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ntimeout = \"10 s\"\n",
+        expected: &[
+            "d.toml:8:11: bad duration `10 s`: use forms like 500ms, 10s, 5m, 1h",
+        ],
+    },
+    Bad {
+        name: "bad regex",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nexpect_output = \"a(b\"\n",
+        expected: &[
+            "d.toml:8:17: bad regex `a(b` in `expect_output`: unclosed group",
+        ],
+    },
+    Bad {
+        name: "undefined variable",
+        body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"ls ${pg.wal} ${nope}\"\n",
+        expected: &[
+            "d.toml:7:11: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:21: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+        ],
+    },
+    Bad {
+        name: "variable used before its capture",
+        body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\n\n[[steps]]\ntitle = \"b\"\non = \"node2\"\nsql = \"select now()\"\ncapture = \"ts\"\n",
+        expected: &[
+            "d.toml:7:13: variable `${ts}` is used before step 2 captures it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+        ],
+    },
+    Bad {
+        name: "variable used by the step capturing it",
+        body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\ncapture = \"ts\"\n",
+        expected: &[
+            "d.toml:7:13: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+        ],
+    },
+    Bad {
+        name: "shell variable",
+        body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls ${PGDATA}\"\n",
+        expected: &[
+            "d.toml:7:11: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+        ],
+    },
+    Bad {
+        name: "unclosed reference",
+        body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls /disk2/${pg.wal_dir\"\n",
+        expected: &[
+            "d.toml:7:18: unclosed `${`: close it with `}`, or write `$$` for a literal `$`",
+        ],
+    },
+    Bad {
+        name: "reference in a string with escapes points at the string",
+        body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
+        expected: &[
+            "d.toml:7:7: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+        ],
+    },
+    Bad {
+        name: "path outside the disks",
+        body: "[[steps]]\ntitle = \"b\"\non = \"node1\"\naction = \"local_backup\"\nwith = { to = \"/etc/passwd\" }\n",
+        expected: &[
+            "d.toml:8:15: path `/etc/passwd` for `to` is outside the lab's disks: use an absolute path under /disk1/, /disk2/, /disk3/ or /disk4/",
+        ],
+    },
+    Bad {
+        name: "path escaping a disk",
+        body: "[[steps]]\ntitle = \"b\"\non = \"node1\"\naction = \"copy_backup\"\nwith = { from = \"node2\", backup = \"/disk4/../etc\" }\n",
+        expected: &[
+            "d.toml:8:35: path `/disk4/../etc` for `backup` has a `..` component: paths must stay under /disk1/, /disk2/, /disk3/ or /disk4/",
+        ],
+    },
+    Bad {
+        name: "move_aside outside /disk4",
+        body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\naction = \"move_aside\"\nwith = { to = \"/disk3/broken\" }\n",
+        expected: &[
+            "d.toml:8:15: path `/disk3/broken` for `to` is not on the spare disk: move_aside puts things under /disk4/",
+        ],
+    },
+    Bad {
+        name: "missing action parameter",
+        body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\naction = \"make_standby\"\n",
+        expected: &[
+            "d.toml:7:10: action `make_standby` needs `of` in `with`: the primary to follow, a node (node1, node2) or a role (primary, standby)",
+        ],
+    },
+    Bad {
+        name: "duplicate id",
+        body: "[[steps]]\nid = \"x\"\ntitle = \"a\"\nnote = \"a\"\n\n[[steps]]\nid = \"x\"\ntitle = \"b\"\nnote = \"b\"\n",
+        expected: &[
+            "d.toml:10:6: duplicate id `x`: step 1 already uses it",
+        ],
+    },
+    Bad {
+        name: "missing title",
+        body: "[[steps]]\nnote = \"a\"\n",
+        expected: &[
+            "d.toml:4:1: missing `title` in step 1: every step needs one",
+        ],
+    },
+    Bad {
+        name: "since an unknown mark",
+        body: "[[steps]]\ntitle = \"m\"\nmark = \"before\"\n\n[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = [\"ready\"]\nsince = \"befor\"\n",
+        expected: &[
+            "d.toml:12:9: unknown mark `befor` for `since`; marks set before this step: before",
+        ],
+    },
+    Bad {
+        name: "since a later mark",
+        body: "[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = [\"ready\"]\nsince = \"after\"\n\n[[steps]]\ntitle = \"m\"\nmark = \"after\"\n",
+        expected: &[
+            "d.toml:8:9: mark `after` is set by step 2, after this one; no mark is set before this step",
+        ],
+    },
+    Bad {
+        name: "monitor code out of range",
+        body: "[[steps]]\ntitle = \"e\"\non = \"node1\"\nexpect_monitor = [0, 3]\n",
+        expected: &[
+            "d.toml:7:22: `expect_monitor` must be a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response), not 3",
+        ],
+    },
+    Bad {
+        name: "wait with two conditions",
+        body: "[[steps]]\ntitle = \"w\"\non = \"node1\"\nwait = { pg_isready = 0, log = \"ready\" }\n",
+        expected: &[
+            "d.toml:7:26: `wait` takes exactly one of pg_isready, sql or log, found `pg_isready` and `log`",
+        ],
+    },
+    Bad {
+        name: "unknown fault",
+        body: "[[steps]]\ntitle = \"f\"\non = \"node1\"\nfault = \"disk-full\"\n",
+        expected: &[
+            "d.toml:7:9: unknown fault `disk-full` for `fault`: expected wal-permission",
+        ],
+    },
+    Bad {
+        name: "profiles with different keys",
+        body: "[profiles.default]\nload_seconds = 60\nscale = 1\n\n[profiles.long]\nload_seconds = 180\nclients = 4\n\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
+        expected: &[
+            "d.toml:8:1: profile `long` lacks `scale`, which profile `default` defines: every profile must define the same variables",
+            "d.toml:10:1: profile `long` defines `clients`, which profile `default` does not: every profile must define the same variables",
+        ],
+    },
+    Bad {
+        name: "missing default profile",
+        body: "[profiles.quick]\nload_seconds = 10\n\n[profiles.long]\nload_seconds = 180\n\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
+        expected: &[
+            "d.toml:4:2: profiles are defined but none is called `default`: found quick, long; add [profiles.default]",
+        ],
+    },
+    Bad {
+        name: "no steps",
+        body: "source = \"SEED-GUIDE §3\"\n",
+        expected: &[
+            "d.toml:1:1: missing `steps`: a drill needs at least one [[steps]] table",
+        ],
+    },
+    Bad {
+        name: "invalid TOML",
+        body: "[[steps]]\ntitle = \"n\nnote = \"x\"\n",
+        expected: &[
+            "d.toml:5:11: invalid TOML: invalid basic string, expected `\"`",
+        ],
+    },
+    Bad {
+        name: "three errors, all reported",
+        body: "[[steps]]\ntitle = \"a\"\non = \"node9\"\nrun = \"true\"\ntimeout = \"soon\"\n\n[[steps]]\ntitle = \"b\"\nsleep = \"1s\"\nrun = \"true\"\n",
+        expected: &[
+            "d.toml:6:6: unknown node `node9` for `on`: expected a node (node1, node2), a role (primary, standby) or all",
+            "d.toml:8:11: bad duration `soon`: use forms like 500ms, 10s, 5m, 1h",
+            "d.toml:13:1: step 2 has 2 kind keys (sleep, run): a step does exactly one thing, keep one",
+        ],
+    },
+    Bad {
+        name: "capture on a kind that captures nothing",
+        body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\ncapture = \"x\"\n",
+        expected: &[
+            "d.toml:8:1: `capture` does not apply to an `action` step: expected one of title, on, timeout, id, optional, action, with",
+        ],
+    },
+    Bad {
+        name: "capture from a background command",
+        body: "[[steps]]\ntitle = \"l\"\non = \"node1\"\nrun = \"pgbench -T 600 testdb\"\nbackground = true\ncapture = \"out\"\n",
+        expected: &[
+            "d.toml:9:1: `capture` does not apply to a background command: it runs until the drill ends and its exit is not checked",
+        ],
+    },
+    Bad {
+        name: "load seconds neither a number nor a variable",
+        body: "[[steps]]\ntitle = \"l\"\non = \"primary\"\naction = \"load\"\nwith = { seconds = \"long\", clients = 0 }\n",
+        expected: &[
+            "d.toml:8:20: `seconds` must be a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\", not \"long\"",
+            "d.toml:8:38: `clients` must be a number of clients (1 to 1000), not 0",
+        ],
+    },
+];
+
+#[test]
+fn bad_files_get_exact_messages() {
+    let mut failures = Vec::new();
+    for case in BAD {
+        let got = diagnostics(case.body);
+        if got != case.expected {
+            failures.push(format!("{}:\n{}\n", case.name, got.join("\n")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn top_level_keys_are_checked_without_a_head() {
+    let text = "name = \"Fail Over\"\nproves = \" \"\nmonitor = { interval = \"0s\", every = 1 }\nsteps = []\n";
+    let got: Vec<String> = parse("top.toml", text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "top.toml:1:1: missing `title`: a one-line title for reports",
+            "top.toml:1:8: bad name `Fail Over`: use lowercase letters, digits and -",
+            "top.toml:2:10: `proves` must not be empty",
+            "top.toml:3:24: `interval` must be longer than 0s",
+            "top.toml:3:30: unknown key `every` in `monitor`: expected interval",
+            "top.toml:4:9: a drill needs at least one step",
+        ]
+    );
+}
+
+#[test]
+fn files_over_one_mib_are_refused_at_1_1() {
+    let text = format!("{HEAD}# {}\n", "x".repeat(MAX_FILE_BYTES));
+    let got = parse("big.toml", &text).unwrap_err();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].to_string(),
+        format!(
+            "big.toml:1:1: the file is {} bytes: drill files are limited to 1 MiB (1048576 bytes)",
+            text.len()
+        )
+    );
+    // Exactly 1 MiB is accepted as far as size goes.
+    let text = format!("{HEAD}[[steps]]\ntitle = \"n\"\nnote = \"x\"\n");
+    let padded = format!("{text}{}\n", "#".repeat(MAX_FILE_BYTES - text.len() - 1));
+    assert_eq!(padded.len(), MAX_FILE_BYTES);
+    assert!(parse("big.toml", &padded).is_ok());
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    // `;` is the 15th character of the line but its 16th byte.
+    let got = diagnostics("source = \"§3\" ; colour = 1\n");
+    assert_eq!(
+        got,
+        ["d.toml:4:15: invalid TOML: unexpected key or value, expected newline, `#`"]
+    );
+}
+
+/// The document's chapter 3 and 4 procedures, compressed: every kind and every action.
+const VALID: &str = r#"
+name = "failover-and-back"
+title = "Promote the standby when the primary's WAL disk fails, then switch back"
+proves = "A WAL-disk failure takes the primary down. Promoting the standby keeps the data."
+source = "SEED-GUIDE §3"
+
+[monitor]
+interval = "500ms"
+
+[profiles.default]
+load_seconds = 30
+scale = 1
+
+[profiles.long]
+load_seconds = "180"
+scale = 10
+
+[[steps]]
+title = "Load in the background"
+on = "primary"
+run = "pgbench -T ${profile.load_seconds} testdb"
+background = true
+expect_exit = "any"
+
+[[steps]]
+id = "before"
+title = "Before the fault"
+mark = "before"
+
+[[steps]]
+title = "WAL disk fails"
+on = "node1"
+fault = "wal-permission"
+timeout = "1m30s"
+
+[[steps]]
+title = "The primary goes down"
+on = "node1"
+wait = { pg_isready = 2 }
+timeout = "5m"
+
+[[steps]]
+title = "Log says why"
+on = "node1"
+expect_log = ['could not create file "${pg.wal_dir}/xlogtemp\.\d+": Permission denied', '${pg.startup_failure}']
+since = "before"
+
+[[steps]]
+title = "Monitor saw 0, 1, 2"
+on = "node2"
+expect_monitor = [0, 1, 2]
+of = "node1"
+since = "before"
+
+[[steps]]
+title = "Stop the old primary"
+on = "node1"
+action = "stop"
+with = { mode = "fast", fallback = "immediate" }
+optional = true
+
+[[steps]]
+title = "Last replayed transaction"
+on = "node2"
+sql = "select ${pg.replay_timestamp_function}()"
+capture = "replayed"
+
+[[steps]]
+title = "Promote"
+on = "node2"
+action = "promote"
+
+[[steps]]
+title = "Promoted"
+on = "node2"
+wait = { sql = "select pg_is_in_recovery()", equals = "f" }
+
+[[steps]]
+title = "Back up the new primary"
+on = "node2"
+action = "local_backup"
+with = { to = "/disk3/backup/data" }
+
+[[steps]]
+title = "Move the broken dirs aside"
+on = "node1"
+action = "move_aside"
+with = { to = "/disk4/broken/${today}", what = ["data", "wal"] }
+
+[[steps]]
+title = "Base backup from the new primary"
+on = "node1"
+action = "base_backup"
+with = { from = "node2", wal = true }
+
+[[steps]]
+title = "Relink the WAL"
+on = "node1"
+action = "link_wal"
+
+[[steps]]
+title = "Follow"
+on = "node1"
+action = "make_standby"
+with = { of = "primary", timeline = "latest" }
+
+[[steps]]
+title = "Streaming"
+on = "node1"
+wait = { log = 'started streaming WAL from primary at \S+ on timeline 2' }
+
+[[steps]]
+title = "Load"
+on = "primary"
+action = "load"
+with = { seconds = "${profile.load_seconds}", clients = 4 }
+
+[[steps]]
+title = "Replica caught up"
+on = "standby"
+sql = "select count(*) > 0 from pg_stat_replication"
+db = "testdb"
+expect = "t"
+
+[[steps]]
+title = "Replay timestamp moved"
+on = "node1"
+run = "psql -Atc 'select ${pg.replay_timestamp_function}() > $$ts$$' -v ts='${replayed}'"
+user = "root"
+expect_exit = "any"
+expect_output = '^t$'
+timeout = "10s"
+
+[[steps]]
+title = "Start both"
+on = "all"
+action = "start"
+
+[[steps]]
+title = "Restore the backup"
+on = "node1"
+action = "copy_backup"
+with = { from = "node2", backup = "/disk3/backup/${today}/data" }
+
+[[steps]]
+title = "Recover to before the mistake"
+on = "node1"
+action = "pitr"
+with = { target_time = "${replayed}", restore_command = "cp /disk3/archive/%f \"%p\"" }
+
+[[steps]]
+title = "Give the monitor time"
+sleep = "2s"
+
+[[steps]]
+title = "Explain"
+note = "The document records this by hand."
+"#;
+
+#[test]
+fn a_valid_drill_parses_into_the_expected_structure() {
+    let drill = parse("valid.toml", VALID).unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    assert_eq!(drill.name, "failover-and-back");
+    assert_eq!(drill.source.as_deref(), Some("SEED-GUIDE §3"));
+    assert_eq!(drill.monitor, Some(Duration::from_millis(500)));
+    assert_eq!(drill.profiles["default"]["load_seconds"], "30");
+    assert_eq!(drill.profiles["long"]["load_seconds"], "180");
+    assert_eq!(drill.steps.len(), 24);
+    let kinds: Vec<&str> = drill.steps.iter().map(|s| s.kind.key()).collect();
+    for kind in KINDS {
+        assert!(kinds.contains(kind), "no {kind} step");
+    }
+    let actions: Vec<&str> = drill
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Action(a) => Some(a.name()),
+            _ => None,
+        })
+        .collect();
+    for action in ACTIONS {
+        assert!(actions.contains(action), "no {action} action");
+    }
+
+    let s = &drill.steps;
+    assert_eq!((s[0].index, s[0].line), (0, 18));
+    assert_eq!(s[0].on, Some(NodeRef::Primary));
+    assert!(matches!(
+        &s[0].kind,
+        StepKind::Run {
+            background: true,
+            user: User::Postgres,
+            expect_exit: None,
+            ..
+        }
+    ));
+    assert_eq!(s[1].id.as_deref(), Some("before"));
+    assert_eq!(s[1].kind, StepKind::Mark("before".into()));
+    assert_eq!(s[1].on, None);
+    assert_eq!(s[1].effective_timeout(), None);
+    assert_eq!(
+        s[2].kind,
+        StepKind::Fault {
+            name: "wal-permission".into(),
+            heal: false
+        }
+    );
+    assert_eq!(s[2].timeout, Some(Duration::from_secs(90)));
+    assert_eq!(s[3].kind, StepKind::Wait(WaitFor::PgIsReady(2)));
+    let StepKind::ExpectLog { lines, since } = &s[4].kind else {
+        panic!("{:?}", s[4].kind)
+    };
+    assert_eq!(since.as_deref(), Some("before"));
+    assert_eq!(
+        lines[0].parts,
+        [
+            Part::Lit("could not create file \"".into()),
+            Part::Var("pg.wal_dir".into()),
+            Part::Lit("/xlogtemp\\.\\d+\": Permission denied".into()),
+        ]
+    );
+    assert_eq!(
+        s[5].kind,
+        StepKind::ExpectMonitor {
+            codes: vec![0, 1, 2],
+            since: Some("before".into()),
+            of: Some(NodeRef::Node("node1".into())),
+        }
+    );
+    assert_eq!(
+        s[6].kind,
+        StepKind::Action(Action::Stop {
+            mode: StopMode::Fast,
+            fallback: Some(StopMode::Immediate)
+        })
+    );
+    assert!(s[6].optional);
+    assert_eq!(s[6].effective_timeout(), Some(Duration::from_secs(300)));
+    assert_eq!(s[7].capture.as_deref(), Some("replayed"));
+    assert!(matches!(&s[7].kind, StepKind::Sql { db, expect: None, .. } if db == "postgres"));
+    let StepKind::Wait(WaitFor::Sql { equals, db, .. }) = &s[9].kind else {
+        panic!("{:?}", s[9].kind)
+    };
+    assert_eq!((equals.raw.as_str(), db.as_str()), ("f", "postgres"));
+    assert_eq!(s[9].effective_timeout(), Some(Duration::from_secs(60)));
+    let StepKind::Action(Action::MoveAside { to, what }) = &s[11].kind else {
+        panic!("{:?}", s[11].kind)
+    };
+    assert_eq!(to.raw, "/disk4/broken/${today}");
+    assert_eq!(what, &[Area::Data, Area::Wal]);
+    assert_eq!(
+        s[12].kind,
+        StepKind::Action(Action::BaseBackup {
+            from: NodeRef::Node("node2".into()),
+            to: Template::literal("/disk1/data"),
+            wal: true
+        })
+    );
+    assert_eq!(
+        s[14].kind,
+        StepKind::Action(Action::MakeStandby {
+            of: NodeRef::Primary,
+            latest_timeline: true
+        })
+    );
+    let StepKind::Action(Action::Load { seconds, clients }) = &s[16].kind else {
+        panic!("{:?}", s[16].kind)
+    };
+    assert_eq!(
+        (seconds.raw.as_str(), *clients),
+        ("${profile.load_seconds}", 4)
+    );
+    assert_eq!(s[17].on, Some(NodeRef::Standby));
+    let StepKind::Run {
+        command,
+        user,
+        expect_exit,
+        expect_output,
+        ..
+    } = &s[18].kind
+    else {
+        panic!("{:?}", s[18].kind)
+    };
+    assert_eq!(
+        command.render(&|name| Some(format!("<{name}>"))).unwrap(),
+        "psql -Atc 'select <pg.replay_timestamp_function>() > $ts$' -v ts='<replayed>'"
+    );
+    assert_eq!((*user, *expect_exit), (User::Root, None));
+    assert_eq!(expect_output.as_ref().map(|t| t.raw.as_str()), Some("^t$"));
+    assert_eq!(s[19].on, Some(NodeRef::All));
+    let StepKind::Action(Action::Pitr {
+        target_time,
+        restore_command,
+    }) = &s[21].kind
+    else {
+        panic!("{:?}", s[21].kind)
+    };
+    assert_eq!(target_time.parts, [Part::Var("replayed".into())]);
+    assert_eq!(
+        restore_command.as_ref().map(|t| t.raw.as_str()),
+        Some("cp /disk3/archive/%f \"%p\"")
+    );
+    assert_eq!(s[22].kind, StepKind::Sleep(Duration::from_secs(2)));
+    assert_eq!(
+        s[23].kind,
+        StepKind::Note("The document records this by hand.".into())
+    );
+}
+
+#[test]
+fn expect_monitor_without_a_monitor_table_turns_the_monitor_on() {
+    let body = "[[steps]]\ntitle = \"e\"\non = \"node1\"\nexpect_monitor = [0]\n";
+    let drill = parse("d.toml", &format!("{HEAD}{body}")).unwrap();
+    assert_eq!(drill.monitor, Some(DEFAULT_MONITOR_INTERVAL));
+    let body = "[[steps]]\ntitle = \"n\"\nnote = \"x\"\n";
+    let drill = parse("d.toml", &format!("{HEAD}{body}")).unwrap();
+    assert_eq!(drill.monitor, None);
+}
+
+#[test]
+fn templates_render_dollars_and_variables() {
+    let t = Template::parse("cost $$5, $? and ${a}/${b.c}$").unwrap();
+    assert_eq!(
+        t.parts,
+        [
+            Part::Lit("cost $5, $? and ".into()),
+            Part::Var("a".into()),
+            Part::Lit("/".into()),
+            Part::Var("b.c".into()),
+            Part::Lit("$".into()),
+        ]
+    );
+    assert_eq!(t.variables().collect::<Vec<_>>(), ["a", "b.c"]);
+    let vars = |name: &str| match name {
+        "a" => Some("x.y".to_string()),
+        "b.c" => Some(String::new()),
+        _ => None,
+    };
+    assert_eq!(t.render(&vars).unwrap(), "cost $5, $? and x.y/$");
+    assert_eq!(t.render_regex(&vars).unwrap(), "cost $5, $? and x\\.y/$");
+    assert_eq!(t.to_string(), "cost $$5, $? and ${a}/${b.c}$");
+}
+
+#[test]
+fn rendering_a_missing_variable_names_it() {
+    let t = Template::parse("echo ${a} ${zz}").unwrap();
+    let vars = |name: &str| (name == "a").then(|| "1".to_string());
+    assert_eq!(
+        t.render(&vars),
+        Err("variable `${zz}` has no value".to_string())
+    );
+}
+
+#[test]
+fn template_syntax_errors() {
+    assert_eq!(
+        Template::parse("echo ${a"),
+        Err("unclosed `${`: close it with `}`, or write `$$` for a literal `$`".to_string())
+    );
+    assert_eq!(
+        Template::parse("x ${} y"),
+        Err(
+            "bad variable reference `${}`: a name is letters, digits, `_` and `.`; write `$$` \
+             for a literal `$`"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn literal_templates_round_trip() {
+    let t = Template::literal("a $b");
+    assert_eq!(t.raw, "a $$b");
+    assert_eq!(Template::parse(&t.raw).unwrap(), t);
+    assert_eq!(t.render(&|_| None).unwrap(), "a $b");
+}

@@ -1,0 +1,255 @@
+//! End to end: `lab up` builds the document's chapter-1 pair on real containers, `lab status`
+//! reports it, data and archived WAL flow between the nodes, and `lab down` (or an interrupted
+//! `up`) leaves nothing behind. Each test uses its own lab name and subnet.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the lab binary runs")
+}
+
+#[track_caller]
+fn ok(args: &[&str]) -> String {
+    let out = lab(args);
+    assert!(
+        out.status.success(),
+        "lab {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn assert_nothing_left(name: &str) {
+    let engine = support::engine().await;
+    let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
+    assert!(inv.is_empty(), "lab {name} left {inv:?}");
+}
+
+/// Removes the lab even when an assertion fails half-way.
+struct Down(&'static str);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = lab(&["down", "--name", self.0]);
+    }
+}
+
+#[tokio::test]
+async fn up_reaches_streaming_and_down_removes_everything() {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let name = "e2e-up";
+    let _down = Down(name);
+    let started = Instant::now();
+    ok(&[
+        "up",
+        "--pg-version",
+        &version,
+        "--name",
+        name,
+        "--subnet",
+        "172.16.31.0/24",
+        "--check-seconds",
+        "2",
+    ]);
+    eprintln!("warm up: {:?}", started.elapsed());
+
+    // status --json: node1 primary, node2 standby, one streaming async row from node2
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["status", "--name", name, "--json"])).unwrap();
+    assert_eq!(status["pg_version"], version.as_str());
+    assert_eq!(status["nodes"][0]["name"], "node1");
+    assert_eq!(status["nodes"][0]["role"], "primary");
+    assert_eq!(status["nodes"][0]["pg_isready"], 0);
+    assert_eq!(status["nodes"][0]["timeline"], 1);
+    assert_eq!(status["nodes"][1]["role"], "standby");
+    assert_eq!(status["nodes"][1]["timeline"], 1);
+    assert!(status["nodes"][1]["last_replay"].is_string(), "{status}");
+    let rows = status["replication"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{status}");
+    assert_eq!(rows[0]["on"], "node1");
+    assert_eq!(rows[0]["columns"]["state"], "streaming");
+    assert_eq!(rows[0]["columns"]["sync_state"], "async");
+    assert_eq!(rows[0]["columns"]["client_addr"], "172.16.31.102");
+
+    // a row written on the master is read on the slave
+    ok(&[
+        "exec",
+        "--name",
+        name,
+        "node1",
+        "--",
+        "psql",
+        "-X",
+        "-d",
+        "testdb",
+        "-c",
+        "CREATE TABLE e2e(v text); INSERT INTO e2e VALUES ('written on node1')",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = lab(&[
+            "exec",
+            "--name",
+            name,
+            "node2",
+            "--",
+            "psql",
+            "-X",
+            "-At",
+            "-d",
+            "testdb",
+            "-c",
+            "SELECT v FROM e2e",
+        ]);
+        if String::from_utf8_lossy(&out.stdout).trim() == "written on node1" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the row never reached node2: {out:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // an archived WAL file of the master can be fetched from node2 with scp (chapter 5)
+    ok(&[
+        "exec",
+        "--name",
+        name,
+        "node1",
+        "--",
+        "psql",
+        "-X",
+        "-c",
+        "SELECT pg_switch_wal()",
+    ]);
+    let fetch = "for i in $(seq 1 50); do f=$(ssh -o BatchMode=yes 172.16.31.101 'ls /disk3/archive | grep -v history | head -1'); \
+                 [ -n \"$f\" ] && break; sleep 0.2; done; \
+                 scp -o BatchMode=yes 172.16.31.101:/disk3/archive/$f /tmp/$f && stat -c %s /tmp/$f";
+    let size = ok(&["exec", "--name", name, "node2", "--", "bash", "-c", fetch]);
+    assert_eq!(size.trim(), "16777216", "a whole WAL segment: {size}");
+
+    // bad input: an unknown node, an existing lab of that name
+    let out = lab(&["exec", "--name", name, "node3", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("known nodes are node1, node2"));
+    let out = lab(&[
+        "up",
+        "--pg-version",
+        &version,
+        "--name",
+        name,
+        "--subnet",
+        "172.16.32.0/24",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{out:?}"
+    );
+
+    let removed = ok(&["down", "--name", name]);
+    assert!(
+        removed.contains("2 container(s), 1 network(s), 8 volume(s)"),
+        "{removed}"
+    );
+    assert_nothing_left(name).await;
+}
+
+#[tokio::test]
+async fn a_taken_subnet_is_refused_and_leaves_nothing() {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    // another lab's network holds the subnet
+    let holder = "e2e-holder";
+    let _down = Down(holder);
+    let layout = lab::cluster::LabLayout {
+        name: holder.into(),
+        subnet: "172.16.33.0/24".into(),
+        nodes: vec![],
+        image: String::new(),
+        version: version.clone(),
+        publish: None,
+        sql_password: String::new(),
+    };
+    lab::cluster::create_network(&engine, &layout)
+        .await
+        .unwrap();
+    let out = lab(&[
+        "up",
+        "--pg-version",
+        &version,
+        "--name",
+        "e2e-busy",
+        "--subnet",
+        "172.16.33.0/24",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("subnet 172.16.33.0/24 is taken") && err.contains("--subnet"),
+        "{err}"
+    );
+    assert_nothing_left("e2e-busy").await;
+}
+
+#[tokio::test]
+async fn an_interrupted_up_removes_what_it_created() {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let name = "e2e-int";
+    let _down = Down(name);
+    for (signal, at) in [(libc::SIGTERM, "containers"), (libc::SIGINT, "cluster")] {
+        let child = Command::new(env!("CARGO_BIN_EXE_lab"))
+            .args([
+                "up",
+                "--pg-version",
+                &version,
+                "--name",
+                name,
+                "--subnet",
+                "172.16.34.0/24",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until `up` has created something (and, the second time, started PostgreSQL).
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
+            let ready = match at {
+                "containers" => inv.containers.len() == 2,
+                _ => {
+                    inv.containers.len() == 2
+                        && lab(&["exec", "--name", name, "node1", "--", "pg_isready", "-q"])
+                            .status
+                            .success()
+                }
+            };
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "up never got to {at}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("interrupted by"), "{err}");
+        assert_nothing_left(name).await;
+    }
+}
