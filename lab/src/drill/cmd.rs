@@ -360,3 +360,96 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
         Err(Error::CheckFailed(summary))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compares with fixtures/runbooks/NAME, or rewrites it when UPDATE_GOLDEN=1.
+    #[track_caller]
+    fn golden(name: &str, actual: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/runbooks")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+        assert_eq!(
+            actual,
+            expected,
+            "{} differs (UPDATE_GOLDEN=1 rewrites it)",
+            path.display()
+        );
+    }
+
+    fn book(drill: &str, version: &str) -> String {
+        let d = load(drill).unwrap();
+        runbook(&d, &version.parse().unwrap(), "default", true)
+    }
+
+    #[test]
+    fn runbooks_match_the_golden_files() {
+        for (drill, _) in BUILTIN {
+            for version in ["9.3.25", "15.18"] {
+                golden(&format!("{drill}-{version}.txt"), &book(drill, version));
+            }
+        }
+    }
+
+    #[track_caller]
+    fn assert_lines(book: &str, lines: &[&str]) {
+        for line in lines {
+            assert!(
+                book.contains(line),
+                "the runbook lacks the document's line {line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_93_failover_runbook_has_the_documents_commands() {
+        assert_lines(
+            &book("failover-switchback", "9.3.25"),
+            &[
+                "$ chmod u-w /disk2/pg_xlog",
+                "pg_ctl -m fast stop || pg_ctl -m immediate stop",
+                "$ pg_ctl promote",
+                "$ pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress",
+                "# mv /disk1/data /disk4/broken/",
+                "# mv /disk2/pg_xlog /disk4/broken/",
+                "# mv /disk3/archive /disk4/broken/",
+                "$ pg_basebackup -h 172.16.3.102 -U repuser -D /disk1/data --progress",
+                "$ ln -s /disk2/pg_xlog pg_xlog",
+                "[/disk1/data/recovery.conf]\nstandby_mode = 'on'\nprimary_conninfo = 'host=172.16.3.102 port=5432 user=repuser password=repuser'",
+                "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=repuser'",
+                "hot_standby = on",
+                "/aborting startup due to startup process failure/",
+                "/selected new timeline ID: 3/",
+            ],
+        );
+    }
+
+    #[test]
+    fn the_93_pitr_runbook_has_the_documents_commands() {
+        assert_lines(
+            &book("pitr-from-standby-backup", "9.3.25"),
+            &[
+                "$ pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/YYYYMMDD/data --xlog --progress",
+                "$ pgbench -T 10 -c 2 testdb",
+                "SELECT max(mtime) FROM pgbench_history",
+                "TRUNCATE TABLE pgbench_history",
+                "# mv /disk1/data /disk4/broken/YYYYMMDD/",
+                "$ scp -pr 172.16.3.102:/disk3/backup/YYYYMMDD/data /disk1",
+                "$ chmod 700 /disk1/data",
+                "$ ln -s /disk2/pg_xlog pg_xlog",
+                "[/disk1/data/recovery.conf]\nrestore_command = 'cp /disk3/archive/%f \"%p\" 2> /dev/null'\nrecovery_target_time = '${before_error}'",
+                "hot_standby = off",
+                "recovery_target_timeline='latest'",
+                "/starting point-in-time recovery to/",
+            ],
+        );
+    }
+}

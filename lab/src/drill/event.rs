@@ -105,6 +105,33 @@ pub enum Event {
         /// Seconds since the drill started.
         at: f64,
     },
+    /// A node's role changed (promoted, or configured and started as a standby).
+    Role {
+        /// The node.
+        node: String,
+        /// `primary` or `standby`.
+        role: String,
+        /// Seconds since the drill started.
+        at: f64,
+    },
+    /// The ledger writer's progress: acknowledged and failed writes so far.
+    LedgerSample {
+        /// Rows acknowledged so far.
+        acked: u64,
+        /// Attempts that failed or whose outcome is unknown so far.
+        failed: u64,
+        /// Seconds since the drill started.
+        at: f64,
+    },
+    /// Replication lag of a standby, as the monitor measured it.
+    Lag {
+        /// The standby.
+        node: String,
+        /// Seconds since its last replayed transaction.
+        seconds: f64,
+        /// Seconds since the drill started.
+        at: f64,
+    },
     /// The drill ended.
     DrillFinished {
         /// Whether every step passed.

@@ -64,6 +64,8 @@ pub fn live(e: &Event) {
             );
         }
         Event::Readiness { node, code, at } => eprintln!("  ◷ {at:.1}s pg_isready {node}: {code}"),
+        Event::Role { node, role, at } => eprintln!("  ⇄ {at:.1}s {node} is now {role}"),
+        Event::LedgerSample { .. } | Event::Lag { .. } => {}
         Event::DrillFinished { passed, took } => eprintln!(
             "drill {} in {:.1}s",
             if *passed { "PASSED" } else { "FAILED" },

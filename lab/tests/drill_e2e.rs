@@ -1,0 +1,185 @@
+//! End to end: both documented drills pass on real containers, a wrong expectation fails the
+//! drill with exit code 1 and a report showing expected against seen, and an invalid drill is
+//! refused with exit code 2 before anything runs. Every lab is removed afterwards.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the lab binary runs")
+}
+
+async fn assert_nothing_left(name: &str) {
+    let engine = support::engine().await;
+    let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
+    assert!(inv.is_empty(), "lab {name} left {inv:?}");
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn run_drill(drill: &str, name: &str, subnet: &str, runs: &Path) -> Output {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let out = lab(&[
+        "drill",
+        "run",
+        drill,
+        "--pg-version",
+        &version,
+        "--name",
+        name,
+        "--subnet",
+        subnet,
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert_nothing_left(name).await;
+    out
+}
+
+#[track_caller]
+fn assert_passed(out: &Output, runs: &Path, drill: &str) {
+    let latest = runs.join(drill).join("latest");
+    let report = std::fs::read_to_string(latest.join("report.md")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "drill {drill} failed ({}):\n{}\n{report}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("**Result: PASSED**"), "{report}");
+    let junit = read(&latest.join("junit.xml"));
+    assert!(
+        junit.contains("failures=\"0\"") && junit.contains("errors=\"0\""),
+        "{junit}"
+    );
+    for node in ["node1", "node2"] {
+        assert!(read(&latest.join(format!("{node}.log")))
+            .contains("database system is ready to accept"));
+    }
+    let json: serde_json::Value = serde_json::from_str(&read(&latest.join("report.json"))).unwrap();
+    assert!(json["events"].as_array().unwrap().len() > 10);
+}
+
+#[tokio::test]
+async fn failover_switchback_passes() {
+    let runs = tempfile::tempdir().unwrap();
+    let out = run_drill(
+        "failover-switchback",
+        "e2e-fs",
+        "172.16.36.0/24",
+        runs.path(),
+    )
+    .await;
+    assert_passed(&out, runs.path(), "failover-switchback");
+    let report = read(&runs.path().join("failover-switchback/latest/report.md"));
+    // The document's evidence is in the report: the fault, the log lines, the new timelines.
+    for want in [
+        "injected `wal-permission` on node1",
+        "selected new timeline ID: 2",
+        "selected new timeline ID: 3",
+        "on timeline 3",
+    ] {
+        assert!(report.contains(want), "report lacks {want:?}");
+    }
+}
+
+#[tokio::test]
+async fn pitr_from_standby_backup_passes() {
+    let runs = tempfile::tempdir().unwrap();
+    let out = run_drill(
+        "pitr-from-standby-backup",
+        "e2e-pitr",
+        "172.16.37.0/24",
+        runs.path(),
+    )
+    .await;
+    assert_passed(&out, runs.path(), "pitr-from-standby-backup");
+    let report = read(
+        &runs
+            .path()
+            .join("pitr-from-standby-backup/latest/report.md"),
+    );
+    assert!(
+        report.contains("starting point-in-time recovery to"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_expectation_fails_with_exit_code_1_and_shows_expected_and_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wrong.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "wrong-expectation"
+title = "A drill whose expectation is wrong"
+proves = "that a failed expectation fails the drill"
+
+[[steps]]
+title = "the master has five branches (it has one at scale 1)"
+on = "primary"
+sql = "SELECT count(*) FROM pgbench_branches"
+db = "testdb"
+expect = "5"
+
+[[steps]]
+title = "never reached"
+on = "node2"
+run = "true"
+"#,
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let out = run_drill(file.to_str().unwrap(), "e2e-wrong", "172.16.38.0/24", &runs).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read(&runs.join("wrong-expectation/latest/report.md"));
+    assert!(report.contains("**Result: FAILED**"), "{report}");
+    assert!(
+        report.contains("| `5` | `1` |"),
+        "expected vs seen: {report}"
+    );
+    assert!(
+        report.contains("Skipped: an earlier step failed"),
+        "{report}"
+    );
+    let junit = read(&runs.join("wrong-expectation/latest/junit.xml"));
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+}
+
+#[test]
+fn an_invalid_drill_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "name = \"bad\"\ntitle = \"t\"\nproves = \"p\"\n\n[[steps]]\ntitle = \"x\"\non = \"node3\"\nrun = \"true\"\n").unwrap();
+    for args in [
+        vec!["drill", "check", file.to_str().unwrap()],
+        vec![
+            "drill",
+            "run",
+            file.to_str().unwrap(),
+            "--name",
+            "e2e-never",
+        ],
+    ] {
+        let out = lab(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("bad.toml:7:6"), "{err}");
+        assert!(err.contains("node3"), "{err}");
+    }
+}
