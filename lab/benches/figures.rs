@@ -44,6 +44,7 @@ fn up_args(version: &str, name: &str, subnet: &str, scale: u32) -> UpArgs {
         restore_command: RestoreArg::Archive,
         publish: None,
         keep: false,
+        wal_disk_size: None,
     }
 }
 

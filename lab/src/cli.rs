@@ -31,6 +31,9 @@ pub enum Command {
     /// Drills: the document's procedures, performed and checked.
     #[command(subcommand)]
     Drill(crate::drill::cmd::DrillCommand),
+    /// Faults of the document's failure table: list, inject, heal.
+    #[command(subcommand)]
+    Fault(FaultCommand),
     /// Remove every container, network and volume of a lab, whatever its state.
     Down(NameArg),
     /// Each node's role, timeline, pg_isready code and lag; the primary's pg_stat_replication.
@@ -45,6 +48,30 @@ pub enum Command {
     Logs(LogsArgs),
     /// The document's watch loops: pg_isready from every node to itself and to its peer.
     Monitor(MonitorArgs),
+}
+
+/// `lab fault …`
+#[derive(Debug, Subcommand)]
+pub enum FaultCommand {
+    /// The fault catalogue, by row of the document's failure table.
+    List,
+    /// Inject a fault into a node.
+    Inject(FaultArgs),
+    /// Heal a fault (where it has a heal).
+    Heal(FaultArgs),
+}
+
+/// A fault and a node.
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// Which lab.
+    #[command(flatten)]
+    pub lab: NameArg,
+    /// The fault (see `lab fault list`).
+    pub fault: String,
+    /// The node.
+    #[arg(long)]
+    pub node: String,
 }
 
 /// `--name`
@@ -193,6 +220,33 @@ pub struct UpArgs {
     /// Leave whatever was created in place when a step fails or `up` is interrupted.
     #[arg(long)]
     pub keep: bool,
+    /// Make each node's WAL disk (/disk2) a size-limited tmpfs (e.g. 256m), so that the
+    /// `wal-full` fault can fill it.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub wal_disk_size: Option<i64>,
+}
+
+fn parse_size(s: &str) -> std::result::Result<i64, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mult) = match s.strip_suffix('g') {
+        Some(n) => (n, 1 << 30),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 1 << 20),
+            None => (
+                s.strip_suffix('k').unwrap_or(&s),
+                if s.ends_with('k') { 1 << 10 } else { 1 },
+            ),
+        },
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: use forms like 256m or 1g"))?;
+    if n * mult < 64 << 20 {
+        return Err(format!(
+            "`{s}` is too small for a WAL disk: give at least 64m"
+        ));
+    }
+    Ok(n * mult)
 }
 
 /// `--restore-command`
@@ -262,6 +316,16 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Up(args) => crate::commands::up(args, &ui).await,
         Command::Drill(cmd) => crate::drill::cmd::run(cmd, &ui).await,
+        Command::Fault(FaultCommand::List) => {
+            crate::commands::fault_list();
+            Ok(())
+        }
+        Command::Fault(FaultCommand::Inject(a)) => {
+            crate::commands::fault(&a.lab.name, &a.node, &a.fault, false).await
+        }
+        Command::Fault(FaultCommand::Heal(a)) => {
+            crate::commands::fault(&a.lab.name, &a.node, &a.fault, true).await
+        }
         Command::Down(args) => crate::commands::down(&args.name).await,
         Command::Status(args) => crate::commands::status(&args.lab.name, args.json).await,
         Command::Psql(args) => crate::commands::psql(&args.lab.name, &args.node, &args.args).await,

@@ -104,6 +104,7 @@ pub async fn bring_up(args: &UpArgs, ui: &Ui) -> Result<(Engine, BroughtUp)> {
         version: images.version.to_string(),
         publish: args.publish,
         sql_password: random_password(),
+        wal_disk_size: args.wal_disk_size,
     };
 
     // Run in a task so that a panic is caught, and race it against SIGINT/SIGTERM: whatever
@@ -328,6 +329,63 @@ pub async fn exec(name: &str, node: &str, args: &[String]) -> Result<()> {
     if out.code != 0 {
         std::process::exit(out.code.clamp(1, 255) as i32);
     }
+    Ok(())
+}
+
+/// `lab fault list`.
+pub fn fault_list() {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(["fault", "table row", "heal", "what it simulates"]);
+    for f in crate::fault::CATALOGUE {
+        t.add_row([
+            f.name.to_string(),
+            if f.row == 0 {
+                "beyond".into()
+            } else {
+                f.row.to_string()
+            },
+            if f.healable { "yes" } else { "no" }.to_string(),
+            f.what.to_string(),
+        ]);
+    }
+    println!("{t}");
+}
+
+/// `lab fault inject|heal FAULT --node N`: prints what was done and when.
+pub async fn fault(name: &str, node: &str, fault: &str, heal: bool) -> Result<()> {
+    let (engine, lab) = find(name).await?;
+    let dialect = dialect_of(&lab)?;
+    let n = lab.node(node)?;
+    let op = if heal {
+        crate::fault::heal(&dialect, node, fault)
+    } else {
+        crate::fault::inject(&dialect, node, fault)
+    }
+    .map_err(Error::Invalid)?;
+    let when = crate::drill::render::timestamp();
+    match op {
+        crate::fault::FaultOp::Node(op) => cluster::node_op(&engine, name, n, op).await?,
+        crate::fault::FaultOp::Commands(steps) => {
+            for s in steps {
+                if let crate::plan::Action::Shell { user, command } = &s.action {
+                    let out = n
+                        .must(
+                            &engine,
+                            *user,
+                            &format!("set -e\n{command}"),
+                            Duration::from_secs(600),
+                        )
+                        .await?;
+                    print!("{}", out.stdout);
+                }
+            }
+        }
+    }
+    println!(
+        "{when} {} {fault} on {node}",
+        if heal { "healed" } else { "injected" }
+    );
     Ok(())
 }
 

@@ -181,6 +181,7 @@ async fn a_taken_subnet_is_refused_and_leaves_nothing() {
         version: version.clone(),
         publish: None,
         sql_password: String::new(),
+        wal_disk_size: None,
     };
     lab::cluster::create_network(&engine, &layout)
         .await

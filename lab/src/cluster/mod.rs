@@ -55,6 +55,8 @@ pub struct LabLayout {
     pub publish: Option<u16>,
     /// The controller's SQL password.
     pub sql_password: String,
+    /// Make /disk2 (WAL) a tmpfs of this many bytes, so that it can fill up (`wal-full`).
+    pub wal_disk_size: Option<i64>,
 }
 
 /// The network's name.
@@ -315,6 +317,20 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
     let mut labels = lab_labels(lab);
     let mut mounts = Vec::new();
     for disk in DISKS {
+        if let (Some(size), "/disk2") = (layout.wal_disk_size, disk) {
+            // A size-limited disk that can fill up; it lives as long as the container.
+            mounts.push(Mount {
+                target: Some(disk.to_string()),
+                typ: Some(MountType::TMPFS),
+                tmpfs_options: Some(bollard::models::MountTmpfsOptions {
+                    size_bytes: Some(size),
+                    mode: Some(0o755),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            continue;
+        }
         let vol = volume_name(lab, node, disk);
         let mut vol_labels = labels.clone();
         vol_labels.insert(NODE_LABEL.into(), node.clone());
@@ -391,6 +407,62 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
         container: name,
         addr: addr.clone(),
     })
+}
+
+/// Performs a container operation on a node (faults acting on the whole server).
+pub async fn node_op(
+    engine: &Engine,
+    lab: &str,
+    node: &Node,
+    what: crate::fault::NodeOp,
+) -> Result<()> {
+    use crate::fault::NodeOp;
+    let d = engine.client();
+    let c = &node.container;
+    match what {
+        NodeOp::Kill => d
+            .kill_container(
+                c,
+                Some(
+                    bollard::query_parameters::KillContainerOptionsBuilder::default()
+                        .signal("SIGKILL")
+                        .build(),
+                ),
+            )
+            .await
+            .map_err(op("kill container", c)),
+        NodeOp::Start => d
+            .start_container(c, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(op("start container", c)),
+        NodeOp::Disconnect => d
+            .disconnect_network(
+                &network_name(lab),
+                bollard::models::NetworkDisconnectRequest {
+                    container: c.clone(),
+                    force: Some(true),
+                },
+            )
+            .await
+            .map_err(op("disconnect", c)),
+        NodeOp::Connect => d
+            .connect_network(
+                &network_name(lab),
+                bollard::models::NetworkConnectRequest {
+                    container: c.clone(),
+                    endpoint_config: Some(EndpointSettings {
+                        ipam_config: Some(EndpointIpamConfig {
+                            ipv4_address: Some(node.addr.clone()),
+                            ..Default::default()
+                        }),
+                        aliases: Some(vec![node.name.clone()]),
+                        ..Default::default()
+                    }),
+                },
+            )
+            .await
+            .map_err(op("connect", c)),
+    }
 }
 
 /// A running (or stopped) lab as found on the engine.

@@ -9,6 +9,7 @@ pub mod event;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod timeline;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,6 +28,38 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "pitr-from-standby-backup",
         include_str!("../../../scenarios/pitr-from-standby-backup.toml"),
+    ),
+    (
+        "node-crash-failover",
+        include_str!("../../../scenarios/node-crash-failover.toml"),
+    ),
+    (
+        "binary-damaged-failover",
+        include_str!("../../../scenarios/binary-damaged-failover.toml"),
+    ),
+    (
+        "wal-full-failover",
+        include_str!("../../../scenarios/wal-full-failover.toml"),
+    ),
+    (
+        "data-area-damaged-failover",
+        include_str!("../../../scenarios/data-area-damaged-failover.toml"),
+    ),
+    (
+        "wal-segment-corrupted-failover",
+        include_str!("../../../scenarios/wal-segment-corrupted-failover.toml"),
+    ),
+    (
+        "data-file-corrupted-failover",
+        include_str!("../../../scenarios/data-file-corrupted-failover.toml"),
+    ),
+    (
+        "partition-heal",
+        include_str!("../../../scenarios/partition-heal.toml"),
+    ),
+    (
+        "archive-only-catchup",
+        include_str!("../../../scenarios/archive-only-catchup.toml"),
     ),
 ];
 
@@ -110,6 +143,13 @@ impl runner::LabOps for DockerOps {
         .await?;
         crate::sql::scalar(&client, sql).await
     }
+
+    async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), String> {
+        let node = self.lab.node(node).map_err(|e| e.to_string())?;
+        crate::cluster::node_op(&self.engine, &self.lab.name, node, op)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -129,7 +169,7 @@ mod tests {
     fn unknown_drills_list_the_builtin_ones() {
         let e = load("no-such-drill").unwrap_err().to_string();
         assert!(
-            e.contains("failover-switchback, pitr-from-standby-backup"),
+            e.contains("failover-switchback, pitr-from-standby-backup, node-crash-failover"),
             "{e}"
         );
     }

@@ -99,6 +99,12 @@ pub fn builtin_vars(
         "pg.replay_timestamp_function".into(),
         dialect.replay_timestamp_function().into(),
     );
+    let switch = if dialect.wal_dir_name() == "pg_xlog" {
+        "pg_switch_xlog()"
+    } else {
+        "pg_switch_wal()"
+    };
+    v.insert("pg.switch_wal".into(), switch.into());
     v.insert("pg.version".into(), pg_version.into());
     v.insert("pg.major".into(), dialect.major().to_string());
     v.insert("node1.addr".into(), topo.master.address.clone());
@@ -298,23 +304,32 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
     })
 }
 
-/// The commands of a fault.
+/// The commands of a fault (empty for faults acting on the container, which the runner performs
+/// as [`crate::fault::NodeOp`]s).
 pub fn fault_steps(ctx: &Context, node: &str, name: &str, heal: bool) -> Result<Vec<Step>, String> {
-    let n = NodeName::from(node);
-    let wal = ctx.dialect.wal_path();
-    match name {
-        // §3 step 1: the WAL disk "fails": the WAL directory loses its write permission.
-        "wal-permission" => Ok(vec![Step::shell(
-            &n,
-            if heal {
-                "heal: give the WAL directory its write permission back"
-            } else {
-                "fault: the WAL disk fails (chmod u-w)"
-            },
-            User::Postgres,
-            format!("chmod u{}w {wal}", if heal { '+' } else { '-' }),
-        )]),
-        other => Err(format!("no such fault: {other}")),
+    let op = if heal {
+        crate::fault::heal(&ctx.dialect, node, name)?
+    } else {
+        crate::fault::inject(&ctx.dialect, node, name)?
+    };
+    Ok(match op {
+        crate::fault::FaultOp::Commands(steps) => steps,
+        crate::fault::FaultOp::Node(op) => vec![Step::shell(
+            &NodeName::from(node),
+            &format!("{op:?} the node's container"),
+            User::Root,
+            format!("# docker: {} {node}", node_op_verb(op)),
+        )],
+    })
+}
+
+/// How a container operation reads in a runbook.
+pub fn node_op_verb(op: crate::fault::NodeOp) -> &'static str {
+    match op {
+        crate::fault::NodeOp::Kill => "kill (power loss)",
+        crate::fault::NodeOp::Start => "start (the repaired server boots)",
+        crate::fault::NodeOp::Disconnect => "network disconnect",
+        crate::fault::NodeOp::Connect => "network connect",
     }
 }
 

@@ -281,6 +281,7 @@ pub fn write_run(
     let dir = base.join(drill).join(stamp);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), markdown(events))?;
+    std::fs::write(dir.join("report.html"), super::timeline::html(events))?;
     std::fs::write(
         dir.join("report.json"),
         serde_json::to_string_pretty(&serde_json::json!({ "events": events }))

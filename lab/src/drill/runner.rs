@@ -37,6 +37,16 @@ pub trait LabOps: Send + Sync + 'static {
         db: &str,
         sql: &str,
     ) -> impl Future<Output = Result<Option<String>, String>> + Send;
+
+    /// An operation on the node's container (kill, start, network disconnect and connect).
+    fn node_op(
+        &self,
+        node: &str,
+        op: crate::fault::NodeOp,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = (node, op);
+        async { Err("this lab cannot operate on containers".to_string()) }
+    }
 }
 
 /// What to do before a step, in `--step` mode.
@@ -347,6 +357,23 @@ impl<L: LabOps> Runner<L> {
             }
             let (outcome, output) = match render_error {
                 Some(e) => (Outcome::Error { message: e }, String::new()),
+                // `sql` and `wait` on all nodes: on each in turn, until one does not pass.
+                None if matches!(step.on, Some(NodeRef::All))
+                    && matches!(step.kind, StepKind::Sql { .. } | StepKind::Wait(_)) =>
+                {
+                    let (mut outcome, mut outputs) = (Outcome::Passed, Vec::new());
+                    for n in self.nodes.clone() {
+                        let (o, out) = self
+                            .execute(step, Some(&n), Vec::new(), &mut backgrounds)
+                            .await;
+                        outputs.push(format!("{n}: {out}"));
+                        if !o.passed() {
+                            outcome = o;
+                            break;
+                        }
+                    }
+                    (outcome, outputs.join("\n"))
+                }
                 None => {
                     self.execute(step, node.as_deref(), plans, &mut backgrounds)
                         .await
@@ -407,6 +434,37 @@ impl<L: LabOps> Runner<L> {
             took: t0.elapsed(),
             optional,
         });
+    }
+
+    /// Injects or heals a fault: commands in the node, or an operation on its container.
+    async fn apply_fault(&self, node: &str, name: &str, heal: bool) -> Result<String, String> {
+        let op = if heal {
+            crate::fault::heal(&self.ctx.dialect, node, name)?
+        } else {
+            crate::fault::inject(&self.ctx.dialect, node, name)?
+        };
+        match op {
+            crate::fault::FaultOp::Node(op) => {
+                self.lab.node_op(node, op).await?;
+                Ok(format!("{}: {node}", render::node_op_verb(op)))
+            }
+            crate::fault::FaultOp::Commands(steps) => {
+                let mut all = String::new();
+                for s in steps {
+                    let out = self.exec_plan_step(node, &s).await?;
+                    all.push_str(&out.combined());
+                    if !out.ok() {
+                        return Err(format!(
+                            "`{}` exited with {}: {}",
+                            s.title,
+                            out.code,
+                            out.combined()
+                        ));
+                    }
+                }
+                Ok(all)
+            }
+        }
     }
 
     async fn exec_plan_step(&self, node: &str, step: &PlanStep) -> Result<Output, String> {
@@ -583,26 +641,13 @@ impl<L: LabOps> Runner<L> {
                         String::new(),
                     );
                 };
-                let mut all = String::new();
-                for (_, steps) in plans {
-                    for s in steps {
-                        match self.exec_plan_step(n, &s).await {
-                            Ok(out) if out.ok() => all.push_str(&out.combined()),
-                            Ok(out) => {
-                                return (
-                                    Outcome::Error {
-                                        message: out.combined(),
-                                    },
-                                    all,
-                                )
-                            }
-                            Err(e) => return (Outcome::Error { message: e }, all),
-                        }
-                    }
-                }
+                let output = match self.apply_fault(n, name, *heal).await {
+                    Ok(output) => output,
+                    Err(e) => return (Outcome::Error { message: e }, String::new()),
+                };
                 if *heal {
                     self.faults.retain(|(f, nn)| !(f == name && nn == n));
-                } else {
+                } else if crate::fault::find(name).is_ok_and(|f| f.healable) {
                     self.faults.push((name.clone(), n.to_string()));
                 }
                 self.sink.emit(Event::Fault {
@@ -611,7 +656,7 @@ impl<L: LabOps> Runner<L> {
                     heal: *heal,
                     at: self.sink.at(),
                 });
-                (Outcome::Passed, all)
+                (Outcome::Passed, output)
             }
             StepKind::Sql { sql, db, expect } => {
                 let Some(n) = node else {
@@ -672,71 +717,81 @@ impl<L: LabOps> Runner<L> {
                         String::new(),
                     );
                 };
-                self.sync_logs(n, false).await;
-                let from = since
-                    .as_ref()
-                    .and_then(|m| self.marks.get(m))
-                    .and_then(|(offsets, _)| offsets.get(n).copied())
-                    .unwrap_or(0);
-                let text = self
-                    .taps
-                    .get(n)
-                    .map(|t| t.text[from.min(t.text.len())..].to_string())
-                    .unwrap_or_default();
-                let mut pos = 0;
-                let mut found = Vec::new();
-                for line in lines {
-                    let pattern = match self.ctx.render_regex(line) {
-                        Ok(p) => p,
-                        Err(e) => return (Outcome::Error { message: e }, String::new()),
-                    };
-                    let re = match regex::Regex::new(&pattern) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            return (
-                                Outcome::Error {
-                                    message: e.to_string(),
-                                },
-                                String::new(),
-                            )
-                        }
-                    };
-                    match re.find(&text[pos..]) {
-                        Some(m) => {
-                            let start = text[..pos + m.start()].rfind('\n').map_or(0, |i| i + 1);
-                            let end = text[pos + m.end()..]
-                                .find('\n')
-                                .map_or(text.len(), |i| pos + m.end() + i);
-                            found.push(text[start..end].to_string());
-                            pos = end;
-                        }
-                        None => {
-                            let tail: Vec<&str> = text[pos..]
-                                .lines()
-                                .rev()
-                                .take(15)
-                                .collect::<Vec<_>>()
-                                .into_iter()
-                                .rev()
-                                .collect();
-                            return (
-                                Outcome::Failed {
-                                    expected: format!(
-                                        "a line matching /{pattern}/ after {} matched line(s)",
-                                        found.len()
-                                    ),
-                                    seen: if tail.is_empty() {
-                                        "no further log lines".into()
-                                    } else {
-                                        tail.join("\n")
+                // The log may still be growing: give the server until the timeout to write it.
+                let deadline = Instant::now() + timeout.unwrap_or(Duration::from_secs(30));
+                'poll: loop {
+                    self.sync_logs(n, false).await;
+                    let from = since
+                        .as_ref()
+                        .and_then(|m| self.marks.get(m))
+                        .and_then(|(offsets, _)| offsets.get(n).copied())
+                        .unwrap_or(0);
+                    let text = self
+                        .taps
+                        .get(n)
+                        .map(|t| t.text[from.min(t.text.len())..].to_string())
+                        .unwrap_or_default();
+                    let mut pos = 0;
+                    let mut found = Vec::new();
+                    for line in lines {
+                        let pattern = match self.ctx.render_regex(line) {
+                            Ok(p) => p,
+                            Err(e) => return (Outcome::Error { message: e }, String::new()),
+                        };
+                        let re = match regex::Regex::new(&pattern) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                return (
+                                    Outcome::Error {
+                                        message: e.to_string(),
                                     },
-                                },
-                                found.join("\n"),
-                            );
+                                    String::new(),
+                                )
+                            }
+                        };
+                        match re.find(&text[pos..]) {
+                            Some(m) => {
+                                let start =
+                                    text[..pos + m.start()].rfind('\n').map_or(0, |i| i + 1);
+                                let end = text[pos + m.end()..]
+                                    .find('\n')
+                                    .map_or(text.len(), |i| pos + m.end() + i);
+                                found.push(text[start..end].to_string());
+                                pos = end;
+                            }
+                            None => {
+                                if Instant::now() < deadline {
+                                    tokio::time::sleep(Duration::from_millis(200)).await;
+                                    continue 'poll;
+                                }
+                                let tail: Vec<&str> = text[pos..]
+                                    .trim_start_matches('\n')
+                                    .lines()
+                                    .rev()
+                                    .take(15)
+                                    .collect::<Vec<_>>()
+                                    .into_iter()
+                                    .rev()
+                                    .collect();
+                                return (
+                                    Outcome::Failed {
+                                        expected: format!(
+                                            "a line matching /{pattern}/ after {} matched line(s)",
+                                            found.len()
+                                        ),
+                                        seen: if tail.is_empty() {
+                                            "no further log lines".into()
+                                        } else {
+                                            tail.join("\n")
+                                        },
+                                    },
+                                    found.join("\n"),
+                                );
+                            }
                         }
                     }
+                    return (Outcome::Passed, found.join("\n"));
                 }
-                (Outcome::Passed, found.join("\n"))
             }
             StepKind::ExpectMonitor { codes, since, of } => {
                 let Some(watched) = of
@@ -952,3 +1007,7 @@ fn excerpt(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;

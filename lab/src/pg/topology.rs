@@ -65,8 +65,16 @@ pub enum RestoreCommand {
     /// show what it can and cannot recover (SEED-GUIDE §1). From 10 the directory is spelled
     /// `pg_wal`, so that the line behaves on every version as it did on 9.3.
     Literal,
-    /// The working form (the lab's default): `scp <primary>:/disk3/archive/%f "%p" 2> /dev/null`,
+    /// The working form (the lab's default):
+    /// `scp -o ConnectTimeout=5 <primary>:/disk3/archive/%f "%p" 2> /dev/null || exit 1`,
     /// fetching from the primary's archive over ssh as the `postgres` user.
+    ///
+    /// The two additions matter, as the lab's node-crash drill showed: when the primary is gone,
+    /// scp exits with 255, and PostgreSQL treats a restore_command exit status above 125 as
+    /// fatal, so the standby shut itself down ("could not restore file "00000002.history" from
+    /// archive: child process exited with exit code 255") just when it was needed for a
+    /// failover. `|| exit 1` turns any failure into "file not available"; `ConnectTimeout` keeps
+    /// an unreachable primary from stalling recovery for minutes.
     #[default]
     Archive,
 }
@@ -79,7 +87,9 @@ impl RestoreCommand {
                 format!("scp {}/%f \"%p\" 2> /dev/null", dialect.wal_path())
             }
             RestoreCommand::Archive => {
-                format!("scp {primary_address}:{ARCHIVE_DIR}/%f \"%p\" 2> /dev/null")
+                format!(
+                    "scp -o ConnectTimeout=5 {primary_address}:{ARCHIVE_DIR}/%f \"%p\" 2> /dev/null || exit 1"
+                )
             }
         }
     }
@@ -187,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             RestoreCommand::Archive.command(&dialect("15"), "172.16.3.101"),
-            r#"scp 172.16.3.101:/disk3/archive/%f "%p" 2> /dev/null"#
+            r#"scp -o ConnectTimeout=5 172.16.3.101:/disk3/archive/%f "%p" 2> /dev/null || exit 1"#
         );
         assert_eq!(RestoreCommand::default(), RestoreCommand::Archive);
     }

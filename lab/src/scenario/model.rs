@@ -56,7 +56,19 @@ pub const ACTIONS: &[&str] = &[
 ///
 /// - `wal-permission`: `chmod u-w` on the WAL directory, the document's simulated WAL-disk
 ///   failure (SEED-GUIDE §3 step 1); healing gives the permission back.
-pub const FAULTS: &[&str] = &["wal-permission"];
+pub const FAULTS: &[&str] = &[
+    "node-crash",
+    "pg-binary-damaged",
+    "wal-permission",
+    "wal-full",
+    "data-area-damaged",
+    "wal-segment-corrupted",
+    "data-file-corrupted",
+    "truncate",
+    "drop-table",
+    "wrong-update",
+    "partition",
+];
 
 /// The variables every drill may use, besides `profile.KEY` and captures.
 ///
@@ -76,6 +88,7 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "pg.log_dir",
     "pg.startup_failure",
     "pg.replay_timestamp_function",
+    "pg.switch_wal",
     "pg.version",
     "pg.major",
     "node1.addr",

@@ -159,29 +159,29 @@ const BAD: &[Bad] = &[
         name: "undefined variable",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"ls ${pg.wal} ${nope}\"\n",
         expected: &[
-            "d.toml:7:11: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
-            "d.toml:7:21: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:11: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:21: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
         ],
     },
     Bad {
         name: "variable used before its capture",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\n\n[[steps]]\ntitle = \"b\"\non = \"node2\"\nsql = \"select now()\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: variable `${ts}` is used before step 2 captures it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:13: variable `${ts}` is used before step 2 captures it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
         ],
     },
     Bad {
         name: "variable used by the step capturing it",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:13: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
         ],
     },
     Bad {
         name: "shell variable",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls ${PGDATA}\"\n",
         expected: &[
-            "d.toml:7:11: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:11: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
         ],
     },
     Bad {
@@ -195,7 +195,7 @@ const BAD: &[Bad] = &[
         name: "reference in a string with escapes points at the string",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
         expected: &[
-            "d.toml:7:7: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:7: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
         ],
     },
     Bad {
@@ -272,7 +272,7 @@ const BAD: &[Bad] = &[
         name: "unknown fault",
         body: "[[steps]]\ntitle = \"f\"\non = \"node1\"\nfault = \"disk-full\"\n",
         expected: &[
-            "d.toml:7:9: unknown fault `disk-full` for `fault`: expected wal-permission",
+            "d.toml:7:9: unknown fault `disk-full` for `fault`: expected node-crash, pg-binary-damaged, wal-permission, wal-full, data-area-damaged, wal-segment-corrupted, data-file-corrupted, truncate, drop-table, wrong-update or partition",
         ],
     },
     Bad {

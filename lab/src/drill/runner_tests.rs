@@ -1,0 +1,1043 @@
+//! The runner against a scripted fake lab: no Docker, every call recorded.
+//!
+//! The fake answers the runner's own plumbing (the log tap's file listing and `tail -c +N`, and
+//! pg_isready probes) from per-node state, and anything else from a test's closure, or with
+//! exit 0. A `run` step whose command starts with `say ` appends the rest to the node's server
+//! log, which is how a drill makes the "server" write a line at a given point.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::pg::{Dialect, Topology};
+use crate::version::PgVersion;
+
+/// One call the runner made.
+#[derive(Debug, Clone, PartialEq)]
+enum Call {
+    Run {
+        node: String,
+        user: User,
+        command: String,
+    },
+    Sql {
+        node: String,
+        db: String,
+        sql: String,
+    },
+}
+
+type RunRule = dyn Fn(&str, &str) -> Option<Result<Output, String>> + Send + Sync;
+type SqlRule = dyn Fn(&str, &str) -> Result<Option<String>, String> + Send + Sync;
+
+struct Fake {
+    calls: Mutex<Vec<Call>>,
+    /// Each node's server log (one file, /disk1/pg_ctl.log).
+    logs: Mutex<HashMap<String, String>>,
+    /// Each node's scripted pg_isready codes; the last one repeats. Default: 0.
+    ready: HashMap<String, Sequence>,
+    on_run: Box<RunRule>,
+    on_sql: Box<SqlRule>,
+}
+
+/// Values handed out in order, the last one forever.
+struct Sequence {
+    values: Vec<u8>,
+    next: AtomicUsize,
+}
+
+impl Sequence {
+    fn take(&self) -> u8 {
+        let i = self.next.fetch_add(1, Ordering::SeqCst);
+        self.values[i.min(self.values.len() - 1)]
+    }
+}
+
+fn exit(code: i64, stdout: &str) -> Output {
+    Output {
+        code,
+        stdout: stdout.to_string(),
+        stderr: String::new(),
+    }
+}
+
+impl Fake {
+    fn new() -> Self {
+        Fake {
+            calls: Mutex::default(),
+            logs: Mutex::default(),
+            ready: HashMap::new(),
+            on_run: Box::new(|_, _| None),
+            on_sql: Box::new(|_, _| Ok(None)),
+        }
+    }
+
+    /// Answers commands containing `pattern` (on any node) with `reply`.
+    fn rule(mut self, pattern: &'static str, reply: Result<Output, String>) -> Self {
+        let before = std::mem::replace(&mut self.on_run, Box::new(|_, _| None));
+        self.on_run = Box::new(move |node, cmd| {
+            if cmd.contains(pattern) {
+                Some(reply.clone())
+            } else {
+                before(node, cmd)
+            }
+        });
+        self
+    }
+
+    fn on_sql(
+        mut self,
+        f: impl Fn(&str, &str) -> Result<Option<String>, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_sql = Box::new(f);
+        self
+    }
+
+    fn ready(mut self, node: &str, codes: &[u8]) -> Self {
+        let seq = Sequence {
+            values: codes.to_vec(),
+            next: AtomicUsize::new(0),
+        };
+        self.ready.insert(node.to_string(), seq);
+        self
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The commands run, without the log tap's and the probes' plumbing.
+    fn commands(&self) -> Vec<(String, User, String)> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                Call::Run {
+                    node,
+                    user,
+                    command,
+                } if !is_plumbing(&command) => Some((node, user, command)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn probes(&self, node: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Run { node: n, command, .. } if n == node && command.starts_with("pg_isready")))
+            .count()
+    }
+}
+
+fn is_plumbing(command: &str) -> bool {
+    command.starts_with("for f in /disk1/pg_ctl.log")
+        || command.starts_with("tail -c +")
+        || command.starts_with("pg_isready")
+}
+
+impl LabOps for Fake {
+    async fn run(
+        &self,
+        node: &str,
+        user: User,
+        command: &str,
+        _env: &HashMap<String, String>,
+        _timeout: Duration,
+    ) -> Result<Output, String> {
+        self.calls.lock().unwrap().push(Call::Run {
+            node: node.into(),
+            user,
+            command: command.into(),
+        });
+        if let Some(reply) = (self.on_run)(node, command) {
+            return reply;
+        }
+        let mut logs = self.logs.lock().unwrap();
+        let log = logs.entry(node.to_string()).or_default();
+        if command.starts_with("for f in /disk1/pg_ctl.log") {
+            let listing = if log.is_empty() {
+                String::new()
+            } else {
+                format!("/disk1/pg_ctl.log {}\n", log.len())
+            };
+            return Ok(exit(0, &listing));
+        }
+        if let Some(rest) = command.strip_prefix("tail -c +") {
+            let (from, file) = rest.split_once(' ').expect("tail -c +N FILE");
+            assert_eq!(file, "/disk1/pg_ctl.log");
+            let from: usize = from.parse().expect("an offset");
+            return Ok(exit(0, &log[from - 1..]));
+        }
+        if let Some(line) = command.strip_prefix("say ") {
+            log.push_str(line);
+            log.push('\n');
+            return Ok(exit(0, ""));
+        }
+        if command.starts_with("pg_isready") {
+            let code = self.ready.get(node).map_or(0, Sequence::take);
+            return Ok(exit(0, &format!("{code}\n")));
+        }
+        Ok(exit(0, ""))
+    }
+
+    async fn sql(&self, node: &str, db: &str, sql: &str) -> Result<Option<String>, String> {
+        self.calls.lock().unwrap().push(Call::Sql {
+            node: node.into(),
+            db: db.into(),
+            sql: sql.into(),
+        });
+        (self.on_sql)(node, sql)
+    }
+}
+
+fn context() -> Context {
+    let version: PgVersion = "15".parse().unwrap();
+    let dialect = Dialect::for_major(version.major);
+    let topo = Topology::default();
+    let vars = render::builtin_vars(&dialect, &topo, "15", "/tmp/run");
+    Context {
+        dialect,
+        topo,
+        primary: "node1".into(),
+        vars,
+        lenient: false,
+    }
+}
+
+/// A drill made of `body` (its steps, and `monitor` if any).
+fn drill(body: &str) -> Drill {
+    let text = format!("name = \"t\"\ntitle = \"T\"\nproves = \"P.\"\n{body}");
+    scenario::parse("t.toml", &text).unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+struct Ran {
+    verdict: Verdict,
+    events: Vec<Event>,
+    lab: Arc<Fake>,
+}
+
+impl Ran {
+    /// Each step's outcome, in order.
+    fn outcomes(&self) -> Vec<Outcome> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StepFinished { outcome, .. } => Some(outcome.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn outcome(&self, number: usize) -> Outcome {
+        self.outcomes()[number - 1].clone()
+    }
+
+    fn output(&self, number: usize) -> String {
+        self.events
+            .iter()
+            .find_map(|e| match e {
+                Event::StepFinished {
+                    number: n, output, ..
+                } if *n == number => Some(output.clone()),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    /// The node each step was started on.
+    fn step_nodes(&self) -> Vec<Option<String>> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StepStarted { node, .. } => Some(node.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn log(&self, node: &str) -> String {
+        let (_, text) = self.verdict.logs.iter().find(|(n, _)| n == node).unwrap();
+        text.clone()
+    }
+}
+
+async fn run(fake: Fake, body: &str) -> Ran {
+    let drill = drill(body);
+    let nodes = vec!["node1".to_string(), "node2".to_string()];
+    let mut runner = Runner::new(fake, context(), nodes, Sink::new(|_| {}));
+    let verdict = runner.run(&drill, "default", |_, _, _| Pace::Run).await;
+    Ran {
+        verdict,
+        events: runner.sink.events(),
+        lab: runner.lab.clone(),
+    }
+}
+
+fn cmd(node: &str, user: User, command: &str) -> (String, User, String) {
+    (node.to_string(), user, command.to_string())
+}
+
+#[tokio::test]
+async fn steps_reach_the_lab_in_order_with_the_versions_commands() {
+    let ran = run(
+        Fake::new(),
+        r#"
+[[steps]]
+title = "as root on node2"
+on = "node2"
+run = "id -un"
+user = "root"
+
+[[steps]]
+title = "stop node1"
+on = "node1"
+action = "stop"
+with = { mode = "fast", fallback = "immediate" }
+
+[[steps]]
+title = "promote node2"
+on = "node2"
+action = "promote"
+
+[[steps]]
+title = "rebuild node1 from node2"
+on = "node1"
+action = "base_backup"
+with = { from = "node2" }
+
+[[steps]]
+title = "as postgres on node1"
+on = "node1"
+run = "echo done"
+"#,
+    )
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    assert_eq!(
+        ran.lab.commands(),
+        vec![
+            cmd("node2", User::Root, "id -un"),
+            cmd(
+                "node1",
+                User::Postgres,
+                "set -e\nif pg_ctl status >/dev/null; then pg_ctl -m fast stop || pg_ctl -m immediate stop; else echo 'no server running'; fi"
+            ),
+            cmd("node2", User::Postgres, "set -e\npg_ctl promote"),
+            cmd(
+                "node1",
+                User::Postgres,
+                "set -e\npg_basebackup -h 172.16.3.102 -U repuser -D /disk1/data -X none --progress -c fast"
+            ),
+            cmd("node1", User::Postgres, "echo done"),
+        ]
+    );
+    // The report shows the same commands with the user's prompt.
+    let shown = ran.events.iter().find_map(|e| match e {
+        Event::StepStarted {
+            number: 3,
+            commands,
+            ..
+        } => Some(commands.clone()),
+        _ => None,
+    });
+    assert_eq!(shown, Some(vec!["$ pg_ctl promote".to_string()]));
+}
+
+#[tokio::test]
+async fn roles_follow_a_promotion() {
+    let ran = run(
+        Fake::new(),
+        r#"
+[[steps]]
+title = "on the primary"
+on = "primary"
+run = "echo one"
+
+[[steps]]
+title = "promote node2"
+on = "node2"
+action = "promote"
+
+[[steps]]
+title = "on the new primary"
+on = "primary"
+run = "echo two"
+
+[[steps]]
+title = "on the new standby"
+on = "standby"
+run = "echo three"
+"#,
+    )
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    let runs: Vec<(String, String)> = ran
+        .lab
+        .commands()
+        .into_iter()
+        .map(|(n, _, c)| (n, c))
+        .collect();
+    assert_eq!(
+        runs,
+        vec![
+            ("node1".to_string(), "echo one".to_string()),
+            ("node2".to_string(), "set -e\npg_ctl promote".to_string()),
+            ("node2".to_string(), "echo two".to_string()),
+            ("node1".to_string(), "echo three".to_string()),
+        ]
+    );
+    let on = |n: &str| Some(n.to_string());
+    assert_eq!(
+        ran.step_nodes(),
+        vec![on("node1"), on("node2"), on("node2"), on("node1")]
+    );
+}
+
+#[tokio::test]
+async fn a_captured_value_is_used_by_later_commands_and_expectations() {
+    let fake = Fake::new().on_sql(|node, sql| {
+        Ok(Some(
+            match (node, sql) {
+                ("node1", "SELECT count(*) FROM t") => "42",
+                ("node2", "SELECT count(*) >= 42 FROM t") => "t",
+                ("node2", "SELECT count(*) FROM t") => "42",
+                _ => "unexpected",
+            }
+            .to_string(),
+        ))
+    });
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "count on node1"
+on = "node1"
+sql = "SELECT count(*) FROM t"
+db = "testdb"
+capture = "rows"
+
+[[steps]]
+title = "use it in a command"
+on = "node1"
+run = "echo rows=${rows}"
+
+[[steps]]
+title = "use it in SQL"
+on = "node2"
+sql = "SELECT count(*) >= ${rows} FROM t"
+expect = "t"
+
+[[steps]]
+title = "use it in an expectation"
+on = "node2"
+sql = "SELECT count(*) FROM t"
+expect = "${rows}"
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcomes(), vec![Outcome::Passed; 4]);
+    assert!(ran.verdict.passed);
+    assert_eq!(ran.output(1), "42");
+    let sql: Vec<Call> = ran
+        .lab
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Sql { .. }))
+        .collect();
+    assert_eq!(
+        sql[0],
+        Call::Sql {
+            node: "node1".into(),
+            db: "testdb".into(),
+            sql: "SELECT count(*) FROM t".into()
+        }
+    );
+    assert_eq!(
+        sql[1],
+        Call::Sql {
+            node: "node2".into(),
+            db: "postgres".into(),
+            sql: "SELECT count(*) >= 42 FROM t".into()
+        }
+    );
+    assert_eq!(
+        ran.lab.commands(),
+        vec![cmd("node1", User::Postgres, "echo rows=42")]
+    );
+}
+
+#[tokio::test]
+async fn an_expectation_against_a_capture_fails_with_both_values() {
+    let fake =
+        Fake::new().on_sql(|node, _| Ok(Some(if node == "node1" { "42" } else { "41" }.into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "count on node1"
+on = "node1"
+sql = "SELECT count(*) FROM t"
+capture = "rows"
+
+[[steps]]
+title = "node2 has as many"
+on = "node2"
+sql = "SELECT count(*) FROM t"
+expect = "${rows}"
+"#,
+    )
+    .await;
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Failed {
+            expected: "42".into(),
+            seen: "41".into()
+        }
+    );
+    assert!(!ran.verdict.passed);
+}
+
+#[tokio::test]
+async fn a_wrong_expectation_fails_the_drill_and_skips_the_rest() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("t".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "not in recovery"
+on = "node1"
+sql = "SELECT pg_is_in_recovery()"
+expect = "f"
+
+[[steps]]
+title = "never runs"
+on = "node1"
+run = "echo later"
+"#,
+    )
+    .await;
+    assert_eq!(
+        ran.outcomes(),
+        vec![
+            Outcome::Failed {
+                expected: "f".into(),
+                seen: "t".into()
+            },
+            Outcome::Skipped {
+                reason: "an earlier step failed".into()
+            },
+        ]
+    );
+    assert!(!ran.verdict.passed);
+    assert!(ran.lab.commands().is_empty(), "{:?}", ran.lab.commands());
+    assert!(ran
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::DrillFinished { passed: false, .. })));
+}
+
+#[tokio::test]
+async fn a_null_is_seen_as_null() {
+    let ran = run(
+        Fake::new(),
+        r#"
+[[steps]]
+title = "a value"
+on = "node1"
+sql = "SELECT NULL"
+expect = "1"
+"#,
+    )
+    .await;
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Failed {
+            expected: "1".into(),
+            seen: "NULL".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_optional_failure_does_not_fail_the_drill() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("t".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "not in recovery"
+on = "node1"
+sql = "SELECT pg_is_in_recovery()"
+expect = "f"
+optional = true
+
+[[steps]]
+title = "still runs"
+on = "node1"
+run = "echo later"
+"#,
+    )
+    .await;
+    assert!(matches!(ran.outcome(1), Outcome::Failed { .. }));
+    assert_eq!(ran.outcome(2), Outcome::Passed);
+    assert!(ran.verdict.passed);
+    assert_eq!(
+        ran.lab.commands(),
+        vec![cmd("node1", User::Postgres, "echo later")]
+    );
+}
+
+const FAULT_THEN_CHECK: &str = r#"
+[[steps]]
+title = "the WAL disk fails"
+on = "node1"
+fault = "wal-permission"
+
+[[steps]]
+title = "a check"
+on = "node1"
+run = "check-something"
+"#;
+
+#[tokio::test]
+async fn a_failed_drill_heals_its_faults_after_the_failing_step() {
+    let fake = Fake::new().rule("check-something", Ok(exit(1, "")));
+    let ran = run(fake, FAULT_THEN_CHECK).await;
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Failed {
+            expected: "exit code 0".into(),
+            seen: "exit code 1".into()
+        }
+    );
+    assert!(!ran.verdict.passed);
+    assert_eq!(
+        ran.lab.commands(),
+        vec![
+            cmd("node1", User::Postgres, "set -e\nchmod u-w /disk2/pg_wal"),
+            cmd("node1", User::Postgres, "check-something"),
+            cmd("node1", User::Postgres, "set -e\nchmod u+w /disk2/pg_wal"),
+        ]
+    );
+    let faults: Vec<(String, String, bool)> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fault {
+                name, node, heal, ..
+            } => Some((name.clone(), node.clone(), *heal)),
+            _ => None,
+        })
+        .collect();
+    let f = |heal| ("wal-permission".to_string(), "node1".to_string(), heal);
+    assert_eq!(faults, vec![f(false), f(true)]);
+    // The heal is reported after the failing step finished.
+    let failed_at = ran
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::StepFinished { number: 2, .. }))
+        .unwrap();
+    let healed_at = ran
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Fault { heal: true, .. }))
+        .unwrap();
+    assert!(healed_at > failed_at);
+}
+
+#[tokio::test]
+async fn a_passing_drill_does_not_heal() {
+    let ran = run(Fake::new(), FAULT_THEN_CHECK).await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    assert_eq!(
+        ran.lab.commands(),
+        vec![
+            cmd("node1", User::Postgres, "set -e\nchmod u-w /disk2/pg_wal"),
+            cmd("node1", User::Postgres, "check-something"),
+        ]
+    );
+    assert!(!ran
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Fault { heal: true, .. })));
+}
+
+#[tokio::test]
+async fn a_fault_healed_by_the_drill_is_not_healed_again() {
+    let fake = Fake::new().rule("check-something", Ok(exit(1, "")));
+    let body = format!(
+        "{}\n{FAULT_THEN_CHECK}",
+        r#"
+[[steps]]
+title = "break"
+on = "node1"
+fault = "wal-permission"
+
+[[steps]]
+title = "mend"
+on = "node1"
+fault = "wal-permission"
+heal = true
+"#
+    );
+    // Injected, healed by the drill, injected again, then a failure: healed once more at the
+    // end, for the second injection only.
+    let ran = run(fake, &body).await;
+    assert!(!ran.verdict.passed);
+    let heals = ran
+        .lab
+        .commands()
+        .iter()
+        .filter(|(_, _, c)| c.contains("chmod u+w"))
+        .count();
+    assert_eq!(heals, 2, "one by the drill, one after the failure");
+}
+
+#[tokio::test]
+async fn expect_log_looks_after_its_mark_and_in_order() {
+    let ran = run(
+        Fake::new(),
+        r#"
+[[steps]]
+title = "before the mark"
+on = "node1"
+run = "say LOG:  redo done at 0/3000028"
+
+[[steps]]
+title = "mark"
+mark = "m"
+
+[[steps]]
+title = "after the mark"
+on = "node1"
+run = "say LOG:  selected new timeline ID: 2"
+
+[[steps]]
+title = "after the mark, again"
+on = "node1"
+run = "say LOG:  database system is ready to accept connections"
+
+[[steps]]
+title = "a line from before the mark is not seen"
+on = "node1"
+since = "m"
+expect_log = ["redo done at"]
+optional = true
+timeout = "300ms"
+
+[[steps]]
+title = "without the mark it is"
+on = "node1"
+expect_log = ["redo done at"]
+
+[[steps]]
+title = "the lines after the mark, in order"
+on = "node1"
+since = "m"
+expect_log = ["selected new timeline ID: ${profile.tl}", "ready to accept"]
+
+[[steps]]
+title = "out of order"
+on = "node1"
+since = "m"
+expect_log = ["ready to accept", "selected new timeline"]
+optional = true
+timeout = "300ms"
+
+[profiles.default]
+tl = "2"
+"#,
+    )
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    assert_eq!(
+        ran.outcome(5),
+        Outcome::Failed {
+            expected: "a line matching /redo done at/ after 0 matched line(s)".into(),
+            seen: "LOG:  selected new timeline ID: 2\nLOG:  database system is ready to accept connections".into()
+        }
+    );
+    assert_eq!(ran.outcome(6), Outcome::Passed);
+    assert_eq!(ran.outcome(7), Outcome::Passed);
+    assert_eq!(
+        ran.output(7),
+        "LOG:  selected new timeline ID: 2\nLOG:  database system is ready to accept connections"
+    );
+    match ran.outcome(8) {
+        Outcome::Failed { expected, seen } => {
+            assert_eq!(
+                expected,
+                "a line matching /selected new timeline/ after 1 matched line(s)"
+            );
+            assert_eq!(seen, "no further log lines");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The tap read each byte once, whatever the number of reads.
+    assert_eq!(
+        ran.log("node1"),
+        "LOG:  redo done at 0/3000028\nLOG:  selected new timeline ID: 2\nLOG:  database system is ready to accept connections\n"
+    );
+}
+
+#[tokio::test]
+async fn expect_log_waits_for_a_line_still_to_come() {
+    // A background command writes the line; on the test's single thread it runs only once the
+    // step has looked a first time and sleeps before looking again.
+    let ran = run(
+        Fake::new(),
+        r#"
+[[steps]]
+title = "the server will log soon"
+on = "node1"
+run = "say LOG:  database system is ready to accept connections"
+background = true
+expect_exit = "any"
+
+[[steps]]
+title = "the line shows up"
+on = "node1"
+expect_log = ["ready to accept"]
+timeout = "5s"
+"#,
+    )
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+}
+
+#[tokio::test]
+async fn a_command_that_cannot_run_is_an_error_not_a_failure() {
+    let fake = Fake::new()
+        .rule("unreachable", Err("no such container: lab-node2".into()))
+        .rule("exits-1", Ok(exit(1, "")));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "fails"
+on = "node1"
+run = "exits-1"
+optional = true
+
+[[steps]]
+title = "cannot run"
+on = "node2"
+run = "unreachable"
+"#,
+    )
+    .await;
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Failed {
+            expected: "exit code 0".into(),
+            seen: "exit code 1".into()
+        }
+    );
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Error {
+            message: "no such container: lab-node2".into()
+        }
+    );
+    assert!(!ran.verdict.passed);
+}
+
+#[tokio::test]
+async fn sql_that_cannot_reach_the_server_is_an_error() {
+    let fake = Fake::new().on_sql(|_, _| Err("connection refused".into()));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "query"
+on = "node1"
+sql = "SELECT 1"
+expect = "1"
+"#,
+    )
+    .await;
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Error {
+            message: "connection refused".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn wait_polls_pg_isready_until_the_code_appears() {
+    let ran = run(
+        Fake::new().ready("node1", &[0, 0, 2]),
+        r#"
+[[steps]]
+title = "node1 stops answering"
+on = "node1"
+wait = { pg_isready = 2 }
+timeout = "10s"
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcome(1), Outcome::Passed);
+    assert_eq!(ran.output(1), "pg_isready 2");
+    assert_eq!(ran.lab.probes("node1"), 3);
+    assert!(ran.lab.calls().contains(&Call::Run {
+        node: "node1".into(),
+        user: User::Postgres,
+        command: "pg_isready -h 172.16.3.101 -p 5432 -U postgres -d postgres -q; echo $?".into()
+    }));
+}
+
+#[tokio::test]
+async fn wait_fails_after_its_timeout_with_the_last_value_seen() {
+    let started = Instant::now();
+    let ran = run(
+        Fake::new().ready("node1", &[0, 1]),
+        r#"
+[[steps]]
+title = "node1 stops answering"
+on = "node1"
+wait = { pg_isready = 2 }
+timeout = "1s"
+"#,
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Failed {
+            expected: "wait until pg_isready returns 2 within 1s".into(),
+            seen: "pg_isready 1".into()
+        }
+    );
+    assert!(
+        took >= Duration::from_secs(1) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(ran.lab.probes("node1") >= 3);
+}
+
+#[tokio::test]
+async fn the_monitor_checks_the_order_of_readiness_changes() {
+    let ran = run(
+        Fake::new()
+            .ready("node1", &[0, 0, 1, 1, 2])
+            .ready("node2", &[0]),
+        r#"
+monitor = { interval = "100ms" }
+
+[[steps]]
+title = "accepting, rejecting, then no response"
+on = "node1"
+expect_monitor = [0, 1, 2]
+timeout = "5s"
+
+[[steps]]
+title = "not back to accepting"
+on = "node1"
+expect_monitor = [2, 0]
+timeout = "500ms"
+optional = true
+
+[[steps]]
+title = "node2 stayed up"
+on = "node1"
+of = "standby"
+expect_monitor = [0]
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcome(1), Outcome::Passed);
+    assert_eq!(ran.output(1), "monitor saw node1: 0 → 1 → 2");
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Failed {
+            expected: "2 → 0".into(),
+            seen: "0 → 1 → 2".into()
+        }
+    );
+    assert_eq!(ran.outcome(3), Outcome::Passed);
+    assert_eq!(ran.output(3), "monitor saw node2: 0");
+    assert!(ran.verdict.passed);
+    let changes: Vec<u8> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Readiness { node, code, .. } if node == "node1" => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes, vec![0, 1, 2]);
+}
+
+#[tokio::test]
+async fn the_monitor_rejects_a_wrong_order() {
+    let ran = run(
+        Fake::new().ready("node1", &[2, 0]),
+        r#"
+monitor = { interval = "100ms" }
+
+[[steps]]
+title = "let the monitor see both"
+sleep = "500ms"
+
+[[steps]]
+title = "accepting, then no response"
+on = "node1"
+expect_monitor = [0, 2]
+timeout = "500ms"
+"#,
+    )
+    .await;
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Failed {
+            expected: "0 → 2".into(),
+            seen: "2 → 0".into()
+        }
+    );
+    assert!(!ran.verdict.passed);
+}
+
+#[tokio::test]
+async fn sql_and_wait_on_all_nodes_run_on_each() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("1".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "both answer"
+on = "all"
+sql = "SELECT 1"
+expect = "1"
+
+[[steps]]
+title = "both up"
+on = "all"
+wait = { pg_isready = 0 }
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcomes(), vec![Outcome::Passed; 2]);
+    let sql_nodes: Vec<String> = ran
+        .lab
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Sql { node, .. } => Some(node),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sql_nodes, vec!["node1", "node2"]);
+    assert_eq!((ran.lab.probes("node1"), ran.lab.probes("node2")), (1, 1));
+}
