@@ -34,6 +34,8 @@ pub enum Command {
     /// Faults of the document's failure table: list, inject, heal.
     #[command(subcommand)]
     Fault(FaultCommand),
+    /// Measure image builds, `up`, drills and base backups, and print the figures.
+    Bench(BenchArgs),
     /// Remove every container, network and volume of a lab, whatever its state.
     Down(NameArg),
     /// Each node's role, timeline, pg_isready code and lag; the primary's pg_stat_replication.
@@ -48,6 +50,26 @@ pub enum Command {
     Logs(LogsArgs),
     /// The document's watch loops: pg_isready from every node to itself and to its peer.
     Monitor(MonitorArgs),
+}
+
+/// `lab bench`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Image options (the version measured).
+    #[command(flatten)]
+    pub images: ImageArgs,
+    /// Remove the lab's images first: measure a cold build against a bare compile.
+    #[arg(long)]
+    pub cold: bool,
+    /// Run every built-in drill.
+    #[arg(long)]
+    pub drills: bool,
+    /// Measure at scales 10 and 100 (base backup throughput against a plain copy).
+    #[arg(long)]
+    pub scale: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lab fault …`
@@ -325,6 +347,24 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Fault(FaultCommand::Heal(a)) => {
             crate::commands::fault(&a.lab.name, &a.node, &a.fault, true).await
+        }
+        Command::Bench(args) => {
+            let opts = crate::bench::BenchOptions {
+                images: args.images.clone(),
+                cold: args.cold,
+                drills: args.drills,
+                scale: args.scale,
+            };
+            let figs = crate::bench::run(&opts, &ui).await?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&figs).expect("figures serialise")
+                );
+            } else {
+                println!("{}", crate::bench::render(&figs));
+            }
+            Ok(())
         }
         Command::Down(args) => crate::commands::down(&args.name).await,
         Command::Status(args) => crate::commands::status(&args.lab.name, args.json).await,

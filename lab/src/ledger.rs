@@ -427,6 +427,20 @@ struct Control {
     stop: bool,
 }
 
+/// Reads a running writer's progress; see [`Writer::progress_handle`].
+#[derive(Clone)]
+pub struct ProgressHandle(Arc<Counters>);
+
+impl ProgressHandle {
+    /// Acknowledged and failed writes so far.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            acked: self.0.acked.load(Ordering::Relaxed),
+            failed: self.0.failed.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The ledger writer: a background task committing numbered rows (see the module docs).
 pub struct Writer {
     control: watch::Sender<Control>,
@@ -474,6 +488,12 @@ impl Writer {
     }
 
     /// Rows acknowledged and attempts failed so far.
+    /// A handle that reads the progress while the writer runs (for sampling from another task).
+    pub fn progress_handle(&self) -> ProgressHandle {
+        ProgressHandle(self.counters.clone())
+    }
+
+    /// Acknowledged and failed writes so far.
     pub fn progress(&self) -> Progress {
         Progress {
             acked: self.counters.acked.load(Ordering::Relaxed),

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod apt;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

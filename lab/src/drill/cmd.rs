@@ -299,15 +299,12 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     };
     let sink = Sink::new(report::live);
     let nodes: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
-    let mut runner = Runner::new(
-        DockerOps {
-            engine: engine.clone(),
-            lab,
-        },
-        ctx,
-        nodes,
-        sink.clone(),
-    );
+    let password = lab.sql_password.clone();
+    let ops = DockerOps {
+        engine: engine.clone(),
+        lab,
+    };
+    let mut runner = Runner::new(ops, ctx, nodes, sink.clone()).with_ledger_password(password);
     let step_mode = args.step;
     let pace =
         move |n: usize, t: &str, c: &[String]| if step_mode { ask(n, t, c) } else { Pace::Run };

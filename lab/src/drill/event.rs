@@ -132,6 +132,15 @@ pub enum Event {
         /// Seconds since the drill started.
         at: f64,
     },
+    /// A figure the drill measured (RPO, RTO phases, write gaps).
+    Measure {
+        /// What (`rpo_rows`, `rpo_seconds`, `rto_detection_seconds`, …).
+        name: String,
+        /// The value.
+        value: f64,
+        /// Seconds since the drill started.
+        at: f64,
+    },
     /// The drill ended.
     DrillFinished {
         /// Whether every step passed.

@@ -276,6 +276,8 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             User::Postgres,
             format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
         )],
+        // The ledger writer runs in the runner itself, not in a node.
+        Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => Vec::new(),
         Action::CopyBackup { from, backup, to } => {
             let from = ctx
                 .resolve(from)
@@ -391,6 +393,12 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
                 .map(u8::to_string)
                 .collect::<Vec<_>>()
                 .join(" → ")
+        )],
+        StepKind::Action(Action::LedgerStart) => vec!["start the ledger writer: numbered rows, one per transaction, each acknowledgement timed".into()],
+        StepKind::Action(Action::LedgerRetarget) => vec!["point the ledger writer at this node".into()],
+        StepKind::Action(Action::LedgerCheck { max_lost }) => vec![format!(
+            "stop the ledger writer and check it against this node's rows (lost acknowledged rows allowed: {})",
+            max_lost.map_or("any in async mode, none in sync mode".to_string(), |m| m.to_string())
         )],
         StepKind::Mark(m) => vec![format!("mark `{m}`")],
         StepKind::Sleep(d) => vec![format!("sleep {d:?}")],

@@ -65,6 +65,7 @@ pub fn live(e: &Event) {
         }
         Event::Readiness { node, code, at } => eprintln!("  ◷ {at:.1}s pg_isready {node}: {code}"),
         Event::Role { node, role, at } => eprintln!("  ⇄ {at:.1}s {node} is now {role}"),
+        Event::Measure { name, value, .. } => eprintln!("  ∑ {name} = {value:.3}"),
         Event::LedgerSample { .. } | Event::Lag { .. } => {}
         Event::DrillFinished { passed, took } => eprintln!(
             "drill {} in {:.1}s",
@@ -173,6 +174,20 @@ pub fn markdown(events: &[Event]) -> String {
             md,
             "## Timeline of faults and readiness\n\n{}\n",
             faults.join("\n")
+        );
+    }
+    let measures: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Measure { name, value, .. } => Some(format!("| {name} | {value:.3} |")),
+            _ => None,
+        })
+        .collect();
+    if !measures.is_empty() {
+        let _ = writeln!(
+            md,
+            "## What the failure cost\n\n| measure | value |\n|---|---|\n{}\n",
+            measures.join("\n")
         );
     }
     let _ = writeln!(md, "## Steps\n");

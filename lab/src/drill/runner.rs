@@ -123,6 +123,18 @@ pub struct Runner<L: LabOps> {
     readiness: Arc<Mutex<Vec<(String, u8, f64)>>>,
     faults: Vec<(String, String)>,
     sink: Sink,
+    ledger_password: Option<String>,
+    ledger: Option<LedgerRun>,
+    /// When the faulted primary was last made sure to be down (stop action, or a crash).
+    fenced_at: Option<f64>,
+}
+
+/// A running ledger writer and its sampler.
+struct LedgerRun {
+    writer: crate::ledger::Writer,
+    /// Drill time (seconds) when the writer started: ledger times are relative to it.
+    offset: f64,
+    sampler: tokio::task::JoinHandle<()>,
 }
 
 const LOG_LIST: &str = "for f in /disk1/pg_ctl.log $(ls -tr /disk1/data/{dir}/ 2>/dev/null | sed 's|^|/disk1/data/{dir}/|'); do [ -f \"$f\" ] && echo \"$f $(stat -c %s \"$f\")\"; done; true";
@@ -139,7 +151,16 @@ impl<L: LabOps> Runner<L> {
             readiness: Arc::default(),
             faults: Vec::new(),
             sink,
+            ledger_password: None,
+            ledger: None,
+            fenced_at: None,
         }
+    }
+
+    /// Lets the runner's ledger writer connect to the nodes as the lab's controller role.
+    pub fn with_ledger_password(mut self, password: String) -> Self {
+        self.ledger_password = Some(password);
+        self
     }
 
     /// Reads what each node's server log gained since the last look. With `adopt`, files are
@@ -217,6 +238,8 @@ impl<L: LabOps> Runner<L> {
             let mut last: HashMap<String, u8> = HashMap::new();
             loop {
                 for (node, addr) in &targets {
+                    // The reading is of the moment the probe starts (a dead node's exec may hang).
+                    let at = sink.at();
                     let cmd =
                         format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo $?");
                     let code = match lab
@@ -232,7 +255,6 @@ impl<L: LabOps> Runner<L> {
                         Ok(out) => out.stdout.trim().parse().unwrap_or(2),
                         Err(_) => 2,
                     };
-                    let at = sink.at();
                     history
                         .lock()
                         .expect("not poisoned")
@@ -403,6 +425,10 @@ impl<L: LabOps> Runner<L> {
         for b in backgrounds {
             let _ = tokio::time::timeout(Duration::from_secs(5), b).await;
         }
+        if let Some(run) = self.ledger.take() {
+            run.sampler.abort();
+            let _ = run.writer.stop().await;
+        }
         if let Some(m) = monitor {
             m.abort();
         }
@@ -434,6 +460,157 @@ impl<L: LabOps> Runner<L> {
             took: t0.elapsed(),
             optional,
         });
+    }
+
+    /// Whether a fault was injected on `node` during this drill.
+    fn faults_on(&self, node: &str) -> bool {
+        self.sink
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Fault { node: n, heal: false, .. } if n == node))
+    }
+
+    /// The ledger actions: start the writer, point it elsewhere, or stop it and account.
+    async fn ledger_action(&mut self, node: &str, action: &scenario::Action) -> (Outcome, String) {
+        let addr = self.ctx.node(node).address;
+        match action {
+            scenario::Action::LedgerStart => {
+                let Some(password) = self.ledger_password.clone() else {
+                    return (
+                        Outcome::Error {
+                            message: "this lab gives the runner no SQL access for the ledger"
+                                .into(),
+                        },
+                        String::new(),
+                    );
+                };
+                if self.ledger.is_some() {
+                    return (
+                        Outcome::Error {
+                            message: "the ledger writer is already running".into(),
+                        },
+                        String::new(),
+                    );
+                }
+                // 200 rows a second: enough to see every second of an outage, small enough to
+                // keep the history in memory for hours.
+                let writer = crate::ledger::Writer::start(
+                    addr.clone(),
+                    password,
+                    "testdb".into(),
+                    Some(200.0),
+                );
+                let progress = writer.progress_handle();
+                let sink = self.sink.clone();
+                let sampler = tokio::spawn(async move {
+                    loop {
+                        let p = progress.progress();
+                        sink.emit(Event::LedgerSample {
+                            acked: p.acked,
+                            failed: p.failed,
+                            at: sink.at(),
+                        });
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                });
+                self.ledger = Some(LedgerRun {
+                    writer,
+                    offset: self.sink.at(),
+                    sampler,
+                });
+                (Outcome::Passed, format!("writing to {node} ({addr})"))
+            }
+            scenario::Action::LedgerRetarget => match &self.ledger {
+                Some(run) => {
+                    run.writer.retarget(&addr);
+                    (Outcome::Passed, format!("now writing to {node} ({addr})"))
+                }
+                None => (
+                    Outcome::Error {
+                        message: "no ledger writer is running (ledger_start first)".into(),
+                    },
+                    String::new(),
+                ),
+            },
+            scenario::Action::LedgerCheck { max_lost } => {
+                let Some(run) = self.ledger.take() else {
+                    return (
+                        Outcome::Error {
+                            message: "no ledger writer is running (ledger_start first)".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                run.sampler.abort();
+                let history = run.writer.stop().await;
+                let ids = match self
+                    .lab
+                    .sql(node, "testdb", "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM lab_ledger")
+                    .await
+                {
+                    Ok(v) => v.unwrap_or_default(),
+                    Err(e) => return (Outcome::Error { message: e }, String::new()),
+                };
+                let present: Vec<i64> = ids.split(',').filter_map(|i| i.parse().ok()).collect();
+                let acc = crate::ledger::account(&history, &present);
+                let mut measures = vec![
+                    ("ledger_acked", acc.acked as f64),
+                    ("rpo_rows", acc.rpo_rows as f64),
+                    ("rpo_seconds", acc.rpo_seconds),
+                    ("unacknowledged_present", acc.unacked_present.len() as f64),
+                    ("duplicated", acc.duplicated.len() as f64),
+                ];
+                if let Some((from, to)) = crate::ledger::longest_gap(&history) {
+                    measures.push(("longest_write_gap_seconds", to - from));
+                }
+                measures.extend(rto(
+                    &self.sink.events(),
+                    self.fenced_at,
+                    &history,
+                    run.offset,
+                ));
+                let at = self.sink.at();
+                for (name, value) in &measures {
+                    self.sink.emit(Event::Measure {
+                        name: name.to_string(),
+                        value: *value,
+                        at,
+                    });
+                }
+                let summary = measures
+                    .iter()
+                    .map(|(n, v)| format!("{n} = {v:.3}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let allowed = match (max_lost, self.ctx.topo.sync) {
+                    (Some(m), _) => Some(*m as usize),
+                    (None, true) => Some(0),
+                    (None, false) => None,
+                };
+                match allowed {
+                    Some(m) if acc.lost.len() > m => (
+                        Outcome::Failed {
+                            expected: format!(
+                                "at most {m} acknowledged row(s) lost{}",
+                                if self.ctx.topo.sync {
+                                    " (synchronous replication)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                            seen: format!(
+                                "{} lost (ids {:?}…)",
+                                acc.lost.len(),
+                                &acc.lost[..acc.lost.len().min(10)]
+                            ),
+                        },
+                        summary,
+                    ),
+                    _ => (Outcome::Passed, summary),
+                }
+            }
+            _ => unreachable!("only ledger actions come here"),
+        }
     }
 
     /// Injects or heals a fault: commands in the node, or an operation on its container.
@@ -593,6 +770,21 @@ impl<L: LabOps> Runner<L> {
                 }
                 (Outcome::Passed, all)
             }
+            StepKind::Action(
+                action @ (scenario::Action::LedgerStart
+                | scenario::Action::LedgerRetarget
+                | scenario::Action::LedgerCheck { .. }),
+            ) => {
+                let Some(n) = node else {
+                    return (
+                        Outcome::Error {
+                            message: "the ledger needs a node".into(),
+                        },
+                        String::new(),
+                    );
+                };
+                self.ledger_action(n, action).await
+            }
             StepKind::Action(action) => {
                 let moves_data = matches!(
                     action,
@@ -627,8 +819,26 @@ impl<L: LabOps> Runner<L> {
                         self.sync_logs(&n, true).await;
                     }
                 }
-                if let (scenario::Action::Promote, Some(n)) = (action, node) {
-                    self.ctx.primary = n.to_string();
+                match (action, node) {
+                    (scenario::Action::Promote, Some(n)) => {
+                        self.ctx.primary = n.to_string();
+                        self.sink.emit(Event::Role {
+                            node: n.to_string(),
+                            role: "primary".into(),
+                            at: self.sink.at(),
+                        });
+                    }
+                    (scenario::Action::MakeStandby { .. }, Some(n)) => {
+                        self.sink.emit(Event::Role {
+                            node: n.to_string(),
+                            role: "standby".into(),
+                            at: self.sink.at(),
+                        });
+                    }
+                    (scenario::Action::Stop { .. }, Some(n)) if self.faults_on(n) => {
+                        self.fenced_at = Some(self.sink.at())
+                    }
+                    _ => {}
                 }
                 (Outcome::Passed, all)
             }
@@ -944,6 +1154,64 @@ impl<L: LabOps> Runner<L> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// The RTO phases, each in seconds after the first injected fault: detection (the faulted node's
+/// first non-accepting pg_isready), fencing (the old primary made sure to be down), promotion
+/// (a new primary), and the first write the ledger got acknowledged after its longest gap; plus
+/// the lab's own share between promotion and that first write.
+pub fn rto(
+    events: &[Event],
+    fenced_at: Option<f64>,
+    history: &crate::ledger::History,
+    ledger_offset: f64,
+) -> Vec<(&'static str, f64)> {
+    let Some((fault_node, fault_at)) = events.iter().find_map(|e| match e {
+        Event::Fault {
+            node,
+            heal: false,
+            at,
+            ..
+        } => Some((node.clone(), *at)),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(at) = events.iter().find_map(|e| match e {
+        Event::Readiness { node, code, at }
+            if *node == fault_node && *code != 0 && *at >= fault_at =>
+        {
+            Some(*at)
+        }
+        _ => None,
+    }) {
+        out.push(("rto_detection_seconds", at - fault_at));
+    }
+    if let Some(at) = fenced_at.filter(|at| *at >= fault_at) {
+        out.push(("rto_fenced_seconds", at - fault_at));
+    }
+    let promoted = events.iter().find_map(|e| match e {
+        Event::Role { role, at, .. } if role == "primary" && *at >= fault_at => Some(*at),
+        _ => None,
+    });
+    if let Some(at) = promoted {
+        out.push(("rto_promoted_seconds", at - fault_at));
+    }
+    // The first acknowledgement after the fault that follows the longest gap in writes.
+    let first_write = crate::ledger::longest_gap(history)
+        .map(|(_, to)| to + ledger_offset)
+        .filter(|at| *at >= fault_at);
+    if let Some(at) = first_write {
+        out.push(("rto_first_write_seconds", at - fault_at));
+        if let Some(p) = promoted {
+            out.push((
+                "lab_overhead_promote_to_first_write_seconds",
+                (at - p).max(0.0),
+            ));
+        }
+    }
+    out
 }
 
 /// A node's readiness codes with repeats collapsed (0 0 1 1 2 → 0 1 2).

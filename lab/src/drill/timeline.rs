@@ -329,6 +329,7 @@ pub fn model(events: &[Event]) -> Timeline {
                     },
                 ));
             }
+            Event::Measure { at, .. } => end = end.max(*at),
             Event::LedgerSample { acked, failed, at } => {
                 end = end.max(*at);
                 points.push(LedgerPoint {

@@ -66,7 +66,7 @@ pub enum RestoreCommand {
     /// `pg_wal`, so that the line behaves on every version as it did on 9.3.
     Literal,
     /// The working form (the lab's default):
-    /// `scp -o ConnectTimeout=5 <primary>:/disk3/archive/%f "%p" 2> /dev/null || exit 1`,
+    /// `scp -o ConnectTimeout=2 <primary>:/disk3/archive/%f "%p" 2> /dev/null || exit 1`,
     /// fetching from the primary's archive over ssh as the `postgres` user.
     ///
     /// The two additions matter, as the lab's node-crash drill showed: when the primary is gone,
@@ -88,7 +88,7 @@ impl RestoreCommand {
             }
             RestoreCommand::Archive => {
                 format!(
-                    "scp -o ConnectTimeout=5 {primary_address}:{ARCHIVE_DIR}/%f \"%p\" 2> /dev/null || exit 1"
+                    "scp -o ConnectTimeout=2 {primary_address}:{ARCHIVE_DIR}/%f \"%p\" 2> /dev/null || exit 1"
                 )
             }
         }
@@ -197,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             RestoreCommand::Archive.command(&dialect("15"), "172.16.3.101"),
-            r#"scp -o ConnectTimeout=5 172.16.3.101:/disk3/archive/%f "%p" 2> /dev/null || exit 1"#
+            r#"scp -o ConnectTimeout=2 172.16.3.101:/disk3/archive/%f "%p" 2> /dev/null || exit 1"#
         );
         assert_eq!(RestoreCommand::default(), RestoreCommand::Archive);
     }

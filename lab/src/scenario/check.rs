@@ -46,6 +46,9 @@ const ACTION_PARAMS: &[(&str, &[&str])] = &[
     ("pitr", &["target_time", "restore_command"]),
     ("load", &["seconds", "clients"]),
     ("copy_backup", &["from", "backup", "to"]),
+    ("ledger_start", &[]),
+    ("ledger_retarget", &[]),
+    ("ledger_check", &["max_lost"]),
 ];
 
 /// The database `sql` and `wait.sql` use unless `db` says otherwise.
@@ -1467,6 +1470,17 @@ impl<'a> Checker<'a> {
             "start" => Some(Action::Start),
             "promote" => Some(Action::Promote),
             "link_wal" => Some(Action::LinkWal),
+            "ledger_start" => Some(Action::LedgerStart),
+            "ledger_retarget" => Some(Action::LedgerRetarget),
+            "ledger_check" => {
+                let max_lost = self.opt(param("max_lost"), |cx, v| {
+                    cx.integer("max_lost", v, 0..=i64::MAX, "a number of rows (0 or more)")
+                        .map(|n| n as u64)
+                });
+                Some(Action::LedgerCheck {
+                    max_lost: max_lost?,
+                })
+            }
             "stop" => {
                 let mode = self.opt(param("mode"), |cx, v| stop_mode(cx, "mode", v));
                 let fallback = self.opt(param("fallback"), |cx, v| stop_mode(cx, "fallback", v));

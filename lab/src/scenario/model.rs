@@ -50,6 +50,9 @@ pub const ACTIONS: &[&str] = &[
     "pitr",
     "load",
     "copy_backup",
+    "ledger_start",
+    "ledger_retarget",
+    "ledger_check",
 ];
 
 /// The faults a `fault` step can inject (and heal).
@@ -281,6 +284,7 @@ impl StepKind {
                 | Action::Pitr { .. }
                 | Action::Load { .. }
                 | Action::CopyBackup { .. } => 3600,
+                Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => 60,
             },
             StepKind::Fault { .. } => 60,
             StepKind::Wait(_) => 60,
@@ -358,6 +362,19 @@ pub enum Action {
         /// The target directory (default `/disk1/data`).
         to: Template,
     },
+    /// Start the ledger writer against this node: numbered rows, one per transaction, each
+    /// acknowledgement recorded with its time (the measure of what a failover loses).
+    LedgerStart,
+    /// Point the ledger writer at this node (the new primary after a failover).
+    LedgerRetarget,
+    /// Stop the writer and check its history against the rows present on this node: lost
+    /// acknowledged rows (RPO), rows present but never acknowledged, duplicates, and the RTO
+    /// phases. Fails when more than `max_lost` acknowledged rows are missing, and, in
+    /// synchronous mode, when any is.
+    LedgerCheck {
+        /// The most acknowledged rows that may be lost (no limit when absent, in async mode).
+        max_lost: Option<u64>,
+    },
 }
 
 impl Action {
@@ -375,6 +392,9 @@ impl Action {
             Action::Pitr { .. } => "pitr",
             Action::Load { .. } => "load",
             Action::CopyBackup { .. } => "copy_backup",
+            Action::LedgerStart => "ledger_start",
+            Action::LedgerRetarget => "ledger_retarget",
+            Action::LedgerCheck { .. } => "ledger_check",
         }
     }
 }

@@ -109,7 +109,7 @@ const BAD: &[Bad] = &[
         name: "unknown action",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promot\"\n",
         expected: &[
-            "d.toml:7:10: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup",
+            "d.toml:7:10: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check",
         ],
     },
     Bad {
@@ -557,6 +557,21 @@ sleep = "2s"
 [[steps]]
 title = "Explain"
 note = "The document records this by hand."
+[[steps]]
+title = "Start the ledger"
+on = "primary"
+action = "ledger_start"
+
+[[steps]]
+title = "Point it at the other node"
+on = "standby"
+action = "ledger_retarget"
+
+[[steps]]
+title = "Check the ledger"
+on = "standby"
+action = "ledger_check"
+with = { max_lost = 0 }
 "#;
 
 #[test]
@@ -576,7 +591,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     assert_eq!(drill.monitor, Some(Duration::from_millis(500)));
     assert_eq!(drill.profiles["default"]["load_seconds"], "30");
     assert_eq!(drill.profiles["long"]["load_seconds"], "180");
-    assert_eq!(drill.steps.len(), 24);
+    assert_eq!(drill.steps.len(), 27);
     let kinds: Vec<&str> = drill.steps.iter().map(|s| s.kind.key()).collect();
     for kind in KINDS {
         assert!(kinds.contains(kind), "no {kind} step");

@@ -1,0 +1,141 @@
+//! End to end: every drill of the failure table (SEED-GUIDE §2) passes on real containers, the
+//! ledger reports what the failover cost (RPO may be above zero in asynchronous mode, must be
+//! zero in synchronous mode), and a healed partition returns the pair to streaming.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+async fn drill(drill: &str, name: &str, subnet: &str, runs: &Path, extra: &[&str]) -> Output {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let mut args = vec![
+        "drill",
+        "run",
+        drill,
+        "--pg-version",
+        &version,
+        "--name",
+        name,
+        "--subnet",
+        subnet,
+        "--runs-dir",
+        runs.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
+    assert!(inv.is_empty(), "lab {name} left {inv:?}");
+    out
+}
+
+fn report(runs: &Path, drill: &str) -> String {
+    std::fs::read_to_string(runs.join(drill).join("latest/report.md")).unwrap_or_default()
+}
+
+#[track_caller]
+fn assert_passed(out: &Output, runs: &Path, drill: &str) -> String {
+    let md = report(runs, drill);
+    assert!(
+        out.status.success(),
+        "{drill} failed:\n{}\n{md}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(md.contains("**Result: PASSED**"), "{md}");
+    assert!(runs.join(drill).join("latest/report.html").exists());
+    md
+}
+
+/// The value of a measure in report.md's table.
+fn measure(md: &str, name: &str) -> f64 {
+    md.lines()
+        .find_map(|l| l.strip_prefix(&format!("| {name} | ")))
+        .and_then(|v| v.trim_end_matches(" |").parse().ok())
+        .unwrap_or_else(|| panic!("no measure {name} in the report"))
+}
+
+#[tokio::test]
+async fn every_failure_table_drill_passes() {
+    let runs = tempfile::tempdir().unwrap();
+    for (i, (name, extra)) in [
+        ("binary-damaged-failover", &[][..]),
+        ("data-area-damaged-failover", &[][..]),
+        ("wal-segment-corrupted-failover", &[][..]),
+        ("data-file-corrupted-failover", &[][..]),
+        ("wal-full-failover", &["--wal-disk-size", "256m"][..]),
+        ("archive-only-catchup", &[][..]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = drill(
+            name,
+            &format!("e2e-ft{i}"),
+            &format!("172.16.{}.0/24", 50 + i),
+            runs.path(),
+            extra,
+        )
+        .await;
+        assert_passed(&out, runs.path(), name);
+    }
+}
+
+#[tokio::test]
+async fn a_crash_costs_what_the_ledger_says_and_nothing_in_sync_mode() {
+    let runs = tempfile::tempdir().unwrap();
+    let out = drill(
+        "node-crash-failover",
+        "e2e-crash",
+        "172.16.60.0/24",
+        runs.path(),
+        &[],
+    )
+    .await;
+    let md = assert_passed(&out, runs.path(), "node-crash-failover");
+    // Asynchronous: the figures are reported, whatever they are.
+    assert!(measure(&md, "ledger_acked") > 0.0, "{md}");
+    assert!(measure(&md, "rpo_rows") >= 0.0);
+    assert!(measure(&md, "rto_promoted_seconds") > 0.0);
+    assert!(
+        measure(&md, "lab_overhead_promote_to_first_write_seconds") <= 1.0,
+        "{md}"
+    );
+
+    let sync_runs = tempfile::tempdir().unwrap();
+    let out = drill(
+        "node-crash-failover",
+        "e2e-crash-sync",
+        "172.16.61.0/24",
+        sync_runs.path(),
+        &["--sync"],
+    )
+    .await;
+    let md = assert_passed(&out, sync_runs.path(), "node-crash-failover");
+    assert_eq!(
+        measure(&md, "rpo_rows"),
+        0.0,
+        "synchronous replication loses nothing: {md}"
+    );
+    assert_eq!(measure(&md, "rpo_seconds"), 0.0);
+    assert!(measure(&md, "ledger_acked") > 0.0);
+}
+
+#[tokio::test]
+async fn a_healed_partition_returns_the_pair_to_streaming() {
+    let runs = tempfile::tempdir().unwrap();
+    let out = drill(
+        "partition-heal",
+        "e2e-part",
+        "172.16.62.0/24",
+        runs.path(),
+        &[],
+    )
+    .await;
+    let md = assert_passed(&out, runs.path(), "partition-heal");
+    assert!(md.contains("healed `partition` on node2"), "{md}");
+}
