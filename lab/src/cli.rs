@@ -226,7 +226,7 @@ pub struct UpArgs {
     #[arg(long, default_value = "1")]
     pub scale: u32,
     /// Seconds of the check run `pgbench -T` (the document used 180).
-    #[arg(long, default_value = "10")]
+    #[arg(long, default_value = "3")]
     pub check_seconds: u32,
     /// Synchronous replication (synchronous_standby_names).
     #[arg(long)]

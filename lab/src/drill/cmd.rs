@@ -44,6 +44,9 @@ pub struct RunArgs {
     /// Profile: `default` (short runs) or `seed` (the document's durations).
     #[arg(long, default_value = "default")]
     pub profile: String,
+    /// Bring up a new lab for the drill and remove it afterwards (the default).
+    #[arg(long, conflicts_with = "reuse")]
+    pub fresh: bool,
     /// Run on the existing lab `--name` instead of bringing up a new one (and removing it after).
     #[arg(long)]
     pub reuse: bool,

@@ -112,7 +112,7 @@ pub struct Topology {
     /// the lab's default is 1.
     pub scale: u32,
     /// The length in seconds of the check run `pgbench -T`: the document used 180; the lab's
-    /// default is 10.
+    /// default is 3.
     pub check_seconds: u32,
     /// Synchronous replication: sets `synchronous_standby_names` on the master, and puts
     /// `application_name=<standby>` in the standby's `primary_conninfo`. The document runs
@@ -134,7 +134,7 @@ pub struct Topology {
 
 impl Default for Topology {
     /// The document's layout (node1 master at .101, node2 slave at .102, `repuser`), with a
-    /// small scale (1), a short check run (10 s), asynchronous replication and the working
+    /// small scale (1), a short check run (3 s), asynchronous replication and the working
     /// `restore_command`.
     fn default() -> Self {
         Topology {
@@ -144,7 +144,7 @@ impl Default for Topology {
             repl_user: "repuser".to_string(),
             repl_password: "repuser".to_string(),
             scale: 1,
-            check_seconds: 10,
+            check_seconds: 3,
             sync: false,
             restore: RestoreCommand::Archive,
             fast_checkpoint: true,
