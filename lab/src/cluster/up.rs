@@ -145,53 +145,51 @@ pub async fn run_plan(
 /// Generates a key pair for each node's postgres user and makes every node trust every other
 /// (chapter 5: `ssh-keygen -t rsa`, the peer's key in `authorized_keys`), host keys accepted.
 pub async fn setup_ssh(engine: &Engine, nodes: &[Node]) -> Result<()> {
+    use futures_util::future::try_join_all;
     let t = Duration::from_secs(60);
-    let mut keys = Vec::new();
-    for node in nodes {
-        let out = node
-            .must(
-                engine,
-                User::Postgres,
-                "mkdir -p ~/.ssh && chmod 700 ~/.ssh && rm -f ~/.ssh/id_rsa ~/.ssh/id_rsa.pub \
-                 && ssh-keygen -q -t rsa -b 3072 -N '' -C \"postgres@$(hostname)\" -f ~/.ssh/id_rsa \
-                 && cat ~/.ssh/id_rsa.pub",
-                t,
-            )
-            .await?;
-        keys.push(out.stdout.trim().to_string());
-    }
-    let authorized = keys.join("\n") + "\n";
+    // Each phase runs on every node at once: key generation and waiting for sshd dominate.
+    let keys = try_join_all(nodes.iter().map(|node| {
+        node.must(
+            engine,
+            User::Postgres,
+            "mkdir -p ~/.ssh && chmod 700 ~/.ssh && rm -f ~/.ssh/id_rsa ~/.ssh/id_rsa.pub \
+             && ssh-keygen -q -t rsa -b 3072 -N '' -C \"postgres@$(hostname)\" -f ~/.ssh/id_rsa \
+             && cat ~/.ssh/id_rsa.pub",
+            t,
+        )
+    }))
+    .await?;
+    let authorized = keys
+        .iter()
+        .map(|o| o.stdout.trim())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
     let addrs: Vec<&str> = nodes.iter().map(|n| n.addr.as_str()).collect();
-    for node in nodes {
-        let env = HashMap::from([("LAB_KEYS".to_string(), authorized.clone())]);
-        let out = node
-            .run(
-                engine,
-                User::Postgres,
-                "printf '%s' \"$LAB_KEYS\" > ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys",
-                &env,
-                t,
-            )
-            .await?;
-        if !out.ok() {
-            return Err(Error::Lab(format!(
-                "installing SSH keys on {}: {}",
+    // Wait for each node's host keys (its sshd starts with the container), then trust them.
+    let scan = format!(
+        "printf '%s' \"$LAB_KEYS\" > ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys; \
+         rm -f ~/.ssh/known_hosts.new; for h in {peers}; do \
+           for i in $(seq 1 150); do k=$(ssh-keyscan -T 2 $h 2>/dev/null); [ -n \"$k\" ] && break; sleep 0.1; done; \
+           [ -n \"$k\" ] || {{ echo \"no SSH host key from $h\" >&2; exit 1; }}; \
+           printf '%s\\n' \"$k\" >> ~/.ssh/known_hosts.new; \
+         done; mv ~/.ssh/known_hosts.new ~/.ssh/known_hosts && chmod 600 ~/.ssh/known_hosts",
+        peers = addrs.join(" "),
+    );
+    let env = HashMap::from([("LAB_KEYS".to_string(), authorized)]);
+    try_join_all(nodes.iter().map(|node| async {
+        let out = node.run(engine, User::Postgres, &scan, &env, t).await?;
+        if out.ok() {
+            Ok(())
+        } else {
+            Err(Error::Lab(format!(
+                "setting up SSH on {}: {}",
                 node.name,
                 out.combined()
-            )));
+            )))
         }
-        // sshd starts with the container: wait for it on every node, then record host keys.
-        // Wait for each node's host keys (its sshd starts with the container), then trust them.
-        let scan = format!(
-            "rm -f ~/.ssh/known_hosts.new; for h in {peers}; do \
-               for i in $(seq 1 150); do k=$(ssh-keyscan -T 2 $h 2>/dev/null); [ -n \"$k\" ] && break; sleep 0.1; done; \
-               [ -n \"$k\" ] || {{ echo \"no SSH host key from $h\" >&2; exit 1; }}; \
-               printf '%s\\n' \"$k\" >> ~/.ssh/known_hosts.new; \
-             done; mv ~/.ssh/known_hosts.new ~/.ssh/known_hosts && chmod 600 ~/.ssh/known_hosts",
-            peers = addrs.join(" "),
-        );
-        node.must(engine, User::Postgres, &scan, t).await?;
-    }
+    }))
+    .await?;
     for node in nodes {
         for peer in nodes.iter().filter(|p| p.name != node.name) {
             node.must(
@@ -366,19 +364,26 @@ pub async fn up(
     );
     phases.add("containers", started);
 
-    let started = Instant::now();
-    let task = ui.task("ssh");
-    setup_ssh(engine, &nodes).await?;
-    task.done("postgres users trust each other (chapter 5)");
-    phases.add("ssh", started);
-
+    // SSH (chapter 5) is set up while chapter 1 runs: only scp in restore_command needs it,
+    // and a restore_command that fails just means "not in the archive yet".
+    let ssh = async {
+        let started = Instant::now();
+        let task = ui.task("ssh");
+        setup_ssh(engine, &nodes).await?;
+        task.done("postgres users trust each other (chapter 5)");
+        Ok::<f64, Error>(started.elapsed().as_secs_f64())
+    };
     let mut plan = crate::pg::setup_plan(dialect, topo);
     plan.steps.extend(controller_steps(
         topo,
         &gateway.to_string(),
         &layout.sql_password,
     ));
-    run_plan(engine, &nodes, &plan, ui, &mut phases).await?;
+    let (ssh, chapter1) = tokio::join!(ssh, run_plan(engine, &nodes, &plan, ui, &mut phases));
+    chapter1?;
+    phases
+        .0
+        .insert(2, ("ssh (alongside chapter 1)".to_string(), ssh?));
 
     let started = Instant::now();
     let task = ui.task("checks");
