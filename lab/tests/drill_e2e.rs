@@ -65,6 +65,14 @@ fn assert_passed(out: &Output, runs: &Path, drill: &str) {
         assert!(read(&latest.join(format!("{node}.log")))
             .contains("database system is ready to accept"));
     }
+    // Secrets stay out of the run directory: passwords masked, no private key anywhere.
+    for entry in std::fs::read_dir(&latest).unwrap() {
+        let text = read(&entry.unwrap().path());
+        assert!(
+            !text.contains("password=repuser") && !text.contains("PRIVATE KEY"),
+            "a secret in the run directory"
+        );
+    }
     let json: serde_json::Value = serde_json::from_str(&read(&latest.join("report.json"))).unwrap();
     assert!(json["events"].as_array().unwrap().len() > 10);
 }

@@ -53,6 +53,9 @@ pub struct RunArgs {
     /// Pause before each step: Enter runs it, `s` skips it, `q` stops the drill.
     #[arg(long)]
     pub step: bool,
+    /// Show passwords in reports and logs (masked by default).
+    #[arg(long)]
+    pub show_secrets: bool,
     /// Where run directories go (`<dir>/<drill>/<timestamp>/`, with a `latest` link).
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -317,13 +320,20 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     };
     let events = sink.events();
     let logs = verdict.as_ref().map(|v| v.logs.clone()).unwrap_or_default();
-    let dir =
-        report::write_run(&args.runs_dir, &drill.name, &stamp, &events, &logs).map_err(|e| {
-            Error::Lab(format!(
-                "writing the reports under {}: {e}",
-                args.runs_dir.display()
-            ))
-        })?;
+    let dir = report::write_run(
+        &args.runs_dir,
+        &drill.name,
+        &stamp,
+        &events,
+        &logs,
+        args.show_secrets,
+    )
+    .map_err(|e| {
+        Error::Lab(format!(
+            "writing the reports under {}: {e}",
+            args.runs_dir.display()
+        ))
+    })?;
     eprintln!("reports: {}", dir.display());
     if !args.reuse {
         if args.up.keep {

@@ -284,30 +284,95 @@ pub fn junit(events: &[Event]) -> String {
     report.to_string().unwrap_or_default()
 }
 
+/// Masks passwords in report text: `password=…` in connection strings, `PASSWORD '…'` in SQL,
+/// and the password field of `.pgpass` lines.
+pub fn mask_secrets(text: &str) -> String {
+    use std::sync::LazyLock;
+    static PATTERNS: LazyLock<[(regex::Regex, &str); 3]> = LazyLock::new(|| {
+        [
+            (
+                regex::Regex::new(r"(?i)(password=)[^\s'\\]+").expect("valid"),
+                "${1}***",
+            ),
+            (
+                regex::Regex::new(r"(?i)(PASSWORD\s+')[^']*(')").expect("valid"),
+                "${1}***${2}",
+            ),
+            (
+                regex::Regex::new(r"(\*:\*:\*:[^:\s']+:)[^\s']+").expect("valid"),
+                "${1}***",
+            ),
+        ]
+    });
+    let mut out = text.to_string();
+    for (re, with) in PATTERNS.iter() {
+        out = re.replace_all(&out, *with).into_owned();
+    }
+    out
+}
+
 /// Writes every report and the node logs into `base/<drill>/<timestamp>/` and points
-/// `base/<drill>/latest` at it. Returns the run directory.
+/// `base/<drill>/latest` at it, with passwords masked unless `show_secrets`. Returns the run
+/// directory.
 pub fn write_run(
     base: &Path,
     drill: &str,
     stamp: &str,
     events: &[Event],
     logs: &[(String, String)],
+    show_secrets: bool,
 ) -> std::io::Result<PathBuf> {
+    let secret = |text: String| {
+        if show_secrets {
+            text
+        } else {
+            mask_secrets(&text)
+        }
+    };
     let dir = base.join(drill).join(stamp);
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("report.md"), markdown(events))?;
-    std::fs::write(dir.join("report.html"), super::timeline::html(events))?;
+    std::fs::write(dir.join("report.md"), secret(markdown(events)))?;
+    std::fs::write(
+        dir.join("report.html"),
+        secret(super::timeline::html(events)),
+    )?;
     std::fs::write(
         dir.join("report.json"),
-        serde_json::to_string_pretty(&serde_json::json!({ "events": events }))
-            .expect("events serialise"),
+        secret(
+            serde_json::to_string_pretty(&serde_json::json!({ "events": events }))
+                .expect("events serialise"),
+        ),
     )?;
-    std::fs::write(dir.join("junit.xml"), junit(events))?;
+    std::fs::write(dir.join("junit.xml"), secret(junit(events)))?;
     for (node, text) in logs {
-        std::fs::write(dir.join(format!("{node}.log")), text)?;
+        std::fs::write(dir.join(format!("{node}.log")), secret(text.clone()))?;
     }
     let latest = base.join(drill).join("latest");
     let _ = std::fs::remove_file(&latest);
     std::os::unix::fs::symlink(stamp, &latest)?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        let text =
+            "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=repuser'\n\
+                    psql -c \"CREATE ROLE lab LOGIN SUPERUSER PASSWORD 'f00d';\"\n\
+                    $ echo '*:*:*:repuser:repuser' > ~/.pgpass";
+        let masked = mask_secrets(text);
+        assert!(
+            !masked.contains("password=repuser") && masked.contains("password=***'"),
+            "{masked}"
+        );
+        assert!(
+            masked.contains("PASSWORD '***'") && !masked.contains("f00d"),
+            "{masked}"
+        );
+        assert!(masked.contains("'*:*:*:repuser:***'"), "{masked}");
+        assert!(masked.contains("user=repuser"), "user names stay: {masked}");
+    }
 }
