@@ -443,7 +443,9 @@ pub fn monitor_command(own: &str, peers: &[&str]) -> String {
     std::iter::once(own)
         .chain(peers.iter().copied())
         .map(|addr| {
-            format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo \"{addr} $?,$(date '+%Y-%m-%d %H:%M:%S')\"")
+            // The document's loop body: `pg_isready -q; echo $?,$(date)`, with the address first.
+            let probe = crate::pg::isready_probe(addr);
+            format!("{probe}; echo \"{addr} $?,$(date '+%Y-%m-%d %H:%M:%S')\"")
         })
         .collect::<Vec<_>>()
         .join("; ")

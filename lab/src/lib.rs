@@ -14,6 +14,8 @@ pub mod download;
 pub mod drill;
 pub mod error;
 pub mod fault;
+#[cfg(test)]
+mod golden;
 pub mod image;
 pub mod ledger;
 pub mod pg;

@@ -5,44 +5,12 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the lab binary runs")
-}
-
-async fn assert_nothing_left(name: &str) {
-    let engine = support::engine().await;
-    let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
-    assert!(inv.is_empty(), "lab {name} left {inv:?}");
-}
+use support::{lab, run_drill};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-async fn run_drill(drill: &str, name: &str, subnet: &str, runs: &Path) -> Output {
-    let engine = support::engine().await;
-    let version = support::images(&engine).await.version.to_string();
-    let out = lab(&[
-        "drill",
-        "run",
-        drill,
-        "--pg-version",
-        &version,
-        "--name",
-        name,
-        "--subnet",
-        subnet,
-        "--runs-dir",
-        runs.to_str().unwrap(),
-    ]);
-    assert_nothing_left(name).await;
-    out
 }
 
 #[track_caller]
@@ -85,6 +53,7 @@ async fn failover_switchback_passes() {
         "e2e-fs",
         "172.16.36.0/24",
         runs.path(),
+        &[],
     )
     .await;
     assert_passed(&out, runs.path(), "failover-switchback");
@@ -108,6 +77,7 @@ async fn pitr_from_standby_backup_passes() {
         "e2e-pitr",
         "172.16.37.0/24",
         runs.path(),
+        &[],
     )
     .await;
     assert_passed(&out, runs.path(), "pitr-from-standby-backup");
@@ -148,7 +118,14 @@ run = "true"
     )
     .unwrap();
     let runs = dir.path().join("runs");
-    let out = run_drill(file.to_str().unwrap(), "e2e-wrong", "172.16.38.0/24", &runs).await;
+    let out = run_drill(
+        file.to_str().unwrap(),
+        "e2e-wrong",
+        "172.16.38.0/24",
+        &runs,
+        &[],
+    )
+    .await;
     assert_eq!(
         out.status.code(),
         Some(1),

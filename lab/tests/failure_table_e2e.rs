@@ -5,34 +5,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-async fn drill(drill: &str, name: &str, subnet: &str, runs: &Path, extra: &[&str]) -> Output {
-    let engine = support::engine().await;
-    let version = support::images(&engine).await.version.to_string();
-    let mut args = vec![
-        "drill",
-        "run",
-        drill,
-        "--pg-version",
-        &version,
-        "--name",
-        name,
-        "--subnet",
-        subnet,
-        "--runs-dir",
-        runs.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(&args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
-    assert!(inv.is_empty(), "lab {name} left {inv:?}");
-    out
-}
+use support::run_drill as drill;
 
 fn report(runs: &Path, drill: &str) -> String {
     std::fs::read_to_string(runs.join(drill).join("latest/report.md")).unwrap_or_default()

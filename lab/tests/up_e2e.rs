@@ -4,44 +4,10 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
-
-fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the lab binary runs")
-}
-
-#[track_caller]
-fn ok(args: &[&str]) -> String {
-    let out = lab(args);
-    assert!(
-        out.status.success(),
-        "lab {args:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-async fn assert_nothing_left(name: &str) {
-    let engine = support::engine().await;
-    let inv = lab::cluster::inventory(&engine, Some(name)).await.unwrap();
-    assert!(inv.is_empty(), "lab {name} left {inv:?}");
-}
-
-/// Removes the lab even when an assertion fails half-way.
-struct Down(&'static str);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = lab(&["down", "--name", self.0]);
-    }
-}
+use support::{assert_nothing_left, lab, ok, Down};
 
 #[tokio::test]
 async fn up_reaches_streaming_and_down_removes_everything() {

@@ -91,10 +91,7 @@ async fn node_status(
         .run(
             engine,
             User::Postgres,
-            &format!(
-                "pg_isready -h {} -p 5432 -U postgres -d postgres -q; echo $?",
-                node.addr
-            ),
+            &crate::pg::isready_command(&node.addr),
             &Default::default(),
             Duration::from_secs(15),
         )

@@ -240,8 +240,7 @@ impl<L: LabOps> Runner<L> {
                 for (node, addr) in &targets {
                     // The reading is of the moment the probe starts (a dead node's exec may hang).
                     let at = sink.at();
-                    let cmd =
-                        format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo $?");
+                    let cmd = crate::pg::isready_command(&addr);
                     let code = match lab
                         .run(
                             node,
@@ -1082,8 +1081,7 @@ impl<L: LabOps> Runner<L> {
         loop {
             let (done, seen) = match w {
                 WaitFor::PgIsReady(code) => {
-                    let cmd =
-                        format!("pg_isready -h {addr} -p 5432 -U postgres -d postgres -q; echo $?");
+                    let cmd = crate::pg::isready_command(&addr);
                     let seen = match self
                         .lab
                         .run(

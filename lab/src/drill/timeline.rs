@@ -1193,7 +1193,6 @@ fn legend(t: &Timeline, out: &mut String) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::time::Duration;
 
     fn readiness(node: &str, code: u8, at: f64) -> Event {
@@ -1564,33 +1563,6 @@ mod tests {
 
     #[test]
     fn failover_matches_the_golden_file() {
-        let actual = html(&failover());
-        let path =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/timeline/failover.html");
-        if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &actual).unwrap();
-            return;
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-                path.display()
-            )
-        });
-        if expected != actual {
-            let line = expected
-                .lines()
-                .zip(actual.lines())
-                .position(|(e, a)| e != a)
-                .map_or_else(
-                    || "a missing or extra line".to_string(),
-                    |i| format!("line {}", i + 1),
-                );
-            panic!(
-                "{} differs from the rendering at {line} (UPDATE_GOLDEN=1 rewrites it)",
-                path.display()
-            );
-        }
+        crate::golden::assert_golden("timeline/failover.html", &html(&failover()));
     }
 }

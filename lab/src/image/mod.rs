@@ -352,24 +352,8 @@ mod tests {
         }
     }
 
-    /// Compares with fixtures/images/NAME, or rewrites it when UPDATE_GOLDEN=1.
-    #[track_caller]
     fn golden(name: &str, actual: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/images")
-            .join(name);
-        if std::env::var_os("UPDATE_GOLDEN").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, actual).unwrap();
-        }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
-        assert_eq!(
-            actual,
-            expected,
-            "{} differs (UPDATE_GOLDEN=1 rewrites it)",
-            path.display()
-        );
+        crate::golden::assert_golden(&format!("images/{name}"), actual);
     }
 
     #[test]

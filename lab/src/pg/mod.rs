@@ -31,3 +31,15 @@ pub use topology::{
     Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,
     LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT,
 };
+
+/// The document's readiness probe over TCP to `addr`, printing pg_isready's exit code (0
+/// accepting, 1 rejecting, 2 no response, 3 no attempt). It names a user and database so that a
+/// probe does not fill the server log with `role "..." does not exist` (DOCKER-NOTES).
+pub fn isready_command(addr: &str) -> String {
+    format!("{}; echo $?", isready_probe(addr))
+}
+
+/// The probe alone (quiet, its answer in the exit status).
+pub fn isready_probe(addr: &str) -> String {
+    format!("pg_isready -h {addr} -p {PORT} -U postgres -d postgres -q")
+}

@@ -454,46 +454,14 @@ mod tests {
     use super::super::topology::{RestoreCommand, BACKUP_DIR, LOCAL_ARCHIVE_RESTORE};
     use super::*;
     use crate::plan::Action;
-    use std::path::PathBuf;
 
     fn dialect(version: &str) -> Dialect {
         let v: crate::version::PgVersion = version.parse().unwrap();
         Dialect::for_major(v.major)
     }
 
-    /// Compares `actual` with `fixtures/pg/<name>` byte for byte; with `UPDATE_GOLDEN=1` it
-    /// rewrites the fixture instead.
-    #[track_caller]
     fn golden(name: &str, actual: &str) {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/pg")
-            .join(name);
-        if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, actual).unwrap();
-            return;
-        }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-                path.display()
-            )
-        });
-        if expected != actual {
-            let line = expected
-                .lines()
-                .zip(actual.lines())
-                .position(|(e, a)| e != a)
-                .map_or_else(
-                    || "a missing or extra line".to_string(),
-                    |i| format!("line {}", i + 1),
-                );
-            panic!(
-                "{} differs from the rendering at {line} (UPDATE_GOLDEN=1 rewrites it)\n\
-                 --- rendered ---\n{actual}",
-                path.display()
-            );
-        }
+        crate::golden::assert_golden(&format!("pg/{name}"), actual);
     }
 
     #[test]
