@@ -240,7 +240,7 @@ impl<L: LabOps> Runner<L> {
                 for (node, addr) in &targets {
                     // The reading is of the moment the probe starts (a dead node's exec may hang).
                     let at = sink.at();
-                    let cmd = crate::pg::isready_command(&addr);
+                    let cmd = crate::pg::isready_command(addr);
                     let code = match lab
                         .run(
                             node,
