@@ -255,22 +255,30 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Vec<Figure>> {
                     timed_node(&engine, &lab, "node1", "du -sbL /disk1/data | cut -f1").await?;
                 let mib = size.trim().parse::<f64>().unwrap_or(0.0) / 1_048_576.0;
                 let from = lab.node("node1")?.addr.clone();
-                let (bb, _) = timed_node(
-                    &engine,
-                    &lab,
-                    "node2",
-                    &format!(
-                        "pg_basebackup -h {from} -U repuser -D /disk3/bench-bb -X stream -c fast"
-                    ),
-                )
-                .await?;
-                let (cp, _) = timed_node(
-                    &engine,
-                    &lab,
-                    "node1",
-                    "cp -a /disk1/data /disk3/bench-copy",
-                )
-                .await?;
+                // -X fetch: the document's max_wal_senders = 2 leaves one sender free beside
+                // the standby's, and -X stream needs two.
+                let bb_cmd = format!(
+                    "pg_basebackup -h {from} -U repuser -D /disk3/bench-bb -X fetch -c fast"
+                );
+                let measured = async {
+                    let (bb, _) = timed_node(&engine, &lab, "node2", &bb_cmd).await?;
+                    let (cp, _) = timed_node(
+                        &engine,
+                        &lab,
+                        "node1",
+                        "cp -a /disk1/data /disk3/bench-copy",
+                    )
+                    .await?;
+                    Ok::<_, Error>((bb, cp))
+                }
+                .await;
+                let (bb, cp) = match measured {
+                    Ok(m) => m,
+                    Err(e) => {
+                        crate::cluster::down(&engine, "bench-scale").await?;
+                        return Err(e);
+                    }
+                };
                 figs.push(figure("data directory at scale 100", mib, "MiB", None));
                 figs.push(figure(
                     "base backup throughput",
