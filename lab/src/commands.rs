@@ -13,14 +13,41 @@ use crate::plan::User;
 use crate::ui::Ui;
 use crate::version::PgVersion;
 
-/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
-pub async fn shutdown_signal() -> &'static str {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+/// Listens for SIGINT and SIGTERM from the moment it is made: a signal that arrives while
+/// nobody awaits it is kept, and the next [`Shutdown::recv`] returns at once.
+pub struct Shutdown {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Starts listening.
+    pub fn new() -> Shutdown {
+        use tokio::signal::unix::{signal, SignalKind};
+        Shutdown {
+            int: signal(SignalKind::interrupt()).expect("a SIGINT handler"),
+            term: signal(SignalKind::terminate()).expect("a SIGTERM handler"),
+        }
     }
+
+    /// Resolves with the signal's name when one has arrived.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM) from now on.
+pub async fn shutdown_signal() -> &'static str {
+    Shutdown::new().recv().await
 }
 
 /// A random password for the controller's role.

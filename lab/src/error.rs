@@ -43,7 +43,8 @@ impl Error {
             Error::Image(ImageError::Tarball(
                 TarballError::Mismatch { .. }
                 | TarballError::NoChecksum { .. }
-                | TarballError::UnknownVersion { .. },
+                | TarballError::UnknownVersion { .. }
+                | TarballError::VersionMismatch { .. },
             )) => EXIT_INVALID,
             Error::Image(_) | Error::Docker(_) | Error::Lab(_) => EXIT_LAB,
         }

@@ -141,6 +141,16 @@ pub enum TarballError {
         /// The version.
         version: String,
     },
+    /// The given tarball's name announces another release than the one asked for.
+    #[error("{path} is PostgreSQL {named} by its name, but the version asked for is {asked} (--pg-version, default 9.3.25): pass --pg-version {named}")]
+    VersionMismatch {
+        /// The file.
+        path: String,
+        /// The release its name announces.
+        named: String,
+        /// The release asked for.
+        asked: String,
+    },
     /// The version of a given tarball cannot be told.
     #[error("cannot tell which PostgreSQL release {path} is: name it postgresql-X.Y.Z.tar.bz2 or pass an exact --pg-version")]
     UnknownVersion {
@@ -436,6 +446,13 @@ pub async fn resolve(
 ) -> Result<Tarball, TarballError> {
     // 1. --pg-tarball
     if let Some(path) = &req.path {
+        if let Some(named) = version_from_file_name(path).filter(|v| !req.version.matches(v)) {
+            return Err(TarballError::VersionMismatch {
+                path: path.display().to_string(),
+                named: named.to_string(),
+                asked: req.version.to_string(),
+            });
+        }
         let version = if req.version.is_exact() {
             req.version
         } else {

@@ -11,7 +11,7 @@ use super::runner::{Pace, Runner, Sink};
 use super::{load, report, DockerOps, LoadError, BUILTIN};
 use crate::cli::UpArgs;
 use crate::cluster::{self, Lab};
-use crate::commands::{bring_up, shutdown_signal, BroughtUp};
+use crate::commands::{bring_up, BroughtUp, Shutdown};
 use crate::error::{Error, Result};
 use crate::pg::{self, Dialect, Topology};
 use crate::scenario::Drill;
@@ -235,6 +235,8 @@ fn ask(number: usize, title: &str, commands: &[String]) -> Pace {
 async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
     let name = args.up.lab.name.clone();
+    // Listening from here on, so that a signal between `up` and the first step is not lost.
+    let mut stop = Shutdown::new();
     let (engine, lab, topo, version) = if args.reuse {
         cluster::check_name(&name)?;
         let engine = crate::docker::Engine::connect().await?;
@@ -315,8 +317,9 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     let pace =
         move |n: usize, t: &str, c: &[String]| if step_mode { ask(n, t, c) } else { Pace::Run };
     let (verdict, interrupted) = tokio::select! {
+        biased;
+        s = stop.recv() => (None, Some(s)),
         v = runner.run(&drill, &args.profile, pace) => (Some(v), None),
-        s = shutdown_signal() => (None, Some(s)),
     };
     let events = sink.events();
     let logs = verdict.as_ref().map(|v| v.logs.clone()).unwrap_or_default();

@@ -94,8 +94,8 @@ pub fn load(name_or_path: &str) -> Result<Drill, LoadError> {
     if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
         return scenario::parse(&format!("{name}.toml"), text).map_err(LoadError::Invalid);
     }
-    let path = std::path::Path::new(name_or_path);
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    use std::io::Read;
+    let not_found = |e: std::io::Error| {
         LoadError::NotFound(format!(
             "`{name_or_path}` is neither a built-in drill ({}) nor a readable file: {e}",
             BUILTIN
@@ -104,6 +104,25 @@ pub fn load(name_or_path: &str) -> Result<Drill, LoadError> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
+    };
+    // Read at most one byte past the limit: the parser refuses the size, and an endless file
+    // (/dev/zero) is never read whole.
+    let mut bytes = Vec::new();
+    std::fs::File::open(name_or_path)
+        .map_err(not_found)?
+        .take(scenario::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(not_found)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        LoadError::Invalid(vec![Diagnostic {
+            file: name_or_path.to_string(),
+            line: 1,
+            col: 1,
+            message: format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        }])
     })?;
     scenario::parse(name_or_path, &text).map_err(LoadError::Invalid)
 }

@@ -658,7 +658,16 @@ impl<'a> Checker<'a> {
             })
             .collect();
         let dotdot = joined.split('/').any(|c| c == "..");
-        let problem = if dotdot {
+        // Paths end up in shell commands run as root: only plain path characters.
+        let unsafe_char = joined
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "/._-\0".contains(*c)));
+        let problem = if let Some(c) = unsafe_char {
+            Some(format!(
+                "path `{shown}` for `{key}` contains `{c}`: paths may hold only letters, digits, \
+                 `.`, `_`, `-`, `/` and ${{variables}}"
+            ))
+        } else if dotdot {
             Some(format!(
                 "path `{shown}` for `{key}` has a `..` component: paths must stay under {}",
                 or_list(DISK_ROOTS)
