@@ -208,43 +208,70 @@ pub async fn inventory(engine: &Engine, lab: Option<&str>) -> Result<Inventory> 
 /// Removes everything of a lab: containers (forced), then networks, then volumes. Returns what
 /// was removed. Safe to call on a lab in any state, or on none.
 pub async fn down(engine: &Engine, lab: &str) -> Result<Inventory> {
-    let inv = inventory(engine, Some(lab)).await?;
+    // A request still in flight when `up` was interrupted can create a container after the
+    // first listing, and then hold a volume or the network: list again until nothing is left.
+    let mut removed = Inventory::default();
+    let mut last_error = None;
+    for _ in 0..40 {
+        let inv = inventory(engine, Some(lab)).await?;
+        if inv.is_empty() {
+            return Ok(removed);
+        }
+        last_error = remove_all(engine, &inv, &mut removed).await.err();
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    Err(last_error.unwrap_or_else(|| {
+        Error::Lab(format!(
+            "lab `{lab}` keeps reappearing while being removed: run `lab down --name {lab}` again"
+        ))
+    }))
+}
+
+/// One pass of removal: containers (forced, with their anonymous volumes), then networks, then
+/// volumes. Objects already gone are fine; the first other failure is returned after the pass.
+async fn remove_all(engine: &Engine, inv: &Inventory, removed: &mut Inventory) -> Result<()> {
+    fn gone<T>(
+        r: std::result::Result<T, bollard::errors::Error>,
+    ) -> std::result::Result<bool, bollard::errors::Error> {
+        match r {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
     let d = engine.client();
+    let mut first_error = None;
     for c in &inv.containers {
         let opts = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
             .build();
-        match d.remove_container(c, Some(opts)).await {
-            Ok(())
-            | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => return Err(op("remove container", c)(e)),
+        match gone(d.remove_container(c, Some(opts)).await) {
+            Ok(true) if !removed.containers.contains(c) => removed.containers.push(c.clone()),
+            Ok(_) => {}
+            Err(e) => first_error = first_error.or(Some(op("remove container", c)(e))),
         }
     }
     for n in &inv.networks {
-        match d.remove_network(n).await {
-            Ok(())
-            | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => return Err(op("remove network", n)(e)),
+        match gone(d.remove_network(n).await) {
+            Ok(true) if !removed.networks.contains(n) => removed.networks.push(n.clone()),
+            Ok(_) => {}
+            Err(e) => first_error = first_error.or(Some(op("remove network", n)(e))),
         }
     }
     for v in &inv.volumes {
-        match d
-            .remove_volume(v, None::<bollard::query_parameters::RemoveVolumeOptions>)
-            .await
-        {
-            Ok(())
-            | Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => return Err(op("remove volume", v)(e)),
+        match gone(
+            d.remove_volume(v, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await,
+        ) {
+            Ok(true) if !removed.volumes.contains(v) => removed.volumes.push(v.clone()),
+            Ok(_) => {}
+            Err(e) => first_error = first_error.or(Some(op("remove volume", v)(e))),
         }
     }
-    Ok(inv)
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Creates the lab's network with the document's addressing. A subnet already in use is
