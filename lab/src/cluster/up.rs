@@ -12,7 +12,7 @@ use crate::cluster::{self, LabLayout, Node};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
 use crate::pg::{Dialect, Topology};
-use crate::plan::{Action, NodeName, Plan, Step, User};
+use crate::plan::{Action, Plan, Step, User};
 use crate::sql;
 use crate::ui::Ui;
 
@@ -399,9 +399,4 @@ pub async fn up(
         phases,
         checks,
     })
-}
-
-/// The node names of a topology, for plans.
-pub fn node_names(topo: &Topology) -> [NodeName; 2] {
-    [topo.master.name.clone(), topo.slave.name.clone()]
 }
