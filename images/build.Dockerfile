@@ -7,5 +7,5 @@ RUN cd /work \
  && cd postgresql-{{version}} \
  && {{configure}} \
  && make -j"$(nproc)" {{world}} \
- && make {{install}} \
+ && make -j"$(nproc)" {{install}} \
  && cd / && rm -rf /work
