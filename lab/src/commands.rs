@@ -395,17 +395,7 @@ pub async fn fault(name: &str, node: &str, fault: &str, heal: bool) -> Result<()
         crate::fault::FaultOp::Node(op) => cluster::node_op(&engine, name, n, op).await?,
         crate::fault::FaultOp::Commands(steps) => {
             for s in steps {
-                if let crate::plan::Action::Shell { user, command } = &s.action {
-                    let out = n
-                        .must(
-                            &engine,
-                            *user,
-                            &format!("set -e\n{command}"),
-                            Duration::from_secs(600),
-                        )
-                        .await?;
-                    print!("{}", out.stdout);
-                }
+                print!("{}", up::run_step(&engine, &lab.nodes, &s).await?.stdout);
             }
         }
     }

@@ -71,6 +71,32 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// How the action runs: the user, a `bash -c` command line (stopping at the first failing
+    /// line), and extra environment. A file's content travels in `LAB_CONTENT`, so it needs no
+    /// quoting.
+    pub fn to_command(&self) -> (User, String, std::collections::HashMap<String, String>) {
+        match self {
+            Action::Shell { user, command } => {
+                (*user, format!("set -e\n{command}"), Default::default())
+            }
+            Action::WriteFile {
+                path,
+                content,
+                append,
+            } => (
+                User::Postgres,
+                format!(
+                    "printf '%s' \"$LAB_CONTENT\" {} {}",
+                    if *append { ">>" } else { ">" },
+                    crate::image::shell_quote(path)
+                ),
+                std::collections::HashMap::from([("LAB_CONTENT".to_string(), content.clone())]),
+            ),
+        }
+    }
+}
+
 /// A titled action on a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {

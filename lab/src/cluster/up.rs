@@ -12,7 +12,7 @@ use crate::cluster::{self, LabLayout, Node};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
 use crate::pg::{Dialect, Topology};
-use crate::plan::{Action, Plan, Step, User};
+use crate::plan::{Plan, Step, User};
 use crate::sql;
 use crate::ui::Ui;
 
@@ -82,24 +82,7 @@ pub async fn run_step(engine: &Engine, nodes: &[Node], step: &Step) -> Result<cl
         .iter()
         .find(|n| n.name == step.node.0)
         .ok_or_else(|| Error::Lab(format!("plan names unknown node {}", step.node)))?;
-    let (user, command, env) = match &step.action {
-        Action::Shell { user, command } => (*user, format!("set -e\n{command}"), HashMap::new()),
-        Action::WriteFile {
-            path,
-            content,
-            append,
-        } => {
-            let op = if *append { ">>" } else { ">" };
-            (
-                User::Postgres,
-                format!(
-                    "printf '%s' \"$LAB_CONTENT\" {op} {}",
-                    crate::image::shell_quote(path)
-                ),
-                HashMap::from([("LAB_CONTENT".to_string(), content.clone())]),
-            )
-        }
-    };
+    let (user, command, env) = step.action.to_command();
     let out = node.run(engine, user, &command, &env, STEP_TIMEOUT).await?;
     if !out.ok() {
         return Err(Error::Lab(format!(

@@ -644,24 +644,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     async fn exec_plan_step(&self, node: &str, step: &PlanStep) -> Result<Output, String> {
-        let (user, command, env) = match &step.action {
-            PlanAction::Shell { user, command } => {
-                (*user, format!("set -e\n{command}"), HashMap::new())
-            }
-            PlanAction::WriteFile {
-                path,
-                content,
-                append,
-            } => (
-                User::Postgres,
-                format!(
-                    "printf '%s' \"$LAB_CONTENT\" {} {}",
-                    if *append { ">>" } else { ">" },
-                    crate::image::shell_quote(path)
-                ),
-                HashMap::from([("LAB_CONTENT".to_string(), content.clone())]),
-            ),
-        };
+        let (user, command, env) = step.action.to_command();
         self.lab
             .run(node, user, &command, &env, Duration::from_secs(24 * 3600))
             .await
