@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cli::{build_images, ImageArgs, NameArg, RestoreArg, UpArgs};
+use crate::cli::{build_images, ArchiveArg, ImageArgs, NameArg, RestoreArg, UpArgs};
 use crate::commands::bring_up;
 use crate::docker::Engine;
 use crate::error::{Error, Result};
@@ -70,6 +70,7 @@ fn up_args(images: &ImageArgs, name: &str, subnet: &str, scale: u32) -> UpArgs {
         check_seconds: 1,
         sync: false,
         restore_command: RestoreArg::Archive,
+        archive_command: ArchiveArg::Atomic,
         publish: None,
         keep: false,
         wal_disk_size: None,

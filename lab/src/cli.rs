@@ -236,6 +236,11 @@ pub struct UpArgs {
     /// the master's archive).
     #[arg(long, value_enum, default_value = "archive")]
     pub restore_command: RestoreArg,
+    /// The master's archive_command: `atomic` (copy under a temporary name, then rename) or
+    /// `literal` (the document's `test ! -f ... && cp %p ...`, which a master dying mid-copy
+    /// leaves torn in the archive).
+    #[arg(long, value_enum, default_value = "atomic")]
+    pub archive_command: ArchiveArg,
     /// Publish node1's 5432 on 127.0.0.1:PORT and node2's on PORT+1.
     #[arg(long, value_name = "PORT")]
     pub publish: Option<u16>,
@@ -271,7 +276,17 @@ fn parse_size(s: &str) -> std::result::Result<i64, String> {
     Ok(n * mult)
 }
 
-/// `--restore-command`
+/// `--archive-command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchiveArg {
+    /// `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv ...`: whole segments
+    /// or none.
+    Atomic,
+    /// The document's line exactly.
+    Literal,
+}
+
+/// `--restore-command`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum RestoreArg {
     /// `scp <peer>:/disk3/archive/%f "%p"`: fetches from the master's archive.

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{build_images, print_images, RestoreArg, UpArgs};
+use crate::cli::{build_images, print_images, ArchiveArg, RestoreArg, UpArgs};
 use crate::cluster::{self, status, up, Lab, LabLayout};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::pg::{Dialect, RestoreCommand, Topology};
+use crate::pg::{ArchiveCommand, Dialect, RestoreCommand, Topology};
 use crate::plan::User;
 use crate::ui::Ui;
 use crate::version::PgVersion;
@@ -84,6 +84,10 @@ pub fn topology(args: &UpArgs) -> Result<Topology> {
         restore: match args.restore_command {
             RestoreArg::Archive => RestoreCommand::Archive,
             RestoreArg::Literal => RestoreCommand::Literal,
+        },
+        archive: match args.archive_command {
+            ArchiveArg::Atomic => ArchiveCommand::Atomic,
+            ArchiveArg::Literal => ArchiveCommand::Literal,
         },
         subnet: args.subnet.clone(),
         ..Topology::default()
@@ -166,7 +170,7 @@ pub async fn bring_up(args: &UpArgs, ui: &Ui) -> Result<(Engine, BroughtUp)> {
                 eprintln!("keeping lab `{name}` as it is (--keep): remove it with `lab down --name {name}`");
             } else {
                 eprintln!("removing what `lab up` created for `{name}`…");
-                cluster::down(&engine, &name).await?;
+                return Err(cluster::down_after(&engine, &name, e).await);
             }
             Err(e)
         }

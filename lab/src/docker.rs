@@ -35,7 +35,7 @@ pub enum DockerError {
         source: bollard::errors::Error,
     },
     /// An operation failed.
-    #[error("docker {op} {target}: {source}")]
+    #[error("docker {op} {target}: {}", describe(source))]
     Op {
         /// The operation (`build`, `import`, `inspect image`, …).
         op: &'static str,
@@ -59,6 +59,26 @@ pub enum DockerError {
         /// Where the whole log is.
         log: String,
     },
+}
+
+/// What went wrong with a request: for a failure to reach the engine (rather than a refusal by
+/// it), a sentence saying the engine stopped answering, with the innermost cause, which the
+/// HTTP client's own message ("client error (Connect)") leaves out.
+pub fn describe(e: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as B;
+    match e {
+        B::HyperLegacyError { .. } | B::IOError { .. } | B::RequestTimeoutError => {
+            let mut root: &dyn std::error::Error = e;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            format!(
+                "the Docker Engine ({}) stopped answering: {root}",
+                endpoint()
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A connection to the engine.

@@ -68,8 +68,13 @@ struct Running {
 
 impl Running {
     fn spawn(args: &[&str]) -> Running {
+        Running::spawn_with(args, &[])
+    }
+
+    fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lab"))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -148,6 +153,68 @@ impl Drop for Running {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A Unix socket that forwards to the Docker Engine until it is cut: then the socket is gone
+/// and every connection through it is closed, as when the daemon stops under a running lab.
+struct EngineProxy {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+    accept: tokio::task::JoinHandle<()>,
+    conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl EngineProxy {
+    fn start() -> EngineProxy {
+        let target = match std::env::var("DOCKER_HOST") {
+            Ok(h) => h
+                .strip_prefix("unix://")
+                .unwrap_or_else(|| panic!("this test needs a Unix-socket engine, not {h}"))
+                .to_string(),
+            Err(_) => "/var/run/docker.sock".to_string(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let conns = Arc::new(Mutex::new(Vec::<tokio::task::AbortHandle>::new()));
+        let tracked = conns.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::UnixStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tracked.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        EngineProxy {
+            path,
+            _dir: dir,
+            accept,
+            conns,
+        }
+    }
+
+    /// `DOCKER_HOST` for the lab.
+    fn host(&self) -> String {
+        format!("unix://{}", self.path.display())
+    }
+
+    fn cut(&self) {
+        self.accept.abort();
+        for conn in self.conns.lock().unwrap().drain(..) {
+            conn.abort();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for EngineProxy {
+    fn drop(&mut self) {
+        self.cut();
     }
 }
 
@@ -1312,4 +1379,70 @@ async fn a_tarball_named_for_another_release_is_not_called_corrupt() {
         line.contains("9.3.25") && line.contains(&version),
         "the message should say that the file is {version} and --pg-version 9.3.25: {line}"
     );
+}
+
+/// The engine goes away under a running `up`, then under a running drill: each stops within
+/// bounds (no hang), exits 3 saying the engine stopped answering and that the lab could not be
+/// removed, names the command that removes it, and that command, run once the engine is back,
+/// leaves nothing.
+#[tokio::test]
+async fn an_engine_lost_mid_run_is_reported_and_down_cleans_up_after() {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let runs = tempfile::tempdir().unwrap();
+    let runs_dir = runs.path().display().to_string();
+    for (name, subnet, args, cut_at) in [
+        (
+            "rel-lost-up",
+            "172.16.77.0/24",
+            vec!["up"],
+            // chapter 1 is under way on node1: the containers and network exist
+            "start the master (p.9) (",
+        ),
+        (
+            "rel-lost-drill",
+            "172.16.78.0/24",
+            vec![
+                "drill",
+                "run",
+                "failover-switchback",
+                "--runs-dir",
+                &runs_dir,
+            ],
+            // the drill's second step has started
+            "\u{25b6}  2.",
+        ),
+    ] {
+        let _guard = fresh(name);
+        let proxy = EngineProxy::start();
+        let host = proxy.host();
+        let mut argv = args.clone();
+        argv.extend(["--pg-version", &version, "--name", name, "--subnet", subnet]);
+        let mut run = Running::spawn_with(&argv, &[("DOCKER_HOST", &host)]);
+        wait_until(&mut run, cut_at, Duration::from_secs(120), |e| {
+            let at = e.contains(cut_at);
+            async move { at }
+        })
+        .await;
+        proxy.cut();
+        let (status, stderr) = run.finish(Duration::from_secs(120)).await;
+        assert_eq!(status.code(), Some(3), "{name}: {stderr}");
+        let error = &stderr[stderr
+            .rfind("error: ")
+            .unwrap_or_else(|| panic!("{name}: {stderr}"))..];
+        for said in [
+            format!("the Docker Engine ({host}) stopped answering"),
+            format!("lab `{name}` could not be removed"),
+            format!("`lab down --name {name}` removes it"),
+        ] {
+            assert!(error.contains(&said), "{name}: no `{said}` in:\n{stderr}");
+        }
+        // What the message says is true: the lab is still there, and `lab down` removes it.
+        assert!(
+            !inventory(&engine, name).await.is_empty(),
+            "{name}: nothing was left, yet the lab said it could not remove it"
+        );
+        ok(&["down", "--name", name]);
+        assert_nothing_left(&engine, name, "after `lab down`").await;
+    }
 }

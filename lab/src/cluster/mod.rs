@@ -227,6 +227,23 @@ pub async fn down(engine: &Engine, lab: &str) -> Result<Inventory> {
     }))
 }
 
+/// Removes lab `lab` because `cause` stopped the command that was making or using it, and
+/// returns the error to report: `cause` itself, or, when the removal fails too (the engine
+/// stopped answering), both, with the command that finishes the job once the engine is back.
+pub async fn down_after(engine: &Engine, lab: &str, cause: Error) -> Error {
+    match down(engine, lab).await {
+        Ok(_) => cause,
+        Err(e) => not_removed(lab, &cause.to_string(), &e),
+    }
+}
+
+/// The error for a lab that could not be removed after `what`.
+pub fn not_removed(lab: &str, what: &str, e: &Error) -> Error {
+    Error::Lab(format!(
+        "{what}\nand lab `{lab}` could not be removed: {e}\nonce the Docker Engine answers again, `lab down --name {lab}` removes it"
+    ))
+}
+
 /// One pass of removal: containers (forced, with their anonymous volumes), then networks, then
 /// volumes. Objects already gone are fine; the first other failure is returned after the pass.
 async fn remove_all(engine: &Engine, inv: &Inventory, removed: &mut Inventory) -> Result<()> {

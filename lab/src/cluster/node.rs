@@ -48,6 +48,18 @@ impl Output {
         }
         s
     }
+
+    /// "exit code N", followed by the last line the command wrote to standard error (else to
+    /// standard output), so that a failure says why without opening the report.
+    pub fn exit_summary(&self) -> String {
+        let last = [&self.stderr, &self.stdout]
+            .into_iter()
+            .find_map(|s| s.lines().rev().map(str::trim).find(|l| !l.is_empty()));
+        match last {
+            Some(line) => format!("exit code {}: {line}", self.code),
+            None => format!("exit code {}", self.code),
+        }
+    }
 }
 
 /// The environment a command runs in: the postgres user's as chapter 1 sets it (PATH with
@@ -174,5 +186,36 @@ impl Node {
             )));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Output;
+
+    fn out(code: i64, stdout: &str, stderr: &str) -> Output {
+        Output {
+            code,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn an_exit_summary_names_the_last_error_line() {
+        let promote = out(
+            1,
+            "waiting for server to promote...\n",
+            "pg_ctl: cannot promote server; server is not in standby mode\n\n",
+        );
+        assert_eq!(
+            promote.exit_summary(),
+            "exit code 1: pg_ctl: cannot promote server; server is not in standby mode"
+        );
+        assert_eq!(
+            out(2, "only stdout\n", "").exit_summary(),
+            "exit code 2: only stdout"
+        );
+        assert_eq!(out(1, "", " \n").exit_summary(), "exit code 1");
     }
 }

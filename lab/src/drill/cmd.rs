@@ -257,13 +257,14 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
             },
         ) = bring_up(&args.up, ui).await?;
         if !report.checks.failures.is_empty() {
-            if !args.up.keep {
-                cluster::down(&engine, &name).await?;
-            }
-            return Err(Error::CheckFailed(format!(
+            let e = Error::CheckFailed(format!(
                 "the lab did not reach streaming replication, so the drill was not run:\n  - {}",
                 report.checks.failures.join("\n  - ")
-            )));
+            ));
+            if args.up.keep {
+                return Err(e);
+            }
+            return Err(cluster::down_after(&engine, &name, e).await);
         }
         let lab = Lab::find(&engine, &name).await?;
         (engine, lab, topo, images.version.to_string())
@@ -341,8 +342,21 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     if !args.reuse {
         if args.up.keep {
             eprintln!("lab `{name}` is left running (--keep): `lab down --name {name}` removes it");
-        } else {
-            cluster::down(&engine, &name).await?;
+        } else if let Err(e) = cluster::down(&engine, &name).await {
+            return Err(cluster::not_removed(
+                &name,
+                &format!(
+                    "drill {} {} (reports: {})",
+                    drill.name,
+                    match (&interrupted, &verdict) {
+                        (Some(signal), _) => format!("was interrupted by {signal}"),
+                        (None, Some(v)) if v.passed => "passed".to_string(),
+                        _ => "failed".to_string(),
+                    },
+                    dir.display()
+                ),
+                &e,
+            ));
         }
     }
     if let Some(signal) = interrupted {

@@ -714,7 +714,7 @@ impl<L: LabOps> Runner<L> {
                                 return (
                                     Outcome::Failed {
                                         expected: format!("exit code {code}"),
-                                        seen: format!("exit code {}", out.code),
+                                        seen: out.exit_summary(),
                                     },
                                     all,
                                 );
@@ -789,7 +789,7 @@ impl<L: LabOps> Runner<L> {
                                 return (
                                     Outcome::Failed {
                                         expected: format!("`{}` exits 0", s.title),
-                                        seen: format!("exit code {}", out.code),
+                                        seen: out.exit_summary(),
                                     },
                                     all,
                                 );

@@ -28,7 +28,7 @@ pub use setup::{
     standby_config,
 };
 pub use topology::{
-    Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,
+    ArchiveCommand, Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,
     LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT,
 };
 

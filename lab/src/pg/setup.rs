@@ -278,9 +278,10 @@ fn master_settings(dialect: &Dialect, topo: &Topology) -> String {
          listen_addresses = '*'\n\
          wal_level = {}\n\
          archive_mode = on\n\
-         archive_command = 'test ! -f {ARCHIVE_DIR}/%f && cp %p {ARCHIVE_DIR}/%f'\n\
+         archive_command = '{}'\n\
          max_wal_senders = 2        # number of slaves + 1\n",
-        dialect.wal_level()
+        dialect.wal_level(),
+        topo.archive.command()
     );
     // The document's tuning is for its 150 GB database on a large server; 16GB of shared
     // buffers would not even start in a small container, so the lab keeps the defaults and

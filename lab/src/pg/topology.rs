@@ -2,7 +2,7 @@
 //!
 //! The directory layout is fixed (it is the document's, chapter 1 and SEED-GUIDE §1) and given
 //! here as constants; what a user may reasonably change (scale, run length, synchronous mode,
-//! which `restore_command`) lives in [`Topology`].
+//! which `restore_command` and `archive_command`) lives in [`Topology`].
 
 use super::Dialect;
 use crate::plan::NodeName;
@@ -95,6 +95,40 @@ impl RestoreCommand {
     }
 }
 
+/// How the master copies a finished WAL segment into its archive (`archive_command`, p.13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveCommand {
+    /// The document's exact line, `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f`.
+    ///
+    /// `cp` writes the segment in place, so a master that dies while it copies leaves a torn
+    /// segment under the final name, as the lab's damaged-data-area drill showed: the failing
+    /// shutdown checkpoint of the damaged master comes right after the shutdown's own segment
+    /// switch, the archiver is killed mid-copy (`archive command was terminated by signal 3`),
+    /// and the standby, fetching that segment at promotion, stops with `FATAL: archive file
+    /// ... has wrong size` and does not come back. `test ! -f` then also refuses to archive the
+    /// segment again. The lab can run it to show this (SEED-GUIDE §1).
+    Literal,
+    /// The crash-safe form (the lab's default): the same test, then a copy under a temporary
+    /// name renamed into place, so the archive holds whole segments or none:
+    /// `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv /disk3/archive/%f.tmp /disk3/archive/%f`.
+    #[default]
+    Atomic,
+}
+
+impl ArchiveCommand {
+    /// The command line.
+    pub fn command(self) -> String {
+        match self {
+            ArchiveCommand::Literal => {
+                format!("test ! -f {ARCHIVE_DIR}/%f && cp %p {ARCHIVE_DIR}/%f")
+            }
+            ArchiveCommand::Atomic => format!(
+                "test ! -f {ARCHIVE_DIR}/%f && cp %p {ARCHIVE_DIR}/%f.tmp && mv {ARCHIVE_DIR}/%f.tmp {ARCHIVE_DIR}/%f"
+            ),
+        }
+    }
+}
+
 /// The lab: the document's two servers and what the procedures are parameterised by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
@@ -125,6 +159,8 @@ pub struct Topology {
     pub sync: bool,
     /// The standby's `restore_command`.
     pub restore: RestoreCommand,
+    /// The master's `archive_command`.
+    pub archive: ArchiveCommand,
     /// Base backups ask for an immediate checkpoint (`-c fast`). The document's commands use
     /// pg_basebackup's default, a spread checkpoint, which on an idle lab makes every backup wait
     /// up to checkpoint_completion_target × checkpoint_timeout (about 4.5 minutes); the lab adds
@@ -134,8 +170,8 @@ pub struct Topology {
 
 impl Default for Topology {
     /// The document's layout (node1 master at .101, node2 slave at .102, `repuser`), with a
-    /// small scale (1), a short check run (3 s), asynchronous replication and the working
-    /// `restore_command`.
+    /// small scale (1), a short check run (3 s), asynchronous replication, the working
+    /// `restore_command` and the crash-safe `archive_command`.
     fn default() -> Self {
         Topology {
             master: Node::new("node1", "172.16.3.101"),
@@ -147,6 +183,7 @@ impl Default for Topology {
             check_seconds: 3,
             sync: false,
             restore: RestoreCommand::Archive,
+            archive: ArchiveCommand::Atomic,
             fast_checkpoint: true,
         }
     }
@@ -154,12 +191,13 @@ impl Default for Topology {
 
 impl Topology {
     /// The document's values exactly: scale 10000, `pgbench -T 180`, the literal
-    /// `restore_command`.
+    /// `restore_command` and `archive_command`.
     pub fn document() -> Self {
         Topology {
             scale: 10000,
             check_seconds: 180,
             restore: RestoreCommand::Literal,
+            archive: ArchiveCommand::Literal,
             fast_checkpoint: false,
             ..Topology::default()
         }
@@ -200,6 +238,20 @@ mod tests {
             r#"scp -o ConnectTimeout=2 172.16.3.101:/disk3/archive/%f "%p" 2> /dev/null || exit 1"#
         );
         assert_eq!(RestoreCommand::default(), RestoreCommand::Archive);
+    }
+
+    #[test]
+    fn archive_commands_are_the_documents_and_the_crash_safe_one() {
+        assert_eq!(
+            ArchiveCommand::Literal.command(),
+            "test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f"
+        );
+        assert_eq!(
+            ArchiveCommand::Atomic.command(),
+            "test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv /disk3/archive/%f.tmp /disk3/archive/%f"
+        );
+        assert_eq!(Topology::default().archive, ArchiveCommand::Atomic);
+        assert_eq!(Topology::document().archive, ArchiveCommand::Literal);
     }
 
     #[test]
