@@ -1,6 +1,6 @@
 //! The lab's figures, printed (not asserted): `cargo bench -p lab --bench figures`.
 //!
-//! The same measurements as `lab bench --cold --drills --scale` (see `lab::bench`):
+//! The same measurements as `lab bench --cold --drills --scale --failures` (see `lab::bench`):
 //! `BENCH_SKIP_COLD=1` keeps the images, `BENCH_QUICK=1` skips the drills and the scale runs,
 //! `LAB_TEST_PG_VERSION` picks the version (default 15).
 
@@ -27,6 +27,7 @@ async fn main() {
         cold: std::env::var_os("BENCH_SKIP_COLD").is_none(),
         drills: !quick,
         scale: !quick,
+        failures: !quick,
     };
     match run(&opts, &lab::ui::Ui::new()).await {
         Ok(figs) => println!("{}", render(&figs)),

@@ -37,8 +37,207 @@ pub struct BenchOptions {
     pub cold: bool,
     /// Run every built-in drill (warm, default profile).
     pub drills: bool,
-    /// Measure at scale 100 (base backup throughput) and the growth from scale 1 to 10 to 100.
+    /// Measure at scale 100 (base backup throughput) and how `up` and the two documented
+    /// drills grow from scale 1 to 10 to 100.
     pub scale: bool,
+    /// What each failure of the table costs: the ledger drills, asynchronous and synchronous,
+    /// at scale 1 (and 100 with `scale`).
+    pub failures: bool,
+}
+
+/// The failure-table drills that run the ledger, so that their RPO and RTO phases are measured
+/// (`wal-segment-corrupted-failover` does not: writes during its fault would rewrite the WAL
+/// page it corrupts).
+pub const FAILURE_DRILLS: [&str; 5] = [
+    "node-crash-failover",
+    "binary-damaged-failover",
+    "wal-full-failover",
+    "data-area-damaged-failover",
+    "data-file-corrupted-failover",
+];
+
+/// What one failure cost, from a drill's measures (seconds are from the fault).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FailureCost {
+    /// The drill.
+    pub drill: String,
+    /// The pgbench scale.
+    pub scale: u32,
+    /// Synchronous replication.
+    pub sync: bool,
+    /// Whether the drill passed.
+    pub passed: bool,
+    /// Acknowledged rows missing on the new master.
+    pub rpo_rows: Option<f64>,
+    /// The time those rows span.
+    pub rpo_seconds: Option<f64>,
+    /// Fault → the monitor sees the failed node not accepting connections.
+    pub detected: Option<f64>,
+    /// Fault → the old master is stopped.
+    pub fenced: Option<f64>,
+    /// Fault → the standby is promoted.
+    pub promoted: Option<f64>,
+    /// Fault → the first write the new master acknowledges.
+    pub first_write: Option<f64>,
+    /// Promotion → first acknowledged write: the lab's own overhead (target ≤ 1 s).
+    pub overhead: Option<f64>,
+}
+
+/// Everything one `lab bench` run measured.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Measured {
+    /// The figures, each against its target where it has one.
+    pub figures: Vec<Figure>,
+    /// What each failure cost (`--failures`).
+    pub failures: Vec<FailureCost>,
+}
+
+/// The drills measured at every scale with `--scale`: the report's two recovery scenarios.
+pub const SCALED_DRILLS: [&str; 2] = ["failover-switchback", "pitr-from-standby-backup"];
+
+/// Where the bench's drills write their reports.
+pub const RUNS_DIR: &str = "runs/bench";
+
+/// One drill run by the bench, as a `lab drill run` process.
+#[derive(Debug, Clone, Default)]
+struct DrillRun {
+    /// Wall time of the whole process: `up`, the steps, the reports, `down`.
+    total: f64,
+    /// Whether the process exited 0.
+    passed: bool,
+    /// The steps alone (the report's `drill_finished.took`).
+    steps: Option<f64>,
+    /// From the first fault to the first promotion, when the drill has both.
+    fault_to_promoted: Option<f64>,
+    /// The process's peak resident memory, in MiB.
+    peak_mib: f64,
+    /// The drill's measures (`measure` events), by name.
+    measures: std::collections::BTreeMap<String, f64>,
+}
+
+/// The `measure` events of a run's `report.json`, by name.
+fn drill_measures(report: &serde_json::Value) -> std::collections::BTreeMap<String, f64> {
+    let events = report["events"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    events
+        .iter()
+        .filter(|e| e["event"] == "measure")
+        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_f64()?)))
+        .collect()
+}
+
+/// What a run's `report.json` says: (the steps' time, fault → first promotion).
+fn drill_phases(report: &serde_json::Value) -> (Option<f64>, Option<f64>) {
+    let events = report["events"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let first = |kind: &str, field: Option<(&str, &str)>| {
+        events.iter().find_map(|e| {
+            let matches = e["event"] == kind && field.is_none_or(|(k, v)| e[k].as_str() == Some(v));
+            matches.then(|| e["at"].as_f64()).flatten()
+        })
+    };
+    let steps = events
+        .iter()
+        .find(|e| e["event"] == "drill_finished")
+        .and_then(|e| e["took"].as_f64());
+    let fault = first("fault", None);
+    let promoted = first("role", Some(("role", "primary")));
+    let fault_to_promoted = match (fault, promoted) {
+        (Some(f), Some(p)) if p >= f => Some(p - f),
+        _ => None,
+    };
+    (steps, fault_to_promoted)
+}
+
+/// Runs built-in drill `name` at `scale` (synchronous with `sync`) in a `lab drill run`
+/// process.
+fn run_drill(version: &str, name: &str, scale: u32, sync: bool) -> Result<DrillRun> {
+    let scale = scale.to_string();
+    let latest = std::path::Path::new(RUNS_DIR).join(name).join("latest");
+    // A run that ends before writing its reports must not be read as the previous one.
+    let _ = std::fs::remove_file(&latest);
+    let t = Instant::now();
+    let child =
+        std::process::Command::new(std::env::current_exe().map_err(|e| Error::Lab(e.to_string()))?)
+            .args([
+                "drill",
+                "run",
+                name,
+                "--pg-version",
+                version,
+                "--scale",
+                &scale,
+                "--name",
+                "bench-drill",
+                "--subnet",
+                "172.16.91.0/24",
+                "--runs-dir",
+                RUNS_DIR,
+            ])
+            .args(if sync { &["--sync"][..] } else { &[][..] })
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| Error::Lab(format!("running drill {name}: {e}")))?;
+    // wait4 rather than Child::wait: it also reports this one process's peak memory.
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, which nothing else waits for.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if rc != pid {
+        return Err(Error::Lab(format!(
+            "waiting for drill {name}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    let total = t.elapsed().as_secs_f64();
+    let report = latest.join("report.json");
+    let report: serde_json::Value = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let (steps, fault_to_promoted) = drill_phases(&report);
+    Ok(DrillRun {
+        total,
+        passed: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        steps,
+        fault_to_promoted,
+        // ru_maxrss is in KiB on Linux.
+        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+        measures: drill_measures(&report),
+    })
+}
+
+/// The figures of one drill run: its steps against the 60 s target, and its phases.
+fn drill_figures(figs: &mut Vec<Figure>, name: &str, scale: u32, run: &DrillRun) {
+    let status = if run.passed { "" } else { ", FAILED" };
+    let label = format!("drill {name}, scale {scale}{status}");
+    match run.steps {
+        Some(steps) => {
+            figs.push(figure(label, steps, "s", Some(("<=", 60.0))));
+            figs.push(figure(
+                "  up + reports + down",
+                run.total - steps,
+                "s",
+                None,
+            ));
+        }
+        None => figs.push(figure(
+            format!("{label} (no report: whole process)"),
+            run.total,
+            "s",
+            None,
+        )),
+    }
+    if let Some(rto) = run.fault_to_promoted {
+        figs.push(figure("  fault → promoted", rto, "s", None));
+    }
 }
 
 fn figure(
@@ -105,8 +304,8 @@ async fn timed_node(
     Ok((t.elapsed(), out.stdout))
 }
 
-/// Runs the benchmark, printing progress as it goes, and returns the figures.
-pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Vec<Figure>> {
+/// Runs the benchmark, printing progress as it goes, and returns what it measured.
+pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
     let mut figs = Vec::new();
     let engine = Engine::connect().await?;
     if opts.cold {
@@ -198,42 +397,21 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Vec<Figure>> {
         }
     }
 
-    if opts.drills {
-        for (name, _) in crate::drill::BUILTIN {
-            let t = Instant::now();
-            let status = std::process::Command::new(
-                std::env::current_exe().map_err(|e| Error::Lab(e.to_string()))?,
-            )
-            .args([
-                "drill",
-                "run",
-                name,
-                "--pg-version",
-                &version,
-                "--name",
-                "bench-drill",
-                "--subnet",
-                "172.16.91.0/24",
-                "--runs-dir",
-                "runs/bench",
-            ])
-            .args(if *name == "wal-full-failover" {
-                &["--wal-disk-size", "256m"][..]
-            } else {
-                &[][..]
-            })
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .map_err(|e| Error::Lab(e.to_string()))?;
-            let secs = t.elapsed().as_secs_f64();
-            let label = if status.success() {
-                format!("drill {name} (incl. up)")
-            } else {
-                format!("drill {name} (FAILED)")
-            };
-            figs.push(figure(label, secs, "s", Some(("<=", 60.0 + total))));
-        }
+    // Each built-in drill at scale 1 (with --drills), or the two documented ones (with
+    // --scale alone, as the base of their growth).
+    let at_scale_1: Vec<&str> = if opts.drills {
+        crate::drill::BUILTIN.iter().map(|(n, _)| *n).collect()
+    } else if opts.scale {
+        SCALED_DRILLS.to_vec()
+    } else {
+        vec![]
+    };
+    let mut drill_peak: Option<f64> = None;
+    for name in at_scale_1 {
+        ui.println(&format!("drill {name}, scale 1…"));
+        let run = run_drill(&version, name, 1, false)?;
+        drill_figures(&mut figs, name, 1, &run);
+        drill_peak = Some(drill_peak.unwrap_or(0.0).max(run.peak_mib));
     }
 
     if opts.scale {
@@ -301,21 +479,129 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Vec<Figure>> {
                 ));
             }
             crate::cluster::down(&engine, "bench-scale").await?;
+            for name in SCALED_DRILLS {
+                ui.println(&format!("drill {name}, scale {scale}…"));
+                let run = run_drill(&version, name, scale, false)?;
+                drill_figures(&mut figs, name, scale, &run);
+                drill_peak = Some(drill_peak.unwrap_or(0.0).max(run.peak_mib));
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    if opts.failures {
+        let scales: &[u32] = if opts.scale { &[1, 100] } else { &[1] };
+        for &scale in scales {
+            for sync in [false, true] {
+                for name in FAILURE_DRILLS {
+                    // Loading scale 100 writes more WAL than the 256 MiB WAL disk holds.
+                    if name == "wal-full-failover" && scale > 1 {
+                        continue;
+                    }
+                    let mode = if sync { "sync" } else { "async" };
+                    ui.println(&format!("failure drill {name}, scale {scale}, {mode}…"));
+                    let run = run_drill(&version, name, scale, sync)?;
+                    drill_peak = Some(drill_peak.unwrap_or(0.0).max(run.peak_mib));
+                    let m = |k: &str| run.measures.get(k).copied();
+                    failures.push(FailureCost {
+                        drill: name.to_string(),
+                        scale,
+                        sync,
+                        passed: run.passed,
+                        rpo_rows: m("rpo_rows"),
+                        rpo_seconds: m("rpo_seconds"),
+                        detected: m("rto_detection_seconds"),
+                        fenced: m("rto_fenced_seconds"),
+                        promoted: m("rto_promoted_seconds"),
+                        first_write: m("rto_first_write_seconds"),
+                        overhead: m("lab_overhead_promote_to_first_write_seconds"),
+                    });
+                }
+            }
+        }
+        if let Some(worst) = failures
+            .iter()
+            .filter_map(|f| f.overhead)
+            .max_by(f64::total_cmp)
+        {
+            figs.push(figure(
+                "lab overhead promote → first write (worst failure drill)",
+                worst,
+                "s",
+                Some(("<=", 1.0)),
+            ));
         }
     }
     if let Some(peak) = peak_rss_mib() {
         figs.push(figure(
-            "lab process peak memory",
+            "lab process peak memory (this one: images, up, scale runs)",
             peak,
             "MiB",
             Some(("<=", 50.0)),
         ));
     }
-    Ok(figs)
+    if let Some(peak) = drill_peak {
+        figs.push(figure(
+            "lab process peak memory (the largest drill process)",
+            peak,
+            "MiB",
+            Some(("<=", 50.0)),
+        ));
+    }
+    Ok(Measured {
+        figures: figs,
+        failures,
+    })
+}
+
+/// What was measured, as tables: the figures, then what each failure cost.
+pub fn render(measured: &Measured) -> String {
+    let mut out = render_figures(&measured.figures);
+    if !measured.failures.is_empty() {
+        out.push_str("\n\nwhat each failure cost (seconds from the fault; RPO = acknowledged rows missing on the new master)\n");
+        out.push_str(&render_failures(&measured.failures));
+    }
+    out
+}
+
+fn render_failures(failures: &[FailureCost]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header([
+        "drill",
+        "scale",
+        "mode",
+        "",
+        "RPO rows",
+        "RPO s",
+        "detected",
+        "fenced",
+        "promoted",
+        "first write",
+        "promote → write",
+    ]);
+    let secs = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "–".into());
+    for f in failures {
+        t.add_row([
+            f.drill.clone(),
+            f.scale.to_string(),
+            if f.sync { "sync" } else { "async" }.to_string(),
+            if f.passed { "✔" } else { "✘ failed" }.to_string(),
+            f.rpo_rows
+                .map(|v| format!("{v:.0}"))
+                .unwrap_or_else(|| "–".into()),
+            secs(f.rpo_seconds),
+            secs(f.detected),
+            secs(f.fenced),
+            secs(f.promoted),
+            secs(f.first_write),
+            secs(f.overhead),
+        ]);
+    }
+    t.to_string()
 }
 
 /// The figures as a table.
-pub fn render(figs: &[Figure]) -> String {
+fn render_figures(figs: &[Figure]) -> String {
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     t.set_header(["figure", "value", "target", ""]);
@@ -332,4 +618,40 @@ pub fn render(figs: &[Figure]) -> String {
         ]);
     }
     t.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reports_phases_are_its_steps_and_fault_to_first_promotion() {
+        let report = serde_json::json!({"events": [
+            {"event": "drill_started", "name": "x"},
+            {"event": "role", "node": "node2", "role": "standby", "at": 1.0},
+            {"event": "fault", "node": "node1", "name": "node-crash", "heal": false, "at": 4.5},
+            {"event": "role", "node": "node2", "role": "primary", "at": 7.0},
+            {"event": "role", "node": "node1", "role": "primary", "at": 20.0},
+            {"event": "drill_finished", "passed": true, "took": 25.5},
+        ]});
+        assert_eq!(drill_phases(&report), (Some(25.5), Some(2.5)));
+        let no_fault = serde_json::json!({"events": [
+            {"event": "drill_finished", "passed": false, "took": 3.0},
+        ]});
+        assert_eq!(drill_phases(&no_fault), (Some(3.0), None));
+        assert_eq!(drill_phases(&serde_json::json!({})), (None, None));
+    }
+
+    #[test]
+    fn a_reports_measures_are_read_by_name() {
+        let report = serde_json::json!({"events": [
+            {"event": "measure", "name": "rpo_rows", "value": 0.0, "at": 30.0},
+            {"event": "measure", "name": "rto_promoted_seconds", "value": 2.25, "at": 30.0},
+            {"event": "fault", "node": "node1", "name": "node-crash", "heal": false, "at": 4.5},
+        ]});
+        let m = drill_measures(&report);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m["rpo_rows"], 0.0);
+        assert_eq!(m["rto_promoted_seconds"], 2.25);
+    }
 }

@@ -64,9 +64,14 @@ pub struct BenchArgs {
     /// Run every built-in drill.
     #[arg(long)]
     pub drills: bool,
-    /// Measure at scales 10 and 100 (base backup throughput against a plain copy).
+    /// Measure at scales 10 and 100: `up`, base backup throughput against a plain copy, and
+    /// the two documented drills.
     #[arg(long)]
     pub scale: bool,
+    /// What each failure of the table costs (RPO, RTO phases), asynchronous and synchronous,
+    /// at scale 1 (and 100 with --scale).
+    #[arg(long)]
+    pub failures: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -211,7 +216,7 @@ pub struct ImageArgs {
 }
 
 /// `lab up`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct UpArgs {
     /// Image options.
     #[command(flatten)]
@@ -249,31 +254,8 @@ pub struct UpArgs {
     pub keep: bool,
     /// Make each node's WAL disk (/disk2) a size-limited tmpfs (e.g. 256m), so that the
     /// `wal-full` fault can fill it.
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = crate::scenario::parse_wal_disk_size, value_name = "SIZE")]
     pub wal_disk_size: Option<i64>,
-}
-
-fn parse_size(s: &str) -> std::result::Result<i64, String> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, mult) = match s.strip_suffix('g') {
-        Some(n) => (n, 1 << 30),
-        None => match s.strip_suffix('m') {
-            Some(n) => (n, 1 << 20),
-            None => (
-                s.strip_suffix('k').unwrap_or(&s),
-                if s.ends_with('k') { 1 << 10 } else { 1 },
-            ),
-        },
-    };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size: use forms like 256m or 1g"))?;
-    if n * mult < 64 << 20 {
-        return Err(format!(
-            "`{s}` is too small for a WAL disk: give at least 64m"
-        ));
-    }
-    Ok(n * mult)
 }
 
 /// `--archive-command`.
@@ -369,15 +351,16 @@ pub async fn run(cli: Cli) -> Result<()> {
                 cold: args.cold,
                 drills: args.drills,
                 scale: args.scale,
+                failures: args.failures,
             };
-            let figs = crate::bench::run(&opts, &ui).await?;
+            let measured = crate::bench::run(&opts, &ui).await?;
             if args.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&figs).expect("figures serialise")
+                    serde_json::to_string_pretty(&measured).expect("figures serialise")
                 );
             } else {
-                println!("{}", crate::bench::render(&figs));
+                println!("{}", crate::bench::render(&measured));
             }
             Ok(())
         }

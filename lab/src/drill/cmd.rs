@@ -159,6 +159,12 @@ pub fn runbook(drill: &Drill, version: &PgVersion, profile: &str, with_setup: bo
         drill.name,
         drill.source.as_deref().unwrap_or("user drill")
     );
+    if let Some(bytes) = drill.lab.wal_disk_size {
+        out.push_str(&format!(
+            "# the lab: each node's /disk2 is a tmpfs of {} MiB (lab up --wal-disk-size)\n\n",
+            bytes >> 20
+        ));
+    }
     if with_setup {
         out.push_str("# Chapter 1: the master/slave pair\n\n");
         out.push_str(&pg::setup_plan(&dialect, &topo).render());
@@ -232,6 +238,14 @@ fn ask(number: usize, title: &str, commands: &[String]) -> Pace {
     }
 }
 
+/// The `up` options for a drill's fresh lab: the flags given, and what the drill's `[lab]`
+/// asks for where no flag says otherwise.
+fn drill_up_args(flags: &UpArgs, drill: &Drill) -> UpArgs {
+    let mut args = flags.clone();
+    args.wal_disk_size = args.wal_disk_size.or(drill.lab.wal_disk_size);
+    args
+}
+
 async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
     let name = args.up.lab.name.clone();
@@ -255,7 +269,7 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
                 report,
                 ..
             },
-        ) = bring_up(&args.up, ui).await?;
+        ) = bring_up(&drill_up_args(&args.up, &drill), ui).await?;
         if !report.checks.failures.is_empty() {
             let e = Error::CheckFailed(format!(
                 "the lab did not reach streaming replication, so the drill was not run:\n  - {}",

@@ -30,7 +30,7 @@ type Named = (String, Range<usize>);
 
 /// The top-level keys, in the order messages list them.
 const TOP_KEYS: &[&str] = &[
-    "name", "title", "proves", "source", "monitor", "profiles", "steps",
+    "name", "title", "proves", "source", "monitor", "lab", "profiles", "steps",
 ];
 
 /// The parameters of each action (`with = { ... }`), in the order messages list them.
@@ -771,6 +771,10 @@ impl<'a> Checker<'a> {
         .and_then(|v| self.text("proves", v));
         let source = self.opt(get(&entries, "source"), |cx, v| cx.text("source", v));
         let monitor = self.opt(get(&entries, "monitor"), |cx, v| cx.monitor(v));
+        let lab = match get(&entries, "lab") {
+            None => Some(LabNeeds::default()),
+            Some(v) => self.lab_needs(v),
+        };
         let profiles = match get(&entries, "profiles") {
             None => Some(BTreeMap::new()),
             Some(v) => {
@@ -803,7 +807,53 @@ impl<'a> Checker<'a> {
             monitor,
             profiles: profiles?,
             steps,
+            lab: lab?,
         })
+    }
+
+    fn lab_needs(&mut self, value: &Value<'_>) -> Option<LabNeeds> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type(
+                "lab",
+                value,
+                "a table such as [lab] wal_disk_size = \"256m\"",
+            );
+            return None;
+        };
+        let entries = entries(table);
+        let ok = self.only_key("lab", &entries, "wal_disk_size");
+        let wal_disk_size = match get(&entries, "wal_disk_size") {
+            None => None,
+            Some(v) => {
+                let s = self.string("wal_disk_size", v)?;
+                match super::parse_wal_disk_size(s) {
+                    Ok(n) => Some(n),
+                    Err(e) => {
+                        self.err(v.span(), format!("`wal_disk_size`: {e}"));
+                        return None;
+                    }
+                }
+            }
+        };
+        ok.then_some(LabNeeds { wal_disk_size })
+    }
+
+    /// Reports every key of table `what` other than `allowed`; whether there was none.
+    fn only_key(&mut self, what: &str, entries: &[(&Key<'_>, &Value<'_>)], allowed: &str) -> bool {
+        let mut ok = true;
+        for (key, _) in entries {
+            if key.get_ref() != allowed {
+                self.err(
+                    key.span(),
+                    format!(
+                        "unknown key `{}` in `{what}`: expected {allowed}",
+                        key.get_ref()
+                    ),
+                );
+                ok = false;
+            }
+        }
+        ok
     }
 
     fn monitor(&mut self, value: &Value<'_>) -> Option<Duration> {
@@ -812,17 +862,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         let entries = entries(table);
-        for (key, _) in &entries {
-            if key.get_ref() != "interval" {
-                self.err(
-                    key.span(),
-                    format!(
-                        "unknown key `{}` in `monitor`: expected interval",
-                        key.get_ref()
-                    ),
-                );
-            }
-        }
+        self.only_key("monitor", &entries, "interval");
         match get(&entries, "interval") {
             None => Some(DEFAULT_MONITOR_INTERVAL),
             Some(v) => self.positive_duration("interval", v),

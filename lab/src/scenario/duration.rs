@@ -11,6 +11,31 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     parse(text).ok_or_else(|| format!("bad duration `{text}`: use forms like 500ms, 10s, 5m, 1h"))
 }
 
+/// Parses the size of a WAL disk (`256m`, `1g`, `65536k`, bytes), at least 64 MiB; the error
+/// is the message a flag or a drill file's diagnostic shows.
+pub fn parse_wal_disk_size(s: &str) -> Result<i64, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mult) = match s.strip_suffix('g') {
+        Some(n) => (n, 1 << 30),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 1 << 20),
+            None => (
+                s.strip_suffix('k').unwrap_or(&s),
+                if s.ends_with('k') { 1 << 10 } else { 1 },
+            ),
+        },
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: use forms like 256m or 1g"))?;
+    if n * mult < 64 << 20 {
+        return Err(format!(
+            "`{s}` is too small for a WAL disk: give at least 64m"
+        ));
+    }
+    Ok(n * mult)
+}
+
 fn parse(text: &str) -> Option<Duration> {
     // Units from the largest down, with their length in milliseconds.
     const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];

@@ -29,10 +29,10 @@ mod tests;
 
 use std::fmt;
 
-pub use duration::parse_duration;
+pub use duration::{parse_duration, parse_wal_disk_size};
 pub use model::{
-    Action, Area, Drill, NodeRef, Step, StepKind, StopMode, WaitFor, ACTIONS, BUILTIN_VARIABLES,
-    DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+    Action, Area, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, ACTIONS,
+    BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
 };
 pub use template::{Part, Template};
 

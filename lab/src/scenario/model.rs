@@ -125,6 +125,17 @@ pub struct Drill {
     pub profiles: BTreeMap<String, BTreeMap<String, String>>,
     /// The steps, in file order; at least one.
     pub steps: Vec<Step>,
+    /// What the drill needs of the lab it brings up (`[lab]`).
+    pub lab: LabNeeds,
+}
+
+/// What a drill needs of a fresh lab, beyond chapter 1 (`[lab]` in a drill file). A flag given
+/// to `lab drill run` wins; a reused lab (`--reuse`) is taken as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabNeeds {
+    /// `wal_disk_size = "256m"`: each node's WAL disk is a tmpfs of this many bytes, as
+    /// `--wal-disk-size` makes it (the `wal-full` fault fills it).
+    pub wal_disk_size: Option<i64>,
 }
 
 /// One step of a drill.

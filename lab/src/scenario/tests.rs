@@ -32,7 +32,7 @@ const BAD: &[Bad] = &[
         name: "unknown top-level key",
         body: "colour = \"red\"\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
         expected: &[
-            "d.toml:4:1: unknown key `colour`: expected one of name, title, proves, source, monitor, profiles, steps",
+            "d.toml:4:1: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, steps",
         ],
     },
     Bad {
@@ -367,6 +367,32 @@ fn top_level_keys_are_checked_without_a_head() {
             "top.toml:3:30: unknown key `every` in `monitor`: expected interval",
             "top.toml:4:9: a drill needs at least one step",
         ]
+    );
+}
+
+#[test]
+fn a_drill_says_what_its_lab_needs() {
+    let steps = "[[steps]]\ntitle = \"n\"\nnote = \"x\"\n";
+    let drill = parse(
+        "d.toml",
+        &format!("{HEAD}[lab]\nwal_disk_size = \"256m\"\n{steps}"),
+    )
+    .unwrap();
+    assert_eq!(drill.lab.wal_disk_size, Some(256 << 20));
+    let drill = parse("d.toml", &format!("{HEAD}{steps}")).unwrap();
+    assert_eq!(drill.lab, LabNeeds::default());
+    assert_eq!(
+        diagnostics(&format!(
+            "[lab]\nwal_disk_size = \"1m\"\nwal_size = 3\n{steps}"
+        )),
+        [
+            "d.toml:5:17: `wal_disk_size`: `1m` is too small for a WAL disk: give at least 64m",
+            "d.toml:6:1: unknown key `wal_size` in `lab`: expected wal_disk_size",
+        ]
+    );
+    assert_eq!(
+        diagnostics(&format!("lab = 3\n{steps}")),
+        ["d.toml:4:7: `lab` must be a table such as [lab] wal_disk_size = \"256m\", not an integer"]
     );
 }
 
