@@ -113,6 +113,10 @@ pub struct Verdict {
     pub logs: Vec<(String, String)>,
 }
 
+/// How long one readiness probe may take: pg_isready's own connect timeout (3 s) and a second
+/// for the exec around it.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// Runs drills.
 pub struct Runner<L: LabOps> {
     lab: Arc<L>,
@@ -224,7 +228,12 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// Starts the readiness monitor: every `interval`, pg_isready from each node to itself over
-    /// TCP (code 2 when the node cannot even run it). Changes become events.
+    /// TCP (code 2 when the node cannot even run it), all nodes at once. Changes become events.
+    ///
+    /// A reading is dated when the probe ends, when the monitor knows. An exec into a container
+    /// killed while the probe runs can hang: such a probe gives up after [`PROBE_TIMEOUT`] and
+    /// reads 2, and it no longer holds up the other nodes' probes (it used to delay the
+    /// detection of a crashed node by up to ten seconds, more than the promotion took).
     fn start_monitor(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
         let lab = self.lab.clone();
         let sink = self.sink.clone();
@@ -237,23 +246,21 @@ impl<L: LabOps> Runner<L> {
         tokio::spawn(async move {
             let mut last: HashMap<String, u8> = HashMap::new();
             loop {
-                for (node, addr) in &targets {
-                    // The reading is of the moment the probe starts (a dead node's exec may hang).
-                    let at = sink.at();
-                    let cmd = crate::pg::isready_command(addr);
-                    let code = match lab
-                        .run(
-                            node,
-                            User::Postgres,
-                            &cmd,
-                            &HashMap::new(),
-                            Duration::from_secs(10),
-                        )
-                        .await
-                    {
-                        Ok(out) => out.stdout.trim().parse().unwrap_or(2),
-                        Err(_) => 2,
-                    };
+                let probes = targets.iter().map(|(node, addr)| {
+                    let (lab, sink) = (&lab, &sink);
+                    async move {
+                        let cmd = crate::pg::isready_command(addr);
+                        let code = match lab
+                            .run(node, User::Postgres, &cmd, &HashMap::new(), PROBE_TIMEOUT)
+                            .await
+                        {
+                            Ok(out) => out.stdout.trim().parse().unwrap_or(2),
+                            Err(_) => 2,
+                        };
+                        (node, code, sink.at())
+                    }
+                });
+                for (node, code, at) in futures_util::future::join_all(probes).await {
                     history
                         .lock()
                         .expect("not poisoned")
@@ -833,6 +840,9 @@ impl<L: LabOps> Runner<L> {
                         String::new(),
                     );
                 };
+                // Dated when the injection starts: a probe may see a killed node before the kill
+                // request returns, and detection is measured from this time.
+                let started = self.sink.at();
                 let output = match self.apply_fault(n, name, *heal).await {
                     Ok(output) => output,
                     Err(e) => return (Outcome::Error { message: e }, String::new()),
@@ -846,7 +856,7 @@ impl<L: LabOps> Runner<L> {
                     name: name.clone(),
                     node: n.to_string(),
                     heal: *heal,
-                    at: self.sink.at(),
+                    at: started,
                 });
                 (Outcome::Passed, output)
             }
