@@ -115,13 +115,17 @@ struct DrillRun {
     measures: std::collections::BTreeMap<String, f64>,
 }
 
-/// The `measure` events of a run's `report.json`, by name.
-fn drill_measures(report: &serde_json::Value) -> std::collections::BTreeMap<String, f64> {
-    let events = report["events"]
+/// The events of a run's `report.json` (none when it could not be read).
+fn report_events(report: &serde_json::Value) -> &[serde_json::Value] {
+    report["events"]
         .as_array()
         .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    events
+        .unwrap_or(&[])
+}
+
+/// The `measure` events of a run's `report.json`, by name.
+fn drill_measures(report: &serde_json::Value) -> std::collections::BTreeMap<String, f64> {
+    report_events(report)
         .iter()
         .filter(|e| e["event"] == "measure")
         .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_f64()?)))
@@ -130,10 +134,7 @@ fn drill_measures(report: &serde_json::Value) -> std::collections::BTreeMap<Stri
 
 /// What a run's `report.json` says: (the steps' time, fault → first promotion).
 fn drill_phases(report: &serde_json::Value) -> (Option<f64>, Option<f64>) {
-    let events = report["events"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let events = report_events(report);
     let first = |kind: &str, field: Option<(&str, &str)>| {
         events.iter().find_map(|e| {
             let matches = e["event"] == kind && field.is_none_or(|(k, v)| e[k].as_str() == Some(v));
@@ -151,6 +152,22 @@ fn drill_phases(report: &serde_json::Value) -> (Option<f64>, Option<f64>) {
         _ => None,
     };
     (steps, fault_to_promoted)
+}
+
+/// Runs the bench's drills, keeping the largest peak memory of their processes.
+struct Drills<'a> {
+    /// The PostgreSQL version.
+    version: &'a str,
+    /// The largest peak resident memory of a drill process so far, in MiB.
+    peak_mib: Option<f64>,
+}
+
+impl Drills<'_> {
+    fn run(&mut self, name: &str, scale: u32, sync: bool) -> Result<DrillRun> {
+        let run = run_drill(self.version, name, scale, sync)?;
+        self.peak_mib = Some(self.peak_mib.unwrap_or(0.0).max(run.peak_mib));
+        Ok(run)
+    }
 }
 
 /// Runs built-in drill `name` at `scale` (synchronous with `sync`) in a `lab drill run`
@@ -406,12 +423,14 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
     } else {
         vec![]
     };
-    let mut drill_peak: Option<f64> = None;
+    let mut drills = Drills {
+        version: &version,
+        peak_mib: None,
+    };
     for name in at_scale_1 {
         ui.println(&format!("drill {name}, scale 1…"));
-        let run = run_drill(&version, name, 1, false)?;
+        let run = drills.run(name, 1, false)?;
         drill_figures(&mut figs, name, 1, &run);
-        drill_peak = Some(drill_peak.unwrap_or(0.0).max(run.peak_mib));
     }
 
     if opts.scale {
@@ -481,9 +500,8 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
             crate::cluster::down(&engine, "bench-scale").await?;
             for name in SCALED_DRILLS {
                 ui.println(&format!("drill {name}, scale {scale}…"));
-                let run = run_drill(&version, name, scale, false)?;
+                let run = drills.run(name, scale, false)?;
                 drill_figures(&mut figs, name, scale, &run);
-                drill_peak = Some(drill_peak.unwrap_or(0.0).max(run.peak_mib));
             }
         }
     }
@@ -499,8 +517,7 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
                     }
                     let mode = if sync { "sync" } else { "async" };
                     ui.println(&format!("failure drill {name}, scale {scale}, {mode}…"));
-                    let run = run_drill(&version, name, scale, sync)?;
-                    drill_peak = Some(drill_peak.unwrap_or(0.0).max(run.peak_mib));
+                    let run = drills.run(name, scale, sync)?;
                     let m = |k: &str| run.measures.get(k).copied();
                     failures.push(FailureCost {
                         drill: name.to_string(),
@@ -542,7 +559,7 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
             Some(("<=", 50.0)),
         ));
     }
-    if let Some(peak) = drill_peak {
+    if let Some(peak) = drills.peak_mib {
         figs.push(figure(
             "lab process peak memory (the largest drill process)",
             peak,

@@ -218,6 +218,21 @@ impl Drop for EngineProxy {
     }
 }
 
+/// `postgresql-RELEASE.tar.bz2` holding `bytes` in `dir`, with a `.sha256` beside it whose sum
+/// (64 `a`s) is wrong.
+fn with_wrong_sidecar(dir: &Path, release: &str, bytes: &[u8]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let name = format!("postgresql-{release}.tar.bz2");
+    let file = dir.join(&name);
+    std::fs::write(&file, bytes).unwrap();
+    std::fs::write(
+        format!("{}.sha256", file.display()),
+        format!("{}  {name}\n", "a".repeat(64)),
+    )
+    .unwrap();
+    file
+}
+
 fn signal_name(signal: i32) -> &'static str {
     match signal {
         libc::SIGINT => "SIGINT",
@@ -968,15 +983,7 @@ async fn bad_flags_tarballs_and_an_unreachable_engine_are_refused() {
 
     // garbage named 15.18 with a wrong .sha256 beside it: 15.18's pinned sum wins, both shown
     let garbage: Vec<u8> = (0..100_000u32).map(|i| (i * 7919 % 251) as u8).collect();
-    let dir = tmp.path().join("pinned");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("postgresql-15.18.tar.bz2");
-    std::fs::write(&file, &garbage).unwrap();
-    std::fs::write(
-        format!("{}.sha256", file.display()),
-        format!("{}  postgresql-15.18.tar.bz2\n", "a".repeat(64)),
-    )
-    .unwrap();
+    let file = with_wrong_sidecar(&tmp.path().join("pinned"), "15.18", &garbage);
     let out = build(&file, "15.18");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let line = error_line(&out);
@@ -993,15 +1000,7 @@ async fn bad_flags_tarballs_and_an_unreachable_engine_are_refused() {
     );
 
     // garbage of a release the lab does not pin, with a wrong .sha256 beside it
-    let dir = tmp.path().join("sidecar");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("postgresql-15.17.tar.bz2");
-    std::fs::write(&file, &garbage).unwrap();
-    std::fs::write(
-        format!("{}.sha256", file.display()),
-        format!("{}  postgresql-15.17.tar.bz2\n", "a".repeat(64)),
-    )
-    .unwrap();
+    let file = with_wrong_sidecar(&tmp.path().join("sidecar"), "15.17", &garbage);
     let out = build(&file, "15");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let line = error_line(&out);
