@@ -50,6 +50,13 @@ pub enum Command {
     Logs(LogsArgs),
     /// The document's watch loops: pg_isready from every node to itself and to its peer.
     Monitor(MonitorArgs),
+    /// Print the shell completion script: `lab completions bash > /etc/bash_completion.d/lab`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `lab man > /usr/local/share/man/man1/lab.1`.
+    Man,
 }
 
 /// `lab bench`
@@ -375,6 +382,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Monitor(args) => {
             crate::commands::monitor(&args.lab.name, args.interval, args.count).await
         }
+        Command::Completions { shell } => {
+            crate::manual::completions(shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => crate::manual::man(&mut std::io::stdout())
+            .map_err(|e| Error::Lab(format!("writing the man page: {e}"))),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod fault;
 mod golden;
 pub mod image;
 pub mod ledger;
+pub mod manual;
 pub mod pg;
 pub mod plan;
 pub mod scenario;
