@@ -34,6 +34,9 @@ pub enum DrillCommand {
     /// Print the version-specific runbook of a drill (every command and file, per node, in
     /// order) without running anything.
     Runbook(RunbookArgs),
+    /// Print the JSON Schema of the drill format (for taplo / Even Better TOML):
+    /// `lab drill schema > drill.schema.json`.
+    Schema,
 }
 
 /// `lab drill run`
@@ -135,6 +138,14 @@ pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
             } else {
                 Err(Error::Invalid(bad.join("\n")))
             }
+        }
+        DrillCommand::Schema => {
+            let schema = crate::scenario::drill_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).expect("a schema serialises")
+            );
+            Ok(())
         }
         DrillCommand::Runbook(args) => {
             let drill = load_checked(&args.drill, &args.profile)?;

@@ -29,12 +29,12 @@ type Key<'i> = Spanned<DeString<'i>>;
 type Named = (String, Range<usize>);
 
 /// The top-level keys, in the order messages list them.
-const TOP_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &[
     "name", "title", "proves", "source", "monitor", "lab", "profiles", "steps",
 ];
 
 /// The parameters of each action (`with = { ... }`), in the order messages list them.
-const ACTION_PARAMS: &[(&str, &[&str])] = &[
+pub(super) const ACTION_PARAMS: &[(&str, &[&str])] = &[
     ("start", &[]),
     ("stop", &["mode", "fallback"]),
     ("promote", &[]),
@@ -59,7 +59,7 @@ const DISK_ROOTS: &[&str] = &["/disk1/", "/disk2/", "/disk3/", "/disk4/"];
 
 /// Whether a step kind takes `on`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum On {
+pub(super) enum On {
     /// It acts on no node.
     No,
     /// It acts on one node.
@@ -69,16 +69,16 @@ enum On {
 }
 
 /// What the checker knows of a step kind before reading its value.
-struct KindSpec {
-    name: &'static str,
+pub(super) struct KindSpec {
+    pub(super) name: &'static str,
     /// Keys besides the common ones and the kind key.
-    extra: &'static [&'static str],
-    on: On,
-    capturable: bool,
-    timeout: bool,
+    pub(super) extra: &'static [&'static str],
+    pub(super) on: On,
+    pub(super) capturable: bool,
+    pub(super) timeout: bool,
 }
 
-const KIND_SPECS: &[KindSpec] = &[
+pub(super) const KIND_SPECS: &[KindSpec] = &[
     KindSpec {
         name: "run",
         extra: &["user", "expect_exit", "expect_output", "background"],
@@ -153,7 +153,7 @@ const KIND_SPECS: &[KindSpec] = &[
 
 impl KindSpec {
     /// Every key a step of this kind may have, in the order messages list them.
-    fn keys(&self) -> Vec<&'static str> {
+    pub(super) fn keys(&self) -> Vec<&'static str> {
         let mut keys = vec!["title"];
         if self.on != On::No {
             keys.push("on");

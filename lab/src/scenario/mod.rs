@@ -23,6 +23,7 @@
 mod check;
 mod duration;
 mod model;
+mod schema;
 mod template;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ pub use model::{
     Action, Area, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, ACTIONS,
     BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
 };
+pub use schema::{drill_schema, SCHEMA_ID};
 pub use template::{Part, Template};
 
 /// The largest drill file accepted, in bytes (1 MiB): a drill is a page or two of TOML, and a

@@ -1,0 +1,329 @@
+//! A JSON Schema (draft 07) of the drill format, for editors with TOML schema support (taplo,
+//! Even Better TOML): they complete keys and check values as a drill is typed.
+//!
+//! The schema is built from the checker's own tables (`check::TOP_KEYS`, `KIND_SPECS`,
+//! `ACTION_PARAMS`) and the model's vocabulary (`NODES`, `ROLES`, `ACTIONS`, `FAULTS`, …), so a
+//! key or a name added to the checker appears here; the type of each key is the one table kept
+//! here, and a test fails when a key has none. The checker stays the authority (it also checks
+//! paths, regexes, variables and marks, which a schema cannot); the schema never refuses a
+//! drill the checker accepts (tested on every built-in drill).
+
+use serde_json::{json, Map, Value};
+
+use super::check::{On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS};
+use super::model::{Area, StopMode, ACTIONS, FAULTS, NODES, ROLES};
+
+/// The `$id` of the schema (a name, not a place to fetch it from).
+pub const SCHEMA_ID: &str = "urn:pglab:drill";
+
+/// The duration grammar of `duration.rs`: `500ms`, `10s`, `1m30s`.
+const DURATION: &str = "^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$";
+
+/// The schema of the drill format.
+pub fn drill_schema() -> Value {
+    let mut top = Map::new();
+    for key in TOP_KEYS {
+        top.insert(key.to_string(), top_key(key));
+    }
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": SCHEMA_ID,
+        "title": "pglab drill",
+        "description": "A drill: one of the report's procedures as steps that `lab drill run` performs and checks (`lab drill check` validates it fully).",
+        "type": "object",
+        "required": ["name", "title", "steps"],
+        "additionalProperties": false,
+        "properties": top,
+    })
+}
+
+fn top_key(key: &str) -> Value {
+    match key {
+        "name" => {
+            json!({"type": "string", "description": "The drill's short name, such as \"failover\"."})
+        }
+        "title" => json!({"type": "string", "description": "A one-line title for reports."}),
+        "proves" => json!({"type": "string", "description": "What passing the drill proves."}),
+        "source" => {
+            json!({"type": "string", "description": "Where in the report the procedure comes from."})
+        }
+        "monitor" => object(
+            &[(
+                "interval",
+                duration("How often pg_isready is recorded on every node."),
+            )],
+            &[],
+        ),
+        "lab" => object(
+            &[(
+                "wal_disk_size",
+                json!({"type": "string", "pattern": "^[0-9]+[kmgKMG]?$", "description": "The WAL disks as tmpfs of this size, such as \"256m\"."}),
+            )],
+            &[],
+        ),
+        "profiles" => json!({
+            "type": "object",
+            "description": "[profiles.NAME] tables of values used as ${profile.KEY}.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "integer", "boolean"]}
+            }
+        }),
+        "steps" => json!({"type": "array", "items": step()}),
+        other => unreachable!("top-level key `{other}` has no type in the schema"),
+    }
+}
+
+/// A step: exactly one kind key, with the keys that kind allows.
+fn step() -> Value {
+    let kinds: Vec<Value> = KIND_SPECS.iter().map(kind).collect();
+    json!({"type": "object", "oneOf": kinds})
+}
+
+fn kind(spec: &super::check::KindSpec) -> Value {
+    let mut props = Map::new();
+    for key in spec.keys() {
+        let value = match key {
+            "on" => node(spec.on == On::OneOrAll),
+            _ => step_key(key),
+        };
+        props.insert(key.to_string(), value);
+    }
+    let mut schema = json!({
+        "title": spec.name,
+        "required": ["title", spec.name],
+        "additionalProperties": false,
+        "properties": props,
+    });
+    if spec.name == "action" {
+        schema["oneOf"] = Value::Array(ACTION_PARAMS.iter().map(action).collect());
+    }
+    schema
+}
+
+/// One action and the parameters its `with` takes.
+fn action((name, params): &(&str, &[&str])) -> Value {
+    let fields: Vec<(&str, Value)> = params.iter().map(|p| (*p, param(p))).collect();
+    json!({
+        "properties": {
+            "action": {"const": name},
+            "with": object(&fields, &[]),
+        }
+    })
+}
+
+/// A table of the given keys and nothing else; `required` of them must be there.
+fn object(fields: &[(&str, Value)], required: &[&str]) -> Value {
+    let props: Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    json!({"type": "object", "additionalProperties": false, "required": required, "properties": props})
+}
+
+fn duration(description: &str) -> Value {
+    json!({"type": "string", "pattern": DURATION, "description": description})
+}
+
+fn string(description: &str) -> Value {
+    json!({"type": "string", "description": description})
+}
+
+fn names(names: &[&str], description: &str) -> Value {
+    json!({"enum": names, "description": description})
+}
+
+/// A node or a role (or `all`, where the kind acts on every node).
+fn node(all: bool) -> Value {
+    let mut choices: Vec<&str> = NODES.iter().chain(ROLES).copied().collect();
+    if all {
+        choices.push("all");
+    }
+    names(&choices, "A node, or a role resolved when the step runs.")
+}
+
+/// The type of each step key other than `on`.
+fn step_key(key: &str) -> Value {
+    match key {
+        "title" => string("What the step does, as reports show it."),
+        "timeout" => duration("How long the step may take."),
+        "capture" => {
+            json!({"type": "string", "pattern": "^[a-z_][a-z0-9_]*$", "description": "Keep the output as ${NAME} for later steps."})
+        }
+        "id" => string("An identifier other steps and reports refer to."),
+        "optional" => {
+            json!({"type": "boolean", "description": "A failure of this step does not fail the drill."})
+        }
+        "run" => string("A shell command."),
+        "user" => names(
+            &["postgres", "root"],
+            "Who runs the command (default postgres).",
+        ),
+        "expect_exit" => {
+            json!({"oneOf": [{"type": "integer", "minimum": 0, "maximum": 255}, {"const": "any"}], "description": "The exit code expected (default 0), or \"any\"."})
+        }
+        "expect_output" => string("A regex the output must match."),
+        "background" => json!({"type": "boolean", "description": "Run until the drill ends."}),
+        "sql" => string("An SQL statement."),
+        "db" => string("The database (default postgres)."),
+        "expect" => string("The output expected."),
+        "action" => names(ACTIONS, "A built-in action, rendered per version."),
+        "with" => json!({"type": "object", "description": "The action's parameters."}),
+        "fault" => names(FAULTS, "A fault of `lab fault list`."),
+        "heal" => json!({"type": "boolean", "description": "Undo the fault instead."}),
+        "wait" => wait(),
+        "expect_log" => {
+            json!({"type": "array", "items": {"type": "string"}, "description": "Regexes the server log must show, in order."})
+        }
+        "expect_monitor" => {
+            json!({"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 3}, "description": "pg_isready codes the monitor must have seen, in order."})
+        }
+        "since" => string("A mark set by an earlier step."),
+        "of" => node(false),
+        "mark" => string("A name for this moment."),
+        "sleep" => duration("How long to pause."),
+        "note" => string("A note for the report."),
+        other => unreachable!("step key `{other}` has no type in the schema"),
+    }
+}
+
+fn wait() -> Value {
+    object(
+        &[
+            (
+                "pg_isready",
+                json!({"type": "integer", "minimum": 0, "maximum": 3}),
+            ),
+            ("sql", string("A query whose output must equal `equals`.")),
+            ("equals", string("The output waited for.")),
+            ("db", string("The database (default postgres).")),
+            ("log", string("A regex the server log must show.")),
+        ],
+        &[],
+    )
+}
+
+/// The type of each action parameter.
+fn param(key: &str) -> Value {
+    let seconds = json!({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}], "description": "Seconds, or a string such as \"${profile.load_seconds}\"."});
+    match key {
+        "mode" | "fallback" => names(StopMode::NAMES, "pg_ctl stop -m MODE."),
+        "from" | "of" => node(false),
+        "to" | "backup" => string("A node or a directory under /disk1/ to /disk4/."),
+        "wal" => json!({"type": "boolean"}),
+        "what" => json!({"type": "array", "items": names(Area::NAMES, "An area.")}),
+        "timeline" => names(&["default", "latest"], "recovery_target_timeline."),
+        "target_time" => string("The recovery_target_time."),
+        "restore_command" => string("The restore_command."),
+        "seconds" => seconds,
+        "clients" => json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+        "max_lost" => json!({"type": "integer", "minimum": 0}),
+        other => unreachable!("action parameter `{other}` has no type in the schema"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn validator() -> jsonschema::Validator {
+        jsonschema::draft7::new(&drill_schema()).expect("the schema is a valid draft-07 schema")
+    }
+
+    fn as_json(toml_text: &str) -> Value {
+        toml::from_str(toml_text).expect("TOML")
+    }
+
+    fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+        v.iter_errors(doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect()
+    }
+
+    #[test]
+    fn every_built_in_drill_validates_against_the_schema() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let v = validator();
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("scenarios/") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).expect("readable");
+                let errs = errors(&v, &as_json(&text));
+                assert!(errs.is_empty(), "{}: {errs:#?}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 10, "only {seen} drills in {}", dir.display());
+    }
+
+    const SMALL: &str = r#"
+name = "small"
+title = "a small drill"
+[[steps]]
+title = "stop node1"
+on = "node1"
+action = "stop"
+with = { mode = "fast" }
+[[steps]]
+title = "wait"
+sleep = "1m30s"
+"#;
+
+    #[test]
+    fn a_small_drill_validates_and_its_mistakes_do_not() {
+        let v = validator();
+        assert_eq!(errors(&v, &as_json(SMALL)), Vec::<String>::new());
+        // What is wrong, the text replaced, and what replaces it.
+        let sleep = "sleep = \"1m30s\"";
+        let bad = [
+            (
+                "an unknown top-level key",
+                "name =",
+                "colour = \"red\"\nname =",
+            ),
+            ("an unknown step key", sleep, "sleep = \"1s\"\nretries = 3"),
+            ("a wrong type", sleep, "sleep = 90"),
+            ("a bad duration", "1m30s", "1.5m"),
+            ("an unknown action", "\"stop\"\n", "\"halt\"\n"),
+            (
+                "a parameter of another action",
+                "mode = \"fast\"",
+                "seconds = 3",
+            ),
+            ("a stop mode that does not exist", "\"fast\"", "\"quick\""),
+            (
+                "two kinds in one step",
+                sleep,
+                "sleep = \"1s\"\nnote = \"x\"",
+            ),
+            ("no kind", sleep, ""),
+            (
+                "on for a kind that takes no node",
+                sleep,
+                "sleep = \"1s\"\non = \"node1\"",
+            ),
+            ("an unknown node", "on = \"node1\"", "on = \"node3\""),
+        ];
+        for (what, from, to) in bad {
+            let text = SMALL.replacen(from, to, 1);
+            assert_ne!(text, SMALL, "{what}: nothing replaced");
+            assert!(
+                !errors(&v, &as_json(&text)).is_empty(),
+                "{what} was accepted:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_schema_names_every_kind_action_and_fault() {
+        let text = drill_schema().to_string();
+        for name in super::super::model::KINDS
+            .iter()
+            .chain(ACTIONS)
+            .chain(FAULTS)
+        {
+            assert!(text.contains(&format!("\"{name}\"")), "{name} missing");
+        }
+    }
+}
