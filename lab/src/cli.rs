@@ -184,6 +184,26 @@ pub enum ImagesCommand {
     List,
     /// Remove all of the lab's images.
     Rm,
+    /// Write a version's three images (base, build, node) to one zstd-compressed archive.
+    Save(SaveArgs),
+    /// Load images written by `lab images save`, with their content tags (`up` then builds
+    /// nothing).
+    Load {
+        /// The archive.
+        file: PathBuf,
+    },
+}
+
+/// `lab images save`
+#[derive(Debug, Clone, Args)]
+pub struct SaveArgs {
+    /// Releases or majors to save (comma-separated or repeated; a major saves its newest release
+    /// present). Default: every release whose three images are present.
+    #[arg(long, value_delimiter = ',', value_parser = parse_version)]
+    pub pg_version: Vec<PgVersion>,
+    /// The archive to write (zstd-compressed `docker save` tar, e.g. pglab-15.tar.zst).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 /// Options that choose and build the images.
@@ -340,6 +360,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             println!("removed {removed} image(s)");
             Ok(())
         }
+        Command::Images(ImagesCommand::Save(args)) => crate::commands::images_save(&args).await,
+        Command::Images(ImagesCommand::Load { file }) => crate::commands::images_load(&file).await,
         Command::Up(args) => crate::commands::up(args, &ui).await,
         Command::Drill(cmd) => crate::drill::cmd::run(cmd, &ui).await,
         Command::Fault(FaultCommand::List) => {

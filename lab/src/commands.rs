@@ -239,6 +239,68 @@ pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
+impl From<crate::image::archive::ArchiveError> for Error {
+    fn from(e: crate::image::archive::ArchiveError) -> Self {
+        match e {
+            crate::image::archive::ArchiveError::Docker(d) => Error::Docker(d),
+            crate::image::archive::ArchiveError::File(m) => Error::Lab(m),
+        }
+    }
+}
+
+/// `lab images save`: the sets of images asked for, in one archive.
+pub async fn images_save(args: &crate::cli::SaveArgs) -> Result<()> {
+    use crate::image::archive;
+    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::Invalid(format!(
+                "-o {}: no directory {}",
+                args.output.display(),
+                dir.display()
+            )));
+        }
+    }
+    let engine = Engine::connect().await?;
+    let sets = archive::select(&archive::stored(&engine).await?, &args.pg_version)
+        .map_err(Error::Invalid)?;
+    let mut tags: Vec<String> = sets.iter().flat_map(|s| s.tags.clone()).collect();
+    tags.dedup(); // sets of one base share it
+    tags.sort();
+    tags.dedup();
+    let started = std::time::Instant::now();
+    let size = archive::save(&engine, &tags, &args.output).await?;
+    for tag in &tags {
+        println!("saved {tag}");
+    }
+    println!(
+        "{}: {:.1} MiB in {:.1} s",
+        args.output.display(),
+        size as f64 / (1 << 20) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `lab images load`.
+pub async fn images_load(path: &std::path::Path) -> Result<()> {
+    if !path.is_file() {
+        return Err(Error::Invalid(format!("{}: no such file", path.display())));
+    }
+    let engine = Engine::connect().await?;
+    let started = std::time::Instant::now();
+    let loaded = crate::image::archive::load(&engine, path).await?;
+    for tag in &loaded {
+        println!("loaded {tag}");
+    }
+    println!(
+        "{}: {} image(s) in {:.1} s",
+        path.display(),
+        loaded.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// `lab down`.
 pub async fn down(name: &str) -> Result<()> {
     cluster::check_name(name)?;

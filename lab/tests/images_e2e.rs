@@ -69,3 +69,90 @@ async fn node_image_runs_postgres_tools_as_uid_501() {
     // No SSH host keys are baked into the image: each node makes its own at start.
     assert_eq!(lines[12], "0", "{out}");
 }
+
+/// `lab images save` → the three images removed by tag → `lab images load` → `lab images build`
+/// finds every layer by its content tag and builds nothing.
+#[tokio::test]
+async fn saved_images_load_back_with_their_tags_and_nothing_is_built() {
+    let engine = support::engine().await;
+    let images = support::images(&engine).await;
+    let version = images.version.to_string();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let archive = dir.path().join("images.tar.zst");
+    let archive_arg = archive.to_str().expect("a UTF-8 path");
+
+    let started = Instant::now();
+    let saved = support::ok(&[
+        "images",
+        "save",
+        "--pg-version",
+        &version,
+        "-o",
+        archive_arg,
+    ]);
+    let save_took = started.elapsed();
+    for tag in [&images.base, &images.build, &images.node] {
+        assert!(saved.contains(&format!("saved {tag}")), "{saved}");
+    }
+    let size = std::fs::metadata(&archive).expect("the archive").len();
+    let mut magic = [0u8; 4];
+    std::io::Read::read_exact(&mut std::fs::File::open(&archive).unwrap(), &mut magic).unwrap();
+    assert_eq!(magic, [0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
+
+    let labels_before = engine.image_labels(&images.node).await.unwrap();
+    for tag in [&images.node, &images.build, &images.base] {
+        // By tag: an image a running lab uses is only untagged.
+        let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default()
+            .force(true)
+            .build();
+        engine
+            .client()
+            .remove_image(tag, Some(opts), None)
+            .await
+            .unwrap_or_else(|e| panic!("removing {tag}: {e}"));
+        assert_eq!(engine.image_labels(tag).await.unwrap(), None, "{tag} gone");
+    }
+
+    let started = Instant::now();
+    let loaded = support::ok(&["images", "load", archive_arg]);
+    let load_took = started.elapsed();
+    for tag in [&images.base, &images.build, &images.node] {
+        assert!(loaded.contains(&format!("loaded {tag}")), "{loaded}");
+    }
+    assert_eq!(
+        engine.image_labels(&images.node).await.unwrap(),
+        labels_before
+    );
+
+    let rebuilt = support::ok(&["images", "build", "--pg-version", &version]);
+    let again = support::images(&engine).await;
+    assert_eq!(again.node, images.node, "{rebuilt}");
+    assert!(again.layers.iter().all(|l| l.cached), "{:?}", again.layers);
+    eprintln!(
+        "archive {:.1} MiB, save {save_took:.1?}, load {load_took:.1?}",
+        size as f64 / (1 << 20) as f64
+    );
+}
+
+/// A missing archive is invalid input (exit 2), and saving a version with no images says how
+/// to build them.
+#[tokio::test]
+async fn loading_a_missing_archive_or_saving_absent_images_is_invalid_input() {
+    let out = support::lab(&["images", "load", "/nonexistent/images.tar.zst"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let archive = dir.path().join("x.tar.zst");
+    let out = support::lab(&[
+        "images",
+        "save",
+        "--pg-version",
+        "11.1",
+        "-o",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("lab images build --pg-version 11.1"), "{err}");
+    assert!(!archive.exists(), "no archive is left");
+}

@@ -11,6 +11,7 @@
 //! finds its images and does nothing. This module only renders and hashes (no I/O); `build`
 //! makes the images.
 
+pub mod archive;
 pub mod build;
 
 use sha2::{Digest, Sha256};
@@ -312,7 +313,7 @@ pub async fn remove_all(
     Ok(removed)
 }
 
-async fn managed_images(
+pub(crate) async fn managed_images(
     engine: &crate::docker::Engine,
 ) -> Result<Vec<bollard::models::ImageSummary>, crate::docker::DockerError> {
     let filters = std::collections::HashMap::from([(
