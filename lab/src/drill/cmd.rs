@@ -376,6 +376,7 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
                     match (&interrupted, &verdict) {
                         (Some(signal), _) => format!("was interrupted by {signal}"),
                         (None, Some(v)) if v.passed => "passed".to_string(),
+                        (None, Some(v)) if v.stopped_at.is_some() => "was stopped".to_string(),
                         _ => "failed".to_string(),
                     },
                     dir.display()
@@ -389,6 +390,15 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
     }
     let verdict = verdict.expect("set when not interrupted");
     if verdict.passed {
+        return Ok(());
+    }
+    // Stopped on purpose (`q` in --step mode): not a failure, exit 0; the reports say STOPPED.
+    if let Some(at) = verdict.stopped_at {
+        eprintln!(
+            "drill {} stopped by the user before step {at}: see {}",
+            drill.name,
+            dir.join("report.md").display()
+        );
         return Ok(());
     }
     let lab_error = events.iter().any(|e| {

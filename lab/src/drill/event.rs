@@ -143,12 +143,24 @@ pub enum Event {
     },
     /// The drill ended.
     DrillFinished {
-        /// Whether every step passed.
+        /// Whether every step passed (false when stopped).
         passed: bool,
+        /// The step at which the user stopped the drill on purpose (`q` in `--step` mode): the
+        /// run is reported as stopped, not failed.
+        stopped_at: Option<usize>,
         /// Seconds the drill took.
         #[serde(serialize_with = "secs")]
         took: Duration,
     },
+}
+
+/// A finished drill's result as reports show it: `PASSED`, `FAILED` or `STOPPED`.
+pub fn result_word(passed: bool, stopped_at: Option<usize>) -> &'static str {
+    match (passed, stopped_at) {
+        (_, Some(_)) => "STOPPED",
+        (true, None) => "PASSED",
+        (false, None) => "FAILED",
+    }
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::event::{Event, Outcome};
+use super::event::{result_word, Event, Outcome};
 
 /// Prints an event as it happens.
 pub fn live(e: &Event) {
@@ -67,9 +67,16 @@ pub fn live(e: &Event) {
         Event::Role { node, role, at } => eprintln!("  ⇄ {at:.1}s {node} is now {role}"),
         Event::Measure { name, value, .. } => eprintln!("  ∑ {name} = {value:.3}"),
         Event::LedgerSample { .. } | Event::Lag { .. } => {}
-        Event::DrillFinished { passed, took } => eprintln!(
-            "drill {} in {:.1}s",
-            if *passed { "PASSED" } else { "FAILED" },
+        Event::DrillFinished {
+            passed,
+            stopped_at,
+            took,
+        } => eprintln!(
+            "drill {}{} in {:.1}s",
+            result_word(*passed, *stopped_at),
+            stopped_at
+                .map(|n| format!(" at step {n} (by the user)"))
+                .unwrap_or_default(),
             took.as_secs_f64()
         ),
     }
@@ -140,15 +147,22 @@ pub fn markdown(events: &[Event]) -> String {
             } => {
                 let _ = writeln!(md, "# {title}\n\n`{name}` on PostgreSQL {pg_version}, profile `{profile}`.\n\n**What it proves.** {proves}\n");
             }
-            Event::DrillFinished { passed: p, took } => passed = Some((*p, took.as_secs_f64())),
+            Event::DrillFinished {
+                passed: p,
+                stopped_at,
+                took,
+            } => passed = Some((*p, *stopped_at, took.as_secs_f64())),
             _ => {}
         }
     }
-    if let Some((p, took)) = passed {
+    if let Some((p, stopped_at, took)) = passed {
         let _ = writeln!(
             md,
-            "**Result: {}** in {took:.1} s.\n",
-            if p { "PASSED" } else { "FAILED" }
+            "**Result: {}** in {took:.1} s.{}\n",
+            result_word(p, stopped_at),
+            stopped_at
+                .map(|n| stopped_note(events, n))
+                .unwrap_or_default()
         );
     }
     let faults: Vec<String> = events
@@ -243,6 +257,18 @@ fn cell(s: &str) -> String {
     format!("`{}`", s.replace('|', "\\|").replace('\n', "` <br> `"))
 }
 
+/// What a stopped run did: where it was stopped and which steps ran before.
+fn stopped_note(events: &[Event], at: usize) -> String {
+    let done = steps(events)
+        .iter()
+        .filter(|s| s.number < at && !matches!(s.outcome, Some(Outcome::Skipped { .. }) | None))
+        .count();
+    format!(
+        " Stopped on purpose before step {at} (`q` in `--step` mode), not failed: {done} step(s) \
+         had run; the steps from {at} on were not run."
+    )
+}
+
 /// `junit.xml`: one test case per step.
 pub fn junit(events: &[Event]) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -278,6 +304,17 @@ pub fn junit(events: &[Event]) -> String {
         case.set_classname(format!("{name}.{}", s.node.unwrap_or("runner")));
         case.set_time(std::time::Duration::from_secs_f64(s.took));
         suite.add_test_case(case);
+    }
+    let stopped_at = events.iter().find_map(|e| match e {
+        Event::DrillFinished { stopped_at, .. } => *stopped_at,
+        _ => None,
+    });
+    if let Some(at) = stopped_at {
+        suite.add_property(quick_junit::Property::new("result", "stopped"));
+        suite.add_property(quick_junit::Property::new(
+            "stopped_at_step",
+            at.to_string(),
+        ));
     }
     let mut report = Report::new(format!("lab drill {name}"));
     report.add_test_suite(suite);

@@ -107,8 +107,10 @@ struct Tap {
 /// What the runner decided.
 #[derive(Debug, Clone)]
 pub struct Verdict {
-    /// Whether every non-optional step passed.
+    /// Whether every non-optional step passed (false when stopped).
     pub passed: bool,
+    /// The step at which the user stopped the drill (`q` in `--step` mode).
+    pub stopped_at: Option<usize>,
     /// Each node's server log as the drill saw it.
     pub logs: Vec<(String, String)>,
 }
@@ -306,6 +308,7 @@ impl<L: LabOps> Runner<L> {
         let mut backgrounds = Vec::new();
         let mut failed = false;
         let mut quit = false;
+        let mut stopped_at = None;
         for (i, step) in drill.steps.iter().enumerate() {
             let number = i + 1;
             let node = step.on.as_ref().and_then(|r| self.ctx.resolve(r));
@@ -370,7 +373,7 @@ impl<L: LabOps> Runner<L> {
                 }
                 Pace::Quit => {
                     quit = true;
-                    failed = true;
+                    stopped_at = Some(number);
                     self.finish(
                         number,
                         Outcome::Skipped {
@@ -412,8 +415,9 @@ impl<L: LabOps> Runner<L> {
             }
             self.finish(number, outcome, output, t0, step.optional);
         }
-        // Heal what is still broken when the drill failed, so the lab is usable for inspection.
-        if failed {
+        // Heal what is still broken when the drill failed or was stopped, so the lab is usable
+        // for inspection.
+        if failed || quit {
             for (name, node) in std::mem::take(&mut self.faults).into_iter().rev() {
                 if let Ok(steps) = render::fault_steps(&self.ctx, &node, &name, true) {
                     for s in steps {
@@ -439,12 +443,15 @@ impl<L: LabOps> Runner<L> {
             m.abort();
         }
         self.sync_all_logs().await;
+        let passed = !failed && !quit;
         self.sink.emit(Event::DrillFinished {
-            passed: !failed,
+            passed,
+            stopped_at,
             took: started.elapsed(),
         });
         Verdict {
-            passed: !failed,
+            passed,
+            stopped_at,
             logs: self
                 .nodes
                 .iter()

@@ -273,10 +273,15 @@ impl Ran {
 }
 
 async fn run(fake: Fake, body: &str) -> Ran {
+    run_paced(fake, body, |_| Pace::Run).await
+}
+
+/// Runs a drill answering the `--step` prompt of each step number with `pace`.
+async fn run_paced(fake: Fake, body: &str, mut pace: impl FnMut(usize) -> Pace) -> Ran {
     let drill = drill(body);
     let nodes = vec!["node1".to_string(), "node2".to_string()];
     let mut runner = Runner::new(fake, context(), nodes, Sink::new(|_| {}));
-    let verdict = runner.run(&drill, "default", |_, _, _| Pace::Run).await;
+    let verdict = runner.run(&drill, "default", |n, _, _| pace(n)).await;
     Ran {
         verdict,
         events: runner.sink.events(),
@@ -654,6 +659,74 @@ async fn a_failed_drill_heals_its_faults_after_the_failing_step() {
         .position(|e| matches!(e, Event::Fault { heal: true, .. }))
         .unwrap();
     assert!(healed_at > failed_at);
+}
+
+#[tokio::test]
+async fn a_drill_stopped_in_step_mode_is_reported_as_stopped_with_the_steps_done() {
+    let body = format!(
+        "{FAULT_THEN_CHECK}\n[[steps]]\ntitle = \"after\"\non = \"node1\"\nrun = \"after\"\n"
+    );
+    let ran = run_paced(Fake::new(), &body, |n| {
+        if n == 2 {
+            Pace::Quit
+        } else {
+            Pace::Run
+        }
+    })
+    .await;
+    assert_eq!(ran.verdict.stopped_at, Some(2));
+    assert!(!ran.verdict.passed, "a stopped drill did not pass");
+    assert_eq!(ran.outcome(1), Outcome::Passed);
+    let stopped = Outcome::Skipped {
+        reason: "the drill was stopped".into(),
+    };
+    assert_eq!(ran.outcomes()[1..], [stopped.clone(), stopped]);
+    // The fault the drill left is healed, so the lab can be inspected; nothing after the stop ran.
+    assert_eq!(
+        ran.lab.commands(),
+        vec![
+            cmd("node1", User::Postgres, "set -e\nchmod u-w /disk2/pg_wal"),
+            cmd("node1", User::Postgres, "set -e\nchmod u+w /disk2/pg_wal"),
+        ]
+    );
+    assert!(ran.events.iter().any(|e| matches!(
+        e,
+        Event::DrillFinished {
+            passed: false,
+            stopped_at: Some(2),
+            ..
+        }
+    )));
+
+    let md = super::super::report::markdown(&ran.events);
+    assert!(md.contains("**Result: STOPPED**"), "{md}");
+    assert!(
+        md.contains("before step 2") && md.contains("1 step(s) had run"),
+        "{md}"
+    );
+    assert!(!md.contains("FAILED"), "{md}");
+    let junit = super::super::report::junit(&ran.events);
+    assert!(
+        junit.contains(r#"name="result" value="stopped""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"failures="0""#) && junit.contains(r#"errors="0""#),
+        "{junit}"
+    );
+    assert!(junit.contains(r#"skipped="2""#), "{junit}");
+}
+
+#[tokio::test]
+async fn a_failed_drill_is_not_reported_as_stopped() {
+    let fake = Fake::new().rule("check-something", Ok(exit(1, "")));
+    let ran = run(fake, FAULT_THEN_CHECK).await;
+    assert_eq!(ran.verdict.stopped_at, None);
+    let md = super::super::report::markdown(&ran.events);
+    assert!(
+        md.contains("**Result: FAILED**") && !md.contains("STOPPED"),
+        "{md}"
+    );
 }
 
 #[tokio::test]

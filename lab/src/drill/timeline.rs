@@ -220,6 +220,8 @@ pub struct Header {
     pub profile: String,
     /// Whether it passed, once finished.
     pub passed: Option<bool>,
+    /// The step at which the user stopped the drill.
+    pub stopped_at: Option<usize>,
     /// Seconds it took, once finished.
     pub took: Option<f64>,
 }
@@ -348,8 +350,13 @@ pub fn model(events: &[Event]) -> Timeline {
                     }),
                 }
             }
-            Event::DrillFinished { passed, took } => {
+            Event::DrillFinished {
+                passed,
+                stopped_at,
+                took,
+            } => {
                 header.passed = Some(*passed);
+                header.stopped_at = *stopped_at;
                 header.took = Some(took.as_secs_f64());
                 end = end.max(took.as_secs_f64());
             }
@@ -637,6 +644,7 @@ fn page(t: &Timeline, out: &mut String) -> fmt::Result {
         &h.title
     };
     let (result, badge) = match h.passed {
+        Some(_) if h.stopped_at.is_some() => ("STOPPED", "none"),
         Some(true) => ("PASSED", "pass"),
         Some(false) => ("FAILED", "fail"),
         None => ("UNFINISHED", "none"),
@@ -1306,6 +1314,7 @@ mod tests {
             readiness("node1", 0, 0.5),
             Event::DrillFinished {
                 passed: true,
+                stopped_at: None,
                 took: Duration::from_secs(30),
             },
         ]);
@@ -1534,6 +1543,7 @@ mod tests {
         e.push(lag("node1", 0.4, 33.0));
         e.push(Event::DrillFinished {
             passed: false,
+            stopped_at: None,
             took: Duration::from_secs_f64(34.2),
         });
         e
