@@ -57,6 +57,9 @@ pub enum Command {
     },
     /// Print the man page (roff): `lab man > /usr/local/share/man/man1/lab.1`.
     Man,
+    /// Check what this machine needs (engine, root, debootstrap, disk, mirror, tarballs), one
+    /// line each with what to fix; exit 3 if something must be fixed.
+    Doctor(ImageArgs),
 }
 
 /// `lab bench`
@@ -408,6 +411,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::manual::completions(shell, &mut std::io::stdout());
             Ok(())
         }
+        Command::Doctor(args) => crate::doctor::run(&args).await,
         Command::Man => crate::manual::man(&mut std::io::stdout())
             .map_err(|e| Error::Lab(format!("writing the man page: {e}"))),
     }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod docker;
+pub mod doctor;
 pub mod download;
 pub mod drill;
 pub mod error;

@@ -422,12 +422,13 @@ fn stream_tar(
 }
 
 /// Whether this process runs as root.
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
 
-fn which(cmd: &str) -> Option<PathBuf> {
+/// The first `cmd` on `PATH` (and in /usr/sbin, /sbin).
+pub(crate) fn which(cmd: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .chain(["/usr/sbin".into(), "/sbin".into()])

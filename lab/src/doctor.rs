@@ -1,0 +1,374 @@
+//! `lab doctor`: what a fresh machine needs, checked one line at a time, each failure with what
+//! to fix. Exit 0 when nothing fails (warnings allowed), 3 otherwise.
+//!
+//! The checks gather facts (engine, privileges, tools, disk, mirror, cache); [`render`] and
+//! [`verdict`] are pure.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cli::ImageArgs;
+use crate::docker::Engine;
+use crate::error::{Error, Result};
+use crate::image::build::{choose_base, is_root, which};
+use crate::image::Base;
+
+/// Free space a version's three images and a scale-1 lab's volumes need (base 0.5, build 0.6,
+/// node 0.6 GiB, volumes and logs 0.3 GiB), with room to spare.
+pub const NEEDED_DISK: u64 = 4 << 30;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// All is well.
+    Ok,
+    /// Works, but something will be slower or need the network.
+    Warn,
+    /// `lab up` cannot work until this is fixed.
+    Fail,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// How it came out.
+    pub status: Status,
+    /// What was found.
+    pub found: String,
+    /// What to do about it (for warnings and failures).
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, found: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Ok,
+            found: found.into(),
+            fix: None,
+        }
+    }
+
+    fn bad(
+        name: &'static str,
+        status: Status,
+        found: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
+        Check {
+            name,
+            status,
+            found: found.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// The report, one line per check: `✔`/`!`/`✘`, the name, what was found and, after `→`, the fix.
+pub fn render(checks: &[Check]) -> String {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for c in checks {
+        let mark = match c.status {
+            Status::Ok => "✔",
+            Status::Warn => "!",
+            Status::Fail => "✘",
+        };
+        out.push_str(&format!("{mark} {:<width$}  {}", c.name, c.found));
+        if let Some(fix) = &c.fix {
+            out.push_str(&format!(" → {fix}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `Ok` when no check failed; else the error (exit 3) that counts the failures.
+pub fn verdict(checks: &[Check]) -> Result<()> {
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.name)
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Lab(format!(
+            "lab doctor: {} check(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        )))
+    }
+}
+
+/// Runs every check and prints the report.
+pub async fn run(args: &ImageArgs) -> Result<()> {
+    let opts = args.options();
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let sources = crate::apt::host_sources(Path::new("/etc/apt"));
+    let base = choose_base(&opts, &sources, &os_release);
+    let (engine_check, docker_root) = engine().await;
+    let mut checks = vec![engine_check];
+    let needs_root = matches!(base, Ok(Base::Debootstrap { .. }));
+    checks.push(privileges(needs_root));
+    checks.push(debootstrap(needs_root));
+    checks.push(disk(
+        "disk (images)",
+        docker_root.as_deref().unwrap_or("/var/lib/docker"),
+    ));
+    checks.push(disk("disk (cache)", &nearest_existing(&opts.cache_dir)));
+    checks.push(match &base {
+        Ok(Base::Debootstrap { suite, mirror }) => mirror_check(mirror, suite).await,
+        Ok(Base::Registry { image, .. }) => {
+            Check::ok("apt mirror", format!("not needed (--base {image})"))
+        }
+        Err(e) => Check::bad(
+            "apt mirror",
+            Status::Fail,
+            e.to_string(),
+            "pass --debian-mirror URL and --debian-suite",
+        ),
+    });
+    checks.push(source_site(&opts.source_site).await);
+    checks.push(tarballs(&opts.cache_dir.join("tarballs")));
+    print!("{}", render(&checks));
+    verdict(&checks)
+}
+
+/// The engine answers, and its version; also where it keeps images.
+async fn engine() -> (Check, Option<String>) {
+    let fix =
+        "start the Docker Engine (systemctl start docker), or point DOCKER_HOST at its socket";
+    let engine = match Engine::connect().await {
+        Ok(e) => e,
+        Err(e) => return (Check::bad("engine", Status::Fail, e.to_string(), fix), None),
+    };
+    let version = engine.client().version().await;
+    let info = engine.client().info().await.ok();
+    let root = info.and_then(|i| i.docker_root_dir);
+    match version {
+        Ok(v) => {
+            let api = v.api_version.unwrap_or_default();
+            let found = format!(
+                "Docker Engine {} (API {api})",
+                v.version.unwrap_or_default()
+            );
+            let check = if api_too_old(&api) {
+                Check::bad(
+                    "engine",
+                    Status::Fail,
+                    found,
+                    "upgrade to Docker Engine 20.10 (API 1.41) or later",
+                )
+            } else {
+                Check::ok("engine", found)
+            };
+            (check, root)
+        }
+        Err(e) => (
+            Check::bad("engine", Status::Fail, crate::docker::describe(&e), fix),
+            root,
+        ),
+    }
+}
+
+/// Whether an engine API version is older than 20.10's (1.41).
+fn api_too_old(api: &str) -> bool {
+    let mut parts = api.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) < (1, 41)
+}
+
+/// Root, or sudo without a password, for debootstrap.
+fn privileges(needed: bool) -> Check {
+    let name = "root or sudo";
+    if !needed {
+        return Check::ok(name, "not needed (registry base)");
+    }
+    if is_root() {
+        return Check::ok(name, "running as root");
+    }
+    let sudo = std::process::Command::new("sudo")
+        .args(["-n", "true"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if sudo {
+        Check::ok(name, "sudo works without a password")
+    } else {
+        Check::bad(name, Status::Fail, "neither root nor passwordless sudo",
+            "run lab as root (sudo lab …): debootstrap needs it for the base image, or use --base rockylinux:9 where a registry is reachable")
+    }
+}
+
+/// debootstrap installed, or installable by the lab (apt-get as root).
+fn debootstrap(needed: bool) -> Check {
+    let name = "debootstrap";
+    if !needed {
+        return Check::ok(name, "not needed (registry base)");
+    }
+    match which("debootstrap") {
+        Some(p) => Check::ok(name, p.display().to_string()),
+        None if which("apt-get").is_some() && is_root() => Check::ok(name, "not installed: the first build installs it with apt-get"),
+        None => Check::bad(name, Status::Fail, "not installed",
+            "install it (Debian/Ubuntu: apt-get install debootstrap; Fedora/RHEL: dnf install debootstrap)"),
+    }
+}
+
+/// The closest existing directory at or above `path` (a cache not made yet lives on its parent's
+/// file system).
+fn nearest_existing(path: &Path) -> String {
+    path.ancestors()
+        .find(|p| p.is_dir())
+        .unwrap_or(Path::new("/"))
+        .display()
+        .to_string()
+}
+
+/// Bytes available to this user on the file system holding `path`.
+fn free_bytes(path: &str) -> Option<u64> {
+    let c = std::ffi::CString::new(path).ok()?;
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path and `s` a valid statvfs to fill.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut s) } == 0)
+        .then(|| s.f_bavail as u64 * s.f_frsize as u64)
+}
+
+fn disk(name: &'static str, path: &str) -> Check {
+    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+    match free_bytes(path) {
+        Some(free) if free >= NEEDED_DISK => Check::ok(name, format!("{:.1} GiB free on {path}", gib(free))),
+        Some(free) => Check::bad(name, Status::Fail, format!("{:.1} GiB free on {path}", gib(free)),
+            format!("free at least {:.0} GiB (a version's images and a lab's volumes): `lab images rm`, docker image prune", gib(NEEDED_DISK))),
+        None => Check::bad(name, Status::Warn, format!("cannot read free space of {path}"), "check it with df"),
+    }
+}
+
+/// The apt mirror of the host's sources (or --debian-mirror) answers for the suite.
+async fn mirror_check(mirror: &str, suite: &str) -> Check {
+    let url = format!("{mirror}/dists/{suite}/InRelease");
+    match reachable(&url).await {
+        Ok(()) => Check::ok("apt mirror", format!("{mirror} serves {suite}")),
+        Err(e) => Check::bad("apt mirror", Status::Fail, e,
+            "fix the mirror in /etc/apt/sources.list*, or pass --debian-mirror URL (debootstrap needs it)"),
+    }
+}
+
+/// The PostgreSQL source site: needed for releases Debian does not carry (9.3.25).
+async fn source_site(site: &str) -> Check {
+    match reachable(&format!("{site}/")).await {
+        Ok(()) => Check::ok("source site", site.to_string()),
+        Err(e) => Check::bad(
+            "source site",
+            Status::Warn,
+            format!("{site}: {e}"),
+            "releases Debian does not carry (9.3.25) need a tarball in the cache or --pg-tarball",
+        ),
+    }
+}
+
+async fn reachable(url: &str) -> std::result::Result<(), String> {
+    let client = crate::download::Downloader::new();
+    let get = client.bytes(url, 4 << 20);
+    match tokio::time::timeout(Duration::from_secs(15), get).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("no answer in 15 s".into()),
+    }
+}
+
+/// The source tarballs already in the cache.
+fn tarballs(dir: &Path) -> Check {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| crate::tarball::version_from_file_name(&e.path()))
+        .map(|v| v.to_string())
+        .collect();
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        Check::bad("tarballs", Status::Warn, format!("none in {}", dir.display()),
+            "the first build downloads one; offline, put postgresql-X.Y.Z.tar.bz2 there or pass --pg-tarball")
+    } else {
+        Check::ok(
+            "tarballs",
+            format!("{} in {}", found.join(", "), dir.display()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_check_fails_the_doctor_with_exit_3_and_a_warning_does_not() {
+        let checks = vec![
+            Check::ok("engine", "Docker Engine 20.10.24 (API 1.41)"),
+            Check::bad("tarballs", Status::Warn, "none", "download one"),
+        ];
+        assert!(verdict(&checks).is_ok());
+        let mut failing = checks.clone();
+        failing.push(Check::bad(
+            "disk (images)",
+            Status::Fail,
+            "1.0 GiB free",
+            "free some",
+        ));
+        let err = verdict(&failing).expect_err("a failure");
+        assert_eq!(err.exit_code(), crate::error::EXIT_LAB);
+        assert!(
+            err.to_string().contains("1 check(s) failed: disk (images)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn each_check_is_one_line_with_its_fix() {
+        let text = render(&[
+            Check::ok("engine", "Docker Engine 20.10.24 (API 1.41)"),
+            Check::bad(
+                "debootstrap",
+                Status::Fail,
+                "not installed",
+                "apt-get install debootstrap",
+            ),
+        ]);
+        assert_eq!(
+            text,
+            "✔ engine       Docker Engine 20.10.24 (API 1.41)\n\
+             ✘ debootstrap  not installed → apt-get install debootstrap\n"
+        );
+    }
+
+    #[test]
+    fn engines_older_than_20_10_are_refused() {
+        assert!(api_too_old("1.40"));
+        assert!(api_too_old(""));
+        assert!(!api_too_old("1.41"));
+        assert!(!api_too_old("1.47"));
+    }
+
+    #[test]
+    fn the_cache_tarballs_are_listed_by_version() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(tarballs(dir.path()).status, Status::Warn);
+        std::fs::write(dir.path().join("postgresql-15.18.tar.bz2"), b"x").unwrap();
+        std::fs::write(dir.path().join("postgresql-15.18.tar.bz2.sha256"), b"x").unwrap();
+        let c = tarballs(dir.path());
+        assert_eq!(c.status, Status::Ok);
+        assert!(c.found.starts_with("15.18 in "), "{}", c.found);
+    }
+
+    #[test]
+    fn free_space_is_read_from_the_file_system() {
+        assert!(free_bytes("/").is_some_and(|b| b > 0));
+        assert_eq!(free_bytes("/nonexistent/dir"), None);
+        assert_eq!(nearest_existing(Path::new("/tmp/h12-none/a/b")), "/tmp");
+    }
+}
