@@ -102,7 +102,12 @@ pub async fn stored(engine: &Engine) -> Result<Vec<Stored>, DockerError> {
                 .labels
                 .get(PG_VERSION_LABEL)
                 .and_then(|v| v.parse().ok());
-            img.repo_tags.into_iter().map(move |tag| Stored {
+            // An untagged image (`<none>:<none>`, left when its tag moved) is nobody's set.
+            let tags = img
+                .repo_tags
+                .into_iter()
+                .filter(|t| !t.starts_with("<none>"));
+            tags.map(move |tag| Stored {
                 tag,
                 layer: layer.clone(),
                 key: key.clone(),
