@@ -91,9 +91,14 @@ pub fn select(images: &[Stored], wanted: &[PgVersion]) -> Result<Vec<Set>, Strin
 
 /// The lab's images, one entry per tag.
 pub async fn stored(engine: &Engine) -> Result<Vec<Stored>, DockerError> {
+    Ok(by_tag(super::managed_images(engine).await?))
+}
+
+/// The engine's image list as one entry per tag. An untagged image (`<none>:<none>`, left when
+/// its tag moved to a newer image of the same key) is nobody's set.
+fn by_tag(images: Vec<bollard::models::ImageSummary>) -> Vec<Stored> {
     let label = |l: &HashMap<String, String>, k: &str| l.get(k).cloned().unwrap_or_default();
-    Ok(super::managed_images(engine)
-        .await?
+    images
         .into_iter()
         .flat_map(|img| {
             let layer = label(&img.labels, LAYER_LABEL);
@@ -102,7 +107,6 @@ pub async fn stored(engine: &Engine) -> Result<Vec<Stored>, DockerError> {
                 .labels
                 .get(PG_VERSION_LABEL)
                 .and_then(|v| v.parse().ok());
-            // An untagged image (`<none>:<none>`, left when its tag moved) is nobody's set.
             let tags = img
                 .repo_tags
                 .into_iter()
@@ -114,7 +118,7 @@ pub async fn stored(engine: &Engine) -> Result<Vec<Stored>, DockerError> {
                 version,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// What went wrong saving or loading.
@@ -278,6 +282,27 @@ mod tests {
         let sets = select(&lab(&["15.18", "9.3.5"]), &[]).expect("sets");
         let versions: Vec<String> = sets.iter().map(|s| s.version.to_string()).collect();
         assert_eq!(versions, ["9.3.5", "15.18"]);
+    }
+
+    #[test]
+    fn an_untagged_image_of_the_same_key_is_not_saved() {
+        let summary = |tags: &[&str]| bollard::models::ImageSummary {
+            repo_tags: tags.iter().map(|t| t.to_string()).collect(),
+            labels: HashMap::from([
+                (LAYER_LABEL.to_string(), "base".to_string()),
+                (KEY_LABEL.to_string(), "kb".to_string()),
+            ]),
+            ..Default::default()
+        };
+        let stored = by_tag(vec![
+            summary(&["<none>:<none>"]),
+            summary(&["pglab/base:b", "x/y:z"]),
+        ]);
+        let tags: Vec<&str> = stored.iter().map(|s| s.tag.as_str()).collect();
+        assert_eq!(tags, ["pglab/base:b", "x/y:z"]);
+        assert!(stored
+            .iter()
+            .all(|s| s.layer == "base" && s.key == "kb" && s.version.is_none()));
     }
 
     #[test]
