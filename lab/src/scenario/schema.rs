@@ -315,6 +315,14 @@ sleep = "1m30s"
         }
     }
 
+    /// The schema as `lab drill schema` prints it is checked in (`fixtures/drill.schema.json`),
+    /// where `.taplo.toml` points editors of this repository's drills.
+    #[test]
+    fn the_checked_in_schema_is_the_current_one() {
+        let printed = serde_json::to_string_pretty(&drill_schema()).expect("serialises") + "\n";
+        crate::golden::assert_golden("drill.schema.json", &printed);
+    }
+
     #[test]
     fn the_schema_names_every_kind_action_and_fault() {
         let text = drill_schema().to_string();
