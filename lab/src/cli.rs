@@ -261,8 +261,8 @@ pub struct UpArgs {
 /// `--archive-command`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArchiveArg {
-    /// `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv ...`: whole segments
-    /// or none.
+    /// A segment already archived is accepted if identical (`cmp -s`), refused if different;
+    /// a new one is copied under a temporary name and renamed: whole segments or none.
     Atomic,
     /// The document's line exactly.
     Literal,

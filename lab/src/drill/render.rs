@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::pg::{self, Dialect, Topology};
 use crate::plan::{NodeName, Step, User};
-use crate::scenario::{Action, Area, NodeRef, StepKind, StopMode, Template};
+use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
 
 /// What a step is rendered against: the version, the layout, who is primary now, and the
 /// variables known so far.
@@ -69,6 +69,28 @@ impl Context {
             .or_else(|| self.lenient.then(|| format!("${{{name}}}")))
     }
 
+    /// Whether a step's `when` holds in this lab (no `when`: always).
+    pub fn applies(&self, when: Option<&When>) -> bool {
+        when.is_none_or(|w| self.condition(w.condition) == w.holds)
+    }
+
+    /// Whether a condition holds for this lab's mode and release.
+    pub fn condition(&self, condition: Condition) -> bool {
+        match condition {
+            Condition::Sync => self.topo.sync,
+            Condition::PreviousCheckpoint => self.dialect.falls_back_to_previous_checkpoint(),
+            Condition::PartialSegment => self.dialect.archives_partial_segment(),
+        }
+    }
+
+    /// Why a step whose `when` does not hold is left out, for reports and runbooks.
+    pub fn not_applicable(&self, when: &When) -> String {
+        format!(
+            "does not apply (`when = \"{when}\"`): {}",
+            when.condition.describe(!when.holds)
+        )
+    }
+
     /// Renders a template with the known variables.
     pub fn render(&self, t: &Template) -> Result<String, String> {
         t.render(&|name: &str| self.lookup(name))
@@ -109,6 +131,8 @@ pub fn builtin_vars(
     v.insert("pg.major".into(), dialect.major().to_string());
     v.insert("node1.addr".into(), topo.master.address.clone());
     v.insert("node2.addr".into(), topo.slave.address.clone());
+    let sync_state = if topo.sync { "sync" } else { "async" };
+    v.insert("lab.sync_state".into(), sync_state.into());
     v.insert("today".into(), today());
     v.insert("run_dir".into(), run_dir.into());
     v
@@ -357,10 +381,18 @@ pub fn command_steps(
 pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
     let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     match kind {
-        StepKind::Sql { sql, db, expect } => {
+        StepKind::Sql {
+            sql,
+            db,
+            expect,
+            measure,
+        } => {
             let mut s = vec![format!("$ psql -d {db} -c \"{}\"", r(sql))];
             if let Some(e) = expect {
                 s.push(format!("expect: {}", r(e)));
+            }
+            if let Some(m) = measure {
+                s.push(format!("measure: {m}"));
             }
             s
         }

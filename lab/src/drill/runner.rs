@@ -354,6 +354,17 @@ impl<L: LabOps> Runner<L> {
                 );
                 continue;
             }
+            if let Some(when) = step.when.as_ref().filter(|w| !self.ctx.applies(Some(w))) {
+                let reason = self.ctx.not_applicable(when);
+                self.finish(
+                    number,
+                    Outcome::Skipped { reason },
+                    String::new(),
+                    t0,
+                    step.optional,
+                );
+                continue;
+            }
             match pace(number, &step.title, &commands) {
                 Pace::Run => {}
                 Pace::Skip => {
@@ -860,7 +871,12 @@ impl<L: LabOps> Runner<L> {
                 });
                 (Outcome::Passed, output)
             }
-            StepKind::Sql { sql, db, expect } => {
+            StepKind::Sql {
+                sql,
+                db,
+                expect,
+                measure,
+            } => {
                 let Some(n) = node else {
                     return (
                         Outcome::Error {
@@ -880,6 +896,22 @@ impl<L: LabOps> Runner<L> {
                 let shown = value.clone().unwrap_or_else(|| "NULL".into());
                 if let Some(var) = &step.capture {
                     self.ctx.vars.insert(var.clone(), shown.clone());
+                }
+                if let Some(name) = measure {
+                    let Ok(value) = shown.trim().parse::<f64>() else {
+                        return (
+                            Outcome::Failed {
+                                expected: format!("a number for the measure `{name}`"),
+                                seen: shown.clone(),
+                            },
+                            shown,
+                        );
+                    };
+                    self.sink.emit(Event::Measure {
+                        name: name.clone(),
+                        value,
+                        at: self.sink.at(),
+                    });
                 }
                 if let Some(expect) = expect {
                     match self.ctx.render(expect) {

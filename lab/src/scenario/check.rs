@@ -88,7 +88,7 @@ const KIND_SPECS: &[KindSpec] = &[
     },
     KindSpec {
         name: "sql",
-        extra: &["db", "expect"],
+        extra: &["db", "expect", "measure"],
         on: On::OneOrAll,
         capturable: true,
         timeout: true,
@@ -164,7 +164,7 @@ impl KindSpec {
         if self.capturable {
             keys.push("capture");
         }
-        keys.extend(["id", "optional", self.name]);
+        keys.extend(["id", "optional", "when", self.name]);
         keys.extend(self.extra);
         keys
     }
@@ -172,7 +172,7 @@ impl KindSpec {
 
 /// Whether `key` is valid in a step of some kind.
 fn is_step_key(key: &str) -> bool {
-    ["title", "on", "timeout", "capture", "id", "optional"].contains(&key)
+    ["title", "on", "timeout", "capture", "id", "optional", "when"].contains(&key)
         || KIND_SPECS
             .iter()
             .any(|s| s.name == key || s.extra.contains(&key))
@@ -430,6 +430,22 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// `when = "CONDITION"` or `"not CONDITION"`.
+    fn when(&mut self, value: &Value<'_>) -> Option<When> {
+        let s = self.string("when", value)?;
+        let parsed = When::parse(s);
+        if parsed.is_none() {
+            self.err(
+                value.span(),
+                format!(
+                    "unknown condition `{s}` for `when`: expected one of {}, each optionally preceded by `not `",
+                    list(Condition::NAMES)
+                ),
+            );
+        }
+        parsed
     }
 
     /// A string matching `ok`; `what` names it, `rule` says what is allowed.
@@ -1133,6 +1149,7 @@ impl<'a> Checker<'a> {
             Some(id)
         });
         let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
+        let when = self.opt(get(&entries, "when"), |cx, v| cx.when(v));
         let timeout = self.opt(
             get(&entries, "timeout").filter(|_| takes("timeout")),
             |cx, v| cx.positive_duration("timeout", v),
@@ -1213,6 +1230,7 @@ impl<'a> Checker<'a> {
             timeout: timeout?,
             capture: capture?,
             optional: optional?.unwrap_or(false),
+            when: when?,
             kind: kind?,
         })
     }
@@ -1270,10 +1288,14 @@ impl<'a> Checker<'a> {
                 let sql = self.template("sql", value);
                 let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
+                let measure = self.opt(opt("measure"), |cx, v| {
+                    cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
+                });
                 Some(StepKind::Sql {
                     sql: sql?,
                     db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
                     expect: expect?,
+                    measure: measure?,
                 })
             }
             "action" => self.action(value, opt("with")).map(StepKind::Action),
