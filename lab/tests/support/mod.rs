@@ -36,6 +36,7 @@ pub fn image_options() -> ImageOptions {
         allow_unverified: false,
         refresh: false,
         configure_args: vec![],
+        check: false,
     }
 }
 
