@@ -196,7 +196,10 @@ pub fn runbook(drill: &Drill, version: &PgVersion, profile: &str, with_setup: bo
                 out.push_str(&format!("# {}\n\n", ctx.not_applicable(when)));
                 continue;
             }
-            out.push_str(&format!("# only when {}\n", when.condition.describe(when.holds)));
+            out.push_str(&format!(
+                "# only when {}\n",
+                when.condition.describe(when.holds)
+            ));
         }
         let targets: Vec<String> = match &step.on {
             Some(crate::scenario::NodeRef::All) => vec!["node1".into(), "node2".into()],

@@ -258,9 +258,8 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
     };
     let build_key = inputs.key(&base_key);
     let build_tag = format!("pglab/build:{}-{build_key}", tarball.version);
-    let unchecked = |labels: &HashMap<String, String>| {
-        opts.check && !labels.contains_key(super::CHECKED_LABEL)
-    };
+    let unchecked =
+        |labels: &HashMap<String, String>| opts.check && !labels.contains_key(super::CHECKED_LABEL);
     match start_layer_unless(engine, ui, "build", &build_tag, unchecked).await? {
         Layer::Cached(report) => layers.push(report),
         Layer::Missing(mut task) => {

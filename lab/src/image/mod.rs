@@ -234,7 +234,11 @@ impl BuildInputs {
             check: false,
             ..self.clone()
         };
-        key(&[base_key, &self.tarball_sha256, &unchecked.dockerfile("BASE")])
+        key(&[
+            base_key,
+            &self.tarball_sha256,
+            &unchecked.dockerfile("BASE"),
+        ])
     }
 }
 

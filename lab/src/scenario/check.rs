@@ -172,7 +172,10 @@ impl KindSpec {
 
 /// Whether `key` is valid in a step of some kind.
 fn is_step_key(key: &str) -> bool {
-    ["title", "on", "timeout", "capture", "id", "optional", "when"].contains(&key)
+    [
+        "title", "on", "timeout", "capture", "id", "optional", "when",
+    ]
+    .contains(&key)
         || KIND_SPECS
             .iter()
             .any(|s| s.name == key || s.extra.contains(&key))

@@ -32,8 +32,7 @@ use std::fmt;
 pub use duration::{parse_duration, parse_wal_disk_size};
 pub use model::{
     Action, Area, Condition, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, When,
-    ACTIONS,
-    BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+    ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
 };
 pub use template::{Part, Template};
 
