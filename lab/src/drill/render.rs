@@ -403,7 +403,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
             crate::scenario::WaitFor::Sql { sql, equals, db } => {
                 format!("wait until `{}` on {db} returns {}", r(sql), r(equals))
             }
-            crate::scenario::WaitFor::Log(re) => {
+            crate::scenario::WaitFor::Log { pattern: re, .. } => {
                 format!("wait for a server log line matching /{}/", r(re))
             }
         }],

@@ -221,6 +221,18 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// What the node's log tap holds after `mark` (all of it without one).
+    fn log_since(&self, node: &str, mark: Option<&str>) -> &str {
+        let from = mark
+            .and_then(|m| self.marks.get(m))
+            .and_then(|(offsets, _)| offsets.get(node).copied())
+            .unwrap_or(0);
+        self.taps
+            .get(node)
+            .map(|t| &t.text[from.min(t.text.len())..])
+            .unwrap_or("")
+    }
+
     async fn sync_all_logs(&mut self) {
         for node in self.nodes.clone() {
             self.sync_logs(&node, false).await;
@@ -955,16 +967,7 @@ impl<L: LabOps> Runner<L> {
                 let deadline = Instant::now() + timeout.unwrap_or(Duration::from_secs(30));
                 'poll: loop {
                     self.sync_logs(n, false).await;
-                    let from = since
-                        .as_ref()
-                        .and_then(|m| self.marks.get(m))
-                        .and_then(|(offsets, _)| offsets.get(n).copied())
-                        .unwrap_or(0);
-                    let text = self
-                        .taps
-                        .get(n)
-                        .map(|t| t.text[from.min(t.text.len())..].to_string())
-                        .unwrap_or_default();
+                    let text = self.log_since(n, since.as_deref()).to_string();
                     let mut pos = 0;
                     let mut found = Vec::new();
                     for line in lines {
@@ -1138,7 +1141,7 @@ impl<L: LabOps> Runner<L> {
                         Err(e) => (false, e),
                     }
                 }
-                WaitFor::Log(re) => {
+                WaitFor::Log { pattern: re, since } => {
                     let pattern = match self.ctx.render_regex(re).map(|p| regex::Regex::new(&p)) {
                         Ok(Ok(r)) => r,
                         Ok(Err(e)) => {
@@ -1152,7 +1155,7 @@ impl<L: LabOps> Runner<L> {
                         Err(e) => return (Outcome::Error { message: e }, String::new()),
                     };
                     self.sync_logs(node, false).await;
-                    let text = self.taps.get(node).map(|t| t.text.as_str()).unwrap_or("");
+                    let text = self.log_since(node, since.as_deref());
                     match pattern.find(text) {
                         Some(m) => (true, text[m.start()..m.end()].to_string()),
                         None => (false, "no matching log line".into()),

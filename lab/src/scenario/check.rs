@@ -1396,7 +1396,7 @@ impl<'a> Checker<'a> {
     }
 
     fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
-        const KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log"];
+        const KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log", "since"];
         const FORMS: &[&str] = &["pg_isready", "sql", "log"];
         let Some(table) = value.get_ref().as_table() else {
             self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
@@ -1441,6 +1441,14 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
+        if form != "log" {
+            if let Some(span) = key_span(&entries, "since") {
+                self.err(
+                    span,
+                    format!("`since` goes with `log` in `wait`, not with `{form}`"),
+                );
+            }
+        }
         if form != "sql" {
             for key in ["equals", "db"] {
                 if let Some(span) = key_span(&entries, key) {
@@ -1477,7 +1485,14 @@ impl<'a> Checker<'a> {
                     db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
                 })
             }
-            _ => self.regex("log", form_value).map(WaitFor::Log),
+            _ => {
+                let pattern = self.regex("log", form_value);
+                let since = self.opt(get(&entries, "since"), |cx, v| cx.since(v));
+                Some(WaitFor::Log {
+                    pattern: pattern?,
+                    since: since?,
+                })
+            }
         }
     }
 

@@ -577,5 +577,10 @@ pub enum WaitFor {
         db: String,
     },
     /// A line matching the regex appears in the server log.
-    Log(Template),
+    Log {
+        /// The regex (variable values are matched literally).
+        pattern: Template,
+        /// Look only after this mark; `None` means since the drill started.
+        since: Option<String>,
+    },
 }
