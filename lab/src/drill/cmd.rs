@@ -191,15 +191,13 @@ pub fn runbook(drill: &Drill, version: &PgVersion, profile: &str, with_setup: bo
             _ => node.clone().unwrap_or_else(|| "-".into()),
         };
         out.push_str(&format!("## {}. [{where_}] {}\n", i + 1, step.title));
-        if let Some(when) = &step.when {
-            if !ctx.applies(Some(when)) {
-                out.push_str(&format!("# {}\n\n", ctx.not_applicable(when)));
-                continue;
-            }
-            out.push_str(&format!(
-                "# only when {}\n",
-                when.condition.describe(when.holds)
-            ));
+        if let Some(when) = ctx.unmet(&step.when) {
+            out.push_str(&format!("# {}\n\n", ctx.not_applicable(when)));
+            continue;
+        }
+        for when in &step.when {
+            let only = when.condition.describe(when.holds);
+            out.push_str(&format!("# only when {only}\n"));
         }
         let targets: Vec<String> = match &step.on {
             Some(crate::scenario::NodeRef::All) => vec!["node1".into(), "node2".into()],

@@ -69,15 +69,16 @@ impl Context {
             .or_else(|| self.lenient.then(|| format!("${{{name}}}")))
     }
 
-    /// Whether a step's `when` holds in this lab (no `when`: always).
-    pub fn applies(&self, when: Option<&When>) -> bool {
-        when.is_none_or(|w| self.condition(w.condition) == w.holds)
+    /// The first of a step's `when` conditions that does not hold in this lab, if any.
+    pub fn unmet<'w>(&self, when: &'w [When]) -> Option<&'w When> {
+        when.iter().find(|w| self.condition(w.condition) != w.holds)
     }
 
     /// Whether a condition holds for this lab's mode and release.
     pub fn condition(&self, condition: Condition) -> bool {
         match condition {
             Condition::Sync => self.topo.sync,
+            Condition::LiteralArchive => self.topo.archive == pg::ArchiveCommand::Literal,
             Condition::PreviousCheckpoint => self.dialect.falls_back_to_previous_checkpoint(),
             Condition::PartialSegment => self.dialect.archives_partial_segment(),
         }

@@ -366,7 +366,7 @@ impl<L: LabOps> Runner<L> {
                 );
                 continue;
             }
-            if let Some(when) = step.when.as_ref().filter(|w| !self.ctx.applies(Some(w))) {
+            if let Some(when) = self.ctx.unmet(&step.when) {
                 let reason = self.ctx.not_applicable(when);
                 self.finish(
                     number,

@@ -435,8 +435,17 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// `when = "CONDITION"` or `"not CONDITION"`.
-    fn when(&mut self, value: &Value<'_>) -> Option<When> {
+    /// `when = "CONDITION"`, `"not CONDITION"`, or a list of them (all must hold).
+    fn when(&mut self, value: &Value<'_>) -> Option<Vec<When>> {
+        if value.get_ref().as_array().is_some() {
+            let expected = "a condition or an array of conditions";
+            return self.array("when", value, expected, |cx, v| cx.condition(v));
+        }
+        self.condition(value).map(|w| vec![w])
+    }
+
+    /// One condition of `when`.
+    fn condition(&mut self, value: &Value<'_>) -> Option<When> {
         let s = self.string("when", value)?;
         let parsed = When::parse(s);
         if parsed.is_none() {
@@ -1153,6 +1162,7 @@ impl<'a> Checker<'a> {
         });
         let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
         let when = self.opt(get(&entries, "when"), |cx, v| cx.when(v));
+
         let timeout = self.opt(
             get(&entries, "timeout").filter(|_| takes("timeout")),
             |cx, v| cx.positive_duration("timeout", v),
@@ -1233,7 +1243,7 @@ impl<'a> Checker<'a> {
             timeout: timeout?,
             capture: capture?,
             optional: optional?.unwrap_or(false),
-            when: when?,
+            when: when?.unwrap_or_default(),
             kind: kind?,
         })
     }

@@ -162,8 +162,9 @@ pub struct Step {
     pub capture: Option<String>,
     /// A failure is reported but the drill goes on.
     pub optional: bool,
-    /// The condition the step runs under (`when`); `None` runs it always.
-    pub when: Option<When>,
+    /// The conditions the step runs under (`when`, one or a list): all must hold; none
+    /// runs it always.
+    pub when: Vec<When>,
     /// What the step does.
     pub kind: StepKind,
 }
@@ -179,6 +180,9 @@ pub enum Condition {
     /// when the latest checkpoint record cannot be read (before 11), instead of refusing to
     /// start.
     PreviousCheckpoint,
+    /// `literal-archive`: the lab runs the report's own `archive_command`
+    /// (`--archive-command literal`), which refuses a segment the archive already holds.
+    LiteralArchive,
     /// `partial-segment`: after a timeline switch the old timeline's last segment is archived
     /// as `.partial` (from 9.5); before, it is offered to the archive under its plain name,
     /// which the archive may already hold.
@@ -187,13 +191,19 @@ pub enum Condition {
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 3] = [
+    pub const ALL: [Condition; 4] = [
         Condition::Sync,
+        Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
         Condition::PartialSegment,
     ];
     /// The names used in drill files.
-    pub const NAMES: &'static [&'static str] = &["sync", "previous-checkpoint", "partial-segment"];
+    pub const NAMES: &'static [&'static str] = &[
+        "sync",
+        "literal-archive",
+        "previous-checkpoint",
+        "partial-segment",
+    ];
 
     /// The name used in drill files.
     pub fn as_str(self) -> &'static str {
@@ -213,6 +223,10 @@ impl Condition {
         match (self, holds) {
             (Condition::Sync, true) => "the lab replicates synchronously",
             (Condition::Sync, false) => "the lab replicates asynchronously",
+            (Condition::LiteralArchive, true) => "the lab runs the report's archive_command",
+            (Condition::LiteralArchive, false) => {
+                "the lab runs its own archive_command (accepts an identical segment)"
+            }
             (Condition::PreviousCheckpoint, true) => {
                 "this release falls back to its previous checkpoint (before 11)"
             }
