@@ -113,6 +113,10 @@ pub struct Verdict {
     pub logs: Vec<(String, String)>,
 }
 
+/// How much longer than its timeout a step may take before the runner ends it: the kinds that
+/// watch their own deadline (`wait`, `expect_log`) report first, with what they saw.
+pub const BOUND_GRACE: Duration = Duration::from_secs(5);
+
 /// How long one readiness probe may take: pg_isready's own connect timeout (3 s) and a second
 /// for the exec around it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -680,7 +684,53 @@ impl<L: LabOps> Runner<L> {
             .await
     }
 
+    /// Runs a step within its time bound ([`scenario::Step::effective_timeout`], plus
+    /// [`BOUND_GRACE`] for the kinds that watch their own deadline and say what they saw): a
+    /// step that reaches it fails, saying what it was waiting for, so no drill waits forever
+    /// (a commit held for a synchronous standby that is gone, a command that hangs). The
+    /// drill then ends as after any failure: faults healed, reports written.
     async fn execute(
+        &mut self,
+        step: &scenario::Step,
+        node: Option<&str>,
+        plans: Vec<(String, Vec<PlanStep>)>,
+        backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) -> (Outcome, String) {
+        let Some(bound) = step.effective_timeout().map(|t| t + BOUND_GRACE) else {
+            return self.execute_unbounded(step, node, plans, backgrounds).await;
+        };
+        let waiting_for = self.waiting_for(step, node);
+        let run = self.execute_unbounded(step, node, plans, backgrounds);
+        match tokio::time::timeout(bound, run).await {
+            Ok(done) => done,
+            Err(_) => (
+                Outcome::Failed {
+                    expected: format!("the step to end within {} s", bound.as_secs()),
+                    seen: format!(
+                        "still waiting after {} s for {waiting_for}",
+                        bound.as_secs()
+                    ),
+                },
+                String::new(),
+            ),
+        }
+    }
+
+    /// What a step waits for, in words, for the message of a step that reached its bound.
+    fn waiting_for(&self, step: &scenario::Step, node: Option<&str>) -> String {
+        let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
+        let text = match &step.kind {
+            StepKind::Sql { sql, .. } => self.ctx.render(sql).ok(),
+            StepKind::Run { command, .. } => self.ctx.render(command).ok(),
+            _ => None,
+        };
+        match text {
+            Some(t) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
+            None => format!("the `{}` step{on}", step.kind.key()),
+        }
+    }
+
+    async fn execute_unbounded(
         &mut self,
         step: &scenario::Step,
         node: Option<&str>,

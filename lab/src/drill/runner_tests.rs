@@ -188,6 +188,9 @@ impl LabOps for Fake {
             db: db.into(),
             sql: sql.into(),
         });
+        if sql.contains("waits forever") {
+            std::future::pending::<()>().await;
+        }
         (self.on_sql)(node, sql)
     }
 }
@@ -654,6 +657,46 @@ async fn a_failed_drill_heals_its_faults_after_the_failing_step() {
         .position(|e| matches!(e, Event::Fault { heal: true, .. }))
         .unwrap();
     assert!(healed_at > failed_at);
+}
+
+/// A statement that never returns (a commit held for a synchronous standby that is gone) ends
+/// at its step's bound: the step fails saying what it waited for, the rest is skipped, and the
+/// fault injected before it is healed.
+#[tokio::test(start_paused = true)]
+async fn a_step_that_never_ends_fails_at_its_bound_and_the_faults_are_healed() {
+    let body = r#"
+[[steps]]
+title = "break"
+on = "node1"
+fault = "wal-permission"
+
+[[steps]]
+title = "a commit that waits forever"
+on = "node1"
+sql = "INSERT INTO t VALUES (1) -- waits forever"
+timeout = "3s"
+
+[[steps]]
+title = "never reached"
+on = "node1"
+run = "true"
+"#;
+    let ran = run(Fake::new(), body).await;
+    assert!(!ran.verdict.passed);
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Failed {
+            expected: "the step to end within 8 s".into(),
+            seen:
+                "still waiting after 8 s for `INSERT INTO t VALUES (1) -- waits forever` on node1"
+                    .into(),
+        }
+    );
+    assert!(matches!(ran.outcome(3), Outcome::Skipped { .. }));
+    assert!(ran
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Fault { heal: true, .. })));
 }
 
 #[tokio::test]
