@@ -376,14 +376,20 @@ pub fn title(ctx: &Context, title: &str) -> String {
 /// SQL as the document types it: `psql -c "..."` for a one-line query on the `postgres`
 /// database (`$ psql -c "SELECT pg_last_xact_replay_timestamp()"`, p.31), otherwise an
 /// interactive `psql <db>` and the statement after its prompt, ended by `;`
-/// (`testdb=# truncate table pgbench_history;`, p.48).
+/// (`testdb=# truncate table pgbench_history;`, p.48; further lines after `testdb-#`).
 pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
     let sql = sql.trim_end();
     if db == "postgres" && !sql.contains('\n') && !sql.contains('"') {
         return vec![format!("$ psql -c \"{sql}\"")];
     }
     let end = if sql.ends_with(';') { "" } else { ";" };
-    vec![format!("$ psql {db}"), format!("{db}=# {sql}{end}")]
+    let mut lines = vec![format!("$ psql {db}")];
+    for (i, line) in format!("{sql}{end}").lines().enumerate() {
+        // psql's prompt, then its continuation prompt.
+        let prompt = if i == 0 { "=" } else { "-" };
+        lines.push(format!("{db}{prompt}# {line}"));
+    }
+    lines
 }
 
 /// A one-line description of what a step that runs no command does, for reports and runbooks.
@@ -455,6 +461,10 @@ mod tests {
         assert_eq!(
             psql_lines("postgres", "SELECT pg_last_xact_replay_timestamp()"),
             ["$ psql -c \"SELECT pg_last_xact_replay_timestamp()\""]
+        );
+        assert_eq!(
+            psql_lines("testdb", "select 1\nfrom t"),
+            ["$ psql testdb", "testdb=# select 1", "testdb-# from t;"]
         );
         assert_eq!(
             psql_lines("postgres", "SELECT 'a' || \"b\";"),
