@@ -93,12 +93,12 @@ fn setup(dialect: &Dialect, opts: &Options) -> String {
          # Chapter 1 (2): the master/slave pair\n\n{}\
          # Chapter 1: replication checks (pp.17-18; `lab up` runs them over SQL)\n\n{}\n\
          # Chapter 5: ssh/scp without a password between the postgres users (p.61; `lab up` \
-         makes each key with ssh-keygen -t rsa and appends it to the peer's authorized_keys \
-         itself, since the nodes have no password to type)\n\n{}",
+         hands the keys over itself, since the nodes have no password to type)\n\n{}{}\n",
         pg::install_lines(&opts.version.to_string()),
         pg::setup_plan(dialect, topo).render(),
         pg::replication_checks(dialect, topo),
         pg::ssh_plan(topo).render(),
+        pg::lab_ssh_lines(),
     )
 }
 

@@ -85,6 +85,23 @@ pub fn watch_loops(topo: &Topology) -> Plan {
     }
 }
 
+/// How `lab up` makes each node's key, as `postgres`: chapter 5's `ssh-keygen -t rsa` with its
+/// questions answered on the command line (no passphrase, the default file) and its public key
+/// printed for the controller.
+pub const LAB_SSH_KEYGEN: &str =
+    "mkdir -p ~/.ssh && chmod 700 ~/.ssh && rm -f ~/.ssh/id_rsa ~/.ssh/id_rsa.pub \
+     && ssh-keygen -q -t rsa -b 3072 -N '' -C \"postgres@$(hostname)\" -f ~/.ssh/id_rsa \
+     && cat ~/.ssh/id_rsa.pub";
+
+/// What `lab up` does instead of chapter 5's second command, in a few lines for a runbook.
+pub fn lab_ssh_lines() -> String {
+    format!(
+        "the lab (lab up), as postgres on every node at once:\n  {LAB_SSH_KEYGEN}\n\
+         then it writes the public keys to each node's ~/.ssh/authorized_keys (chmod 600), trusts \
+         the peers' host keys (ssh-keyscan) and checks `ssh -o BatchMode=yes <peer> true`\n"
+    )
+}
+
 /// Chapter 5 (p.61): on each node, as `postgres`, a key pair (`ssh-keygen -t rsa`, every
 /// question answered with Enter) and the public key appended to the peer's `authorized_keys`.
 ///

@@ -28,7 +28,9 @@ pub(crate) mod document_lines;
 mod setup;
 mod topology;
 
-pub use chapters::{install_lines, replication_checks, ssh_plan, watch_loops};
+pub use chapters::{
+    install_lines, lab_ssh_lines, replication_checks, ssh_plan, watch_loops, LAB_SSH_KEYGEN,
+};
 pub use dialect::Dialect;
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
