@@ -22,6 +22,7 @@ async fn main() {
             allow_unverified: false,
             refresh: false,
             configure_args: vec![],
+            check: false,
             cache_dir: None,
         },
         cold: std::env::var_os("BENCH_SKIP_COLD").is_none(),

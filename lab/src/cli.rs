@@ -210,6 +210,11 @@ pub struct ImageArgs {
     /// Extra ./configure argument (repeatable), e.g. --configure-arg=--with-openssl.
     #[arg(long = "configure-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub configure_args: Vec<String>,
+    /// Run PostgreSQL's regression suite (make check) in the build layer; a failure shows the
+    /// regression diffs and leaves the image untagged. A build layer built without it is
+    /// built again.
+    #[arg(long)]
+    pub check: bool,
     /// Where tarballs, logs and bootstrap work go.
     #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -261,8 +266,8 @@ pub struct UpArgs {
 /// `--archive-command`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArchiveArg {
-    /// `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv ...`: whole segments
-    /// or none.
+    /// A segment already archived is accepted if identical (`cmp -s`), refused if different;
+    /// a new one is copied under a temporary name and renamed: whole segments or none.
     Atomic,
     /// The document's line exactly.
     Literal,
@@ -329,6 +334,7 @@ impl ImageArgs {
             allow_unverified: self.allow_unverified,
             refresh: self.refresh,
             configure_args: self.configure_args.clone(),
+            check: self.check,
         }
     }
 }

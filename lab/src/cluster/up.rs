@@ -199,7 +199,7 @@ pub async fn check_replication(
     let master = sql::connect(&topo.master.address, "postgres", password, t)
         .await
         .map_err(Error::Lab)?;
-    let slave = sql::connect(&topo.slave.address, "postgres", password, t)
+    let slave = sql::connect_when_ready(&topo.slave.address, "postgres", password, t)
         .await
         .map_err(Error::Lab)?;
     let mut failures = Vec::new();

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::pg::{self, Dialect, Topology};
 use crate::plan::{NodeName, Step, User};
-use crate::scenario::{Action, Area, NodeRef, StepKind, StopMode, Template};
+use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
 
 /// What a step is rendered against: the version, the layout, who is primary now, and the
 /// variables known so far.
@@ -69,6 +69,29 @@ impl Context {
             .or_else(|| self.lenient.then(|| format!("${{{name}}}")))
     }
 
+    /// The first of a step's `when` conditions that does not hold in this lab, if any.
+    pub fn unmet<'w>(&self, when: &'w [When]) -> Option<&'w When> {
+        when.iter().find(|w| self.condition(w.condition) != w.holds)
+    }
+
+    /// Whether a condition holds for this lab's mode and release.
+    pub fn condition(&self, condition: Condition) -> bool {
+        match condition {
+            Condition::Sync => self.topo.sync,
+            Condition::LiteralArchive => self.topo.archive == pg::ArchiveCommand::Literal,
+            Condition::PreviousCheckpoint => self.dialect.falls_back_to_previous_checkpoint(),
+            Condition::PartialSegment => self.dialect.archives_partial_segment(),
+        }
+    }
+
+    /// Why a step whose `when` does not hold is left out, for reports and runbooks.
+    pub fn not_applicable(&self, when: &When) -> String {
+        format!(
+            "does not apply (`when = \"{when}\"`): {}",
+            when.condition.describe(!when.holds)
+        )
+    }
+
     /// Renders a template with the known variables.
     pub fn render(&self, t: &Template) -> Result<String, String> {
         t.render(&|name: &str| self.lookup(name))
@@ -109,6 +132,8 @@ pub fn builtin_vars(
     v.insert("pg.major".into(), dialect.major().to_string());
     v.insert("node1.addr".into(), topo.master.address.clone());
     v.insert("node2.addr".into(), topo.slave.address.clone());
+    let sync_state = if topo.sync { "sync" } else { "async" };
+    v.insert("lab.sync_state".into(), sync_state.into());
     v.insert("today".into(), today());
     v.insert("run_dir".into(), run_dir.into());
     v
@@ -396,10 +421,18 @@ pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
 pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
     let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     match kind {
-        StepKind::Sql { sql, db, expect } => {
+        StepKind::Sql {
+            sql,
+            db,
+            expect,
+            measure,
+        } => {
             let mut s = psql_lines(db, &r(sql));
             if let Some(e) = expect {
                 s.push(format!("expect: {}", r(e)));
+            }
+            if let Some(m) = measure {
+                s.push(format!("measure: {m}"));
             }
             s
         }
@@ -412,7 +445,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
                 s.push(format!("repeat until it returns {}", r(equals)));
                 s
             }
-            crate::scenario::WaitFor::Log(re) => {
+            crate::scenario::WaitFor::Log { pattern: re, .. } => {
                 vec![format!("wait for a server log line matching /{}/", r(re))]
             }
         },

@@ -175,8 +175,16 @@ pub fn runbook(drill: &Drill, opts: &Options) -> String {
             _ => node.clone().unwrap_or_else(|| "-".into()),
         };
         let title = render::title(&ctx, &step.title);
-        let body = body(&ctx, step, &title);
         out.push_str(&format!("## {number}. [{where_}] {title}\n"));
+        if let Some(when) = ctx.unmet(&step.when) {
+            out.push_str(&format!("# {}\n\n", ctx.not_applicable(when)));
+            continue;
+        }
+        for when in &step.when {
+            let only = when.condition.describe(when.holds);
+            out.push_str(&format!("# only when {only}\n"));
+        }
+        let body = body(&ctx, step, &title);
         for (name, from) in &captured {
             let reference = format!("${{{name}}}");
             if body.contains(&reference) || title.contains(&reference) {

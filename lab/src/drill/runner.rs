@@ -221,6 +221,18 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// What the node's log tap holds after `mark` (all of it without one).
+    fn log_since(&self, node: &str, mark: Option<&str>) -> &str {
+        let from = mark
+            .and_then(|m| self.marks.get(m))
+            .and_then(|(offsets, _)| offsets.get(node).copied())
+            .unwrap_or(0);
+        self.taps
+            .get(node)
+            .map(|t| &t.text[from.min(t.text.len())..])
+            .unwrap_or("")
+    }
+
     async fn sync_all_logs(&mut self) {
         for node in self.nodes.clone() {
             self.sync_logs(&node, false).await;
@@ -349,6 +361,17 @@ impl<L: LabOps> Runner<L> {
                     Outcome::Skipped {
                         reason: reason.into(),
                     },
+                    String::new(),
+                    t0,
+                    step.optional,
+                );
+                continue;
+            }
+            if let Some(when) = self.ctx.unmet(&step.when) {
+                let reason = self.ctx.not_applicable(when);
+                self.finish(
+                    number,
+                    Outcome::Skipped { reason },
                     String::new(),
                     t0,
                     step.optional,
@@ -861,7 +884,12 @@ impl<L: LabOps> Runner<L> {
                 });
                 (Outcome::Passed, output)
             }
-            StepKind::Sql { sql, db, expect } => {
+            StepKind::Sql {
+                sql,
+                db,
+                expect,
+                measure,
+            } => {
                 let Some(n) = node else {
                     return (
                         Outcome::Error {
@@ -881,6 +909,22 @@ impl<L: LabOps> Runner<L> {
                 let shown = value.clone().unwrap_or_else(|| "NULL".into());
                 if let Some(var) = &step.capture {
                     self.ctx.vars.insert(var.clone(), shown.clone());
+                }
+                if let Some(name) = measure {
+                    let Ok(value) = shown.trim().parse::<f64>() else {
+                        return (
+                            Outcome::Failed {
+                                expected: format!("a number for the measure `{name}`"),
+                                seen: shown.clone(),
+                            },
+                            shown,
+                        );
+                    };
+                    self.sink.emit(Event::Measure {
+                        name: name.clone(),
+                        value,
+                        at: self.sink.at(),
+                    });
                 }
                 if let Some(expect) = expect {
                     match self.ctx.render(expect) {
@@ -924,16 +968,7 @@ impl<L: LabOps> Runner<L> {
                 let deadline = Instant::now() + timeout.unwrap_or(Duration::from_secs(30));
                 'poll: loop {
                     self.sync_logs(n, false).await;
-                    let from = since
-                        .as_ref()
-                        .and_then(|m| self.marks.get(m))
-                        .and_then(|(offsets, _)| offsets.get(n).copied())
-                        .unwrap_or(0);
-                    let text = self
-                        .taps
-                        .get(n)
-                        .map(|t| t.text[from.min(t.text.len())..].to_string())
-                        .unwrap_or_default();
+                    let text = self.log_since(n, since.as_deref()).to_string();
                     let mut pos = 0;
                     let mut found = Vec::new();
                     for line in lines {
@@ -1107,7 +1142,7 @@ impl<L: LabOps> Runner<L> {
                         Err(e) => (false, e),
                     }
                 }
-                WaitFor::Log(re) => {
+                WaitFor::Log { pattern: re, since } => {
                     let pattern = match self.ctx.render_regex(re).map(|p| regex::Regex::new(&p)) {
                         Ok(Ok(r)) => r,
                         Ok(Err(e)) => {
@@ -1121,7 +1156,7 @@ impl<L: LabOps> Runner<L> {
                         Err(e) => return (Outcome::Error { message: e }, String::new()),
                     };
                     self.sync_logs(node, false).await;
-                    let text = self.taps.get(node).map(|t| t.text.as_str()).unwrap_or("");
+                    let text = self.log_since(node, since.as_deref());
                     match pattern.find(text) {
                         Some(m) => (true, text[m.start()..m.end()].to_string()),
                         None => (false, "no matching log line".into()),

@@ -181,6 +181,25 @@ impl Dialect {
         self.at_least(9, 5)
     }
 
+    /// Whether the server keeps a previous checkpoint and, when the latest checkpoint record
+    /// cannot be read, falls back to it and opens (before 11, which removed the secondary
+    /// checkpoint). Seen on 9.3.5: `invalid primary checkpoint record` → `using previous
+    /// checkpoint record at …` → `redo done at …` → `database system is ready to accept
+    /// connections`, without the WAL after the damaged page. From 11 the server refuses to
+    /// start (`could not locate a valid checkpoint record`).
+    pub fn falls_back_to_previous_checkpoint(&self) -> bool {
+        !self.at_least(11, 0)
+    }
+
+    /// Whether, at the end of archive recovery on a new timeline, the old timeline's last
+    /// (partial) segment is renamed `.partial` before it is archived (from 9.5). Before 9.5 it
+    /// is archived under its plain name, which the archive may already hold (the promoted
+    /// server's former primary archived it); the report's `test ! -f` `archive_command` then
+    /// refuses it forever (seen on 9.3.5 after the point-in-time recovery of §4).
+    pub fn archives_partial_segment(&self) -> bool {
+        self.at_least(9, 5)
+    }
+
     /// The default `recovery_target_timeline`: `current` (the backup's timeline) before 12,
     /// `latest` from 12.
     pub fn default_recovery_target_timeline(&self) -> &'static str {

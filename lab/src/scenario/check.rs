@@ -88,7 +88,7 @@ const KIND_SPECS: &[KindSpec] = &[
     },
     KindSpec {
         name: "sql",
-        extra: &["db", "expect"],
+        extra: &["db", "expect", "measure"],
         on: On::OneOrAll,
         capturable: true,
         timeout: true,
@@ -164,7 +164,7 @@ impl KindSpec {
         if self.capturable {
             keys.push("capture");
         }
-        keys.extend(["id", "optional", self.name]);
+        keys.extend(["id", "optional", "when", self.name]);
         keys.extend(self.extra);
         keys
     }
@@ -172,7 +172,10 @@ impl KindSpec {
 
 /// Whether `key` is valid in a step of some kind.
 fn is_step_key(key: &str) -> bool {
-    ["title", "on", "timeout", "capture", "id", "optional"].contains(&key)
+    [
+        "title", "on", "timeout", "capture", "id", "optional", "when",
+    ]
+    .contains(&key)
         || KIND_SPECS
             .iter()
             .any(|s| s.name == key || s.extra.contains(&key))
@@ -430,6 +433,31 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// `when = "CONDITION"`, `"not CONDITION"`, or a list of them (all must hold).
+    fn when(&mut self, value: &Value<'_>) -> Option<Vec<When>> {
+        if value.get_ref().as_array().is_some() {
+            let expected = "a condition or an array of conditions";
+            return self.array("when", value, expected, |cx, v| cx.condition(v));
+        }
+        self.condition(value).map(|w| vec![w])
+    }
+
+    /// One condition of `when`.
+    fn condition(&mut self, value: &Value<'_>) -> Option<When> {
+        let s = self.string("when", value)?;
+        let parsed = When::parse(s);
+        if parsed.is_none() {
+            self.err(
+                value.span(),
+                format!(
+                    "unknown condition `{s}` for `when`: expected one of {}, each optionally preceded by `not `",
+                    list(Condition::NAMES)
+                ),
+            );
+        }
+        parsed
     }
 
     /// A string matching `ok`; `what` names it, `rule` says what is allowed.
@@ -1137,6 +1165,8 @@ impl<'a> Checker<'a> {
             Some(id)
         });
         let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
+        let when = self.opt(get(&entries, "when"), |cx, v| cx.when(v));
+
         let timeout = self.opt(
             get(&entries, "timeout").filter(|_| takes("timeout")),
             |cx, v| cx.positive_duration("timeout", v),
@@ -1217,6 +1247,7 @@ impl<'a> Checker<'a> {
             timeout: timeout?,
             capture: capture?,
             optional: optional?.unwrap_or(false),
+            when: when?.unwrap_or_default(),
             kind: kind?,
         })
     }
@@ -1274,10 +1305,14 @@ impl<'a> Checker<'a> {
                 let sql = self.template("sql", value);
                 let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
+                let measure = self.opt(opt("measure"), |cx, v| {
+                    cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
+                });
                 Some(StepKind::Sql {
                     sql: sql?,
                     db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
                     expect: expect?,
+                    measure: measure?,
                 })
             }
             "action" => self.action(value, opt("with")).map(StepKind::Action),
@@ -1375,7 +1410,7 @@ impl<'a> Checker<'a> {
     }
 
     fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
-        const KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log"];
+        const KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log", "since"];
         const FORMS: &[&str] = &["pg_isready", "sql", "log"];
         let Some(table) = value.get_ref().as_table() else {
             self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
@@ -1420,6 +1455,14 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
+        if form != "log" {
+            if let Some(span) = key_span(&entries, "since") {
+                self.err(
+                    span,
+                    format!("`since` goes with `log` in `wait`, not with `{form}`"),
+                );
+            }
+        }
         if form != "sql" {
             for key in ["equals", "db"] {
                 if let Some(span) = key_span(&entries, key) {
@@ -1456,7 +1499,14 @@ impl<'a> Checker<'a> {
                     db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
                 })
             }
-            _ => self.regex("log", form_value).map(WaitFor::Log),
+            _ => {
+                let pattern = self.regex("log", form_value);
+                let since = self.opt(get(&entries, "since"), |cx, v| cx.since(v));
+                Some(WaitFor::Log {
+                    pattern: pattern?,
+                    since: since?,
+                })
+            }
         }
     }
 

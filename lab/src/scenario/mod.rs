@@ -31,8 +31,8 @@ use std::fmt;
 
 pub use duration::{parse_duration, parse_wal_disk_size};
 pub use model::{
-    Action, Area, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, ACTIONS,
-    BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+    Action, Area, Condition, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, When,
+    ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
 };
 pub use template::{Part, Template};
 

@@ -39,14 +39,14 @@ const BAD: &[Bad] = &[
         name: "unknown step key",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nusr = \"root\"\n",
         expected: &[
-            "d.toml:8:1: unknown key `usr` in a `run` step: expected one of title, on, timeout, capture, id, optional, run, user, expect_exit, expect_output, background",
+            "d.toml:8:1: unknown key `usr` in a `run` step: expected one of title, on, timeout, capture, id, optional, when, run, user, expect_exit, expect_output, background",
         ],
     },
     Bad {
         name: "key of another kind",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ndb = \"testdb\"\n",
         expected: &[
-            "d.toml:8:1: `db` does not apply to a `run` step: expected one of title, on, timeout, capture, id, optional, run, user, expect_exit, expect_output, background",
+            "d.toml:8:1: `db` does not apply to a `run` step: expected one of title, on, timeout, capture, id, optional, when, run, user, expect_exit, expect_output, background",
         ],
     },
     Bad {
@@ -102,7 +102,7 @@ const BAD: &[Bad] = &[
         name: "on for a kind that acts on no node",
         body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\nmark = \"m\"\n",
         expected: &[
-            "d.toml:6:1: `on` does not apply to a `mark` step: expected one of title, id, optional, mark",
+            "d.toml:6:1: `on` does not apply to a `mark` step: expected one of title, id, optional, when, mark",
         ],
     },
     Bad {
@@ -159,29 +159,29 @@ const BAD: &[Bad] = &[
         name: "undefined variable",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"ls ${pg.wal} ${nope}\"\n",
         expected: &[
-            "d.toml:7:11: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
-            "d.toml:7:21: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:11: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
+            "d.toml:7:21: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
         ],
     },
     Bad {
         name: "variable used before its capture",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\n\n[[steps]]\ntitle = \"b\"\non = \"node2\"\nsql = \"select now()\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: variable `${ts}` is used before step 2 captures it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:13: variable `${ts}` is used before step 2 captures it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
         ],
     },
     Bad {
         name: "variable used by the step capturing it",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:13: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
         ],
     },
     Bad {
         name: "shell variable",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls ${PGDATA}\"\n",
         expected: &[
-            "d.toml:7:11: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:11: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
         ],
     },
     Bad {
@@ -195,14 +195,14 @@ const BAD: &[Bad] = &[
         name: "undefined variable in a title",
         body: "[[steps]]\ntitle = \"at ${nope}\"\non = \"node1\"\nrun = \"true\"\n",
         expected: &[
-            "d.toml:5:13: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:5:13: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
         ],
     },
     Bad {
         name: "reference in a string with escapes points at the string",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
         expected: &[
-            "d.toml:7:7: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:7: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
         ],
     },
     Bad {
@@ -324,7 +324,7 @@ const BAD: &[Bad] = &[
         name: "capture on a kind that captures nothing",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\ncapture = \"x\"\n",
         expected: &[
-            "d.toml:8:1: `capture` does not apply to an `action` step: expected one of title, on, timeout, id, optional, action, with",
+            "d.toml:8:1: `capture` does not apply to an `action` step: expected one of title, on, timeout, id, optional, when, action, with",
         ],
     },
     Bad {
