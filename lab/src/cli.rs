@@ -282,6 +282,24 @@ pub enum RestoreArg {
     Literal,
 }
 
+impl From<ArchiveArg> for crate::pg::ArchiveCommand {
+    fn from(arg: ArchiveArg) -> Self {
+        match arg {
+            ArchiveArg::Atomic => Self::Atomic,
+            ArchiveArg::Literal => Self::Literal,
+        }
+    }
+}
+
+impl From<RestoreArg> for crate::pg::RestoreCommand {
+    fn from(arg: RestoreArg) -> Self {
+        match arg {
+            RestoreArg::Archive => Self::Archive,
+            RestoreArg::Literal => Self::Literal,
+        }
+    }
+}
+
 fn parse_version(s: &str) -> std::result::Result<PgVersion, String> {
     s.parse()
         .map_err(|e: crate::version::VersionParseError| e.to_string())

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{build_images, print_images, ArchiveArg, RestoreArg, UpArgs};
+use crate::cli::{build_images, print_images, UpArgs};
 use crate::cluster::{self, status, up, Lab, LabLayout};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::pg::{ArchiveCommand, Dialect, RestoreCommand, Topology};
+use crate::pg::{Dialect, Topology};
 use crate::plan::User;
 use crate::ui::Ui;
 use crate::version::PgVersion;
@@ -81,14 +81,8 @@ pub fn topology(args: &UpArgs) -> Result<Topology> {
         scale: args.scale,
         check_seconds: args.check_seconds,
         sync: args.sync,
-        restore: match args.restore_command {
-            RestoreArg::Archive => RestoreCommand::Archive,
-            RestoreArg::Literal => RestoreCommand::Literal,
-        },
-        archive: match args.archive_command {
-            ArchiveArg::Atomic => ArchiveCommand::Atomic,
-            ArchiveArg::Literal => ArchiveCommand::Literal,
-        },
+        restore: args.restore_command.into(),
+        archive: args.archive_command.into(),
         subnet: args.subnet.clone(),
         ..Topology::default()
     };

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod event;
 pub mod render;
 pub mod report;
+pub mod runbook;
 pub mod runner;
 pub mod timeline;
 

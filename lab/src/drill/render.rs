@@ -240,7 +240,13 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 *with_wal,
             )]
         }
-        Action::LocalBackup { to } => vec![pg::local_backup(d, &ctx.topo, &n, &ctx.render(to)?)],
+        Action::LocalBackup { to } => {
+            let to = ctx.render(to)?;
+            vec![
+                pg::backup_dir(&n, &to),
+                pg::local_backup(d, &ctx.topo, &n, &to),
+            ]
+        }
         Action::MoveAside { to, what } => {
             let to = ctx.render(to)?;
             let dirs: Vec<String> = what
@@ -251,7 +257,8 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                     Area::Archive => pg::ARCHIVE_DIR.to_string(),
                 })
                 .collect();
-            let mut cmd = format!("mkdir -p {to}\n");
+            // The trailing slash is the document's (p.51: `mkdir -p /disk4/broken/YYYYMMDD/`).
+            let mut cmd = format!("mkdir -p {to}/\n");
             for dir in &dirs {
                 cmd.push_str(&format!("mv {dir} {to}/\n"));
             }
@@ -295,11 +302,15 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             };
             pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)
         }
+        // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
         Action::Load { seconds, clients } => vec![Step::shell(
             &n,
             "run pgbench",
             User::Postgres,
-            format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
+            match clients {
+                1 => format!("pgbench -T {} testdb", ctx.render(seconds)?),
+                _ => format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
+            },
         )],
         // The ledger writer runs in the runner itself, not in a node.
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => Vec::new(),
@@ -378,6 +389,34 @@ pub fn command_steps(
     }
 }
 
+/// A step's title with the variables known at that point rendered (`${pg.wal_dir}` is
+/// `pg_xlog` on 9.3); in a runbook, values captured at run time stay `${name}`. A title that
+/// cannot be rendered is shown as written.
+pub fn title(ctx: &Context, title: &str) -> String {
+    Template::parse(title)
+        .and_then(|t| ctx.render(&t))
+        .unwrap_or_else(|_| title.to_string())
+}
+
+/// SQL as the document types it: `psql -c "..."` for a one-line query on the `postgres`
+/// database (`$ psql -c "SELECT pg_last_xact_replay_timestamp()"`, p.31), otherwise an
+/// interactive `psql <db>` and the statement after its prompt, ended by `;`
+/// (`testdb=# truncate table pgbench_history;`, p.48; further lines after `testdb-#`).
+pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
+    let sql = sql.trim_end();
+    if db == "postgres" && !sql.contains('\n') && !sql.contains('"') {
+        return vec![format!("$ psql -c \"{sql}\"")];
+    }
+    let end = if sql.ends_with(';') { "" } else { ";" };
+    let mut lines = vec![format!("$ psql {db}")];
+    for (i, line) in format!("{sql}{end}").lines().enumerate() {
+        // psql's prompt, then its continuation prompt.
+        let prompt = if i == 0 { "=" } else { "-" };
+        lines.push(format!("{db}{prompt}# {line}"));
+    }
+    lines
+}
+
 /// A one-line description of what a step that runs no command does, for reports and runbooks.
 pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
     let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
@@ -388,7 +427,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
             expect,
             measure,
         } => {
-            let mut s = vec![format!("$ psql -d {db} -c \"{}\"", r(sql))];
+            let mut s = psql_lines(db, &r(sql));
             if let Some(e) = expect {
                 s.push(format!("expect: {}", r(e)));
             }
@@ -397,17 +436,19 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
             }
             s
         }
-        StepKind::Wait(w) => vec![match w {
+        StepKind::Wait(w) => match w {
             crate::scenario::WaitFor::PgIsReady(code) => {
-                format!("wait until pg_isready returns {code}")
+                vec![format!("wait until pg_isready returns {code}")]
             }
             crate::scenario::WaitFor::Sql { sql, equals, db } => {
-                format!("wait until `{}` on {db} returns {}", r(sql), r(equals))
+                let mut s = psql_lines(db, &r(sql));
+                s.push(format!("repeat until it returns {}", r(equals)));
+                s
             }
             crate::scenario::WaitFor::Log { pattern: re, .. } => {
-                format!("wait for a server log line matching /{}/", r(re))
+                vec![format!("wait for a server log line matching /{}/", r(re))]
             }
-        }],
+        },
         StepKind::ExpectLog { lines, since } => {
             let mut s = vec![format!(
                 "expect in the server log, in order{}:",
@@ -443,6 +484,26 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sql_reads_as_the_document_types_it() {
+        assert_eq!(
+            psql_lines("testdb", "truncate table pgbench_history"),
+            ["$ psql testdb", "testdb=# truncate table pgbench_history;"]
+        );
+        assert_eq!(
+            psql_lines("postgres", "SELECT pg_last_xact_replay_timestamp()"),
+            ["$ psql -c \"SELECT pg_last_xact_replay_timestamp()\""]
+        );
+        assert_eq!(
+            psql_lines("testdb", "select 1\nfrom t"),
+            ["$ psql testdb", "testdb=# select 1", "testdb-# from t;"]
+        );
+        assert_eq!(
+            psql_lines("postgres", "SELECT 'a' || \"b\";"),
+            ["$ psql postgres", "postgres=# SELECT 'a' || \"b\";"]
+        );
+    }
 
     #[test]
     fn dates_are_civil() {

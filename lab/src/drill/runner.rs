@@ -329,11 +329,12 @@ impl<L: LabOps> Runner<L> {
                 Some(NodeRef::All) => self.nodes.clone(),
                 _ => node.iter().cloned().collect(),
             };
+            let title = render::title(&self.ctx, &step.title);
             let mut commands = Vec::new();
             let mut plans = Vec::new();
             let mut render_error = None;
             for t in &targets {
-                match render::command_steps(&self.ctx, t, &step.title, &step.kind) {
+                match render::command_steps(&self.ctx, t, &title, &step.kind) {
                     Ok(steps) => {
                         commands.extend(steps.iter().map(display_step));
                         plans.push((t.clone(), steps));
@@ -344,7 +345,7 @@ impl<L: LabOps> Runner<L> {
             commands.extend(render::describe(&self.ctx, &step.kind));
             self.sink.emit(Event::StepStarted {
                 number,
-                title: step.title.clone(),
+                title: title.clone(),
                 node: match &step.on {
                     Some(NodeRef::All) => Some("all".into()),
                     _ => node.clone(),
@@ -381,7 +382,7 @@ impl<L: LabOps> Runner<L> {
                 );
                 continue;
             }
-            match pace(number, &step.title, &commands) {
+            match pace(number, &title, &commands) {
                 Pace::Run => {}
                 Pace::Skip => {
                     self.finish(

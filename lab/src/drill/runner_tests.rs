@@ -431,7 +431,7 @@ db = "testdb"
 capture = "rows"
 
 [[steps]]
-title = "use it in a command"
+title = "use ${rows} rows in a command on /disk2/${pg.wal_dir}"
 on = "node1"
 run = "echo rows=${rows}"
 
@@ -478,6 +478,15 @@ expect = "${rows}"
         ran.lab.commands(),
         vec![cmd("node1", User::Postgres, "echo rows=42")]
     );
+    let titles: Vec<&str> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepStarted { title, .. } => Some(title.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(titles[1], "use 42 rows in a command on /disk2/pg_wal");
 }
 
 #[tokio::test]

@@ -175,6 +175,11 @@ pub struct Topology {
     /// up to checkpoint_completion_target × checkpoint_timeout (about 4.5 minutes); the lab adds
     /// `-c fast` except in [`Topology::document`].
     pub fast_checkpoint: bool,
+    /// The document's tuning (p.13: `shared_buffers = 16GB`, `checkpoint_segments = 64`, for its
+    /// 150 GB database) written as settings rather than as a comment. Only for printed runbooks
+    /// (`lab drill runbook --profile seed`) and [`Topology::document`]: a container the size of
+    /// the lab's could not start with 16 GB of shared buffers.
+    pub document_tuning: bool,
 }
 
 impl Default for Topology {
@@ -194,13 +199,14 @@ impl Default for Topology {
             restore: RestoreCommand::Archive,
             archive: ArchiveCommand::Atomic,
             fast_checkpoint: true,
+            document_tuning: false,
         }
     }
 }
 
 impl Topology {
     /// The document's values exactly: scale 10000, `pgbench -T 180`, the literal
-    /// `restore_command` and `archive_command`.
+    /// `restore_command` and `archive_command`, its tuning lines.
     pub fn document() -> Self {
         Topology {
             scale: 10000,
@@ -208,6 +214,7 @@ impl Topology {
             restore: RestoreCommand::Literal,
             archive: ArchiveCommand::Literal,
             fast_checkpoint: false,
+            document_tuning: true,
             ..Topology::default()
         }
     }

@@ -1138,8 +1138,12 @@ impl<'a> Checker<'a> {
         let takes = |key: &str| spec.is_none_or(|s| s.keys().contains(&key));
 
         // The common keys.
+        // A title is a template too: reports and runbooks show it rendered.
         let title = match get(&entries, "title") {
-            Some(v) => self.text("title", v),
+            Some(v) => self.text("title", v).and_then(|s| {
+                self.template_of(&s, v.span())?;
+                Some(s)
+            }),
             None => {
                 self.err(
                     at.clone(),

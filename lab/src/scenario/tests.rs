@@ -192,6 +192,13 @@ const BAD: &[Bad] = &[
         ],
     },
     Bad {
+        name: "undefined variable in a title",
+        body: "[[steps]]\ntitle = \"at ${nope}\"\non = \"node1\"\nrun = \"true\"\n",
+        expected: &[
+            "d.toml:5:13: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, lab.sync_state, today, run_dir",
+        ],
+    },
+    Bad {
         name: "reference in a string with escapes points at the string",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
         expected: &[
