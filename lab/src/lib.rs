@@ -17,6 +17,7 @@ pub mod fault;
 #[cfg(test)]
 mod golden;
 pub mod image;
+pub mod input;
 pub mod ledger;
 pub mod pg;
 pub mod plan;

@@ -982,7 +982,13 @@ async fn bad_flags_tarballs_and_an_unreachable_engine_are_refused() {
     assert!(line.contains(&sha256_hex(cut)), "actual sum: {line}");
 
     // garbage named 15.18 with a wrong .sha256 beside it: 15.18's pinned sum wins, both shown
-    let garbage: Vec<u8> = (0..100_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    // (it starts as bzip2 data does, so that --pg-tarball's check of the file lets it through
+    // to the checksum)
+    let garbage: Vec<u8> = b"BZh"
+        .iter()
+        .copied()
+        .chain((0..100_000u32).map(|i| (i * 7919 % 251) as u8))
+        .collect();
     let file = with_wrong_sidecar(&tmp.path().join("pinned"), "15.18", &garbage);
     let out = build(&file, "15.18");
     assert_eq!(out.status.code(), Some(2), "{out:?}");

@@ -70,7 +70,7 @@ pub struct RunbookArgs {
     /// A built-in drill's name or a drill file.
     pub drill: String,
     /// The PostgreSQL version to render for.
-    #[arg(long, default_value = "9.3.25")]
+    #[arg(long, default_value = "9.3.25", value_parser = crate::input::version)]
     pub pg_version: PgVersion,
     /// Profile.
     #[arg(long, default_value = "default")]

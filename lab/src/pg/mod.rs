@@ -22,7 +22,7 @@ mod dialect;
 mod setup;
 mod topology;
 
-pub use dialect::Dialect;
+pub use dialect::{check_supported, Dialect, NEWEST_MAJOR, OLDEST_MAJOR};
 pub use setup::{
     base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config, setup_plan,
     standby_config,
