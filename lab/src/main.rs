@@ -9,7 +9,7 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     if let Err(e) = runtime.block_on(lab::cli::run(cli)) {
-        eprintln!("error: {e}");
+        eprintln!("{}", e.printed());
         std::process::exit(e.exit_code());
     }
 }

@@ -84,7 +84,7 @@ fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     let drill = load(name).map_err(|e| match e {
         LoadError::NotFound(m) => Error::Invalid(m),
         LoadError::Invalid(_) => {
-            Error::Invalid(format!("{e}\nthe drill is invalid: nothing was run"))
+            Error::Located(format!("{e}\nthe drill is invalid: nothing was run"))
         }
     })?;
     if !drill.profiles.is_empty() && !drill.profiles.contains_key(profile) {
@@ -127,13 +127,14 @@ pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
             for f in &files {
                 match load(f) {
                     Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
+                    Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
                     Err(e) => bad.push(e.to_string()),
                 }
             }
             if bad.is_empty() {
                 Ok(())
             } else {
-                Err(Error::Invalid(bad.join("\n")))
+                Err(Error::Located(bad.join("\n")))
             }
         }
         DrillCommand::Runbook(args) => {

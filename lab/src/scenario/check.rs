@@ -11,7 +11,7 @@
 //! names a step defines (captures, marks) are registered even when the step has errors, so a
 //! later use is not reported a second time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -56,6 +56,44 @@ const DEFAULT_DB: &str = "postgres";
 
 /// The lab's disks: every path a drill names must be under one of them.
 const DISK_ROOTS: &[&str] = &["/disk1/", "/disk2/", "/disk3/", "/disk4/"];
+
+/// At most this many diagnostics are shown for a file; the rest are counted.
+pub(super) const MAX_DIAGNOSTICS: usize = 50;
+
+/// At most this many characters of a message: values quoted in it are cut to fit.
+const MAX_MESSAGE_CHARS: usize = 600;
+
+/// At most this many valid names are listed where a name is unknown, closest first.
+const MAX_CANDIDATES: usize = 5;
+
+/// At most this many characters of a value are quoted back in a message.
+const MAX_QUOTED_CHARS: usize = 80;
+
+/// `value` as quoted back in a message: cut to [`MAX_QUOTED_CHARS`].
+fn quoted(value: &str) -> String {
+    crate::input::shorten(value, MAX_QUOTED_CHARS)
+}
+
+/// Up to [`MAX_CANDIDATES`] of `candidates`, the closest to `name` first, and how many more
+/// there are: `a, b, c (and 12 more)`.
+fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+    let name: String = name.chars().take(MAX_QUOTED_CHARS).collect();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&name, c), c))
+        .collect();
+    let total = scored.len();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let shown: Vec<&str> = scored
+        .iter()
+        .take(MAX_CANDIDATES)
+        .map(|(_, c)| *c)
+        .collect();
+    match total.saturating_sub(MAX_CANDIDATES) {
+        0 => list(&shown),
+        more => format!("{} (and {more} more)", list(&shown)),
+    }
+}
 
 /// Whether a step kind takes `on`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -182,13 +220,7 @@ fn is_step_key(key: &str) -> bool {
 pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     let mut cx = Checker::new(file, text);
     if text.len() > MAX_FILE_BYTES {
-        cx.err(
-            0..0,
-            format!(
-                "the file is {} bytes: drill files are limited to 1 MiB ({MAX_FILE_BYTES} bytes)",
-                text.len()
-            ),
-        );
+        cx.err(0..0, super::too_big(text.len() as u64));
         return Err(cx.diags);
     }
     // Only the first syntax error: the parser can recover and go on, but what it reports after
@@ -311,12 +343,19 @@ struct Checker<'a> {
     /// Every capture in the file and the (first) step that makes it, for "used before its
     /// capture" messages.
     captures: BTreeMap<String, usize>,
+    /// The same, for lookups.
+    defined_set: HashSet<String>,
     /// Marks set so far and the step setting each.
     marks: Vec<(String, usize)>,
+    /// The same, for lookups.
+    mark_set: HashSet<String>,
     /// Every mark in the file and the (first) step setting it.
     all_marks: BTreeMap<String, usize>,
     /// Ids seen so far and the step using each.
     ids: BTreeMap<String, usize>,
+    /// Diagnostics past [`MAX_DIAGNOSTICS`]: how many, and where the first was.
+    suppressed: usize,
+    first_suppressed: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -331,10 +370,14 @@ impl<'a> Checker<'a> {
             diags: Vec::new(),
             step_no: 0,
             defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
+            defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
             captures: BTreeMap::new(),
             marks: Vec::new(),
+            mark_set: HashSet::new(),
             all_marks: BTreeMap::new(),
             ids: BTreeMap::new(),
+            suppressed: 0,
+            first_suppressed: 0,
         }
     }
 
@@ -350,19 +393,55 @@ impl<'a> Checker<'a> {
         (line, col)
     }
 
+    /// Makes `${name}` usable from here on.
+    fn define(&mut self, name: String) {
+        self.defined_set.insert(name.clone());
+        self.defined.push(name);
+    }
+
+    /// Whether diagnostics are no longer shown: work spent on a message's details is wasted.
+    fn flooded(&self) -> bool {
+        self.diags.len() >= MAX_DIAGNOSTICS
+    }
+
     fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        if self.flooded() {
+            if self.suppressed == 0 {
+                self.first_suppressed = span.start;
+            }
+            self.suppressed += 1;
+            return;
+        }
         let (line, col) = self.position(span.start);
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            message.truncate(cut);
+            message.push('…');
+        }
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
             line,
             col,
-            message: message.into(),
+            message,
         });
     }
 
-    /// The diagnostics, top to bottom.
+    /// The diagnostics, top to bottom, and a last one counting those not shown.
     fn finish(mut self) -> Vec<Diagnostic> {
         self.diags.sort_by_key(|d| (d.line, d.col));
+        if self.suppressed > 0 {
+            let (line, col) = self.position(self.first_suppressed);
+            self.diags.push(Diagnostic {
+                file: self.file.to_string(),
+                line,
+                col,
+                message: format!(
+                    "{} more errors from here on are not shown: fix the first {MAX_DIAGNOSTICS} \
+                     and check again",
+                    self.suppressed
+                ),
+            });
+        }
         self.diags
     }
 
@@ -422,7 +501,7 @@ impl<'a> Checker<'a> {
             Ok(n) if range.contains(&n) => Some(n),
             _ => {
                 let src = self.src;
-                let raw = &src[value.span()];
+                let raw = quoted(&src[value.span()]);
                 self.err(
                     value.span(),
                     format!("`{key}` must be {expected}, not {raw}"),
@@ -443,6 +522,7 @@ impl<'a> Checker<'a> {
     ) -> Option<String> {
         let s = self.string(key, value)?;
         if !ok(s) {
+            let s = quoted(s);
             self.err(value.span(), format!("bad {what} `{s}`: {rule}"));
             return None;
         }
@@ -484,6 +564,7 @@ impl<'a> Checker<'a> {
         let s = self.string(key, value)?;
         let found = options.iter().position(|o| *o == s);
         if found.is_none() {
+            let s = quoted(s);
             self.err(
                 value.span(),
                 format!(
@@ -503,6 +584,7 @@ impl<'a> Checker<'a> {
             "all" => NodeRef::All,
             _ if NODES.contains(&s) => NodeRef::Node(s.to_string()),
             _ => {
+                let s = quoted(s);
                 let all = if allow_all { " or all" } else { "" };
                 self.err(
                     value.span(),
@@ -584,17 +666,25 @@ impl<'a> Checker<'a> {
 
     /// Why `${name}` cannot be used here, if it cannot.
     fn undefined(&self, name: &str) -> Option<String> {
-        if self.defined.iter().any(|d| d == name) {
+        if self.defined_set.contains(name) {
             return None;
         }
-        let defined: Vec<&str> = self.defined.iter().map(String::as_str).collect();
-        let defined = format!("defined at this point: {}", list(&defined));
-        Some(match self.captures.get(name) {
-            Some(&n) if n == self.step_no => format!(
+        let step = self.captures.get(name).copied();
+        let name = &quoted(name);
+        let defined = if self.flooded() {
+            String::new()
+        } else {
+            format!(
+                "defined at this point: {}",
+                closest(name, self.defined.iter().map(String::as_str))
+            )
+        };
+        Some(match step {
+            Some(n) if n == self.step_no => format!(
                 "variable `${{{name}}}` is captured by this step, so only later steps can use \
                  it; {defined}"
             ),
-            Some(&n) if n > self.step_no => {
+            Some(n) if n > self.step_no => {
                 format!("variable `${{{name}}}` is used before step {n} captures it; {defined}")
             }
             _ if name.chars().any(|c| c.is_ascii_uppercase()) => format!(
@@ -630,6 +720,7 @@ impl<'a> Checker<'a> {
         };
         match problem {
             Some(problem) => {
+                let s = quoted(s);
                 self.err(span, format!("bad regex `{s}` in `{key}`: {problem}"));
                 None
             }
@@ -642,7 +733,7 @@ impl<'a> Checker<'a> {
     /// variables are the runner's concern.
     fn path(&mut self, key: &str, value: &Value<'_>, spare_only: bool) -> Option<Template> {
         let template = self.template(key, value)?;
-        let shown = &template.raw;
+        let shown = &quoted(&template.raw);
         let roots = if spare_only {
             &DISK_ROOTS[3..]
         } else {
@@ -703,17 +794,23 @@ impl<'a> Checker<'a> {
     /// A mark set by an earlier step.
     fn since(&mut self, value: &Value<'_>) -> Option<String> {
         let s = self.string("since", value)?;
-        if self.marks.iter().any(|(m, _)| m == s) {
+        if self.mark_set.contains(s) {
             return Some(s.to_string());
         }
-        let before: Vec<&str> = self.marks.iter().map(|(m, _)| m.as_str()).collect();
-        let before = if before.is_empty() {
+        let before = if self.marks.is_empty() {
             "no mark is set before this step".to_string()
+        } else if self.flooded() {
+            String::new()
         } else {
-            format!("marks set before this step: {}", list(&before))
+            format!(
+                "marks set before this step: {}",
+                closest(s, self.marks.iter().map(|(m, _)| m.as_str()))
+            )
         };
-        let message = match self.all_marks.get(s) {
-            Some(&n) if n > self.step_no => {
+        let step = self.all_marks.get(s).copied();
+        let s = &quoted(s);
+        let message = match step {
+            Some(n) if n > self.step_no => {
                 format!("mark `{s}` is set by step {n}, after this one; {before}")
             }
             _ => format!("unknown mark `{s}` for `since`; {before}"),
@@ -947,8 +1044,9 @@ impl<'a> Checker<'a> {
             .collect();
         all_keys.sort_unstable();
         all_keys.dedup();
-        self.defined
-            .extend(all_keys.iter().map(|k| format!("profile.{k}")));
+        for key in &all_keys {
+            self.define(format!("profile.{key}"));
+        }
         if shapes.is_empty() {
             return ok.then_some(profiles);
         }
@@ -1161,7 +1259,7 @@ impl<'a> Checker<'a> {
         let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
         let capture = self.opt(capture_value, |cx, v| {
             let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
-            if cx.defined.contains(&name) {
+            if cx.defined_set.contains(&name) {
                 let first = cx.captures.get(&name).copied().unwrap_or(0);
                 cx.err(
                     v.span(),
@@ -1195,12 +1293,13 @@ impl<'a> Checker<'a> {
 
         // Define what this step defines for the steps after it, even if it has errors.
         if let Some(name) = get(&entries, "capture").and_then(|v| v.get_ref().as_str()) {
-            if is_variable(name) && !self.defined.iter().any(|d| d == name) {
-                self.defined.push(name.to_string());
+            if is_variable(name) && !self.defined_set.contains(name) {
+                self.define(name.to_string());
             }
         }
         if let Some(StepKind::Mark(name)) = &kind {
             self.marks.push((name.clone(), n));
+            self.mark_set.insert(name.clone());
         }
 
         let line = self.position(at.start).0;
@@ -1461,7 +1560,11 @@ impl<'a> Checker<'a> {
         let Some((name, allowed)) = ACTION_PARAMS.iter().find(|(a, _)| *a == name) else {
             self.err(
                 value.span(),
-                format!("unknown action `{name}`: expected one of {}", list(ACTIONS)),
+                format!(
+                    "unknown action `{}`: expected one of {}",
+                    quoted(name),
+                    list(ACTIONS)
+                ),
             );
             return None;
         };
@@ -1688,7 +1791,7 @@ mod tests {
         let got = check("d.toml", "a = [1, 2\nb = 3\nc = 4\n").unwrap_err();
         assert_eq!(
             got.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["d.toml:2:1: invalid TOML: missing comma between array elements, expected `,`"]
+            ["d.toml:2:1: error: invalid TOML: missing comma between array elements, expected `,`"]
         );
     }
 }

@@ -40,6 +40,14 @@ pub use template::{Part, Template};
 /// bigger file is a mistake (a log or a dump passed by accident).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
+/// The message for a file of `bytes` over [`MAX_FILE_BYTES`]: its size as people read sizes.
+pub fn too_big(bytes: u64) -> String {
+    format!(
+        "the file is {} ({bytes} bytes): drill files are limited to 1 MiB ({MAX_FILE_BYTES} bytes)",
+        bytesize::ByteSize::b(bytes).display().iec()
+    )
+}
+
 /// One problem in a drill file, at a 1-based line and column (in characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -57,7 +65,7 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: {}",
+            "{}:{}:{}: error: {}",
             self.file, self.line, self.col, self.message
         )
     }
