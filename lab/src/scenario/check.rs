@@ -63,6 +63,13 @@ pub(super) const MAX_DIAGNOSTICS: usize = 50;
 /// At most this many characters of a message: values quoted in it are cut to fit.
 const MAX_MESSAGE_CHARS: usize = 600;
 
+/// The compiled size one pattern may have (the runner's regexes allow 10 MiB; a drill's log
+/// patterns need a few KiB).
+const REGEX_SIZE_LIMIT: usize = 256 << 10;
+
+/// The compiled size all of a file's patterns may have together: compiling is what costs time.
+const REGEX_FILE_BUDGET: usize = 16 << 20;
+
 /// At most this many valid names are listed where a name is unknown, closest first.
 const MAX_CANDIDATES: usize = 5;
 
@@ -353,6 +360,9 @@ struct Checker<'a> {
     all_marks: BTreeMap<String, usize>,
     /// Ids seen so far and the step using each.
     ids: BTreeMap<String, usize>,
+    /// Patterns compiled so far, and their compiled size in bytes.
+    regexes_seen: HashSet<String>,
+    regex_spent: usize,
     /// Diagnostics past [`MAX_DIAGNOSTICS`]: how many, and where the first was.
     suppressed: usize,
     first_suppressed: usize,
@@ -376,6 +386,8 @@ impl<'a> Checker<'a> {
             mark_set: HashSet::new(),
             all_marks: BTreeMap::new(),
             ids: BTreeMap::new(),
+            regexes_seen: HashSet::new(),
+            regex_spent: 0,
             suppressed: 0,
             first_suppressed: 0,
         }
@@ -711,12 +723,7 @@ impl<'a> Checker<'a> {
             Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
             Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
             Err(e) => Some(e.to_string()),
-            Ok(_) => regex::Regex::new(&pattern).err().map(|e| match e {
-                regex::Error::CompiledTooBig(limit) => {
-                    format!("it compiles to more than {limit} bytes")
-                }
-                other => other.to_string(),
-            }),
+            Ok(_) => self.regex_budget(&pattern).err(),
         };
         match problem {
             Some(problem) => {
@@ -726,6 +733,44 @@ impl<'a> Checker<'a> {
             }
             None => Some(template),
         }
+    }
+
+    /// Charges a pattern's compiled size to the file's budget (each distinct pattern once).
+    /// The size is that of the Thompson NFA every regex engine of the runner is built from, so
+    /// what passes here compiles there too.
+    fn regex_budget(&mut self, pattern: &str) -> Result<(), String> {
+        if self.regexes_seen.contains(pattern) {
+            return Ok(());
+        }
+        let left = REGEX_FILE_BUDGET.saturating_sub(self.regex_spent);
+        if left == 0 {
+            return Err(format!(
+                "the file's patterns together compile to more than {} MiB: use fewer or \
+                 simpler ones",
+                REGEX_FILE_BUDGET >> 20
+            ));
+        }
+        let limit = REGEX_SIZE_LIMIT.min(left);
+        use regex_automata::nfa::thompson::{Compiler, Config};
+        let nfa = Compiler::new()
+            .configure(Config::new().nfa_size_limit(Some(limit)))
+            .build(pattern)
+            .map_err(|e| match e.size_limit() {
+                Some(_) if limit < REGEX_SIZE_LIMIT => format!(
+                    "the file's patterns together compile to more than {} MiB: use fewer or \
+                     simpler ones",
+                    REGEX_FILE_BUDGET >> 20
+                ),
+                Some(_) => format!(
+                    "it compiles to more than {} KiB (a counted repetition of a Unicode class \
+                     such as \\w{{40}} is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
+                    REGEX_SIZE_LIMIT >> 10
+                ),
+                None => e.to_string(),
+            })?;
+        self.regex_spent += nfa.memory_usage();
+        self.regexes_seen.insert(pattern.to_string());
+        Ok(())
     }
 
     /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
@@ -1793,5 +1838,49 @@ mod tests {
             got.iter().map(ToString::to_string).collect::<Vec<_>>(),
             ["d.toml:2:1: error: invalid TOML: missing comma between array elements, expected `,`"]
         );
+    }
+
+    /// A drill whose steps each expect one log line, from `patterns`.
+    fn drill_expecting(patterns: impl Iterator<Item = String>) -> String {
+        let mut text = String::from("name = \"d\"\ntitle = \"T\"\nproves = \"P.\"\n");
+        for p in patterns {
+            text.push_str(&format!(
+                "[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = ['{p}']\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn regexes_have_a_size_budget() {
+        let diags = check(
+            "d.toml",
+            &drill_expecting([r"\w{40}".to_string()].into_iter()),
+        )
+        .unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0]
+                .to_string()
+                .starts_with(r"d.toml:7:15: error: bad regex `\w{40}` in `expect_log`: it compiles to more than 256 KiB"),
+            "{}",
+            diags[0]
+        );
+        // The same pattern many times costs once.
+        let same = drill_expecting((0..500).map(|_| r"\w{5}".to_string()));
+        assert!(check("d.toml", &same).is_ok());
+        // Distinct patterns add up: past the file's budget each is refused, quickly.
+        let started = std::time::Instant::now();
+        let distinct = drill_expecting((0..400).map(|i| format!(r"\w{{5}}{i}")));
+        let diags = check("d.toml", &distinct).unwrap_err();
+        assert!(
+            diags[0]
+                .message
+                .contains("the file's patterns together compile to more than 16 MiB"),
+            "{}",
+            diags[0]
+        );
+        assert!(diags.len() <= MAX_DIAGNOSTICS + 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }
