@@ -235,10 +235,17 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
-            cx.err(
-                e.span().unwrap_or(0..0),
-                format!("invalid TOML: {}", e.message()),
-            );
+            let span = e.span().unwrap_or(0..0);
+            let key = text.get(span.clone()).unwrap_or_default().trim();
+            let message = if e.message().trim() == "duplicate key" && !key.is_empty() {
+                format!(
+                    "invalid TOML: duplicate key `{}`: a key is set once per table",
+                    quoted(key)
+                )
+            } else {
+                format!("invalid TOML: {}", e.message())
+            };
+            cx.err(span, message);
             return Err(cx.diags);
         }
     };
@@ -719,7 +726,14 @@ impl<'a> Checker<'a> {
         let pattern = template
             .render_regex(&|_| Some("x".to_string()))
             .unwrap_or_default();
+        if self.regexes_seen.contains(&pattern) {
+            return Some(template);
+        }
         let problem = match regex_syntax::Parser::new().parse(&pattern) {
+            // Past the budget (or the diagnostics shown) a pattern is not even parsed.
+            _ if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() => {
+                Some(self.over_budget())
+            }
             Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
             Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
             Err(e) => Some(e.to_string()),
@@ -739,28 +753,17 @@ impl<'a> Checker<'a> {
     /// The size is that of the Thompson NFA every regex engine of the runner is built from, so
     /// what passes here compiles there too.
     fn regex_budget(&mut self, pattern: &str) -> Result<(), String> {
-        if self.regexes_seen.contains(pattern) {
-            return Ok(());
-        }
         let left = REGEX_FILE_BUDGET.saturating_sub(self.regex_spent);
-        if left == 0 {
-            return Err(format!(
-                "the file's patterns together compile to more than {} MiB: use fewer or \
-                 simpler ones",
-                REGEX_FILE_BUDGET >> 20
-            ));
-        }
         let limit = REGEX_SIZE_LIMIT.min(left);
         use regex_automata::nfa::thompson::{Compiler, Config};
         let nfa = Compiler::new()
             .configure(Config::new().nfa_size_limit(Some(limit)))
             .build(pattern)
             .map_err(|e| match e.size_limit() {
-                Some(_) if limit < REGEX_SIZE_LIMIT => format!(
-                    "the file's patterns together compile to more than {} MiB: use fewer or \
-                     simpler ones",
-                    REGEX_FILE_BUDGET >> 20
-                ),
+                Some(_) if limit < REGEX_SIZE_LIMIT => {
+                    self.regex_spent = REGEX_FILE_BUDGET;
+                    self.over_budget()
+                }
                 Some(_) => format!(
                     "it compiles to more than {} KiB (a counted repetition of a Unicode class \
                      such as \\w{{40}} is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
@@ -771,6 +774,13 @@ impl<'a> Checker<'a> {
         self.regex_spent += nfa.memory_usage();
         self.regexes_seen.insert(pattern.to_string());
         Ok(())
+    }
+
+    fn over_budget(&self) -> String {
+        format!(
+            "the file's patterns together compile to more than {} MiB: use fewer or simpler ones",
+            REGEX_FILE_BUDGET >> 20
+        )
     }
 
     /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
