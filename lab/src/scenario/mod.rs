@@ -22,6 +22,8 @@
 
 mod check;
 mod duration;
+#[cfg(test)]
+mod fuzz;
 mod model;
 mod template;
 #[cfg(test)]
