@@ -72,6 +72,10 @@ pub struct BenchArgs {
     /// at scale 1 (and 100 with --scale).
     #[arg(long)]
     pub failures: bool,
+    /// Only `lab drill check` on the worst 1 MiB drill files: time and peak memory (no
+    /// engine needed).
+    #[arg(long)]
+    pub check_input: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -349,6 +353,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 drills: args.drills,
                 scale: args.scale,
                 failures: args.failures,
+                check_input: args.check_input,
             };
             let measured = crate::bench::run(&opts, &ui).await?;
             if args.json {

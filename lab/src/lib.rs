@@ -6,6 +6,7 @@
 
 pub mod apt;
 pub mod bench;
+pub mod bench_input;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
