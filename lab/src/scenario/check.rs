@@ -344,6 +344,68 @@ const NAME_RULE: &str = "use lowercase letters, digits and -";
 const ID_RULE: &str = "use lowercase letters, digits, _ and -";
 const VARIABLE_RULE: &str = "use lowercase letters, digits and _, not starting with a digit";
 
+/// `template` with each variable replaced by `value(name)`, or by `\0` (an opaque piece)
+/// where it has none.
+fn substituted<'v>(template: &Template, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    template
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(text) => text.as_str(),
+            Part::Var(name) => value(name).unwrap_or("\0"),
+        })
+        .collect()
+}
+
+/// The value of `${profile.KEY}` in a profile's `values`; `None` for other variables.
+fn from_profile<'a>(values: &'a BTreeMap<String, String>) -> impl Fn(&str) -> Option<&'a str> {
+    move |name| {
+        name.strip_prefix("profile.")
+            .and_then(|k| values.get(k))
+            .map(String::as_str)
+    }
+}
+
+/// What is wrong with `path` (variables as `\0`) as a path for `key`, shown as `shown`.
+fn path_problem(key: &str, shown: &str, path: &str, spare_only: bool) -> Option<String> {
+    let roots = if spare_only {
+        &DISK_ROOTS[3..]
+    } else {
+        DISK_ROOTS
+    };
+    // Paths end up in shell commands run as root: only plain path characters.
+    let unsafe_char = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/._-\0".contains(*c)));
+    let literal_prefix = path.split('\0').next().unwrap_or_default();
+    if let Some(c) = unsafe_char {
+        Some(format!(
+            "path `{shown}` for `{key}` contains `{c}`: paths may hold only letters, digits, \
+             `.`, `_`, `-`, `/` and ${{variables}}"
+        ))
+    } else if path.split('/').any(|c| c == "..") {
+        Some(format!(
+            "path `{shown}` for `{key}` has a `..` component: paths must stay under {}",
+            or_list(DISK_ROOTS)
+        ))
+    } else if !roots.iter().any(|r| literal_prefix.starts_with(r)) {
+        Some(if spare_only {
+            format!(
+                "path `{shown}` for `{key}` is not on the spare disk: move_aside puts things \
+                 under /disk4/"
+            )
+        } else {
+            format!(
+                "path `{shown}` for `{key}` is outside the lab's disks: use an absolute path \
+                 under {}",
+                or_list(DISK_ROOTS)
+            )
+        })
+    } else {
+        None
+    }
+}
+
 struct Checker<'a> {
     file: &'a str,
     src: &'a str,
@@ -359,6 +421,8 @@ struct Checker<'a> {
     captures: BTreeMap<String, usize>,
     /// The same, for lookups.
     defined_set: HashSet<String>,
+    /// Each profile's values, by profile and key, for checks of what they make of a value.
+    profile_values: BTreeMap<String, BTreeMap<String, String>>,
     /// Marks set so far and the step setting each.
     marks: Vec<(String, usize)>,
     /// The same, for lookups.
@@ -391,6 +455,7 @@ impl<'a> Checker<'a> {
             captures: BTreeMap::new(),
             marks: Vec::new(),
             mark_set: HashSet::new(),
+            profile_values: BTreeMap::new(),
             all_marks: BTreeMap::new(),
             ids: BTreeMap::new(),
             regexes_seen: HashSet::new(),
@@ -784,59 +849,23 @@ impl<'a> Checker<'a> {
     }
 
     /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
-    /// `spare_only`), without `..` components. The check applies to the literal text; values of
-    /// variables are the runner's concern.
+    /// `spare_only`), without `..` components. The check applies to the literal text, and again
+    /// to the text each profile's values make of it; captured values are the runner's concern.
     fn path(&mut self, key: &str, value: &Value<'_>, spare_only: bool) -> Option<Template> {
         let template = self.template(key, value)?;
-        let shown = &quoted(&template.raw);
-        let roots = if spare_only {
-            &DISK_ROOTS[3..]
-        } else {
-            DISK_ROOTS
-        };
-        // Components of the path with each variable as an opaque piece.
-        let joined: String = template
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Lit(text) => text.as_str(),
-                Part::Var(_) => "\0",
-            })
-            .collect();
-        let dotdot = joined.split('/').any(|c| c == "..");
-        // Paths end up in shell commands run as root: only plain path characters.
-        let unsafe_char = joined
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "/._-\0".contains(*c)));
-        let problem = if let Some(c) = unsafe_char {
-            Some(format!(
-                "path `{shown}` for `{key}` contains `{c}`: paths may hold only letters, digits, \
-                 `.`, `_`, `-`, `/` and ${{variables}}"
-            ))
-        } else if dotdot {
-            Some(format!(
-                "path `{shown}` for `{key}` has a `..` component: paths must stay under {}",
-                or_list(DISK_ROOTS)
-            ))
-        } else if !roots
-            .iter()
-            .any(|r| template.literal_prefix().starts_with(r))
-        {
-            Some(if spare_only {
-                format!(
-                    "path `{shown}` for `{key}` is not on the spare disk: move_aside puts \
-                     things under /disk4/"
-                )
-            } else {
-                format!(
-                    "path `{shown}` for `{key}` is outside the lab's disks: use an absolute \
-                     path under {}",
-                    or_list(DISK_ROOTS)
-                )
-            })
-        } else {
-            None
-        };
+        let shown = quoted(&template.raw);
+        // The path with each variable as an opaque piece (`\0`), then as each profile makes it.
+        let opaque = substituted(&template, |_| None);
+        let mut problem = path_problem(key, &shown, &opaque, spare_only);
+        if problem.is_none() {
+            for (profile, values) in &self.profile_values {
+                let made = substituted(&template, from_profile(values));
+                if let Some(p) = path_problem(key, &quoted(&made), &made, spare_only) {
+                    problem = Some(format!("with profile `{profile}`, {p}"));
+                    break;
+                }
+            }
+        }
         match problem {
             Some(message) => {
                 self.err(value.span(), message);
@@ -1091,6 +1120,7 @@ impl<'a> Checker<'a> {
             shapes.push((name_str.clone(), pv.span(), keys));
             profiles.insert(name_str, values);
         }
+        self.profile_values.clone_from(&profiles);
         // Every key any profile defines is a variable, even when profiles disagree, so that
         // uses are not reported on top of the disagreement.
         let mut all_keys: Vec<&str> = shapes
@@ -1810,13 +1840,31 @@ impl<'a> Checker<'a> {
             }
             DeValue::String(_) => {
                 let template = self.template("seconds", value)?;
-                if template.variables().next().is_none()
-                    && !template.raw.parse::<u64>().is_ok_and(|n| n > 0)
-                {
+                let positive = |text: &str| text.parse::<u64>().is_ok_and(|n| n > 0);
+                if template.variables().next().is_none() && !positive(&template.raw) {
                     self.err(
                         value.span(),
-                        format!("`seconds` must be {expected}, not \"{}\"", template.raw),
+                        format!(
+                            "`seconds` must be {expected}, not \"{}\"",
+                            quoted(&template.raw)
+                        ),
                     );
+                    return None;
+                }
+                // What each profile makes of it, where only profile values go in.
+                let only_profiles = template.variables().all(|v| v.starts_with("profile."));
+                let bad = self.profile_values.iter().find_map(|(profile, values)| {
+                    let made = substituted(&template, from_profile(values));
+                    (only_profiles && !positive(&made)).then(|| (profile.clone(), made))
+                });
+                if let Some((profile, made)) = bad {
+                    let message = format!(
+                        "`seconds` is \"{}\", which profile `{profile}` makes \"{}\": it must \
+                         be a number of seconds (1 or more)",
+                        quoted(&template.raw),
+                        quoted(&made)
+                    );
+                    self.err(value.span(), message);
                     return None;
                 }
                 Some(template)
