@@ -19,6 +19,7 @@ use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
 use super::model::*;
+use super::roles::{At, Roles};
 use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
 use crate::pg::DATA_DIR;
 use crate::plan::User;
@@ -421,6 +422,8 @@ struct Checker<'a> {
     captures: BTreeMap<String, usize>,
     /// The same, for lookups.
     defined_set: HashSet<String>,
+    /// Who is primary and who follows it, as the steps so far leave them.
+    roles: Roles,
     /// Each profile's values, by profile and key, for checks of what they make of a value.
     profile_values: BTreeMap<String, BTreeMap<String, String>>,
     /// Marks set so far and the step setting each.
@@ -456,6 +459,7 @@ impl<'a> Checker<'a> {
             marks: Vec::new(),
             mark_set: HashSet::new(),
             profile_values: BTreeMap::new(),
+            roles: Roles::default(),
             all_marks: BTreeMap::new(),
             ids: BTreeMap::new(),
             regexes_seen: HashSet::new(),
@@ -1294,7 +1298,10 @@ impl<'a> Checker<'a> {
 
         // The common keys.
         let title = match get(&entries, "title") {
-            Some(v) => self.text("title", v),
+            // A title is shown with its variables' values: they must be defined here.
+            Some(v) => self
+                .text("title", v)
+                .filter(|t| self.template_of(t, v.span()).is_some()),
             None => {
                 self.err(
                     at.clone(),
@@ -1373,6 +1380,21 @@ impl<'a> Checker<'a> {
                         ),
                     );
                 }
+            }
+        }
+
+        if let (Some(kind), Some(on)) = (&kind, &on) {
+            let with_from = get(&entries, "with")
+                .and_then(|w| w.get_ref().as_table())
+                .and_then(|t| t.get("from"))
+                .map(|v| v.span());
+            for (place, message) in self.roles.step(n, on.as_ref(), kind) {
+                let span = match place {
+                    At::On => on_value.map(|v| v.span()),
+                    At::Kind => kinds.first().map(|(_, v)| v.span()),
+                    At::From => with_from.clone(),
+                };
+                self.err(span.unwrap_or(at.clone()), message);
             }
         }
 
@@ -1464,6 +1486,19 @@ impl<'a> Checker<'a> {
             "fault" => {
                 let name = self.choice("fault", value, FAULTS, "fault");
                 let heal = self.opt(opt("heal"), |cx, v| cx.boolean("heal", v));
+                if let (Some(i), Some(Some(true)), Some(v)) = (name, heal, opt("heal")) {
+                    if !crate::fault::find(FAULTS[i]).is_ok_and(|f| f.healable) {
+                        self.err(
+                            v.span(),
+                            format!(
+                                "fault `{}` has no heal: recover as the document does (promote \
+                                 the standby, or restore from a backup)",
+                                FAULTS[i]
+                            ),
+                        );
+                        return None;
+                    }
+                }
                 Some(StepKind::Fault {
                     name: FAULTS[name?].to_string(),
                     heal: heal?.unwrap_or(false),
@@ -1511,7 +1546,10 @@ impl<'a> Checker<'a> {
                 Some(StepKind::Mark(name))
             }
             "sleep" => self.duration("sleep", value).map(StepKind::Sleep),
-            "note" => self.text("note", value).map(StepKind::Note),
+            "note" => self
+                .text("note", value)
+                .filter(|t| self.template_of(t, value.span()).is_some())
+                .map(StepKind::Note),
             _ => None,
         }
     }

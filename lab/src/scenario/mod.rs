@@ -25,6 +25,7 @@ mod duration;
 #[cfg(test)]
 mod fuzz;
 mod model;
+mod roles;
 mod template;
 #[cfg(test)]
 mod tests;

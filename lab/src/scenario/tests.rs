@@ -594,12 +594,12 @@ action = "ledger_start"
 
 [[steps]]
 title = "Point it at the other node"
-on = "standby"
+on = "node2"
 action = "ledger_retarget"
 
 [[steps]]
 title = "Check the ledger"
-on = "standby"
+on = "node2"
 action = "ledger_check"
 with = { max_lost = 0 }
 "#;
