@@ -1043,3 +1043,39 @@ wait = { pg_isready = 0 }
     assert_eq!(sql_nodes, vec!["node1", "node2"]);
     assert_eq!((ran.lab.probes("node1"), ran.lab.probes("node2")), (1, 1));
 }
+
+#[tokio::test]
+async fn a_captured_value_that_makes_a_bad_path_is_refused_before_it_runs() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("x /disk1/data; touch /tmp/pwned".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT dir FROM t"
+capture = "dir"
+
+[[steps]]
+title = "back up under it"
+on = "node1"
+action = "local_backup"
+with = { to = "/disk3/${dir}" }
+"#,
+    )
+    .await;
+    let Outcome::Error { message } = ran.outcome(2) else {
+        panic!("{:?}", ran.outcomes());
+    };
+    assert!(
+        message.contains("contains ` `: paths may hold only"),
+        "{message}"
+    );
+    assert!(
+        ran.lab
+            .commands()
+            .iter()
+            .all(|(_, _, c)| !c.contains("pwned")),
+        "the injected text reached a shell"
+    );
+}

@@ -368,7 +368,7 @@ fn from_profile<'a>(values: &'a BTreeMap<String, String>) -> impl Fn(&str) -> Op
 }
 
 /// What is wrong with `path` (variables as `\0`) as a path for `key`, shown as `shown`.
-fn path_problem(key: &str, shown: &str, path: &str, spare_only: bool) -> Option<String> {
+pub(super) fn path_problem(key: &str, shown: &str, path: &str, spare_only: bool) -> Option<String> {
     let roots = if spare_only {
         &DISK_ROOTS[3..]
     } else {

@@ -43,6 +43,13 @@ pub use template::{Part, Template};
 /// bigger file is a mistake (a log or a dump passed by accident).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 
+/// What is wrong with a path a drill's values made (`None`: nothing), by the rule its
+/// literal text was checked with: under the lab's disks (under /disk4/ when `spare_only`),
+/// no `..`, plain path characters only.
+pub fn path_problem(path: &str, spare_only: bool) -> Option<String> {
+    check::path_problem("path", &crate::input::shorten(path, 80), path, spare_only)
+}
+
 /// The message for a file of `bytes` over [`MAX_FILE_BYTES`]: its size as people read sizes.
 pub fn too_big(bytes: u64) -> String {
     format!(
