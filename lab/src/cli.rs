@@ -99,6 +99,7 @@ pub struct FaultArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The fault (see `lab fault list`).
+    #[arg(value_parser = crate::input::fault)]
     pub fault: String,
     /// The node.
     #[arg(long, value_parser = crate::input::node)]

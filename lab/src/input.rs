@@ -38,6 +38,18 @@ pub fn node(s: &str) -> Result<String, String> {
     ))
 }
 
+/// A fault of the catalogue (`lab fault list`).
+pub fn fault(s: &str) -> Result<String, String> {
+    crate::fault::find(s).map_err(|_| {
+        format!(
+            "unknown fault `{}`: expected one of {}",
+            shorten(s, 40),
+            crate::fault::names().join(", ")
+        )
+    })?;
+    Ok(s.to_string())
+}
+
 /// The private IPv4 ranges (RFC 1918) a lab network may use.
 const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
