@@ -29,6 +29,7 @@ async fn main() {
         drills: !quick,
         scale: !quick,
         failures: !quick,
+        check_input: false,
     };
     match run(&opts, &lab::ui::Ui::new()).await {
         Ok(figs) => println!("{}", render(&figs)),

@@ -467,12 +467,7 @@ pub fn monitor_command(own: &str, peers: &[&str]) -> String {
 }
 
 /// `lab monitor`.
-pub async fn monitor(name: &str, interval: f64, count: Option<u64>) -> Result<()> {
-    if !(interval.is_finite() && interval > 0.0) {
-        return Err(Error::Invalid(
-            "--interval must be a positive number of seconds".into(),
-        ));
-    }
+pub async fn monitor(name: &str, interval: Duration, count: Option<u64>) -> Result<()> {
     let (engine, lab) = find(name).await?;
     let mut round = 0u64;
     let watch = async {
@@ -515,7 +510,7 @@ pub async fn monitor(name: &str, interval: f64, count: Option<u64>) -> Result<()
             if count.is_some_and(|c| round >= c) {
                 return;
             }
-            tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+            tokio::time::sleep(interval).await;
         }
     };
     tokio::select! {

@@ -6,6 +6,7 @@
 
 pub mod apt;
 pub mod bench;
+pub mod bench_input;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod fault;
 #[cfg(test)]
 mod golden;
 pub mod image;
+pub mod input;
 pub mod ledger;
 pub mod pg;
 pub mod plan;

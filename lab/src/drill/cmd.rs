@@ -70,7 +70,7 @@ pub struct RunbookArgs {
     /// A built-in drill's name or a drill file.
     pub drill: String,
     /// The PostgreSQL version to render for.
-    #[arg(long, default_value = "9.3.25")]
+    #[arg(long, default_value = "9.3.25", value_parser = crate::input::version)]
     pub pg_version: PgVersion,
     /// Profile: `default`, or `seed` (the document's durations, and in chapter 1 its scale
     /// 10000, `pgbench -T 180` and tuning lines).
@@ -91,7 +91,7 @@ fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     let drill = load(name).map_err(|e| match e {
         LoadError::NotFound(m) => Error::Invalid(m),
         LoadError::Invalid(_) => {
-            Error::Invalid(format!("{e}\nthe drill is invalid: nothing was run"))
+            Error::Located(format!("{e}\nthe drill is invalid: nothing was run"))
         }
     })?;
     if !drill.profiles.is_empty() && !drill.profiles.contains_key(profile) {
@@ -134,13 +134,14 @@ pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
             for f in &files {
                 match load(f) {
                     Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
+                    Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
                     Err(e) => bad.push(e.to_string()),
                 }
             }
             if bad.is_empty() {
                 Ok(())
             } else {
-                Err(Error::Invalid(bad.join("\n")))
+                Err(Error::Located(bad.join("\n")))
             }
         }
         DrillCommand::Runbook(args) => {

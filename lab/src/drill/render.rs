@@ -97,6 +97,17 @@ impl Context {
         t.render(&|name: &str| self.lookup(name))
     }
 
+    /// Renders a path template and checks the path the values make, as the drill's checker
+    /// checked its literal text: a captured value could hold anything (not in a runbook, where
+    /// values are shown as `${name}`).
+    pub fn render_path(&self, t: &Template, spare_only: bool) -> Result<String, String> {
+        let path = self.render(t)?;
+        match crate::scenario::path_problem(&path, spare_only) {
+            Some(problem) if !self.lenient => Err(problem),
+            _ => Ok(path),
+        }
+    }
+
     /// Renders a regex template: variable values are inserted as literal text.
     pub fn render_regex(&self, t: &Template) -> Result<String, String> {
         t.render_regex(&|name: &str| self.lookup(name))
@@ -236,19 +247,19 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 &ctx.topo,
                 &n,
                 &from_addr,
-                &ctx.render(to)?,
+                &ctx.render_path(to, false)?,
                 *with_wal,
             )]
         }
         Action::LocalBackup { to } => {
-            let to = ctx.render(to)?;
+            let to = ctx.render_path(to, false)?;
             vec![
                 pg::backup_dir(&n, &to),
                 pg::local_backup(d, &ctx.topo, &n, &to),
             ]
         }
         Action::MoveAside { to, what } => {
-            let to = ctx.render(to)?;
+            let to = ctx.render_path(to, true)?;
             let dirs: Vec<String> = what
                 .iter()
                 .map(|a| match a {
@@ -319,7 +330,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 .resolve(from)
                 .ok_or("copy_backup needs one node to copy from")?;
             let from_addr = ctx.node(&from).address;
-            let (backup, to) = (ctx.render(backup)?, ctx.render(to)?);
+            let (backup, to) = (ctx.render_path(backup, false)?, ctx.render_path(to, false)?);
             let parent = to
                 .rsplit_once('/')
                 .map(|(p, _)| if p.is_empty() { "/" } else { p })

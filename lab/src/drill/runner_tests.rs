@@ -359,6 +359,8 @@ run = "echo done"
 
 #[tokio::test]
 async fn roles_follow_a_promotion() {
+    // (After the promotion no node follows node2, so the checker refuses `on = "standby"`
+    // there: the standby is used before it.)
     let ran = run(
         Fake::new(),
         r#"
@@ -366,6 +368,11 @@ async fn roles_follow_a_promotion() {
 title = "on the primary"
 on = "primary"
 run = "echo one"
+
+[[steps]]
+title = "on the standby"
+on = "standby"
+run = "echo three"
 
 [[steps]]
 title = "promote node2"
@@ -376,11 +383,6 @@ action = "promote"
 title = "on the new primary"
 on = "primary"
 run = "echo two"
-
-[[steps]]
-title = "on the new standby"
-on = "standby"
-run = "echo three"
 "#,
     )
     .await;
@@ -395,15 +397,15 @@ run = "echo three"
         runs,
         vec![
             ("node1".to_string(), "echo one".to_string()),
+            ("node2".to_string(), "echo three".to_string()),
             ("node2".to_string(), "set -e\npg_ctl promote".to_string()),
             ("node2".to_string(), "echo two".to_string()),
-            ("node1".to_string(), "echo three".to_string()),
         ]
     );
     let on = |n: &str| Some(n.to_string());
     assert_eq!(
         ran.step_nodes(),
-        vec![on("node1"), on("node2"), on("node2"), on("node1")]
+        vec![on("node1"), on("node2"), on("node2"), on("node2")]
     );
 }
 
@@ -1092,4 +1094,40 @@ wait = { pg_isready = 0 }
         .collect();
     assert_eq!(sql_nodes, vec!["node1", "node2"]);
     assert_eq!((ran.lab.probes("node1"), ran.lab.probes("node2")), (1, 1));
+}
+
+#[tokio::test]
+async fn a_captured_value_that_makes_a_bad_path_is_refused_before_it_runs() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("x /disk1/data; touch /tmp/pwned".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT dir FROM t"
+capture = "dir"
+
+[[steps]]
+title = "back up under it"
+on = "node1"
+action = "local_backup"
+with = { to = "/disk3/${dir}" }
+"#,
+    )
+    .await;
+    let Outcome::Error { message } = ran.outcome(2) else {
+        panic!("{:?}", ran.outcomes());
+    };
+    assert!(
+        message.contains("contains ` `: paths may hold only"),
+        "{message}"
+    );
+    assert!(
+        ran.lab
+            .commands()
+            .iter()
+            .all(|(_, _, c)| !c.contains("pwned")),
+        "the injected text reached a shell"
+    );
 }

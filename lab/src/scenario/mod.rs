@@ -22,7 +22,10 @@
 
 mod check;
 mod duration;
+#[cfg(test)]
+mod fuzz;
 mod model;
+mod roles;
 mod template;
 #[cfg(test)]
 mod tests;
@@ -39,6 +42,21 @@ pub use template::{Part, Template};
 /// The largest drill file accepted, in bytes (1 MiB): a drill is a page or two of TOML, and a
 /// bigger file is a mistake (a log or a dump passed by accident).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// What is wrong with a path a drill's values made (`None`: nothing), by the rule its
+/// literal text was checked with: under the lab's disks (under /disk4/ when `spare_only`),
+/// no `..`, plain path characters only.
+pub fn path_problem(path: &str, spare_only: bool) -> Option<String> {
+    check::path_problem("path", &crate::input::shorten(path, 80), path, spare_only)
+}
+
+/// The message for a file of `bytes` over [`MAX_FILE_BYTES`]: its size as people read sizes.
+pub fn too_big(bytes: u64) -> String {
+    format!(
+        "the file is {} ({bytes} bytes): drill files are limited to 1 MiB ({MAX_FILE_BYTES} bytes)",
+        bytesize::ByteSize::b(bytes).display().iec()
+    )
+}
 
 /// One problem in a drill file, at a 1-based line and column (in characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +75,7 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: {}",
+            "{}:{}:{}: error: {}",
             self.file, self.line, self.col, self.message
         )
     }
