@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): formatting, lints, then every test, end-to-end ones included.
-# On a fresh machine it installs cargo-nextest if missing; the end-to-end tests build the lab's
-# images themselves (debootstrap, Debian packages and the PostgreSQL tarball come through the
-# host's apt mirrors), so they need root and a running Docker Engine.
+# On a fresh machine it installs cargo-nextest if missing and builds the lab's images
+# (debootstrap, Debian packages and the current PostgreSQL tarball come through the host's apt
+# mirrors; 9.3.5 from the shared folder), so it needs root and a running Docker Engine.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -11,4 +11,17 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The images the end-to-end tests run on, built once before them (a cache hit when nothing
+# changed): real PostgreSQL 9.3 (9.3.5 from the shared source tarball, which the `.sha256`
+# beside it vouches for) with its regression suite run against today's compiler, and the
+# current major from Debian's source archive.
+pg93_tarball=${LAB_TEST_PG93_TARBALL:-../shared/pg93/postgresql-9.3.5.tar.bz2}
+if [ ! -f "$pg93_tarball" ]; then
+    echo "test.sh: the 9.3 tests need $pg93_tarball (the shared folder beside the checkout, or LAB_TEST_PG93_TARBALL)" >&2
+    exit 1
+fi
+cargo run -q --locked -p lab -- images build --pg-version 9.3.5 --pg-tarball "$pg93_tarball" --check
+cargo run -q --locked -p lab -- images build --pg-version "${LAB_TEST_PG_VERSION:-15}"
+
 cargo nextest run --workspace --locked "$@"

@@ -6,6 +6,6 @@ RUN cd /work \
  && tar xjf {{tarball}} \
  && cd postgresql-{{version}} \
  && {{configure}} \
- && make -j"$(nproc)" {{world}} \
+ && make -j"$(nproc)" {{world}}{{check}} \
  && make -j"$(nproc)" {{install}} \
  && cd / && rm -rf /work

@@ -22,12 +22,14 @@ async fn main() {
             allow_unverified: false,
             refresh: false,
             configure_args: vec![],
+            check: false,
             cache_dir: None,
         },
         cold: std::env::var_os("BENCH_SKIP_COLD").is_none(),
         drills: !quick,
         scale: !quick,
         failures: !quick,
+        check_input: false,
     };
     match run(&opts, &lab::ui::Ui::new()).await {
         Ok(figs) => println!("{}", render(&figs)),

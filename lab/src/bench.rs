@@ -43,6 +43,8 @@ pub struct BenchOptions {
     /// What each failure of the table costs: the ledger drills, asynchronous and synchronous,
     /// at scale 1 (and 100 with `scale`).
     pub failures: bool,
+    /// `lab drill check` on the worst 1 MiB drill files: time and peak memory (no engine).
+    pub check_input: bool,
 }
 
 /// The failure-table drills that run the ledger, so that their RPO and RTO phases are measured
@@ -200,19 +202,8 @@ fn run_drill(version: &str, name: &str, scale: u32, sync: bool) -> Result<DrillR
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|e| Error::Lab(format!("running drill {name}: {e}")))?;
-    // wait4 rather than Child::wait: it also reports this one process's peak memory.
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child, which nothing else waits for.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if rc != pid {
-        return Err(Error::Lab(format!(
-            "waiting for drill {name}: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
+    let (code, peak_mib) =
+        wait_with_peak(child).map_err(|e| Error::Lab(format!("waiting for drill {name}: {e}")))?;
     let total = t.elapsed().as_secs_f64();
     let report = latest.join("report.json");
     let report: serde_json::Value = std::fs::read_to_string(&report)
@@ -222,13 +213,30 @@ fn run_drill(version: &str, name: &str, scale: u32, sync: bool) -> Result<DrillR
     let (steps, fault_to_promoted) = drill_phases(&report);
     Ok(DrillRun {
         total,
-        passed: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        passed: code == Some(0),
         steps,
         fault_to_promoted,
-        // ru_maxrss is in KiB on Linux.
-        peak_mib: usage.ru_maxrss as f64 / 1024.0,
+        peak_mib,
         measures: drill_measures(&report),
     })
+}
+
+/// Waits for `child` and returns its exit code (`None` if a signal ended it) and its peak
+/// resident memory in MiB. wait4 rather than `Child::wait`: it also reports this one process's
+/// peak memory.
+pub(crate) fn wait_with_peak(child: std::process::Child) -> std::io::Result<(Option<i32>, f64)> {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, which nothing else waits for.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if rc != pid {
+        return Err(std::io::Error::last_os_error());
+    }
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    // ru_maxrss is in KiB on Linux.
+    Ok((code, usage.ru_maxrss as f64 / 1024.0))
 }
 
 /// The figures of one drill run: its steps against the 60 s target, and its phases.
@@ -257,7 +265,7 @@ fn drill_figures(figs: &mut Vec<Figure>, name: &str, scale: u32, run: &DrillRun)
     }
 }
 
-fn figure(
+pub(crate) fn figure(
     name: impl Into<String>,
     value: f64,
     unit: &'static str,
@@ -323,6 +331,12 @@ async fn timed_node(
 
 /// Runs the benchmark, printing progress as it goes, and returns what it measured.
 pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
+    if opts.check_input {
+        return Ok(Measured {
+            figures: crate::bench_input::measure()?,
+            failures: Vec::new(),
+        });
+    }
     let mut figs = Vec::new();
     let engine = Engine::connect().await?;
     if opts.cold {

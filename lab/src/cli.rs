@@ -82,6 +82,10 @@ pub struct BenchArgs {
     /// at scale 1 (and 100 with --scale).
     #[arg(long)]
     pub failures: bool,
+    /// Only `lab drill check` on the worst 1 MiB drill files: time and peak memory (no
+    /// engine needed).
+    #[arg(long)]
+    pub check_input: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -105,9 +109,10 @@ pub struct FaultArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The fault (see `lab fault list`).
+    #[arg(value_parser = crate::input::fault)]
     pub fault: String,
     /// The node.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::input::node)]
     pub node: String,
 }
 
@@ -115,7 +120,7 @@ pub struct FaultArgs {
 #[derive(Debug, Clone, Args)]
 pub struct NameArg {
     /// The lab's name (several labs can run side by side).
-    #[arg(long, default_value = "lab")]
+    #[arg(long, default_value = "lab", value_parser = crate::input::lab_name)]
     pub name: String,
 }
 
@@ -137,6 +142,7 @@ pub struct NodeArg {
     #[command(flatten)]
     pub lab: NameArg,
     /// The node (node1, node2).
+    #[arg(value_parser = crate::input::node)]
     pub node: String,
 }
 
@@ -147,6 +153,7 @@ pub struct NodeCommand {
     #[command(flatten)]
     pub lab: NameArg,
     /// The node (node1, node2).
+    #[arg(value_parser = crate::input::node)]
     pub node: String,
     /// The arguments.
     #[arg(last = true)]
@@ -171,10 +178,10 @@ pub struct MonitorArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// Seconds between rounds (the document used 10).
-    #[arg(long, default_value = "10")]
-    pub interval: f64,
+    #[arg(long, default_value = "10", value_parser = crate::input::interval)]
+    pub interval: std::time::Duration,
     /// Stop after this many rounds (default: until Ctrl-C).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 }
 
@@ -202,7 +209,7 @@ pub enum ImagesCommand {
 pub struct SaveArgs {
     /// Releases or majors to save (comma-separated or repeated; a major saves its newest release
     /// present). Default: every release whose three images are present.
-    #[arg(long, value_delimiter = ',', value_parser = parse_version)]
+    #[arg(long, value_delimiter = ',', value_parser = crate::input::version)]
     pub pg_version: Vec<PgVersion>,
     /// The archive to write (zstd-compressed `docker save` tar, e.g. pglab-15.tar.zst).
     #[arg(long, short, value_name = "FILE")]
@@ -213,10 +220,10 @@ pub struct SaveArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ImageArgs {
     /// PostgreSQL release (9.3.25) or major (15: the newest release that can be had).
-    #[arg(long, default_value = "9.3.25", value_parser = parse_version)]
+    #[arg(long, default_value = "9.3.25", value_parser = crate::input::version)]
     pub pg_version: PgVersion,
     /// Use this source tarball instead of looking for one.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = crate::input::tarball)]
     pub pg_tarball: Option<PathBuf>,
     /// Base OS: `debian` (debootstrap on this host, no registry needed) or a registry image
     /// such as rockylinux:9 or almalinux:9.
@@ -240,6 +247,11 @@ pub struct ImageArgs {
     /// Extra ./configure argument (repeatable), e.g. --configure-arg=--with-openssl.
     #[arg(long = "configure-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub configure_args: Vec<String>,
+    /// Run PostgreSQL's regression suite (make check) in the build layer; a failure shows the
+    /// regression diffs and leaves the image untagged. A build layer built without it is
+    /// built again.
+    #[arg(long)]
+    pub check: bool,
     /// Where tarballs, logs and bootstrap work go.
     #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -255,13 +267,13 @@ pub struct UpArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The lab network (node1 gets .101, node2 .102, as in the document).
-    #[arg(long, default_value = "172.16.3.0/24")]
+    #[arg(long, default_value = "172.16.3.0/24", value_parser = crate::input::subnet)]
     pub subnet: String,
     /// pgbench scale of the initial data (the document used 10000, about 150 GB).
-    #[arg(long, default_value = "1")]
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub scale: u32,
     /// Seconds of the check run `pgbench -T` (the document used 180).
-    #[arg(long, default_value = "3")]
+    #[arg(long, default_value = "3", value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub check_seconds: u32,
     /// Synchronous replication (synchronous_standby_names).
     #[arg(long)]
@@ -277,7 +289,7 @@ pub struct UpArgs {
     #[arg(long, value_enum, default_value = "atomic")]
     pub archive_command: ArchiveArg,
     /// Publish node1's 5432 on 127.0.0.1:PORT and node2's on PORT+1.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = crate::input::publish)]
     pub publish: Option<u16>,
     /// Leave whatever was created in place when a step fails or `up` is interrupted.
     #[arg(long)]
@@ -291,8 +303,8 @@ pub struct UpArgs {
 /// `--archive-command`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ArchiveArg {
-    /// `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv ...`: whole segments
-    /// or none.
+    /// A segment already archived is accepted if identical (`cmp -s`), refused if different;
+    /// a new one is copied under a temporary name and renamed: whole segments or none.
     Atomic,
     /// The document's line exactly.
     Literal,
@@ -307,9 +319,22 @@ pub enum RestoreArg {
     Literal,
 }
 
-fn parse_version(s: &str) -> std::result::Result<PgVersion, String> {
-    s.parse()
-        .map_err(|e: crate::version::VersionParseError| e.to_string())
+impl From<ArchiveArg> for crate::pg::ArchiveCommand {
+    fn from(arg: ArchiveArg) -> Self {
+        match arg {
+            ArchiveArg::Atomic => Self::Atomic,
+            ArchiveArg::Literal => Self::Literal,
+        }
+    }
+}
+
+impl From<RestoreArg> for crate::pg::RestoreCommand {
+    fn from(arg: RestoreArg) -> Self {
+        match arg {
+            RestoreArg::Archive => Self::Archive,
+            RestoreArg::Literal => Self::Literal,
+        }
+    }
 }
 
 /// The cache directory: `--cache-dir`, `$LAB_CACHE_DIR`, `$XDG_CACHE_HOME/pglab` or
@@ -341,6 +366,7 @@ impl ImageArgs {
             allow_unverified: self.allow_unverified,
             refresh: self.refresh,
             configure_args: self.configure_args.clone(),
+            check: self.check,
         }
     }
 }
@@ -384,6 +410,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 drills: args.drills,
                 scale: args.scale,
                 failures: args.failures,
+                check_input: args.check_input,
             };
             let measured = crate::bench::run(&opts, &ui).await?;
             if args.json {

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{build_images, print_images, ArchiveArg, RestoreArg, UpArgs};
+use crate::cli::{build_images, print_images, UpArgs};
 use crate::cluster::{self, status, up, Lab, LabLayout};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::pg::{ArchiveCommand, Dialect, RestoreCommand, Topology};
+use crate::pg::{Dialect, Topology};
 use crate::plan::User;
 use crate::ui::Ui;
 use crate::version::PgVersion;
@@ -81,14 +81,8 @@ pub fn topology(args: &UpArgs) -> Result<Topology> {
         scale: args.scale,
         check_seconds: args.check_seconds,
         sync: args.sync,
-        restore: match args.restore_command {
-            RestoreArg::Archive => RestoreCommand::Archive,
-            RestoreArg::Literal => RestoreCommand::Literal,
-        },
-        archive: match args.archive_command {
-            ArchiveArg::Atomic => ArchiveCommand::Atomic,
-            ArchiveArg::Literal => ArchiveCommand::Literal,
-        },
+        restore: args.restore_command.into(),
+        archive: args.archive_command.into(),
         subnet: args.subnet.clone(),
         ..Topology::default()
     };
@@ -535,12 +529,7 @@ pub fn monitor_command(own: &str, peers: &[&str]) -> String {
 }
 
 /// `lab monitor`.
-pub async fn monitor(name: &str, interval: f64, count: Option<u64>) -> Result<()> {
-    if !(interval.is_finite() && interval > 0.0) {
-        return Err(Error::Invalid(
-            "--interval must be a positive number of seconds".into(),
-        ));
-    }
+pub async fn monitor(name: &str, interval: Duration, count: Option<u64>) -> Result<()> {
     let (engine, lab) = find(name).await?;
     let mut round = 0u64;
     let watch = async {
@@ -583,7 +572,7 @@ pub async fn monitor(name: &str, interval: f64, count: Option<u64>) -> Result<()
             if count.is_some_and(|c| round >= c) {
                 return;
             }
-            tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+            tokio::time::sleep(interval).await;
         }
     };
     tokio::select! {

@@ -20,6 +20,10 @@ pub enum Error {
     /// Invalid input: the message says what and what to do.
     #[error("{0}")]
     Invalid(String),
+    /// Invalid input whose message is a list of `file:line:col: error: …` diagnostics, printed
+    /// as it is (so that editors and CI annotators find the location first).
+    #[error("{0}")]
+    Located(String),
     /// A check failed.
     #[error("{0}")]
     CheckFailed(String),
@@ -38,7 +42,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid(_) => EXIT_INVALID,
+            Error::Invalid(_) | Error::Located(_) => EXIT_INVALID,
             Error::CheckFailed(_) => EXIT_CHECK_FAILED,
             Error::Image(ImageError::Tarball(
                 TarballError::Mismatch { .. }
@@ -47,6 +51,16 @@ impl Error {
                 | TarballError::VersionMismatch { .. },
             )) => EXIT_INVALID,
             Error::Image(_) | Error::Docker(_) | Error::Lab(_) => EXIT_LAB,
+        }
+    }
+}
+
+impl Error {
+    /// The error as printed: diagnostics as they are, anything else after `error: `.
+    pub fn printed(&self) -> String {
+        match self {
+            Error::Located(text) => text.clone(),
+            other => format!("error: {other}"),
         }
     }
 }

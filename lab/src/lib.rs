@@ -6,6 +6,7 @@
 
 pub mod apt;
 pub mod bench;
+pub mod bench_input;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod fault;
 #[cfg(test)]
 mod golden;
 pub mod image;
+pub mod input;
 pub mod ledger;
 pub mod manual;
 pub mod pg;

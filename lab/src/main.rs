@@ -1,15 +1,35 @@
 //! The `lab` binary: parses the command line, runs it, maps errors to exit codes.
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::Parser;
 
+/// At most this many characters of each line of a command-line error (clap quotes the value).
+const MAX_LINE_CHARS: usize = 300;
+
 fn main() {
-    let cli = lab::cli::Cli::parse();
+    let cli = match lab::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) => {
+            // clap quotes the value given (and so may the reason): a long one is cut.
+            let mut text = e.to_string();
+            if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
+                text = text.replace(value.as_str(), &lab::input::shorten(value, 60));
+            }
+            for line in text.lines() {
+                eprintln!("{}", lab::input::shorten(line, MAX_LINE_CHARS));
+            }
+            std::process::exit(e.exit_code());
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
     if let Err(e) = runtime.block_on(lab::cli::run(cli)) {
-        eprintln!("error: {e}");
+        eprintln!("{}", e.printed());
         std::process::exit(e.exit_code());
     }
 }

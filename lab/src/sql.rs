@@ -34,22 +34,45 @@ pub async fn connect(
     let (client, connection) = tokio::time::timeout(timeout, config.connect(NoTls))
         .await
         .map_err(|_| format!("{addr}: no answer in {timeout:?}"))?
-        .map_err(|e| format!("{addr}: {e}"))?;
+        .map_err(|e| format!("{addr}: {}", describe(&e)))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
     Ok(client)
 }
 
+/// Connects like [`connect`], retrying while the server answers that it is starting up (a
+/// hot standby refuses connections until it reaches a consistent state), until `timeout`.
+pub async fn connect_when_ready(
+    addr: &str,
+    db: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<Client, String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match connect(addr, db, password, timeout).await {
+            Err(e) if e.contains("starting up") && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// The server's own message for an error it sent ("the database system is starting up"),
+/// else the client's.
+fn describe(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map_or(e.to_string(), |d| d.message().to_string())
+}
+
 /// Runs one statement and returns its rows as text.
 pub async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, String> {
-    let messages = client.simple_query(sql).await.map_err(|e| {
-        format!(
-            "`{sql}`: {}",
-            e.as_db_error()
-                .map_or(e.to_string(), |d| d.message().to_string())
-        )
-    })?;
+    let messages = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| format!("`{sql}`: {}", describe(&e)))?;
     Ok(messages
         .into_iter()
         .filter_map(|m| match m {

@@ -146,6 +146,70 @@ run = "true"
     assert!(junit.contains("failures=\"1\""), "{junit}");
 }
 
+/// No step waits without a bound: a commit held for a synchronous slave that is cut off ends at
+/// its step's bound with exit 1, the partition is healed, the reports are written, and the lab
+/// is removed.
+#[tokio::test]
+async fn a_blocked_commit_ends_at_its_steps_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blocked.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "blocked-commit"
+title = "A commit held for a synchronous slave that is cut off"
+proves = "that a step which cannot end fails at its bound, and the drill heals its faults"
+
+[[steps]]
+title = "cut the slave off the network"
+on = "node2"
+fault = "partition"
+
+[[steps]]
+title = "a commit on the master waits for the synchronous slave"
+on = "node1"
+sql = "CREATE TABLE blocked (id int)"
+timeout = "5s"
+
+[[steps]]
+title = "never reached"
+on = "node1"
+run = "true"
+"#,
+    )
+    .unwrap();
+    let runs = dir.path().join("runs");
+    let started = std::time::Instant::now();
+    let out = run_drill(
+        file.to_str().unwrap(),
+        "e2e-blocked",
+        "172.16.39.0/24",
+        &runs,
+        &["--sync"],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = read(&runs.join("blocked-commit/latest/report.md"));
+    assert!(report.contains("**Result: FAILED**"), "{report}");
+    assert!(
+        report.contains("still waiting after 10 s for `CREATE TABLE blocked (id int)` on node1"),
+        "{report}"
+    );
+    assert!(report.contains("healed `partition` on node2"), "{report}");
+    assert!(
+        report.contains("Skipped: an earlier step failed"),
+        "{report}"
+    );
+    assert!(runs.join("blocked-commit/latest/report.html").exists());
+    // up, the bounded wait, reports and down: minutes at most, never "forever".
+    assert!(started.elapsed() < std::time::Duration::from_secs(240));
+}
+
 #[test]
 fn an_invalid_drill_is_refused_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();

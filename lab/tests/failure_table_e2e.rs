@@ -1,6 +1,6 @@
-//! End to end: every drill of the failure table (SEED-GUIDE §2) passes on real containers, the
-//! ledger reports what the failover cost (RPO may be above zero in asynchronous mode, must be
-//! zero in synchronous mode), and a healed partition returns the pair to streaming.
+//! End to end: the ledger reports what a failover cost (RPO may be above zero in asynchronous
+//! mode, must be zero in synchronous mode). Every drill of the failure table passing on each
+//! server is in `every_drill_e2e`.
 
 mod support;
 
@@ -35,33 +35,6 @@ fn measure(md: &str, name: &str) -> f64 {
 }
 
 #[tokio::test]
-async fn every_failure_table_drill_passes() {
-    let runs = tempfile::tempdir().unwrap();
-    for (i, (name, extra)) in [
-        ("binary-damaged-failover", &[][..]),
-        ("data-area-damaged-failover", &[][..]),
-        ("wal-segment-corrupted-failover", &[][..]),
-        ("data-file-corrupted-failover", &[][..]),
-        // its `[lab]` table asks for the 256m WAL disk
-        ("wal-full-failover", &[][..]),
-        ("archive-only-catchup", &[][..]),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let out = drill(
-            name,
-            &format!("e2e-ft{i}"),
-            &format!("172.16.{}.0/24", 50 + i),
-            runs.path(),
-            extra,
-        )
-        .await;
-        assert_passed(&out, runs.path(), name);
-    }
-}
-
-#[tokio::test]
 async fn a_crash_costs_what_the_ledger_says_and_nothing_in_sync_mode() {
     let runs = tempfile::tempdir().unwrap();
     let out = drill(
@@ -75,7 +48,12 @@ async fn a_crash_costs_what_the_ledger_says_and_nothing_in_sync_mode() {
     let md = assert_passed(&out, runs.path(), "node-crash-failover");
     // Asynchronous: the figures are reported, whatever they are.
     assert!(measure(&md, "ledger_acked") > 0.0, "{md}");
-    assert!(measure(&md, "rpo_rows") >= 0.0);
+    // What was lost is part of what was acknowledged, and nothing lost spans no time.
+    let (lost, acked) = (measure(&md, "rpo_rows"), measure(&md, "ledger_acked"));
+    assert!(lost <= acked && lost.fract() == 0.0, "{md}");
+    if lost == 0.0 {
+        assert_eq!(measure(&md, "rpo_seconds"), 0.0, "{md}");
+    }
     assert!(measure(&md, "rto_promoted_seconds") > 0.0);
     assert!(
         measure(&md, "lab_overhead_promote_to_first_write_seconds") <= 1.0,
@@ -99,19 +77,4 @@ async fn a_crash_costs_what_the_ledger_says_and_nothing_in_sync_mode() {
     );
     assert_eq!(measure(&md, "rpo_seconds"), 0.0);
     assert!(measure(&md, "ledger_acked") > 0.0);
-}
-
-#[tokio::test]
-async fn a_healed_partition_returns_the_pair_to_streaming() {
-    let runs = tempfile::tempdir().unwrap();
-    let out = drill(
-        "partition-heal",
-        "e2e-part",
-        "172.16.62.0/24",
-        runs.path(),
-        &[],
-    )
-    .await;
-    let md = assert_passed(&out, runs.path(), "partition-heal");
-    assert!(md.contains("healed `partition` on node2"), "{md}");
 }

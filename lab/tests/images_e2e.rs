@@ -10,15 +10,40 @@ use testcontainers::core::WaitFor;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
 
+use support::Pg;
+
 #[tokio::test]
 async fn node_image_runs_postgres_tools_as_uid_501() {
+    node_image_runs_postgres_tools(Pg::Current).await;
+}
+
+#[tokio::test]
+async fn pg93_node_image_runs_postgres_tools_as_uid_501() {
+    node_image_runs_postgres_tools(Pg::Pg93).await;
+}
+
+/// 9.3.5 is 2013 code built with today's compiler: its build layer carries the mark of a
+/// regression suite (`make check`) that passed, and a request for a checked build finds it.
+#[tokio::test]
+async fn pg93_build_layer_passed_its_regression_suite() {
     let engine = support::engine().await;
-    let images = support::images(&engine).await;
-    assert!(support::test_version().matches(&images.version));
+    let images = Pg::Pg93.images(&engine).await;
+    let labels = engine.image_labels(&images.build).await.unwrap().unwrap();
+    assert_eq!(
+        labels.get(lab::image::CHECKED_LABEL).map(String::as_str),
+        Some("make check passed"),
+        "{labels:?}"
+    );
+}
+
+async fn node_image_runs_postgres_tools(pg: Pg) {
+    let engine = support::engine().await;
+    let images = pg.images(&engine).await;
+    assert!(pg.version().matches(&images.version));
 
     // An unchanged rebuild finds every layer by its content tag.
     let started = Instant::now();
-    let again = support::images(&engine).await;
+    let again = pg.images(&engine).await;
     assert_eq!(again.node, images.node);
     assert!(again.layers.iter().all(|l| l.cached), "{:?}", again.layers);
     eprintln!("unchanged rebuild: {:?}", started.elapsed());

@@ -131,16 +131,11 @@ pub async fn setup_ssh(engine: &Engine, nodes: &[Node]) -> Result<()> {
     use futures_util::future::try_join_all;
     let t = Duration::from_secs(60);
     // Each phase runs on every node at once: key generation and waiting for sshd dominate.
-    let keys = try_join_all(nodes.iter().map(|node| {
-        node.must(
-            engine,
-            User::Postgres,
-            "mkdir -p ~/.ssh && chmod 700 ~/.ssh && rm -f ~/.ssh/id_rsa ~/.ssh/id_rsa.pub \
-             && ssh-keygen -q -t rsa -b 3072 -N '' -C \"postgres@$(hostname)\" -f ~/.ssh/id_rsa \
-             && cat ~/.ssh/id_rsa.pub",
-            t,
-        )
-    }))
+    let keys = try_join_all(
+        nodes
+            .iter()
+            .map(|node| node.must(engine, User::Postgres, crate::pg::LAB_SSH_KEYGEN, t)),
+    )
     .await?;
     let authorized = keys
         .iter()
@@ -204,7 +199,7 @@ pub async fn check_replication(
     let master = sql::connect(&topo.master.address, "postgres", password, t)
         .await
         .map_err(Error::Lab)?;
-    let slave = sql::connect(&topo.slave.address, "postgres", password, t)
+    let slave = sql::connect_when_ready(&topo.slave.address, "postgres", password, t)
         .await
         .map_err(Error::Lab)?;
     let mut failures = Vec::new();

@@ -1,4 +1,4 @@
-//! The `lab drill` commands: list, check, run, runbook.
+//! The `lab drill` commands: list, check, run, runbook (printed by [`super::runbook`]).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -9,11 +9,11 @@ use super::event::{Event, Outcome};
 use super::render::{builtin_vars, Context};
 use super::runner::{Pace, Runner, Sink};
 use super::{load, report, DockerOps, LoadError, BUILTIN};
-use crate::cli::UpArgs;
+use crate::cli::{ArchiveArg, RestoreArg, UpArgs};
 use crate::cluster::{self, Lab};
 use crate::commands::{bring_up, BroughtUp, Shutdown};
 use crate::error::{Error, Result};
-use crate::pg::{self, Dialect, Topology};
+use crate::pg::{Dialect, Topology};
 use crate::scenario::Drill;
 use crate::ui::Ui;
 use crate::version::PgVersion;
@@ -73,21 +73,28 @@ pub struct RunbookArgs {
     /// A built-in drill's name or a drill file.
     pub drill: String,
     /// The PostgreSQL version to render for.
-    #[arg(long, default_value = "9.3.25")]
+    #[arg(long, default_value = "9.3.25", value_parser = crate::input::version)]
     pub pg_version: PgVersion,
-    /// Profile.
+    /// Profile: `default`, or `seed` (the document's durations, and in chapter 1 its scale
+    /// 10000, `pgbench -T 180` and tuning lines).
     #[arg(long, default_value = "default")]
     pub profile: String,
-    /// Leave out chapter 1 (bringing the pair up).
+    /// Leave out chapters 1 and 5 (bringing the pair up).
     #[arg(long)]
     pub without_setup: bool,
+    /// The standby's restore_command, as for `lab up`.
+    #[arg(long, value_enum, default_value = "archive")]
+    pub restore_command: RestoreArg,
+    /// The master's archive_command, as for `lab up`.
+    #[arg(long, value_enum, default_value = "atomic")]
+    pub archive_command: ArchiveArg,
 }
 
 fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     let drill = load(name).map_err(|e| match e {
         LoadError::NotFound(m) => Error::Invalid(m),
         LoadError::Invalid(_) => {
-            Error::Invalid(format!("{e}\nthe drill is invalid: nothing was run"))
+            Error::Located(format!("{e}\nthe drill is invalid: nothing was run"))
         }
     })?;
     if !drill.profiles.is_empty() && !drill.profiles.contains_key(profile) {
@@ -130,13 +137,14 @@ pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
             for f in &files {
                 match load(f) {
                     Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
+                    Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
                     Err(e) => bad.push(e.to_string()),
                 }
             }
             if bad.is_empty() {
                 Ok(())
             } else {
-                Err(Error::Invalid(bad.join("\n")))
+                Err(Error::Located(bad.join("\n")))
             }
         }
         DrillCommand::Schema => {
@@ -149,86 +157,22 @@ pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
         }
         DrillCommand::Runbook(args) => {
             let drill = load_checked(&args.drill, &args.profile)?;
-            print!(
-                "{}",
-                runbook(&drill, &args.pg_version, &args.profile, !args.without_setup)
+            let topo = super::runbook::topology(
+                &args.profile,
+                args.archive_command.into(),
+                args.restore_command.into(),
             );
+            let opts = super::runbook::Options {
+                version: args.pg_version,
+                profile: args.profile,
+                with_setup: !args.without_setup,
+                topo,
+            };
+            print!("{}", super::runbook::runbook(&drill, &opts));
             Ok(())
         }
         DrillCommand::Run(args) => run_drill(*args, ui).await,
     }
-}
-
-/// The runbook: chapter 1 (optional) then every step of the drill, rendered for `version`,
-/// with captured values shown as `${name}`.
-pub fn runbook(drill: &Drill, version: &PgVersion, profile: &str, with_setup: bool) -> String {
-    let dialect = Dialect::for_major(version.major);
-    let topo = Topology::default();
-    let mut out = format!(
-        "# Runbook: {}\n# drill {} ({}), PostgreSQL {version}, profile {profile}\n\n",
-        drill.title,
-        drill.name,
-        drill.source.as_deref().unwrap_or("user drill")
-    );
-    if let Some(bytes) = drill.lab.wal_disk_size {
-        out.push_str(&format!(
-            "# the lab: each node's /disk2 is a tmpfs of {} MiB (lab up --wal-disk-size)\n\n",
-            bytes >> 20
-        ));
-    }
-    if with_setup {
-        out.push_str("# Chapter 1: the master/slave pair\n\n");
-        out.push_str(&pg::setup_plan(&dialect, &topo).render());
-    }
-    let mut vars = builtin_vars(&dialect, &topo, &version.to_string(), "runs");
-    vars.insert("today".into(), "YYYYMMDD".into());
-    if let Some(values) = drill.profiles.get(profile) {
-        for (k, v) in values {
-            vars.insert(format!("profile.{k}"), v.clone());
-        }
-    }
-    let mut ctx = Context {
-        dialect,
-        topo,
-        primary: "node1".into(),
-        vars,
-        lenient: true,
-    };
-    out.push_str(&format!("# {}\n\n", drill.title));
-    for (i, step) in drill.steps.iter().enumerate() {
-        let node = step.on.as_ref().and_then(|r| ctx.resolve(r));
-        let where_ = match &step.on {
-            Some(crate::scenario::NodeRef::All) => "all".to_string(),
-            _ => node.clone().unwrap_or_else(|| "-".into()),
-        };
-        out.push_str(&format!("## {}. [{where_}] {}\n", i + 1, step.title));
-        let targets: Vec<String> = match &step.on {
-            Some(crate::scenario::NodeRef::All) => vec!["node1".into(), "node2".into()],
-            _ => node.iter().cloned().collect(),
-        };
-        for t in &targets {
-            match super::render::command_steps(&ctx, t, &step.title, &step.kind) {
-                Ok(steps) => {
-                    for s in steps {
-                        out.push_str(&super::runner::display_step(&s));
-                        out.push('\n');
-                    }
-                }
-                Err(e) => out.push_str(&format!("(cannot render: {e})\n")),
-            }
-        }
-        for line in super::render::describe(&ctx, &step.kind) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out.push('\n');
-        if let (crate::scenario::StepKind::Action(crate::scenario::Action::Promote), Some(n)) =
-            (&step.kind, &node)
-        {
-            ctx.primary = n.clone();
-        }
-    }
-    out
 }
 
 fn ask(number: usize, title: &str, commands: &[String]) -> Pace {
@@ -420,82 +364,5 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
         Err(Error::Lab(summary))
     } else {
         Err(Error::CheckFailed(summary))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn golden(name: &str, actual: &str) {
-        crate::golden::assert_golden(&format!("runbooks/{name}"), actual);
-    }
-
-    fn book(drill: &str, version: &str) -> String {
-        let d = load(drill).unwrap();
-        runbook(&d, &version.parse().unwrap(), "default", true)
-    }
-
-    #[test]
-    fn runbooks_match_the_golden_files() {
-        for (drill, _) in BUILTIN {
-            for version in ["9.3.25", "15.18"] {
-                golden(&format!("{drill}-{version}.txt"), &book(drill, version));
-            }
-        }
-    }
-
-    #[track_caller]
-    fn assert_lines(book: &str, lines: &[&str]) {
-        for line in lines {
-            assert!(
-                book.contains(line),
-                "the runbook lacks the document's line {line:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_93_failover_runbook_has_the_documents_commands() {
-        assert_lines(
-            &book("failover-switchback", "9.3.25"),
-            &[
-                "$ chmod u-w /disk2/pg_xlog",
-                "pg_ctl -m fast stop || pg_ctl -m immediate stop",
-                "$ pg_ctl promote",
-                "$ pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress",
-                "# mv /disk1/data /disk4/broken/",
-                "# mv /disk2/pg_xlog /disk4/broken/",
-                "# mv /disk3/archive /disk4/broken/",
-                "$ pg_basebackup -h 172.16.3.102 -U repuser -D /disk1/data --progress",
-                "$ ln -s /disk2/pg_xlog pg_xlog",
-                "[/disk1/data/recovery.conf]\nstandby_mode = 'on'\nprimary_conninfo = 'host=172.16.3.102 port=5432 user=repuser password=repuser'",
-                "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=repuser'",
-                "hot_standby = on",
-                "/aborting startup due to startup process failure/",
-                "/selected new timeline ID: 3/",
-            ],
-        );
-    }
-
-    #[test]
-    fn the_93_pitr_runbook_has_the_documents_commands() {
-        assert_lines(
-            &book("pitr-from-standby-backup", "9.3.25"),
-            &[
-                "$ pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/YYYYMMDD/data --xlog --progress",
-                "$ pgbench -T 10 -c 2 testdb",
-                "SELECT max(mtime) FROM pgbench_history",
-                "TRUNCATE TABLE pgbench_history",
-                "# mv /disk1/data /disk4/broken/YYYYMMDD/",
-                "$ scp -pr 172.16.3.102:/disk3/backup/YYYYMMDD/data /disk1",
-                "$ chmod 700 /disk1/data",
-                "$ ln -s /disk2/pg_xlog pg_xlog",
-                "[/disk1/data/recovery.conf]\nrestore_command = 'cp /disk3/archive/%f \"%p\" 2> /dev/null'\nrecovery_target_time = '${before_error}'",
-                "hot_standby = off",
-                "recovery_target_timeline='latest'",
-                "/starting point-in-time recovery to/",
-            ],
-        );
     }
 }

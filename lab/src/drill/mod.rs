@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod event;
 pub mod render;
 pub mod report;
+pub mod runbook;
 pub mod runner;
 pub mod timeline;
 
@@ -89,15 +90,48 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-/// Loads a built-in drill by name, or a drill file by path.
+/// Loads a built-in drill by name, or a drill file by path. A name with a `/` (`./name`) is
+/// always a file; a built-in name is the built-in drill, and a file of that name in the
+/// current directory is pointed out on stderr, not read.
 pub fn load(name_or_path: &str) -> Result<Drill, LoadError> {
     if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        if std::path::Path::new(name).exists() {
+            eprintln!(
+                "note: `{name}` is the built-in drill; the file {name} in this directory was not \
+                 used (write ./{name} for it)"
+            );
+        }
         return scenario::parse(&format!("{name}.toml"), text).map_err(LoadError::Invalid);
     }
+    let bytes = read_drill_file(name_or_path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let valid = std::str::from_utf8(valid).expect("the valid prefix");
+        let line = valid.matches('\n').count() + 1;
+        let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        LoadError::Invalid(vec![Diagnostic {
+            file: name_or_path.to_string(),
+            line,
+            col,
+            message: format!(
+                "the file is not UTF-8 text: invalid byte 0x{:02x} at offset {}",
+                e.as_bytes()[valid.len()],
+                valid.len()
+            ),
+        }])
+    })?;
+    scenario::parse(name_or_path, &text).map_err(LoadError::Invalid)
+}
+
+/// The bytes of a drill file: a regular file (a FIFO, a directory or a device is refused, and
+/// opening never blocks) of at most [`scenario::MAX_FILE_BYTES`].
+fn read_drill_file(path: &str) -> Result<Vec<u8>, LoadError> {
     use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let not_found = |e: std::io::Error| {
         LoadError::NotFound(format!(
-            "`{name_or_path}` is neither a built-in drill ({}) nor a readable file: {e}",
+            "`{}` is neither a built-in drill ({}) nor a readable file: {e}",
+            crate::input::shorten(path, 200),
             BUILTIN
                 .iter()
                 .map(|(n, _)| *n)
@@ -105,26 +139,49 @@ pub fn load(name_or_path: &str) -> Result<Drill, LoadError> {
                 .join(", ")
         ))
     };
-    // Read at most one byte past the limit: the parser refuses the size, and an endless file
-    // (/dev/zero) is never read whole.
-    let mut bytes = Vec::new();
-    std::fs::File::open(name_or_path)
-        .map_err(not_found)?
-        .take(scenario::MAX_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(not_found)?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let at_start = |message: String| {
         LoadError::Invalid(vec![Diagnostic {
-            file: name_or_path.to_string(),
+            file: path.to_string(),
             line: 1,
             col: 1,
-            message: format!(
-                "the file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
+            message,
         }])
-    })?;
-    scenario::parse(name_or_path, &text).map_err(LoadError::Invalid)
+    };
+    // O_NONBLOCK: opening a FIFO with no writer returns at once; the type is then checked on
+    // the open file, so nothing can swap it in between.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(not_found)?;
+    let meta = file.metadata().map_err(not_found)?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(at_start(format!(
+            "this is {what}: a drill is a regular file of at most 1 MiB"
+        )));
+    }
+    if meta.len() > scenario::MAX_FILE_BYTES as u64 {
+        return Err(at_start(scenario::too_big(meta.len())));
+    }
+    // Read at most one byte past the limit: a file that grows meanwhile is refused by the
+    // parser, never read whole.
+    let mut bytes = Vec::new();
+    file.take(scenario::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(not_found)?;
+    Ok(bytes)
 }
 
 /// [`runner::LabOps`] on a real lab: commands by `docker exec`, SQL with tokio-postgres as the

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::pg::{self, Dialect, Topology};
 use crate::plan::{NodeName, Step, User};
-use crate::scenario::{Action, Area, NodeRef, StepKind, StopMode, Template};
+use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
 
 /// What a step is rendered against: the version, the layout, who is primary now, and the
 /// variables known so far.
@@ -69,9 +69,43 @@ impl Context {
             .or_else(|| self.lenient.then(|| format!("${{{name}}}")))
     }
 
+    /// The first of a step's `when` conditions that does not hold in this lab, if any.
+    pub fn unmet<'w>(&self, when: &'w [When]) -> Option<&'w When> {
+        when.iter().find(|w| self.condition(w.condition) != w.holds)
+    }
+
+    /// Whether a condition holds for this lab's mode and release.
+    pub fn condition(&self, condition: Condition) -> bool {
+        match condition {
+            Condition::Sync => self.topo.sync,
+            Condition::LiteralArchive => self.topo.archive == pg::ArchiveCommand::Literal,
+            Condition::PreviousCheckpoint => self.dialect.falls_back_to_previous_checkpoint(),
+            Condition::PartialSegment => self.dialect.archives_partial_segment(),
+        }
+    }
+
+    /// Why a step whose `when` does not hold is left out, for reports and runbooks.
+    pub fn not_applicable(&self, when: &When) -> String {
+        format!(
+            "does not apply (`when = \"{when}\"`): {}",
+            when.condition.describe(!when.holds)
+        )
+    }
+
     /// Renders a template with the known variables.
     pub fn render(&self, t: &Template) -> Result<String, String> {
         t.render(&|name: &str| self.lookup(name))
+    }
+
+    /// Renders a path template and checks the path the values make, as the drill's checker
+    /// checked its literal text: a captured value could hold anything (not in a runbook, where
+    /// values are shown as `${name}`).
+    pub fn render_path(&self, t: &Template, spare_only: bool) -> Result<String, String> {
+        let path = self.render(t)?;
+        match crate::scenario::path_problem(&path, spare_only) {
+            Some(problem) if !self.lenient => Err(problem),
+            _ => Ok(path),
+        }
     }
 
     /// Renders a regex template: variable values are inserted as literal text.
@@ -109,6 +143,8 @@ pub fn builtin_vars(
     v.insert("pg.major".into(), dialect.major().to_string());
     v.insert("node1.addr".into(), topo.master.address.clone());
     v.insert("node2.addr".into(), topo.slave.address.clone());
+    let sync_state = if topo.sync { "sync" } else { "async" };
+    v.insert("lab.sync_state".into(), sync_state.into());
     v.insert("today".into(), today());
     v.insert("run_dir".into(), run_dir.into());
     v
@@ -211,13 +247,19 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 &ctx.topo,
                 &n,
                 &from_addr,
-                &ctx.render(to)?,
+                &ctx.render_path(to, false)?,
                 *with_wal,
             )]
         }
-        Action::LocalBackup { to } => vec![pg::local_backup(d, &ctx.topo, &n, &ctx.render(to)?)],
+        Action::LocalBackup { to } => {
+            let to = ctx.render_path(to, false)?;
+            vec![
+                pg::backup_dir(&n, &to),
+                pg::local_backup(d, &ctx.topo, &n, &to),
+            ]
+        }
         Action::MoveAside { to, what } => {
-            let to = ctx.render(to)?;
+            let to = ctx.render_path(to, true)?;
             let dirs: Vec<String> = what
                 .iter()
                 .map(|a| match a {
@@ -226,7 +268,8 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                     Area::Archive => pg::ARCHIVE_DIR.to_string(),
                 })
                 .collect();
-            let mut cmd = format!("mkdir -p {to}\n");
+            // The trailing slash is the document's (p.51: `mkdir -p /disk4/broken/YYYYMMDD/`).
+            let mut cmd = format!("mkdir -p {to}/\n");
             for dir in &dirs {
                 cmd.push_str(&format!("mv {dir} {to}/\n"));
             }
@@ -270,11 +313,15 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             };
             pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)
         }
+        // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
         Action::Load { seconds, clients } => vec![Step::shell(
             &n,
             "run pgbench",
             User::Postgres,
-            format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
+            match clients {
+                1 => format!("pgbench -T {} testdb", ctx.render(seconds)?),
+                _ => format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
+            },
         )],
         // The ledger writer runs in the runner itself, not in a node.
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => Vec::new(),
@@ -283,7 +330,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 .resolve(from)
                 .ok_or("copy_backup needs one node to copy from")?;
             let from_addr = ctx.node(&from).address;
-            let (backup, to) = (ctx.render(backup)?, ctx.render(to)?);
+            let (backup, to) = (ctx.render_path(backup, false)?, ctx.render_path(to, false)?);
             let parent = to
                 .rsplit_once('/')
                 .map(|(p, _)| if p.is_empty() { "/" } else { p })
@@ -353,28 +400,66 @@ pub fn command_steps(
     }
 }
 
+/// A step's title with the variables known at that point rendered (`${pg.wal_dir}` is
+/// `pg_xlog` on 9.3); in a runbook, values captured at run time stay `${name}`. A title that
+/// cannot be rendered is shown as written.
+pub fn title(ctx: &Context, title: &str) -> String {
+    Template::parse(title)
+        .and_then(|t| ctx.render(&t))
+        .unwrap_or_else(|_| title.to_string())
+}
+
+/// SQL as the document types it: `psql -c "..."` for a one-line query on the `postgres`
+/// database (`$ psql -c "SELECT pg_last_xact_replay_timestamp()"`, p.31), otherwise an
+/// interactive `psql <db>` and the statement after its prompt, ended by `;`
+/// (`testdb=# truncate table pgbench_history;`, p.48; further lines after `testdb-#`).
+pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
+    let sql = sql.trim_end();
+    if db == "postgres" && !sql.contains('\n') && !sql.contains('"') {
+        return vec![format!("$ psql -c \"{sql}\"")];
+    }
+    let end = if sql.ends_with(';') { "" } else { ";" };
+    let mut lines = vec![format!("$ psql {db}")];
+    for (i, line) in format!("{sql}{end}").lines().enumerate() {
+        // psql's prompt, then its continuation prompt.
+        let prompt = if i == 0 { "=" } else { "-" };
+        lines.push(format!("{db}{prompt}# {line}"));
+    }
+    lines
+}
+
 /// A one-line description of what a step that runs no command does, for reports and runbooks.
 pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
     let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     match kind {
-        StepKind::Sql { sql, db, expect } => {
-            let mut s = vec![format!("$ psql -d {db} -c \"{}\"", r(sql))];
+        StepKind::Sql {
+            sql,
+            db,
+            expect,
+            measure,
+        } => {
+            let mut s = psql_lines(db, &r(sql));
             if let Some(e) = expect {
                 s.push(format!("expect: {}", r(e)));
             }
+            if let Some(m) = measure {
+                s.push(format!("measure: {m}"));
+            }
             s
         }
-        StepKind::Wait(w) => vec![match w {
+        StepKind::Wait(w) => match w {
             crate::scenario::WaitFor::PgIsReady(code) => {
-                format!("wait until pg_isready returns {code}")
+                vec![format!("wait until pg_isready returns {code}")]
             }
             crate::scenario::WaitFor::Sql { sql, equals, db } => {
-                format!("wait until `{}` on {db} returns {}", r(sql), r(equals))
+                let mut s = psql_lines(db, &r(sql));
+                s.push(format!("repeat until it returns {}", r(equals)));
+                s
             }
-            crate::scenario::WaitFor::Log(re) => {
-                format!("wait for a server log line matching /{}/", r(re))
+            crate::scenario::WaitFor::Log { pattern: re, .. } => {
+                vec![format!("wait for a server log line matching /{}/", r(re))]
             }
-        }],
+        },
         StepKind::ExpectLog { lines, since } => {
             let mut s = vec![format!(
                 "expect in the server log, in order{}:",
@@ -410,6 +495,26 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sql_reads_as_the_document_types_it() {
+        assert_eq!(
+            psql_lines("testdb", "truncate table pgbench_history"),
+            ["$ psql testdb", "testdb=# truncate table pgbench_history;"]
+        );
+        assert_eq!(
+            psql_lines("postgres", "SELECT pg_last_xact_replay_timestamp()"),
+            ["$ psql -c \"SELECT pg_last_xact_replay_timestamp()\""]
+        );
+        assert_eq!(
+            psql_lines("testdb", "select 1\nfrom t"),
+            ["$ psql testdb", "testdb=# select 1", "testdb-# from t;"]
+        );
+        assert_eq!(
+            psql_lines("postgres", "SELECT 'a' || \"b\";"),
+            ["$ psql postgres", "postgres=# SELECT 'a' || \"b\";"]
+        );
+    }
 
     #[test]
     fn dates_are_civil() {

@@ -115,6 +115,10 @@ pub struct Verdict {
     pub logs: Vec<(String, String)>,
 }
 
+/// How much longer than its timeout a step may take before the runner ends it: the kinds that
+/// watch their own deadline (`wait`, `expect_log`) report first, with what they saw.
+pub const BOUND_GRACE: Duration = Duration::from_secs(5);
+
 /// How long one readiness probe may take: pg_isready's own connect timeout (3 s) and a second
 /// for the exec around it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -223,6 +227,18 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// What the node's log tap holds after `mark` (all of it without one).
+    fn log_since(&self, node: &str, mark: Option<&str>) -> &str {
+        let from = mark
+            .and_then(|m| self.marks.get(m))
+            .and_then(|(offsets, _)| offsets.get(node).copied())
+            .unwrap_or(0);
+        self.taps
+            .get(node)
+            .map(|t| &t.text[from.min(t.text.len())..])
+            .unwrap_or("")
+    }
+
     async fn sync_all_logs(&mut self) {
         for node in self.nodes.clone() {
             self.sync_logs(&node, false).await;
@@ -316,11 +332,12 @@ impl<L: LabOps> Runner<L> {
                 Some(NodeRef::All) => self.nodes.clone(),
                 _ => node.iter().cloned().collect(),
             };
+            let title = render::title(&self.ctx, &step.title);
             let mut commands = Vec::new();
             let mut plans = Vec::new();
             let mut render_error = None;
             for t in &targets {
-                match render::command_steps(&self.ctx, t, &step.title, &step.kind) {
+                match render::command_steps(&self.ctx, t, &title, &step.kind) {
                     Ok(steps) => {
                         commands.extend(steps.iter().map(display_step));
                         plans.push((t.clone(), steps));
@@ -331,7 +348,7 @@ impl<L: LabOps> Runner<L> {
             commands.extend(render::describe(&self.ctx, &step.kind));
             self.sink.emit(Event::StepStarted {
                 number,
-                title: step.title.clone(),
+                title: title.clone(),
                 node: match &step.on {
                     Some(NodeRef::All) => Some("all".into()),
                     _ => node.clone(),
@@ -357,7 +374,18 @@ impl<L: LabOps> Runner<L> {
                 );
                 continue;
             }
-            match pace(number, &step.title, &commands) {
+            if let Some(when) = self.ctx.unmet(&step.when) {
+                let reason = self.ctx.not_applicable(when);
+                self.finish(
+                    number,
+                    Outcome::Skipped { reason },
+                    String::new(),
+                    t0,
+                    step.optional,
+                );
+                continue;
+            }
+            match pace(number, &title, &commands) {
                 Pace::Run => {}
                 Pace::Skip => {
                     self.finish(
@@ -664,7 +692,53 @@ impl<L: LabOps> Runner<L> {
             .await
     }
 
+    /// Runs a step within its time bound ([`scenario::Step::effective_timeout`], plus
+    /// [`BOUND_GRACE`] for the kinds that watch their own deadline and say what they saw): a
+    /// step that reaches it fails, saying what it was waiting for, so no drill waits forever
+    /// (a commit held for a synchronous standby that is gone, a command that hangs). The
+    /// drill then ends as after any failure: faults healed, reports written.
     async fn execute(
+        &mut self,
+        step: &scenario::Step,
+        node: Option<&str>,
+        plans: Vec<(String, Vec<PlanStep>)>,
+        backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
+    ) -> (Outcome, String) {
+        let Some(bound) = step.effective_timeout().map(|t| t + BOUND_GRACE) else {
+            return self.execute_unbounded(step, node, plans, backgrounds).await;
+        };
+        let waiting_for = self.waiting_for(step, node);
+        let run = self.execute_unbounded(step, node, plans, backgrounds);
+        match tokio::time::timeout(bound, run).await {
+            Ok(done) => done,
+            Err(_) => (
+                Outcome::Failed {
+                    expected: format!("the step to end within {} s", bound.as_secs()),
+                    seen: format!(
+                        "still waiting after {} s for {waiting_for}",
+                        bound.as_secs()
+                    ),
+                },
+                String::new(),
+            ),
+        }
+    }
+
+    /// What a step waits for, in words, for the message of a step that reached its bound.
+    fn waiting_for(&self, step: &scenario::Step, node: Option<&str>) -> String {
+        let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
+        let text = match &step.kind {
+            StepKind::Sql { sql, .. } => self.ctx.render(sql).ok(),
+            StepKind::Run { command, .. } => self.ctx.render(command).ok(),
+            _ => None,
+        };
+        match text {
+            Some(t) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
+            None => format!("the `{}` step{on}", step.kind.key()),
+        }
+    }
+
+    async fn execute_unbounded(
         &mut self,
         step: &scenario::Step,
         node: Option<&str>,
@@ -867,7 +941,12 @@ impl<L: LabOps> Runner<L> {
                 });
                 (Outcome::Passed, output)
             }
-            StepKind::Sql { sql, db, expect } => {
+            StepKind::Sql {
+                sql,
+                db,
+                expect,
+                measure,
+            } => {
                 let Some(n) = node else {
                     return (
                         Outcome::Error {
@@ -887,6 +966,22 @@ impl<L: LabOps> Runner<L> {
                 let shown = value.clone().unwrap_or_else(|| "NULL".into());
                 if let Some(var) = &step.capture {
                     self.ctx.vars.insert(var.clone(), shown.clone());
+                }
+                if let Some(name) = measure {
+                    let Ok(value) = shown.trim().parse::<f64>() else {
+                        return (
+                            Outcome::Failed {
+                                expected: format!("a number for the measure `{name}`"),
+                                seen: shown.clone(),
+                            },
+                            shown,
+                        );
+                    };
+                    self.sink.emit(Event::Measure {
+                        name: name.clone(),
+                        value,
+                        at: self.sink.at(),
+                    });
                 }
                 if let Some(expect) = expect {
                     match self.ctx.render(expect) {
@@ -930,16 +1025,7 @@ impl<L: LabOps> Runner<L> {
                 let deadline = Instant::now() + timeout.unwrap_or(Duration::from_secs(30));
                 'poll: loop {
                     self.sync_logs(n, false).await;
-                    let from = since
-                        .as_ref()
-                        .and_then(|m| self.marks.get(m))
-                        .and_then(|(offsets, _)| offsets.get(n).copied())
-                        .unwrap_or(0);
-                    let text = self
-                        .taps
-                        .get(n)
-                        .map(|t| t.text[from.min(t.text.len())..].to_string())
-                        .unwrap_or_default();
+                    let text = self.log_since(n, since.as_deref()).to_string();
                     let mut pos = 0;
                     let mut found = Vec::new();
                     for line in lines {
@@ -1113,7 +1199,7 @@ impl<L: LabOps> Runner<L> {
                         Err(e) => (false, e),
                     }
                 }
-                WaitFor::Log(re) => {
+                WaitFor::Log { pattern: re, since } => {
                     let pattern = match self.ctx.render_regex(re).map(|p| regex::Regex::new(&p)) {
                         Ok(Ok(r)) => r,
                         Ok(Err(e)) => {
@@ -1127,7 +1213,7 @@ impl<L: LabOps> Runner<L> {
                         Err(e) => return (Outcome::Error { message: e }, String::new()),
                     };
                     self.sync_logs(node, false).await;
-                    let text = self.taps.get(node).map(|t| t.text.as_str()).unwrap_or("");
+                    let text = self.log_since(node, since.as_deref());
                     match pattern.find(text) {
                         Some(m) => (true, text[m.start()..m.end()].to_string()),
                         None => (false, "no matching log line".into()),

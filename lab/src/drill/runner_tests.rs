@@ -188,6 +188,9 @@ impl LabOps for Fake {
             db: db.into(),
             sql: sql.into(),
         });
+        if sql.contains("waits forever") {
+            std::future::pending::<()>().await;
+        }
         (self.on_sql)(node, sql)
     }
 }
@@ -361,6 +364,8 @@ run = "echo done"
 
 #[tokio::test]
 async fn roles_follow_a_promotion() {
+    // (After the promotion no node follows node2, so the checker refuses `on = "standby"`
+    // there: the standby is used before it.)
     let ran = run(
         Fake::new(),
         r#"
@@ -368,6 +373,11 @@ async fn roles_follow_a_promotion() {
 title = "on the primary"
 on = "primary"
 run = "echo one"
+
+[[steps]]
+title = "on the standby"
+on = "standby"
+run = "echo three"
 
 [[steps]]
 title = "promote node2"
@@ -378,11 +388,6 @@ action = "promote"
 title = "on the new primary"
 on = "primary"
 run = "echo two"
-
-[[steps]]
-title = "on the new standby"
-on = "standby"
-run = "echo three"
 "#,
     )
     .await;
@@ -397,15 +402,15 @@ run = "echo three"
         runs,
         vec![
             ("node1".to_string(), "echo one".to_string()),
+            ("node2".to_string(), "echo three".to_string()),
             ("node2".to_string(), "set -e\npg_ctl promote".to_string()),
             ("node2".to_string(), "echo two".to_string()),
-            ("node1".to_string(), "echo three".to_string()),
         ]
     );
     let on = |n: &str| Some(n.to_string());
     assert_eq!(
         ran.step_nodes(),
-        vec![on("node1"), on("node2"), on("node2"), on("node1")]
+        vec![on("node1"), on("node2"), on("node2"), on("node2")]
     );
 }
 
@@ -433,7 +438,7 @@ db = "testdb"
 capture = "rows"
 
 [[steps]]
-title = "use it in a command"
+title = "use ${rows} rows in a command on /disk2/${pg.wal_dir}"
 on = "node1"
 run = "echo rows=${rows}"
 
@@ -480,6 +485,15 @@ expect = "${rows}"
         ran.lab.commands(),
         vec![cmd("node1", User::Postgres, "echo rows=42")]
     );
+    let titles: Vec<&str> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepStarted { title, .. } => Some(title.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(titles[1], "use 42 rows in a command on /disk2/pg_wal");
 }
 
 #[tokio::test]
@@ -659,6 +673,46 @@ async fn a_failed_drill_heals_its_faults_after_the_failing_step() {
         .position(|e| matches!(e, Event::Fault { heal: true, .. }))
         .unwrap();
     assert!(healed_at > failed_at);
+}
+
+/// A statement that never returns (a commit held for a synchronous standby that is gone) ends
+/// at its step's bound: the step fails saying what it waited for, the rest is skipped, and the
+/// fault injected before it is healed.
+#[tokio::test(start_paused = true)]
+async fn a_step_that_never_ends_fails_at_its_bound_and_the_faults_are_healed() {
+    let body = r#"
+[[steps]]
+title = "break"
+on = "node1"
+fault = "wal-permission"
+
+[[steps]]
+title = "a commit that waits forever"
+on = "node1"
+sql = "INSERT INTO t VALUES (1) -- waits forever"
+timeout = "3s"
+
+[[steps]]
+title = "never reached"
+on = "node1"
+run = "true"
+"#;
+    let ran = run(Fake::new(), body).await;
+    assert!(!ran.verdict.passed);
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Failed {
+            expected: "the step to end within 8 s".into(),
+            seen:
+                "still waiting after 8 s for `INSERT INTO t VALUES (1) -- waits forever` on node1"
+                    .into(),
+        }
+    );
+    assert!(matches!(ran.outcome(3), Outcome::Skipped { .. }));
+    assert!(ran
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Fault { heal: true, .. })));
 }
 
 #[tokio::test]
@@ -1113,4 +1167,40 @@ wait = { pg_isready = 0 }
         .collect();
     assert_eq!(sql_nodes, vec!["node1", "node2"]);
     assert_eq!((ran.lab.probes("node1"), ran.lab.probes("node2")), (1, 1));
+}
+
+#[tokio::test]
+async fn a_captured_value_that_makes_a_bad_path_is_refused_before_it_runs() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("x /disk1/data; touch /tmp/pwned".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT dir FROM t"
+capture = "dir"
+
+[[steps]]
+title = "back up under it"
+on = "node1"
+action = "local_backup"
+with = { to = "/disk3/${dir}" }
+"#,
+    )
+    .await;
+    let Outcome::Error { message } = ran.outcome(2) else {
+        panic!("{:?}", ran.outcomes());
+    };
+    assert!(
+        message.contains("contains ` `: paths may hold only"),
+        "{message}"
+    );
+    assert!(
+        ran.lab
+            .commands()
+            .iter()
+            .all(|(_, _, c)| !c.contains("pwned")),
+        "the injected text reached a shell"
+    );
 }

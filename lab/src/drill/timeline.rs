@@ -243,6 +243,9 @@ pub struct Timeline {
     pub ledger: Ledger,
     /// One lag series per standby, in natural name order.
     pub lag: Vec<LagSeries>,
+    /// The figures the drill measured (`rpo_rows`, `rows_lost_by_restarted_master`, …), in
+    /// the order they were measured.
+    pub measures: Vec<(String, f64)>,
 }
 
 /// Reduces a drill's events to what the page draws.
@@ -254,6 +257,7 @@ pub fn model(events: &[Event]) -> Timeline {
     let mut roles: Vec<(&str, RoleMark)> = Vec::new();
     let mut points = Vec::new();
     let mut lag: Vec<LagSeries> = Vec::new();
+    let mut measures = Vec::new();
     let mut end: f64 = 0.0;
     for e in events {
         match e {
@@ -331,7 +335,10 @@ pub fn model(events: &[Event]) -> Timeline {
                     },
                 ));
             }
-            Event::Measure { at, .. } => end = end.max(*at),
+            Event::Measure { name, value, at } => {
+                end = end.max(*at);
+                measures.push((name.clone(), *value));
+            }
             Event::LedgerSample { acked, failed, at } => {
                 end = end.max(*at);
                 points.push(LedgerPoint {
@@ -414,6 +421,7 @@ pub fn model(events: &[Event]) -> Timeline {
             points,
         },
         lag,
+        measures,
     }
 }
 
@@ -681,6 +689,7 @@ fn page(t: &Timeline, out: &mut String) -> fmt::Result {
     writeln!(out, "</header>\n<section>\n<h2>Timeline</h2>")?;
     svg(t, out)?;
     writeln!(out, "</section>")?;
+    measure_table(t, out)?;
     step_table(t, out)?;
     legend(t, out)?;
     writeln!(out, "</body>\n</html>")
@@ -1127,6 +1136,21 @@ fn lag_lane(lag: &[LagSeries], top: f64, x: &impl Fn(f64) -> f64, out: &mut Stri
     writeln!(out, "</g>")
 }
 
+fn measure_table(t: &Timeline, out: &mut String) -> fmt::Result {
+    if t.measures.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<section>\n<h2>Measures</h2>\n<table>\n<thead><tr><th>measure</th><th>value</th></tr></thead>\n<tbody>")?;
+    for (name, value) in &t.measures {
+        writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"num\">{value:.3}</td></tr>",
+            esc(name)
+        )?;
+    }
+    writeln!(out, "</tbody>\n</table>\n</section>")
+}
+
 fn step_table(t: &Timeline, out: &mut String) -> fmt::Result {
     if t.steps.is_empty() {
         return Ok(());
@@ -1399,6 +1423,36 @@ mod tests {
         assert_eq!(tick_label(90.0, 30.0), "90s");
         assert_eq!(tick_label(120.0, 60.0), "2m");
         assert_eq!(tick_label(5400.0, 900.0), "1h30m");
+    }
+
+    #[test]
+    fn measures_are_listed_in_the_order_they_were_taken() {
+        let events = vec![
+            Event::Measure {
+                name: "rows_lost_by_restarted_master".into(),
+                value: 104.0,
+                at: 3.0,
+            },
+            Event::Measure {
+                name: "rpo_rows".into(),
+                value: 0.0,
+                at: 4.0,
+            },
+        ];
+        let t = model(&events);
+        assert_eq!(
+            t.measures,
+            vec![
+                ("rows_lost_by_restarted_master".to_string(), 104.0),
+                ("rpo_rows".to_string(), 0.0)
+            ]
+        );
+        let page = html(&events);
+        let lost = page
+            .find("<code>rows_lost_by_restarted_master</code></td><td class=\"num\">104.000")
+            .expect("the measure is in the page");
+        assert!(lost < page.find("<code>rpo_rows</code>").unwrap());
+        assert!(!html(&[]).contains("<h2>Measures</h2>"));
     }
 
     #[test]

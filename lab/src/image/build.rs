@@ -40,6 +40,9 @@ pub struct ImageOptions {
     pub refresh: bool,
     /// `--configure-arg` (repeatable).
     pub configure_args: Vec<String>,
+    /// `--check`: run the regression suite in the build layer (a build layer that exists but
+    /// was never checked is built again, checked).
+    pub check: bool,
 }
 
 /// The images a lab runs on.
@@ -251,10 +254,13 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
         version: tarball.version,
         tarball_sha256: tarball.sha256.clone(),
         configure_args: opts.configure_args.clone(),
+        check: opts.check,
     };
     let build_key = inputs.key(&base_key);
     let build_tag = format!("pglab/build:{}-{build_key}", tarball.version);
-    match start_layer(engine, ui, "build", &build_tag).await? {
+    let unchecked =
+        |labels: &HashMap<String, String>| opts.check && !labels.contains_key(super::CHECKED_LABEL);
+    match start_layer_unless(engine, ui, "build", &build_tag, unchecked).await? {
         Layer::Cached(report) => layers.push(report),
         Layer::Missing(mut task) => {
             let files = vec![
@@ -267,7 +273,10 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
                     FileSource::Path(tarball.path.clone()),
                 ),
             ];
-            let labels = image_labels("build", &build_key, Some(&tarball.version));
+            let mut labels = image_labels("build", &build_key, Some(&tarball.version));
+            if opts.check {
+                labels.insert(super::CHECKED_LABEL.into(), "make check passed".into());
+            }
             build_from(engine, &build_tag, labels, files, &logs, &mut task).await?;
             layers.push(finish_layer(engine, "build", &build_tag, task).await);
         }
@@ -329,8 +338,20 @@ async fn start_layer(
     layer: &'static str,
     tag: &str,
 ) -> Result<Layer, ImageError> {
+    start_layer_unless(engine, ui, layer, tag, |_| false).await
+}
+
+/// Looks for the layer by its content tag; an image found whose labels `stale` rejects is
+/// built again.
+async fn start_layer_unless(
+    engine: &Engine,
+    ui: &Ui,
+    layer: &'static str,
+    tag: &str,
+    stale: impl Fn(&HashMap<String, String>) -> bool,
+) -> Result<Layer, ImageError> {
     let mut task = ui.task(layer);
-    if engine.image_labels(tag).await?.is_some() {
+    if engine.image_labels(tag).await?.is_some_and(|l| !stale(&l)) {
         let took = task.done(&format!("{tag} (cached)"));
         return Ok(Layer::Cached(LayerReport {
             layer,

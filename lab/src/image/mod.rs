@@ -103,7 +103,18 @@ pub struct BuildInputs {
     pub tarball_sha256: String,
     /// Extra `./configure` arguments (none by default, as the document).
     pub configure_args: Vec<String>,
+    /// Run the regression suite (`make check`) after `make world`. Not part of the content
+    /// key: a checked image is the same image, and carries [`CHECKED_LABEL`].
+    pub check: bool,
 }
+
+/// Label of a build image whose regression suite passed when it was built.
+pub const CHECKED_LABEL: &str = "io.pglab.checked";
+
+/// The build layer's regression run (`make check`, after `make world`): as an unprivileged
+/// user, since initdb refuses to run as root; on failure the regression diffs are printed and
+/// the build fails, so the image is not tagged.
+const MAKE_CHECK: &str = " \\\n && useradd -M -d /work pgcheck && chown -R pgcheck /work \\\n && if ! su pgcheck -s /bin/sh -c 'make check'; then echo 'make check failed; the regression diffs:'; find . -name regression.diffs -exec cat {} +; exit 1; fi \\\n && chown -R root:root /work";
 
 /// Content key: the first 16 hex digits of the SHA-256 of the parts.
 pub fn key(parts: &[&str]) -> String {
@@ -197,6 +208,7 @@ impl BuildInputs {
 
     /// The build layer's Dockerfile.
     pub fn dockerfile(&self, base_tag: &str) -> String {
+        let check = if self.check { MAKE_CHECK } else { "" };
         let v = self.version;
         let (world, install) = make_targets(&v);
         let configure = std::iter::once("./configure".to_string())
@@ -211,6 +223,7 @@ impl BuildInputs {
                 ("tarball", &self.tarball_name()),
                 ("configure", &configure),
                 ("world", world),
+                ("check", check),
                 ("install", install),
             ],
         )
@@ -218,7 +231,15 @@ impl BuildInputs {
 
     /// The content key of the build image.
     pub fn key(&self, base_key: &str) -> String {
-        key(&[base_key, &self.tarball_sha256, &self.dockerfile("BASE")])
+        let unchecked = BuildInputs {
+            check: false,
+            ..self.clone()
+        };
+        key(&[
+            base_key,
+            &self.tarball_sha256,
+            &unchecked.dockerfile("BASE"),
+        ])
     }
 }
 
@@ -343,6 +364,7 @@ mod tests {
             version: version.parse().unwrap(),
             tarball_sha256: "ab".repeat(32),
             configure_args: vec![],
+            check: false,
         }
     }
 
@@ -355,6 +377,24 @@ mod tests {
 
     fn golden(name: &str, actual: &str) {
         crate::golden::assert_golden(&format!("images/{name}"), actual);
+    }
+
+    #[test]
+    fn a_checked_build_is_the_same_image_with_make_check_before_install() {
+        let plain = inputs("9.3.5");
+        let checked = BuildInputs {
+            check: true,
+            ..plain.clone()
+        };
+        assert_eq!(checked.key("B"), plain.key("B"));
+        let file = checked.dockerfile("pglab/base:X");
+        let (check, install) = (
+            file.find("'make check'").expect("make check runs"),
+            file.find("install-world \\").expect("install-world runs"),
+        );
+        assert!(check < install, "{file}");
+        assert!(file.contains("regression.diffs"), "{file}");
+        assert!(!plain.dockerfile("pglab/base:X").contains("make check"));
     }
 
     #[test]
@@ -376,6 +416,14 @@ mod tests {
         golden(
             "build-17.2.Dockerfile",
             &inputs("17.2").dockerfile("pglab/base:X"),
+        );
+        let checked = BuildInputs {
+            check: true,
+            ..inputs("9.3.5")
+        };
+        golden(
+            "build-9.3.5-check.Dockerfile",
+            &checked.dockerfile("pglab/base:X"),
         );
         golden(
             "node.Dockerfile",

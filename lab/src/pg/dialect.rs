@@ -5,7 +5,109 @@
 //! signal file, `*_location` columns became `*_lsn`, and so on. [`Dialect`] is the one place
 //! where version numbers are compared; everything else asks it.
 
-use crate::version::Major;
+use crate::version::{Major, PgVersion};
+
+/// The oldest major the lab speaks (the document's).
+pub const OLDEST_MAJOR: Major = Major {
+    first: 9,
+    second: 3,
+};
+
+/// The newest major the dialect table knows (the image recipe knows its build targets).
+pub const NEWEST_MAJOR: Major = Major {
+    first: 17,
+    second: 0,
+};
+
+/// The final releases of the supported majors that the project no longer maintains.
+const FINAL_RELEASES: &[(Major, u32)] = &[
+    (
+        Major {
+            first: 9,
+            second: 3,
+        },
+        25,
+    ),
+    (
+        Major {
+            first: 9,
+            second: 4,
+        },
+        26,
+    ),
+    (
+        Major {
+            first: 9,
+            second: 5,
+        },
+        25,
+    ),
+    (
+        Major {
+            first: 9,
+            second: 6,
+        },
+        24,
+    ),
+    (
+        Major {
+            first: 10,
+            second: 0,
+        },
+        23,
+    ),
+    (
+        Major {
+            first: 11,
+            second: 0,
+        },
+        22,
+    ),
+    (
+        Major {
+            first: 12,
+            second: 0,
+        },
+        22,
+    ),
+];
+
+/// For a major still maintained: no minor release above this exists (quarterly releases over
+/// a five-year life reach about 22).
+const LIVE_MINOR_BOUND: u32 = 30;
+
+/// Whether the lab can speak `version`: a release that exists of a major from 9.3 to the
+/// newest the dialect table knows. The error names the supported range.
+pub fn check_supported(version: &PgVersion) -> Result<(), String> {
+    let major = version.major;
+    let range = format!(
+        "the lab supports PostgreSQL {OLDEST_MAJOR} to {NEWEST_MAJOR} (9.3, 9.4, 9.5, 9.6, then 10 to {})",
+        NEWEST_MAJOR.first
+    );
+    if major < OLDEST_MAJOR {
+        return Err(format!("PostgreSQL {version} is older than {range}"));
+    }
+    if major > NEWEST_MAJOR {
+        return Err(format!("PostgreSQL {version} is newer than {range}"));
+    }
+    if major.is_legacy() && major.second > 6 {
+        return Err(format!("PostgreSQL {major} does not exist: {range}"));
+    }
+    let last = FINAL_RELEASES
+        .iter()
+        .find(|(m, _)| *m == major)
+        .map(|(_, last)| *last);
+    match (version.minor, last) {
+        (Some(minor), Some(last)) if minor > last => Err(format!(
+            "PostgreSQL {version} does not exist: {major}'s final release is {major}.{last}; {range}"
+        )),
+        (Some(minor), None) if minor > LIVE_MINOR_BOUND => Err(format!(
+            "PostgreSQL {version} does not exist: no {major} release is numbered above \
+             {major}.{LIVE_MINOR_BOUND}; {range}"
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// The spelling of directories, settings, flags, columns and log lines for one major version.
 ///
@@ -181,6 +283,25 @@ impl Dialect {
         self.at_least(9, 5)
     }
 
+    /// Whether the server keeps a previous checkpoint and, when the latest checkpoint record
+    /// cannot be read, falls back to it and opens (before 11, which removed the secondary
+    /// checkpoint). Seen on 9.3.5: `invalid primary checkpoint record` → `using previous
+    /// checkpoint record at …` → `redo done at …` → `database system is ready to accept
+    /// connections`, without the WAL after the damaged page. From 11 the server refuses to
+    /// start (`could not locate a valid checkpoint record`).
+    pub fn falls_back_to_previous_checkpoint(&self) -> bool {
+        !self.at_least(11, 0)
+    }
+
+    /// Whether, at the end of archive recovery on a new timeline, the old timeline's last
+    /// (partial) segment is renamed `.partial` before it is archived (from 9.5). Before 9.5 it
+    /// is archived under its plain name, which the archive may already hold (the promoted
+    /// server's former primary archived it); the report's `test ! -f` `archive_command` then
+    /// refuses it forever (seen on 9.3.5 after the point-in-time recovery of §4).
+    pub fn archives_partial_segment(&self) -> bool {
+        self.at_least(9, 5)
+    }
+
     /// The default `recovery_target_timeline`: `current` (the backup's timeline) before 12,
     /// `latest` from 12.
     pub fn default_recovery_target_timeline(&self) -> &'static str {
@@ -321,5 +442,32 @@ mod tests {
         );
         assert_eq!(dialect("9.3").wal_path(), "/disk2/pg_xlog");
         assert_eq!(dialect("15").wal_path(), "/disk2/pg_wal");
+    }
+
+    #[test]
+    fn only_versions_the_table_knows_are_supported() {
+        for ok in [
+            "9.3", "9.3.0", "9.3.25", "9.6.24", "10", "15.18", "15.20", "17", "17.2",
+        ] {
+            assert_eq!(check_supported(&ok.parse().unwrap()), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("8.4", "older than"),
+            ("9.2.24", "older than"),
+            ("18", "newer than"),
+            ("99", "newer than"),
+            ("9.9", "9.9 does not exist"),
+            ("9.3.99", "9.3's final release is 9.3.25"),
+            ("9.3.26", "9.3's final release is 9.3.25"),
+            ("12.23", "12's final release is 12.22"),
+            ("15.31", "above 15.30"),
+        ] {
+            let e = check_supported(&bad.parse().unwrap()).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert!(
+                e.contains("the lab supports PostgreSQL 9.3 to 17"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

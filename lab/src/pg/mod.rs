@@ -12,20 +12,29 @@
 //!   [`Plan`](crate::plan::Plan), and the smaller builders ([`standby_config`],
 //!   [`pitr_config`], [`base_backup`], [`local_backup`], [`link_wal_dir`]) are the pieces the
 //!   recovery drills of chapters 3 and 4 reuse.
+//! - [`install_lines`], [`replication_checks`], [`watch_loops`] and [`ssh_plan`] write, as the
+//!   document does, what the lab does by other means (image layers, SQL checks, the drill
+//!   monitor, `up`'s key exchange), for printed runbooks.
 //!
 //! Architecture invariant: this module does no I/O. It only produces text and
 //! [`Step`](crate::plan::Step)s, so every command for every version can be printed as a runbook
 //! and compared with the golden files in `fixtures/pg/`. The command lines are the document's own
 //! wherever the version allows; every deviation the lab needs is explained where it is made.
 
+mod chapters;
 mod dialect;
+#[cfg(test)]
+pub(crate) mod document_lines;
 mod setup;
 mod topology;
 
-pub use dialect::Dialect;
+pub use chapters::{
+    install_lines, lab_ssh_lines, replication_checks, ssh_plan, watch_loops, LAB_SSH_KEYGEN,
+};
+pub use dialect::{check_supported, Dialect, NEWEST_MAJOR, OLDEST_MAJOR};
 pub use setup::{
-    base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config, setup_plan,
-    standby_config,
+    backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
+    setup_plan, standby_config,
 };
 pub use topology::{
     ArchiveCommand, Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,

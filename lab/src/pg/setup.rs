@@ -97,6 +97,28 @@ pub fn local_backup(dialect: &Dialect, topo: &Topology, node: &NodeName, target_
     step
 }
 
+/// The backup directory made and given to `postgres` before a [`local_backup`], as the document
+/// does (as root): `mkdir -p /disk3/backup/data` and `chown postgres:postgres /disk3/backup/data`
+/// (p.33), or for a dated backup `mkdir -p /disk3/backup/YYYYMMDD/data` and
+/// `chown -R postgres:postgres /disk3/backup/YYYYMMDD` (p.46): the directory created below
+/// `/disk3/backup` is what changes hands.
+pub fn backup_dir(node: &NodeName, target_dir: &str) -> Step {
+    let top = target_dir
+        .strip_prefix("/disk3/backup/")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(first, _)| format!("/disk3/backup/{first}"));
+    let chown = match top {
+        Some(top) => format!("chown -R postgres:postgres {top}"),
+        None => format!("chown postgres:postgres {target_dir}"),
+    };
+    Step::shell(
+        node,
+        &format!("make the backup directory {target_dir}"),
+        User::Root,
+        format!("mkdir -p {target_dir}\n{chown}"),
+    )
+}
+
 /// Replaces the WAL directory a base backup left in `/disk1/data` by a link to `/disk2`, as the
 /// document does after `pg_basebackup` (p.14): `rmdir /disk1/data/pg_xlog`, `cd /disk1/data`,
 /// `ln -s /disk2/pg_xlog pg_xlog`.
@@ -283,24 +305,44 @@ fn master_settings(dialect: &Dialect, topo: &Topology) -> String {
         dialect.wal_level(),
         topo.archive.command()
     );
-    // The document's tuning is for its 150 GB database on a large server; 16GB of shared
-    // buffers would not even start in a small container, so the lab keeps the defaults and
-    // says so where a reader of the file will look.
-    s.push_str(
-        "# the document also sets shared_buffers = 16GB and checkpoint_segments = 64 for its\n\
-         # 150 GB database; the lab keeps the defaults\n",
-    );
-    if dialect.checkpoint_spacing_setting() != "checkpoint_segments" {
-        s.push_str(&format!(
-            "# (checkpoint_segments is {} on this version)\n",
-            dialect.checkpoint_spacing_setting()
-        ));
-    }
+    s.push_str(&tuning(dialect, topo));
     if topo.sync {
         // Both names, so the line stays right after a failover (see `Topology::sync`).
         s.push_str(&format!(
             "synchronous_standby_names = '{}, {}'\n",
             topo.slave.name, topo.master.name
+        ));
+    }
+    s
+}
+
+/// The document's tuning (p.13), as settings with [`Topology::document_tuning`], else as a
+/// comment: 16 GB of shared buffers would not even start in a small container, so the lab keeps
+/// the defaults and says so where a reader of the file will look. From 9.5 the checkpoint spacing
+/// is `max_wal_size`; 64 segments of 16 MB between checkpoints are about 3GB of it (9.5's
+/// conversion: 3 × checkpoint_segments × 16 MB).
+fn tuning(dialect: &Dialect, topo: &Topology) -> String {
+    let spacing = dialect.checkpoint_spacing_setting();
+    if topo.document_tuning {
+        let mut s =
+            "# the document's tuning for its 150 GB database (p.13)\nshared_buffers = 16GB\n"
+                .to_string();
+        if spacing == "checkpoint_segments" {
+            s.push_str("checkpoint_segments = 64\n");
+        } else {
+            s.push_str(&format!(
+                "{spacing} = 3GB        # checkpoint_segments = 64 on 9.3\n"
+            ));
+        }
+        return s;
+    }
+    let mut s =
+        "# the document also sets shared_buffers = 16GB and checkpoint_segments = 64 for its\n\
+                 # 150 GB database; the lab keeps the defaults\n"
+            .to_string();
+    if spacing != "checkpoint_segments" {
+        s.push_str(&format!(
+            "# (checkpoint_segments is {spacing} on this version)\n"
         ));
     }
     s
@@ -489,56 +531,7 @@ mod tests {
         );
     }
 
-    /// Every command and file line of chapter 1 (SEED-GUIDE §1), as the document prints it.
-    const DOCUMENT_LINES: &[&str] = &[
-        // p.8
-        "mkdir -p /disk1/data",
-        "mkdir -p /disk2/pg_xlog",
-        "mkdir -p /disk3/archive",
-        "chown -R postgres:postgres /disk1",
-        "chown -R postgres:postgres /disk2",
-        "chown -R postgres:postgres /disk3",
-        "initdb -D /disk1/data -X /disk2/pg_xlog",
-        // p.9
-        "logging_collector = on",
-        "pg_ctl start -D /disk1/data",
-        // p.11
-        "CREATE ROLE repuser LOGIN REPLICATION PASSWORD 'repuser';",
-        // p.12
-        "host    replication     repuser         127.0.0.1/32           md5",
-        "host    replication     repuser         172.16.3.101/32     md5",
-        "host    replication     repuser         172.16.3.102/32     md5",
-        "createdb testdb",
-        "pgbench -i -s 10000 testdb",
-        "vacuumdb --all --analyze",
-        // p.13
-        "listen_addresses = '*'",
-        "wal_level = hot_standby",
-        "archive_mode = on",
-        "archive_command = 'test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f'",
-        "max_wal_senders = 2",
-        "pg_ctl restart",
-        // p.14
-        "mkdir /disk1/data",
-        "mkdir /disk2/pg_xlog",
-        "mkdir /disk3/archive",
-        "pg_basebackup -h 172.16.3.101 -U repuser -D /disk1/data --progress",
-        "rmdir /disk1/data/pg_xlog",
-        "cd /disk1/data",
-        "ln -s /disk2/pg_xlog pg_xlog",
-        // p.15
-        "[/disk1/data/recovery.conf]",
-        "standby_mode = 'on'",
-        "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=repuser'",
-        "hot_standby = on",
-        // p.16
-        "chmod 700 /disk1/data",
-        "pg_ctl start",
-        "pgbench -T 180 testdb",
-        // p.24 (cross-monitoring)
-        "host    postgres     postgres         172.16.3.101/32     md5",
-        "host    postgres     postgres         172.16.3.102/32     md5",
-    ];
+    use super::super::document_lines::CHAPTER_1_SETUP as DOCUMENT_LINES;
 
     /// Each document line must start a rendered line, after the prompt if it is a command
     /// (the lab may only append to a command line, as `initdb` and `pg_ctl` do), or be quoted

@@ -108,9 +108,18 @@ pub enum ArchiveCommand {
     /// ... has wrong size` and does not come back. `test ! -f` then also refuses to archive the
     /// segment again. The lab can run it to show this (SEED-GUIDE §1).
     Literal,
-    /// The crash-safe form (the lab's default): the same test, then a copy under a temporary
-    /// name renamed into place, so the archive holds whole segments or none:
-    /// `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv /disk3/archive/%f.tmp /disk3/archive/%f`.
+    /// The crash-safe form (the lab's default): a segment already in the archive is accepted
+    /// when it is byte for byte the same (`cmp -s`) and refused when it differs; a new one is
+    /// copied under a temporary name and renamed into place, so the archive holds whole
+    /// segments or none:
+    /// `if test -f /disk3/archive/%f; then cmp -s %p /disk3/archive/%f; else cp %p /disk3/archive/%f.tmp && mv /disk3/archive/%f.tmp /disk3/archive/%f; fi`.
+    ///
+    /// Accepting the identical copy is what keeps archiving going after a point-in-time
+    /// recovery on releases before 9.5: the recovered server offers the old timeline's last
+    /// segment again under a name the archive already holds, and the report's `test ! -f`
+    /// refuses it forever, so `pg_stop_backup` of the next base backup waits for it
+    /// ("still waiting for all required WAL segments to be archived"). A different segment of
+    /// the same name is still refused: the archive never loses what it holds.
     #[default]
     Atomic,
 }
@@ -123,7 +132,7 @@ impl ArchiveCommand {
                 format!("test ! -f {ARCHIVE_DIR}/%f && cp %p {ARCHIVE_DIR}/%f")
             }
             ArchiveCommand::Atomic => format!(
-                "test ! -f {ARCHIVE_DIR}/%f && cp %p {ARCHIVE_DIR}/%f.tmp && mv {ARCHIVE_DIR}/%f.tmp {ARCHIVE_DIR}/%f"
+                "if test -f {ARCHIVE_DIR}/%f; then cmp -s %p {ARCHIVE_DIR}/%f; else cp %p {ARCHIVE_DIR}/%f.tmp && mv {ARCHIVE_DIR}/%f.tmp {ARCHIVE_DIR}/%f; fi"
             ),
         }
     }
@@ -166,6 +175,11 @@ pub struct Topology {
     /// up to checkpoint_completion_target × checkpoint_timeout (about 4.5 minutes); the lab adds
     /// `-c fast` except in [`Topology::document`].
     pub fast_checkpoint: bool,
+    /// The document's tuning (p.13: `shared_buffers = 16GB`, `checkpoint_segments = 64`, for its
+    /// 150 GB database) written as settings rather than as a comment. Only for printed runbooks
+    /// (`lab drill runbook --profile seed`) and [`Topology::document`]: a container the size of
+    /// the lab's could not start with 16 GB of shared buffers.
+    pub document_tuning: bool,
 }
 
 impl Default for Topology {
@@ -185,13 +199,14 @@ impl Default for Topology {
             restore: RestoreCommand::Archive,
             archive: ArchiveCommand::Atomic,
             fast_checkpoint: true,
+            document_tuning: false,
         }
     }
 }
 
 impl Topology {
     /// The document's values exactly: scale 10000, `pgbench -T 180`, the literal
-    /// `restore_command` and `archive_command`.
+    /// `restore_command` and `archive_command`, its tuning lines.
     pub fn document() -> Self {
         Topology {
             scale: 10000,
@@ -199,6 +214,7 @@ impl Topology {
             restore: RestoreCommand::Literal,
             archive: ArchiveCommand::Literal,
             fast_checkpoint: false,
+            document_tuning: true,
             ..Topology::default()
         }
     }
@@ -248,7 +264,7 @@ mod tests {
         );
         assert_eq!(
             ArchiveCommand::Atomic.command(),
-            "test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f.tmp && mv /disk3/archive/%f.tmp /disk3/archive/%f"
+            "if test -f /disk3/archive/%f; then cmp -s %p /disk3/archive/%f; else cp %p /disk3/archive/%f.tmp && mv /disk3/archive/%f.tmp /disk3/archive/%f; fi"
         );
         assert_eq!(Topology::default().archive, ArchiveCommand::Atomic);
         assert_eq!(Topology::document().archive, ArchiveCommand::Literal);

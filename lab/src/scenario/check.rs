@@ -11,7 +11,7 @@
 //! names a step defines (captures, marks) are registered even when the step has errors, so a
 //! later use is not reported a second time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -19,6 +19,7 @@ use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
 use super::model::*;
+use super::roles::{At, Roles};
 use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
 use crate::pg::DATA_DIR;
 use crate::plan::User;
@@ -51,11 +52,59 @@ pub(super) const ACTION_PARAMS: &[(&str, &[&str])] = &[
     ("ledger_check", &["max_lost"]),
 ];
 
+/// The keys of a `wait` table.
+pub(super) const WAIT_KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log", "since"];
+
 /// The database `sql` and `wait.sql` use unless `db` says otherwise.
 const DEFAULT_DB: &str = "postgres";
 
 /// The lab's disks: every path a drill names must be under one of them.
 const DISK_ROOTS: &[&str] = &["/disk1/", "/disk2/", "/disk3/", "/disk4/"];
+
+/// At most this many diagnostics are shown for a file; the rest are counted.
+pub(super) const MAX_DIAGNOSTICS: usize = 50;
+
+/// At most this many characters of a message: values quoted in it are cut to fit.
+const MAX_MESSAGE_CHARS: usize = 600;
+
+/// The compiled size one pattern may have (the runner's regexes allow 10 MiB; a drill's log
+/// patterns need a few KiB).
+const REGEX_SIZE_LIMIT: usize = 256 << 10;
+
+/// The compiled size all of a file's patterns may have together: compiling is what costs time.
+const REGEX_FILE_BUDGET: usize = 16 << 20;
+
+/// At most this many valid names are listed where a name is unknown, closest first.
+const MAX_CANDIDATES: usize = 5;
+
+/// At most this many characters of a value are quoted back in a message.
+const MAX_QUOTED_CHARS: usize = 80;
+
+/// `value` as quoted back in a message: cut to [`MAX_QUOTED_CHARS`].
+fn quoted(value: &str) -> String {
+    crate::input::shorten(value, MAX_QUOTED_CHARS)
+}
+
+/// Up to [`MAX_CANDIDATES`] of `candidates`, the closest to `name` first, and how many more
+/// there are: `a, b, c (and 12 more)`.
+fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
+    let name: String = name.chars().take(MAX_QUOTED_CHARS).collect();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&name, c), c))
+        .collect();
+    let total = scored.len();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let shown: Vec<&str> = scored
+        .iter()
+        .take(MAX_CANDIDATES)
+        .map(|(_, c)| *c)
+        .collect();
+    match total.saturating_sub(MAX_CANDIDATES) {
+        0 => list(&shown),
+        more => format!("{} (and {more} more)", list(&shown)),
+    }
+}
 
 /// Whether a step kind takes `on`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,7 +137,7 @@ pub(super) const KIND_SPECS: &[KindSpec] = &[
     },
     KindSpec {
         name: "sql",
-        extra: &["db", "expect"],
+        extra: &["db", "expect", "measure"],
         on: On::OneOrAll,
         capturable: true,
         timeout: true,
@@ -164,7 +213,7 @@ impl KindSpec {
         if self.capturable {
             keys.push("capture");
         }
-        keys.extend(["id", "optional", self.name]);
+        keys.extend(["id", "optional", "when", self.name]);
         keys.extend(self.extra);
         keys
     }
@@ -172,7 +221,10 @@ impl KindSpec {
 
 /// Whether `key` is valid in a step of some kind.
 fn is_step_key(key: &str) -> bool {
-    ["title", "on", "timeout", "capture", "id", "optional"].contains(&key)
+    [
+        "title", "on", "timeout", "capture", "id", "optional", "when",
+    ]
+    .contains(&key)
         || KIND_SPECS
             .iter()
             .any(|s| s.name == key || s.extra.contains(&key))
@@ -182,13 +234,7 @@ fn is_step_key(key: &str) -> bool {
 pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     let mut cx = Checker::new(file, text);
     if text.len() > MAX_FILE_BYTES {
-        cx.err(
-            0..0,
-            format!(
-                "the file is {} bytes: drill files are limited to 1 MiB ({MAX_FILE_BYTES} bytes)",
-                text.len()
-            ),
-        );
+        cx.err(0..0, super::too_big(text.len() as u64));
         return Err(cx.diags);
     }
     // Only the first syntax error: the parser can recover and go on, but what it reports after
@@ -196,10 +242,17 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
-            cx.err(
-                e.span().unwrap_or(0..0),
-                format!("invalid TOML: {}", e.message()),
-            );
+            let span = e.span().unwrap_or(0..0);
+            let key = text.get(span.clone()).unwrap_or_default().trim();
+            let message = if e.message().trim() == "duplicate key" && !key.is_empty() {
+                format!(
+                    "invalid TOML: duplicate key `{}`: a key is set once per table",
+                    quoted(key)
+                )
+            } else {
+                format!("invalid TOML: {}", e.message())
+            };
+            cx.err(span, message);
             return Err(cx.diags);
         }
     };
@@ -298,6 +351,68 @@ const NAME_RULE: &str = "use lowercase letters, digits and -";
 const ID_RULE: &str = "use lowercase letters, digits, _ and -";
 const VARIABLE_RULE: &str = "use lowercase letters, digits and _, not starting with a digit";
 
+/// `template` with each variable replaced by `value(name)`, or by `\0` (an opaque piece)
+/// where it has none.
+fn substituted<'v>(template: &Template, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    template
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(text) => text.as_str(),
+            Part::Var(name) => value(name).unwrap_or("\0"),
+        })
+        .collect()
+}
+
+/// The value of `${profile.KEY}` in a profile's `values`; `None` for other variables.
+fn from_profile<'a>(values: &'a BTreeMap<String, String>) -> impl Fn(&str) -> Option<&'a str> {
+    move |name| {
+        name.strip_prefix("profile.")
+            .and_then(|k| values.get(k))
+            .map(String::as_str)
+    }
+}
+
+/// What is wrong with `path` (variables as `\0`) as a path for `key`, shown as `shown`.
+pub(super) fn path_problem(key: &str, shown: &str, path: &str, spare_only: bool) -> Option<String> {
+    let roots = if spare_only {
+        &DISK_ROOTS[3..]
+    } else {
+        DISK_ROOTS
+    };
+    // Paths end up in shell commands run as root: only plain path characters.
+    let unsafe_char = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/._-\0".contains(*c)));
+    let literal_prefix = path.split('\0').next().unwrap_or_default();
+    if let Some(c) = unsafe_char {
+        Some(format!(
+            "path `{shown}` for `{key}` contains `{c}`: paths may hold only letters, digits, \
+             `.`, `_`, `-`, `/` and ${{variables}}"
+        ))
+    } else if path.split('/').any(|c| c == "..") {
+        Some(format!(
+            "path `{shown}` for `{key}` has a `..` component: paths must stay under {}",
+            or_list(DISK_ROOTS)
+        ))
+    } else if !roots.iter().any(|r| literal_prefix.starts_with(r)) {
+        Some(if spare_only {
+            format!(
+                "path `{shown}` for `{key}` is not on the spare disk: move_aside puts things \
+                 under /disk4/"
+            )
+        } else {
+            format!(
+                "path `{shown}` for `{key}` is outside the lab's disks: use an absolute path \
+                 under {}",
+                or_list(DISK_ROOTS)
+            )
+        })
+    } else {
+        None
+    }
+}
+
 struct Checker<'a> {
     file: &'a str,
     src: &'a str,
@@ -311,12 +426,26 @@ struct Checker<'a> {
     /// Every capture in the file and the (first) step that makes it, for "used before its
     /// capture" messages.
     captures: BTreeMap<String, usize>,
+    /// The same, for lookups.
+    defined_set: HashSet<String>,
+    /// Who is primary and who follows it, as the steps so far leave them.
+    roles: Roles,
+    /// Each profile's values, by profile and key, for checks of what they make of a value.
+    profile_values: BTreeMap<String, BTreeMap<String, String>>,
     /// Marks set so far and the step setting each.
     marks: Vec<(String, usize)>,
+    /// The same, for lookups.
+    mark_set: HashSet<String>,
     /// Every mark in the file and the (first) step setting it.
     all_marks: BTreeMap<String, usize>,
     /// Ids seen so far and the step using each.
     ids: BTreeMap<String, usize>,
+    /// Patterns compiled so far, and their compiled size in bytes.
+    regexes_seen: HashSet<String>,
+    regex_spent: usize,
+    /// Diagnostics past [`MAX_DIAGNOSTICS`]: how many, and where the first was.
+    suppressed: usize,
+    first_suppressed: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -331,10 +460,18 @@ impl<'a> Checker<'a> {
             diags: Vec::new(),
             step_no: 0,
             defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
+            defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
             captures: BTreeMap::new(),
             marks: Vec::new(),
+            mark_set: HashSet::new(),
+            profile_values: BTreeMap::new(),
+            roles: Roles::default(),
             all_marks: BTreeMap::new(),
             ids: BTreeMap::new(),
+            regexes_seen: HashSet::new(),
+            regex_spent: 0,
+            suppressed: 0,
+            first_suppressed: 0,
         }
     }
 
@@ -350,19 +487,55 @@ impl<'a> Checker<'a> {
         (line, col)
     }
 
+    /// Makes `${name}` usable from here on.
+    fn define(&mut self, name: String) {
+        self.defined_set.insert(name.clone());
+        self.defined.push(name);
+    }
+
+    /// Whether diagnostics are no longer shown: work spent on a message's details is wasted.
+    fn flooded(&self) -> bool {
+        self.diags.len() >= MAX_DIAGNOSTICS
+    }
+
     fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        if self.flooded() {
+            if self.suppressed == 0 {
+                self.first_suppressed = span.start;
+            }
+            self.suppressed += 1;
+            return;
+        }
         let (line, col) = self.position(span.start);
+        let mut message = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            message.truncate(cut);
+            message.push('…');
+        }
         self.diags.push(Diagnostic {
             file: self.file.to_string(),
             line,
             col,
-            message: message.into(),
+            message,
         });
     }
 
-    /// The diagnostics, top to bottom.
+    /// The diagnostics, top to bottom, and a last one counting those not shown.
     fn finish(mut self) -> Vec<Diagnostic> {
         self.diags.sort_by_key(|d| (d.line, d.col));
+        if self.suppressed > 0 {
+            let (line, col) = self.position(self.first_suppressed);
+            self.diags.push(Diagnostic {
+                file: self.file.to_string(),
+                line,
+                col,
+                message: format!(
+                    "{} more errors from here on are not shown: fix the first {MAX_DIAGNOSTICS} \
+                     and check again",
+                    self.suppressed
+                ),
+            });
+        }
         self.diags
     }
 
@@ -422,7 +595,7 @@ impl<'a> Checker<'a> {
             Ok(n) if range.contains(&n) => Some(n),
             _ => {
                 let src = self.src;
-                let raw = &src[value.span()];
+                let raw = quoted(&src[value.span()]);
                 self.err(
                     value.span(),
                     format!("`{key}` must be {expected}, not {raw}"),
@@ -430,6 +603,31 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// `when = "CONDITION"`, `"not CONDITION"`, or a list of them (all must hold).
+    fn when(&mut self, value: &Value<'_>) -> Option<Vec<When>> {
+        if value.get_ref().as_array().is_some() {
+            let expected = "a condition or an array of conditions";
+            return self.array("when", value, expected, |cx, v| cx.condition(v));
+        }
+        self.condition(value).map(|w| vec![w])
+    }
+
+    /// One condition of `when`.
+    fn condition(&mut self, value: &Value<'_>) -> Option<When> {
+        let s = self.string("when", value)?;
+        let parsed = When::parse(s);
+        if parsed.is_none() {
+            self.err(
+                value.span(),
+                format!(
+                    "unknown condition `{s}` for `when`: expected one of {}, each optionally preceded by `not `",
+                    list(Condition::NAMES)
+                ),
+            );
+        }
+        parsed
     }
 
     /// A string matching `ok`; `what` names it, `rule` says what is allowed.
@@ -443,6 +641,7 @@ impl<'a> Checker<'a> {
     ) -> Option<String> {
         let s = self.string(key, value)?;
         if !ok(s) {
+            let s = quoted(s);
             self.err(value.span(), format!("bad {what} `{s}`: {rule}"));
             return None;
         }
@@ -484,6 +683,7 @@ impl<'a> Checker<'a> {
         let s = self.string(key, value)?;
         let found = options.iter().position(|o| *o == s);
         if found.is_none() {
+            let s = quoted(s);
             self.err(
                 value.span(),
                 format!(
@@ -503,6 +703,7 @@ impl<'a> Checker<'a> {
             "all" => NodeRef::All,
             _ if NODES.contains(&s) => NodeRef::Node(s.to_string()),
             _ => {
+                let s = quoted(s);
                 let all = if allow_all { " or all" } else { "" };
                 self.err(
                     value.span(),
@@ -584,17 +785,25 @@ impl<'a> Checker<'a> {
 
     /// Why `${name}` cannot be used here, if it cannot.
     fn undefined(&self, name: &str) -> Option<String> {
-        if self.defined.iter().any(|d| d == name) {
+        if self.defined_set.contains(name) {
             return None;
         }
-        let defined: Vec<&str> = self.defined.iter().map(String::as_str).collect();
-        let defined = format!("defined at this point: {}", list(&defined));
-        Some(match self.captures.get(name) {
-            Some(&n) if n == self.step_no => format!(
+        let step = self.captures.get(name).copied();
+        let name = &quoted(name);
+        let defined = if self.flooded() {
+            String::new()
+        } else {
+            format!(
+                "defined at this point: {}",
+                closest(name, self.defined.iter().map(String::as_str))
+            )
+        };
+        Some(match step {
+            Some(n) if n == self.step_no => format!(
                 "variable `${{{name}}}` is captured by this step, so only later steps can use \
                  it; {defined}"
             ),
-            Some(&n) if n > self.step_no => {
+            Some(n) if n > self.step_no => {
                 format!("variable `${{{name}}}` is used before step {n} captures it; {defined}")
             }
             _ if name.chars().any(|c| c.is_ascii_uppercase()) => format!(
@@ -617,19 +826,22 @@ impl<'a> Checker<'a> {
         let pattern = template
             .render_regex(&|_| Some("x".to_string()))
             .unwrap_or_default();
+        if self.regexes_seen.contains(&pattern) {
+            return Some(template);
+        }
         let problem = match regex_syntax::Parser::new().parse(&pattern) {
+            // Past the budget (or the diagnostics shown) a pattern is not even parsed.
+            _ if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() => {
+                Some(self.over_budget())
+            }
             Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
             Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
             Err(e) => Some(e.to_string()),
-            Ok(_) => regex::Regex::new(&pattern).err().map(|e| match e {
-                regex::Error::CompiledTooBig(limit) => {
-                    format!("it compiles to more than {limit} bytes")
-                }
-                other => other.to_string(),
-            }),
+            Ok(_) => self.regex_budget(&pattern).err(),
         };
         match problem {
             Some(problem) => {
+                let s = quoted(s);
                 self.err(span, format!("bad regex `{s}` in `{key}`: {problem}"));
                 None
             }
@@ -637,60 +849,58 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Charges a pattern's compiled size to the file's budget (each distinct pattern once).
+    /// The size is that of the Thompson NFA every regex engine of the runner is built from, so
+    /// what passes here compiles there too.
+    fn regex_budget(&mut self, pattern: &str) -> Result<(), String> {
+        let left = REGEX_FILE_BUDGET.saturating_sub(self.regex_spent);
+        let limit = REGEX_SIZE_LIMIT.min(left);
+        use regex_automata::nfa::thompson::{Compiler, Config};
+        let nfa = Compiler::new()
+            .configure(Config::new().nfa_size_limit(Some(limit)))
+            .build(pattern)
+            .map_err(|e| match e.size_limit() {
+                Some(_) if limit < REGEX_SIZE_LIMIT => {
+                    self.regex_spent = REGEX_FILE_BUDGET;
+                    self.over_budget()
+                }
+                Some(_) => format!(
+                    "it compiles to more than {} KiB (a counted repetition of a Unicode class \
+                     such as \\w{{40}} is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
+                    REGEX_SIZE_LIMIT >> 10
+                ),
+                None => e.to_string(),
+            })?;
+        self.regex_spent += nfa.memory_usage();
+        self.regexes_seen.insert(pattern.to_string());
+        Ok(())
+    }
+
+    fn over_budget(&self) -> String {
+        format!(
+            "the file's patterns together compile to more than {} MiB: use fewer or simpler ones",
+            REGEX_FILE_BUDGET >> 20
+        )
+    }
+
     /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
-    /// `spare_only`), without `..` components. The check applies to the literal text; values of
-    /// variables are the runner's concern.
+    /// `spare_only`), without `..` components. The check applies to the literal text, and again
+    /// to the text each profile's values make of it; captured values are the runner's concern.
     fn path(&mut self, key: &str, value: &Value<'_>, spare_only: bool) -> Option<Template> {
         let template = self.template(key, value)?;
-        let shown = &template.raw;
-        let roots = if spare_only {
-            &DISK_ROOTS[3..]
-        } else {
-            DISK_ROOTS
-        };
-        // Components of the path with each variable as an opaque piece.
-        let joined: String = template
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Lit(text) => text.as_str(),
-                Part::Var(_) => "\0",
-            })
-            .collect();
-        let dotdot = joined.split('/').any(|c| c == "..");
-        // Paths end up in shell commands run as root: only plain path characters.
-        let unsafe_char = joined
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "/._-\0".contains(*c)));
-        let problem = if let Some(c) = unsafe_char {
-            Some(format!(
-                "path `{shown}` for `{key}` contains `{c}`: paths may hold only letters, digits, \
-                 `.`, `_`, `-`, `/` and ${{variables}}"
-            ))
-        } else if dotdot {
-            Some(format!(
-                "path `{shown}` for `{key}` has a `..` component: paths must stay under {}",
-                or_list(DISK_ROOTS)
-            ))
-        } else if !roots
-            .iter()
-            .any(|r| template.literal_prefix().starts_with(r))
-        {
-            Some(if spare_only {
-                format!(
-                    "path `{shown}` for `{key}` is not on the spare disk: move_aside puts \
-                     things under /disk4/"
-                )
-            } else {
-                format!(
-                    "path `{shown}` for `{key}` is outside the lab's disks: use an absolute \
-                     path under {}",
-                    or_list(DISK_ROOTS)
-                )
-            })
-        } else {
-            None
-        };
+        let shown = quoted(&template.raw);
+        // The path with each variable as an opaque piece (`\0`), then as each profile makes it.
+        let opaque = substituted(&template, |_| None);
+        let mut problem = path_problem(key, &shown, &opaque, spare_only);
+        if problem.is_none() {
+            for (profile, values) in &self.profile_values {
+                let made = substituted(&template, from_profile(values));
+                if let Some(p) = path_problem(key, &quoted(&made), &made, spare_only) {
+                    problem = Some(format!("with profile `{profile}`, {p}"));
+                    break;
+                }
+            }
+        }
         match problem {
             Some(message) => {
                 self.err(value.span(), message);
@@ -703,17 +913,23 @@ impl<'a> Checker<'a> {
     /// A mark set by an earlier step.
     fn since(&mut self, value: &Value<'_>) -> Option<String> {
         let s = self.string("since", value)?;
-        if self.marks.iter().any(|(m, _)| m == s) {
+        if self.mark_set.contains(s) {
             return Some(s.to_string());
         }
-        let before: Vec<&str> = self.marks.iter().map(|(m, _)| m.as_str()).collect();
-        let before = if before.is_empty() {
+        let before = if self.marks.is_empty() {
             "no mark is set before this step".to_string()
+        } else if self.flooded() {
+            String::new()
         } else {
-            format!("marks set before this step: {}", list(&before))
+            format!(
+                "marks set before this step: {}",
+                closest(s, self.marks.iter().map(|(m, _)| m.as_str()))
+            )
         };
-        let message = match self.all_marks.get(s) {
-            Some(&n) if n > self.step_no => {
+        let step = self.all_marks.get(s).copied();
+        let s = &quoted(s);
+        let message = match step {
+            Some(n) if n > self.step_no => {
                 format!("mark `{s}` is set by step {n}, after this one; {before}")
             }
             _ => format!("unknown mark `{s}` for `since`; {before}"),
@@ -939,6 +1155,7 @@ impl<'a> Checker<'a> {
             shapes.push((name_str.clone(), pv.span(), keys));
             profiles.insert(name_str, values);
         }
+        self.profile_values.clone_from(&profiles);
         // Every key any profile defines is a variable, even when profiles disagree, so that
         // uses are not reported on top of the disagreement.
         let mut all_keys: Vec<&str> = shapes
@@ -947,8 +1164,9 @@ impl<'a> Checker<'a> {
             .collect();
         all_keys.sort_unstable();
         all_keys.dedup();
-        self.defined
-            .extend(all_keys.iter().map(|k| format!("profile.{k}")));
+        for key in &all_keys {
+            self.define(format!("profile.{key}"));
+        }
         if shapes.is_empty() {
             return ok.then_some(profiles);
         }
@@ -1110,8 +1328,12 @@ impl<'a> Checker<'a> {
         let takes = |key: &str| spec.is_none_or(|s| s.keys().contains(&key));
 
         // The common keys.
+        // A title is a template too: reports and runbooks show it rendered.
         let title = match get(&entries, "title") {
-            Some(v) => self.text("title", v),
+            // A title is shown with its variables' values: they must be defined here.
+            Some(v) => self
+                .text("title", v)
+                .filter(|t| self.template_of(t, v.span()).is_some()),
             None => {
                 self.err(
                     at.clone(),
@@ -1133,6 +1355,8 @@ impl<'a> Checker<'a> {
             Some(id)
         });
         let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
+        let when = self.opt(get(&entries, "when"), |cx, v| cx.when(v));
+
         let timeout = self.opt(
             get(&entries, "timeout").filter(|_| takes("timeout")),
             |cx, v| cx.positive_duration("timeout", v),
@@ -1161,7 +1385,7 @@ impl<'a> Checker<'a> {
         let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
         let capture = self.opt(capture_value, |cx, v| {
             let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
-            if cx.defined.contains(&name) {
+            if cx.defined_set.contains(&name) {
                 let first = cx.captures.get(&name).copied().unwrap_or(0);
                 cx.err(
                     v.span(),
@@ -1193,14 +1417,30 @@ impl<'a> Checker<'a> {
             }
         }
 
+        if let (Some(kind), Some(on)) = (&kind, &on) {
+            let with_from = get(&entries, "with")
+                .and_then(|w| w.get_ref().as_table())
+                .and_then(|t| t.get("from"))
+                .map(|v| v.span());
+            for (place, message) in self.roles.step(n, on.as_ref(), kind) {
+                let span = match place {
+                    At::On => on_value.map(|v| v.span()),
+                    At::Kind => kinds.first().map(|(_, v)| v.span()),
+                    At::From => with_from.clone(),
+                };
+                self.err(span.unwrap_or(at.clone()), message);
+            }
+        }
+
         // Define what this step defines for the steps after it, even if it has errors.
         if let Some(name) = get(&entries, "capture").and_then(|v| v.get_ref().as_str()) {
-            if is_variable(name) && !self.defined.iter().any(|d| d == name) {
-                self.defined.push(name.to_string());
+            if is_variable(name) && !self.defined_set.contains(name) {
+                self.define(name.to_string());
             }
         }
         if let Some(StepKind::Mark(name)) = &kind {
             self.marks.push((name.clone(), n));
+            self.mark_set.insert(name.clone());
         }
 
         let line = self.position(at.start).0;
@@ -1213,6 +1453,7 @@ impl<'a> Checker<'a> {
             timeout: timeout?,
             capture: capture?,
             optional: optional?.unwrap_or(false),
+            when: when?.unwrap_or_default(),
             kind: kind?,
         })
     }
@@ -1270,16 +1511,33 @@ impl<'a> Checker<'a> {
                 let sql = self.template("sql", value);
                 let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
+                let measure = self.opt(opt("measure"), |cx, v| {
+                    cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
+                });
                 Some(StepKind::Sql {
                     sql: sql?,
                     db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
                     expect: expect?,
+                    measure: measure?,
                 })
             }
             "action" => self.action(value, opt("with")).map(StepKind::Action),
             "fault" => {
                 let name = self.choice("fault", value, FAULTS, "fault");
                 let heal = self.opt(opt("heal"), |cx, v| cx.boolean("heal", v));
+                if let (Some(i), Some(Some(true)), Some(v)) = (name, heal, opt("heal")) {
+                    if !crate::fault::find(FAULTS[i]).is_ok_and(|f| f.healable) {
+                        self.err(
+                            v.span(),
+                            format!(
+                                "fault `{}` has no heal: recover as the document does (promote \
+                                 the standby, or restore from a backup)",
+                                FAULTS[i]
+                            ),
+                        );
+                        return None;
+                    }
+                }
                 Some(StepKind::Fault {
                     name: FAULTS[name?].to_string(),
                     heal: heal?.unwrap_or(false),
@@ -1327,7 +1585,10 @@ impl<'a> Checker<'a> {
                 Some(StepKind::Mark(name))
             }
             "sleep" => self.duration("sleep", value).map(StepKind::Sleep),
-            "note" => self.text("note", value).map(StepKind::Note),
+            "note" => self
+                .text("note", value)
+                .filter(|t| self.template_of(t, value.span()).is_some())
+                .map(StepKind::Note),
             _ => None,
         }
     }
@@ -1371,7 +1632,7 @@ impl<'a> Checker<'a> {
     }
 
     fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
-        const KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log"];
+        const KEYS: &[&str] = WAIT_KEYS;
         const FORMS: &[&str] = &["pg_isready", "sql", "log"];
         let Some(table) = value.get_ref().as_table() else {
             self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
@@ -1416,6 +1677,14 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
+        if form != "log" {
+            if let Some(span) = key_span(&entries, "since") {
+                self.err(
+                    span,
+                    format!("`since` goes with `log` in `wait`, not with `{form}`"),
+                );
+            }
+        }
         if form != "sql" {
             for key in ["equals", "db"] {
                 if let Some(span) = key_span(&entries, key) {
@@ -1452,7 +1721,14 @@ impl<'a> Checker<'a> {
                     db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
                 })
             }
-            _ => self.regex("log", form_value).map(WaitFor::Log),
+            _ => {
+                let pattern = self.regex("log", form_value);
+                let since = self.opt(get(&entries, "since"), |cx, v| cx.since(v));
+                Some(WaitFor::Log {
+                    pattern: pattern?,
+                    since: since?,
+                })
+            }
         }
     }
 
@@ -1461,7 +1737,11 @@ impl<'a> Checker<'a> {
         let Some((name, allowed)) = ACTION_PARAMS.iter().find(|(a, _)| *a == name) else {
             self.err(
                 value.span(),
-                format!("unknown action `{name}`: expected one of {}", list(ACTIONS)),
+                format!(
+                    "unknown action `{}`: expected one of {}",
+                    quoted(name),
+                    list(ACTIONS)
+                ),
             );
             return None;
         };
@@ -1652,13 +1932,31 @@ impl<'a> Checker<'a> {
             }
             DeValue::String(_) => {
                 let template = self.template("seconds", value)?;
-                if template.variables().next().is_none()
-                    && !template.raw.parse::<u64>().is_ok_and(|n| n > 0)
-                {
+                let positive = |text: &str| text.parse::<u64>().is_ok_and(|n| n > 0);
+                if template.variables().next().is_none() && !positive(&template.raw) {
                     self.err(
                         value.span(),
-                        format!("`seconds` must be {expected}, not \"{}\"", template.raw),
+                        format!(
+                            "`seconds` must be {expected}, not \"{}\"",
+                            quoted(&template.raw)
+                        ),
                     );
+                    return None;
+                }
+                // What each profile makes of it, where only profile values go in.
+                let only_profiles = template.variables().all(|v| v.starts_with("profile."));
+                let bad = self.profile_values.iter().find_map(|(profile, values)| {
+                    let made = substituted(&template, from_profile(values));
+                    (only_profiles && !positive(&made)).then(|| (profile.clone(), made))
+                });
+                if let Some((profile, made)) = bad {
+                    let message = format!(
+                        "`seconds` is \"{}\", which profile `{profile}` makes \"{}\": it must \
+                         be a number of seconds (1 or more)",
+                        quoted(&template.raw),
+                        quoted(&made)
+                    );
+                    self.err(value.span(), message);
                     return None;
                 }
                 Some(template)
@@ -1688,7 +1986,51 @@ mod tests {
         let got = check("d.toml", "a = [1, 2\nb = 3\nc = 4\n").unwrap_err();
         assert_eq!(
             got.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["d.toml:2:1: invalid TOML: missing comma between array elements, expected `,`"]
+            ["d.toml:2:1: error: invalid TOML: missing comma between array elements, expected `,`"]
         );
+    }
+
+    /// A drill whose steps each expect one log line, from `patterns`.
+    fn drill_expecting(patterns: impl Iterator<Item = String>) -> String {
+        let mut text = String::from("name = \"d\"\ntitle = \"T\"\nproves = \"P.\"\n");
+        for p in patterns {
+            text.push_str(&format!(
+                "[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = ['{p}']\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn regexes_have_a_size_budget() {
+        let diags = check(
+            "d.toml",
+            &drill_expecting([r"\w{40}".to_string()].into_iter()),
+        )
+        .unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0]
+                .to_string()
+                .starts_with(r"d.toml:7:15: error: bad regex `\w{40}` in `expect_log`: it compiles to more than 256 KiB"),
+            "{}",
+            diags[0]
+        );
+        // The same pattern many times costs once.
+        let same = drill_expecting((0..500).map(|_| r"\w{5}".to_string()));
+        assert!(check("d.toml", &same).is_ok());
+        // Distinct patterns add up: past the file's budget each is refused, quickly.
+        let started = std::time::Instant::now();
+        let distinct = drill_expecting((0..400).map(|i| format!(r"\w{{5}}{i}")));
+        let diags = check("d.toml", &distinct).unwrap_err();
+        assert!(
+            diags[0]
+                .message
+                .contains("the file's patterns together compile to more than 16 MiB"),
+            "{}",
+            diags[0]
+        );
+        assert!(diags.len() <= MAX_DIAGNOSTICS + 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }

@@ -28,13 +28,26 @@ pub fn parse_wal_disk_size(s: &str) -> Result<i64, String> {
     let n: i64 = num
         .parse()
         .map_err(|_| format!("`{s}` is not a size: use forms like 256m or 1g"))?;
-    if n * mult < 64 << 20 {
+    let bytes = n
+        .checked_mul(mult)
+        .filter(|b| *b <= MAX_WAL_DISK_BYTES)
+        .ok_or_else(|| {
+            format!(
+                "`{s}` is too large for a WAL disk: give at most {}g (it is a tmpfs in memory)",
+                MAX_WAL_DISK_BYTES >> 30
+            )
+        })?;
+    if bytes < 64 << 20 {
         return Err(format!(
             "`{s}` is too small for a WAL disk: give at least 64m"
         ));
     }
-    Ok(n * mult)
+    Ok(bytes)
 }
+
+/// The largest WAL disk accepted: 1 TiB (a tmpfs that size is already a mistake; larger
+/// numbers would overflow).
+pub const MAX_WAL_DISK_BYTES: i64 = 1 << 40;
 
 fn parse(text: &str) -> Option<Duration> {
     // Units from the largest down, with their length in milliseconds.
@@ -81,6 +94,25 @@ mod tests {
         assert_eq!(ms("1m30s"), Ok(90_000));
         assert_eq!(ms("1h2m3s4ms"), Ok(3_723_004));
         assert_eq!(ms("0s"), Ok(0));
+    }
+
+    #[test]
+    fn wal_disk_sizes_never_overflow() {
+        assert_eq!(parse_wal_disk_size("256m"), Ok(256 << 20));
+        assert_eq!(parse_wal_disk_size("1024g"), Ok(1 << 40));
+        for huge in ["8589934592g", "1025g", "9223372036854775807k"] {
+            let e = parse_wal_disk_size(huge).unwrap_err();
+            assert!(
+                e.contains("too large for a WAL disk: give at most 1024g"),
+                "{e}"
+            );
+        }
+        assert!(parse_wal_disk_size("99999999999999999999")
+            .unwrap_err()
+            .contains("is not a size"));
+        assert!(parse_wal_disk_size("-1g")
+            .unwrap_err()
+            .contains("too small"));
     }
 
     #[test]

@@ -22,7 +22,10 @@
 
 mod check;
 mod duration;
+#[cfg(test)]
+mod fuzz;
 mod model;
+mod roles;
 mod schema;
 mod template;
 #[cfg(test)]
@@ -32,8 +35,8 @@ use std::fmt;
 
 pub use duration::{parse_duration, parse_wal_disk_size};
 pub use model::{
-    Action, Area, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, ACTIONS,
-    BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+    Action, Area, Condition, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, When,
+    ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
 };
 pub use schema::{drill_schema, SCHEMA_ID};
 pub use template::{Part, Template};
@@ -41,6 +44,21 @@ pub use template::{Part, Template};
 /// The largest drill file accepted, in bytes (1 MiB): a drill is a page or two of TOML, and a
 /// bigger file is a mistake (a log or a dump passed by accident).
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// What is wrong with a path a drill's values made (`None`: nothing), by the rule its
+/// literal text was checked with: under the lab's disks (under /disk4/ when `spare_only`),
+/// no `..`, plain path characters only.
+pub fn path_problem(path: &str, spare_only: bool) -> Option<String> {
+    check::path_problem("path", &crate::input::shorten(path, 80), path, spare_only)
+}
+
+/// The message for a file of `bytes` over [`MAX_FILE_BYTES`]: its size as people read sizes.
+pub fn too_big(bytes: u64) -> String {
+    format!(
+        "the file is {} ({bytes} bytes): drill files are limited to 1 MiB ({MAX_FILE_BYTES} bytes)",
+        bytesize::ByteSize::b(bytes).display().iec()
+    )
+}
 
 /// One problem in a drill file, at a 1-based line and column (in characters).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +77,7 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: {}",
+            "{}:{}:{}: error: {}",
             self.file, self.line, self.col, self.message
         )
     }

@@ -84,6 +84,8 @@ pub const FAULTS: &[&str] = &[
 /// - `pg.version`, `pg.major`: the release under test (`9.3.0`) and its major (`9.3`).
 /// - `node1.addr`, `node2.addr`, `primary.addr`, `standby.addr`: IPv4 addresses (roles are
 ///   resolved when the step runs).
+/// - `lab.sync_state`: what `pg_stat_replication.sync_state` shows for the standby in the lab's
+///   mode: `sync` with `--sync`, else `async`.
 /// - `today`: the run's date as `YYYYMMDD`, as the document names its daily backups.
 /// - `run_dir`: the directory on the host where the run's records are kept.
 pub const BUILTIN_VARIABLES: &[&str] = &[
@@ -98,6 +100,7 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "node2.addr",
     "primary.addr",
     "standby.addr",
+    "lab.sync_state",
     "today",
     "run_dir",
 ];
@@ -159,8 +162,114 @@ pub struct Step {
     pub capture: Option<String>,
     /// A failure is reported but the drill goes on.
     pub optional: bool,
+    /// The conditions the step runs under (`when`, one or a list): all must hold; none
+    /// runs it always.
+    pub when: Vec<When>,
     /// What the step does.
     pub kind: StepKind,
+}
+
+/// What a step's `when` can depend on: the lab's replication mode, or a behaviour of the
+/// PostgreSQL release under test (answered by the version's dialect, never by comparing
+/// version numbers in a drill file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// `sync`: the lab runs synchronous replication (`--sync`).
+    Sync,
+    /// `previous-checkpoint`: the server keeps its previous checkpoint and falls back to it
+    /// when the latest checkpoint record cannot be read (before 11), instead of refusing to
+    /// start.
+    PreviousCheckpoint,
+    /// `literal-archive`: the lab runs the report's own `archive_command`
+    /// (`--archive-command literal`), which refuses a segment the archive already holds.
+    LiteralArchive,
+    /// `partial-segment`: after a timeline switch the old timeline's last segment is archived
+    /// as `.partial` (from 9.5); before, it is offered to the archive under its plain name,
+    /// which the archive may already hold.
+    PartialSegment,
+}
+
+impl Condition {
+    /// Every condition, in the order of [`Condition::NAMES`].
+    pub const ALL: [Condition; 4] = [
+        Condition::Sync,
+        Condition::LiteralArchive,
+        Condition::PreviousCheckpoint,
+        Condition::PartialSegment,
+    ];
+    /// The names used in drill files.
+    pub const NAMES: &'static [&'static str] = &[
+        "sync",
+        "literal-archive",
+        "previous-checkpoint",
+        "partial-segment",
+    ];
+
+    /// The name used in drill files.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[Self::ALL.iter().position(|c| *c == self).expect("listed")]
+    }
+
+    /// Looks a condition up by name.
+    pub fn from_name(name: &str) -> Option<Condition> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Self::ALL[i])
+    }
+
+    /// What the condition means, for reports (`true`: it holds).
+    pub fn describe(self, holds: bool) -> &'static str {
+        match (self, holds) {
+            (Condition::Sync, true) => "the lab replicates synchronously",
+            (Condition::Sync, false) => "the lab replicates asynchronously",
+            (Condition::LiteralArchive, true) => "the lab runs the report's archive_command",
+            (Condition::LiteralArchive, false) => {
+                "the lab runs its own archive_command (accepts an identical segment)"
+            }
+            (Condition::PreviousCheckpoint, true) => {
+                "this release falls back to its previous checkpoint (before 11)"
+            }
+            (Condition::PreviousCheckpoint, false) => {
+                "this release keeps no previous checkpoint (11 and later)"
+            }
+            (Condition::PartialSegment, true) => {
+                "this release archives the old timeline's last segment as .partial (9.5 and later)"
+            }
+            (Condition::PartialSegment, false) => {
+                "this release archives the old timeline's last segment under its plain name (before 9.5)"
+            }
+        }
+    }
+}
+
+/// `when = "CONDITION"` or `when = "not CONDITION"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct When {
+    /// What it depends on.
+    pub condition: Condition,
+    /// Whether the condition must hold (`false` for `not`).
+    pub holds: bool,
+}
+
+impl When {
+    /// Parses `CONDITION` or `not CONDITION`.
+    pub fn parse(text: &str) -> Option<When> {
+        let (holds, name) = match text.strip_prefix("not ") {
+            Some(rest) => (false, rest.trim()),
+            None => (true, text.trim()),
+        };
+        Condition::from_name(name).map(|condition| When { condition, holds })
+    }
+}
+
+impl fmt::Display for When {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.holds {
+            f.write_str("not ")?;
+        }
+        f.write_str(self.condition.as_str())
+    }
 }
 
 impl Step {
@@ -220,6 +329,9 @@ pub enum StepKind {
         db: String,
         /// The text the first column of the first row must equal (`NULL` for null).
         expect: Option<Template>,
+        /// Record the first value, a number, as a measure of the run under this name (shown
+        /// in the report's measures beside the ledger's RPO and RTO figures).
+        measure: Option<String>,
     },
     /// A built-in procedure.
     Action(Action),
@@ -479,5 +591,10 @@ pub enum WaitFor {
         db: String,
     },
     /// A line matching the regex appears in the server log.
-    Log(Template),
+    Log {
+        /// The regex (variable values are matched literally).
+        pattern: Template,
+        /// Look only after this mark; `None` means since the drill started.
+        since: Option<String>,
+    },
 }

@@ -10,8 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::check::{On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS};
-use super::model::{Area, StopMode, ACTIONS, FAULTS, NODES, ROLES};
+use super::check::{On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS, WAIT_KEYS};
+use super::model::{Area, Condition, StopMode, ACTIONS, FAULTS, NODES, ROLES};
 
 /// The `$id` of the schema (a name, not a place to fetch it from).
 pub const SCHEMA_ID: &str = "urn:pglab:drill";
@@ -154,6 +154,7 @@ fn step_key(key: &str) -> Value {
         "optional" => {
             json!({"type": "boolean", "description": "A failure of this step does not fail the drill."})
         }
+        "when" => when(),
         "run" => string("A shell command."),
         "user" => names(
             &["postgres", "root"],
@@ -167,6 +168,9 @@ fn step_key(key: &str) -> Value {
         "sql" => string("An SQL statement."),
         "db" => string("The database (default postgres)."),
         "expect" => string("The output expected."),
+        "measure" => {
+            json!({"type": "string", "pattern": "^[a-z_][a-z0-9_]*$", "description": "Record the (numeric) output as a measure of this name in the report."})
+        }
         "action" => names(ACTIONS, "A built-in action, rendered per version."),
         "with" => json!({"type": "object", "description": "The action's parameters."}),
         "fault" => names(FAULTS, "A fault of `lab fault list`."),
@@ -187,20 +191,39 @@ fn step_key(key: &str) -> Value {
     }
 }
 
+/// `when`: a condition (optionally `not …`) or an array of them.
+fn when() -> Value {
+    let names: Vec<String> = Condition::NAMES
+        .iter()
+        .flat_map(|c| [c.to_string(), format!("not {c}")])
+        .collect();
+    // The names, for completion; and the checker's whole grammar (it trims around the name).
+    let alternatives = Condition::NAMES.join("|");
+    let grammar = format!(r"^(\s*|not \s*)({alternatives})\s*$");
+    let one = json!({"anyOf": [{"enum": names}, {"type": "string", "pattern": grammar}]});
+    json!({
+        "oneOf": [one, {"type": "array", "items": one}],
+        "description": "Run the step only when these hold (else it is skipped as not applying)."
+    })
+}
+
 fn wait() -> Value {
-    object(
-        &[
-            (
-                "pg_isready",
-                json!({"type": "integer", "minimum": 0, "maximum": 3}),
-            ),
-            ("sql", string("A query whose output must equal `equals`.")),
-            ("equals", string("The output waited for.")),
-            ("db", string("The database (default postgres).")),
-            ("log", string("A regex the server log must show.")),
-        ],
-        &[],
-    )
+    let fields: Vec<(&str, Value)> = WAIT_KEYS
+        .iter()
+        .map(|k| {
+            let value = match *k {
+                "pg_isready" => json!({"type": "integer", "minimum": 0, "maximum": 3}),
+                "sql" => string("A query whose output must equal `equals`."),
+                "equals" => string("The output waited for."),
+                "db" => string("The database (default postgres)."),
+                "log" => string("A regex the server log must show."),
+                "since" => string("A mark: the log is searched from there."),
+                other => unreachable!("wait key `{other}` has no type in the schema"),
+            };
+            (*k, value)
+        })
+        .collect();
+    object(&fields, &[])
 }
 
 /// The type of each action parameter.
@@ -304,6 +327,11 @@ sleep = "1m30s"
                 "sleep = \"1s\"\non = \"node1\"",
             ),
             ("an unknown node", "on = \"node1\"", "on = \"node3\""),
+            (
+                "an unknown condition",
+                sleep,
+                "sleep = \"1s\"\nwhen = \"async\"",
+            ),
         ];
         for (what, from, to) in bad {
             let text = SMALL.replacen(from, to, 1);

@@ -32,307 +32,314 @@ const BAD: &[Bad] = &[
         name: "unknown top-level key",
         body: "colour = \"red\"\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
         expected: &[
-            "d.toml:4:1: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, steps",
+            "d.toml:4:1: error: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, steps",
         ],
     },
     Bad {
         name: "unknown step key",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nusr = \"root\"\n",
         expected: &[
-            "d.toml:8:1: unknown key `usr` in a `run` step: expected one of title, on, timeout, capture, id, optional, run, user, expect_exit, expect_output, background",
+            "d.toml:8:1: error: unknown key `usr` in a `run` step: expected one of title, on, timeout, capture, id, optional, when, run, user, expect_exit, expect_output, background",
         ],
     },
     Bad {
         name: "key of another kind",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ndb = \"testdb\"\n",
         expected: &[
-            "d.toml:8:1: `db` does not apply to a `run` step: expected one of title, on, timeout, capture, id, optional, run, user, expect_exit, expect_output, background",
+            "d.toml:8:1: error: `db` does not apply to a `run` step: expected one of title, on, timeout, capture, id, optional, when, run, user, expect_exit, expect_output, background",
         ],
     },
     Bad {
         name: "two kind keys",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nsql = \"select 1\"\n",
         expected: &[
-            "d.toml:8:1: step 1 has 2 kind keys (run, sql): a step does exactly one thing, keep one",
+            "d.toml:8:1: error: step 1 has 2 kind keys (run, sql): a step does exactly one thing, keep one",
         ],
     },
     Bad {
         name: "no kind key",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\n",
         expected: &[
-            "d.toml:4:1: step 1 has no kind: add exactly one of run, sql, action, fault, wait, expect_log, expect_monitor, mark, sleep, note",
+            "d.toml:4:1: error: step 1 has no kind: add exactly one of run, sql, action, fault, wait, expect_log, expect_monitor, mark, sleep, note",
         ],
     },
     Bad {
         name: "misspelt kind key",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nshel = \"ls\"\n",
         expected: &[
-            "d.toml:7:1: unknown key `shel` in step 1, which has no kind: a step needs exactly one of run, sql, action, fault, wait, expect_log, expect_monitor, mark, sleep, note",
+            "d.toml:7:1: error: unknown key `shel` in step 1, which has no kind: a step needs exactly one of run, sql, action, fault, wait, expect_log, expect_monitor, mark, sleep, note",
         ],
     },
     Bad {
         name: "unknown node",
         body: "[[steps]]\ntitle = \"r\"\non = \"node3\"\nrun = \"true\"\n",
         expected: &[
-            "d.toml:6:6: unknown node `node3` for `on`: expected a node (node1, node2), a role (primary, standby) or all",
+            "d.toml:6:6: error: unknown node `node3` for `on`: expected a node (node1, node2), a role (primary, standby) or all",
         ],
     },
     Bad {
         name: "all where one node is needed",
         body: "[[steps]]\ntitle = \"f\"\non = \"all\"\nfault = \"wal-permission\"\n",
         expected: &[
-            "d.toml:6:6: `on` must name one node here, not `all`: expected a node (node1, node2) or a role (primary, standby)",
+            "d.toml:6:6: error: `on` must name one node here, not `all`: expected a node (node1, node2) or a role (primary, standby)",
         ],
     },
     Bad {
         name: "all for an action other than start and stop",
         body: "[[steps]]\ntitle = \"p\"\non = \"all\"\naction = \"promote\"\n",
         expected: &[
-            "d.toml:6:6: action `promote` acts on one node: `all` is allowed only for start and stop",
+            "d.toml:6:6: error: action `promote` acts on one node: `all` is allowed only for start and stop",
         ],
     },
     Bad {
         name: "missing on",
         body: "[[steps]]\ntitle = \"r\"\nrun = \"true\"\n",
         expected: &[
-            "d.toml:4:1: a `run` step needs `on`: a node (node1, node2), a role (primary, standby) or all",
+            "d.toml:4:1: error: a `run` step needs `on`: a node (node1, node2), a role (primary, standby) or all",
         ],
     },
     Bad {
         name: "on for a kind that acts on no node",
         body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\nmark = \"m\"\n",
         expected: &[
-            "d.toml:6:1: `on` does not apply to a `mark` step: expected one of title, id, optional, mark",
+            "d.toml:6:1: error: `on` does not apply to a `mark` step: expected one of title, id, optional, when, mark",
         ],
     },
     Bad {
         name: "unknown action",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promot\"\n",
         expected: &[
-            "d.toml:7:10: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check",
+            "d.toml:7:10: error: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check",
         ],
     },
     Bad {
         name: "unknown action parameter",
         body: "[[steps]]\ntitle = \"b\"\non = \"node1\"\naction = \"base_backup\"\nwith = { form = \"node2\" }\n",
         expected: &[
-            "d.toml:8:8: action `base_backup` needs `from` in `with`: the node to copy, a node (node1, node2) or a role (primary, standby)",
-            "d.toml:8:10: unknown parameter `form` for action `base_backup`: expected one of from, to, wal",
+            "d.toml:8:8: error: action `base_backup` needs `from` in `with`: the node to copy, a node (node1, node2) or a role (primary, standby)",
+            "d.toml:8:10: error: unknown parameter `form` for action `base_backup`: expected one of from, to, wal",
         ],
     },
     Bad {
         name: "parameter for an action that takes none",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\nwith = { fast = true }\n",
         expected: &[
-            "d.toml:8:10: action `promote` takes no parameters, found `fast`",
+            "d.toml:8:10: error: action `promote` takes no parameters, found `fast`",
         ],
     },
     Bad {
         name: "unknown stop mode",
         body: "[[steps]]\ntitle = \"s\"\non = \"node1\"\naction = \"stop\"\nwith = { mode = \"quick\" }\n",
         expected: &[
-            "d.toml:8:17: unknown stop mode `quick` for `mode`: expected fast, smart or immediate",
+            "d.toml:8:17: error: unknown stop mode `quick` for `mode`: expected fast, smart or immediate",
         ],
     },
     Bad {
         name: "wrong type",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ntimeout = 10\n",
         expected: &[
-            "d.toml:8:11: `timeout` must be a duration string such as \"10s\", not an integer",
+            "d.toml:8:11: error: `timeout` must be a duration string such as \"10s\", not an integer",
         ],
     },
     Bad {
         name: "bad duration",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\ntimeout = \"10 s\"\n",
         expected: &[
-            "d.toml:8:11: bad duration `10 s`: use forms like 500ms, 10s, 5m, 1h",
+            "d.toml:8:11: error: bad duration `10 s`: use forms like 500ms, 10s, 5m, 1h",
         ],
     },
     Bad {
         name: "bad regex",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"true\"\nexpect_output = \"a(b\"\n",
         expected: &[
-            "d.toml:8:17: bad regex `a(b` in `expect_output`: unclosed group",
+            "d.toml:8:17: error: bad regex `a(b` in `expect_output`: unclosed group",
         ],
     },
     Bad {
         name: "undefined variable",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"ls ${pg.wal} ${nope}\"\n",
         expected: &[
-            "d.toml:7:11: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
-            "d.toml:7:21: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:11: error: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.major, pg.log_dir, pg.switch_wal, pg.startup_failure (and 9 more)",
+            "d.toml:7:21: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_timestamp_function, today (and 9 more)",
         ],
     },
     Bad {
         name: "variable used before its capture",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\n\n[[steps]]\ntitle = \"b\"\non = \"node2\"\nsql = \"select now()\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: variable `${ts}` is used before step 2 captures it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:13: error: variable `${ts}` is used before step 2 captures it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.switch_wal (and 9 more)",
         ],
     },
     Bad {
         name: "variable used by the step capturing it",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:13: error: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.switch_wal (and 9 more)",
         ],
     },
     Bad {
         name: "shell variable",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls ${PGDATA}\"\n",
         expected: &[
-            "d.toml:7:11: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:11: error: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal (and 9 more)",
         ],
     },
     Bad {
         name: "unclosed reference",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls /disk2/${pg.wal_dir\"\n",
         expected: &[
-            "d.toml:7:18: unclosed `${`: close it with `}`, or write `$$` for a literal `$`",
+            "d.toml:7:18: error: unclosed `${`: close it with `}`, or write `$$` for a literal `$`",
+        ],
+    },
+    Bad {
+        name: "undefined variable in a title",
+        body: "[[steps]]\ntitle = \"at ${nope}\"\non = \"node1\"\nrun = \"true\"\n",
+        expected: &[
+            "d.toml:5:13: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_timestamp_function, today (and 9 more)",
         ],
     },
     Bad {
         name: "reference in a string with escapes points at the string",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
         expected: &[
-            "d.toml:7:7: undefined variable `${nope}`; defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal, pg.version, pg.major, node1.addr, node2.addr, primary.addr, standby.addr, today, run_dir",
+            "d.toml:7:7: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_timestamp_function, today (and 9 more)",
         ],
     },
     Bad {
         name: "path outside the disks",
         body: "[[steps]]\ntitle = \"b\"\non = \"node1\"\naction = \"local_backup\"\nwith = { to = \"/etc/passwd\" }\n",
         expected: &[
-            "d.toml:8:15: path `/etc/passwd` for `to` is outside the lab's disks: use an absolute path under /disk1/, /disk2/, /disk3/ or /disk4/",
+            "d.toml:8:15: error: path `/etc/passwd` for `to` is outside the lab's disks: use an absolute path under /disk1/, /disk2/, /disk3/ or /disk4/",
         ],
     },
     Bad {
         name: "path escaping a disk",
         body: "[[steps]]\ntitle = \"b\"\non = \"node1\"\naction = \"copy_backup\"\nwith = { from = \"node2\", backup = \"/disk4/../etc\" }\n",
         expected: &[
-            "d.toml:8:35: path `/disk4/../etc` for `backup` has a `..` component: paths must stay under /disk1/, /disk2/, /disk3/ or /disk4/",
+            "d.toml:8:35: error: path `/disk4/../etc` for `backup` has a `..` component: paths must stay under /disk1/, /disk2/, /disk3/ or /disk4/",
         ],
     },
     Bad {
         name: "move_aside outside /disk4",
         body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\naction = \"move_aside\"\nwith = { to = \"/disk3/broken\" }\n",
         expected: &[
-            "d.toml:8:15: path `/disk3/broken` for `to` is not on the spare disk: move_aside puts things under /disk4/",
+            "d.toml:8:15: error: path `/disk3/broken` for `to` is not on the spare disk: move_aside puts things under /disk4/",
         ],
     },
     Bad {
         name: "missing action parameter",
         body: "[[steps]]\ntitle = \"m\"\non = \"node1\"\naction = \"make_standby\"\n",
         expected: &[
-            "d.toml:7:10: action `make_standby` needs `of` in `with`: the primary to follow, a node (node1, node2) or a role (primary, standby)",
+            "d.toml:7:10: error: action `make_standby` needs `of` in `with`: the primary to follow, a node (node1, node2) or a role (primary, standby)",
         ],
     },
     Bad {
         name: "duplicate id",
         body: "[[steps]]\nid = \"x\"\ntitle = \"a\"\nnote = \"a\"\n\n[[steps]]\nid = \"x\"\ntitle = \"b\"\nnote = \"b\"\n",
         expected: &[
-            "d.toml:10:6: duplicate id `x`: step 1 already uses it",
+            "d.toml:10:6: error: duplicate id `x`: step 1 already uses it",
         ],
     },
     Bad {
         name: "missing title",
         body: "[[steps]]\nnote = \"a\"\n",
         expected: &[
-            "d.toml:4:1: missing `title` in step 1: every step needs one",
+            "d.toml:4:1: error: missing `title` in step 1: every step needs one",
         ],
     },
     Bad {
         name: "since an unknown mark",
         body: "[[steps]]\ntitle = \"m\"\nmark = \"before\"\n\n[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = [\"ready\"]\nsince = \"befor\"\n",
         expected: &[
-            "d.toml:12:9: unknown mark `befor` for `since`; marks set before this step: before",
+            "d.toml:12:9: error: unknown mark `befor` for `since`; marks set before this step: before",
         ],
     },
     Bad {
         name: "since a later mark",
         body: "[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = [\"ready\"]\nsince = \"after\"\n\n[[steps]]\ntitle = \"m\"\nmark = \"after\"\n",
         expected: &[
-            "d.toml:8:9: mark `after` is set by step 2, after this one; no mark is set before this step",
+            "d.toml:8:9: error: mark `after` is set by step 2, after this one; no mark is set before this step",
         ],
     },
     Bad {
         name: "monitor code out of range",
         body: "[[steps]]\ntitle = \"e\"\non = \"node1\"\nexpect_monitor = [0, 3]\n",
         expected: &[
-            "d.toml:7:22: `expect_monitor` must be a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response), not 3",
+            "d.toml:7:22: error: `expect_monitor` must be a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response), not 3",
         ],
     },
     Bad {
         name: "wait with two conditions",
         body: "[[steps]]\ntitle = \"w\"\non = \"node1\"\nwait = { pg_isready = 0, log = \"ready\" }\n",
         expected: &[
-            "d.toml:7:26: `wait` takes exactly one of pg_isready, sql or log, found `pg_isready` and `log`",
+            "d.toml:7:26: error: `wait` takes exactly one of pg_isready, sql or log, found `pg_isready` and `log`",
         ],
     },
     Bad {
         name: "unknown fault",
         body: "[[steps]]\ntitle = \"f\"\non = \"node1\"\nfault = \"disk-full\"\n",
         expected: &[
-            "d.toml:7:9: unknown fault `disk-full` for `fault`: expected node-crash, pg-binary-damaged, wal-permission, wal-full, data-area-damaged, wal-segment-corrupted, data-file-corrupted, truncate, drop-table, wrong-update or partition",
+            "d.toml:7:9: error: unknown fault `disk-full` for `fault`: expected node-crash, pg-binary-damaged, wal-permission, wal-full, data-area-damaged, wal-segment-corrupted, data-file-corrupted, truncate, drop-table, wrong-update or partition",
         ],
     },
     Bad {
         name: "profiles with different keys",
         body: "[profiles.default]\nload_seconds = 60\nscale = 1\n\n[profiles.long]\nload_seconds = 180\nclients = 4\n\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
         expected: &[
-            "d.toml:8:1: profile `long` lacks `scale`, which profile `default` defines: every profile must define the same variables",
-            "d.toml:10:1: profile `long` defines `clients`, which profile `default` does not: every profile must define the same variables",
+            "d.toml:8:1: error: profile `long` lacks `scale`, which profile `default` defines: every profile must define the same variables",
+            "d.toml:10:1: error: profile `long` defines `clients`, which profile `default` does not: every profile must define the same variables",
         ],
     },
     Bad {
         name: "missing default profile",
         body: "[profiles.quick]\nload_seconds = 10\n\n[profiles.long]\nload_seconds = 180\n\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
         expected: &[
-            "d.toml:4:2: profiles are defined but none is called `default`: found quick, long; add [profiles.default]",
+            "d.toml:4:2: error: profiles are defined but none is called `default`: found quick, long; add [profiles.default]",
         ],
     },
     Bad {
         name: "no steps",
         body: "source = \"SEED-GUIDE §3\"\n",
         expected: &[
-            "d.toml:1:1: missing `steps`: a drill needs at least one [[steps]] table",
+            "d.toml:1:1: error: missing `steps`: a drill needs at least one [[steps]] table",
         ],
     },
     Bad {
         name: "invalid TOML",
         body: "[[steps]]\ntitle = \"n\nnote = \"x\"\n",
         expected: &[
-            "d.toml:5:11: invalid TOML: invalid basic string, expected `\"`",
+            "d.toml:5:11: error: invalid TOML: invalid basic string, expected `\"`",
         ],
     },
     Bad {
         name: "three errors, all reported",
         body: "[[steps]]\ntitle = \"a\"\non = \"node9\"\nrun = \"true\"\ntimeout = \"soon\"\n\n[[steps]]\ntitle = \"b\"\nsleep = \"1s\"\nrun = \"true\"\n",
         expected: &[
-            "d.toml:6:6: unknown node `node9` for `on`: expected a node (node1, node2), a role (primary, standby) or all",
-            "d.toml:8:11: bad duration `soon`: use forms like 500ms, 10s, 5m, 1h",
-            "d.toml:13:1: step 2 has 2 kind keys (sleep, run): a step does exactly one thing, keep one",
+            "d.toml:6:6: error: unknown node `node9` for `on`: expected a node (node1, node2), a role (primary, standby) or all",
+            "d.toml:8:11: error: bad duration `soon`: use forms like 500ms, 10s, 5m, 1h",
+            "d.toml:13:1: error: step 2 has 2 kind keys (sleep, run): a step does exactly one thing, keep one",
         ],
     },
     Bad {
         name: "capture on a kind that captures nothing",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\ncapture = \"x\"\n",
         expected: &[
-            "d.toml:8:1: `capture` does not apply to an `action` step: expected one of title, on, timeout, id, optional, action, with",
+            "d.toml:8:1: error: `capture` does not apply to an `action` step: expected one of title, on, timeout, id, optional, when, action, with",
         ],
     },
     Bad {
         name: "capture from a background command",
         body: "[[steps]]\ntitle = \"l\"\non = \"node1\"\nrun = \"pgbench -T 600 testdb\"\nbackground = true\ncapture = \"out\"\n",
         expected: &[
-            "d.toml:9:1: `capture` does not apply to a background command: it runs until the drill ends and its exit is not checked",
+            "d.toml:9:1: error: `capture` does not apply to a background command: it runs until the drill ends and its exit is not checked",
         ],
     },
     Bad {
         name: "load seconds neither a number nor a variable",
         body: "[[steps]]\ntitle = \"l\"\non = \"primary\"\naction = \"load\"\nwith = { seconds = \"long\", clients = 0 }\n",
         expected: &[
-            "d.toml:8:20: `seconds` must be a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\", not \"long\"",
-            "d.toml:8:38: `clients` must be a number of clients (1 to 1000), not 0",
+            "d.toml:8:20: error: `seconds` must be a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\", not \"long\"",
+            "d.toml:8:38: error: `clients` must be a number of clients (1 to 1000), not 0",
         ],
     },
 ];
@@ -360,12 +367,12 @@ fn top_level_keys_are_checked_without_a_head() {
     assert_eq!(
         got,
         [
-            "top.toml:1:1: missing `title`: a one-line title for reports",
-            "top.toml:1:8: bad name `Fail Over`: use lowercase letters, digits and -",
-            "top.toml:2:10: `proves` must not be empty",
-            "top.toml:3:24: `interval` must be longer than 0s",
-            "top.toml:3:30: unknown key `every` in `monitor`: expected interval",
-            "top.toml:4:9: a drill needs at least one step",
+            "top.toml:1:1: error: missing `title`: a one-line title for reports",
+            "top.toml:1:8: error: bad name `Fail Over`: use lowercase letters, digits and -",
+            "top.toml:2:10: error: `proves` must not be empty",
+            "top.toml:3:24: error: `interval` must be longer than 0s",
+            "top.toml:3:30: error: unknown key `every` in `monitor`: expected interval",
+            "top.toml:4:9: error: a drill needs at least one step",
         ]
     );
 }
@@ -386,25 +393,29 @@ fn a_drill_says_what_its_lab_needs() {
             "[lab]\nwal_disk_size = \"1m\"\nwal_size = 3\n{steps}"
         )),
         [
-            "d.toml:5:17: `wal_disk_size`: `1m` is too small for a WAL disk: give at least 64m",
-            "d.toml:6:1: unknown key `wal_size` in `lab`: expected wal_disk_size",
+            "d.toml:5:17: error: `wal_disk_size`: `1m` is too small for a WAL disk: give at least 64m",
+            "d.toml:6:1: error: unknown key `wal_size` in `lab`: expected wal_disk_size",
         ]
     );
     assert_eq!(
         diagnostics(&format!("lab = 3\n{steps}")),
-        ["d.toml:4:7: `lab` must be a table such as [lab] wal_disk_size = \"256m\", not an integer"]
+        ["d.toml:4:7: error: `lab` must be a table such as [lab] wal_disk_size = \"256m\", not an integer"]
     );
 }
 
 #[test]
 fn files_over_one_mib_are_refused_at_1_1() {
+    assert_eq!(
+        too_big(52 << 20),
+        "the file is 52.0 MiB (54525952 bytes): drill files are limited to 1 MiB (1048576 bytes)"
+    );
     let text = format!("{HEAD}# {}\n", "x".repeat(MAX_FILE_BYTES));
     let got = parse("big.toml", &text).unwrap_err();
     assert_eq!(got.len(), 1);
     assert_eq!(
         got[0].to_string(),
         format!(
-            "big.toml:1:1: the file is {} bytes: drill files are limited to 1 MiB (1048576 bytes)",
+            "big.toml:1:1: error: the file is 1.0 MiB ({} bytes): drill files are limited to 1 MiB (1048576 bytes)",
             text.len()
         )
     );
@@ -421,7 +432,7 @@ fn columns_count_characters_not_bytes() {
     let got = diagnostics("source = \"§3\" ; colour = 1\n");
     assert_eq!(
         got,
-        ["d.toml:4:15: invalid TOML: unexpected key or value, expected newline, `#`"]
+        ["d.toml:4:15: error: invalid TOML: unexpected key or value, expected newline, `#`"]
     );
 }
 
@@ -590,12 +601,12 @@ action = "ledger_start"
 
 [[steps]]
 title = "Point it at the other node"
-on = "standby"
+on = "node2"
 action = "ledger_retarget"
 
 [[steps]]
 title = "Check the ledger"
-on = "standby"
+on = "node2"
 action = "ledger_check"
 with = { max_lost = 0 }
 "#;

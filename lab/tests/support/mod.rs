@@ -7,13 +7,88 @@ use lab::docker::Engine;
 use lab::image::build::{ensure, ImageOptions, Images};
 use lab::ui::Ui;
 
-/// The release the end-to-end tests run on: a major whose upstream tarball Debian's source
-/// archive carries (override with `LAB_TEST_PG_VERSION`).
+/// The PostgreSQL servers the end-to-end tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pg {
+    /// A current major whose upstream tarball Debian's source archive carries: 15 unless
+    /// `LAB_TEST_PG_VERSION` says otherwise.
+    Current,
+    /// Real 9.3: 9.3.5 built from `shared/pg93/postgresql-9.3.5.tar.bz2` (the `.sha256`
+    /// beside it vouches for it), with its regression suite run in the build layer.
+    Pg93,
+}
+
+impl Pg {
+    /// The release asked for.
+    pub fn version(self) -> lab::version::PgVersion {
+        match self {
+            Pg::Current => std::env::var("LAB_TEST_PG_VERSION")
+                .unwrap_or_else(|_| "15".into())
+                .parse()
+                .expect("LAB_TEST_PG_VERSION is a PostgreSQL version"),
+            Pg::Pg93 => "9.3.5".parse().expect("a version"),
+        }
+    }
+
+    /// The tarball to build from, if the tests bring their own.
+    pub fn tarball(self) -> Option<std::path::PathBuf> {
+        (self == Pg::Pg93).then(pg93_tarball)
+    }
+
+    /// The image options for this server: the default cache, the host's mirrors.
+    pub fn options(self) -> ImageOptions {
+        ImageOptions {
+            version: self.version(),
+            tarball: self.tarball(),
+            base: "debian".into(),
+            debian_mirror: std::env::var("LAB_DEBIAN_MIRROR").ok(),
+            debian_suite: std::env::var("LAB_DEBIAN_SUITE").ok(),
+            cache_dir: lab::cli::cache_dir(None),
+            source_site: lab::tarball::DEFAULT_SOURCE_SITE.into(),
+            allow_unverified: false,
+            refresh: false,
+            configure_args: vec![],
+            // 9.3 is 2013 code built with today's compiler: its regression suite must pass.
+            check: self == Pg::Pg93,
+        }
+    }
+
+    /// The `lab` flags that choose this server (the images must exist: see [`Pg::images`]).
+    pub fn flags(self, images: &Images) -> Vec<String> {
+        let mut flags = vec!["--pg-version".to_string(), images.version.to_string()];
+        if let Some(t) = self.tarball() {
+            flags.extend(["--pg-tarball".to_string(), t.display().to_string()]);
+        }
+        flags
+    }
+
+    /// Builds (or finds) this server's images.
+    pub async fn images(self, engine: &Engine) -> Images {
+        ensure(engine, &self.options(), &Ui::new())
+            .await
+            .unwrap_or_else(|e| panic!("building the {self:?} test images failed: {e}"))
+    }
+}
+
+/// The 9.3.5 source tarball in the project's shared folder (`LAB_TEST_PG93_TARBALL` overrides).
+pub fn pg93_tarball() -> std::path::PathBuf {
+    let path = std::env::var_os("LAB_TEST_PG93_TARBALL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/pg93/postgresql-9.3.5.tar.bz2")
+        });
+    assert!(
+        path.is_file(),
+        "the 9.3 end-to-end tests need {}: the shared folder beside the checkout (or set LAB_TEST_PG93_TARBALL)",
+        path.display()
+    );
+    path
+}
+
+/// The release the end-to-end tests run on by default.
 pub fn test_version() -> lab::version::PgVersion {
-    std::env::var("LAB_TEST_PG_VERSION")
-        .unwrap_or_else(|_| "15".into())
-        .parse()
-        .expect("LAB_TEST_PG_VERSION is a PostgreSQL version")
+    Pg::Current.version()
 }
 
 /// Connects to the engine or fails the test with the reason.
@@ -23,27 +98,14 @@ pub async fn engine() -> Engine {
         .unwrap_or_else(|e| panic!("end-to-end tests need a Docker Engine: {e}"))
 }
 
-/// Image options for the tests: the default cache, the host's mirrors.
+/// Image options for the tests on the default release.
 pub fn image_options() -> ImageOptions {
-    ImageOptions {
-        version: test_version(),
-        tarball: None,
-        base: "debian".into(),
-        debian_mirror: std::env::var("LAB_DEBIAN_MIRROR").ok(),
-        debian_suite: std::env::var("LAB_DEBIAN_SUITE").ok(),
-        cache_dir: lab::cli::cache_dir(None),
-        source_site: lab::tarball::DEFAULT_SOURCE_SITE.into(),
-        allow_unverified: false,
-        refresh: false,
-        configure_args: vec![],
-    }
+    Pg::Current.options()
 }
 
-/// Builds (or finds) the images the tests run on.
+/// Builds (or finds) the images the tests run on by default.
 pub async fn images(engine: &Engine) -> Images {
-    ensure(engine, &image_options(), &Ui::new())
-        .await
-        .unwrap_or_else(|e| panic!("building the test images failed: {e}"))
+    Pg::Current.images(engine).await
 }
 
 /// Runs the `lab` binary with no standard input.
@@ -86,7 +148,7 @@ impl Drop for Down {
     }
 }
 
-/// Runs a drill on a fresh lab `name` in `subnet` on the test version, writing its run
+/// Runs a drill on a fresh lab `name` in `subnet` on the default release, writing its run
 /// directory under `runs`, and checks the lab is gone afterwards.
 pub async fn run_drill(
     drill: &str,
@@ -95,13 +157,25 @@ pub async fn run_drill(
     runs: &std::path::Path,
     extra: &[&str],
 ) -> std::process::Output {
-    let version = images(&engine().await).await.version.to_string();
+    run_drill_on(Pg::Current, drill, name, subnet, runs, extra).await
+}
+
+/// Runs a drill on a fresh lab `name` in `subnet` on `pg` (its images built first), writing
+/// its run directory under `runs`, and checks the lab is gone afterwards.
+pub async fn run_drill_on(
+    pg: Pg,
+    drill: &str,
+    name: &str,
+    subnet: &str,
+    runs: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let images = pg.images(&engine().await).await;
+    let flags = pg.flags(&images);
     let mut args = vec![
         "drill",
         "run",
         drill,
-        "--pg-version",
-        &version,
         "--name",
         name,
         "--subnet",
@@ -109,6 +183,7 @@ pub async fn run_drill(
         "--runs-dir",
         runs.to_str().expect("a UTF-8 path"),
     ];
+    args.extend(flags.iter().map(String::as_str));
     args.extend_from_slice(extra);
     let out = lab(&args);
     assert_nothing_left(name).await;

@@ -1,0 +1,241 @@
+//! Value parsers for the command line: every flag and name is checked here, by clap, before a
+//! command does any work or contacts the engine (clap exits 2 with `error: invalid value …`).
+
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+
+use crate::scenario::NODES;
+use crate::version::PgVersion;
+
+/// A PostgreSQL version the lab can speak (see [`crate::pg::check_supported`]).
+pub fn version(s: &str) -> Result<PgVersion, String> {
+    let v: PgVersion = s
+        .parse()
+        .map_err(|e: crate::version::VersionParseError| e.to_string())?;
+    crate::pg::check_supported(&v)?;
+    Ok(v)
+}
+
+/// A lab name: what [`crate::cluster::check_name`] accepts.
+pub fn lab_name(s: &str) -> Result<String, String> {
+    crate::cluster::check_name(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
+/// A node of the lab.
+pub fn node(s: &str) -> Result<String, String> {
+    if NODES.contains(&s) {
+        return Ok(s.to_string());
+    }
+    Err(format!(
+        "unknown node `{}`: a lab has {}",
+        shorten(s, 40),
+        NODES.join(" and ")
+    ))
+}
+
+/// A fault of the catalogue (`lab fault list`).
+pub fn fault(s: &str) -> Result<String, String> {
+    crate::fault::find(s).map_err(|_| {
+        format!(
+            "unknown fault `{}`: expected one of {}",
+            shorten(s, 40),
+            crate::fault::names().join(", ")
+        )
+    })?;
+    Ok(s.to_string())
+}
+
+/// The private IPv4 ranges (RFC 1918) a lab network may use.
+const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// `--subnet`: an IPv4 network of /8 to /24 inside a private range (RFC 1918), so that the
+/// lab never shadows a public address, the loopback or multicast.
+pub fn subnet(s: &str) -> Result<String, String> {
+    let net: Ipv4Net = s.parse().map_err(|_| {
+        format!(
+            "--subnet {}: expected an IPv4 network such as 172.16.3.0/24",
+            shorten(s, 60)
+        )
+    })?;
+    if net.prefix_len() < 8 || net.prefix_len() > 24 {
+        return Err(format!(
+            "{net}: the nodes take host numbers .101 and .102 as in the document; use a prefix \
+             from /8 to /24"
+        ));
+    }
+    let private = PRIVATE
+        .iter()
+        .map(|p| p.parse::<Ipv4Net>().expect("a valid network"))
+        .any(|p| p.contains(&net));
+    if !private {
+        return Err(format!(
+            "{net} is not a private network: use one inside {} (RFC 1918)",
+            PRIVATE.join(", ")
+        ));
+    }
+    let trunc = net.trunc();
+    if Ipv4Addr::from(u32::from(trunc.network()) + 102) > trunc.broadcast() {
+        return Err(format!("{net} has no room for .101 and .102"));
+    }
+    Ok(s.to_string())
+}
+
+/// `--publish`: node1 on PORT and node2 on PORT+1, both valid ports.
+pub fn publish(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(p) if (1..u16::MAX).contains(&p) => Ok(p),
+        _ => Err(format!(
+            "`{}` is not a port for node1 (node2 gets the next one): give 1 to 65534",
+            shorten(s, 40)
+        )),
+    }
+}
+
+/// The magic bytes of the compressions a source tarball comes in.
+const TARBALL_MAGIC: &[(&str, &[u8])] = &[(".tar.bz2", b"BZh"), (".tar.gz", &[0x1f, 0x8b])];
+
+/// `--pg-tarball`: a regular file named `….tar.bz2` or `….tar.gz` whose first bytes are that
+/// compression's.
+pub fn tarball(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    let meta = std::fs::metadata(&path).map_err(|e| format!("{s}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{s} is not a regular file"));
+    }
+    let Some((suffix, magic)) = TARBALL_MAGIC.iter().find(|(ext, _)| s.ends_with(ext)) else {
+        return Err(format!(
+            "{s} is not a source tarball: name it postgresql-X.Y.Z.tar.bz2 (or .tar.gz)"
+        ));
+    };
+    let mut head = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(magic.len() as u64).read_to_end(&mut head))
+        .map_err(|e| format!("{s}: {e}"))?;
+    if head != *magic {
+        return Err(format!(
+            "{s} is named {suffix} but is not {} data",
+            &suffix[5..]
+        ));
+    }
+    Ok(path)
+}
+
+/// `lab monitor --interval`: seconds from 0.1 to 3600.
+pub fn interval(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if (0.1..=3600.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "`{}` is not an interval: give seconds from 0.1 to 3600",
+            shorten(s, 40)
+        )),
+    }
+}
+
+/// `text` cut to at most `max` characters, with `…` where it was cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+    }
+}
+
+/// Whether `path` names a file rather than a built-in name: it holds a `/` or ends `.toml`.
+pub fn looks_like_path(path: &str) -> bool {
+    path.contains('/') || Path::new(path).extension().is_some_and(|e| e == "toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_must_be_private_and_roomy() {
+        for ok in [
+            "172.16.3.0/24",
+            "10.1.2.0/24",
+            "192.168.0.0/16",
+            "172.16.200.0/24",
+        ] {
+            assert_eq!(subnet(ok), Ok(ok.to_string()));
+        }
+        for (bad, why) in [
+            ("8.8.8.0/24", "not a private network"),
+            ("127.0.0.0/24", "not a private network"),
+            ("224.0.0.0/24", "not a private network"),
+            ("172.32.0.0/24", "not a private network"),
+            ("172.16.3.0/25", "prefix from /8 to /24"),
+            ("172.16.3.0", "expected an IPv4 network"),
+            ("fd00::/64", "expected an IPv4 network"),
+        ] {
+            let e = subnet(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn ports_leave_room_for_node2() {
+        assert_eq!(publish("15432"), Ok(15432));
+        assert_eq!(publish("65534"), Ok(65534));
+        for bad in ["0", "65535", "65536", "-1", "x"] {
+            assert!(publish(bad).unwrap_err().contains("1 to 65534"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn intervals_are_bounded() {
+        assert_eq!(interval("10"), Ok(Duration::from_secs(10)));
+        for bad in ["1e300", "1e-300", "0", "-1", "NaN", "inf", "x"] {
+            assert!(interval(bad).unwrap_err().contains("0.1 to 3600"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tarballs_are_checked_by_name_and_magic() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("postgresql-9.3.5.tar.bz2");
+        std::fs::write(&good, b"BZh91AY&SY").unwrap();
+        let good = good.to_str().unwrap();
+        assert_eq!(tarball(good), Ok(PathBuf::from(good)));
+        let fake = dir.path().join("postgresql-9.3.5.tar.gz");
+        std::fs::write(&fake, b"root:x:0:0").unwrap();
+        assert!(tarball(fake.to_str().unwrap())
+            .unwrap_err()
+            .contains("is named .tar.gz but is not gz data"));
+        assert!(tarball("/etc/passwd")
+            .unwrap_err()
+            .contains("is not a source tarball"));
+        assert!(tarball("/nonexistent")
+            .unwrap_err()
+            .contains("/nonexistent: No such file"));
+        assert!(tarball(dir.path().to_str().unwrap())
+            .unwrap_err()
+            .contains("is not a regular file"));
+    }
+
+    #[test]
+    fn nodes_and_versions() {
+        assert_eq!(node("node2"), Ok("node2".into()));
+        assert!(node("node3").unwrap_err().contains("node1 and node2"));
+        assert!(version("9.3.99")
+            .unwrap_err()
+            .contains("final release is 9.3.25"));
+        assert!(version("8.4").unwrap_err().contains("9.3 to 17"));
+        assert!(version("abc")
+            .unwrap_err()
+            .contains("not a PostgreSQL version"));
+    }
+
+    #[test]
+    fn long_values_are_shortened() {
+        let long = "x".repeat(10_000);
+        let short = shorten(&long, 50);
+        assert!(short.len() < 80, "{short}");
+        assert!(short.ends_with("(10000 bytes)"));
+        assert_eq!(shorten("abc", 50), "abc");
+    }
+}

@@ -1,0 +1,60 @@
+//! `lab drill runbook` through the binary (no Docker): its flags reach the printed runbook.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn runbook(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["drill", "runbook"])
+        .args(args)
+        .output()
+        .expect("lab runs");
+    assert!(
+        out.status.success(),
+        "lab drill runbook {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/runbooks")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_literal_commands_and_the_seed_profile_print_the_documents_runbook() {
+    for drill in ["failover-switchback", "pitr-from-standby-backup"] {
+        assert_eq!(
+            runbook(&[
+                drill,
+                "--pg-version",
+                "9.3.25",
+                "--archive-command",
+                "literal",
+                "--restore-command",
+                "literal",
+                "--profile",
+                "seed",
+            ]),
+            fixture(&format!("{drill}-9.3.25-document.txt")),
+            "{drill}"
+        );
+    }
+}
+
+#[test]
+fn without_flags_the_runbook_is_the_labs() {
+    assert_eq!(
+        runbook(&["pitr-from-standby-backup"]),
+        fixture("pitr-from-standby-backup-9.3.25.txt")
+    );
+    let book = runbook(&["pitr-from-standby-backup", "--archive-command", "literal"]);
+    assert!(book
+        .contains("archive_command = 'test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f'\n"));
+    assert!(book.contains("scp -o ConnectTimeout=2 172.16.3.101:/disk3/archive/%f"));
+    assert!(book.contains("pgbench -i -s 1 testdb"));
+}
