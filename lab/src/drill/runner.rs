@@ -117,6 +117,10 @@ pub struct Verdict {
 /// watch their own deadline (`wait`, `expect_log`) report first, with what they saw.
 pub const BOUND_GRACE: Duration = Duration::from_secs(5);
 
+/// How much longer than its `pgbench -T` length a `load` step may take (connection set-up,
+/// pgbench's own end) when the file gives it no timeout.
+pub const LOAD_MARGIN: Duration = Duration::from_secs(60);
+
 /// How long one readiness probe may take: pg_isready's own connect timeout (3 s) and a second
 /// for the exec around it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -697,7 +701,7 @@ impl<L: LabOps> Runner<L> {
         plans: Vec<(String, Vec<PlanStep>)>,
         backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> (Outcome, String) {
-        let Some(bound) = step.effective_timeout().map(|t| t + BOUND_GRACE) else {
+        let Some(bound) = self.bound(step) else {
             return self.execute_unbounded(step, node, plans, backgrounds).await;
         };
         let waiting_for = self.waiting_for(step, node);
@@ -717,6 +721,25 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// A step's time bound: its own timeout, else its kind's default, plus [`BOUND_GRACE`]. A
+    /// `load` without its own timeout is bounded by its length (`pgbench -T`) plus
+    /// [`LOAD_MARGIN`]: a load whose commits are held (a synchronous standby that is gone)
+    /// ends soon after it should have, not an hour later.
+    fn bound(&self, step: &scenario::Step) -> Option<Duration> {
+        let load_seconds = match (&step.kind, step.timeout) {
+            (StepKind::Action(scenario::Action::Load { seconds, .. }), None) => self
+                .ctx
+                .render(seconds)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok()),
+            _ => None,
+        };
+        match load_seconds {
+            Some(s) => Some(Duration::from_secs(s) + LOAD_MARGIN + BOUND_GRACE),
+            None => step.effective_timeout().map(|t| t + BOUND_GRACE),
+        }
+    }
+
     /// What a step waits for, in words, for the message of a step that reached its bound.
     fn waiting_for(&self, step: &scenario::Step, node: Option<&str>) -> String {
         let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
@@ -725,9 +748,10 @@ impl<L: LabOps> Runner<L> {
             StepKind::Run { command, .. } => self.ctx.render(command).ok(),
             _ => None,
         };
-        match text {
-            Some(t) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
-            None => format!("the `{}` step{on}", step.kind.key()),
+        match (text, &step.kind) {
+            (Some(t), _) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
+            (None, StepKind::Action(a)) => format!("the `{}` action{on}", a.name()),
+            (None, kind) => format!("the `{}` step{on}", kind.key()),
         }
     }
 

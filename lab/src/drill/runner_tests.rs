@@ -40,6 +40,8 @@ struct Fake {
     ready: HashMap<String, Sequence>,
     on_run: Box<RunRule>,
     on_sql: Box<SqlRule>,
+    /// Commands containing this never return.
+    hang: Option<&'static str>,
 }
 
 /// Values handed out in order, the last one forever.
@@ -71,7 +73,14 @@ impl Fake {
             ready: HashMap::new(),
             on_run: Box::new(|_, _| None),
             on_sql: Box::new(|_, _| Ok(None)),
+            hang: None,
         }
+    }
+
+    /// Commands containing `pattern` never return.
+    fn hang(mut self, pattern: &'static str) -> Self {
+        self.hang = Some(pattern);
+        self
     }
 
     /// Answers commands containing `pattern` (on any node) with `reply`.
@@ -151,6 +160,9 @@ impl LabOps for Fake {
             user,
             command: command.into(),
         });
+        if self.hang.is_some_and(|p| command.contains(p)) {
+            std::future::pending::<()>().await;
+        }
         if let Some(reply) = (self.on_run)(node, command) {
             return reply;
         }
@@ -708,6 +720,26 @@ run = "true"
         .events
         .iter()
         .any(|e| matches!(e, Event::Fault { heal: true, .. })));
+}
+
+/// A load whose commits are held is bounded by its own length, not by an hour.
+#[tokio::test(start_paused = true)]
+async fn a_held_load_ends_a_minute_after_its_length() {
+    let body = r#"
+[[steps]]
+title = "load"
+on = "node1"
+action = "load"
+with = { seconds = 7 }
+"#;
+    let ran = run(Fake::new().hang("pgbench"), body).await;
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Failed {
+            expected: "the step to end within 72 s".into(),
+            seen: "still waiting after 72 s for the `load` action on node1".into(),
+        }
+    );
 }
 
 #[tokio::test]
