@@ -263,9 +263,7 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
         cluster::check_name(&name)?;
         let engine = crate::docker::Engine::connect().await?;
         let lab = Lab::find(&engine, &name).await?;
-        let mut topo = Topology::default();
-        topo.master.address = lab.node("node1")?.addr.clone();
-        topo.slave.address = lab.node("node2")?.addr.clone();
+        let topo = lab.topology()?;
         let version = lab.version.clone();
         (engine, lab, topo, version)
     } else {
