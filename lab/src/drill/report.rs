@@ -339,8 +339,10 @@ pub fn write_run(
     std::fs::write(
         dir.join("report.json"),
         secret(
-            serde_json::to_string_pretty(&serde_json::json!({ "events": events }))
-                .expect("events serialise"),
+            serde_json::to_string_pretty(&super::event::RunReport {
+                events: events.to_vec(),
+            })
+            .expect("events serialise"),
         ),
     )?;
     std::fs::write(dir.join("junit.xml"), secret(junit(events)))?;
