@@ -1234,7 +1234,8 @@ impl<L: LabOps> Runner<L> {
 
 /// The RTO phases, each in seconds after the first injected fault: detection (the faulted node's
 /// first non-accepting pg_isready), fencing (the old primary made sure to be down), promotion
-/// (a new primary), and the first write the ledger got acknowledged after its longest gap; plus
+/// (a new primary), and the first write the ledger got acknowledged after its longest gap (none
+/// when writes never resumed, never the end of the run); plus
 /// the lab's own share between promotion and that first write.
 pub fn rto(
     events: &[Event],
@@ -1274,9 +1275,10 @@ pub fn rto(
     if let Some(at) = promoted {
         out.push(("rto_promoted_seconds", at - fault_at));
     }
-    // The first acknowledgement after the fault that follows the longest gap in writes.
-    let first_write = crate::ledger::longest_gap(history)
-        .map(|(_, to)| to + ledger_offset)
+    // The first acknowledgement after the outage (the longest gap in writes), if writes resumed:
+    // a stall that lasts to the end of the run has no first write.
+    let first_write = crate::ledger::first_write_after_outage(history)
+        .map(|at| at + ledger_offset)
         .filter(|at| *at >= fault_at);
     if let Some(at) = first_write {
         out.push(("rto_first_write_seconds", at - fault_at));
