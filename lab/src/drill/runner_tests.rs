@@ -1155,3 +1155,43 @@ fn rto_has_no_first_write_when_writes_never_resume() {
     );
     assert!(!rto.contains_key("rto_fenced_seconds"), "{rto:?}");
 }
+
+#[tokio::test]
+async fn the_monitor_reports_the_replay_lag_of_an_accepting_standby() {
+    // node1 is a primary (the query answers NULL), node2 a standby 0.25 s behind; a node that
+    // does not accept connections is not asked.
+    let fake = Fake::new()
+        .ready("node1", &[0])
+        .ready("node2", &[0, 0, 2])
+        .on_sql(|node, sql| {
+            assert!(sql.contains("pg_last_xact_replay_timestamp()"), "{sql}");
+            Ok((node == "node2").then(|| "0.25".to_string()))
+        });
+    let ran = run(
+        fake,
+        r#"
+monitor = { interval = "100ms" }
+
+[[steps]]
+title = "let the monitor watch"
+sleep = "600ms"
+"#,
+    )
+    .await;
+    let lag: Vec<(&str, f64)> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Lag { node, seconds, .. } => Some((node.as_str(), *seconds)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        (2..=3).contains(&lag.len()),
+        "two accepting rounds of node2, maybe a third before it stopped: {lag:?}"
+    );
+    assert!(
+        lag.iter().all(|&(node, s)| node == "node2" && s == 0.25),
+        "{lag:?}"
+    );
+}
