@@ -249,6 +249,8 @@ impl<L: LabOps> Runner<L> {
 
     /// Starts the readiness monitor: every `interval`, pg_isready from each node to itself over
     /// TCP (code 2 when the node cannot even run it), all nodes at once. Changes become events.
+    /// A standby that accepts connections also reports its replay lag (seconds since its last
+    /// replayed transaction) as a [`Event::Lag`] on every round.
     ///
     /// A reading is dated when the probe ends, when the monitor knows. An exec into a container
     /// killed while the probe runs can hang: such a probe gives up after [`PROBE_TIMEOUT`] and
@@ -263,11 +265,15 @@ impl<L: LabOps> Runner<L> {
             .iter()
             .map(|n| (n.clone(), self.ctx.node(n).address))
             .collect();
+        let lag_sql = format!(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN extract(epoch from now() - {}) END",
+            self.ctx.dialect.replay_timestamp_function()
+        );
         tokio::spawn(async move {
             let mut last: HashMap<String, u8> = HashMap::new();
             loop {
                 let probes = targets.iter().map(|(node, addr)| {
-                    let (lab, sink) = (&lab, &sink);
+                    let (lab, sink, lag_sql) = (&lab, &sink, &lag_sql);
                     async move {
                         let cmd = crate::pg::isready_command(addr);
                         let code = match lab
@@ -277,7 +283,24 @@ impl<L: LabOps> Runner<L> {
                             Ok(out) => out.stdout.trim().parse().unwrap_or(2),
                             Err(_) => 2,
                         };
-                        (node, code, sink.at())
+                        let at = sink.at();
+                        if code == 0 {
+                            let lag = tokio::time::timeout(
+                                PROBE_TIMEOUT,
+                                lab.sql(node, "postgres", lag_sql),
+                            )
+                            .await;
+                            if let Ok(Ok(Some(seconds))) = lag {
+                                if let Ok(seconds) = seconds.trim().parse::<f64>() {
+                                    sink.emit(Event::Lag {
+                                        node: node.clone(),
+                                        seconds,
+                                        at: sink.at(),
+                                    });
+                                }
+                            }
+                        }
+                        (node, code, at)
                     }
                 });
                 for (node, code, at) in futures_util::future::join_all(probes).await {
@@ -1259,7 +1282,8 @@ impl<L: LabOps> Runner<L> {
 
 /// The RTO phases, each in seconds after the first injected fault: detection (the faulted node's
 /// first non-accepting pg_isready), fencing (the old primary made sure to be down), promotion
-/// (a new primary), and the first write the ledger got acknowledged after its longest gap; plus
+/// (a new primary), and the first write the ledger got acknowledged after its longest gap (none
+/// when writes never resumed, never the end of the run); plus
 /// the lab's own share between promotion and that first write.
 pub fn rto(
     events: &[Event],
@@ -1299,9 +1323,10 @@ pub fn rto(
     if let Some(at) = promoted {
         out.push(("rto_promoted_seconds", at - fault_at));
     }
-    // The first acknowledgement after the fault that follows the longest gap in writes.
-    let first_write = crate::ledger::longest_gap(history)
-        .map(|(_, to)| to + ledger_offset)
+    // The first acknowledgement after the outage (the longest gap in writes), if writes resumed:
+    // a stall that lasts to the end of the run has no first write.
+    let first_write = crate::ledger::first_write_after_outage(history)
+        .map(|at| at + ledger_offset)
         .filter(|at| *at >= fault_at);
     if let Some(at) = first_write {
         out.push(("rto_first_write_seconds", at - fault_at));
