@@ -128,12 +128,12 @@ async fn up_reaches_streaming_and_down_removes_everything() {
 async fn reuse_on_a_sync_lab_behaves_as_a_fresh_sync_lab() {
     let engine = support::engine().await;
     let version = support::images(&engine).await.version.to_string();
-    let name = "h10-reuse-sync";
+    let name = "e2e-reuse-sync";
     let _down = Down(name);
     support::up(
         &version,
         name,
-        "172.16.220.0/24",
+        "172.16.40.0/24",
         &["--sync", "--archive-command", "literal"],
     );
     let status: serde_json::Value =
@@ -141,7 +141,7 @@ async fn reuse_on_a_sync_lab_behaves_as_a_fresh_sync_lab() {
     assert_eq!(status["spec"]["sync"], true, "{status}");
     assert_eq!(status["spec"]["archive_command"], "literal", "{status}");
     assert_eq!(status["spec"]["restore_command"], "archive", "{status}");
-    assert_eq!(status["spec"]["subnet"], "172.16.220.0/24", "{status}");
+    assert_eq!(status["spec"]["subnet"], "172.16.40.0/24", "{status}");
     assert_eq!(status["spec"]["pg_version"], version.as_str(), "{status}");
     assert_eq!(
         status["replication"][0]["columns"]["sync_state"], "sync",
@@ -149,7 +149,7 @@ async fn reuse_on_a_sync_lab_behaves_as_a_fresh_sync_lab() {
     );
     let text = ok(&["status", "--name", name]);
     assert!(
-        text.contains("made with: synchronous, subnet 172.16.220.0/24"),
+        text.contains("made with: synchronous, subnet 172.16.40.0/24"),
         "{text}"
     );
 
