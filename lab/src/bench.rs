@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::{build_images, ArchiveArg, ImageArgs, NameArg, RestoreArg, UpArgs};
 use crate::commands::bring_up;
 use crate::docker::Engine;
+use crate::drill::event::{Event, RunReport};
 use crate::error::{Error, Result};
 use crate::plan::User;
 use crate::ui::Ui;
@@ -117,43 +118,46 @@ struct DrillRun {
     measures: std::collections::BTreeMap<String, f64>,
 }
 
-/// The events of a run's `report.json` (none when it could not be read).
-fn report_events(report: &serde_json::Value) -> &[serde_json::Value] {
-    report["events"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-/// The `measure` events of a run's `report.json`, by name.
-fn drill_measures(report: &serde_json::Value) -> std::collections::BTreeMap<String, f64> {
-    report_events(report)
+/// The `measure` events of a run, by name.
+fn drill_measures(events: &[Event]) -> std::collections::BTreeMap<String, f64> {
+    events
         .iter()
-        .filter(|e| e["event"] == "measure")
-        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_f64()?)))
+        .filter_map(|e| match e {
+            Event::Measure { name, value, .. } => Some((name.clone(), *value)),
+            _ => None,
+        })
         .collect()
 }
 
-/// What a run's `report.json` says: (the steps' time, fault → first promotion).
-fn drill_phases(report: &serde_json::Value) -> (Option<f64>, Option<f64>) {
-    let events = report_events(report);
-    let first = |kind: &str, field: Option<(&str, &str)>| {
-        events.iter().find_map(|e| {
-            let matches = e["event"] == kind && field.is_none_or(|(k, v)| e[k].as_str() == Some(v));
-            matches.then(|| e["at"].as_f64()).flatten()
-        })
-    };
-    let steps = events
-        .iter()
-        .find(|e| e["event"] == "drill_finished")
-        .and_then(|e| e["took"].as_f64());
-    let fault = first("fault", None);
-    let promoted = first("role", Some(("role", "primary")));
+/// What a run's events say: (the steps' time, fault → first promotion).
+fn drill_phases(events: &[Event]) -> (Option<f64>, Option<f64>) {
+    let steps = events.iter().find_map(|e| match e {
+        Event::DrillFinished { took, .. } => Some(took.as_secs_f64()),
+        _ => None,
+    });
+    let fault = events.iter().find_map(|e| match e {
+        Event::Fault { at, .. } => Some(*at),
+        _ => None,
+    });
+    let promoted = events.iter().find_map(|e| match e {
+        Event::Role { role, at, .. } if role == "primary" => Some(*at),
+        _ => None,
+    });
     let fault_to_promoted = match (fault, promoted) {
         (Some(f), Some(p)) if p >= f => Some(p - f),
         _ => None,
     };
     (steps, fault_to_promoted)
+}
+
+/// The events of the `report.json` at `path` (none when it is missing or unreadable: the run
+/// ended before writing it).
+fn read_events(path: &std::path::Path) -> Vec<Event> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| serde_json::from_str::<RunReport>(&s).ok())
+        .map(|r| r.events)
+        .unwrap_or_default()
 }
 
 /// Runs the bench's drills, keeping the largest peak memory of their processes.
@@ -206,18 +210,15 @@ fn run_drill(version: &str, name: &str, scale: u32, sync: bool) -> Result<DrillR
         wait_with_peak(child).map_err(|e| Error::Lab(format!("waiting for drill {name}: {e}")))?;
     let total = t.elapsed().as_secs_f64();
     let report = latest.join("report.json");
-    let report: serde_json::Value = std::fs::read_to_string(&report)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
-    let (steps, fault_to_promoted) = drill_phases(&report);
+    let events = read_events(&report);
+    let (steps, fault_to_promoted) = drill_phases(&events);
     Ok(DrillRun {
         total,
         passed: code == Some(0),
         steps,
         fault_to_promoted,
         peak_mib,
-        measures: drill_measures(&report),
+        measures: drill_measures(&events),
     })
 }
 
@@ -658,34 +659,53 @@ fn render_figures(figs: &[Figure]) -> String {
 mod tests {
     use super::*;
 
+    fn events(json: serde_json::Value) -> Vec<Event> {
+        serde_json::from_value::<RunReport>(json).unwrap().events
+    }
+
     #[test]
     fn a_reports_phases_are_its_steps_and_fault_to_first_promotion() {
-        let report = serde_json::json!({"events": [
-            {"event": "drill_started", "name": "x"},
+        let report = events(serde_json::json!({"events": [
             {"event": "role", "node": "node2", "role": "standby", "at": 1.0},
             {"event": "fault", "node": "node1", "name": "node-crash", "heal": false, "at": 4.5},
             {"event": "role", "node": "node2", "role": "primary", "at": 7.0},
             {"event": "role", "node": "node1", "role": "primary", "at": 20.0},
             {"event": "drill_finished", "passed": true, "took": 25.5},
-        ]});
+        ]}));
         assert_eq!(drill_phases(&report), (Some(25.5), Some(2.5)));
-        let no_fault = serde_json::json!({"events": [
+        let no_fault = events(serde_json::json!({"events": [
             {"event": "drill_finished", "passed": false, "took": 3.0},
-        ]});
+        ]}));
         assert_eq!(drill_phases(&no_fault), (Some(3.0), None));
-        assert_eq!(drill_phases(&serde_json::json!({})), (None, None));
+        assert_eq!(drill_phases(&[]), (None, None));
     }
 
     #[test]
     fn a_reports_measures_are_read_by_name() {
-        let report = serde_json::json!({"events": [
+        let report = events(serde_json::json!({"events": [
             {"event": "measure", "name": "rpo_rows", "value": 0.0, "at": 30.0},
             {"event": "measure", "name": "rto_promoted_seconds", "value": 2.25, "at": 30.0},
             {"event": "fault", "node": "node1", "name": "node-crash", "heal": false, "at": 4.5},
-        ]});
+        ]}));
         let m = drill_measures(&report);
         assert_eq!(m.len(), 2);
         assert_eq!(m["rpo_rows"], 0.0);
         assert_eq!(m["rto_promoted_seconds"], 2.25);
+    }
+
+    #[test]
+    fn a_missing_or_foreign_report_has_no_events() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_events(&dir.path().join("report.json")).is_empty());
+        let foreign = dir.path().join("other.json");
+        std::fs::write(&foreign, r#"{"events": [{"event": "weather"}]}"#).unwrap();
+        assert!(read_events(&foreign).is_empty());
+        let written = dir.path().join("written.json");
+        std::fs::write(
+            &written,
+            r#"{"events": [{"event": "drill_finished", "passed": true, "took": 1.5}]}"#,
+        )
+        .unwrap();
+        assert_eq!(drill_phases(&read_events(&written)).0, Some(1.5));
     }
 }

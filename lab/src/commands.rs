@@ -130,6 +130,12 @@ pub async fn bring_up(args: &UpArgs, ui: &Ui) -> Result<(Engine, BroughtUp)> {
         publish: args.publish,
         sql_password: random_password(),
         wal_disk_size: args.wal_disk_size,
+        spec: cluster::LabSpec::new(
+            &topo,
+            &images.version.to_string(),
+            args.wal_disk_size,
+            args.publish,
+        ),
     };
 
     // Run in a task so that a panic is caught, and race it against SIGINT/SIGTERM: whatever

@@ -253,8 +253,7 @@ pub fn account(history: &History, present_ids: &[i64]) -> Accounting {
         duplicated,
         rpo_seconds,
         last_ack_at: acks.last().map(|&(at, _)| at),
-        first_write_after_gap: widest_gap(history)
-            .and_then(|(_, end, resumed)| resumed.then_some(end)),
+        first_write_after_gap: first_write_after_outage(history),
     }
 }
 
@@ -279,6 +278,13 @@ fn ack_times(history: &History) -> Vec<(f64, i64)> {
 /// acknowledgement.
 pub fn longest_gap(history: &History) -> Option<(f64, f64)> {
     widest_gap(history).map(|(start, end, _)| (start, end))
+}
+
+/// The first acknowledged write after the outage (the [`longest_gap`]): the gap's end when an
+/// acknowledgement ended it; `None` when writes never resumed (the longest gap runs to the end
+/// of the history) or nothing was acknowledged.
+pub fn first_write_after_outage(history: &History) -> Option<f64> {
+    widest_gap(history).and_then(|(_, end, resumed)| resumed.then_some(end))
 }
 
 /// [`longest_gap`], and whether an acknowledgement ended it.

@@ -1150,17 +1150,7 @@ async fn a_running_lab_is_unprivileged_unpublished_and_keeps_its_secrets() {
     let (name, subnet) = ("rel-sec", "172.16.75.0/24");
     let _sec = fresh(name);
     let _publ = fresh("rel-pub");
-    ok(&[
-        "up",
-        "--pg-version",
-        &version,
-        "--name",
-        name,
-        "--subnet",
-        subnet,
-        "--check-seconds",
-        "2",
-    ]);
+    support::up(&version, name, subnet, &[]);
 
     // containers: not privileged, no added capabilities, no host namespaces, no engine socket,
     // nothing published
@@ -1266,16 +1256,8 @@ async fn a_running_lab_is_unprivileged_unpublished_and_keeps_its_secrets() {
     // a short drill on this lab: its run directory holds no key and no password
     let runs = tempfile::tempdir().unwrap();
     let runs_dir = runs.path().to_str().unwrap();
-    ok(&[
-        "drill",
-        "run",
-        "partition-heal",
-        "--reuse",
-        "--name",
-        name,
-        "--runs-dir",
-        runs_dir,
-    ]);
+    let reused = support::run_drill_reusing("partition-heal", name, runs.path());
+    assert!(reused.status.success(), "{reused:?}");
 
     // a database name with shell metacharacters is used as a name, never run
     let file = runs.path().join("db.toml");

@@ -16,17 +16,7 @@ async fn up_reaches_streaming_and_down_removes_everything() {
     let name = "e2e-up";
     let _down = Down(name);
     let started = Instant::now();
-    ok(&[
-        "up",
-        "--pg-version",
-        &version,
-        "--name",
-        name,
-        "--subnet",
-        "172.16.31.0/24",
-        "--check-seconds",
-        "2",
-    ]);
+    support::up(&version, name, "172.16.31.0/24", &[]);
     eprintln!("warm up: {:?}", started.elapsed());
 
     // status --json: node1 primary, node2 standby, one streaming async row from node2
@@ -132,6 +122,63 @@ async fn up_reaches_streaming_and_down_removes_everything() {
     assert_nothing_left(name).await;
 }
 
+/// A lab remembers how it was made: `--reuse` on a `--sync` lab runs the drill's synchronous
+/// steps, as on a fresh `--sync` lab, and `lab status` says the lab is synchronous.
+#[tokio::test]
+async fn reuse_on_a_sync_lab_behaves_as_a_fresh_sync_lab() {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let name = "e2e-reuse-sync";
+    let _down = Down(name);
+    support::up(
+        &version,
+        name,
+        "172.16.40.0/24",
+        &["--sync", "--archive-command", "literal"],
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["status", "--name", name, "--json"])).unwrap();
+    assert_eq!(status["spec"]["sync"], true, "{status}");
+    assert_eq!(status["spec"]["archive_command"], "literal", "{status}");
+    assert_eq!(status["spec"]["restore_command"], "archive", "{status}");
+    assert_eq!(status["spec"]["subnet"], "172.16.40.0/24", "{status}");
+    assert_eq!(status["spec"]["pg_version"], version.as_str(), "{status}");
+    assert_eq!(
+        status["replication"][0]["columns"]["sync_state"], "sync",
+        "{status}"
+    );
+    let text = ok(&["status", "--name", name]);
+    assert!(
+        text.contains("made with: synchronous, subnet 172.16.40.0/24"),
+        "{text}"
+    );
+
+    let runs = tempfile::tempdir().unwrap();
+    let out = support::run_drill_reusing("partition-heal", name, runs.path());
+    let report = std::fs::read_to_string(runs.path().join("partition-heal/latest/report.md"))
+        .unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "partition-heal --reuse failed ({}):\n{}\n{report}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "**Result: PASSED**",
+        "canceling wait for synchronous replication",
+        "still waiting after 5 s",
+    ] {
+        assert!(report.contains(want), "report lacks {want:?}:\n{report}");
+    }
+    assert!(
+        report.contains("the master keeps accepting writes — – skipped"),
+        "the asynchronous step was not left out on a synchronous lab:\n{report}"
+    );
+
+    ok(&["down", "--name", name]);
+    assert_nothing_left(name).await;
+}
+
 #[tokio::test]
 async fn a_taken_subnet_is_refused_and_leaves_nothing() {
     let engine = support::engine().await;
@@ -148,6 +195,7 @@ async fn a_taken_subnet_is_refused_and_leaves_nothing() {
         publish: None,
         sql_password: String::new(),
         wal_disk_size: None,
+        spec: Default::default(),
     };
     lab::cluster::create_network(&engine, &layout)
         .await

@@ -7,6 +7,7 @@
 //! unless asked, and then only on 127.0.0.1.
 
 pub mod node;
+pub mod spec;
 pub mod status;
 pub mod up;
 
@@ -24,7 +25,9 @@ use bollard::query_parameters::{
 
 use crate::docker::{DockerError, Engine, LAB_LABEL, MANAGED_LABEL};
 use crate::error::{Error, Result};
+use crate::pg::Topology;
 pub use node::{Node, Output};
+pub use spec::{LabSpec, SPEC_LABEL};
 
 /// Label with a node's name.
 pub const NODE_LABEL: &str = "io.pglab.node";
@@ -57,6 +60,8 @@ pub struct LabLayout {
     pub sql_password: String,
     /// Make /disk2 (WAL) a tmpfs of this many bytes, so that it can fill up (`wal-full`).
     pub wal_disk_size: Option<i64>,
+    /// What the lab is made with, kept on each node as [`SPEC_LABEL`].
+    pub spec: LabSpec,
 }
 
 /// The network's name.
@@ -398,6 +403,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
     labels.insert(ADDR_LABEL.into(), addr.clone());
     labels.insert(VERSION_LABEL.into(), layout.version.clone());
     labels.insert(SECRET_LABEL.into(), layout.sql_password.clone());
+    labels.insert(SPEC_LABEL.into(), layout.spec.to_label());
     let network = network_name(lab);
     let port_bindings = layout.publish.map(|base| {
         HashMap::from([(
@@ -520,6 +526,8 @@ pub struct Lab {
     pub version: String,
     /// The controller's SQL password.
     pub sql_password: String,
+    /// What it was made with; `None` for a lab made before labs kept their spec.
+    pub spec: Option<LabSpec>,
 }
 
 impl Lab {
@@ -537,7 +545,7 @@ impl Lab {
             .await
             .map_err(op("list containers", name))?;
         let mut nodes = Vec::new();
-        let (mut version, mut secret) = (String::new(), String::new());
+        let (mut version, mut secret, mut spec) = (String::new(), String::new(), None);
         for c in containers {
             let labels = c.labels.unwrap_or_default();
             let (Some(node), Some(addr)) = (labels.get(NODE_LABEL), labels.get(ADDR_LABEL)) else {
@@ -545,6 +553,9 @@ impl Lab {
             };
             version = labels.get(VERSION_LABEL).cloned().unwrap_or_default();
             secret = labels.get(SECRET_LABEL).cloned().unwrap_or_default();
+            if let Some(value) = labels.get(SPEC_LABEL) {
+                spec = Some(LabSpec::from_label(name, value)?);
+            }
             nodes.push(Node {
                 name: node.clone(),
                 container: container_name(name, node),
@@ -562,7 +573,20 @@ impl Lab {
             nodes,
             version,
             sql_password: secret,
+            spec,
         })
+    }
+
+    /// The topology the lab was brought up with, from its spec. A lab made before labs kept
+    /// their spec gets the default topology at its nodes' addresses, as it always did.
+    pub fn topology(&self) -> Result<Topology> {
+        if let Some(spec) = &self.spec {
+            return Ok(spec.topology());
+        }
+        let mut topo = Topology::default();
+        topo.master.address = self.node("node1")?.addr.clone();
+        topo.slave.address = self.node("node2")?.addr.clone();
+        Ok(topo)
     }
 
     /// A node by name, or an error listing the known ones.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cluster::{Lab, Node};
+use crate::cluster::{Lab, LabSpec, Node};
 use crate::docker::Engine;
 use crate::pg::Dialect;
 use crate::plan::User;
@@ -25,6 +25,8 @@ pub struct Status {
     pub nodes: Vec<NodeStatus>,
     /// `pg_stat_replication` rows of every primary, with the node they were read on.
     pub replication: Vec<ReplicationRow>,
+    /// What the lab was brought up with (`null` for a lab made before labs kept it).
+    pub spec: Option<LabSpec>,
 }
 
 /// One node.
@@ -78,6 +80,7 @@ pub async fn status(engine: &Engine, lab: &Lab, dialect: &Dialect) -> Status {
         pg_version: lab.version.clone(),
         nodes,
         replication,
+        spec: lab.spec.clone(),
     }
 }
 
@@ -204,8 +207,14 @@ pub fn render(status: &Status) -> String {
         ]);
     }
     let mut out = format!(
-        "lab {} (PostgreSQL {})\n{t}\n",
-        status.lab, status.pg_version
+        "lab {} (PostgreSQL {})\nmade with: {}\n{t}\n",
+        status.lab,
+        status.pg_version,
+        status
+            .spec
+            .as_ref()
+            .map_or("(not recorded: made by an older lab)".to_string(), |s| s
+                .summary())
     );
     if !status.replication.is_empty() {
         let cols: Vec<String> = status.replication[0].columns.keys().cloned().collect();
@@ -236,5 +245,32 @@ mod tests {
         assert_eq!(timeline_of_walfile("000000020000000000000003"), Some(2));
         assert_eq!(timeline_of_walfile("0000000A0000000000000003"), Some(10));
         assert_eq!(timeline_of_walfile("xyz"), None);
+    }
+
+    #[test]
+    fn status_shows_what_the_lab_was_made_with() {
+        let mut topo = crate::pg::Topology {
+            sync: true,
+            ..Default::default()
+        };
+        topo.scale = 10;
+        let st = Status {
+            lab: "h10".into(),
+            pg_version: "15.18".into(),
+            nodes: vec![],
+            replication: vec![],
+            spec: Some(LabSpec::new(&topo, "15.18", None, None)),
+        };
+        let text = render(&st);
+        assert!(
+            text.starts_with("lab h10 (PostgreSQL 15.18)\nmade with: synchronous, subnet 172.16.3.0/24, scale 10,"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["spec"]["sync"], true);
+        assert_eq!(json["spec"]["archive_command"], "atomic");
+        let old = Status { spec: None, ..st };
+        assert!(render(&old).contains("made with: (not recorded"));
+        assert!(serde_json::to_value(&old).unwrap()["spec"].is_null());
     }
 }

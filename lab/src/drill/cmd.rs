@@ -13,7 +13,7 @@ use crate::cli::{ArchiveArg, RestoreArg, UpArgs};
 use crate::cluster::{self, Lab};
 use crate::commands::{bring_up, BroughtUp, Shutdown};
 use crate::error::{Error, Result};
-use crate::pg::{Dialect, Topology};
+use crate::pg::Dialect;
 use crate::scenario::Drill;
 use crate::ui::Ui;
 use crate::version::PgVersion;
@@ -210,9 +210,7 @@ async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
         cluster::check_name(&name)?;
         let engine = crate::docker::Engine::connect().await?;
         let lab = Lab::find(&engine, &name).await?;
-        let mut topo = Topology::default();
-        topo.master.address = lab.node("node1")?.addr.clone();
-        topo.slave.address = lab.node("node2")?.addr.clone();
+        let topo = lab.topology()?;
         let version = lab.version.clone();
         (engine, lab, topo, version)
     } else {

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a step ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// Did what it should, and every expectation held.
@@ -40,7 +40,7 @@ impl Outcome {
 }
 
 /// One event of a drill run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The drill starts.
@@ -80,7 +80,7 @@ pub enum Event {
         /// What the step printed or read (trimmed excerpt).
         output: String,
         /// How long it took.
-        #[serde(serialize_with = "secs")]
+        #[serde(with = "secs")]
         took: Duration,
         /// Whether a failure of this step is tolerated.
         optional: bool,
@@ -146,10 +146,11 @@ pub enum Event {
         /// Whether every step passed (false when stopped).
         passed: bool,
         /// The step at which the user stopped the drill on purpose (`q` in `--step` mode): the
-        /// run is reported as stopped, not failed.
+        /// run is reported as stopped, not failed. Absent from `report.json` unless stopped.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped_at: Option<usize>,
         /// Seconds the drill took.
-        #[serde(serialize_with = "secs")]
+        #[serde(with = "secs")]
         took: Duration,
     },
 }
@@ -163,6 +164,77 @@ pub fn result_word(passed: bool, stopped_at: Option<usize>) -> &'static str {
     }
 }
 
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+/// A run's `report.json`: its events, in the order they happened.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Every event of the run.
+    pub events: Vec<Event>,
+}
+
+/// Durations as seconds with millisecond precision (`12.345`).
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `report.json` as `lab drill run` writes it (one event of each kind).
+    const RECORDED: &str = r#"{
+  "events": [
+    {"event": "drill_started", "name": "node-crash-failover", "title": "T", "proves": "P.", "pg_version": "15.18", "profile": "default", "steps": 3},
+    {"event": "step_started", "number": 1, "title": "crash", "node": "node1", "commands": ["kill -9 1"], "at": 0.5},
+    {"event": "fault", "name": "node-crash", "node": "node1", "heal": false, "at": 0.6},
+    {"event": "readiness", "node": "node1", "code": 2, "at": 1.2},
+    {"event": "step_finished", "number": 1, "outcome": {"status": "passed"}, "output": "", "took": 0.25, "optional": false},
+    {"event": "step_started", "number": 2, "title": "count", "node": null, "commands": [], "at": 1.5},
+    {"event": "step_finished", "number": 2, "outcome": {"status": "failed", "expected": "1", "seen": "0"}, "output": "0", "took": 1.0, "optional": true},
+    {"event": "step_finished", "number": 3, "outcome": {"status": "error", "message": "lost"}, "output": "", "took": 0.0, "optional": false},
+    {"event": "step_finished", "number": 4, "outcome": {"status": "skipped", "reason": "not sync"}, "output": "", "took": 0.0, "optional": false},
+    {"event": "role", "node": "node2", "role": "primary", "at": 3.0},
+    {"event": "ledger_sample", "acked": 40, "failed": 2, "at": 3.5},
+    {"event": "lag", "node": "node2", "seconds": 0.125, "at": 4.0},
+    {"event": "measure", "name": "rpo_rows", "value": 0.0, "at": 5.0},
+    {"event": "drill_finished", "passed": false, "took": 5.123}
+  ]
+}"#;
+
+    #[test]
+    fn a_recorded_report_reads_as_events_and_writes_back_the_same() {
+        let report: RunReport = serde_json::from_str(RECORDED).unwrap();
+        assert_eq!(report.events.len(), 14);
+        assert_eq!(
+            report.events[13],
+            Event::DrillFinished {
+                passed: false,
+                stopped_at: None,
+                took: Duration::from_millis(5123)
+            }
+        );
+        let written = serde_json::to_value(&report).unwrap();
+        let recorded: serde_json::Value = serde_json::from_str(RECORDED).unwrap();
+        assert_eq!(written, recorded);
+        let again: RunReport = serde_json::from_value(written).unwrap();
+        assert_eq!(again, report);
+    }
+
+    #[test]
+    fn a_negative_duration_or_an_unknown_event_is_refused() {
+        let bad = r#"{"events": [{"event": "drill_finished", "passed": true, "took": -1.0}]}"#;
+        assert!(serde_json::from_str::<RunReport>(bad).is_err());
+        let unknown = r#"{"events": [{"event": "weather", "at": 1.0}]}"#;
+        assert!(serde_json::from_str::<RunReport>(unknown).is_err());
+    }
 }

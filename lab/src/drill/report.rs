@@ -376,8 +376,10 @@ pub fn write_run(
     std::fs::write(
         dir.join("report.json"),
         secret(
-            serde_json::to_string_pretty(&serde_json::json!({ "events": events }))
-                .expect("events serialise"),
+            serde_json::to_string_pretty(&super::event::RunReport {
+                events: events.to_vec(),
+            })
+            .expect("events serialise"),
         ),
     )?;
     std::fs::write(dir.join("junit.xml"), secret(junit(events)))?;
@@ -393,6 +395,138 @@ pub fn write_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn started(
+        number: usize,
+        title: &str,
+        node: Option<&str>,
+        commands: &[&str],
+        at: f64,
+    ) -> Event {
+        Event::StepStarted {
+            number,
+            title: title.into(),
+            node: node.map(str::to_string),
+            commands: commands.iter().map(|c| c.to_string()).collect(),
+            at,
+        }
+    }
+
+    fn finished(number: usize, outcome: Outcome, output: &str, millis: u64) -> Event {
+        Event::StepFinished {
+            number,
+            outcome,
+            output: output.into(),
+            took: Duration::from_millis(millis),
+            optional: false,
+        }
+    }
+
+    /// A failover drill's events: one step of each outcome, a fault, readiness and measures.
+    fn fixed_run() -> Vec<Event> {
+        vec![
+            Event::DrillStarted {
+                name: "node-crash-failover".into(),
+                title: "The master's server crashes".into(),
+                proves: "The slave is promoted and no acknowledged row is lost.".into(),
+                pg_version: "15.18".into(),
+                profile: "default".into(),
+                steps: 5,
+            },
+            started(
+                1,
+                "crash the master",
+                Some("node1"),
+                &["kill -9 $(head -1 /disk1/data/postmaster.pid)"],
+                0.5,
+            ),
+            Event::Fault {
+                name: "node-crash".into(),
+                node: "node1".into(),
+                heal: false,
+                at: 0.6,
+            },
+            finished(1, Outcome::Passed, "", 250),
+            Event::Readiness {
+                node: "node1".into(),
+                code: 2,
+                at: 1.2,
+            },
+            started(
+                2,
+                "promote the slave",
+                Some("node2"),
+                &["pg_ctl promote -D /disk1/data"],
+                1.5,
+            ),
+            Event::Role {
+                node: "node2".into(),
+                role: "primary".into(),
+                at: 2.9,
+            },
+            finished(2, Outcome::Passed, "server promoting", 1400),
+            started(
+                3,
+                "count rows | on the new master",
+                Some("node2"),
+                &["SELECT count(*) FROM pgbench_history"],
+                3.0,
+            ),
+            finished(
+                3,
+                Outcome::Failed {
+                    expected: "42".into(),
+                    seen: "41\nrows".into(),
+                },
+                "41",
+                100,
+            ),
+            started(4, "write on the old master", Some("node1"), &[], 3.2),
+            finished(
+                4,
+                Outcome::Error {
+                    message: "node1: connection refused".into(),
+                },
+                "",
+                0,
+            ),
+            started(5, "synchronous only", None, &[], 3.3),
+            finished(
+                5,
+                Outcome::Skipped {
+                    reason: "the lab is asynchronous".into(),
+                },
+                "",
+                0,
+            ),
+            Event::Measure {
+                name: "rpo_rows".into(),
+                value: 0.0,
+                at: 3.4,
+            },
+            Event::Measure {
+                name: "rto_promoted_seconds".into(),
+                value: 2.3,
+                at: 3.4,
+            },
+            Event::DrillFinished {
+                passed: false,
+                stopped_at: None,
+                took: Duration::from_millis(3456),
+            },
+        ]
+    }
+
+    #[test]
+    fn report_md_of_a_fixed_run() {
+        insta::assert_snapshot!(markdown(&fixed_run()));
+    }
+
+    #[test]
+    fn junit_xml_of_a_fixed_run() {
+        insta::assert_snapshot!(junit(&fixed_run()));
+    }
 
     #[test]
     fn passwords_are_masked() {

@@ -119,6 +119,10 @@ pub struct Verdict {
 /// watch their own deadline (`wait`, `expect_log`) report first, with what they saw.
 pub const BOUND_GRACE: Duration = Duration::from_secs(5);
 
+/// How much longer than its `pgbench -T` length a `load` step may take (connection set-up,
+/// pgbench's own end) when the file gives it no timeout.
+pub const LOAD_MARGIN: Duration = Duration::from_secs(60);
+
 /// How long one readiness probe may take: pg_isready's own connect timeout (3 s) and a second
 /// for the exec around it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
@@ -247,6 +251,8 @@ impl<L: LabOps> Runner<L> {
 
     /// Starts the readiness monitor: every `interval`, pg_isready from each node to itself over
     /// TCP (code 2 when the node cannot even run it), all nodes at once. Changes become events.
+    /// A standby that accepts connections also reports its replay lag (seconds since its last
+    /// replayed transaction) as a [`Event::Lag`] on every round.
     ///
     /// A reading is dated when the probe ends, when the monitor knows. An exec into a container
     /// killed while the probe runs can hang: such a probe gives up after [`PROBE_TIMEOUT`] and
@@ -261,11 +267,15 @@ impl<L: LabOps> Runner<L> {
             .iter()
             .map(|n| (n.clone(), self.ctx.node(n).address))
             .collect();
+        let lag_sql = format!(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN extract(epoch from now() - {}) END",
+            self.ctx.dialect.replay_timestamp_function()
+        );
         tokio::spawn(async move {
             let mut last: HashMap<String, u8> = HashMap::new();
             loop {
                 let probes = targets.iter().map(|(node, addr)| {
-                    let (lab, sink) = (&lab, &sink);
+                    let (lab, sink, lag_sql) = (&lab, &sink, &lag_sql);
                     async move {
                         let cmd = crate::pg::isready_command(addr);
                         let code = match lab
@@ -275,7 +285,24 @@ impl<L: LabOps> Runner<L> {
                             Ok(out) => out.stdout.trim().parse().unwrap_or(2),
                             Err(_) => 2,
                         };
-                        (node, code, sink.at())
+                        let at = sink.at();
+                        if code == 0 {
+                            let lag = tokio::time::timeout(
+                                PROBE_TIMEOUT,
+                                lab.sql(node, "postgres", lag_sql),
+                            )
+                            .await;
+                            if let Ok(Ok(Some(seconds))) = lag {
+                                if let Ok(seconds) = seconds.trim().parse::<f64>() {
+                                    sink.emit(Event::Lag {
+                                        node: node.clone(),
+                                        seconds,
+                                        at: sink.at(),
+                                    });
+                                }
+                            }
+                        }
+                        (node, code, at)
                     }
                 });
                 for (node, code, at) in futures_util::future::join_all(probes).await {
@@ -704,7 +731,7 @@ impl<L: LabOps> Runner<L> {
         plans: Vec<(String, Vec<PlanStep>)>,
         backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> (Outcome, String) {
-        let Some(bound) = step.effective_timeout().map(|t| t + BOUND_GRACE) else {
+        let Some(bound) = self.bound(step) else {
             return self.execute_unbounded(step, node, plans, backgrounds).await;
         };
         let waiting_for = self.waiting_for(step, node);
@@ -724,6 +751,25 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// A step's time bound: its own timeout, else its kind's default, plus [`BOUND_GRACE`]. A
+    /// `load` without its own timeout is bounded by its length (`pgbench -T`) plus
+    /// [`LOAD_MARGIN`]: a load whose commits are held (a synchronous standby that is gone)
+    /// ends soon after it should have, not an hour later.
+    fn bound(&self, step: &scenario::Step) -> Option<Duration> {
+        let load_seconds = match (&step.kind, step.timeout) {
+            (StepKind::Action(scenario::Action::Load { seconds, .. }), None) => self
+                .ctx
+                .render(seconds)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok()),
+            _ => None,
+        };
+        match load_seconds {
+            Some(s) => Some(Duration::from_secs(s) + LOAD_MARGIN + BOUND_GRACE),
+            None => step.effective_timeout().map(|t| t + BOUND_GRACE),
+        }
+    }
+
     /// What a step waits for, in words, for the message of a step that reached its bound.
     fn waiting_for(&self, step: &scenario::Step, node: Option<&str>) -> String {
         let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
@@ -732,9 +778,10 @@ impl<L: LabOps> Runner<L> {
             StepKind::Run { command, .. } => self.ctx.render(command).ok(),
             _ => None,
         };
-        match text {
-            Some(t) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
-            None => format!("the `{}` step{on}", step.kind.key()),
+        match (text, &step.kind) {
+            (Some(t), _) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
+            (None, StepKind::Action(a)) => format!("the `{}` action{on}", a.name()),
+            (None, kind) => format!("the `{}` step{on}", kind.key()),
         }
     }
 
@@ -1242,7 +1289,8 @@ impl<L: LabOps> Runner<L> {
 
 /// The RTO phases, each in seconds after the first injected fault: detection (the faulted node's
 /// first non-accepting pg_isready), fencing (the old primary made sure to be down), promotion
-/// (a new primary), and the first write the ledger got acknowledged after its longest gap; plus
+/// (a new primary), and the first write the ledger got acknowledged after its longest gap (none
+/// when writes never resumed, never the end of the run); plus
 /// the lab's own share between promotion and that first write.
 pub fn rto(
     events: &[Event],
@@ -1282,9 +1330,10 @@ pub fn rto(
     if let Some(at) = promoted {
         out.push(("rto_promoted_seconds", at - fault_at));
     }
-    // The first acknowledgement after the fault that follows the longest gap in writes.
-    let first_write = crate::ledger::longest_gap(history)
-        .map(|(_, to)| to + ledger_offset)
+    // The first acknowledgement after the outage (the longest gap in writes), if writes resumed:
+    // a stall that lasts to the end of the run has no first write.
+    let first_write = crate::ledger::first_write_after_outage(history)
+        .map(|at| at + ledger_offset)
         .filter(|at| *at >= fault_at);
     if let Some(at) = first_write {
         out.push(("rto_first_write_seconds", at - fault_at));

@@ -40,6 +40,8 @@ struct Fake {
     ready: HashMap<String, Sequence>,
     on_run: Box<RunRule>,
     on_sql: Box<SqlRule>,
+    /// Commands containing this never return.
+    hang: Option<&'static str>,
 }
 
 /// Values handed out in order, the last one forever.
@@ -71,7 +73,14 @@ impl Fake {
             ready: HashMap::new(),
             on_run: Box::new(|_, _| None),
             on_sql: Box::new(|_, _| Ok(None)),
+            hang: None,
         }
+    }
+
+    /// Commands containing `pattern` never return.
+    fn hang(mut self, pattern: &'static str) -> Self {
+        self.hang = Some(pattern);
+        self
     }
 
     /// Answers commands containing `pattern` (on any node) with `reply`.
@@ -151,6 +160,9 @@ impl LabOps for Fake {
             user,
             command: command.into(),
         });
+        if self.hang.is_some_and(|p| command.contains(p)) {
+            std::future::pending::<()>().await;
+        }
         if let Some(reply) = (self.on_run)(node, command) {
             return reply;
         }
@@ -715,6 +727,26 @@ run = "true"
         .any(|e| matches!(e, Event::Fault { heal: true, .. })));
 }
 
+/// A load whose commits are held is bounded by its own length, not by an hour.
+#[tokio::test(start_paused = true)]
+async fn a_held_load_ends_a_minute_after_its_length() {
+    let body = r#"
+[[steps]]
+title = "load"
+on = "node1"
+action = "load"
+with = { seconds = 7 }
+"#;
+    let ran = run(Fake::new().hang("pgbench"), body).await;
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Failed {
+            expected: "the step to end within 72 s".into(),
+            seen: "still waiting after 72 s for the `load` action on node1".into(),
+        }
+    );
+}
+
 #[tokio::test]
 async fn a_drill_stopped_in_step_mode_is_reported_as_stopped_with_the_steps_done() {
     let body = format!(
@@ -752,6 +784,9 @@ async fn a_drill_stopped_in_step_mode_is_reported_as_stopped_with_the_steps_done
         }
     )));
 
+    let finished = ran.events.last().expect("events");
+    let json = serde_json::to_string(finished).expect("serialises");
+    assert!(json.contains(r#""passed":false,"stopped_at":2"#), "{json}");
     let md = super::super::report::markdown(&ran.events);
     assert!(md.contains("**Result: STOPPED**"), "{md}");
     assert!(
@@ -1202,5 +1237,116 @@ with = { to = "/disk3/${dir}" }
             .iter()
             .all(|(_, _, c)| !c.contains("pwned")),
         "the injected text reached a shell"
+    );
+}
+
+fn ledger_history(acks: &[f64], ended: f64) -> crate::ledger::History {
+    crate::ledger::History {
+        ops: acks
+            .iter()
+            .enumerate()
+            .map(|(i, &at)| crate::ledger::Op {
+                id: i as i64 + 1,
+                invoked: at - 0.1,
+                completed: Some(at),
+                outcome: crate::ledger::OpOutcome::Acked,
+            })
+            .collect(),
+        connect_failures: Vec::new(),
+        started_at_unix: 1_700_000_000.0,
+        ended,
+    }
+}
+
+fn failover_events() -> Vec<Event> {
+    vec![
+        Event::Fault {
+            name: "node-crash".into(),
+            node: "node1".into(),
+            heal: false,
+            at: 10.0,
+        },
+        Event::Readiness {
+            node: "node1".into(),
+            code: 2,
+            at: 11.0,
+        },
+        Event::Role {
+            node: "node2".into(),
+            role: "primary".into(),
+            at: 14.0,
+        },
+    ]
+}
+
+#[test]
+fn rto_first_write_is_the_first_acknowledgement_after_the_outage() {
+    // The ledger started 2 s into the drill; writes stall at 8 (drill 10) and resume at 13
+    // (drill 15), a second after the promotion.
+    let history = ledger_history(&[1.0, 4.0, 8.0, 13.0, 14.0, 15.0], 15.5);
+    let rto: HashMap<_, _> = rto(&failover_events(), Some(12.0), &history, 2.0)
+        .into_iter()
+        .collect();
+    assert_eq!(rto["rto_detection_seconds"], 1.0);
+    assert_eq!(rto["rto_fenced_seconds"], 2.0);
+    assert_eq!(rto["rto_promoted_seconds"], 4.0);
+    assert_eq!(rto["rto_first_write_seconds"], 5.0);
+    assert_eq!(rto["lab_overhead_promote_to_first_write_seconds"], 1.0);
+}
+
+#[test]
+fn rto_has_no_first_write_when_writes_never_resume() {
+    // Writes stop at the fault and the run ends 30 s later without another acknowledgement:
+    // the end of the run is not a write.
+    let history = ledger_history(&[1.0, 4.0, 8.0], 38.0);
+    let rto: HashMap<_, _> = rto(&failover_events(), None, &history, 2.0)
+        .into_iter()
+        .collect();
+    assert_eq!(rto["rto_promoted_seconds"], 4.0);
+    assert!(!rto.contains_key("rto_first_write_seconds"), "{rto:?}");
+    assert!(
+        !rto.contains_key("lab_overhead_promote_to_first_write_seconds"),
+        "{rto:?}"
+    );
+    assert!(!rto.contains_key("rto_fenced_seconds"), "{rto:?}");
+}
+
+#[tokio::test]
+async fn the_monitor_reports_the_replay_lag_of_an_accepting_standby() {
+    // node1 is a primary (the query answers NULL), node2 a standby 0.25 s behind; a node that
+    // does not accept connections is not asked.
+    let fake = Fake::new()
+        .ready("node1", &[0])
+        .ready("node2", &[0, 0, 2])
+        .on_sql(|node, sql| {
+            assert!(sql.contains("pg_last_xact_replay_timestamp()"), "{sql}");
+            Ok((node == "node2").then(|| "0.25".to_string()))
+        });
+    let ran = run(
+        fake,
+        r#"
+monitor = { interval = "100ms" }
+
+[[steps]]
+title = "let the monitor watch"
+sleep = "600ms"
+"#,
+    )
+    .await;
+    let lag: Vec<(&str, f64)> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Lag { node, seconds, .. } => Some((node.as_str(), *seconds)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        (2..=3).contains(&lag.len()),
+        "two accepting rounds of node2, maybe a third before it stopped: {lag:?}"
+    );
+    assert!(
+        lag.iter().all(|&(node, s)| node == "node2" && s == 0.25),
+        "{lag:?}"
     );
 }

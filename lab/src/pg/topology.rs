@@ -55,7 +55,8 @@ impl Node {
 }
 
 /// Which `restore_command` a standby uses to fetch WAL it could not stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum RestoreCommand {
     /// The document's exact line, `scp /disk2/pg_xlog/%f "%p" 2> /dev/null` (p.15).
     ///
@@ -96,7 +97,8 @@ impl RestoreCommand {
 }
 
 /// How the master copies a finished WAL segment into its archive (`archive_command`, p.13).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ArchiveCommand {
     /// The document's exact line, `test ! -f /disk3/archive/%f && cp %p /disk3/archive/%f`.
     ///

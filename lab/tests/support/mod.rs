@@ -131,6 +131,39 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// `lab up` of lab `name` in `subnet` on `version` with a 2 s check run and `extra` flags,
+/// failing the test if it does not succeed.
+#[track_caller]
+pub fn up(version: &str, name: &str, subnet: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "up",
+        "--pg-version",
+        version,
+        "--name",
+        name,
+        "--subnet",
+        subnet,
+        "--check-seconds",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+/// `lab drill run DRILL --reuse` on lab `name`, writing its run directory under `runs`.
+pub fn run_drill_reusing(drill: &str, name: &str, runs: &std::path::Path) -> std::process::Output {
+    lab(&[
+        "drill",
+        "run",
+        drill,
+        "--reuse",
+        "--name",
+        name,
+        "--runs-dir",
+        runs.to_str().expect("a UTF-8 path"),
+    ])
+}
+
 /// Fails the test if anything labelled with the lab `name` is left on the engine.
 pub async fn assert_nothing_left(name: &str) {
     let inv = lab::cluster::inventory(&engine().await, Some(name))
