@@ -98,7 +98,8 @@ async fn up_reaches_streaming_and_down_removes_everything() {
     // bad input: an unknown node, an existing lab of that name
     let out = lab(&["exec", "--name", name, "node3", "--", "true"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown node `node3`: a lab has node1 and node2"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("unknown node `node3`: a lab has node1 and node2"));
     let out = lab(&[
         "up",
         "--pg-version",
