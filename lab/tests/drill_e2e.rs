@@ -92,13 +92,45 @@ async fn pitr_from_standby_backup_passes() {
     );
 }
 
+/// What a failed run left: its run directory and report.md.
+struct Failed {
+    latest: std::path::PathBuf,
+    report: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs the drill file `body` (whose `name` is `drill`) on a fresh lab `lab` in `subnet` with
+/// `extra` flags, and checks it failed: exit 1, a FAILED report, the steps after the failure
+/// skipped, the lab removed.
+async fn failing_drill(drill: &str, body: &str, lab: &str, subnet: &str, extra: &[&str]) -> Failed {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(format!("{drill}.toml"));
+    std::fs::write(&file, body).unwrap();
+    let runs = dir.path().join("runs");
+    let out = run_drill(file.to_str().unwrap(), lab, subnet, &runs, extra).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let latest = runs.join(drill).join("latest");
+    let report = read(&latest.join("report.md"));
+    assert!(report.contains("**Result: FAILED**"), "{report}");
+    assert!(
+        report.contains("Skipped: an earlier step failed"),
+        "{report}"
+    );
+    Failed {
+        latest,
+        report,
+        _dir: dir,
+    }
+}
+
 #[tokio::test]
 async fn a_wrong_expectation_fails_with_exit_code_1_and_shows_expected_and_seen() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wrong.toml");
-    std::fs::write(
-        &file,
-        r#"
+    let body = r#"
 name = "wrong-expectation"
 title = "A drill whose expectation is wrong"
 proves = "that a failed expectation fails the drill"
@@ -114,35 +146,21 @@ expect = "5"
 title = "never reached"
 on = "node2"
 run = "true"
-"#,
-    )
-    .unwrap();
-    let runs = dir.path().join("runs");
-    let out = run_drill(
-        file.to_str().unwrap(),
+"#;
+    let run = failing_drill(
+        "wrong-expectation",
+        body,
         "e2e-wrong",
         "172.16.38.0/24",
-        &runs,
         &[],
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = read(&runs.join("wrong-expectation/latest/report.md"));
-    assert!(report.contains("**Result: FAILED**"), "{report}");
     assert!(
-        report.contains("| `5` | `1` |"),
-        "expected vs seen: {report}"
+        run.report.contains("| `5` | `1` |"),
+        "expected vs seen: {}",
+        run.report
     );
-    assert!(
-        report.contains("Skipped: an earlier step failed"),
-        "{report}"
-    );
-    let junit = read(&runs.join("wrong-expectation/latest/junit.xml"));
+    let junit = read(&run.latest.join("junit.xml"));
     assert!(junit.contains("failures=\"1\""), "{junit}");
 }
 
@@ -151,11 +169,7 @@ run = "true"
 /// is removed.
 #[tokio::test]
 async fn a_blocked_commit_ends_at_its_steps_bound() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("blocked.toml");
-    std::fs::write(
-        &file,
-        r#"
+    let body = r#"
 name = "blocked-commit"
 title = "A commit held for a synchronous slave that is cut off"
 proves = "that a step which cannot end fails at its bound, and the drill heals its faults"
@@ -175,37 +189,24 @@ timeout = "5s"
 title = "never reached"
 on = "node1"
 run = "true"
-"#,
-    )
-    .unwrap();
-    let runs = dir.path().join("runs");
+"#;
     let started = std::time::Instant::now();
-    let out = run_drill(
-        file.to_str().unwrap(),
+    let sync = ["--sync"];
+    let run = failing_drill(
+        "blocked-commit",
+        body,
         "e2e-blocked",
         "172.16.39.0/24",
-        &runs,
-        &["--sync"],
+        &sync,
     )
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = read(&runs.join("blocked-commit/latest/report.md"));
-    assert!(report.contains("**Result: FAILED**"), "{report}");
+    let report = &run.report;
     assert!(
         report.contains("still waiting after 10 s for `CREATE TABLE blocked (id int)` on node1"),
         "{report}"
     );
     assert!(report.contains("healed `partition` on node2"), "{report}");
-    assert!(
-        report.contains("Skipped: an earlier step failed"),
-        "{report}"
-    );
-    assert!(runs.join("blocked-commit/latest/report.html").exists());
+    assert!(run.latest.join("report.html").exists());
     // up, the bounded wait, reports and down: minutes at most, never "forever".
     assert!(started.elapsed() < std::time::Duration::from_secs(240));
 }
