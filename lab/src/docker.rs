@@ -82,9 +82,26 @@ pub fn describe(e: &bollard::errors::Error) -> String {
 }
 
 /// A connection to the engine.
+///
+/// Two clients share it. Every request but three gets a bounded wait for the engine's answer
+/// ([`request_timeout`], 120 s by default): an engine that hangs, rather than going away,
+/// surfaces as an error (exit 3, "stopped answering") instead of a command that never ends. The
+/// bound is on the answer, not on a stream that follows it (an exec's output, build progress).
+/// Builds, root filesystem imports and `images load` upload hundreds of megabytes before the
+/// engine answers, so they alone use the patient client ([`Engine::patient`], 4 hours).
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    patient: Docker,
+}
+
+/// How long the engine may take to answer a request (`LAB_ENGINE_TIMEOUT` seconds, else 120).
+pub fn request_timeout() -> Duration {
+    std::env::var("LAB_ENGINE_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&s: &u64| s > 0)
+        .map_or(Duration::from_secs(120), Duration::from_secs)
 }
 
 /// Where the engine is expected, for error messages.
@@ -100,10 +117,9 @@ impl Engine {
             endpoint: endpoint(),
             source,
         };
-        // Builds and imports stream hundreds of megabytes: the default 120 s is far too short.
         let docker = Docker::connect_with_local_defaults()
             .map_err(unreachable)?
-            .with_timeout(Duration::from_secs(4 * 3600));
+            .with_timeout(request_timeout());
         let docker = tokio::time::timeout(Duration::from_secs(15), docker.negotiate_version())
             .await
             .map_err(|_| {
@@ -112,12 +128,21 @@ impl Engine {
                 })
             })?
             .map_err(unreachable)?;
-        Ok(Engine { docker })
+        // Builds and imports stream hundreds of megabytes before the engine answers.
+        let patient = docker.clone().with_timeout(Duration::from_secs(4 * 3600));
+        Ok(Engine { docker, patient })
     }
 
-    /// The underlying client, for modules that need calls this wrapper does not offer.
+    /// The underlying client, for modules that need calls this wrapper does not offer; its
+    /// requests wait at most [`request_timeout`] for the engine's answer.
     pub fn client(&self) -> &Docker {
         &self.docker
+    }
+
+    /// The client for the requests that upload a large body before the engine answers
+    /// (builds, imports, `images load`).
+    pub fn patient(&self) -> &Docker {
+        &self.patient
     }
 
     /// The labels of an image, or `None` if there is no image with that reference.
@@ -163,7 +188,7 @@ impl Engine {
             .changes(changes)
             .build();
         let mut stream =
-            self.docker
+            self.patient
                 .create_image(Some(options), Some(bollard::body_try_stream(body)), None);
         while let Some(item) = stream.next().await {
             let info = item.map_err(|source| DockerError::Op {
@@ -202,7 +227,7 @@ impl Engine {
         let mut log = std::fs::File::create(log_path).ok();
         let mut tail: std::collections::VecDeque<String> = Default::default();
         let mut stream =
-            self.docker
+            self.patient
                 .build_image(options, None, Some(bollard::body_try_stream(context)));
         let fail =
             |message: String, tail: &std::collections::VecDeque<String>| DockerError::Build {

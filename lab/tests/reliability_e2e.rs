@@ -157,12 +157,15 @@ impl Drop for Running {
 }
 
 /// A Unix socket that forwards to the Docker Engine until it is cut: then the socket is gone
-/// and every connection through it is closed, as when the daemon stops under a running lab.
+/// and every connection through it is closed, as when the daemon stops under a running lab. Or
+/// until it hangs: then every connection stays open and nothing more is forwarded, as when the
+/// daemon is alive but stuck.
 struct EngineProxy {
     path: PathBuf,
     _dir: tempfile::TempDir,
     accept: tokio::task::JoinHandle<()>,
     conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    hung: tokio::sync::watch::Sender<bool>,
 }
 
 impl EngineProxy {
@@ -179,12 +182,29 @@ impl EngineProxy {
         let listener = tokio::net::UnixListener::bind(&path).unwrap();
         let conns = Arc::new(Mutex::new(Vec::<tokio::task::AbortHandle>::new()));
         let tracked = conns.clone();
+        let (hung, watch) = tokio::sync::watch::channel(false);
+        // Connections held open, silent, once the engine hangs.
+        let parked = Arc::new(Mutex::new(Vec::<tokio::net::UnixStream>::new()));
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
+                if *watch.borrow() {
+                    parked.lock().unwrap().push(inbound);
+                    continue;
+                }
+                let (target, mut watch, parked) = (target.clone(), watch.clone(), parked.clone());
                 let conn = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::UnixStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    let Ok(mut outbound) = tokio::net::UnixStream::connect(&target).await else {
+                        return;
+                    };
+                    let hangs = {
+                        let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                        tokio::select! {
+                            _ = copy => false,
+                            _ = watch.wait_for(|h| *h) => true,
+                        }
+                    };
+                    if hangs {
+                        parked.lock().unwrap().push(inbound);
                     }
                 });
                 tracked.lock().unwrap().push(conn.abort_handle());
@@ -195,7 +215,13 @@ impl EngineProxy {
             _dir: dir,
             accept,
             conns,
+            hung,
         }
+    }
+
+    /// From now on nothing is forwarded either way, and every connection stays open.
+    fn hang(&self) {
+        self.hung.send_replace(true);
     }
 
     /// `DOCKER_HOST` for the lab.
@@ -1375,6 +1401,60 @@ async fn a_tarball_named_for_another_release_is_not_called_corrupt() {
         line.contains("9.3.25") && line.contains(&version),
         "the message should say that the file is {version} and --pg-version 9.3.25: {line}"
     );
+}
+
+/// The engine hangs (alive, answering nothing) under a running `up`: with a 5 s request bound
+/// (`LAB_ENGINE_TIMEOUT`) the command stops within bounds, exits 3 saying the engine stopped
+/// answering and that the lab could not be removed, names the command that removes it, and that
+/// command, run on the real engine, leaves nothing.
+#[tokio::test]
+async fn an_engine_that_hangs_is_reported_and_down_cleans_up_after() {
+    let engine = support::engine().await;
+    let version = support::images(&engine).await.version.to_string();
+    let (name, subnet) = ("rel-hung-up", "172.16.79.0/24");
+    let _guard = fresh(name);
+    let proxy = EngineProxy::start();
+    let host = proxy.host();
+    let argv = [
+        "up",
+        "--pg-version",
+        &version,
+        "--name",
+        name,
+        "--subnet",
+        subnet,
+    ];
+    let env = [("DOCKER_HOST", host.as_str()), ("LAB_ENGINE_TIMEOUT", "5")];
+    let mut run = Running::spawn_with(&argv, &env);
+    let hang_at = "start the master (p.9) (";
+    wait_until(&mut run, hang_at, Duration::from_secs(120), |e| {
+        let at = e.contains(hang_at);
+        async move { at }
+    })
+    .await;
+    proxy.hang();
+    let hung_at = Instant::now();
+    let (status, stderr) = run.finish(Duration::from_secs(180)).await;
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    // the step's own exec bound (its command), then a few 5 s requests during the clean-up
+    assert!(hung_at.elapsed() < Duration::from_secs(150), "{stderr}");
+    let error = &stderr[stderr
+        .rfind("error: ")
+        .unwrap_or_else(|| panic!("{stderr}"))..];
+    for said in [
+        format!("the Docker Engine ({host}) stopped answering"),
+        format!("lab `{name}` could not be removed"),
+        format!("`lab down --name {name}` removes it"),
+    ] {
+        assert!(error.contains(&said), "no `{said}` in:\n{stderr}");
+    }
+    drop(proxy);
+    assert!(
+        !inventory(&engine, name).await.is_empty(),
+        "nothing was left, yet the lab said it could not remove it"
+    );
+    ok(&["down", "--name", name]);
+    assert_nothing_left(&engine, name, "after `lab down`").await;
 }
 
 /// The engine goes away under a running `up`, then under a running drill: each stops within

@@ -9,6 +9,10 @@ use futures_util::StreamExt;
 use crate::docker::{DockerError, Engine};
 use crate::plan::User;
 
+/// How often a running exec asks the engine about itself, to tell a hung engine from a quiet
+/// command (each question waits at most [`crate::docker::request_timeout`]).
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
 /// One node of a running lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
@@ -129,16 +133,36 @@ impl Node {
                 .await
                 .map_err(|e| op("start exec", e))?
             {
-                while let Some(chunk) = output.next().await {
-                    match chunk.map_err(|e| op("read exec output", e))? {
-                        bollard::container::LogOutput::StdOut { message } => {
-                            out.stdout.push_str(&String::from_utf8_lossy(&message))
+                let read = async {
+                    while let Some(chunk) = output.next().await {
+                        match chunk.map_err(|e| op("read exec output", e))? {
+                            bollard::container::LogOutput::StdOut { message } => {
+                                out.stdout.push_str(&String::from_utf8_lossy(&message))
+                            }
+                            bollard::container::LogOutput::StdErr { message } => {
+                                out.stderr.push_str(&String::from_utf8_lossy(&message))
+                            }
+                            _ => {}
                         }
-                        bollard::container::LogOutput::StdErr { message } => {
-                            out.stderr.push_str(&String::from_utf8_lossy(&message))
-                        }
-                        _ => {}
                     }
+                    Ok::<(), DockerError>(())
+                };
+                // A command may be silent for hours (pgbench -i at the report's scale), so a
+                // quiet stream proves nothing: a periodic question to the engine, bounded like
+                // every request, tells a hung engine from a quiet command.
+                let heartbeat = async {
+                    loop {
+                        tokio::time::sleep(HEARTBEAT).await;
+                        engine
+                            .client()
+                            .inspect_exec(&exec.id)
+                            .await
+                            .map_err(|e| op("inspect exec", e))?;
+                    }
+                };
+                tokio::select! {
+                    read = read => read?,
+                    hung = heartbeat => return hung,
                 }
             }
             // The stream ends when the process closes its output; wait for its exit code.

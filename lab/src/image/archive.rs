@@ -196,7 +196,7 @@ pub async fn load(engine: &Engine, path: &Path) -> Result<Vec<String>, ArchiveEr
     let opts = bollard::query_parameters::ImportImageOptionsBuilder::default()
         .quiet(true)
         .build();
-    let mut stream = engine.client().import_image_stream(opts, body, None);
+    let mut stream = engine.patient().import_image_stream(opts, body, None);
     let mut loaded = Vec::new();
     let failed = |source| DockerError::Op {
         op: "load",
