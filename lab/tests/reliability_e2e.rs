@@ -1438,23 +1438,30 @@ async fn an_engine_that_hangs_is_reported_and_down_cleans_up_after() {
     assert_eq!(status.code(), Some(3), "{stderr}");
     // the step's own exec bound (its command), then a few 5 s requests during the clean-up
     assert!(hung_at.elapsed() < Duration::from_secs(150), "{stderr}");
+    drop(proxy);
+    assert_left_for_lab_down(&engine, name, &host, &stderr).await;
+}
+
+/// The last error says the engine (`host`) stopped answering, that lab `name` could not be
+/// removed, and which command removes it; and that is true: the lab is still there, and that
+/// command, run on the real engine, leaves nothing.
+async fn assert_left_for_lab_down(engine: &Engine, name: &str, host: &str, stderr: &str) {
     let error = &stderr[stderr
         .rfind("error: ")
-        .unwrap_or_else(|| panic!("{stderr}"))..];
+        .unwrap_or_else(|| panic!("{name}: {stderr}"))..];
     for said in [
         format!("the Docker Engine ({host}) stopped answering"),
         format!("lab `{name}` could not be removed"),
         format!("`lab down --name {name}` removes it"),
     ] {
-        assert!(error.contains(&said), "no `{said}` in:\n{stderr}");
+        assert!(error.contains(&said), "{name}: no `{said}` in:\n{stderr}");
     }
-    drop(proxy);
     assert!(
-        !inventory(&engine, name).await.is_empty(),
-        "nothing was left, yet the lab said it could not remove it"
+        !inventory(engine, name).await.is_empty(),
+        "{name}: nothing was left, yet the lab said it could not remove it"
     );
     ok(&["down", "--name", name]);
-    assert_nothing_left(&engine, name, "after `lab down`").await;
+    assert_nothing_left(engine, name, "after `lab down`").await;
 }
 
 /// The engine goes away under a running `up`, then under a running drill: each stops within
@@ -1503,22 +1510,6 @@ async fn an_engine_lost_mid_run_is_reported_and_down_cleans_up_after() {
         proxy.cut();
         let (status, stderr) = run.finish(Duration::from_secs(120)).await;
         assert_eq!(status.code(), Some(3), "{name}: {stderr}");
-        let error = &stderr[stderr
-            .rfind("error: ")
-            .unwrap_or_else(|| panic!("{name}: {stderr}"))..];
-        for said in [
-            format!("the Docker Engine ({host}) stopped answering"),
-            format!("lab `{name}` could not be removed"),
-            format!("`lab down --name {name}` removes it"),
-        ] {
-            assert!(error.contains(&said), "{name}: no `{said}` in:\n{stderr}");
-        }
-        // What the message says is true: the lab is still there, and `lab down` removes it.
-        assert!(
-            !inventory(&engine, name).await.is_empty(),
-            "{name}: nothing was left, yet the lab said it could not remove it"
-        );
-        ok(&["down", "--name", name]);
-        assert_nothing_left(&engine, name, "after `lab down`").await;
+        assert_left_for_lab_down(&engine, name, &host, &stderr).await;
     }
 }
