@@ -24,4 +24,11 @@ fi
 cargo run -q --locked -p lab -- images build --pg-version 9.3.5 --pg-tarball "$pg93_tarball" --check
 cargo run -q --locked -p lab -- images build --pg-version "${LAB_TEST_PG_VERSION:-15}"
 
+# Headless Chromium (Debian's package, from the host's apt sources) opens the reports the tests
+# write, as a person's browser would (lab/tests/support/browser.rs).
+if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+
 cargo nextest run --workspace --locked "$@"

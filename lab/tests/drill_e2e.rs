@@ -7,6 +7,7 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
+use support::browser::{check_page, keep_screenshot, report_expectations};
 use support::{lab, run_drill};
 
 fn read(path: &Path) -> String {
@@ -45,6 +46,23 @@ fn assert_passed(out: &Output, runs: &Path, drill: &str) {
     assert!(json["events"].as_array().unwrap().len() > 10);
 }
 
+/// The run's report.html in headless Chromium: no console message, the timeline's SVG has a
+/// lane per node plus the ledger and replay-lag lanes the run recorded, a row per step; the
+/// screenshot is kept with the run (`screenshot.png`) and under `target/tmp/screenshots/`.
+fn check_report_in_browser(latest: &Path, drill: &str) {
+    let json: serde_json::Value = serde_json::from_str(&read(&latest.join("report.json"))).unwrap();
+    let events = json["events"].as_array().unwrap();
+    let has = |kind: &str| events.iter().any(|e| e["event"] == kind);
+    let steps = events
+        .iter()
+        .filter(|e| e["event"] == "step_started")
+        .count();
+    let expect = report_expectations(&["node1", "node2"], has("ledger_sample"), has("lag"), steps);
+    let shot = latest.join("screenshot.png");
+    check_page(&latest.join("report.html"), &expect, &shot, (1280, 1000));
+    keep_screenshot(&shot, drill);
+}
+
 #[tokio::test]
 async fn failover_switchback_passes() {
     let runs = tempfile::tempdir().unwrap();
@@ -67,6 +85,10 @@ async fn failover_switchback_passes() {
     ] {
         assert!(report.contains(want), "report lacks {want:?}");
     }
+    check_report_in_browser(
+        &runs.path().join("failover-switchback/latest"),
+        "failover-switchback",
+    );
 }
 
 #[tokio::test]

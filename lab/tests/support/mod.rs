@@ -3,6 +3,8 @@
 //! These tests never skip: without Docker they fail, saying so.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use lab::docker::Engine;
 use lab::image::build::{ensure, ImageOptions, Images};
 use lab::ui::Ui;
