@@ -155,6 +155,11 @@ fn a_report_from_hand_made_events_renders_in_chromium_with_every_lane() {
     std::fs::write(&page, lab::drill::timeline::html(&failover())).unwrap();
     let mut expect = report_expectations(&["node1", "node2"], true, true, 4);
     expect.push(Expect::exactly("tr.bad", 1));
+    // The RTO phases drawn as one bar: detection, promotion, first acknowledged write.
+    expect.push(Expect::exactly(
+        "section.rto > svg[aria-label=\"RTO phases\"] > g[data-phase] > rect.ph",
+        3,
+    ));
     let shot = dir.path().join("screenshot.png");
     let rendered = check_page(&page, &expect, &shot, (1280, 1000));
     // Text the page escapes is shown as text, never parsed as markup.

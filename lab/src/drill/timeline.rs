@@ -216,6 +216,44 @@ pub struct Timeline {
     /// The figures the drill measured (`rpo_rows`, `rows_lost_by_restarted_master`, …), in
     /// the order they were measured.
     pub measures: Vec<(String, f64)>,
+    /// The RTO phases, when the run measured them.
+    pub rto: Option<Rto>,
+}
+
+/// The phases of the recovery time, each in seconds after the first injected fault, as the
+/// runner measured them (`rto_detection_seconds`, `rto_fenced_seconds`,
+/// `rto_promoted_seconds`, `rto_first_write_seconds`); a phase not reached is `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rto {
+    /// The faulted node first seen not accepting connections.
+    pub detection: Option<f64>,
+    /// The old primary made sure to be down.
+    pub fenced: Option<f64>,
+    /// A new primary.
+    pub promoted: Option<f64>,
+    /// The first write acknowledged after the outage.
+    pub first_write: Option<f64>,
+}
+
+impl Rto {
+    /// The RTO phases among a run's measures (the last value of each wins), or `None` when it
+    /// measured none.
+    pub fn from_measures(measures: &[(String, f64)]) -> Option<Rto> {
+        let mut rto = Rto::default();
+        let mut any = false;
+        for (name, value) in measures {
+            let phase = match name.as_str() {
+                "rto_detection_seconds" => &mut rto.detection,
+                "rto_fenced_seconds" => &mut rto.fenced,
+                "rto_promoted_seconds" => &mut rto.promoted,
+                "rto_first_write_seconds" => &mut rto.first_write,
+                _ => continue,
+            };
+            *phase = Some(*value).filter(|v| v.is_finite() && *v >= 0.0);
+            any = true;
+        }
+        any.then_some(rto)
+    }
 }
 
 /// Reduces a drill's events to what the page draws.
@@ -391,6 +429,7 @@ pub fn model(events: &[Event]) -> Timeline {
             points,
         },
         lag,
+        rto: Rto::from_measures(&measures),
         measures,
     }
 }
@@ -711,6 +750,32 @@ mod tests {
             .expect("the measure is in the page");
         assert!(lost < page.find("<code>rpo_rows</code>").unwrap());
         assert!(!html(&[]).contains("<h2>Measures</h2>"));
+    }
+
+    #[test]
+    fn rto_phases_come_from_the_rto_measures() {
+        let m = |name: &str, value: f64| Event::Measure {
+            name: name.into(),
+            value,
+            at: 9.0,
+        };
+        let t = model(&[
+            m("rpo_rows", 0.0),
+            m("rto_detection_seconds", 1.5),
+            m("rto_promoted_seconds", 6.0),
+            m("rto_first_write_seconds", 7.4),
+        ]);
+        assert_eq!(
+            t.rto,
+            Some(Rto {
+                detection: Some(1.5),
+                fenced: None,
+                promoted: Some(6.0),
+                first_write: Some(7.4),
+            })
+        );
+        assert_eq!(model(&[m("rpo_rows", 0.0)]).rto, None);
+        assert!(!html(&[m("rpo_rows", 0.0)]).contains("RTO phases"));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::fmt;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::{LagSeries, Ledger, LedgerPoint, NodeLane, Readiness, StepMark, Timeline, GAP_MIN};
+use super::{
+    LagSeries, Ledger, LedgerPoint, NodeLane, Readiness, Rto, StepMark, Timeline, GAP_MIN,
+};
 use crate::drill::event::Outcome;
 
 /// Width of the plot area (the time axis), in pixels.
@@ -159,6 +161,7 @@ td .ok{color:#2e7d3a;font-weight:600}td .bad{color:#c0262d;font-weight:700}td .s
 .legend li{display:flex;align-items:center;gap:6px}
 .sw{display:inline-block;width:22px;height:12px;border-radius:2px}
 .vl{display:inline-block;width:0;height:16px;border-left:2px solid #1b1f24}.vl.dash{border-left-style:dashed}
+.ph{stroke:#fff;stroke-width:1}.p-detect{fill:#f0a202}.p-promote{fill:#d1343a}.p-write{fill:#1d6fb8}
 ";
 
 /// The whole page.
@@ -204,6 +207,14 @@ pub(super) fn page(t: &Timeline) -> Markup {
                 }
                 (NL)
                 section { (NL) h2 { "Timeline" } (NL) (svg(t)) (NL) } (NL)
+                @if let Some(rto) = &t.rto {
+                    section.rto {
+                        (NL) h2 { "Recovery time" } (NL)
+                        p.meta { "Each phase of the outage, in seconds after the fault was injected." }
+                        (NL) (rto_svg(rto)) (NL)
+                    }
+                    (NL)
+                }
                 (measure_table(t))
                 (step_table(t))
                 (legend(t))
@@ -211,6 +222,119 @@ pub(super) fn page(t: &Timeline) -> Markup {
             (NL)
         }
         (NL)
+    }
+}
+
+/// One phase of the RTO bar: from the end of the previous phase (or the fault) to its own.
+#[derive(Debug, Clone, PartialEq)]
+struct Phase {
+    name: &'static str,
+    class: &'static str,
+    from: f64,
+    to: f64,
+}
+
+/// The phases the run reached, in order; a phase measured before the one preceding it (which
+/// the runner does not do) is left out rather than drawn backwards.
+fn phases(r: &Rto) -> Vec<Phase> {
+    let mut from = 0.0;
+    let mut out = Vec::new();
+    for (name, class, at) in [
+        ("detection", "p-detect", r.detection),
+        ("promotion", "p-promote", r.promoted),
+        ("first acknowledged write", "p-write", r.first_write),
+    ] {
+        if let Some(to) = at.filter(|to| *to >= from) {
+            out.push(Phase {
+                name,
+                class,
+                from,
+                to,
+            });
+            from = to;
+        }
+    }
+    out
+}
+
+/// The RTO phases as one bar over the seconds after the fault: detection, promotion and the
+/// first acknowledged write side by side, fencing as a dashed mark, each labelled with its
+/// length below and its end above.
+pub(super) fn rto_svg(r: &Rto) -> Markup {
+    let phases = phases(r);
+    let total = phases
+        .last()
+        .map(|p| p.to)
+        .into_iter()
+        .chain(r.fenced)
+        .fold(0.0_f64, f64::max);
+    let total = if total > 0.0 { total } else { 1.0 };
+    let x = |s: f64| LEFT + s.clamp(0.0, total) / total * PLOT_W;
+    let (bar_top, bar_h) = (22.0, 20.0);
+    let labels: Vec<String> = phases
+        .iter()
+        .map(|p| format!("{} {} s", p.name, F(p.to - p.from)))
+        .collect();
+    let spans: Vec<(f64, f64)> = phases
+        .iter()
+        .zip(&labels)
+        .map(|(p, l)| {
+            let mid = (x(p.from) + x(p.to)) / 2.0;
+            let w = text_w(l);
+            let left = (mid - w / 2.0).clamp(LEFT, LEFT + PLOT_W - w);
+            (left, left + w)
+        })
+        .collect();
+    let (rows, used) = label_rows(&spans, 3);
+    // Each phase's end above the bar, unless it would run into the label before it.
+    let mut last_right = LEFT + text_w("0 s");
+    let show_end: Vec<bool> = phases
+        .iter()
+        .map(|p| {
+            let fits = x(p.to) - text_w(&format!("{} s", F(p.to))) >= last_right + 4.0;
+            if fits {
+                last_right = x(p.to);
+            }
+            fits
+        })
+        .collect();
+    let label_y = bar_top + bar_h + 14.0;
+    let height = label_y + used.max(1) as f64 * 13.0;
+    let right_edge = LEFT + PLOT_W + RIGHT;
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width=(F(right_edge)) height=(F(height))
+            viewBox={ "0 0 " (F(right_edge)) " " (F(height)) } role="img"
+            aria-label="RTO phases" {
+            (NL)
+            text x="10" y=(F(bar_top + 10.0)) class="name" { "RTO" } (NL)
+            text x="10" y=(F(bar_top + 22.0)) class="dim" { "after the fault" } (NL)
+            text x=(F(LEFT)) y=(F(bar_top - 6.0)) text-anchor="start" class="dim" { "0 s" } (NL)
+            @for (i, p) in phases.iter().enumerate() {
+                g data-phase=(p.name) {
+                    title {
+                        (p.name) ": " (F(p.from)) " s to " (F(p.to)) " s after the fault ("
+                        (F(p.to - p.from)) " s)"
+                    }
+                    rect class={ "ph " (p.class) } x=(F(x(p.from))) y=(F(bar_top))
+                        width=(F((x(p.to) - x(p.from)).max(1.5))) height=(F(bar_h)) {}
+                    text x=(F(spans[i].0)) y=(F(label_y + rows[i] as f64 * 13.0)) { (labels[i]) }
+                    @if show_end[i] {
+                        text x=(F(x(p.to))) y=(F(bar_top - 6.0)) text-anchor="end" class="dim" {
+                            (F(p.to)) " s"
+                        }
+                    }
+                }
+                (NL)
+            }
+            @if let Some(at) = r.fenced {
+                g data-phase="fenced" {
+                    title { "the old primary fenced " (F(at)) " s after the fault" }
+                    line.heal x1=(F(x(at))) y1=(F(bar_top - 4.0)) x2=(F(x(at)))
+                        y2=(F(bar_top + bar_h + 4.0)) {}
+                }
+                (NL)
+            }
+        }
     }
 }
 
@@ -738,5 +862,50 @@ fn legend(t: &Timeline) -> Markup {
             (NL)
         }
         (NL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rto_phases_follow_each_other_from_the_fault() {
+        let r = Rto {
+            detection: Some(1.5),
+            fenced: Some(2.0),
+            promoted: Some(6.0),
+            first_write: Some(7.4),
+        };
+        let got: Vec<(&str, f64, f64)> =
+            phases(&r).iter().map(|p| (p.name, p.from, p.to)).collect();
+        assert_eq!(
+            got,
+            [
+                ("detection", 0.0, 1.5),
+                ("promotion", 1.5, 6.0),
+                ("first acknowledged write", 6.0, 7.4)
+            ]
+        );
+        // No detection measured: promotion starts at the fault; writes that never resumed
+        // draw no phase.
+        let r = Rto {
+            promoted: Some(3.0),
+            ..Rto::default()
+        };
+        let got: Vec<(&str, f64, f64)> =
+            phases(&r).iter().map(|p| (p.name, p.from, p.to)).collect();
+        assert_eq!(got, [("promotion", 0.0, 3.0)]);
+    }
+
+    #[test]
+    fn rto_bar_of_a_failover() {
+        let r = Rto {
+            detection: Some(1.5),
+            fenced: Some(2.0),
+            promoted: Some(6.0),
+            first_write: Some(6.3),
+        };
+        insta::assert_snapshot!(rto_svg(&r).into_string());
     }
 }
