@@ -153,7 +153,7 @@ svg text.fault-l{font-weight:600}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid #e3e6ea;padding:5px 8px;text-align:left;vertical-align:top}
 th{background:#f5f6f8;font-weight:600}
-td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 tr.bad td{background:#fdf0f0}
 td .ok{color:#2e7d3a;font-weight:600}td .bad{color:#c0262d;font-weight:700}td .skip{color:#6b7480}
 .detail div{margin:1px 0}.detail code{white-space:pre-wrap}.k{display:inline-block;width:64px;color:#6b7480}
@@ -161,6 +161,7 @@ td .ok{color:#2e7d3a;font-weight:600}td .bad{color:#c0262d;font-weight:700}td .s
 .legend li{display:flex;align-items:center;gap:6px}
 .sw{display:inline-block;width:22px;height:12px;border-radius:2px}
 .vl{display:inline-block;width:0;height:16px;border-left:2px solid #1b1f24}.vl.dash{border-left-style:dashed}
+table.measures{width:auto;min-width:360px}table.measures td.num{padding-left:40px}
 .ph{stroke:#fff;stroke-width:1}.p-detect{fill:#f0a202}.p-promote{fill:#d1343a}.p-write{fill:#1d6fb8}
 ";
 
@@ -743,9 +744,9 @@ fn measure_table(t: &Timeline) -> Markup {
         @if !t.measures.is_empty() {
             section {
                 (NL) h2 { "Measures" } (NL)
-                table {
+                table.measures {
                     (NL)
-                    thead { tr { th { "measure" } th { "value" } } } (NL)
+                    thead { tr { th { "measure" } th.num { "value" } } } (NL)
                     tbody {
                         (NL)
                         @for (name, value) in &t.measures {
@@ -770,8 +771,8 @@ fn step_table(t: &Timeline) -> Markup {
                     (NL)
                     thead {
                         tr {
-                            th { "#" } th { "node" } th { "step" } th { "outcome" } th { "at" }
-                            th { "took" } th { "details" }
+                            th.num { "#" } th { "node" } th { "step" } th { "outcome" }
+                            th.num { "at" } th.num { "took" } th { "details" }
                         }
                     }
                     (NL)
