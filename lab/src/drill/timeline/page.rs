@@ -611,6 +611,23 @@ fn node_lane(lane: &NodeLane, top: f64, end: f64, x: &impl Fn(f64) -> f64) -> Ma
     }
 }
 
+/// A plotted lane's background and its name in the label column.
+fn lane_frame(top: f64, height: f64, name_y: f64, name: &str) -> Markup {
+    html! {
+        rect.lane x=(F(LEFT)) y=(F(top)) width=(F(PLOT_W)) height=(F(height)) {}
+        (NL)
+        text x="10" y=(F(name_y)) class="name" { (name) } (NL)
+    }
+}
+
+/// A plotted lane's vertical scale: its maximum at `y0`, 0 at `y1`.
+fn y_scale(y0: f64, y1: f64, max: &str) -> Markup {
+    html! {
+        text x=(F(LEFT - 6.0)) y=(F(y0 + 4.0)) text-anchor="end" class="dim" { (max) } (NL)
+        text x=(F(LEFT - 6.0)) y=(F(y1 + 3.0)) text-anchor="end" class="dim" { "0" } (NL)
+    }
+}
+
 fn ledger_lane(ledger: &Ledger, top: f64, x: &impl Fn(f64) -> f64) -> Markup {
     let (y0, y1) = (top + 10.0, top + LEDGER_H - 10.0);
     let max = ledger
@@ -634,13 +651,10 @@ fn ledger_lane(ledger: &Ledger, top: f64, x: &impl Fn(f64) -> f64) -> Markup {
     html! {
         g data-lane="ledger" {
             (NL)
-            rect.lane x=(F(LEFT)) y=(F(top)) width=(F(PLOT_W)) height=(F(LEDGER_H)) {}
-            (NL)
-            text x="10" y=(F(top + 30.0)) class="name" { "ledger" } (NL)
+            (lane_frame(top, LEDGER_H, top + 30.0, "ledger"))
             text x="10" y=(F(top + 44.0)) class="dim" { "acked: " (last.acked) } (NL)
             text x="10" y=(F(top + 56.0)) class="dim" { "failed: " (last.failed) } (NL)
-            text x=(F(LEFT - 6.0)) y=(F(y0 + 4.0)) text-anchor="end" class="dim" { (max) } (NL)
-            text x=(F(LEFT - 6.0)) y=(F(y1 + 3.0)) text-anchor="end" class="dim" { "0" } (NL)
+            (y_scale(y0, y1, &max.to_string()))
             @for g in &ledger.gaps {
                 rect.gap x=(F(x(g.start))) y=(F(top)) width=(F(x(g.end) - x(g.start)))
                     height=(F(LEDGER_H)) {
@@ -691,12 +705,8 @@ fn lag_lane(lag: &[LagSeries], top: f64, x: &impl Fn(f64) -> f64) -> Markup {
     html! {
         g data-lane="replay lag" {
             (NL)
-            rect.lane x=(F(LEFT)) y=(F(top)) width=(F(PLOT_W)) height=(F(LAG_H)) {}
-            (NL)
-            text x="10" y=(F(top + 34.0)) class="name" { "replay lag" } (NL)
-            text x=(F(LEFT - 6.0)) y=(F(y0 + 4.0)) text-anchor="end" class="dim" { (F(max)) " s" }
-            (NL)
-            text x=(F(LEFT - 6.0)) y=(F(y1 + 3.0)) text-anchor="end" class="dim" { "0" } (NL)
+            (lane_frame(top, LAG_H, top + 34.0, "replay lag"))
+            (y_scale(y0, y1, &format!("{} s", F(max))))
             @for (i, s) in lag.iter().enumerate() {
                 @let colour = LAG_COLOURS[i % LAG_COLOURS.len()];
                 g {
