@@ -449,7 +449,21 @@ fn svg(t: &Timeline) -> Markup {
             (left, left + text_w(&s.number.to_string()))
         })
         .collect();
-    let (step_row, step_rows) = label_rows(&step_spans, STEP_ROWS);
+    let (rows, step_rows) = label_rows(&step_spans, STEP_ROWS);
+    // A step number that would overlap another in its row is left out (its hover tells it),
+    // unless the step failed.
+    let mut shown_right = vec![f64::NEG_INFINITY; step_rows.max(1)];
+    let step_row: Vec<Option<usize>> = rows
+        .iter()
+        .zip(&step_spans)
+        .zip(&t.steps)
+        .map(|((&row, &(left, right)), s)| {
+            (left >= shown_right[row] + 2.0 || s.bad()).then(|| {
+                shown_right[row] = right;
+                row
+            })
+        })
+        .collect();
     let faults = fault_labels(t, &x);
     let l = layout(t, step_rows, faults.rows);
     let height = l.lanes_bottom + 30.0;
@@ -525,7 +539,7 @@ fn axis(t: &Timeline, l: &Layout, x: &impl Fn(f64) -> f64) -> Markup {
     }
 }
 
-fn steps_row(t: &Timeline, l: &Layout, rows: &[usize], x: &impl Fn(f64) -> f64) -> Markup {
+fn steps_row(t: &Timeline, l: &Layout, rows: &[Option<usize>], x: &impl Fn(f64) -> f64) -> Markup {
     html! {
         g {
             (NL)
@@ -540,8 +554,10 @@ fn steps_row(t: &Timeline, l: &Layout, rows: &[usize], x: &impl Fn(f64) -> f64) 
                         height="3.0" {}
                     line.step-tick.bad[s.bad()] x1=(F(x0)) y1=(F(l.step_line - 4.0)) x2=(F(x0))
                         y2=(F(l.step_line + 5.0)) {}
-                    text x=(F(x0)) y=(F(l.step_line - 6.0 - *row as f64 * 12.0))
-                        class=(if s.bad() { "bad" } else { "dim" }) { (s.number) }
+                    @if let Some(row) = row {
+                        text x=(F(x0)) y=(F(l.step_line - 6.0 - *row as f64 * 12.0))
+                            class=(if s.bad() { "bad" } else { "dim" }) { (s.number) }
+                    }
                 }
                 (NL)
             }
@@ -907,6 +923,53 @@ mod tests {
         let got: Vec<(&str, f64, f64)> =
             phases(&r).iter().map(|p| (p.name, p.from, p.to)).collect();
         assert_eq!(got, [("promotion", 0.0, 3.0)]);
+    }
+
+    #[test]
+    fn crowded_step_numbers_are_left_out_rather_than_overlapped() {
+        use crate::drill::event::Event;
+        let mut events = Vec::new();
+        for n in 1..=10 {
+            let at = 50.0 + n as f64 * 0.1;
+            events.push(Event::StepStarted {
+                number: n,
+                title: format!("step {n}"),
+                node: None,
+                commands: vec![],
+                at,
+            });
+            events.push(Event::StepFinished {
+                number: n,
+                outcome: if n == 10 {
+                    Outcome::Error {
+                        message: "x".into(),
+                    }
+                } else {
+                    Outcome::Passed
+                },
+                output: String::new(),
+                took: std::time::Duration::from_millis(50),
+                optional: false,
+            });
+        }
+        events.push(Event::DrillFinished {
+            passed: false,
+            stopped_at: None,
+            took: std::time::Duration::from_secs(100),
+        });
+        let svg = svg(&super::super::model(&events)).into_string();
+        let numbers = regex::Regex::new(r#"class="(dim|bad)">(\d+)</text>"#).unwrap();
+        let shown: Vec<&str> = numbers
+            .captures_iter(&svg)
+            .map(|c| c.get(2).unwrap().as_str())
+            .collect();
+        // Three rows fit three numbers at one spot; the failed step's is always shown.
+        assert_eq!(shown, ["1", "2", "3", "10"], "{svg}");
+        assert_eq!(
+            svg.matches("<title>").count(),
+            10,
+            "every step keeps its hover"
+        );
     }
 
     #[test]
