@@ -173,6 +173,30 @@ pub const LOAD_MARGIN: Duration = Duration::from_secs(60);
 /// for the exec around it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// Why a step could not be performed (an [`Outcome::Error`]).
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    /// It could not be rendered.
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    /// A pattern made with run-time values is not a regex.
+    #[error(transparent)]
+    Regex(#[from] regex::Error),
+    /// The lab could not do it.
+    #[error(transparent)]
+    Lab(#[from] LabError),
+    /// A fault's command exited with an error.
+    #[error("`{title}` exited with {code}: {output}")]
+    Command {
+        /// The plan step's title.
+        title: String,
+        /// Its exit code.
+        code: i64,
+        /// What it printed.
+        output: String,
+    },
+}
+
 /// What a step ended with, and its output.
 type StepResult = (Outcome, String);
 
@@ -305,7 +329,7 @@ impl<L: LabOps> Runner<L> {
         let targets: Vec<(String, String)> = self
             .nodes
             .iter()
-            .map(|n| (n.clone(), self.ctx.node(n).address))
+            .filter_map(|n| Some((n.clone(), self.ctx.node(n).ok()?.address)))
             .collect();
         let lag_sql = format!(
             "SELECT CASE WHEN pg_is_in_recovery() THEN extract(epoch from now() - {}) END",
@@ -426,7 +450,7 @@ impl<L: LabOps> Runner<L> {
                     prepared.commands.extend(steps.iter().map(display_step));
                     prepared.plans.push((t.clone(), steps));
                 }
-                Err(e) => prepared.render_error = Some(e),
+                Err(e) => prepared.render_error = Some(e.to_string()),
             }
         }
         prepared

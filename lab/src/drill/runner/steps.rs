@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{error, failure, needs, Deadline, LabOps, Mark, Runner, StepResult};
+use super::{error, failure, needs, Deadline, LabOps, Mark, Runner, StepError, StepResult};
 use crate::drill::event::{Event, Outcome, Role};
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
@@ -165,7 +165,9 @@ impl<L: LabOps> Runner<L> {
             Ok(Err(e)) => Some(Outcome::Error {
                 message: e.to_string(),
             }),
-            Err(e) => Some(Outcome::Error { message: e }),
+            Err(e) => Some(Outcome::Error {
+                message: e.to_string(),
+            }),
         }
     }
 
@@ -288,7 +290,12 @@ impl<L: LabOps> Runner<L> {
         }
         match expect.as_ref().map(|e| self.ctx.render(e)) {
             Some(Ok(e)) if e != shown => failure(e, shown.clone(), shown),
-            Some(Err(e)) => (Outcome::Error { message: e }, shown),
+            Some(Err(e)) => (
+                Outcome::Error {
+                    message: e.to_string(),
+                },
+                shown,
+            ),
             _ => (Outcome::Passed, shown),
         }
     }
@@ -312,10 +319,10 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// One look at a `wait` condition: whether it holds, and what was seen.
-    async fn look(&mut self, node: &str, w: &WaitFor) -> Result<(bool, String), String> {
+    async fn look(&mut self, node: &str, w: &WaitFor) -> Result<(bool, String), StepError> {
         Ok(match w {
             WaitFor::PgIsReady(code) => {
-                let addr = self.ctx.node(node).address;
+                let addr = self.ctx.node(node)?.address;
                 let cmd = crate::pg::isready_command(&addr);
                 let ten = Duration::from_secs(10);
                 let seen = match self
@@ -340,7 +347,7 @@ impl<L: LabOps> Runner<L> {
             }
             WaitFor::Log { pattern, since } => {
                 let pattern = self.ctx.render_regex(pattern)?;
-                let re = regex::Regex::new(&pattern).map_err(|e| e.to_string())?;
+                let re = regex::Regex::new(&pattern)?;
                 self.taps.sync(&*self.lab, node, false).await;
                 let text = self.log_since(node, since.as_deref());
                 match re.find(text) {
@@ -433,33 +440,26 @@ impl<L: LabOps> Runner<L> {
         node: &str,
         fault: Fault,
         heal: bool,
-    ) -> Result<String, String> {
+    ) -> Result<String, StepError> {
         let op = fault
             .op(&self.ctx.dialect, node, heal)
-            .map_err(|e| e.to_string())?;
+            .map_err(render::RenderError::from)?;
         match op {
             FaultOp::Node(op) => {
-                self.lab
-                    .node_op(node, op)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.lab.node_op(node, op).await?;
                 Ok(format!("{}: {node}", render::node_op_verb(op)))
             }
             FaultOp::Commands(steps) => {
                 let mut all = String::new();
                 for s in steps {
-                    let out = self
-                        .exec_plan_step(node, &s)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let out = self.exec_plan_step(node, &s).await?;
                     all.push_str(&out.combined());
                     if !out.ok() {
-                        return Err(format!(
-                            "`{}` exited with {}: {}",
-                            s.title,
-                            out.code,
-                            out.combined()
-                        ));
+                        return Err(StepError::Command {
+                            title: s.title,
+                            code: out.code,
+                            output: out.combined(),
+                        });
                     }
                 }
                 Ok(all)

@@ -71,11 +71,14 @@ impl<L: LabOps> Runner<L> {
         match action {
             scenario::Action::LedgerStart => self.ledger_start(node),
             scenario::Action::LedgerRetarget => match &self.ledger {
-                Some(run) => {
-                    run.writer.retarget(node);
-                    let addr = self.ctx.node(node).address;
-                    (Outcome::Passed, format!("now writing to {node} ({addr})"))
-                }
+                Some(run) => match self.ctx.node(node) {
+                    Ok(n) => {
+                        run.writer.retarget(node);
+                        let addr = n.address;
+                        (Outcome::Passed, format!("now writing to {node} ({addr})"))
+                    }
+                    Err(e) => error(e),
+                },
                 None => error(NOT_RUNNING),
             },
             scenario::Action::LedgerCheck { max_lost } => self.ledger_check(node, *max_lost).await,
@@ -84,6 +87,10 @@ impl<L: LabOps> Runner<L> {
     }
 
     fn ledger_start(&mut self, node: &str) -> StepResult {
+        let addr = match self.ctx.node(node) {
+            Ok(n) => n.address,
+            Err(e) => return error(e),
+        };
         if !self.ledger_enabled {
             return error("this lab gives the runner no SQL access for the ledger");
         }
@@ -110,7 +117,6 @@ impl<L: LabOps> Runner<L> {
             offset: self.sink.at(),
             sampler,
         });
-        let addr = self.ctx.node(node).address;
         (Outcome::Passed, format!("writing to {node} ({addr})"))
     }
 
