@@ -202,9 +202,33 @@ impl DockerOps {
     }
 }
 
-impl runner::LabOps for DockerOps {
+impl crate::ledger::Connector for DockerOps {
     type Session = tokio_postgres::Client;
 
+    async fn connect(
+        &self,
+        node: &str,
+        db: &str,
+        timeout: Duration,
+    ) -> Result<Self::Session, StatementError> {
+        let node = self
+            .node(node)
+            .map_err(|e| StatementError::no_answer(e.to_string()))?;
+        crate::sql::connect(&node.addr, db, &self.lab.sql_password, timeout)
+            .await
+            .map_err(StatementError::no_answer)
+    }
+
+    async fn execute(&self, session: &Self::Session, sql: &str) -> Result<(), StatementError> {
+        session
+            .simple_query(sql)
+            .await
+            .map(drop)
+            .map_err(|e| StatementError::of_postgres(&e))
+    }
+}
+
+impl runner::LabOps for DockerOps {
     async fn run(
         &self,
         node: &str,
@@ -237,28 +261,6 @@ impl runner::LabOps for DockerOps {
         crate::sql::scalar(&client, sql)
             .await
             .map_err(runner::LabError::Sql)
-    }
-
-    async fn connect(
-        &self,
-        node: &str,
-        db: &str,
-        timeout: Duration,
-    ) -> Result<Self::Session, StatementError> {
-        let node = self
-            .node(node)
-            .map_err(|e| StatementError::no_answer(e.to_string()))?;
-        crate::sql::connect(&node.addr, db, &self.lab.sql_password, timeout)
-            .await
-            .map_err(StatementError::no_answer)
-    }
-
-    async fn execute(&self, session: &Self::Session, sql: &str) -> Result<(), StatementError> {
-        session
-            .simple_query(sql)
-            .await
-            .map(drop)
-            .map_err(|e| StatementError::of_postgres(&e))
     }
 
     async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), runner::LabError> {

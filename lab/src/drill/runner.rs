@@ -25,7 +25,7 @@ use super::event::{Event, Outcome};
 use super::render::{self, Context};
 use crate::cluster::Output;
 use crate::fault::Fault;
-use crate::ledger::StatementError;
+use crate::ledger::Connector;
 use crate::plan::{Action as PlanAction, Step as PlanStep, User};
 use crate::scenario::{self, Drill, NodeRef, StepKind};
 
@@ -50,11 +50,9 @@ pub enum LabError {
     Unsupported(String),
 }
 
-/// What the runner needs from a lab.
-pub trait LabOps: Send + Sync + 'static {
-    /// An SQL session on a node (the ledger writer's connection).
-    type Session: Send + Sync + 'static;
-
+/// What the runner needs from a lab; as a [`Connector`] (SQL sessions on nodes, by name) it is
+/// also the ledger writer's way to the nodes.
+pub trait LabOps: Connector {
     /// Runs `bash -c command` as `user` on `node`; `Err` when it could not be run at all.
     fn run(
         &self,
@@ -73,21 +71,6 @@ pub trait LabOps: Send + Sync + 'static {
         db: &str,
         sql: &str,
     ) -> impl Future<Output = Result<Option<String>, LabError>> + Send;
-
-    /// Opens an SQL session on `node`'s database `db`, giving up after `timeout`.
-    fn connect(
-        &self,
-        node: &str,
-        db: &str,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<Self::Session, StatementError>> + Send;
-
-    /// Runs one statement (autocommit) in a session; the error says how the server answered.
-    fn execute(
-        &self,
-        session: &Self::Session,
-        sql: &str,
-    ) -> impl Future<Output = Result<(), StatementError>> + Send;
 
     /// An operation on the node's container (kill, start, network disconnect and connect).
     fn node_op(

@@ -178,7 +178,7 @@ fn is_plumbing(command: &str) -> bool {
         || command.starts_with("pg_isready")
 }
 
-impl LabOps for Fake {
+impl crate::ledger::Connector for Fake {
     type Session = String;
 
     async fn connect(
@@ -228,7 +228,9 @@ impl LabOps for Fake {
         }
         Ok(())
     }
+}
 
+impl LabOps for Fake {
     async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), LabError> {
         let mut ledger = self.ledger.lock().unwrap();
         match op {
@@ -394,10 +396,24 @@ async fn run(fake: Fake, body: &str) -> Ran {
 }
 
 /// Runs a drill answering the `--step` prompt of each step number with `pace`.
-async fn run_paced(fake: Fake, body: &str, mut pace: impl FnMut(usize) -> Pace) -> Ran {
+async fn run_paced(fake: Fake, body: &str, pace: impl FnMut(usize) -> Pace) -> Ran {
+    run_in(fake, context(), false, body, pace).await
+}
+
+/// Runs a drill in `ctx`, with the ledger if `ledger`.
+async fn run_in(
+    fake: Fake,
+    ctx: Context,
+    ledger: bool,
+    body: &str,
+    mut pace: impl FnMut(usize) -> Pace,
+) -> Ran {
     let drill = drill(body);
     let nodes = vec!["node1".to_string(), "node2".to_string()];
-    let mut runner = Runner::new(fake, context(), nodes, Sink::new(|_| {}));
+    let mut runner = Runner::new(fake, ctx, nodes, Sink::new(|_| {}));
+    if ledger {
+        runner = runner.with_ledger();
+    }
     let verdict = runner.run(&drill, "default", |n, _, _| pace(n)).await;
     Ran {
         verdict,
@@ -1458,15 +1474,7 @@ sleep = "600ms"
 
 /// Runs a drill with the ledger enabled.
 async fn run_with_ledger(fake: Fake, body: &str) -> Ran {
-    let drill = drill(body);
-    let nodes = vec!["node1".to_string(), "node2".to_string()];
-    let mut runner = Runner::new(fake, context(), nodes, Sink::new(|_| {})).with_ledger();
-    let verdict = runner.run(&drill, "default", |_, _, _| Pace::Run).await;
-    Ran {
-        verdict,
-        events: runner.sink.events(),
-        lab: runner.lab.clone(),
-    }
+    run_in(fake, context(), true, body, |_| Pace::Run).await
 }
 
 impl Ran {
@@ -1615,25 +1623,11 @@ async fn fencing_is_a_stop_on_a_faulted_node_only() {
 async fn synchronous_replication_allows_no_loss_unless_the_drill_says_so() {
     let body = LEDGER_FAILOVER.replace("with = { max_lost = 1000 }\n", "");
     let fake = Fake::new().ledger("node1", "node2", 100);
-    let drill = drill(&body);
     let mut ctx = context();
     ctx.topo.sync = true;
-    let nodes = vec!["node1".to_string(), "node2".to_string()];
-    let mut runner = Runner::new(fake, ctx, nodes, Sink::new(|_| {})).with_ledger();
-    let verdict = runner.run(&drill, "default", |_, _, _| Pace::Run).await;
-    assert!(!verdict.passed);
-    let events = runner.sink.events();
-    let outcome = events
-        .iter()
-        .find_map(|e| match e {
-            Event::StepFinished {
-                number: 10,
-                outcome,
-                ..
-            } => Some(outcome.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let ran = run_in(fake, ctx, true, &body, |_| Pace::Run).await;
+    assert!(!ran.verdict.passed);
+    let outcome = ran.outcome(10);
     assert_eq!(
         outcome,
         Outcome::Failed {

@@ -1,13 +1,12 @@
-//! The ledger as a runner component: its writer connects through the lab interface
-//! ([`LabOps::connect`]), so a scripted fake lab answers it like every other step; and the RTO
+//! The ledger as a runner component: its writer connects through the lab interface (a
+//! [`LabOps`] is a [`ledger::Connector`]), so a scripted fake lab answers it like every other step; and the RTO
 //! phases computed from the recorded events and the writer's history.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::{error, LabOps, Runner, StepResult};
 use crate::drill::event::{Event, Outcome, Role};
-use crate::ledger::{self, Connector, History, StatementError};
+use crate::ledger::{self, History};
 use crate::scenario;
 
 /// The ledger's database.
@@ -30,26 +29,6 @@ impl LedgerRun {
     pub(super) async fn stop(self) -> History {
         self.sampler.abort();
         self.writer.stop().await
-    }
-}
-
-/// The lab interface as the ledger's [`Connector`]: targets are node names.
-struct Through<L>(Arc<L>);
-
-impl<L: LabOps> Connector for Through<L> {
-    type Session = L::Session;
-
-    async fn connect(
-        &self,
-        target: &str,
-        db: &str,
-        timeout: Duration,
-    ) -> Result<Self::Session, StatementError> {
-        self.0.connect(target, db, timeout).await
-    }
-
-    async fn execute(&self, session: &Self::Session, sql: &str) -> Result<(), StatementError> {
-        self.0.execute(session, sql).await
     }
 }
 
@@ -97,8 +76,8 @@ impl<L: LabOps> Runner<L> {
         if self.ledger.is_some() {
             return error("the ledger writer is already running");
         }
-        let through = Arc::new(Through(self.lab.clone()));
-        let writer = ledger::Writer::start(through, node.to_string(), DB.into(), Some(RATE));
+        let writer =
+            ledger::Writer::start(self.lab.clone(), node.to_string(), DB.into(), Some(RATE));
         let progress = writer.progress_handle();
         let sink = self.sink.clone();
         let sampler = tokio::spawn(async move {
