@@ -233,7 +233,6 @@ fn stop_flag(mode: &StopMode) -> &'static str {
 pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<Step>, RenderError> {
     let d = &ctx.dialect;
     let n = NodeName::from(node);
-    let wal = d.wal_dir_name();
     Ok(match action {
         Action::Start => vec![Step::shell(
             &n,
@@ -241,22 +240,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             User::Postgres,
             pg::pg_ctl_start("pg_ctl start"),
         )],
-        Action::Stop { mode, fallback } => {
-            // The document stops with -m fast and falls back to -m immediate; a server that is
-            // already down counts as stopped (pg_ctl status exits 3).
-            let mut stop = format!("pg_ctl -m {} stop", stop_flag(mode));
-            if let Some(fb) = fallback {
-                stop = format!("{stop} || pg_ctl -m {} stop", stop_flag(fb));
-            }
-            vec![Step::shell(
-                &n,
-                &format!("stop the server (-m {})", stop_flag(mode)),
-                User::Postgres,
-                format!(
-                    "if pg_ctl status >/dev/null; then {stop}; else echo 'no server running'; fi"
-                ),
-            )]
-        }
+        Action::Stop { mode, fallback } => vec![stop_step(&n, mode, fallback.as_ref())],
         Action::Promote => vec![Step::shell(
             &n,
             "promote the standby",
@@ -289,33 +273,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             ]
         }
         Action::MoveAside { to, what } => {
-            let to = ctx.render_path(to, true)?;
-            let dirs: Vec<String> = what
-                .iter()
-                .map(|a| match a {
-                    Area::Data => pg::DATA_DIR.to_string(),
-                    Area::Wal => d.wal_path(),
-                    Area::Archive => pg::ARCHIVE_DIR.to_string(),
-                })
-                .collect();
-            // The trailing slash is the document's (p.51: `mkdir -p /disk4/broken/YYYYMMDD/`).
-            let mut cmd = format!("mkdir -p {to}/\n");
-            for dir in &dirs {
-                cmd.push_str(&format!("mv {dir} {to}/\n"));
-            }
-            for dir in &dirs {
-                cmd.push_str(&format!("mkdir {dir}\nchown postgres:postgres {dir}\n"));
-            }
-            cmd.push_str(&format!(
-                "chown -R postgres:postgres {to}\nchmod 700 {}",
-                pg::DATA_DIR
-            ));
-            vec![Step::shell(
-                &n,
-                &format!("move the old directories to {to} and recreate them"),
-                User::Root,
-                cmd,
-            )]
+            vec![move_aside(ctx, &n, &ctx.render_path(to, true)?, what)]
         }
         Action::LinkWal => pg::link_wal_dir(d, &n),
         Action::MakeStandby {
@@ -359,28 +317,86 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             let from = ctx.resolve(from).ok_or(RenderError::NeedsNode(
                 "copy_backup needs one node to copy from",
             ))?;
-            let from_addr = ctx.node(&from)?.address;
             let (backup, to) = (ctx.render_path(backup, false)?, ctx.render_path(to, false)?);
-            let parent = to
-                .rsplit_once('/')
-                .map(|(p, _)| if p.is_empty() { "/" } else { p })
-                .unwrap_or("/");
-            vec![
-                Step::shell(
-                    &n,
-                    &format!("copy the backup from {from} (scp -pr)"),
-                    User::Postgres,
-                    format!("rmdir {to} 2>/dev/null || true\nscp -pr {from_addr}:{backup} {parent}\nchmod 700 {to}"),
-                ),
-                Step::shell(
-                    &n,
-                    &format!("replace the restored {wal} by the link to the intact /disk2/{wal}"),
-                    User::Postgres,
-                    format!("rm -rf {to}/{wal}\ncd {to}\nln -s {} {wal}", d.wal_path()),
-                ),
-            ]
+            copy_backup(ctx, &n, &from, &backup, &to)?
         }
     })
+}
+
+/// The document's stop: `-m mode`, falling back to `-m fallback`; a server that is already down
+/// counts as stopped (pg_ctl status exits 3).
+fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Step {
+    let mut stop = format!("pg_ctl -m {} stop", stop_flag(mode));
+    if let Some(fb) = fallback {
+        stop = format!("{stop} || pg_ctl -m {} stop", stop_flag(fb));
+    }
+    Step::shell(
+        n,
+        &format!("stop the server (-m {})", stop_flag(mode)),
+        User::Postgres,
+        format!("if pg_ctl status >/dev/null; then {stop}; else echo 'no server running'; fi"),
+    )
+}
+
+/// Moves the areas `what` into `to` and recreates them empty.
+fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Step {
+    let dirs: Vec<String> = what
+        .iter()
+        .map(|a| match a {
+            Area::Data => pg::DATA_DIR.to_string(),
+            Area::Wal => ctx.dialect.wal_path(),
+            Area::Archive => pg::ARCHIVE_DIR.to_string(),
+        })
+        .collect();
+    // The trailing slash is the document's (p.51: `mkdir -p /disk4/broken/YYYYMMDD/`).
+    let mut cmd = format!("mkdir -p {to}/\n");
+    for dir in &dirs {
+        cmd.push_str(&format!("mv {dir} {to}/\n"));
+    }
+    for dir in &dirs {
+        cmd.push_str(&format!("mkdir {dir}\nchown postgres:postgres {dir}\n"));
+    }
+    cmd.push_str(&format!(
+        "chown -R postgres:postgres {to}\nchmod 700 {}",
+        pg::DATA_DIR
+    ));
+    Step::shell(
+        n,
+        &format!("move the old directories to {to} and recreate them"),
+        User::Root,
+        cmd,
+    )
+}
+
+/// Copies the backup `backup` of node `from` to `to` (scp), its WAL directory replaced by the
+/// link to the intact WAL disk.
+fn copy_backup(
+    ctx: &Context,
+    n: &NodeName,
+    from: &str,
+    backup: &str,
+    to: &str,
+) -> Result<Vec<Step>, RenderError> {
+    let from_addr = ctx.node(from)?.address;
+    let wal = ctx.dialect.wal_dir_name();
+    let parent = to
+        .rsplit_once('/')
+        .map(|(p, _)| if p.is_empty() { "/" } else { p })
+        .unwrap_or("/");
+    Ok(vec![
+        Step::shell(
+            n,
+            &format!("copy the backup from {from} (scp -pr)"),
+            User::Postgres,
+            format!("rmdir {to} 2>/dev/null || true\nscp -pr {from_addr}:{backup} {parent}\nchmod 700 {to}"),
+        ),
+        Step::shell(
+            n,
+            &format!("replace the restored {wal} by the link to the intact /disk2/{wal}"),
+            User::Postgres,
+            format!("rm -rf {to}/{wal}\ncd {to}\nln -s {} {wal}", ctx.dialect.wal_path()),
+        ),
+    ])
 }
 
 /// The commands of a fault (empty for faults acting on the container, which the runner performs
