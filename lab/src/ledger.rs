@@ -34,15 +34,16 @@
 //! the network part needs a live server and is exercised by the drills.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_postgres::error::Severity;
-use tokio_postgres::Client;
 
 use crate::sql;
 
@@ -76,21 +77,105 @@ pub fn insert_sql(id: i64) -> String {
     format!("INSERT INTO lab_ledger(id) VALUES ({id})")
 }
 
-/// Reads the ids present on a node (for [`account`]).
-pub async fn present_ids(client: &Client) -> Result<Vec<i64>, String> {
-    parse_ids(&sql::query(client, present_ids_sql()).await?)
+/// The ids present, as one comma-separated value (for a lab that answers one value per query).
+pub fn present_ids_list_sql() -> &'static str {
+    "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM lab_ledger"
+}
+
+/// A row of the ledger table that is not what the writer writes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// A row without an id.
+    #[error("lab_ledger: a row without an id")]
+    Missing,
+    /// An id that is not a number.
+    #[error("lab_ledger: id `{0}`: not a number")]
+    NotANumber(String),
 }
 
 /// The ids of the rows of [`present_ids_sql`].
-pub fn parse_ids(rows: &[sql::Row]) -> Result<Vec<i64>, String> {
+pub fn parse_ids(rows: &[sql::Row]) -> Result<Vec<i64>, IdError> {
     rows.iter()
         .map(|row| {
-            let value = sql::get(row, "id").ok_or("lab_ledger: a row without an id")?;
+            let value = sql::get(row, "id").ok_or(IdError::Missing)?;
             value
                 .parse()
-                .map_err(|e| format!("lab_ledger: id `{value}`: {e}"))
+                .map_err(|_| IdError::NotANumber(value.to_string()))
         })
         .collect()
+}
+
+/// The ids of [`present_ids_list_sql`]'s value (empty for none).
+pub fn parse_id_list(list: &str) -> Result<Vec<i64>, IdError> {
+    list.split(',')
+        .filter(|i| !i.is_empty())
+        .map(|i| i.parse().map_err(|_| IdError::NotANumber(i.to_string())))
+        .collect()
+}
+
+/// A statement (or connection) that did not succeed, as the ledger classifies it ([`classify`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StatementError {
+    /// The server's non-localized severity (`ERROR`, `FATAL`, `PANIC`) when it answered with
+    /// an error; `None` when no answer came (the connection failed or broke).
+    pub severity: Option<String>,
+    /// What happened.
+    pub message: String,
+}
+
+impl StatementError {
+    /// No answer from the server: the connection could not be made, or broke.
+    pub fn no_answer(message: impl Into<String>) -> Self {
+        StatementError {
+            severity: None,
+            message: message.into(),
+        }
+    }
+
+    /// A tokio-postgres error. PostgreSQL before 9.6 sends only the localized severity, taken
+    /// at face value (the lab's servers speak English).
+    pub fn of_postgres(e: &tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => {
+                let severity = match db.parsed_severity() {
+                    Some(Severity::Error) => "ERROR",
+                    Some(Severity::Fatal) => "FATAL",
+                    Some(Severity::Panic) => "PANIC",
+                    Some(_) => "",
+                    None => db.severity(),
+                };
+                StatementError {
+                    severity: Some(severity.to_string()),
+                    message: format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+                }
+            }
+            None => StatementError::no_answer(e.to_string()),
+        }
+    }
+}
+
+/// Where the writer's statements go: a target by name (a lab's node), sessions on it, and
+/// statements in a session. The runner passes its lab interface, so a scripted fake lab can
+/// answer the writer as it answers every other step.
+pub trait Connector: Send + Sync + 'static {
+    /// An open session (a connection).
+    type Session: Send + Sync + 'static;
+
+    /// Opens a session on `target`'s database `db`, giving up after `timeout`.
+    fn connect(
+        &self,
+        target: &str,
+        db: &str,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Self::Session, StatementError>> + Send;
+
+    /// Runs one statement (autocommit) in `session`.
+    fn execute(
+        &self,
+        session: &Self::Session,
+        sql: &str,
+    ) -> impl Future<Output = Result<(), StatementError>> + Send;
 }
 
 /// What the client heard back from one attempt.
@@ -314,25 +399,9 @@ pub fn classify(severity: Option<&str>, error: String) -> OpOutcome {
     }
 }
 
-/// [`classify`] for a tokio-postgres error. PostgreSQL before 9.6 sends only the localized
-/// severity, taken at face value (the lab's servers speak English).
-fn outcome_of(e: &tokio_postgres::Error) -> OpOutcome {
-    match e.as_db_error() {
-        Some(db) => {
-            let severity = match db.parsed_severity() {
-                Some(Severity::Error) => "ERROR",
-                Some(Severity::Fatal) => "FATAL",
-                Some(Severity::Panic) => "PANIC",
-                Some(_) => "",
-                None => db.severity(),
-            };
-            classify(
-                Some(severity),
-                format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
-            )
-        }
-        None => classify(None, e.to_string()),
-    }
+/// [`classify`] for a statement's error.
+fn outcome_of(e: StatementError) -> OpOutcome {
+    classify(e.severity.as_deref(), e.message)
 }
 
 /// When the next attempt is due, at `rate` attempts per second: one interval after the previous
@@ -455,14 +524,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts writing to `addr` (database `db`, as the controller role with `password`), as
-    /// fast as possible or at `rate` rows per second.
+    /// Starts writing to `target` (database `db`) through `connector`, as fast as possible or
+    /// at `rate` rows per second.
     ///
     /// # Panics
     /// Outside a tokio runtime.
-    pub fn start(addr: String, password: String, db: String, rate: Option<f64>) -> Writer {
+    pub fn start<C: Connector>(
+        connector: Arc<C>,
+        target: String,
+        db: String,
+        rate: Option<f64>,
+    ) -> Writer {
         let (control, rx) = watch::channel(Control {
-            target: addr,
+            target,
             stop: false,
         });
         let counters = Arc::new(Counters::default());
@@ -472,7 +546,7 @@ impl Writer {
                 .map_or(0.0, |d| d.as_secs_f64()),
             counters.clone(),
         );
-        let task = tokio::spawn(run(rx, book, password, db, rate));
+        let task = tokio::spawn(run(connector, rx, book, db, rate));
         Writer {
             control,
             counters,
@@ -481,13 +555,13 @@ impl Writer {
     }
 
     /// Points the writer at another node. A commit waiting on the old one is abandoned
-    /// (indeterminate) and the writer reconnects at once. Retargeting to the current address
+    /// (indeterminate) and the writer reconnects at once. Retargeting to the current target
     /// does nothing.
-    pub fn retarget(&self, addr: &str) {
+    pub fn retarget(&self, target: &str) {
         self.control.send_if_modified(|c| {
-            let moved = c.target != addr;
+            let moved = c.target != target;
             if moved {
-                c.target = addr.to_string();
+                c.target = target.to_string();
             }
             moved
         });
@@ -524,27 +598,33 @@ fn stopping(rx: &watch::Receiver<Control>) -> bool {
     rx.borrow().stop || rx.has_changed().is_err()
 }
 
-/// Connects to `addr` and prepares the table (emptying it on the first connection).
-async fn setup(addr: &str, db: &str, password: &str, reset: bool) -> Result<Client, String> {
-    let client = sql::connect(addr, db, password, CONNECT_TIMEOUT).await?;
-    sql::query(&client, create_table_sql()).await?;
+/// Connects to `target` and prepares the table (emptying it on the first connection).
+async fn setup<C: Connector>(
+    connector: &C,
+    target: &str,
+    db: &str,
+    reset: bool,
+) -> Result<C::Session, StatementError> {
+    let session = connector.connect(target, db, CONNECT_TIMEOUT).await?;
+    connector.execute(&session, create_table_sql()).await?;
     if reset {
-        sql::query(&client, reset_sql()).await?;
+        connector.execute(&session, reset_sql()).await?;
     }
-    Ok(client)
+    Ok(session)
 }
 
-/// The writer's loop.
-async fn run(
+/// The writer's loop. One loop of a state machine (connect, pace, write), kept whole so each
+/// `select!` sees every way the owner can interrupt it.
+async fn run<C: Connector>(
+    connector: Arc<C>,
     mut rx: watch::Receiver<Control>,
     mut book: Book,
-    password: String,
     db: String,
     rate: Option<f64>,
 ) -> History {
     let started = Instant::now();
     let now = || started.elapsed().as_secs_f64();
-    let mut client: Option<Client> = None;
+    let mut client: Option<C::Session> = None;
     let mut reset = true;
     let mut backoff = false;
     let mut due: Option<f64> = None;
@@ -564,13 +644,13 @@ async fn run(
             let addr = rx.borrow_and_update().target.clone();
             tokio::select! {
                 _ = rx.changed() => {}
-                r = setup(&addr, &db, &password, reset && book.fresh()) => match r {
+                r = setup(&*connector, &addr, &db, reset && book.fresh()) => match r {
                     Ok(c) => {
                         client = Some(c);
                         reset = false;
                     }
                     Err(e) => {
-                        book.connect_failed(now(), &addr, e);
+                        book.connect_failed(now(), &addr, e.message);
                         backoff = true;
                     }
                 },
@@ -602,10 +682,10 @@ async fn run(
                 book.finish(pending, None, OpOutcome::Indeterminate { error: why });
                 client = None;
             }
-            r = conn.simple_query(&statement) => {
+            r = connector.execute(conn, &statement) => {
                 let outcome = match r {
-                    Ok(_) => OpOutcome::Acked,
-                    Err(e) => outcome_of(&e),
+                    Ok(()) => OpOutcome::Acked,
+                    Err(e) => outcome_of(e),
                 };
                 if !outcome.acked() {
                     client = None;
@@ -865,6 +945,12 @@ mod tests {
         assert_eq!(
             parse_ids(&[row("1"), row("2"), row("2")]),
             Ok(vec![1, 2, 2])
+        );
+        assert_eq!(parse_id_list("1,2,2"), Ok(vec![1, 2, 2]));
+        assert_eq!(parse_id_list(""), Ok(vec![]));
+        assert_eq!(
+            parse_id_list("1,x"),
+            Err(IdError::NotANumber("x".to_string()))
         );
         assert!(parse_ids(&[row("x")]).is_err());
         assert!(parse_ids(&[vec![("id".to_string(), None)]]).is_err());

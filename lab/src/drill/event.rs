@@ -39,6 +39,25 @@ impl Outcome {
     }
 }
 
+/// A node's role, as [`Event::Role`] records it (`"primary"`, `"standby"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Accepts writes.
+    Primary,
+    /// Follows a primary.
+    Standby,
+}
+
+impl Role {
+    /// Its name in events and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Standby => "standby",
+        }
+    }
+}
+
 /// One event of a drill run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

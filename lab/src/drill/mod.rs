@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::cluster::{Lab, Output};
 use crate::docker::Engine;
+use crate::ledger::StatementError;
 use crate::plan::User;
 use crate::scenario::{self, Diagnostic, Drill};
 
@@ -193,6 +194,40 @@ pub struct DockerOps {
     pub lab: Lab,
 }
 
+impl DockerOps {
+    fn node(&self, node: &str) -> Result<&crate::cluster::Node, runner::LabError> {
+        self.lab
+            .node(node)
+            .map_err(|e| runner::LabError::UnknownNode(e.to_string()))
+    }
+}
+
+impl crate::ledger::Connector for DockerOps {
+    type Session = tokio_postgres::Client;
+
+    async fn connect(
+        &self,
+        node: &str,
+        db: &str,
+        timeout: Duration,
+    ) -> Result<Self::Session, StatementError> {
+        let node = self
+            .node(node)
+            .map_err(|e| StatementError::no_answer(e.to_string()))?;
+        crate::sql::connect(&node.addr, db, &self.lab.sql_password, timeout)
+            .await
+            .map_err(StatementError::no_answer)
+    }
+
+    async fn execute(&self, session: &Self::Session, sql: &str) -> Result<(), StatementError> {
+        session
+            .simple_query(sql)
+            .await
+            .map(drop)
+            .map_err(|e| StatementError::of_postgres(&e))
+    }
+}
+
 impl runner::LabOps for DockerOps {
     async fn run(
         &self,
@@ -201,30 +236,38 @@ impl runner::LabOps for DockerOps {
         command: &str,
         env: &HashMap<String, String>,
         timeout: Duration,
-    ) -> Result<Output, String> {
-        let node = self.lab.node(node).map_err(|e| e.to_string())?;
-        node.run(&self.engine, user, command, env, timeout)
+    ) -> Result<Output, runner::LabError> {
+        self.node(node)?
+            .run(&self.engine, user, command, env, timeout)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| runner::LabError::Engine(e.to_string()))
     }
 
-    async fn sql(&self, node: &str, db: &str, sql: &str) -> Result<Option<String>, String> {
-        let node = self.lab.node(node).map_err(|e| e.to_string())?;
+    async fn sql(
+        &self,
+        node: &str,
+        db: &str,
+        sql: &str,
+    ) -> Result<Option<String>, runner::LabError> {
+        let node = self.node(node)?;
         let client = crate::sql::connect(
             &node.addr,
             db,
             &self.lab.sql_password,
             Duration::from_secs(10),
         )
-        .await?;
-        crate::sql::scalar(&client, sql).await
+        .await
+        .map_err(runner::LabError::Sql)?;
+        crate::sql::scalar(&client, sql)
+            .await
+            .map_err(runner::LabError::Sql)
     }
 
-    async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), String> {
-        let node = self.lab.node(node).map_err(|e| e.to_string())?;
+    async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), runner::LabError> {
+        let node = self.node(node)?;
         crate::cluster::node_op(&self.engine, &self.lab.name, node, op)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| runner::LabError::Engine(e.to_string()))
     }
 }
 

@@ -9,6 +9,31 @@ use crate::pg::{self, Dialect, Topology};
 use crate::plan::{NodeName, Step, User};
 use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
 
+/// Why a step could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A template could not be rendered (a variable without a value).
+    #[error("{0}")]
+    Template(String),
+    /// A path made with run-time values is not one a drill may use.
+    #[error("{0}")]
+    Path(String),
+    /// The step names no single node where it needs one.
+    #[error("{0}")]
+    NeedsNode(&'static str),
+    /// A node that is not in the lab's layout.
+    #[error("unknown node `{name}`: this lab has {known}")]
+    UnknownNode {
+        /// The name asked for.
+        name: String,
+        /// The lab's nodes.
+        known: String,
+    },
+    /// A fault that cannot be rendered.
+    #[error(transparent)]
+    Fault(#[from] crate::fault::FaultError),
+}
+
 /// What a step is rendered against: the version, the layout, who is primary now, and the
 /// variables known so far.
 #[derive(Debug, Clone)]
@@ -46,20 +71,23 @@ impl Context {
         }
     }
 
-    /// A node of the topology by name.
-    pub fn node(&self, name: &str) -> pg::Node {
-        if self.topo.master.name.0 == name {
-            self.topo.master.clone()
-        } else {
-            self.topo.slave.clone()
-        }
+    /// A node of the topology by name; an unknown name is an error, never silently a node.
+    pub fn node(&self, name: &str) -> Result<pg::Node, RenderError> {
+        [&self.topo.master, &self.topo.slave]
+            .into_iter()
+            .find(|n| n.name.0 == name)
+            .cloned()
+            .ok_or_else(|| RenderError::UnknownNode {
+                name: name.to_string(),
+                known: format!("{} and {}", self.topo.master.name.0, self.topo.slave.name.0),
+            })
     }
 
     /// The value of a variable, built-ins that depend on roles included.
     pub fn var(&self, name: &str) -> Option<String> {
         match name {
-            "primary.addr" => Some(self.node(&self.primary).address),
-            "standby.addr" => Some(self.node(&self.standby()).address),
+            "primary.addr" => self.node(&self.primary).ok().map(|n| n.address),
+            "standby.addr" => self.node(&self.standby()).ok().map(|n| n.address),
             _ => self.vars.get(name).cloned(),
         }
     }
@@ -93,24 +121,26 @@ impl Context {
     }
 
     /// Renders a template with the known variables.
-    pub fn render(&self, t: &Template) -> Result<String, String> {
+    pub fn render(&self, t: &Template) -> Result<String, RenderError> {
         t.render(&|name: &str| self.lookup(name))
+            .map_err(RenderError::Template)
     }
 
     /// Renders a path template and checks the path the values make, as the drill's checker
     /// checked its literal text: a captured value could hold anything (not in a runbook, where
     /// values are shown as `${name}`).
-    pub fn render_path(&self, t: &Template, spare_only: bool) -> Result<String, String> {
+    pub fn render_path(&self, t: &Template, spare_only: bool) -> Result<String, RenderError> {
         let path = self.render(t)?;
         match crate::scenario::path_problem(&path, spare_only) {
-            Some(problem) if !self.lenient => Err(problem),
+            Some(problem) if !self.lenient => Err(RenderError::Path(problem)),
             _ => Ok(path),
         }
     }
 
     /// Renders a regex template: variable values are inserted as literal text.
-    pub fn render_regex(&self, t: &Template) -> Result<String, String> {
+    pub fn render_regex(&self, t: &Template) -> Result<String, RenderError> {
         t.render_regex(&|name: &str| self.lookup(name))
+            .map_err(RenderError::Template)
     }
 }
 
@@ -200,10 +230,9 @@ fn stop_flag(mode: &StopMode) -> &'static str {
 }
 
 /// The commands an action runs on `node`.
-pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<Step>, String> {
+pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<Step>, RenderError> {
     let d = &ctx.dialect;
     let n = NodeName::from(node);
-    let wal = d.wal_dir_name();
     Ok(match action {
         Action::Start => vec![Step::shell(
             &n,
@@ -211,22 +240,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             User::Postgres,
             pg::pg_ctl_start("pg_ctl start"),
         )],
-        Action::Stop { mode, fallback } => {
-            // The document stops with -m fast and falls back to -m immediate; a server that is
-            // already down counts as stopped (pg_ctl status exits 3).
-            let mut stop = format!("pg_ctl -m {} stop", stop_flag(mode));
-            if let Some(fb) = fallback {
-                stop = format!("{stop} || pg_ctl -m {} stop", stop_flag(fb));
-            }
-            vec![Step::shell(
-                &n,
-                &format!("stop the server (-m {})", stop_flag(mode)),
-                User::Postgres,
-                format!(
-                    "if pg_ctl status >/dev/null; then {stop}; else echo 'no server running'; fi"
-                ),
-            )]
-        }
+        Action::Stop { mode, fallback } => vec![stop_step(&n, mode, fallback.as_ref())],
         Action::Promote => vec![Step::shell(
             &n,
             "promote the standby",
@@ -238,10 +252,10 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             to,
             wal: with_wal,
         } => {
-            let from = ctx
-                .resolve(from)
-                .ok_or("base_backup needs one node to copy from")?;
-            let from_addr = ctx.node(&from).address;
+            let from = ctx.resolve(from).ok_or(RenderError::NeedsNode(
+                "base_backup needs one node to copy from",
+            ))?;
+            let from_addr = ctx.node(&from)?.address;
             vec![pg::base_backup(
                 d,
                 &ctx.topo,
@@ -259,47 +273,21 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             ]
         }
         Action::MoveAside { to, what } => {
-            let to = ctx.render_path(to, true)?;
-            let dirs: Vec<String> = what
-                .iter()
-                .map(|a| match a {
-                    Area::Data => pg::DATA_DIR.to_string(),
-                    Area::Wal => d.wal_path(),
-                    Area::Archive => pg::ARCHIVE_DIR.to_string(),
-                })
-                .collect();
-            // The trailing slash is the document's (p.51: `mkdir -p /disk4/broken/YYYYMMDD/`).
-            let mut cmd = format!("mkdir -p {to}/\n");
-            for dir in &dirs {
-                cmd.push_str(&format!("mv {dir} {to}/\n"));
-            }
-            for dir in &dirs {
-                cmd.push_str(&format!("mkdir {dir}\nchown postgres:postgres {dir}\n"));
-            }
-            cmd.push_str(&format!(
-                "chown -R postgres:postgres {to}\nchmod 700 {}",
-                pg::DATA_DIR
-            ));
-            vec![Step::shell(
-                &n,
-                &format!("move the old directories to {to} and recreate them"),
-                User::Root,
-                cmd,
-            )]
+            vec![move_aside(ctx, &n, &ctx.render_path(to, true)?, what)]
         }
         Action::LinkWal => pg::link_wal_dir(d, &n),
         Action::MakeStandby {
             of,
             latest_timeline,
         } => {
-            let of = ctx
-                .resolve(of)
-                .ok_or("make_standby needs one node to follow")?;
+            let of = ctx.resolve(of).ok_or(RenderError::NeedsNode(
+                "make_standby needs one node to follow",
+            ))?;
             pg::standby_config(
                 d,
                 &ctx.topo,
-                &ctx.node(node),
-                &ctx.node(&of),
+                &ctx.node(node)?,
+                &ctx.node(&of)?,
                 *latest_timeline,
             )
         }
@@ -326,41 +314,101 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
         // The ledger writer runs in the runner itself, not in a node.
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => Vec::new(),
         Action::CopyBackup { from, backup, to } => {
-            let from = ctx
-                .resolve(from)
-                .ok_or("copy_backup needs one node to copy from")?;
-            let from_addr = ctx.node(&from).address;
+            let from = ctx.resolve(from).ok_or(RenderError::NeedsNode(
+                "copy_backup needs one node to copy from",
+            ))?;
             let (backup, to) = (ctx.render_path(backup, false)?, ctx.render_path(to, false)?);
-            let parent = to
-                .rsplit_once('/')
-                .map(|(p, _)| if p.is_empty() { "/" } else { p })
-                .unwrap_or("/");
-            vec![
-                Step::shell(
-                    &n,
-                    &format!("copy the backup from {from} (scp -pr)"),
-                    User::Postgres,
-                    format!("rmdir {to} 2>/dev/null || true\nscp -pr {from_addr}:{backup} {parent}\nchmod 700 {to}"),
-                ),
-                Step::shell(
-                    &n,
-                    &format!("replace the restored {wal} by the link to the intact /disk2/{wal}"),
-                    User::Postgres,
-                    format!("rm -rf {to}/{wal}\ncd {to}\nln -s {} {wal}", d.wal_path()),
-                ),
-            ]
+            copy_backup(ctx, &n, &from, &backup, &to)?
         }
     })
 }
 
+/// The document's stop: `-m mode`, falling back to `-m fallback`; a server that is already down
+/// counts as stopped (pg_ctl status exits 3).
+fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Step {
+    let mut stop = format!("pg_ctl -m {} stop", stop_flag(mode));
+    if let Some(fb) = fallback {
+        stop = format!("{stop} || pg_ctl -m {} stop", stop_flag(fb));
+    }
+    Step::shell(
+        n,
+        &format!("stop the server (-m {})", stop_flag(mode)),
+        User::Postgres,
+        format!("if pg_ctl status >/dev/null; then {stop}; else echo 'no server running'; fi"),
+    )
+}
+
+/// Moves the areas `what` into `to` and recreates them empty.
+fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Step {
+    let dirs: Vec<String> = what
+        .iter()
+        .map(|a| match a {
+            Area::Data => pg::DATA_DIR.to_string(),
+            Area::Wal => ctx.dialect.wal_path(),
+            Area::Archive => pg::ARCHIVE_DIR.to_string(),
+        })
+        .collect();
+    // The trailing slash is the document's (p.51: `mkdir -p /disk4/broken/YYYYMMDD/`).
+    let mut cmd = format!("mkdir -p {to}/\n");
+    for dir in &dirs {
+        cmd.push_str(&format!("mv {dir} {to}/\n"));
+    }
+    for dir in &dirs {
+        cmd.push_str(&format!("mkdir {dir}\nchown postgres:postgres {dir}\n"));
+    }
+    cmd.push_str(&format!(
+        "chown -R postgres:postgres {to}\nchmod 700 {}",
+        pg::DATA_DIR
+    ));
+    Step::shell(
+        n,
+        &format!("move the old directories to {to} and recreate them"),
+        User::Root,
+        cmd,
+    )
+}
+
+/// Copies the backup `backup` of node `from` to `to` (scp), its WAL directory replaced by the
+/// link to the intact WAL disk.
+fn copy_backup(
+    ctx: &Context,
+    n: &NodeName,
+    from: &str,
+    backup: &str,
+    to: &str,
+) -> Result<Vec<Step>, RenderError> {
+    let from_addr = ctx.node(from)?.address;
+    let wal = ctx.dialect.wal_dir_name();
+    let parent = to
+        .rsplit_once('/')
+        .map(|(p, _)| if p.is_empty() { "/" } else { p })
+        .unwrap_or("/");
+    Ok(vec![
+        Step::shell(
+            n,
+            &format!("copy the backup from {from} (scp -pr)"),
+            User::Postgres,
+            format!("rmdir {to} 2>/dev/null || true\nscp -pr {from_addr}:{backup} {parent}\nchmod 700 {to}"),
+        ),
+        Step::shell(
+            n,
+            &format!("replace the restored {wal} by the link to the intact /disk2/{wal}"),
+            User::Postgres,
+            format!("rm -rf {to}/{wal}\ncd {to}\nln -s {} {wal}", ctx.dialect.wal_path()),
+        ),
+    ])
+}
+
 /// The commands of a fault (empty for faults acting on the container, which the runner performs
 /// as [`crate::fault::NodeOp`]s).
-pub fn fault_steps(ctx: &Context, node: &str, name: &str, heal: bool) -> Result<Vec<Step>, String> {
-    let op = if heal {
-        crate::fault::heal(&ctx.dialect, node, name)?
-    } else {
-        crate::fault::inject(&ctx.dialect, node, name)?
-    };
+pub fn fault_steps(
+    ctx: &Context,
+    node: &str,
+    name: &str,
+    heal: bool,
+) -> Result<Vec<Step>, RenderError> {
+    let fault: crate::fault::Fault = name.parse()?;
+    let op = fault.op(&ctx.dialect, node, heal)?;
     Ok(match op {
         crate::fault::FaultOp::Commands(steps) => steps,
         crate::fault::FaultOp::Node(op) => vec![Step::shell(
@@ -388,7 +436,7 @@ pub fn command_steps(
     node: &str,
     title: &str,
     kind: &StepKind,
-) -> Result<Vec<Step>, String> {
+) -> Result<Vec<Step>, RenderError> {
     let n = NodeName::from(node);
     match kind {
         StepKind::Run { command, user, .. } => {
@@ -405,7 +453,7 @@ pub fn command_steps(
 /// cannot be rendered is shown as written.
 pub fn title(ctx: &Context, title: &str) -> String {
     Template::parse(title)
-        .and_then(|t| ctx.render(&t))
+        .and_then(|t| ctx.render(&t).map_err(|e| e.to_string()))
         .unwrap_or_else(|_| title.to_string())
 }
 
@@ -514,6 +562,32 @@ mod tests {
             psql_lines("postgres", "SELECT 'a' || \"b\";"),
             ["$ psql postgres", "postgres=# SELECT 'a' || \"b\";"]
         );
+    }
+
+    #[test]
+    fn an_unknown_node_is_an_error_never_the_slave() {
+        let dialect = Dialect::for_major("15".parse::<crate::version::PgVersion>().unwrap().major);
+        let ctx = Context {
+            vars: builtin_vars(&dialect, &Topology::default(), "15", "/tmp/run"),
+            dialect,
+            topo: Topology::default(),
+            primary: "node1".into(),
+            lenient: false,
+        };
+        assert_eq!(ctx.node("node2").unwrap().address, ctx.topo.slave.address);
+        assert_eq!(
+            ctx.node("node3").unwrap_err().to_string(),
+            "unknown node `node3`: this lab has node1 and node2"
+        );
+        let action = Action::BaseBackup {
+            from: NodeRef::Node("node9".into()),
+            to: Template::parse("/disk1/data").unwrap(),
+            wal: false,
+        };
+        assert!(matches!(
+            action_steps(&ctx, "node2", &action),
+            Err(RenderError::UnknownNode { name, .. }) if name == "node9"
+        ));
     }
 
     #[test]

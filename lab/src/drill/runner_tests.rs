@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::*;
 use crate::pg::{Dialect, Topology};
@@ -29,8 +31,8 @@ enum Call {
     },
 }
 
-type RunRule = dyn Fn(&str, &str) -> Option<Result<Output, String>> + Send + Sync;
-type SqlRule = dyn Fn(&str, &str) -> Result<Option<String>, String> + Send + Sync;
+type RunRule = dyn Fn(&str, &str) -> Option<Result<Output, LabError>> + Send + Sync;
+type SqlRule = dyn Fn(&str, &str) -> Result<Option<String>, LabError> + Send + Sync;
 
 struct Fake {
     calls: Mutex<Vec<Call>>,
@@ -42,6 +44,23 @@ struct Fake {
     on_sql: Box<SqlRule>,
     /// Commands containing this never return.
     hang: Option<&'static str>,
+    /// The ledger as the fake's "servers" hold it.
+    ledger: Mutex<Ledger>,
+}
+
+/// The fake's ledger table on each node, and which node accepts writes.
+#[derive(Default)]
+struct Ledger {
+    /// Each node's rows.
+    rows: HashMap<String, Vec<i64>>,
+    /// Nodes whose container was killed (no connection, no answer).
+    down: std::collections::HashSet<String>,
+    /// The node that accepts writes; the others answer an `ERROR` (read-only).
+    primary: Option<String>,
+    /// Rows written on the primary with ids up to this one also reach `replica`.
+    replicated_up_to: i64,
+    /// The standby that receives the primary's rows.
+    replica: Option<String>,
 }
 
 /// Values handed out in order, the last one forever.
@@ -74,7 +93,20 @@ impl Fake {
             on_run: Box::new(|_, _| None),
             on_sql: Box::new(|_, _| Ok(None)),
             hang: None,
+            ledger: Mutex::default(),
         }
+    }
+
+    /// The ledger's servers: `primary` takes writes, and rows up to `replicated_up_to` reach
+    /// `replica` (the rest would be lost by a failover to it).
+    fn ledger(self, primary: &str, replica: &str, replicated_up_to: i64) -> Self {
+        *self.ledger.lock().unwrap() = Ledger {
+            primary: Some(primary.to_string()),
+            replica: Some(replica.to_string()),
+            replicated_up_to,
+            ..Ledger::default()
+        };
+        self
     }
 
     /// Commands containing `pattern` never return.
@@ -84,7 +116,7 @@ impl Fake {
     }
 
     /// Answers commands containing `pattern` (on any node) with `reply`.
-    fn rule(mut self, pattern: &'static str, reply: Result<Output, String>) -> Self {
+    fn rule(mut self, pattern: &'static str, reply: Result<Output, LabError>) -> Self {
         let before = std::mem::replace(&mut self.on_run, Box::new(|_, _| None));
         self.on_run = Box::new(move |node, cmd| {
             if cmd.contains(pattern) {
@@ -98,7 +130,7 @@ impl Fake {
 
     fn on_sql(
         mut self,
-        f: impl Fn(&str, &str) -> Result<Option<String>, String> + Send + Sync + 'static,
+        f: impl Fn(&str, &str) -> Result<Option<String>, LabError> + Send + Sync + 'static,
     ) -> Self {
         self.on_sql = Box::new(f);
         self
@@ -146,7 +178,69 @@ fn is_plumbing(command: &str) -> bool {
         || command.starts_with("pg_isready")
 }
 
+impl crate::ledger::Connector for Fake {
+    type Session = String;
+
+    async fn connect(
+        &self,
+        node: &str,
+        _db: &str,
+        _timeout: Duration,
+    ) -> Result<String, crate::ledger::StatementError> {
+        if self.ledger.lock().unwrap().down.contains(node) {
+            return Err(crate::ledger::StatementError::no_answer(format!(
+                "{node}: connection refused"
+            )));
+        }
+        Ok(node.to_string())
+    }
+
+    async fn execute(&self, node: &String, sql: &str) -> Result<(), crate::ledger::StatementError> {
+        let mut ledger = self.ledger.lock().unwrap();
+        if ledger.down.contains(node) {
+            return Err(crate::ledger::StatementError::no_answer(
+                "connection closed",
+            ));
+        }
+        if sql.starts_with("TRUNCATE") {
+            ledger.rows.insert(node.clone(), Vec::new());
+        }
+        let Some(id) = sql
+            .strip_prefix("INSERT INTO lab_ledger(id) VALUES (")
+            .and_then(|rest| rest.strip_suffix(')'))
+        else {
+            return Ok(());
+        };
+        if ledger.primary.as_deref() != Some(node) {
+            return Err(crate::ledger::StatementError {
+                severity: Some("ERROR".into()),
+                message: "cannot execute INSERT in a read-only transaction".into(),
+            });
+        }
+        let id: i64 = id.parse().unwrap();
+        ledger.rows.entry(node.clone()).or_default().push(id);
+        if let Some(replica) = ledger
+            .replica
+            .clone()
+            .filter(|_| id <= ledger.replicated_up_to)
+        {
+            ledger.rows.entry(replica).or_default().push(id);
+        }
+        Ok(())
+    }
+}
+
 impl LabOps for Fake {
+    async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), LabError> {
+        let mut ledger = self.ledger.lock().unwrap();
+        match op {
+            crate::fault::NodeOp::Kill => ledger.down.insert(node.to_string()),
+            crate::fault::NodeOp::Start => ledger.down.remove(node),
+            _ => true,
+        };
+        Ok(())
+    }
+
     async fn run(
         &self,
         node: &str,
@@ -154,7 +248,7 @@ impl LabOps for Fake {
         command: &str,
         _env: &HashMap<String, String>,
         _timeout: Duration,
-    ) -> Result<Output, String> {
+    ) -> Result<Output, LabError> {
         self.calls.lock().unwrap().push(Call::Run {
             node: node.into(),
             user,
@@ -182,6 +276,9 @@ impl LabOps for Fake {
             let from: usize = from.parse().expect("an offset");
             return Ok(exit(0, &log[from - 1..]));
         }
+        if command.contains("pg_ctl") && command.contains("promote") {
+            self.ledger.lock().unwrap().primary = Some(node.to_string());
+        }
         if let Some(line) = command.strip_prefix("say ") {
             log.push_str(line);
             log.push('\n');
@@ -194,7 +291,7 @@ impl LabOps for Fake {
         Ok(exit(0, ""))
     }
 
-    async fn sql(&self, node: &str, db: &str, sql: &str) -> Result<Option<String>, String> {
+    async fn sql(&self, node: &str, db: &str, sql: &str) -> Result<Option<String>, LabError> {
         self.calls.lock().unwrap().push(Call::Sql {
             node: node.into(),
             db: db.into(),
@@ -202,6 +299,13 @@ impl LabOps for Fake {
         });
         if sql.contains("waits forever") {
             std::future::pending::<()>().await;
+        }
+        if sql == crate::ledger::present_ids_list_sql() {
+            let ledger = self.ledger.lock().unwrap();
+            let mut ids = ledger.rows.get(node).cloned().unwrap_or_default();
+            ids.sort_unstable();
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            return Ok(Some(ids.join(",")));
         }
         (self.on_sql)(node, sql)
     }
@@ -292,10 +396,24 @@ async fn run(fake: Fake, body: &str) -> Ran {
 }
 
 /// Runs a drill answering the `--step` prompt of each step number with `pace`.
-async fn run_paced(fake: Fake, body: &str, mut pace: impl FnMut(usize) -> Pace) -> Ran {
+async fn run_paced(fake: Fake, body: &str, pace: impl FnMut(usize) -> Pace) -> Ran {
+    run_in(fake, context(), false, body, pace).await
+}
+
+/// Runs a drill in `ctx`, with the ledger if `ledger`.
+async fn run_in(
+    fake: Fake,
+    ctx: Context,
+    ledger: bool,
+    body: &str,
+    mut pace: impl FnMut(usize) -> Pace,
+) -> Ran {
     let drill = drill(body);
     let nodes = vec!["node1".to_string(), "node2".to_string()];
-    let mut runner = Runner::new(fake, context(), nodes, Sink::new(|_| {}));
+    let mut runner = Runner::new(fake, ctx, nodes, Sink::new(|_| {}));
+    if ledger {
+        runner = runner.with_ledger();
+    }
     let verdict = runner.run(&drill, "default", |n, _, _| pace(n)).await;
     Ran {
         verdict,
@@ -981,7 +1099,10 @@ timeout = "5s"
 #[tokio::test]
 async fn a_command_that_cannot_run_is_an_error_not_a_failure() {
     let fake = Fake::new()
-        .rule("unreachable", Err("no such container: lab-node2".into()))
+        .rule(
+            "unreachable",
+            Err(LabError::Engine("no such container: lab-node2".into())),
+        )
         .rule("exits-1", Ok(exit(1, "")));
     let ran = run(
         fake,
@@ -1017,7 +1138,7 @@ run = "unreachable"
 
 #[tokio::test]
 async fn sql_that_cannot_reach_the_server_is_an_error() {
-    let fake = Fake::new().on_sql(|_, _| Err("connection refused".into()));
+    let fake = Fake::new().on_sql(|_, _| Err(LabError::Sql("connection refused".into())));
     let ran = run(
         fake,
         r#"
@@ -1348,5 +1469,202 @@ sleep = "600ms"
     assert!(
         lag.iter().all(|&(node, s)| node == "node2" && s == 0.25),
         "{lag:?}"
+    );
+}
+
+/// Runs a drill with the ledger enabled.
+async fn run_with_ledger(fake: Fake, body: &str) -> Ran {
+    run_in(fake, context(), true, body, |_| Pace::Run).await
+}
+
+impl Ran {
+    /// The measures recorded, by name.
+    fn measures(&self) -> HashMap<String, f64> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Measure { name, value, .. } => Some((name.clone(), *value)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `seen` is `want`, to the microsecond (times are sums of float seconds).
+#[track_caller]
+fn assert_close(seen: f64, want: f64) {
+    assert!((seen - want).abs() < 1e-6, "{seen} is not {want}");
+}
+
+/// A failover under the ledger: 1 s of writes to node1 (201 rows, at 0 s, 0.005 s … 1 s; those
+/// up to 100 reach node2), node1 crashes at 1.002 s, is fenced 0.5 s later, node2 is promoted
+/// 1 s after the crash and takes the writes.
+const LEDGER_FAILOVER: &str = r#"
+[[steps]]
+title = "start the ledger"
+on = "node1"
+action = "ledger_start"
+
+[[steps]]
+title = "write for a second"
+sleep = "1002ms"
+
+[[steps]]
+title = "crash"
+on = "node1"
+fault = "node-crash"
+
+[[steps]]
+title = "wait"
+sleep = "500ms"
+
+[[steps]]
+title = "fence the old primary"
+on = "node1"
+action = "stop"
+
+[[steps]]
+title = "wait"
+sleep = "500ms"
+
+[[steps]]
+title = "promote"
+on = "node2"
+action = "promote"
+
+[[steps]]
+title = "write to the new primary"
+on = "node2"
+action = "ledger_retarget"
+
+[[steps]]
+title = "write for a second"
+sleep = "1s"
+
+[[steps]]
+title = "account"
+on = "node2"
+action = "ledger_check"
+with = { max_lost = 1000 }
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn the_ledger_counts_rows_acknowledged_and_lost_through_the_lab() {
+    let fake = Fake::new().ledger("node1", "node2", 100);
+    let ran = run_with_ledger(fake, LEDGER_FAILOVER).await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    let m = ran.measures();
+    // 200 rows a second: ids 1..=201 acknowledged by node1 (0 s to 1 s), of which 101..=201
+    // never reached node2; then node2's second after the promotion.
+    let rows = ran.lab.ledger.lock().unwrap().rows.clone();
+    let on_node1 = rows["node1"].len();
+    let on_node2 = rows["node2"].len();
+    assert_eq!(on_node1, 201, "{m:?}");
+    assert_eq!(m["rpo_rows"], (on_node1 - 100) as f64, "{m:?}");
+    assert_eq!(
+        m["ledger_acked"],
+        (on_node1 + on_node2 - 100) as f64,
+        "{m:?}"
+    );
+    assert_eq!(m["unacknowledged_present"], 0.0);
+    assert_eq!(m["duplicated"], 0.0);
+    // The window lost: from the last replicated row's acknowledgement (id 100) to node1's last.
+    assert_close(m["rpo_seconds"], 0.505);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rto_phases_are_dated_from_the_fault_to_the_first_write_after_the_outage() {
+    let fake = Fake::new().ledger("node1", "node2", 100);
+    let ran = run_with_ledger(fake, LEDGER_FAILOVER).await;
+    let m = ran.measures();
+    assert_close(m["rto_fenced_seconds"], 0.5);
+    assert_close(m["rto_promoted_seconds"], 1.0);
+    // The writer reconnects to node2 at once and its first row is acknowledged then.
+    assert_close(m["rto_first_write_seconds"], 1.0);
+    assert_close(m["lab_overhead_promote_to_first_write_seconds"], 0.0);
+    assert!(
+        !m.contains_key("rto_detection_seconds"),
+        "no monitor: {m:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_writes_never_resume_has_no_rto_first_write() {
+    // Same failover, but nobody points the writer at the new primary.
+    let body = LEDGER_FAILOVER.replace("action = \"ledger_retarget\"", "run = \"true\"");
+    let fake = Fake::new().ledger("node1", "node2", 100);
+    let ran = run_with_ledger(fake, &body).await;
+    let m = ran.measures();
+    assert_eq!(m["rpo_rows"], 101.0, "{m:?}");
+    assert_eq!(m["ledger_acked"], 201.0, "{m:?}");
+    assert_close(m["rto_promoted_seconds"], 1.0);
+    assert!(!m.contains_key("rto_first_write_seconds"), "{m:?}");
+    assert!(
+        !m.contains_key("lab_overhead_promote_to_first_write_seconds"),
+        "{m:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fencing_is_a_stop_on_a_faulted_node_only() {
+    // A stop on the node that was not faulted fences nothing.
+    let body = LEDGER_FAILOVER.replace(
+        "title = \"fence the old primary\"\non = \"node1\"",
+        "title = \"stop the other\"\non = \"node2\"",
+    );
+    let fake = Fake::new().ledger("node1", "node2", 100);
+    let ran = run_with_ledger(fake, &body).await;
+    let m = ran.measures();
+    assert!(!m.contains_key("rto_fenced_seconds"), "{m:?}");
+    assert_close(m["rto_promoted_seconds"], 1.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn synchronous_replication_allows_no_loss_unless_the_drill_says_so() {
+    let body = LEDGER_FAILOVER.replace("with = { max_lost = 1000 }\n", "");
+    let fake = Fake::new().ledger("node1", "node2", 100);
+    let mut ctx = context();
+    ctx.topo.sync = true;
+    let ran = run_in(fake, ctx, true, &body, |_| Pace::Run).await;
+    assert!(!ran.verdict.passed);
+    let outcome = ran.outcome(10);
+    assert_eq!(
+        outcome,
+        Outcome::Failed {
+            expected: "at most 0 acknowledged row(s) lost (synchronous replication)".into(),
+            seen: "101 lost (ids [101, 102, 103, 104, 105, 106, 107, 108, 109, 110]…)".into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn ledger_actions_out_of_order_are_errors() {
+    // (A check before any start is refused by the drill checker already.)
+    let twice = r#"
+[[steps]]
+title = "start"
+on = "node1"
+action = "ledger_start"
+
+[[steps]]
+title = "start again"
+on = "node1"
+action = "ledger_start"
+"#;
+    let ran = run_with_ledger(Fake::new().ledger("node1", "node2", 0), twice).await;
+    assert_eq!(ran.outcome(1), Outcome::Passed);
+    assert_eq!(
+        ran.outcome(2),
+        Outcome::Error {
+            message: "the ledger writer is already running".into()
+        }
+    );
+    // Without SQL access for the ledger (no `with_ledger`), it does not start.
+    let ran = run(Fake::new(), twice).await;
+    assert_eq!(
+        ran.outcome(1),
+        Outcome::Error {
+            message: "this lab gives the runner no SQL access for the ledger".into()
+        }
     );
 }

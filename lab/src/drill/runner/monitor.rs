@@ -1,0 +1,114 @@
+//! The readiness monitor: pg_isready on every node at once, each round, and the replay lag of
+//! every accepting standby.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{LabOps, Sink, PROBE_TIMEOUT};
+use crate::drill::event::Event;
+use crate::plan::User;
+
+/// One reading: node, pg_isready code, when (drill seconds).
+type Reading = (String, u8, f64);
+
+/// The monitor's history of readings, shared with its task. It talks to the lab only through
+/// [`LabOps`] (`run` for pg_isready, `sql` for the lag).
+#[derive(Clone, Default)]
+pub(super) struct Monitor {
+    history: Arc<Mutex<Vec<Reading>>>,
+}
+
+impl Monitor {
+    /// How many readings were taken so far (a mark's monitor position).
+    pub(super) fn len(&self) -> usize {
+        self.history.lock().expect("not poisoned").len()
+    }
+
+    /// `node`'s codes from reading `from` on, with repeats collapsed (0 0 1 1 2 → 0 1 2).
+    pub(super) fn seen(&self, from: usize, node: &str) -> Vec<u8> {
+        let history = self.history.lock().expect("not poisoned");
+        collapsed(&history[from.min(history.len())..], node)
+    }
+
+    /// Starts the monitor: every `interval`, pg_isready from each node (name, address) to itself
+    /// over TCP (code 2 when the node cannot even run it), all nodes at once. Changes become
+    /// events. A standby that accepts connections also reports its replay lag (`lag_sql`:
+    /// seconds since its last replayed transaction) as an [`Event::Lag`] on every round.
+    ///
+    /// A reading is dated when the probe ends, when the monitor knows. An exec into a container
+    /// killed while the probe runs can hang: such a probe gives up after [`PROBE_TIMEOUT`] and
+    /// reads 2, and it does not hold up the other nodes' probes.
+    pub(super) fn start<L: LabOps>(
+        &self,
+        lab: Arc<L>,
+        sink: Sink,
+        targets: Vec<(String, String)>,
+        lag_sql: String,
+        interval: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let history = self.history.clone();
+        tokio::spawn(async move {
+            let mut last: HashMap<String, u8> = HashMap::new();
+            loop {
+                let probes = targets
+                    .iter()
+                    .map(|(node, addr)| probe(&*lab, &sink, node, addr, &lag_sql));
+                for (node, code, at) in futures_util::future::join_all(probes).await {
+                    history
+                        .lock()
+                        .expect("not poisoned")
+                        .push((node.clone(), code, at));
+                    if last.get(&node) != Some(&code) {
+                        last.insert(node.clone(), code);
+                        sink.emit(Event::Readiness { node, code, at });
+                    }
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })
+    }
+}
+
+/// One node's reading, and its lag when it accepts connections.
+async fn probe<L: LabOps>(lab: &L, sink: &Sink, node: &str, addr: &str, lag_sql: &str) -> Reading {
+    let cmd = crate::pg::isready_command(addr);
+    let code = match lab
+        .run(node, User::Postgres, &cmd, &HashMap::new(), PROBE_TIMEOUT)
+        .await
+    {
+        Ok(out) => out.stdout.trim().parse().unwrap_or(2),
+        Err(_) => 2,
+    };
+    let at = sink.at();
+    if code == 0 {
+        let lag = tokio::time::timeout(PROBE_TIMEOUT, lab.sql(node, "postgres", lag_sql)).await;
+        if let Ok(Ok(Some(seconds))) = lag {
+            if let Ok(seconds) = seconds.trim().parse::<f64>() {
+                sink.emit(Event::Lag {
+                    node: node.to_string(),
+                    seconds,
+                    at: sink.at(),
+                });
+            }
+        }
+    }
+    (node.to_string(), code, at)
+}
+
+/// A node's readiness codes with repeats collapsed (0 0 1 1 2 → 0 1 2).
+fn collapsed(history: &[Reading], node: &str) -> Vec<u8> {
+    let mut seen: Vec<u8> = Vec::new();
+    for (n, code, _) in history {
+        if n == node && seen.last() != Some(code) {
+            seen.push(*code);
+        }
+    }
+    seen
+}
+
+/// Whether `want` appears in order (not necessarily adjacent) in `seen`.
+pub(super) fn is_subsequence(want: &[u8], seen: &[u8]) -> bool {
+    let mut it = seen.iter();
+    want.iter().all(|w| it.any(|s| s == w))
+}
