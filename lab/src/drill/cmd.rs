@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use super::event::{Event, Outcome};
 use super::render::{builtin_vars, Context};
 use super::runner::{Pace, Runner, Sink};
+use super::suite::{SuiteConfig, SuiteDrill};
 use super::{load, report, DockerOps, LoadError, BUILTIN};
 use crate::cli::{ArchiveArg, RestoreArg, UpArgs};
 use crate::cluster::{self, Lab};
@@ -29,7 +30,8 @@ pub enum DrillCommand {
         #[arg(required = true)]
         files: Vec<String>,
     },
-    /// Run a drill (a built-in name or a file) on a lab.
+    /// Run a drill (a built-in name or a file) on a lab; several drills (or `--all`) and
+    /// several versions (`--pg-version 9.3.5,15`) make a suite: each pair on its own lab.
     Run(Box<RunArgs>),
     /// Print the version-specific runbook of a drill (every command and file, per node, in
     /// order) without running anything.
@@ -41,9 +43,29 @@ pub enum DrillCommand {
 
 /// `lab drill run`
 #[derive(Debug, Args)]
+// `--pg-version` takes a list here (a suite), so the lab's own single-version flag is renamed
+// out of the way and set from the list.
+#[command(mut_arg("pg_version", |a| a.long("pg-release").hide(true)))]
 pub struct RunArgs {
-    /// A built-in drill's name or a drill file.
-    pub drill: String,
+    /// Built-in drills' names or drill files. Several (or `--all`, or several `--pg-version`)
+    /// make a suite: every drill × version on its own fresh lab, `--jobs` side by side, the
+    /// reports under `<runs-dir>/suite/<timestamp>/` with an index (index.md, index.html, one
+    /// junit.xml) comparing the versions. A suite's labs are `<--name>-1`, `<--name>-2`, …;
+    /// run i (from 0) takes the i-th /24 after `--subnet`, and the suite refuses to start if
+    /// one of those networks overlaps a network of the engine or a lab exists already.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub drills: Vec<String>,
+    /// Every built-in drill (a suite).
+    #[arg(long)]
+    pub all: bool,
+    /// PostgreSQL release (9.3.25) or major (15: the newest release that can be had);
+    /// comma-separated for a suite on several (`9.3.5,15`).
+    #[arg(long = "pg-version", id = "pg_versions", value_name = "VERSIONS", value_delimiter = ',',
+          default_value = "9.3.25", value_parser = crate::input::version)]
+    pub pg_versions: Vec<PgVersion>,
+    /// Labs side by side in a suite (default: one per core, at most 4).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: Option<u16>,
     /// Profile: `default` (short runs) or `seed` (the document's durations).
     #[arg(long, default_value = "default")]
     pub profile: String,
@@ -171,7 +193,16 @@ pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
             print!("{}", super::runbook::runbook(&drill, &opts));
             Ok(())
         }
-        DrillCommand::Run(args) => run_drill(*args, ui).await,
+        DrillCommand::Run(mut args) => {
+            let single = !args.all && args.drills.len() == 1 && args.pg_versions.len() == 1;
+            if single {
+                args.up.images.pg_version = args.pg_versions[0];
+                let drill = args.drills[0].clone();
+                run_drill(*args, &drill, ui).await
+            } else {
+                run_suite(*args, ui).await
+            }
+        }
     }
 }
 
@@ -201,8 +232,120 @@ fn drill_up_args(flags: &UpArgs, drill: &Drill) -> UpArgs {
     args
 }
 
-async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
-    let drill = load_checked(&args.drill, &args.profile)?;
+/// A suite: several drills, several versions, or both (see [`super::suite`]).
+async fn run_suite(args: RunArgs, ui: &Ui) -> Result<()> {
+    for (refused, flag) in [
+        (args.reuse, "--reuse"),
+        (args.step, "--step"),
+        (args.up.keep, "--keep"),
+        (args.up.publish.is_some(), "--publish"),
+    ] {
+        if refused {
+            return Err(Error::Invalid(format!(
+                "{flag} is for one drill on one version: a suite runs each drill × version on its own fresh lab"
+            )));
+        }
+    }
+    let names: Vec<String> = if args.all {
+        BUILTIN.iter().map(|(n, _)| n.to_string()).collect()
+    } else {
+        args.drills.clone()
+    };
+    let mut drills: Vec<SuiteDrill> = Vec::new();
+    for arg in names {
+        let drill = load_checked(&arg, &args.profile)?;
+        if drills.iter().any(|d| d.name == drill.name) {
+            return Err(Error::Invalid(format!(
+                "drill {} is named twice in the suite",
+                drill.name
+            )));
+        }
+        drills.push(SuiteDrill {
+            arg,
+            name: drill.name,
+        });
+    }
+    let mut versions: Vec<PgVersion> = Vec::new();
+    for v in &args.pg_versions {
+        if versions.contains(v) {
+            return Err(Error::Invalid(format!("--pg-version {v} is given twice")));
+        }
+        versions.push(*v);
+    }
+    let subnet =
+        args.up.subnet.parse().map_err(|_| {
+            Error::Invalid(format!("--subnet {}: not an IPv4 network", args.up.subnet))
+        })?;
+    let cfg = SuiteConfig {
+        drills,
+        versions,
+        jobs: args
+            .jobs
+            .map_or_else(super::suite::default_jobs, usize::from),
+        name: args.up.lab.name.clone(),
+        subnet,
+        runs_dir: args.runs_dir.clone(),
+        images: args.up.images.options(),
+        run_flags: run_flags(&args),
+    };
+    super::suite::run(&cfg, ui).await.map(|_| ())
+}
+
+/// The flags each run of a suite gets: everything given but what the suite sets per run
+/// (drill, version, tarball, name, subnet, runs directory).
+fn run_flags(args: &RunArgs) -> Vec<String> {
+    use clap::ValueEnum;
+    let (up, img) = (&args.up, &args.up.images);
+    let mut f = vec!["--profile".to_string(), args.profile.clone()];
+    let mut flag = |on: bool, name: &str| {
+        if on {
+            f.push(name.to_string());
+        }
+    };
+    flag(args.show_secrets, "--show-secrets");
+    flag(up.sync, "--sync");
+    flag(img.allow_unverified, "--allow-unverified");
+    flag(img.refresh, "--refresh");
+    flag(img.check, "--check");
+    let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
+        v().map(|p| p.get_name().to_string()).unwrap_or_default()
+    };
+    f.extend([
+        "--scale".into(),
+        up.scale.to_string(),
+        "--check-seconds".into(),
+        up.check_seconds.to_string(),
+        "--restore-command".into(),
+        name(&|| up.restore_command.to_possible_value()),
+        "--archive-command".into(),
+        name(&|| up.archive_command.to_possible_value()),
+        "--base".into(),
+        img.base.clone(),
+        "--pg-source-site".into(),
+        img.pg_source_site.clone(),
+    ]);
+    let optional = [
+        ("--wal-disk-size", up.wal_disk_size.map(|b| b.to_string())),
+        ("--debian-mirror", img.debian_mirror.clone()),
+        ("--debian-suite", img.debian_suite.clone()),
+        (
+            "--cache-dir",
+            img.cache_dir.as_ref().map(|d| d.display().to_string()),
+        ),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            f.extend([name.to_string(), v]);
+        }
+    }
+    for a in &img.configure_args {
+        f.push(format!("--configure-arg={a}"));
+    }
+    f
+}
+
+async fn run_drill(args: RunArgs, drill: &str, ui: &Ui) -> Result<()> {
+    let drill = load_checked(drill, &args.profile)?;
     let name = args.up.lab.name.clone();
     // Listening from here on, so that a signal between `up` and the first step is not lost.
     let mut stop = Shutdown::new();
