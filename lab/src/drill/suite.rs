@@ -42,8 +42,10 @@ pub struct SuiteDrill {
 /// What a suite runs, and how.
 #[derive(Debug, Clone)]
 pub struct SuiteConfig {
-    /// The drills, in order.
-    pub drills: Vec<SuiteDrill>,
+    /// The drills (built-in names or files), in order.
+    pub drills: Vec<String>,
+    /// The profile every run uses.
+    pub profile: String,
     /// The versions, in order.
     pub versions: Vec<PgVersion>,
     /// Labs side by side.
@@ -121,6 +123,31 @@ pub fn plan(cfg: &SuiteConfig) -> Result<Vec<PlannedRun>> {
         }
     }
     Ok(runs)
+}
+
+/// Loads and checks every drill of the suite before anything runs (exit 2 for an invalid one or
+/// one named twice), and every version once.
+fn check(cfg: &SuiteConfig) -> Result<Vec<SuiteDrill>> {
+    let mut drills: Vec<SuiteDrill> = Vec::new();
+    for arg in &cfg.drills {
+        let drill = super::cmd::load_checked(arg, &cfg.profile)?;
+        if drills.iter().any(|d| d.name == drill.name) {
+            return Err(Error::Invalid(format!(
+                "drill {} is named twice in the suite",
+                drill.name
+            )));
+        }
+        drills.push(SuiteDrill {
+            arg: arg.clone(),
+            name: drill.name,
+        });
+    }
+    for (i, v) in cfg.versions.iter().enumerate() {
+        if cfg.versions[..i].contains(v) {
+            return Err(Error::Invalid(format!("--pg-version {v} is given twice")));
+        }
+    }
+    Ok(drills)
 }
 
 /// Refuses (exit 2) a plan whose labs exist already or whose networks overlap a network of the
@@ -247,6 +274,7 @@ fn collect(suite_dir: &Path, release: &str, drill: &str, exit: Option<i32>) -> S
 /// The `lab drill run` process of one planned run, its output going to `log`.
 fn command(
     cfg: &SuiteConfig,
+    drill: &SuiteDrill,
     run: &PlannedRun,
     release: &PgVersion,
     suite_dir: &Path,
@@ -260,7 +288,7 @@ fn command(
         .try_clone()
         .map_err(|e| Error::Lab(format!("opening {}: {e}", log.display())))?;
     let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(["drill", "run", &cfg.drills[run.drill].arg])
+    cmd.args(["drill", "run", &drill.arg])
         .args(["--pg-version", &release.to_string()])
         .args(["--name", &run.lab, "--subnet", &run.subnet.to_string()])
         .arg("--runs-dir")
@@ -268,7 +296,8 @@ fn command(
     if let Some(t) = tarball_for(cfg.images.tarball.as_deref(), &cfg.versions[run.version]) {
         cmd.arg("--pg-tarball").arg(t);
     }
-    cmd.args(&cfg.run_flags)
+    cmd.args(["--profile", &cfg.profile])
+        .args(&cfg.run_flags)
         .stdin(std::process::Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -281,6 +310,7 @@ fn command(
 /// Runs a suite and writes its directory; the error is the worst run's (exit 1 a check failed,
 /// 3 the lab failed), or the interruption.
 pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
+    let drills = check(cfg)?;
     let planned = plan(cfg)?;
     let mut stop = crate::commands::Shutdown::new();
     let engine = Engine::connect().await?;
@@ -305,7 +335,14 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
         suite_dir.display()
     ));
 
-    let (runs, interrupted) = run_all(cfg, &planned, &releases, &suite_dir, &mut stop, ui).await?;
+    let ctx = RunContext {
+        cfg,
+        drills: &drills,
+        planned: &planned,
+        releases: &releases,
+        suite_dir: &suite_dir,
+    };
+    let (runs, interrupted) = run_all(&ctx, &mut stop, ui).await?;
     // Whatever a run left (one killed, or one whose own clean-up failed) is removed here.
     let mut left = Vec::new();
     for p in &planned {
@@ -315,7 +352,7 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
     }
     let suite = Suite {
         stamp,
-        drills: cfg.drills.iter().map(|d| d.name.clone()).collect(),
+        drills: drills.iter().map(|d| d.name.clone()).collect(),
         versions: releases.iter().map(|v| v.to_string()).collect(),
         runs,
     };
@@ -363,16 +400,29 @@ fn verdict(suite: &Suite, dir: &Path) -> Result<PathBuf> {
     }
 }
 
+/// What the runs of a suite share.
+struct RunContext<'a> {
+    cfg: &'a SuiteConfig,
+    drills: &'a [SuiteDrill],
+    planned: &'a [PlannedRun],
+    releases: &'a [PgVersion],
+    suite_dir: &'a Path,
+}
+
 /// Runs the planned runs, `jobs` at a time, until all are done or a signal arrives; then
 /// every running one is asked to stop (SIGTERM: it removes its lab) and waited for.
 async fn run_all(
-    cfg: &SuiteConfig,
-    planned: &[PlannedRun],
-    releases: &[PgVersion],
-    suite_dir: &Path,
+    ctx: &RunContext<'_>,
     stop: &mut crate::commands::Shutdown,
     ui: &Ui,
 ) -> Result<(Vec<SuiteRun>, Option<&'static str>)> {
+    let RunContext {
+        cfg,
+        drills,
+        planned,
+        releases,
+        suite_dir,
+    } = *ctx;
     let mut tasks = tokio::task::JoinSet::new();
     let mut running: Vec<Running> = Vec::new();
     let mut done: Vec<(usize, SuiteRun)> = Vec::new();
@@ -382,11 +432,11 @@ async fn run_all(
         while interrupted.is_none() && next < planned.len() && running.len() < cfg.jobs.max(1) {
             let p = &planned[next];
             let release = &releases[p.version];
-            let drill = &cfg.drills[p.drill].name;
+            let drill = &drills[p.drill].name;
             let log = suite_dir
                 .join("logs")
                 .join(format!("{drill}@{release}.log"));
-            let mut child = command(cfg, p, release, suite_dir, &log)?
+            let mut child = command(cfg, &drills[p.drill], p, release, suite_dir, &log)?
                 .spawn()
                 .map_err(|e| Error::Lab(format!("starting drill {drill}: {e}")))?;
             ui.println(&format!(
@@ -432,7 +482,7 @@ async fn run_all(
         running.retain(|r| r.index != index);
         let p = &planned[index];
         let release = releases[p.version].to_string();
-        let run = collect(suite_dir, &release, &cfg.drills[p.drill].name, exit);
+        let run = collect(suite_dir, &release, &drills[p.drill].name, exit);
         let took = run
             .took()
             .map(|t| format!(" in {t:.1} s"))
@@ -459,12 +509,8 @@ mod tests {
 
     fn cfg(drills: usize, versions: &[&str], name: &str, subnet: &str) -> SuiteConfig {
         SuiteConfig {
-            drills: (0..drills)
-                .map(|i| SuiteDrill {
-                    arg: format!("d{i}"),
-                    name: format!("d{i}"),
-                })
-                .collect(),
+            drills: (0..drills).map(|i| format!("d{i}")).collect(),
+            profile: "default".into(),
             versions: versions.iter().map(|v| v.parse().unwrap()).collect(),
             jobs: 2,
             name: name.into(),
@@ -524,6 +570,22 @@ mod tests {
         assert!(tarball_for(Some(t), &"9.3".parse().unwrap()).is_some());
         assert!(tarball_for(Some(t), &"15".parse().unwrap()).is_none());
         assert!(tarball_for(None, &"15".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_drill_or_a_version_named_twice_is_refused() {
+        let mut c = cfg(0, &["15", "9.3.5", "15"], "hd", "172.16.212.0/24");
+        let e = check(&c).unwrap_err();
+        assert!(
+            e.to_string().contains("--pg-version 15 is given twice"),
+            "{e}"
+        );
+        c.versions.pop();
+        c.drills = vec!["partition-heal".into(), "partition-heal".into()];
+        let e = check(&c).unwrap_err();
+        assert!(e.to_string().contains("named twice"), "{e}");
+        c.drills = vec!["no-such-drill".into()];
+        assert!(matches!(check(&c).unwrap_err(), Error::Invalid(_)));
     }
 
     #[test]
