@@ -342,14 +342,16 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
         releases: &releases,
         suite_dir: &suite_dir,
     };
-    let (runs, interrupted) = run_all(&ctx, &mut stop, ui).await?;
-    // Whatever a run left (one killed, or one whose own clean-up failed) is removed here.
+    let outcome = run_all(&ctx, &mut stop, ui).await;
+    // Whatever a run left (one killed, or one whose own clean-up failed) is removed here, also
+    // when a run could not even be started.
     let mut left = Vec::new();
     for p in &planned {
         if let Err(e) = cluster::down(&engine, &p.lab).await {
             left.push(format!("{}: {e}", p.lab));
         }
     }
+    let (runs, interrupted) = outcome?;
     let suite = Suite {
         stamp,
         drills: drills.iter().map(|d| d.name.clone()).collect(),
