@@ -130,6 +130,8 @@ async fn a_suite_on_two_versions_compares_them_in_one_index() {
         !xml.contains("<failure") && !xml.contains("<error"),
         "{xml}"
     );
+    // The index, for whoever runs this test with --no-capture (the README's excerpt).
+    eprintln!("{md}");
 }
 
 #[tokio::test]
