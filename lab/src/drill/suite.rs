@@ -254,7 +254,13 @@ struct Running {
 }
 
 /// What a finished run left: its exit code (none: killed) and its run directory.
-fn collect(suite_dir: &Path, release: &str, drill: &str, exit: Option<i32>) -> SuiteRun {
+fn collect(
+    suite_dir: &Path,
+    release: &str,
+    drill: &str,
+    exit: Option<i32>,
+    interrupted: bool,
+) -> SuiteRun {
     let latest = suite_dir.join(release).join(drill).join("latest");
     let stamp = std::fs::read_link(&latest).ok();
     let events = std::fs::read_to_string(latest.join("report.json"))
@@ -268,6 +274,7 @@ fn collect(suite_dir: &Path, release: &str, drill: &str, exit: Option<i32>) -> S
         report_dir: stamp.map(|s| format!("{release}/{drill}/{}", s.display())),
         exit,
         events,
+        interrupted,
     }
 }
 
@@ -484,7 +491,13 @@ async fn run_all(
         running.retain(|r| r.index != index);
         let p = &planned[index];
         let release = releases[p.version].to_string();
-        let run = collect(suite_dir, &release, &drills[p.drill].name, exit);
+        let run = collect(
+            suite_dir,
+            &release,
+            &drills[p.drill].name,
+            exit,
+            interrupted.is_some(),
+        );
         let took = run
             .took()
             .map(|t| format!(" in {t:.1} s"))

@@ -73,6 +73,8 @@ pub struct SuiteRun {
     pub exit: Option<i32>,
     /// The run's recorded events (empty when it wrote no `report.json`).
     pub events: Vec<Event>,
+    /// The suite was interrupted while this run was going (its lab removed on the way out).
+    pub interrupted: bool,
 }
 
 impl SuiteRun {
@@ -85,6 +87,7 @@ impl SuiteRun {
             _ => None,
         });
         match (finished, self.exit) {
+            (_, None) | (None, _) if self.interrupted => RunResult::Interrupted,
             (_, None) => RunResult::Interrupted,
             (Some((_, Some(_))), _) => RunResult::Stopped,
             (Some((true, None)), Some(0)) => RunResult::Passed,

@@ -135,6 +135,7 @@ fn suite() -> Suite {
         report_dir: (!events.is_empty()).then(|| format!("{version}/{drill}/20261129-110000")),
         exit,
         events,
+        interrupted: false,
     };
     Suite {
         stamp: "20261129-110000".into(),
@@ -222,6 +223,14 @@ fn results_come_from_events_and_exit_codes() {
         ..s.runs[0].clone()
     };
     assert_eq!(not_removed.result(), RunResult::Error);
+    // Stopped by the suite's Ctrl-C before it finished: interrupted, whatever its exit code.
+    let stopped = SuiteRun {
+        exit: Some(3),
+        events: vec![],
+        interrupted: true,
+        ..s.runs[0].clone()
+    };
+    assert_eq!(stopped.result(), RunResult::Interrupted);
 }
 
 #[test]
