@@ -9,6 +9,10 @@ cd "$(dirname "$0")"
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
+# The suite tests validate junit.xml against fixtures/junit/junit.xsd with xmllint.
+if ! command -v xmllint >/dev/null 2>&1; then
+    apt-get install -y libxml2-utils >/dev/null
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -179,6 +179,27 @@ pub fn sha256_entry(checksums: &str, name: &str) -> Option<(String, u64)> {
     })
 }
 
+/// Debian's release aliases, oldest first. Every mirror of the archive serves each under
+/// `dists/`, so a mirror the host uses for one release also gives the older and newer ones (and
+/// with them other PostgreSQL majors' orig tarballs: 13 in bullseye, 17 in trixie).
+pub const RELEASE_ALIASES: &[&str] = &["oldoldstable", "oldstable", "stable", "testing"];
+
+/// The suites to look in on a mirror, given the suites the host's apt sources take from it:
+/// those, then, when one of them is a release (a codename, not `-updates` or `-security`), the
+/// other releases the same mirror serves, by their aliases. Each is verified through its own
+/// signed `InRelease`, as the host's are.
+pub fn mirror_suites(host_suites: &[String]) -> Vec<String> {
+    let mut out = host_suites.to_vec();
+    if host_suites.iter().any(|s| !s.contains('-')) {
+        for alias in RELEASE_ALIASES {
+            if !out.iter().any(|s| s == alias) {
+                out.push(alias.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// The suite this host runs (`VERSION_CODENAME` of `/etc/os-release`), if it is Debian.
 pub fn host_debian_suite(os_release: &str) -> Option<String> {
     let field = |k: &str| {
@@ -229,6 +250,32 @@ mod tests {
             Some(("abcd".to_string(), 9491888))
         );
         assert_eq!(sha256_entry(&st["SHA256"], "main/source/Sources.gz"), None);
+    }
+
+    #[test]
+    fn a_release_mirror_also_gives_the_other_releases() {
+        let host = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            mirror_suites(&host(&["bookworm", "bookworm-updates"])),
+            [
+                "bookworm",
+                "bookworm-updates",
+                "oldoldstable",
+                "oldstable",
+                "stable",
+                "testing"
+            ]
+        );
+        // The security archive (or an updates-only line) serves point updates, not releases.
+        assert_eq!(
+            mirror_suites(&host(&["bookworm-security"])),
+            ["bookworm-security"]
+        );
+        // An alias already named is not looked in twice.
+        assert_eq!(
+            mirror_suites(&host(&["stable"])),
+            ["stable", "oldoldstable", "oldstable", "testing"]
+        );
     }
 
     #[test]

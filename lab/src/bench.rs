@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cli::{build_images, ArchiveArg, ImageArgs, NameArg, RestoreArg, UpArgs};
-use crate::commands::bring_up;
+use crate::commands::{bring_up, build_images, UpConfig};
 use crate::docker::Engine;
 use crate::drill::event::{Event, RunReport};
 use crate::error::{Error, Result};
+use crate::image::build::ImageOptions;
+use crate::pg::{ArchiveCommand, RestoreCommand};
 use crate::plan::User;
 use crate::ui::Ui;
 
@@ -29,11 +30,11 @@ pub struct Figure {
     pub met: Option<bool>,
 }
 
-/// What to measure.
+/// What to measure (`lab bench`'s flags).
 #[derive(Debug, Clone)]
-pub struct BenchOptions {
+pub struct BenchConfig {
     /// Image options (the version measured).
-    pub images: ImageArgs,
+    pub images: ImageOptions,
     /// Remove the lab's images first and measure a cold build, with a bare compile beside it.
     pub cold: bool,
     /// Run every built-in drill (warm, default profile).
@@ -46,6 +47,8 @@ pub struct BenchOptions {
     pub failures: bool,
     /// `lab drill check` on the worst 1 MiB drill files: time and peak memory (no engine).
     pub check_input: bool,
+    /// Print JSON instead of a table (`command` only).
+    pub json: bool,
 }
 
 /// The failure-table drills that run the ledger, so that their RPO and RTO phases are measured
@@ -286,16 +289,16 @@ pub(crate) fn figure(
     }
 }
 
-fn up_args(images: &ImageArgs, name: &str, subnet: &str, scale: u32) -> UpArgs {
-    UpArgs {
+fn up_args(images: &ImageOptions, name: &str, subnet: &str, scale: u32) -> UpConfig {
+    UpConfig {
         images: images.clone(),
-        lab: NameArg { name: name.into() },
+        name: name.into(),
         subnet: subnet.into(),
         scale,
         check_seconds: 1,
         sync: false,
-        restore_command: RestoreArg::Archive,
-        archive_command: ArchiveArg::Atomic,
+        restore_command: RestoreCommand::Archive,
+        archive_command: ArchiveCommand::Atomic,
         publish: None,
         keep: false,
         wal_disk_size: None,
@@ -330,8 +333,22 @@ async fn timed_node(
     Ok((t.elapsed(), out.stdout))
 }
 
+/// `lab bench`: runs the benchmark and prints what it measured (a table, or JSON).
+pub async fn command(opts: &BenchConfig, ui: &Ui) -> Result<()> {
+    let measured = run(opts, ui).await?;
+    if opts.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&measured).expect("figures serialise")
+        );
+    } else {
+        println!("{}", render(&measured));
+    }
+    Ok(())
+}
+
 /// Runs the benchmark, printing progress as it goes, and returns what it measured.
-pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
+pub async fn run(opts: &BenchConfig, ui: &Ui) -> Result<Measured> {
     if opts.check_input {
         return Ok(Measured {
             figures: crate::bench_input::measure()?,
@@ -360,7 +377,7 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
             .unwrap_or_default();
         // The same tarball compiled bare, in a plain container of the base image: same machine,
         // same tool chain, no image layering.
-        let cache = crate::cli::cache_dir(opts.images.cache_dir.as_ref()).join("tarballs");
+        let cache = opts.images.cache_dir.join("tarballs");
         let script = format!(
             "cd /tmp && tar xjf /src/postgresql-{v}.tar.bz2 && cd postgresql-{v} && ./configure >/dev/null && make -j\"$(nproc)\" {w} >/dev/null",
             v = images.version,
@@ -410,7 +427,7 @@ pub async fn run(opts: &BenchOptions, ui: &Ui) -> Result<Measured> {
     }
     let version = images.version.to_string();
     let mut pinned = opts.images.clone();
-    pinned.pg_version = images.version;
+    pinned.version = images.version;
 
     // Warm up, scale 1, per phase.
     let t = Instant::now();

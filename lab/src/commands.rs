@@ -4,14 +4,130 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use crate::cli::{build_images, print_images, UpArgs};
+use std::path::PathBuf;
+
 use crate::cluster::{self, status, up, Lab, LabLayout};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::pg::{Dialect, Topology};
+use crate::image::build::{self, ImageOptions, Images};
+use crate::pg::{ArchiveCommand, Dialect, RestoreCommand, Topology};
 use crate::plan::User;
 use crate::ui::Ui;
 use crate::version::PgVersion;
+
+/// What `lab up` brings up: its flags, as the binary parsed them.
+#[derive(Debug, Clone)]
+pub struct UpConfig {
+    /// The images (`--pg-version`, `--base`, …).
+    pub images: ImageOptions,
+    /// `--name`: the lab's name.
+    pub name: String,
+    /// `--subnet`: the lab network (node1 gets .101, node2 .102).
+    pub subnet: String,
+    /// `--scale`: pgbench scale of the initial data.
+    pub scale: u32,
+    /// `--check-seconds`: seconds of the check run.
+    pub check_seconds: u32,
+    /// `--sync`: synchronous replication.
+    pub sync: bool,
+    /// `--restore-command`.
+    pub restore_command: RestoreCommand,
+    /// `--archive-command`.
+    pub archive_command: ArchiveCommand,
+    /// `--publish`: node1's 5432 on 127.0.0.1:PORT, node2's on PORT+1.
+    pub publish: Option<u16>,
+    /// `--keep`: leave what was created when a step fails or `up` is interrupted.
+    pub keep: bool,
+    /// `--wal-disk-size`: each node's /disk2 a tmpfs of this many bytes.
+    pub wal_disk_size: Option<i64>,
+}
+
+/// A node of a lab (`lab shell`, `lab logs`, `lab psql`, `lab exec`, `lab fault`).
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The lab's name.
+    pub name: String,
+    /// The node (node1, node2).
+    pub node: String,
+}
+
+/// `lab images save`.
+#[derive(Debug, Clone)]
+pub struct SaveConfig {
+    /// Releases or majors to save (none: every complete set present).
+    pub versions: Vec<PgVersion>,
+    /// The archive to write.
+    pub output: PathBuf,
+}
+
+/// `lab monitor`.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// The lab's name.
+    pub name: String,
+    /// Time between rounds.
+    pub interval: Duration,
+    /// Stop after this many rounds (`None`: until Ctrl-C).
+    pub count: Option<u64>,
+}
+
+/// The exit code of a command that ran on a node (`lab exec`, `lab psql`, `lab shell`,
+/// `lab logs -f`): the binary exits with it.
+pub type NodeExit = i32;
+
+/// Builds (or finds) the images `opts` ask for.
+pub async fn build_images(opts: &ImageOptions, ui: &Ui) -> Result<Images> {
+    if let Some(path) = &opts.tarball {
+        if !path.is_file() {
+            return Err(Error::Invalid(format!(
+                "--pg-tarball {}: no such file",
+                path.display()
+            )));
+        }
+    }
+    let engine = Engine::connect().await?;
+    Ok(build::ensure(&engine, opts, ui).await?)
+}
+
+/// Prints the images table.
+pub fn print_images(images: &Images) {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["layer", "image", "", "took", "size"]);
+    for l in &images.layers {
+        table.add_row([
+            l.layer.to_string(),
+            l.tag.clone(),
+            if l.cached { "cached" } else { "built" }.to_string(),
+            format!("{:.1}s", l.took.as_secs_f64()),
+            l.size
+                .map(|s| format!("{} MiB", s >> 20))
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("PostgreSQL {}\n{table}", images.version);
+}
+
+/// `lab images build`.
+pub async fn images_build(opts: &ImageOptions, ui: &Ui) -> Result<()> {
+    let images = build_images(opts, ui).await?;
+    print_images(&images);
+    Ok(())
+}
+
+/// `lab images list`.
+pub async fn images_list() -> Result<()> {
+    let table = crate::image::list(&Engine::connect().await?).await?;
+    println!("{table}");
+    Ok(())
+}
+
+/// `lab images rm`.
+pub async fn images_rm() -> Result<()> {
+    let removed = crate::image::remove_all(&Engine::connect().await?).await?;
+    println!("removed {removed} image(s)");
+    Ok(())
+}
 
 /// Listens for SIGINT and SIGTERM from the moment it is made: a signal that arrives while
 /// nobody awaits it is kept, and the next [`Shutdown::recv`] returns at once.
@@ -68,7 +184,7 @@ fn random_password() -> String {
 }
 
 /// The topology `up` builds: the document's, in the chosen subnet.
-pub fn topology(args: &UpArgs) -> Result<Topology> {
+pub fn topology(args: &UpConfig) -> Result<Topology> {
     let (net, len, _) = cluster::parse_subnet(&args.subnet)?;
     if len > 24 {
         return Err(Error::Invalid(format!(
@@ -81,8 +197,8 @@ pub fn topology(args: &UpArgs) -> Result<Topology> {
         scale: args.scale,
         check_seconds: args.check_seconds,
         sync: args.sync,
-        restore: args.restore_command.into(),
-        archive: args.archive_command.into(),
+        restore: args.restore_command,
+        archive: args.archive_command,
         subnet: args.subnet.clone(),
         ..Topology::default()
     };
@@ -105,8 +221,8 @@ pub struct BroughtUp {
 
 /// Builds the images and brings a lab up, racing the work against SIGINT/SIGTERM and removing
 /// what was created when it fails or is interrupted (unless `--keep`).
-pub async fn bring_up(args: &UpArgs, ui: &Ui) -> Result<(Engine, BroughtUp)> {
-    let name = args.lab.name.clone();
+pub async fn bring_up(args: &UpConfig, ui: &Ui) -> Result<(Engine, BroughtUp)> {
+    let name = args.name.clone();
     cluster::check_name(&name)?;
     let topo = topology(args)?;
     let engine = Engine::connect().await?;
@@ -178,7 +294,7 @@ pub async fn bring_up(args: &UpArgs, ui: &Ui) -> Result<(Engine, BroughtUp)> {
 }
 
 /// `lab up`.
-pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
+pub async fn up(args: &UpConfig, ui: &Ui) -> Result<()> {
     let (
         _,
         BroughtUp {
@@ -187,8 +303,8 @@ pub async fn up(args: UpArgs, ui: &Ui) -> Result<()> {
             report,
             ..
         },
-    ) = bring_up(&args, ui).await?;
-    let name = args.lab.name.clone();
+    ) = bring_up(args, ui).await?;
+    let name = args.name.clone();
     println!("\nphases:");
     for (phase, secs) in &report.phases.0 {
         println!("  {secs:>7.2}s  {phase}");
@@ -249,7 +365,7 @@ impl From<crate::image::archive::ArchiveError> for Error {
 }
 
 /// `lab images save`: the sets of images asked for, in one archive.
-pub async fn images_save(args: &crate::cli::SaveArgs) -> Result<()> {
+pub async fn images_save(args: &SaveConfig) -> Result<()> {
     use crate::image::archive;
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
@@ -261,7 +377,7 @@ pub async fn images_save(args: &crate::cli::SaveArgs) -> Result<()> {
         }
     }
     let engine = Engine::connect().await?;
-    let sets = archive::select(&archive::stored(&engine).await?, &args.pg_version)
+    let sets = archive::select(&archive::stored(&engine).await?, &args.versions)
         .map_err(Error::Invalid)?;
     let mut tags: Vec<String> = sets.iter().flat_map(|s| s.tags.clone()).collect();
     tags.dedup(); // sets of one base share it
@@ -353,7 +469,7 @@ pub async fn status(name: &str, json: bool) -> Result<()> {
 
 /// `docker exec` with the terminal attached (psql and shells need a TTY; bollard's attach
 /// would re-implement what the docker CLI already does well).
-fn docker_exec_interactive(container: &str, argv: &[String]) -> Result<()> {
+fn docker_exec_interactive(container: &str, argv: &[String]) -> Result<NodeExit> {
     let mut cmd = std::process::Command::new("docker");
     cmd.arg("exec").arg("-i");
     if std::io::stdin().is_terminal() {
@@ -372,37 +488,37 @@ fn docker_exec_interactive(container: &str, argv: &[String]) -> Result<()> {
         ))
     })?;
     if status.success() {
-        Ok(())
+        Ok(0)
     } else {
-        std::process::exit(status.code().unwrap_or(1));
+        Ok(status.code().unwrap_or(1))
     }
 }
 
-/// `lab psql NODE [-- ARGS]`.
-pub async fn psql(name: &str, node: &str, args: &[String]) -> Result<()> {
-    let (_, lab) = find(name).await?;
-    let node = lab.node(node)?;
+/// `lab psql NODE [-- ARGS]`: exits as psql did.
+pub async fn psql(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
+    let (_, lab) = find(&at.name).await?;
+    let node = lab.node(&at.node)?;
     let mut argv = vec!["psql".to_string()];
     argv.extend(args.iter().cloned());
     docker_exec_interactive(&node.container, &argv)
 }
 
-/// `lab shell NODE`.
-pub async fn shell(name: &str, node: &str) -> Result<()> {
-    let (_, lab) = find(name).await?;
-    let node = lab.node(node)?;
+/// `lab shell NODE`: exits as the shell did.
+pub async fn shell(at: &NodeConfig) -> Result<NodeExit> {
+    let (_, lab) = find(&at.name).await?;
+    let node = lab.node(&at.node)?;
     docker_exec_interactive(&node.container, &["bash".into(), "-l".into()])
 }
 
 /// `lab exec NODE -- CMD`: prints the command's output and exits with its code.
-pub async fn exec(name: &str, node: &str, args: &[String]) -> Result<()> {
+pub async fn exec(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
     if args.is_empty() {
         return Err(Error::Invalid(
             "lab exec: give the command after `--`, e.g. `lab exec node1 -- pg_controldata`".into(),
         ));
     }
-    let (engine, lab) = find(name).await?;
-    let node = lab.node(node)?;
+    let (engine, lab) = find(&at.name).await?;
+    let node = lab.node(&at.node)?;
     let command = args
         .iter()
         .map(|a| crate::image::shell_quote(a))
@@ -420,9 +536,9 @@ pub async fn exec(name: &str, node: &str, args: &[String]) -> Result<()> {
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     if out.code != 0 {
-        std::process::exit(out.code.clamp(1, 255) as i32);
+        return Ok(out.code.clamp(1, 255) as i32);
     }
-    Ok(())
+    Ok(0)
 }
 
 /// `lab fault list`.
@@ -446,7 +562,8 @@ pub fn fault_list() {
 }
 
 /// `lab fault inject|heal FAULT --node N`: prints what was done and when.
-pub async fn fault(name: &str, node: &str, fault: &str, heal: bool) -> Result<()> {
+pub async fn fault(at: &NodeConfig, fault: &str, heal: bool) -> Result<()> {
+    let (name, node) = (at.name.as_str(), at.node.as_str());
     let (engine, lab) = find(name).await?;
     let dialect = dialect_of(&lab)?;
     let n = lab.node(node)?;
@@ -480,11 +597,11 @@ fn newest_log(dialect: &Dialect) -> String {
     )
 }
 
-/// `lab logs NODE [--follow]`.
-pub async fn logs(name: &str, node: &str, follow: bool) -> Result<()> {
-    let (engine, lab) = find(name).await?;
+/// `lab logs NODE [--follow]`: with `--follow`, exits as `tail -F` did.
+pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
+    let (engine, lab) = find(&at.name).await?;
     let dialect = dialect_of(&lab)?;
-    let node = lab.node(node)?;
+    let node = lab.node(&at.node)?;
     let file = node
         .must(
             &engine,
@@ -518,7 +635,7 @@ pub async fn logs(name: &str, node: &str, follow: bool) -> Result<()> {
         )
         .await?;
     print!("{}", out.stdout);
-    Ok(())
+    Ok(0)
 }
 
 /// The document's monitoring loop body on one node: itself, then each peer, over TCP.
@@ -535,8 +652,9 @@ pub fn monitor_command(own: &str, peers: &[&str]) -> String {
 }
 
 /// `lab monitor`.
-pub async fn monitor(name: &str, interval: Duration, count: Option<u64>) -> Result<()> {
-    let (engine, lab) = find(name).await?;
+pub async fn monitor(cfg: &MonitorConfig) -> Result<()> {
+    let (interval, count) = (cfg.interval, cfg.count);
+    let (engine, lab) = find(&cfg.name).await?;
     let mut round = 0u64;
     let watch = async {
         loop {

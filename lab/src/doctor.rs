@@ -7,10 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::ImageArgs;
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::image::build::{choose_base, is_root, which};
+use crate::image::build::{choose_base, is_root, which, ImageOptions};
 use crate::image::Base;
 
 /// Free space a version's three images and a scale-1 lab's volumes need (base 0.5, build 0.6,
@@ -104,11 +103,10 @@ pub fn verdict(checks: &[Check]) -> Result<()> {
 }
 
 /// Runs every check and prints the report.
-pub async fn run(args: &ImageArgs) -> Result<()> {
-    let opts = args.options();
+pub async fn run(opts: &ImageOptions) -> Result<()> {
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let sources = crate::apt::host_sources(Path::new("/etc/apt"));
-    let base = choose_base(&opts, &sources, &os_release);
+    let base = choose_base(opts, &sources, &os_release);
     let (engine_check, docker_root) = engine().await;
     let mut checks = vec![engine_check];
     let needs_root = matches!(base, Ok(Base::Debootstrap { .. }));

@@ -7,7 +7,6 @@
 pub mod apt;
 pub mod bench;
 pub mod bench_input;
-pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod docker;
@@ -21,7 +20,6 @@ mod golden;
 pub mod image;
 pub mod input;
 pub mod ledger;
-pub mod manual;
 pub mod pg;
 pub mod plan;
 pub mod scenario;

@@ -1,4 +1,7 @@
-//! The `lab` binary: parses the command line, runs it, maps errors to exit codes.
+//! The `lab` binary: parses the command line (the only place that knows clap), runs it, maps
+//! errors to exit codes. The only place that exits the process.
+
+mod cli;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::Parser;
@@ -7,7 +10,7 @@ use clap::Parser;
 const MAX_LINE_CHARS: usize = 300;
 
 fn main() {
-    let cli = match lab::cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()
@@ -28,8 +31,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    if let Err(e) = runtime.block_on(lab::cli::run(cli)) {
-        eprintln!("{}", e.printed());
-        std::process::exit(e.exit_code());
+    match runtime.block_on(cli::run(cli)) {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("{}", e.printed());
+            std::process::exit(e.exit_code());
+        }
     }
 }

@@ -547,7 +547,7 @@ pub async fn resolve(
         if !source.components.iter().any(|c| c == "main") {
             continue;
         }
-        for suite in &source.suites {
+        for suite in &apt::mirror_suites(&source.suites) {
             say(&format!("looking in {}/dists/{suite}", source.uri));
             match debian_suite_origs(&dl, source, suite).await {
                 Ok(origs) => {

@@ -963,7 +963,7 @@ async fn bad_flags_tarballs_and_an_unreachable_engine_are_refused() {
     }
 
     // tarballs: a temporary cache, so that the real one is untouched
-    let real_cache = lab::cli::cache_dir(None).join("tarballs");
+    let real_cache = lab::image::build::cache_dir(None).join("tarballs");
     let listing = |dir: &Path| -> Vec<(String, u64)> {
         let mut v: Vec<(String, u64)> = std::fs::read_dir(dir)
             .map(|rd| {
@@ -1380,7 +1380,7 @@ async fn a_running_lab_is_unprivileged_unpublished_and_keeps_its_secrets() {
 async fn a_tarball_named_for_another_release_is_not_called_corrupt() {
     let engine = support::engine().await;
     let version = support::images(&engine).await.version.to_string();
-    let real = lab::cli::cache_dir(None)
+    let real = lab::image::build::cache_dir(None)
         .join("tarballs")
         .join(format!("postgresql-{version}.tar.bz2"));
     assert!(real.is_file(), "{} is missing", real.display());

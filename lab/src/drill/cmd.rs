@@ -3,94 +3,55 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
-
 use super::event::{Event, Outcome};
 use super::render::{builtin_vars, Context};
 use super::runner::{Pace, Runner, Sink};
 use super::{load, report, DockerOps, LoadError, BUILTIN};
-use crate::cli::{ArchiveArg, RestoreArg, UpArgs};
 use crate::cluster::{self, Lab};
-use crate::commands::{bring_up, BroughtUp, Shutdown};
+use crate::commands::{bring_up, BroughtUp, Shutdown, UpConfig};
 use crate::error::{Error, Result};
-use crate::pg::Dialect;
+use crate::pg::{ArchiveCommand, Dialect, RestoreCommand};
 use crate::scenario::Drill;
 use crate::ui::Ui;
 use crate::version::PgVersion;
 
-/// `lab drill …`
-#[derive(Debug, Subcommand)]
-pub enum DrillCommand {
-    /// The built-in drills.
-    List,
-    /// Validate drill files without running anything (no Docker needed).
-    Check {
-        /// Drill files (or built-in names).
-        #[arg(required = true)]
-        files: Vec<String>,
-    },
-    /// Run a drill (a built-in name or a file) on a lab.
-    Run(Box<RunArgs>),
-    /// Print the version-specific runbook of a drill (every command and file, per node, in
-    /// order) without running anything.
-    Runbook(RunbookArgs),
-    /// Print the JSON Schema of the drill format (for taplo / Even Better TOML):
-    /// `lab drill schema > drill.schema.json`.
-    Schema,
-}
-
-/// `lab drill run`
-#[derive(Debug, Args)]
-pub struct RunArgs {
+/// `lab drill run`: what to run, where, and how.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
     /// A built-in drill's name or a drill file.
     pub drill: String,
-    /// Profile: `default` (short runs) or `seed` (the document's durations).
-    #[arg(long, default_value = "default")]
+    /// The profile (`default`, `seed`, or the drill's own).
     pub profile: String,
-    /// Bring up a new lab for the drill and remove it afterwards (the default).
-    #[arg(long, conflicts_with = "reuse")]
-    pub fresh: bool,
-    /// Run on the existing lab `--name` instead of bringing up a new one (and removing it after).
-    #[arg(long)]
+    /// Run on the existing lab `up.name` instead of bringing up a new one.
     pub reuse: bool,
-    /// Pause before each step: Enter runs it, `s` skips it, `q` stops the drill.
-    #[arg(long)]
+    /// Pause before each step (Enter runs it, `s` skips it, `q` stops the drill).
     pub step: bool,
-    /// Show passwords in reports and logs (masked by default).
-    #[arg(long)]
+    /// Show passwords in reports and logs.
     pub show_secrets: bool,
-    /// Where run directories go (`<dir>/<drill>/<timestamp>/`, with a `latest` link).
-    #[arg(long, default_value = "runs")]
+    /// Where run directories go.
     pub runs_dir: PathBuf,
-    /// The lab (for a fresh one: images and layout; `--keep` leaves it up after the drill).
-    #[command(flatten)]
-    pub up: UpArgs,
+    /// The lab (for a fresh one: images and layout; `keep` leaves it up after the drill).
+    pub up: UpConfig,
 }
 
-/// `lab drill runbook`
-#[derive(Debug, Args)]
-pub struct RunbookArgs {
+/// `lab drill runbook`: which drill, rendered for which server.
+#[derive(Debug, Clone)]
+pub struct RunbookConfig {
     /// A built-in drill's name or a drill file.
     pub drill: String,
     /// The PostgreSQL version to render for.
-    #[arg(long, default_value = "9.3.25", value_parser = crate::input::version)]
-    pub pg_version: PgVersion,
-    /// Profile: `default`, or `seed` (the document's durations, and in chapter 1 its scale
-    /// 10000, `pgbench -T 180` and tuning lines).
-    #[arg(long, default_value = "default")]
+    pub version: PgVersion,
+    /// The profile.
     pub profile: String,
     /// Leave out chapters 1 and 5 (bringing the pair up).
-    #[arg(long)]
     pub without_setup: bool,
-    /// The standby's restore_command, as for `lab up`.
-    #[arg(long, value_enum, default_value = "archive")]
-    pub restore_command: RestoreArg,
-    /// The master's archive_command, as for `lab up`.
-    #[arg(long, value_enum, default_value = "atomic")]
-    pub archive_command: ArchiveArg,
+    /// The standby's restore_command.
+    pub restore_command: RestoreCommand,
+    /// The master's archive_command.
+    pub archive_command: ArchiveCommand,
 }
 
-fn load_checked(name: &str, profile: &str) -> Result<Drill> {
+pub(crate) fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     let drill = load(name).map_err(|e| match e {
         LoadError::NotFound(m) => Error::Invalid(m),
         LoadError::Invalid(_) => {
@@ -112,67 +73,63 @@ fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     Ok(drill)
 }
 
-/// Runs a `lab drill` command.
-pub async fn run(cmd: DrillCommand, ui: &Ui) -> Result<()> {
-    match cmd {
-        DrillCommand::List => {
-            let mut t = comfy_table::Table::new();
-            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-            t.set_header(["drill", "title", "source", "steps"]);
-            for (name, _) in BUILTIN {
-                let d = load(name)
-                    .map_err(|e| Error::Lab(format!("built-in drill {name} is invalid: {e}")))?;
-                t.add_row([
-                    d.name.clone(),
-                    d.title.clone(),
-                    d.source.clone().unwrap_or_default(),
-                    d.steps.len().to_string(),
-                ]);
-            }
-            println!("{t}");
-            Ok(())
-        }
-        DrillCommand::Check { files } => {
-            let mut bad = Vec::new();
-            for f in &files {
-                match load(f) {
-                    Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
-                    Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
-                    Err(e) => bad.push(e.to_string()),
-                }
-            }
-            if bad.is_empty() {
-                Ok(())
-            } else {
-                Err(Error::Located(bad.join("\n")))
-            }
-        }
-        DrillCommand::Schema => {
-            let schema = crate::scenario::drill_schema();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).expect("a schema serialises")
-            );
-            Ok(())
-        }
-        DrillCommand::Runbook(args) => {
-            let drill = load_checked(&args.drill, &args.profile)?;
-            let topo = super::runbook::topology(
-                &args.profile,
-                args.archive_command.into(),
-                args.restore_command.into(),
-            );
-            let opts = super::runbook::Options {
-                version: args.pg_version,
-                profile: args.profile,
-                with_setup: !args.without_setup,
-                topo,
-            };
-            print!("{}", super::runbook::runbook(&drill, &opts));
-            Ok(())
-        }
-        DrillCommand::Run(args) => run_drill(*args, ui).await,
+/// `lab drill list`: the built-in drills.
+pub fn list() -> Result<()> {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(["drill", "title", "source", "steps"]);
+    for (name, _) in BUILTIN {
+        let d =
+            load(name).map_err(|e| Error::Lab(format!("built-in drill {name} is invalid: {e}")))?;
+        t.add_row([
+            d.name.clone(),
+            d.title.clone(),
+            d.source.clone().unwrap_or_default(),
+            d.steps.len().to_string(),
+        ]);
     }
+    println!("{t}");
+    Ok(())
+}
+
+/// `lab drill check FILE…`: validates drill files (or built-in names), running nothing.
+pub fn check(files: &[String]) -> Result<()> {
+    let mut bad = Vec::new();
+    for f in files {
+        match load(f) {
+            Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
+            Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Located(bad.join("\n")))
+    }
+}
+
+/// `lab drill schema`: the JSON Schema of the drill format.
+pub fn schema() {
+    let schema = crate::scenario::drill_schema();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("a schema serialises")
+    );
+}
+
+/// `lab drill runbook`: the version-specific runbook, printed.
+pub fn runbook(args: &RunbookConfig) -> Result<()> {
+    let drill = load_checked(&args.drill, &args.profile)?;
+    let topo = super::runbook::topology(&args.profile, args.archive_command, args.restore_command);
+    let opts = super::runbook::Options {
+        version: args.version,
+        profile: args.profile.clone(),
+        with_setup: !args.without_setup,
+        topo,
+    };
+    print!("{}", super::runbook::runbook(&drill, &opts));
+    Ok(())
 }
 
 fn ask(number: usize, title: &str, commands: &[String]) -> Pace {
@@ -195,15 +152,17 @@ fn ask(number: usize, title: &str, commands: &[String]) -> Pace {
 
 /// The `up` options for a drill's fresh lab: the flags given, and what the drill's `[lab]`
 /// asks for where no flag says otherwise.
-fn drill_up_args(flags: &UpArgs, drill: &Drill) -> UpArgs {
+fn drill_up_args(flags: &UpConfig, drill: &Drill) -> UpConfig {
     let mut args = flags.clone();
     args.wal_disk_size = args.wal_disk_size.or(drill.lab.wal_disk_size);
     args
 }
 
-async fn run_drill(args: RunArgs, ui: &Ui) -> Result<()> {
+/// `lab drill run`: brings up a fresh lab (or finds the `reuse` one), runs the drill, writes
+/// the run directory and removes a fresh lab (unless `keep`).
+pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
-    let name = args.up.lab.name.clone();
+    let name = args.up.name.clone();
     // Listening from here on, so that a signal between `up` and the first step is not lost.
     let mut stop = Shutdown::new();
     let (engine, lab, topo, version) = if args.reuse {

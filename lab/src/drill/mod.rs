@@ -10,6 +10,8 @@ pub mod render;
 pub mod report;
 pub mod runbook;
 pub mod runner;
+pub mod suite;
+pub mod suite_index;
 pub mod timeline;
 
 use std::collections::HashMap;

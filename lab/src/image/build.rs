@@ -45,6 +45,21 @@ pub struct ImageOptions {
     pub check: bool,
 }
 
+/// The cache directory: `--cache-dir`, `$LAB_CACHE_DIR`, `$XDG_CACHE_HOME/pglab` or
+/// `~/.cache/pglab`.
+pub fn cache_dir(given: Option<&Path>) -> PathBuf {
+    if let Some(dir) = given {
+        return dir.to_path_buf();
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("pglab");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/tmp".into());
+    home.join(".cache").join("pglab")
+}
+
 /// The images a lab runs on.
 #[derive(Debug, Clone)]
 pub struct Images {

@@ -45,7 +45,7 @@ impl Pg {
             base: "debian".into(),
             debian_mirror: std::env::var("LAB_DEBIAN_MIRROR").ok(),
             debian_suite: std::env::var("LAB_DEBIAN_SUITE").ok(),
-            cache_dir: lab::cli::cache_dir(None),
+            cache_dir: lab::image::build::cache_dir(None),
             source_site: lab::tarball::DEFAULT_SOURCE_SITE.into(),
             allow_unverified: false,
             refresh: false,

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
+use super::Cli;
 
 /// Writes the completion script of `shell` for `lab`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {

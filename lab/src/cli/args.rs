@@ -1,66 +1,13 @@
-//! Command-line interface: what the user types, checked, then dispatched.
+//! The flags shared by several commands, and how they become the library's configs.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Subcommand};
 
-use crate::docker::Engine;
-use crate::error::{Error, Result};
-use crate::image::build::{self, ImageOptions, Images};
-use crate::tarball::DEFAULT_SOURCE_SITE;
-use crate::ui::Ui;
-use crate::version::PgVersion;
-
-/// A container lab for rehearsing PostgreSQL streaming-replication failures and recoveries.
-#[derive(Debug, Parser)]
-#[command(name = "lab", version, about, long_about = None)]
-pub struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// PostgreSQL images built from the upstream source tarball.
-    #[command(subcommand)]
-    Images(ImagesCommand),
-    /// Build the images if missing and bring up the document's master/slave pair.
-    Up(UpArgs),
-    /// Drills: the document's procedures, performed and checked.
-    #[command(subcommand)]
-    Drill(crate::drill::cmd::DrillCommand),
-    /// Faults of the document's failure table: list, inject, heal.
-    #[command(subcommand)]
-    Fault(FaultCommand),
-    /// Measure image builds, `up`, drills and base backups, and print the figures.
-    Bench(BenchArgs),
-    /// Remove every container, network and volume of a lab, whatever its state.
-    Down(NameArg),
-    /// Each node's role, timeline, pg_isready code and lag; the primary's pg_stat_replication.
-    Status(StatusArgs),
-    /// psql on a node, as postgres (arguments after `--` go to psql).
-    Psql(NodeCommand),
-    /// An interactive shell on a node, as postgres.
-    Shell(NodeArg),
-    /// Run a command on a node as postgres: `lab exec node1 -- pg_controldata`.
-    Exec(NodeCommand),
-    /// The node's PostgreSQL server log (the logging collector's newest file).
-    Logs(LogsArgs),
-    /// The document's watch loops: pg_isready from every node to itself and to its peer.
-    Monitor(MonitorArgs),
-    /// Print the shell completion script: `lab completions bash > /etc/bash_completion.d/lab`.
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff): `lab man > /usr/local/share/man/man1/lab.1`.
-    Man,
-    /// Check what this machine needs (engine, root, debootstrap, disk, mirror, tarballs), one
-    /// line each with what to fix; exit 3 if something must be fixed.
-    Doctor(ImageArgs),
-}
+use lab::commands::{NodeConfig, UpConfig};
+use lab::image::build::{cache_dir, ImageOptions};
+use lab::tarball::DEFAULT_SOURCE_SITE;
+use lab::version::PgVersion;
 
 /// `lab bench`
 #[derive(Debug, Args)]
@@ -109,10 +56,10 @@ pub struct FaultArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The fault (see `lab fault list`).
-    #[arg(value_parser = crate::input::fault)]
+    #[arg(value_parser = lab::input::fault)]
     pub fault: String,
     /// The node.
-    #[arg(long, value_parser = crate::input::node)]
+    #[arg(long, value_parser = lab::input::node)]
     pub node: String,
 }
 
@@ -120,7 +67,7 @@ pub struct FaultArgs {
 #[derive(Debug, Clone, Args)]
 pub struct NameArg {
     /// The lab's name (several labs can run side by side).
-    #[arg(long, default_value = "lab", value_parser = crate::input::lab_name)]
+    #[arg(long, default_value = "lab", value_parser = lab::input::lab_name)]
     pub name: String,
 }
 
@@ -142,7 +89,7 @@ pub struct NodeArg {
     #[command(flatten)]
     pub lab: NameArg,
     /// The node (node1, node2).
-    #[arg(value_parser = crate::input::node)]
+    #[arg(value_parser = lab::input::node)]
     pub node: String,
 }
 
@@ -153,7 +100,7 @@ pub struct NodeCommand {
     #[command(flatten)]
     pub lab: NameArg,
     /// The node (node1, node2).
-    #[arg(value_parser = crate::input::node)]
+    #[arg(value_parser = lab::input::node)]
     pub node: String,
     /// The arguments.
     #[arg(last = true)]
@@ -178,7 +125,7 @@ pub struct MonitorArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// Seconds between rounds (the document used 10).
-    #[arg(long, default_value = "10", value_parser = crate::input::interval)]
+    #[arg(long, default_value = "10", value_parser = lab::input::interval)]
     pub interval: std::time::Duration,
     /// Stop after this many rounds (default: until Ctrl-C).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -209,7 +156,7 @@ pub enum ImagesCommand {
 pub struct SaveArgs {
     /// Releases or majors to save (comma-separated or repeated; a major saves its newest release
     /// present). Default: every release whose three images are present.
-    #[arg(long, value_delimiter = ',', value_parser = crate::input::version)]
+    #[arg(long, value_delimiter = ',', value_parser = lab::input::version)]
     pub pg_version: Vec<PgVersion>,
     /// The archive to write (zstd-compressed `docker save` tar, e.g. pglab-15.tar.zst).
     #[arg(long, short, value_name = "FILE")]
@@ -220,10 +167,10 @@ pub struct SaveArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ImageArgs {
     /// PostgreSQL release (9.3.25) or major (15: the newest release that can be had).
-    #[arg(long, default_value = "9.3.25", value_parser = crate::input::version)]
+    #[arg(long, default_value = "9.3.25", value_parser = lab::input::version)]
     pub pg_version: PgVersion,
     /// Use this source tarball instead of looking for one.
-    #[arg(long, value_name = "PATH", value_parser = crate::input::tarball)]
+    #[arg(long, value_name = "PATH", value_parser = lab::input::tarball)]
     pub pg_tarball: Option<PathBuf>,
     /// Base OS: `debian` (debootstrap on this host, no registry needed) or a registry image
     /// such as rockylinux:9 or almalinux:9.
@@ -267,7 +214,7 @@ pub struct UpArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The lab network (node1 gets .101, node2 .102, as in the document).
-    #[arg(long, default_value = "172.16.3.0/24", value_parser = crate::input::subnet)]
+    #[arg(long, default_value = "172.16.3.0/24", value_parser = lab::input::subnet)]
     pub subnet: String,
     /// pgbench scale of the initial data (the document used 10000, about 150 GB).
     #[arg(long, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -289,14 +236,14 @@ pub struct UpArgs {
     #[arg(long, value_enum, default_value = "atomic")]
     pub archive_command: ArchiveArg,
     /// Publish node1's 5432 on 127.0.0.1:PORT and node2's on PORT+1.
-    #[arg(long, value_name = "PORT", value_parser = crate::input::publish)]
+    #[arg(long, value_name = "PORT", value_parser = lab::input::publish)]
     pub publish: Option<u16>,
     /// Leave whatever was created in place when a step fails or `up` is interrupted.
     #[arg(long)]
     pub keep: bool,
     /// Make each node's WAL disk (/disk2) a size-limited tmpfs (e.g. 256m), so that the
     /// `wal-full` fault can fill it.
-    #[arg(long, value_parser = crate::scenario::parse_wal_disk_size, value_name = "SIZE")]
+    #[arg(long, value_parser = lab::scenario::parse_wal_disk_size, value_name = "SIZE")]
     pub wal_disk_size: Option<i64>,
 }
 
@@ -319,7 +266,7 @@ pub enum RestoreArg {
     Literal,
 }
 
-impl From<ArchiveArg> for crate::pg::ArchiveCommand {
+impl From<ArchiveArg> for lab::pg::ArchiveCommand {
     fn from(arg: ArchiveArg) -> Self {
         match arg {
             ArchiveArg::Atomic => Self::Atomic,
@@ -328,28 +275,13 @@ impl From<ArchiveArg> for crate::pg::ArchiveCommand {
     }
 }
 
-impl From<RestoreArg> for crate::pg::RestoreCommand {
+impl From<RestoreArg> for lab::pg::RestoreCommand {
     fn from(arg: RestoreArg) -> Self {
         match arg {
             RestoreArg::Archive => Self::Archive,
             RestoreArg::Literal => Self::Literal,
         }
     }
-}
-
-/// The cache directory: `--cache-dir`, `$LAB_CACHE_DIR`, `$XDG_CACHE_HOME/pglab` or
-/// `~/.cache/pglab`.
-pub fn cache_dir(given: Option<&PathBuf>) -> PathBuf {
-    if let Some(dir) = given {
-        return dir.clone();
-    }
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(xdg).join("pglab");
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/tmp".into());
-    home.join(".cache").join("pglab")
 }
 
 impl ImageArgs {
@@ -361,7 +293,7 @@ impl ImageArgs {
             base: self.base.clone(),
             debian_mirror: self.debian_mirror.clone(),
             debian_suite: self.debian_suite.clone(),
-            cache_dir: cache_dir(self.cache_dir.as_ref()),
+            cache_dir: cache_dir(self.cache_dir.as_deref()),
             source_site: self.pg_source_site.trim_end_matches('/').to_string(),
             allow_unverified: self.allow_unverified,
             refresh: self.refresh,
@@ -371,108 +303,66 @@ impl ImageArgs {
     }
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
-    let ui = Ui::new();
-    match cli.command {
-        Command::Images(ImagesCommand::Build(args)) => {
-            let images = build_images(&args, &ui).await?;
-            print_images(&images);
-            Ok(())
+impl UpArgs {
+    /// The `lab up` config these flags ask for.
+    pub fn config(&self) -> UpConfig {
+        UpConfig {
+            images: self.images.options(),
+            name: self.lab.name.clone(),
+            subnet: self.subnet.clone(),
+            scale: self.scale,
+            check_seconds: self.check_seconds,
+            sync: self.sync,
+            restore_command: self.restore_command.into(),
+            archive_command: self.archive_command.into(),
+            publish: self.publish,
+            keep: self.keep,
+            wal_disk_size: self.wal_disk_size,
         }
-        Command::Images(ImagesCommand::List) => crate::image::list(&Engine::connect().await?)
-            .await
-            .map(|table| println!("{table}"))
-            .map_err(Error::from),
-        Command::Images(ImagesCommand::Rm) => {
-            let removed = crate::image::remove_all(&Engine::connect().await?).await?;
-            println!("removed {removed} image(s)");
-            Ok(())
-        }
-        Command::Images(ImagesCommand::Save(args)) => crate::commands::images_save(&args).await,
-        Command::Images(ImagesCommand::Load { file }) => crate::commands::images_load(&file).await,
-        Command::Up(args) => crate::commands::up(args, &ui).await,
-        Command::Drill(cmd) => crate::drill::cmd::run(cmd, &ui).await,
-        Command::Fault(FaultCommand::List) => {
-            crate::commands::fault_list();
-            Ok(())
-        }
-        Command::Fault(FaultCommand::Inject(a)) => {
-            crate::commands::fault(&a.lab.name, &a.node, &a.fault, false).await
-        }
-        Command::Fault(FaultCommand::Heal(a)) => {
-            crate::commands::fault(&a.lab.name, &a.node, &a.fault, true).await
-        }
-        Command::Bench(args) => {
-            let opts = crate::bench::BenchOptions {
-                images: args.images.clone(),
-                cold: args.cold,
-                drills: args.drills,
-                scale: args.scale,
-                failures: args.failures,
-                check_input: args.check_input,
-            };
-            let measured = crate::bench::run(&opts, &ui).await?;
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&measured).expect("figures serialise")
-                );
-            } else {
-                println!("{}", crate::bench::render(&measured));
-            }
-            Ok(())
-        }
-        Command::Down(args) => crate::commands::down(&args.name).await,
-        Command::Status(args) => crate::commands::status(&args.lab.name, args.json).await,
-        Command::Psql(args) => crate::commands::psql(&args.lab.name, &args.node, &args.args).await,
-        Command::Shell(args) => crate::commands::shell(&args.lab.name, &args.node).await,
-        Command::Exec(args) => crate::commands::exec(&args.lab.name, &args.node, &args.args).await,
-        Command::Logs(args) => {
-            crate::commands::logs(&args.node.lab.name, &args.node.node, args.follow).await
-        }
-        Command::Monitor(args) => {
-            crate::commands::monitor(&args.lab.name, args.interval, args.count).await
-        }
-        Command::Completions { shell } => {
-            crate::manual::completions(shell, &mut std::io::stdout());
-            Ok(())
-        }
-        Command::Doctor(args) => crate::doctor::run(&args).await,
-        Command::Man => crate::manual::man(&mut std::io::stdout())
-            .map_err(|e| Error::Lab(format!("writing the man page: {e}"))),
     }
 }
 
-/// Builds (or finds) the images the arguments ask for.
-pub async fn build_images(args: &ImageArgs, ui: &Ui) -> Result<Images> {
-    if let Some(path) = &args.pg_tarball {
-        if !path.is_file() {
-            return Err(Error::Invalid(format!(
-                "--pg-tarball {}: no such file",
-                path.display()
-            )));
+impl NodeArg {
+    /// The node these flags name.
+    pub fn config(&self) -> NodeConfig {
+        NodeConfig {
+            name: self.lab.name.clone(),
+            node: self.node.clone(),
         }
     }
-    let engine = Engine::connect().await?;
-    Ok(build::ensure(&engine, &args.options(), ui).await?)
 }
 
-/// Prints the images table.
-pub fn print_images(images: &Images) {
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["layer", "image", "", "took", "size"]);
-    for l in &images.layers {
-        table.add_row([
-            l.layer.to_string(),
-            l.tag.clone(),
-            if l.cached { "cached" } else { "built" }.to_string(),
-            format!("{:.1}s", l.took.as_secs_f64()),
-            l.size
-                .map(|s| format!("{} MiB", s >> 20))
-                .unwrap_or_default(),
-        ]);
+impl NodeCommand {
+    /// The node these flags name.
+    pub fn config(&self) -> NodeConfig {
+        NodeConfig {
+            name: self.lab.name.clone(),
+            node: self.node.clone(),
+        }
     }
-    println!("PostgreSQL {}\n{table}", images.version);
+}
+
+impl FaultArgs {
+    /// The node these flags name.
+    pub fn config(&self) -> NodeConfig {
+        NodeConfig {
+            name: self.lab.name.clone(),
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl BenchArgs {
+    /// What these flags ask `lab bench` to measure.
+    pub fn config(&self) -> lab::bench::BenchConfig {
+        lab::bench::BenchConfig {
+            images: self.images.options(),
+            cold: self.cold,
+            drills: self.drills,
+            scale: self.scale,
+            failures: self.failures,
+            check_input: self.check_input,
+            json: self.json,
+        }
+    }
 }
