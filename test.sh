@@ -9,9 +9,15 @@ cd "$(dirname "$0")"
 if ! cargo nextest --version >/dev/null 2>&1; then
     cargo install cargo-nextest --locked
 fi
-# The suite tests validate junit.xml against fixtures/junit/junit.xsd with xmllint.
-if ! command -v xmllint >/dev/null 2>&1; then
-    apt-get install -y libxml2-utils >/dev/null
+# Debian packages the tests use, from the host's apt sources: xmllint validates junit.xml
+# against fixtures/junit/junit.xsd; headless Chromium opens the reports the tests write, as a
+# person's browser would (lab/tests/support/browser.rs).
+missing=()
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -27,12 +33,5 @@ if [ ! -f "$pg93_tarball" ]; then
 fi
 cargo run -q --locked -p lab -- images build --pg-version 9.3.5 --pg-tarball "$pg93_tarball" --check
 cargo run -q --locked -p lab -- images build --pg-version "${LAB_TEST_PG_VERSION:-15}"
-
-# Headless Chromium (Debian's package, from the host's apt sources) opens the reports the tests
-# write, as a person's browser would (lab/tests/support/browser.rs).
-if ! command -v chromium >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
-fi
 
 cargo nextest run --workspace --locked "$@"
