@@ -521,7 +521,7 @@ pub async fn exec(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
     let node = lab.node(&at.node)?;
     let command = args
         .iter()
-        .map(|a| crate::image::shell_quote(a))
+        .map(|a| crate::plan::quote(a))
         .collect::<Vec<_>>()
         .join(" ");
     let out = node
@@ -630,7 +630,7 @@ pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
         .must(
             &engine,
             User::Postgres,
-            &format!("cat {}", crate::image::shell_quote(&file)),
+            &format!("cat {}", crate::plan::quote(&file)),
             Duration::from_secs(60),
         )
         .await?;

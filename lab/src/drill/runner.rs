@@ -212,7 +212,7 @@ impl<L: LabOps> Runner<L> {
             if size == from {
                 continue;
             }
-            let cmd = format!("tail -c +{} {}", from + 1, crate::image::shell_quote(&file));
+            let cmd = format!("tail -c +{} {}", from + 1, crate::plan::quote(&file));
             if let Ok(out) = self
                 .lab
                 .run(
