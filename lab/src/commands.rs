@@ -185,14 +185,20 @@ fn random_password() -> String {
 
 /// The topology `up` builds: the document's, in the chosen subnet.
 pub fn topology(args: &UpConfig) -> Result<Topology> {
-    let (net, len, _) = cluster::parse_subnet(&args.subnet)?;
-    if len > 24 {
+    let net = cluster::network(&args.subnet)?;
+    if net.prefix_len() > 24 {
         return Err(Error::Invalid(format!(
             "--subnet {}: the nodes take host numbers .101 and .102 as in the document; use a /24 or larger",
             args.subnet
         )));
     }
-    let host = |n: u32| std::net::Ipv4Addr::from(u32::from(net) + n).to_string();
+    // The n-th address of the network (hosts() starts at .1).
+    let host = |n: usize| {
+        net.hosts()
+            .nth(n - 1)
+            .expect("a /24 or larger holds .101 and .102")
+            .to_string()
+    };
     let mut topo = Topology {
         scale: args.scale,
         check_seconds: args.check_seconds,
