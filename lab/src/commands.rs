@@ -384,7 +384,7 @@ pub async fn images_save(args: &SaveConfig) -> Result<()> {
     }
     let engine = Engine::connect().await?;
     let sets = archive::select(&archive::stored(&engine).await?, &args.versions)
-        .map_err(Error::Invalid)?;
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     let mut tags: Vec<String> = sets.iter().flat_map(|s| s.tags.clone()).collect();
     tags.dedup(); // sets of one base share it
     tags.sort();
