@@ -185,14 +185,20 @@ fn random_password() -> String {
 
 /// The topology `up` builds: the document's, in the chosen subnet.
 pub fn topology(args: &UpConfig) -> Result<Topology> {
-    let (net, len, _) = cluster::parse_subnet(&args.subnet)?;
-    if len > 24 {
+    let net = cluster::network(&args.subnet)?;
+    if net.prefix_len() > 24 {
         return Err(Error::Invalid(format!(
             "--subnet {}: the nodes take host numbers .101 and .102 as in the document; use a /24 or larger",
             args.subnet
         )));
     }
-    let host = |n: u32| std::net::Ipv4Addr::from(u32::from(net) + n).to_string();
+    // The n-th address of the network (hosts() starts at .1).
+    let host = |n: usize| {
+        net.hosts()
+            .nth(n - 1)
+            .expect("a /24 or larger holds .101 and .102")
+            .to_string()
+    };
     let mut topo = Topology {
         scale: args.scale,
         check_seconds: args.check_seconds,
@@ -378,7 +384,7 @@ pub async fn images_save(args: &SaveConfig) -> Result<()> {
     }
     let engine = Engine::connect().await?;
     let sets = archive::select(&archive::stored(&engine).await?, &args.versions)
-        .map_err(Error::Invalid)?;
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     let mut tags: Vec<String> = sets.iter().flat_map(|s| s.tags.clone()).collect();
     tags.dedup(); // sets of one base share it
     tags.sort();
@@ -521,7 +527,7 @@ pub async fn exec(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
     let node = lab.node(&at.node)?;
     let command = args
         .iter()
-        .map(|a| crate::image::shell_quote(a))
+        .map(|a| crate::plan::quote(a))
         .collect::<Vec<_>>()
         .join(" ");
     let out = node
@@ -630,7 +636,7 @@ pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
         .must(
             &engine,
             User::Postgres,
-            &format!("cat {}", crate::image::shell_quote(&file)),
+            &format!("cat {}", crate::plan::quote(&file)),
             Duration::from_secs(60),
         )
         .await?;

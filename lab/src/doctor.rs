@@ -250,7 +250,7 @@ async fn mirror_check(mirror: &str, suite: &str) -> Check {
     let url = format!("{mirror}/dists/{suite}/InRelease");
     match reachable(&url).await {
         Ok(()) => Check::ok("apt mirror", format!("{mirror} serves {suite}")),
-        Err(e) => Check::bad("apt mirror", Status::Fail, e,
+        Err(e) => Check::bad("apt mirror", Status::Fail, e.to_string(),
             "fix the mirror in /etc/apt/sources.list*, or pass --debian-mirror URL (debootstrap needs it)"),
     }
 }
@@ -268,13 +268,24 @@ async fn source_site(site: &str) -> Check {
     }
 }
 
-async fn reachable(url: &str) -> std::result::Result<(), String> {
+/// Why a site could not be reached.
+#[derive(Debug, thiserror::Error)]
+enum Unreachable {
+    /// The request failed.
+    #[error(transparent)]
+    Failed(#[from] crate::download::DownloadError),
+    /// Nothing came back in time.
+    #[error("no answer in 15 s")]
+    Silent,
+}
+
+async fn reachable(url: &str) -> std::result::Result<(), Unreachable> {
     let client = crate::download::Downloader::new();
     let get = client.bytes(url, 4 << 20);
     match tokio::time::timeout(Duration::from_secs(15), get).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("no answer in 15 s".into()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(Unreachable::Silent),
     }
 }
 

@@ -2,7 +2,6 @@
 //! command does any work or contacts the engine (clap exits 2 with `error: invalid value …`).
 
 use std::io::Read;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,42 +10,92 @@ use ipnet::Ipv4Net;
 use crate::scenario::NODES;
 use crate::version::PgVersion;
 
+/// A flag's value or a name the lab refuses; the message says why and what would do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// Not a version string at all.
+    #[error(transparent)]
+    Version(#[from] crate::version::VersionParseError),
+    /// A version the lab cannot speak.
+    #[error(transparent)]
+    Unsupported(#[from] crate::pg::Unsupported),
+    /// A lab name the engine's naming rules refuse.
+    #[error("{0}")]
+    LabName(String),
+    /// No such node.
+    #[error("unknown node `{}`: a lab has {}", shorten(.0, 40), NODES.join(" and "))]
+    Node(String),
+    /// No such fault.
+    #[error("unknown fault `{}`: expected one of {}", shorten(.0, 40), crate::fault::names().join(", "))]
+    Fault(String),
+    /// Not an IPv4 network.
+    #[error("--subnet {}: expected an IPv4 network such as 172.16.3.0/24", shorten(.0, 60))]
+    NotASubnet(String),
+    /// A network too small or too large for the document's host numbers.
+    #[error("{0}: the nodes take host numbers .101 and .102 as in the document; use a prefix from /8 to /24")]
+    SubnetPrefix(Ipv4Net),
+    /// A public, loopback or multicast network.
+    #[error("{0} is not a private network: use one inside {ranges} (RFC 1918)", ranges = PRIVATE.join(", "))]
+    NotPrivate(Ipv4Net),
+    /// No room for .101 and .102.
+    #[error("{0} has no room for .101 and .102")]
+    NoRoom(Ipv4Net),
+    /// Not a port that leaves room for node2's.
+    #[error("`{}` is not a port for node1 (node2 gets the next one): give 1 to 65534", shorten(.0, 40))]
+    Port(String),
+    /// A tarball that cannot be read.
+    #[error("{path}: {reason}")]
+    Unreadable {
+        /// As given.
+        path: String,
+        /// The system's reason.
+        reason: String,
+    },
+    /// Not a regular file.
+    #[error("{0} is not a regular file")]
+    NotAFile(String),
+    /// Not named as a source tarball.
+    #[error("{0} is not a source tarball: name it postgresql-X.Y.Z.tar.bz2 (or .tar.gz)")]
+    NotATarball(String),
+    /// Named for one compression, holding something else.
+    #[error("{path} is named {suffix} but is not {} data", &suffix[5..])]
+    WrongMagic {
+        /// As given.
+        path: String,
+        /// The suffix it is named with.
+        suffix: &'static str,
+    },
+    /// Not an interval the monitor takes.
+    #[error("`{}` is not an interval: give seconds from 0.1 to 3600", shorten(.0, 40))]
+    Interval(String),
+}
+
+type Result<T, E = InputError> = std::result::Result<T, E>;
+
 /// A PostgreSQL version the lab can speak (see [`crate::pg::check_supported`]).
-pub fn version(s: &str) -> Result<PgVersion, String> {
-    let v: PgVersion = s
-        .parse()
-        .map_err(|e: crate::version::VersionParseError| e.to_string())?;
+pub fn version(s: &str) -> Result<PgVersion> {
+    let v: PgVersion = s.parse()?;
     crate::pg::check_supported(&v)?;
     Ok(v)
 }
 
 /// A lab name: what [`crate::cluster::check_name`] accepts.
-pub fn lab_name(s: &str) -> Result<String, String> {
-    crate::cluster::check_name(s).map_err(|e| e.to_string())?;
+pub fn lab_name(s: &str) -> Result<String> {
+    crate::cluster::check_name(s).map_err(|e| InputError::LabName(e.to_string()))?;
     Ok(s.to_string())
 }
 
 /// A node of the lab.
-pub fn node(s: &str) -> Result<String, String> {
+pub fn node(s: &str) -> Result<String> {
     if NODES.contains(&s) {
         return Ok(s.to_string());
     }
-    Err(format!(
-        "unknown node `{}`: a lab has {}",
-        shorten(s, 40),
-        NODES.join(" and ")
-    ))
+    Err(InputError::Node(s.to_string()))
 }
 
 /// A fault of the catalogue (`lab fault list`).
-pub fn fault(s: &str) -> Result<String, String> {
-    crate::fault::find(s).map_err(|_| {
-        format!(
-            "unknown fault `{}`: expected one of {}",
-            shorten(s, 40),
-            crate::fault::names().join(", ")
-        )
-    })?;
+pub fn fault(s: &str) -> Result<String> {
+    crate::fault::find(s).map_err(|_| InputError::Fault(s.to_string()))?;
     Ok(s.to_string())
 }
 
@@ -55,44 +104,31 @@ const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
 
 /// `--subnet`: an IPv4 network of /8 to /24 inside a private range (RFC 1918), so that the
 /// lab never shadows a public address, the loopback or multicast.
-pub fn subnet(s: &str) -> Result<String, String> {
-    let net: Ipv4Net = s.parse().map_err(|_| {
-        format!(
-            "--subnet {}: expected an IPv4 network such as 172.16.3.0/24",
-            shorten(s, 60)
-        )
-    })?;
+pub fn subnet(s: &str) -> Result<String> {
+    let net: Ipv4Net = s
+        .parse()
+        .map_err(|_| InputError::NotASubnet(s.to_string()))?;
     if net.prefix_len() < 8 || net.prefix_len() > 24 {
-        return Err(format!(
-            "{net}: the nodes take host numbers .101 and .102 as in the document; use a prefix \
-             from /8 to /24"
-        ));
+        return Err(InputError::SubnetPrefix(net));
     }
     let private = PRIVATE
         .iter()
         .map(|p| p.parse::<Ipv4Net>().expect("a valid network"))
         .any(|p| p.contains(&net));
     if !private {
-        return Err(format!(
-            "{net} is not a private network: use one inside {} (RFC 1918)",
-            PRIVATE.join(", ")
-        ));
+        return Err(InputError::NotPrivate(net));
     }
-    let trunc = net.trunc();
-    if Ipv4Addr::from(u32::from(trunc.network()) + 102) > trunc.broadcast() {
-        return Err(format!("{net} has no room for .101 and .102"));
+    if net.trunc().hosts().nth(101).is_none() {
+        return Err(InputError::NoRoom(net));
     }
     Ok(s.to_string())
 }
 
 /// `--publish`: node1 on PORT and node2 on PORT+1, both valid ports.
-pub fn publish(s: &str) -> Result<u16, String> {
+pub fn publish(s: &str) -> Result<u16> {
     match s.parse::<u16>() {
         Ok(p) if (1..u16::MAX).contains(&p) => Ok(p),
-        _ => Err(format!(
-            "`{}` is not a port for node1 (node2 gets the next one): give 1 to 65534",
-            shorten(s, 40)
-        )),
+        _ => Err(InputError::Port(s.to_string())),
     }
 }
 
@@ -101,38 +137,37 @@ const TARBALL_MAGIC: &[(&str, &[u8])] = &[(".tar.bz2", b"BZh"), (".tar.gz", &[0x
 
 /// `--pg-tarball`: a regular file named `….tar.bz2` or `….tar.gz` whose first bytes are that
 /// compression's.
-pub fn tarball(s: &str) -> Result<PathBuf, String> {
+pub fn tarball(s: &str) -> Result<PathBuf> {
     let path = PathBuf::from(s);
-    let meta = std::fs::metadata(&path).map_err(|e| format!("{s}: {e}"))?;
+    let unreadable = |e: std::io::Error| InputError::Unreadable {
+        path: s.to_string(),
+        reason: e.to_string(),
+    };
+    let meta = std::fs::metadata(&path).map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(format!("{s} is not a regular file"));
+        return Err(InputError::NotAFile(s.to_string()));
     }
     let Some((suffix, magic)) = TARBALL_MAGIC.iter().find(|(ext, _)| s.ends_with(ext)) else {
-        return Err(format!(
-            "{s} is not a source tarball: name it postgresql-X.Y.Z.tar.bz2 (or .tar.gz)"
-        ));
+        return Err(InputError::NotATarball(s.to_string()));
     };
     let mut head = Vec::new();
     std::fs::File::open(&path)
         .and_then(|f| f.take(magic.len() as u64).read_to_end(&mut head))
-        .map_err(|e| format!("{s}: {e}"))?;
+        .map_err(unreadable)?;
     if head != *magic {
-        return Err(format!(
-            "{s} is named {suffix} but is not {} data",
-            &suffix[5..]
-        ));
+        return Err(InputError::WrongMagic {
+            path: s.to_string(),
+            suffix,
+        });
     }
     Ok(path)
 }
 
 /// `lab monitor --interval`: seconds from 0.1 to 3600.
-pub fn interval(s: &str) -> Result<Duration, String> {
+pub fn interval(s: &str) -> Result<Duration> {
     match s.parse::<f64>() {
         Ok(secs) if (0.1..=3600.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!(
-            "`{}` is not an interval: give seconds from 0.1 to 3600",
-            shorten(s, 40)
-        )),
+        _ => Err(InputError::Interval(s.to_string())),
     }
 }
 
@@ -172,7 +207,7 @@ mod tests {
             ("172.16.3.0", "expected an IPv4 network"),
             ("fd00::/64", "expected an IPv4 network"),
         ] {
-            let e = subnet(bad).unwrap_err();
+            let e = subnet(bad).unwrap_err().to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }
@@ -182,7 +217,10 @@ mod tests {
         assert_eq!(publish("15432"), Ok(15432));
         assert_eq!(publish("65534"), Ok(65534));
         for bad in ["0", "65535", "65536", "-1", "x"] {
-            assert!(publish(bad).unwrap_err().contains("1 to 65534"), "{bad}");
+            assert!(
+                publish(bad).unwrap_err().to_string().contains("1 to 65534"),
+                "{bad}"
+            );
         }
     }
 
@@ -190,7 +228,13 @@ mod tests {
     fn intervals_are_bounded() {
         assert_eq!(interval("10"), Ok(Duration::from_secs(10)));
         for bad in ["1e300", "1e-300", "0", "-1", "NaN", "inf", "x"] {
-            assert!(interval(bad).unwrap_err().contains("0.1 to 3600"), "{bad}");
+            assert!(
+                interval(bad)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("0.1 to 3600"),
+                "{bad}"
+            );
         }
     }
 
@@ -205,28 +249,40 @@ mod tests {
         std::fs::write(&fake, b"root:x:0:0").unwrap();
         assert!(tarball(fake.to_str().unwrap())
             .unwrap_err()
+            .to_string()
             .contains("is named .tar.gz but is not gz data"));
         assert!(tarball("/etc/passwd")
             .unwrap_err()
+            .to_string()
             .contains("is not a source tarball"));
         assert!(tarball("/nonexistent")
             .unwrap_err()
+            .to_string()
             .contains("/nonexistent: No such file"));
         assert!(tarball(dir.path().to_str().unwrap())
             .unwrap_err()
+            .to_string()
             .contains("is not a regular file"));
     }
 
     #[test]
     fn nodes_and_versions() {
         assert_eq!(node("node2"), Ok("node2".into()));
-        assert!(node("node3").unwrap_err().contains("node1 and node2"));
+        assert!(node("node3")
+            .unwrap_err()
+            .to_string()
+            .contains("node1 and node2"));
         assert!(version("9.3.99")
             .unwrap_err()
+            .to_string()
             .contains("final release is 9.3.25"));
-        assert!(version("8.4").unwrap_err().contains("9.3 to 17"));
+        assert!(version("8.4")
+            .unwrap_err()
+            .to_string()
+            .contains("9.3 to 17"));
         assert!(version("abc")
             .unwrap_err()
+            .to_string()
             .contains("not a PostgreSQL version"));
     }
 

@@ -6,7 +6,6 @@
 
 pub mod apt;
 pub mod bench;
-pub mod bench_input;
 pub mod cluster;
 pub mod commands;
 pub mod docker;
@@ -19,6 +18,8 @@ pub mod fault;
 mod golden;
 pub mod image;
 pub mod input;
+#[cfg(test)]
+mod layers;
 pub mod ledger;
 pub mod pg;
 pub mod plan;

@@ -89,12 +89,21 @@ impl Action {
                 format!(
                     "printf '%s' \"$LAB_CONTENT\" {} {}",
                     if *append { ">>" } else { ">" },
-                    crate::image::shell_quote(path)
+                    quote(path)
                 ),
                 std::collections::HashMap::from([("LAB_CONTENT".to_string(), content.clone())]),
             ),
         }
     }
+}
+
+/// `word` as one `sh` word, quoted only if it needs it (`shlex`; a NUL byte is kept, and the
+/// shell refuses it).
+pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
+    shlex::Quoter::new()
+        .allow_nul(true)
+        .quote(word)
+        .expect("with NUL allowed, quoting cannot fail")
 }
 
 /// A titled action on a node.

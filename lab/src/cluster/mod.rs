@@ -14,6 +14,8 @@ pub mod up;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use ipnet::Ipv4Net;
+
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount,
     MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
@@ -104,31 +106,36 @@ pub fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// Parses `a.b.c.d/n`; the gateway is the first address.
-pub fn parse_subnet(subnet: &str) -> Result<(Ipv4Addr, u8, Ipv4Addr)> {
+/// Parses `a.b.c.d/n` (a /8 to a /29) as its network (host bits cleared).
+pub fn network(subnet: &str) -> Result<Ipv4Net> {
     let bad = || {
         Error::Invalid(format!(
             "--subnet {subnet}: expected an IPv4 network such as 172.16.3.0/24"
         ))
     };
-    let (addr, len) = subnet.split_once('/').ok_or_else(bad)?;
-    let addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;
-    let len: u8 = len.parse().map_err(|_| bad())?;
-    if !(8..=29).contains(&len) {
+    let net: Ipv4Net = subnet.parse().map_err(|_| bad())?;
+    if !(8..=29).contains(&net.prefix_len()) {
         return Err(bad());
     }
-    let mask = u32::MAX << (32 - len);
-    let network = u32::from(addr) & mask;
-    Ok((Ipv4Addr::from(network), len, Ipv4Addr::from(network + 1)))
+    Ok(net.trunc())
+}
+
+/// Parses `a.b.c.d/n`: its network address, prefix length and gateway (the first address).
+pub fn parse_subnet(subnet: &str) -> Result<(Ipv4Addr, u8, Ipv4Addr)> {
+    let net = network(subnet)?;
+    let gateway = net
+        .hosts()
+        .next()
+        .ok_or_else(|| Error::Invalid(format!("--subnet {subnet}: no room for a gateway")))?;
+    Ok((net.network(), net.prefix_len(), gateway))
 }
 
 /// Whether `addr` lies in `subnet`.
 pub fn in_subnet(addr: &str, subnet: &str) -> bool {
-    let (Ok((net, len, _)), Ok(a)) = (parse_subnet(subnet), addr.parse::<Ipv4Addr>()) else {
-        return false;
-    };
-    let mask = u32::MAX << (32 - len);
-    u32::from(a) & mask == u32::from(net)
+    match (network(subnet), addr.parse::<Ipv4Addr>()) {
+        (Ok(net), Ok(a)) => net.contains(&a),
+        _ => false,
+    }
 }
 
 fn op(op: &'static str, target: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
@@ -349,12 +356,8 @@ pub async fn create_network(engine: &Engine, layout: &LabLayout) -> Result<()> {
 }
 
 fn overlaps(a: &str, b: &str) -> bool {
-    match (parse_subnet(a), parse_subnet(b)) {
-        (Ok((na, la, _)), Ok((nb, lb, _))) => {
-            let len = la.min(lb);
-            let mask = u32::MAX << (32 - len);
-            u32::from(na) & mask == u32::from(nb) & mask
-        }
+    match (network(a), network(b)) {
+        (Ok(a), Ok(b)) => a.contains(&b) || b.contains(&a),
         _ => false,
     }
 }

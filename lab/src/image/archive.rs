@@ -39,10 +39,21 @@ pub struct Set {
     pub tags: [String; 3],
 }
 
+/// What `lab images save` was asked for and is not there (invalid input: exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NothingToSave {
+    /// No complete set at all.
+    #[error("no complete set of the lab's images (base, build, node) to save: run `lab images build` first")]
+    NoSet,
+    /// None for a version asked for.
+    #[error("no complete set of images for PostgreSQL {0} (base, build and node of the current recipe): run `lab images build --pg-version {0}` first")]
+    NoSetFor(PgVersion),
+}
+
 /// The image sets to save: for each requested version (every release present when none is
 /// asked for), the newest matching release whose node image has a base and a build image that
 /// make its key, as `lab up` would look for them. The error says what is missing.
-pub fn select(images: &[Stored], wanted: &[PgVersion]) -> Result<Vec<Set>, String> {
+pub fn select(images: &[Stored], wanted: &[PgVersion]) -> Result<Vec<Set>, NothingToSave> {
     let of = |layer: &'static str| images.iter().filter(move |i| i.layer == layer);
     let complete = |node: &Stored| -> Option<Set> {
         of("base").find_map(|base| {
@@ -61,11 +72,7 @@ pub fn select(images: &[Stored], wanted: &[PgVersion]) -> Result<Vec<Set>, Strin
         .collect();
     if wanted.is_empty() {
         if sets.is_empty() {
-            return Err(
-                "no complete set of the lab's images (base, build, node) to save: \
-                        run `lab images build` first"
-                    .into(),
-            );
+            return Err(NothingToSave::NoSet);
         }
         let mut all = sets;
         all.sort_by_key(|s| s.version);
@@ -79,12 +86,7 @@ pub fn select(images: &[Stored], wanted: &[PgVersion]) -> Result<Vec<Set>, Strin
                 .filter(|s| w.matches(&s.version))
                 .max_by_key(|s| s.version)
                 .cloned()
-                .ok_or_else(|| {
-                    format!(
-                        "no complete set of images for PostgreSQL {w} (base, build and node of the \
-                         current recipe): run `lab images build --pg-version {w}` first"
-                    )
-                })
+                .ok_or(NothingToSave::NoSetFor(*w))
         })
         .collect()
 }
@@ -309,7 +311,9 @@ mod tests {
     fn a_node_of_another_recipe_or_without_its_build_is_not_a_set() {
         let mut images = lab(&["15.18"]);
         images.retain(|i| i.layer != "build");
-        let err = select(&images, &[v("15.18")]).expect_err("no build image");
+        let err = select(&images, &[v("15.18")])
+            .expect_err("no build image")
+            .to_string();
         assert!(err.contains("lab images build --pg-version 15.18"), "{err}");
         let mut stale = lab(&["15.18"]);
         stale.last_mut().expect("the node").key = "an older node recipe".into();

@@ -212,7 +212,11 @@ impl BuildInputs {
         let v = self.version;
         let (world, install) = make_targets(&v);
         let configure = std::iter::once("./configure".to_string())
-            .chain(self.configure_args.iter().map(|a| shell_quote(a)))
+            .chain(
+                self.configure_args
+                    .iter()
+                    .map(|a| crate::plan::quote(a).into_owned()),
+            )
             .collect::<Vec<_>>()
             .join(" ");
         fill(
@@ -263,19 +267,6 @@ pub fn node_key(base_key: &str, build_key: &str) -> String {
         &node_dockerfile("BASE", "BUILD"),
         NODE_INIT,
     ])
-}
-
-/// Quotes a word for `sh` if it needs it.
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_=/.,:+@%".contains(&b))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 /// The lab's images as a table (layer, tag, PostgreSQL release, size).
@@ -490,8 +481,10 @@ mod tests {
 
     #[test]
     fn configure_arguments_are_quoted() {
-        assert_eq!(shell_quote("--with-openssl"), "--with-openssl");
-        assert_eq!(shell_quote("CFLAGS=-O2 -g"), "'CFLAGS=-O2 -g'");
-        assert_eq!(shell_quote("a'b"), "'a'\\''b'");
+        let quote = crate::plan::quote;
+        assert_eq!(quote("--with-openssl"), "--with-openssl");
+        assert_eq!(quote("CFLAGS=-O2 -g"), "'CFLAGS=-O2 -g'");
+        assert_eq!(quote("a'b"), "\"a'b\"");
+        assert_eq!(quote(""), "''");
     }
 }

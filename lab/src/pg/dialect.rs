@@ -76,35 +76,67 @@ const FINAL_RELEASES: &[(Major, u32)] = &[
 /// a five-year life reach about 22).
 const LIVE_MINOR_BOUND: u32 = 30;
 
-/// Whether the lab can speak `version`: a release that exists of a major from 9.3 to the
-/// newest the dialect table knows. The error names the supported range.
-pub fn check_supported(version: &PgVersion) -> Result<(), String> {
-    let major = version.major;
-    let range = format!(
+/// The supported range, as the errors of [`check_supported`] name it.
+fn supported_range() -> String {
+    format!(
         "the lab supports PostgreSQL {OLDEST_MAJOR} to {NEWEST_MAJOR} (9.3, 9.4, 9.5, 9.6, then 10 to {})",
         NEWEST_MAJOR.first
-    );
+    )
+}
+
+/// A version the lab cannot speak; each message names the supported range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unsupported {
+    /// A major before 9.3.
+    #[error("PostgreSQL {0} is older than {range}", range = supported_range())]
+    TooOld(PgVersion),
+    /// A major after the newest the dialect table knows.
+    #[error("PostgreSQL {0} is newer than {range}", range = supported_range())]
+    TooNew(PgVersion),
+    /// 9.7 and such: majors that never were.
+    #[error("PostgreSQL {0} does not exist: {range}", range = supported_range())]
+    NoSuchMajor(Major),
+    /// A minor above a retired major's final release.
+    #[error("PostgreSQL {version} does not exist: {major}'s final release is {major}.{last}; {range}", major = version.major, range = supported_range())]
+    AfterFinal {
+        /// The version asked for.
+        version: PgVersion,
+        /// The major's final minor.
+        last: u32,
+    },
+    /// A minor no live major reaches yet.
+    #[error("PostgreSQL {version} does not exist: no {major} release is numbered above {major}.{LIVE_MINOR_BOUND}; {range}", major = version.major, range = supported_range())]
+    Unreleased {
+        /// The version asked for.
+        version: PgVersion,
+    },
+}
+
+/// Whether the lab can speak `version`: a release that exists of a major from 9.3 to the
+/// newest the dialect table knows. The error names the supported range.
+pub fn check_supported(version: &PgVersion) -> Result<(), Unsupported> {
+    let major = version.major;
     if major < OLDEST_MAJOR {
-        return Err(format!("PostgreSQL {version} is older than {range}"));
+        return Err(Unsupported::TooOld(*version));
     }
     if major > NEWEST_MAJOR {
-        return Err(format!("PostgreSQL {version} is newer than {range}"));
+        return Err(Unsupported::TooNew(*version));
     }
     if major.is_legacy() && major.second > 6 {
-        return Err(format!("PostgreSQL {major} does not exist: {range}"));
+        return Err(Unsupported::NoSuchMajor(major));
     }
     let last = FINAL_RELEASES
         .iter()
         .find(|(m, _)| *m == major)
         .map(|(_, last)| *last);
     match (version.minor, last) {
-        (Some(minor), Some(last)) if minor > last => Err(format!(
-            "PostgreSQL {version} does not exist: {major}'s final release is {major}.{last}; {range}"
-        )),
-        (Some(minor), None) if minor > LIVE_MINOR_BOUND => Err(format!(
-            "PostgreSQL {version} does not exist: no {major} release is numbered above \
-             {major}.{LIVE_MINOR_BOUND}; {range}"
-        )),
+        (Some(minor), Some(last)) if minor > last => Err(Unsupported::AfterFinal {
+            version: *version,
+            last,
+        }),
+        (Some(minor), None) if minor > LIVE_MINOR_BOUND => {
+            Err(Unsupported::Unreleased { version: *version })
+        }
         _ => Ok(()),
     }
 }
@@ -462,7 +494,9 @@ mod tests {
             ("12.23", "12's final release is 12.22"),
             ("15.31", "above 15.30"),
         ] {
-            let e = check_supported(&bad.parse().unwrap()).unwrap_err();
+            let e = check_supported(&bad.parse().unwrap())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(why), "{bad}: {e}");
             assert!(
                 e.contains("the lab supports PostgreSQL 9.3 to 17"),

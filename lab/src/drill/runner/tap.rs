@@ -63,7 +63,7 @@ impl LogTap {
             if size == from {
                 continue;
             }
-            let cmd = format!("tail -c +{} {}", from + 1, crate::image::shell_quote(&file));
+            let cmd = format!("tail -c +{} {}", from + 1, crate::plan::quote(&file));
             if let Ok(out) = lab
                 .run(node, User::Postgres, &cmd, &none, Duration::from_secs(60))
                 .await

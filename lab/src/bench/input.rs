@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::bench::{figure, wait_with_peak, Figure};
+use super::{figure, wait_with_peak, Figure};
 use crate::error::{Error, Result};
 use crate::scenario::MAX_FILE_BYTES;
 

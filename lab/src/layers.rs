@@ -1,0 +1,254 @@
+//! The layers of the library, declared, and a test that reads every module's `crate::…` and
+//! `super::…` paths and fails naming the file and the import that points up.
+//!
+//! From the top: the binary (`main.rs`, `cli/`: the only code that knows clap) → commands →
+//! drills → engine → drill language → pure core. A module may use its own layer and those
+//! below it, never one above.
+
+/// A layer, lowest first: a module may import from its own layer and every lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Layer {
+    /// No I/O: versions, plans, dialects and procedures, the terminal's spinners.
+    Core,
+    /// Drill files and the fault catalogue (no I/O): what a drill may say.
+    Language,
+    /// Talks to the Docker Engine, PostgreSQL or the network: images, labs, SQL, downloads.
+    Engine,
+    /// Runs drills: the runner, its ledger, renderers and reports.
+    Drills,
+    /// One function per command, taking a plain config; value parsers for the binary.
+    Commands,
+}
+
+/// Each module's layer; a path takes the layer of its longest entry (`input::shorten` is core
+/// although `input` is not). Every module under `lab/src` must be here (the binary excepted).
+const LAYERS: &[(&str, Layer)] = &[
+    ("version", Layer::Core),
+    ("plan", Layer::Core),
+    ("pg", Layer::Core),
+    ("ui", Layer::Core),
+    ("golden", Layer::Core),
+    // Text helpers used in every layer's messages; they import nothing.
+    ("input::shorten", Layer::Core),
+    ("input::looks_like_path", Layer::Core),
+    ("scenario", Layer::Language),
+    ("fault", Layer::Language),
+    ("docker", Layer::Engine),
+    ("cluster", Layer::Engine),
+    ("image", Layer::Engine),
+    ("sql", Layer::Engine),
+    ("tarball", Layer::Engine),
+    ("download", Layer::Engine),
+    ("apt", Layer::Engine),
+    // The typed errors of the engine, gathered with their exit codes.
+    ("error", Layer::Engine),
+    ("drill", Layer::Drills),
+    ("ledger", Layer::Drills),
+    ("drill::cmd", Layer::Commands),
+    ("commands", Layer::Commands),
+    ("bench", Layer::Commands),
+    ("doctor", Layer::Commands),
+    ("input", Layer::Commands),
+    ("layers", Layer::Commands),
+    ("lib", Layer::Commands),
+];
+
+/// The layer of a module path such as `image::build::cache_dir` (longest entry first).
+fn layer_of(path: &str) -> Option<Layer> {
+    entry_of(path).map(|(_, layer)| layer)
+}
+
+/// The entry of [`LAYERS`] a module path falls under (the longest).
+fn entry_of(path: &str) -> Option<(&'static str, Layer)> {
+    LAYERS
+        .iter()
+        .filter(|(module, _)| {
+            path == *module
+                || path
+                    .strip_prefix(module)
+                    .is_some_and(|rest| rest.starts_with("::"))
+        })
+        .max_by_key(|(module, _)| module.len())
+        .copied()
+}
+
+/// The module path of a file under `src` (`drill/cmd.rs` → `drill::cmd`, `pg/mod.rs` → `pg`).
+fn module_of(relative: &std::path::Path) -> String {
+    let text = relative
+        .with_extension("")
+        .to_string_lossy()
+        .replace('/', "::");
+    text.strip_suffix("::mod").unwrap_or(&text).to_string()
+}
+
+/// Every crate path a file's code names (comments left out): `crate::a::b` as `a::b`, and
+/// `super::b` in `a::c` as `a::b`.
+/// (Types are left out: `crate::a::Thing` is `a`. `super` is read as the file's parent, also
+/// inside an inline `mod tests`, where it means the file itself: such a path reads one layer
+/// too low or unknown, never too high.)
+fn imports(module: &str, source: &str) -> Vec<String> {
+    let path = regex::Regex::new(r"\b(crate|super(?:::super)*)((?:::[a-z_][a-z0-9_]*)+)")
+        .expect("a valid regex");
+    let mut found = Vec::new();
+    for line in source.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        for c in path.captures_iter(code) {
+            let tail = c[2].trim_start_matches("::");
+            let base = if &c[1] == "crate" {
+                String::new()
+            } else {
+                let ups = c[1].matches("super").count();
+                let parts: Vec<&str> = module.split("::").collect();
+                parts[..parts.len().saturating_sub(ups)].join("::")
+            };
+            found.push(if base.is_empty() {
+                tail.to_string()
+            } else {
+                format!("{base}::{tail}")
+            });
+        }
+    }
+    found
+}
+
+/// Every library file: its path under `src` and its text (the binary's files left out).
+fn library_files() -> Vec<(std::path::PathBuf, String)> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut dirs = vec![src.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a readable source directory") {
+            let path = entry.expect("an entry").path();
+            let relative = path.strip_prefix(&src).expect("under src").to_path_buf();
+            if relative.starts_with("cli") || relative == std::path::Path::new("main.rs") {
+                continue;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("a readable source file");
+                files.push((relative, text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_import_points_down() {
+    let mut wrong = Vec::new();
+    for (file, source) in library_files() {
+        let module = module_of(&file);
+        let Some(own) = layer_of(&module) else {
+            wrong.push(format!(
+                "{}: module `{module}` has no layer in layers::LAYERS",
+                file.display()
+            ));
+            continue;
+        };
+        for import in imports(&module, &source) {
+            match layer_of(&import) {
+                Some(theirs) if theirs > own => wrong.push(format!(
+                    "{}: `{import}` ({theirs:?}) is above `{module}` ({own:?})",
+                    file.display()
+                )),
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports that point up:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Modules (entries of [`LAYERS`]) of one layer that use each other, with the reason it is so for now.
+const CYCLES_ALLOWED: &[(&str, &str, &str)] = &[(
+    "fault",
+    "scenario",
+    "the drill checker looks faults up in the catalogue, whose entries name the drill's nodes",
+)];
+
+#[test]
+fn no_two_modules_use_each_other() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut uses: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (file, source) in library_files() {
+        let Some((module, _)) = entry_of(&module_of(&file)) else {
+            continue; // every_import_points_down names it
+        };
+        for import in imports(&module_of(&file), &source) {
+            match entry_of(&import) {
+                Some((theirs, _)) if theirs != module => {
+                    uses.entry(module).or_default().insert(theirs);
+                }
+                _ => {}
+            }
+        }
+    }
+    let allowed = |a: &str, b: &str| {
+        CYCLES_ALLOWED
+            .iter()
+            .any(|(x, y, _)| (a, b) == (*x, *y) || (a, b) == (*y, *x))
+    };
+    // A module reached again from itself, through modules that use one another.
+    let mut wrong = Vec::new();
+    for start in uses.keys() {
+        let mut stack = vec![vec![*start]];
+        while let Some(chain) = stack.pop() {
+            let last = chain.last().expect("a chain is never empty");
+            for next in uses.get(last).into_iter().flatten() {
+                if allowed(last, next) {
+                    continue;
+                }
+                if next == start {
+                    wrong.push(format!("{} → {start}", chain.join(" → ")));
+                } else if !chain.contains(next) {
+                    let mut longer = chain.clone();
+                    longer.push(*next);
+                    stack.push(longer);
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "import cycles:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn only_the_binary_knows_clap_and_exits() {
+    let mut wrong = Vec::new();
+    for (file, source) in library_files() {
+        if file.ends_with("layers.rs") {
+            continue;
+        }
+        for (n, line) in source.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for banned in ["clap::", "clap_complete", "clap_mangen", "process::exit"] {
+                if code.contains(banned) {
+                    wrong.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "below the binary:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_test_reads_paths_as_rust_resolves_them() {
+    let file = std::path::Path::new("drill/cmd.rs");
+    assert_eq!(module_of(file), "drill::cmd");
+    assert_eq!(module_of(std::path::Path::new("pg/mod.rs")), "pg");
+    let found = imports(
+        "drill::cmd",
+        "use super::runner::Runner;\nuse crate::cli::X; // crate::bench\nlet _ = super::super::bench::run;",
+    );
+    assert_eq!(found, ["drill::runner", "cli", "bench::run"]);
+    assert_eq!(imports("drill", "super::ledger::x"), ["ledger::x"]);
+    assert_eq!(layer_of("input::shorten"), Some(Layer::Core));
+    assert_eq!(layer_of("input::subnet"), Some(Layer::Commands));
+    assert_eq!(layer_of("drill::cmd::run"), Some(Layer::Commands));
+    assert_eq!(layer_of("drill::runner"), Some(Layer::Drills));
+    assert_eq!(layer_of("cli"), None);
+}
