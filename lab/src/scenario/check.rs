@@ -18,8 +18,14 @@ use std::time::Duration;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
+mod expand;
+
+pub use expand::BUILTIN_PROCEDURES;
+pub(super) use expand::{builtin_procedures, PROCEDURE_KEYS, USE_KEYS};
+
 use super::model::*;
 use super::roles::{At, Roles};
+use super::sources::Sources;
 use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
 use crate::pg::DATA_DIR;
 use crate::plan::User;
@@ -31,7 +37,15 @@ type Named = (String, Range<usize>);
 
 /// The top-level keys, in the order messages list them.
 pub(super) const TOP_KEYS: &[&str] = &[
-    "name", "title", "proves", "source", "monitor", "lab", "profiles", "steps",
+    "name",
+    "title",
+    "proves",
+    "source",
+    "monitor",
+    "lab",
+    "profiles",
+    "procedures",
+    "steps",
 ];
 
 /// The parameters of each action (`with = { ... }`), in the order messages list them.
@@ -414,11 +428,13 @@ pub(super) fn path_problem(key: &str, shown: &str, path: &str, spare_only: bool)
 }
 
 struct Checker<'a> {
-    file: &'a str,
-    src: &'a str,
-    /// Byte offset of the start of every line.
-    line_starts: Vec<usize>,
+    /// The drill file and the built-in procedure files it uses, in one offset space.
+    sources: Sources<'a>,
+    /// The procedures the step being checked comes from (outermost first).
+    origin: Vec<expand::Origin>,
     diags: Vec<Diagnostic>,
+    /// Where each diagnostic sorts: its offset, or that of the outermost use it comes from.
+    order: Vec<usize>,
     /// 1-based number of the step being checked.
     step_no: usize,
     /// Variables defined at this point, in the order messages list them.
@@ -450,14 +466,11 @@ struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn new(file: &'a str, src: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Checker {
-            file,
-            src,
-            line_starts,
+            sources: Sources::new(file, src),
+            origin: Vec::new(),
             diags: Vec::new(),
+            order: Vec::new(),
             step_no: 0,
             defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
             defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
@@ -475,16 +488,9 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
-    fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.src.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line - 1];
-        let col = self
-            .src
-            .get(start..offset)
-            .map_or(1, |s| s.chars().count() + 1);
-        (line, col)
+    /// The source text of a span (empty if it is none).
+    fn source_text(&self, span: Range<usize>) -> &'a str {
+        self.sources.text(span).unwrap_or_default()
     }
 
     /// Makes `${name}` usable from here on.
@@ -506,14 +512,17 @@ impl<'a> Checker<'a> {
             self.suppressed += 1;
             return;
         }
-        let (line, col) = self.position(span.start);
         let mut message = message.into();
         if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
             message.truncate(cut);
             message.push('…');
         }
+        message.push_str(&self.origin_note());
+        let (file, line, col) = self.sources.locate(span.start);
+        self.order
+            .push(self.origin.first().map_or(span.start, |o| o.used_at()));
         self.diags.push(Diagnostic {
-            file: self.file.to_string(),
+            file: file.to_string(),
             line,
             col,
             message,
@@ -522,11 +531,16 @@ impl<'a> Checker<'a> {
 
     /// The diagnostics, top to bottom, and a last one counting those not shown.
     fn finish(mut self) -> Vec<Diagnostic> {
-        self.diags.sort_by_key(|d| (d.line, d.col));
+        let mut sorted: Vec<(usize, Diagnostic)> =
+            self.order.drain(..).zip(self.diags.drain(..)).collect();
+        sorted.sort_by_key(|(at, _)| *at);
+        // The same mistake made by a procedure's steps alike is said once.
+        sorted.dedup_by(|a, b| a.1 == b.1);
+        self.diags = sorted.into_iter().map(|(_, d)| d).collect();
         if self.suppressed > 0 {
-            let (line, col) = self.position(self.first_suppressed);
+            let (file, line, col) = self.sources.locate(self.first_suppressed);
             self.diags.push(Diagnostic {
-                file: self.file.to_string(),
+                file: file.to_string(),
                 line,
                 col,
                 message: format!(
@@ -594,8 +608,7 @@ impl<'a> Checker<'a> {
         match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(n) if range.contains(&n) => Some(n),
             _ => {
-                let src = self.src;
-                let raw = quoted(&src[value.span()]);
+                let raw = quoted(self.source_text(value.span()));
                 self.err(
                     value.span(),
                     format!("`{key}` must be {expected}, not {raw}"),
@@ -736,7 +749,7 @@ impl<'a> Checker<'a> {
     /// The byte offset in the file where the text of the string at `span` starts, if the
     /// string's source is its text (no escapes), so that positions inside it can be given.
     fn content_start(&self, span: Range<usize>, decoded: &str) -> Option<usize> {
-        let raw = self.src.get(span.clone())?;
+        let raw = self.sources.text(span.clone())?;
         for quote in ["\"\"\"", "'''", "\"", "'"] {
             if raw.len() >= 2 * quote.len() && raw.starts_with(quote) && raw.ends_with(quote) {
                 let mut start = quote.len();
@@ -954,7 +967,7 @@ impl<'a> Checker<'a> {
 
     // ---- the document ----
 
-    fn drill(&mut self, root: &DeTable<'_>) -> Option<Drill> {
+    fn drill<'i>(&mut self, root: &DeTable<'i>) -> Option<Drill> {
         let entries = entries(root);
         for (key, _) in &entries {
             if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
@@ -998,7 +1011,22 @@ impl<'a> Checker<'a> {
                 self.profiles(at, v)
             }
         };
-        let steps = match get(&entries, "steps") {
+        let own = entries
+            .iter()
+            .find(|(k, _)| k.get_ref() == "procedures")
+            .map(|(k, v)| (*k, *v));
+        let steps_value = get(&entries, "steps");
+        let uses = steps_value
+            .and_then(|v| v.get_ref().as_array())
+            .is_some_and(|items| {
+                items.iter().any(|i| {
+                    i.get_ref()
+                        .as_table()
+                        .is_some_and(|t| t.contains_key("use"))
+                })
+            });
+        let library = self.library(own, uses || own.is_some());
+        let steps = match steps_value {
             None => {
                 self.err(
                     0..0,
@@ -1006,8 +1034,9 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
-            Some(v) => self.steps(v),
+            Some(v) => self.steps(v, &library),
         };
+        self.unused(&library);
         let steps = steps?;
         let monitor = monitor?.or_else(|| {
             steps
@@ -1135,7 +1164,7 @@ impl<'a> Checker<'a> {
                 let text = match v.get_ref() {
                     DeValue::String(s) => s.to_string(),
                     DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
-                        self.src[v.span()].replace('_', "")
+                        self.source_text(v.span()).replace('_', "")
                     }
                     other => {
                         self.err(
@@ -1218,7 +1247,7 @@ impl<'a> Checker<'a> {
         ok.then_some(profiles)
     }
 
-    fn steps(&mut self, value: &Value<'_>) -> Option<Vec<Step>> {
+    fn steps<'i>(&mut self, value: &Value<'i>, library: &expand::Library<'i>) -> Option<Vec<Step>> {
         let Some(items) = value.get_ref().as_array() else {
             self.wrong_type("steps", value, "an array of [[steps]] tables");
             return None;
@@ -1227,9 +1256,10 @@ impl<'a> Checker<'a> {
             self.err(value.span(), "a drill needs at least one step");
             return None;
         }
+        let (items, expanded) = self.expand(items.as_ref(), library);
         // What later steps define, for "used before it is defined" messages.
         for (i, item) in items.iter().enumerate() {
-            if let Some(table) = item.get_ref().as_table() {
+            if let Some(table) = item.value.get_ref().as_table() {
                 let note = |key: &str, map: &mut BTreeMap<String, usize>| {
                     if let Some(name) = table.get(key).and_then(|v| v.get_ref().as_str()) {
                         map.entry(name.to_string()).or_insert(i + 1);
@@ -1240,13 +1270,15 @@ impl<'a> Checker<'a> {
             }
         }
         let mut steps = Vec::new();
-        let mut ok = true;
+        let mut ok = expanded;
         for (i, item) in items.iter().enumerate() {
-            match self.step(i, item) {
+            self.origin.clone_from(&item.origin);
+            match self.step(i, &item.value) {
                 Some(step) => steps.push(step),
                 None => ok = false,
             }
         }
+        self.origin.clear();
         ok.then_some(steps)
     }
 
@@ -1443,7 +1475,9 @@ impl<'a> Checker<'a> {
             self.mark_set.insert(name.clone());
         }
 
-        let line = self.position(at.start).0;
+        // A step from a procedure is on the line of the (outermost) use.
+        let at_line = self.origin.first().map_or(at.start, |o| o.used_at());
+        let line = self.sources.locate(at_line).1;
         Some(Step {
             index,
             line,

@@ -25,14 +25,18 @@ mod duration;
 #[cfg(test)]
 mod fuzz;
 mod model;
+#[cfg(test)]
+mod procedure_tests;
 mod roles;
 mod schema;
+mod sources;
 mod template;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 
+pub use check::BUILTIN_PROCEDURES;
 pub use duration::{parse_duration, parse_wal_disk_size};
 pub use model::{
     Action, Area, Condition, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, When,

@@ -10,7 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::check::{On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS, WAIT_KEYS};
+use super::check::{builtin_procedures, On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS, WAIT_KEYS};
+use super::check::{PROCEDURE_KEYS, USE_KEYS};
 use super::model::{Area, Condition, StopMode, ACTIONS, FAULTS, NODES, ROLES};
 
 /// The `$id` of the schema (a name, not a place to fetch it from).
@@ -69,15 +70,103 @@ fn top_key(key: &str) -> Value {
                 "additionalProperties": {"type": ["string", "integer", "boolean"]}
             }
         }),
+        "procedures" => {
+            let builtins: Vec<&str> = builtin_procedures().iter().map(|p| p.name).collect();
+            json!({
+                "type": "object",
+                "description": "[procedures.NAME] tables: named groups of steps, used by `use = \"NAME\"` steps.",
+                "propertyNames": {"not": {"enum": builtins}},
+                "additionalProperties": procedure(),
+            })
+        }
         "steps" => json!({"type": "array", "items": step()}),
         other => unreachable!("top-level key `{other}` has no type in the schema"),
     }
 }
 
-/// A step: exactly one kind key, with the keys that kind allows.
+/// A step: exactly one kind key, with the keys that kind allows; or a use of a procedure.
 fn step() -> Value {
-    let kinds: Vec<Value> = KIND_SPECS.iter().map(kind).collect();
+    let mut kinds: Vec<Value> = KIND_SPECS.iter().map(kind).collect();
+    kinds.push(use_step());
     json!({"type": "object", "oneOf": kinds})
+}
+
+/// A procedure's table: what it does, its parameters, its steps.
+fn procedure() -> Value {
+    let mut props = Map::new();
+    for key in PROCEDURE_KEYS {
+        let value = match *key {
+            "about" => string("What the procedure does, in a line."),
+            "params" => json!({
+                "type": "object",
+                "description": "Each parameter and what it is; the steps use it as ${NAME}.",
+                "additionalProperties": {"type": "string"},
+            }),
+            // Any value of a procedure's step may be a `${PARAM}`, of any type: the checker
+            // checks them once expanded.
+            "steps" => {
+                json!({"type": "array", "minItems": 1, "items": {"type": "object", "description": "A step as in [[steps]], any value of which may be ${PARAM}."}})
+            }
+            other => unreachable!("procedure key `{other}` has no type in the schema"),
+        };
+        props.insert(key.to_string(), value);
+    }
+    json!({
+        "type": "object",
+        "required": ["steps"],
+        "additionalProperties": false,
+        "properties": props,
+    })
+}
+
+/// `use = "NAME"`: the built-in procedures with their parameters, or a drill's own.
+fn use_step() -> Value {
+    let argument = json!({"type": ["string", "integer", "number", "boolean"]});
+    let builtins = builtin_procedures();
+    let names: Vec<&str> = builtins.iter().map(|p| p.name).collect();
+    let mut forms: Vec<Value> = builtins
+        .iter()
+        .map(|p| {
+            let fields: Vec<(&str, Value)> = p
+                .params
+                .iter()
+                .map(|(name, about)| (name.as_str(), string(about)))
+                .collect();
+            let required: Vec<&str> = p.params.iter().map(|(n, _)| n.as_str()).collect();
+            json!({
+                "properties": {
+                    "use": {"const": p.name, "description": p.about},
+                    "with": object(&fields, &required),
+                }
+            })
+        })
+        .collect();
+    forms.push(json!({
+        "properties": {
+            "use": {"not": {"enum": names}},
+            "with": {"type": "object", "additionalProperties": argument},
+        }
+    }));
+    let mut props = Map::new();
+    for key in USE_KEYS {
+        let value = match *key {
+            "use" => json!({
+                "anyOf": [{"enum": names}, {"type": "string"}],
+                "description": "A procedure: a built-in one or one of the drill's [procedures]; it stands for its steps.",
+            }),
+            "with" => json!({"type": "object", "description": "The procedure's parameters."}),
+            "when" => when(),
+            other => unreachable!("use key `{other}` has no type in the schema"),
+        };
+        props.insert(key.to_string(), value);
+    }
+    json!({
+        "title": "use",
+        "required": ["use"],
+        "additionalProperties": false,
+        "properties": props,
+        "oneOf": forms,
+    })
 }
 
 fn kind(spec: &super::check::KindSpec) -> Value {
@@ -339,6 +428,45 @@ sleep = "1m30s"
             assert!(
                 !errors(&v, &as_json(&text)).is_empty(),
                 "{what} was accepted:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn procedures_and_their_uses_validate() {
+        let v = validator();
+        let own = "[procedures.restart]\nparams = { node = \"the node\" }\n[[procedures.restart.steps]]\ntitle = \"restart\"\non = \"${node}\"\nrun = \"pg_ctl restart\"\n";
+        let uses = "[[steps]]\nuse = \"restart\"\nwith = { node = \"node1\" }\n[[steps]]\nuse = \"promote-the-slave\"\nwith = { node = \"node2\" }\nwhen = \"sync\"\n";
+        let text = format!("name = \"p\"\ntitle = \"t\"\n{own}{uses}");
+        assert_eq!(errors(&v, &as_json(&text)), Vec::<String>::new());
+        for (what, from, to) in [
+            (
+                "a missing parameter",
+                "with = { node = \"node2\" }",
+                "with = {}",
+            ),
+            (
+                "an extra parameter",
+                "\"node2\" }",
+                "\"node2\", of = \"node1\" }",
+            ),
+            ("a title on a use", "when = \"sync\"", "title = \"x\""),
+            (
+                "a procedure without steps",
+                "[[procedures.restart.steps]]",
+                "[procedures.restart.x]",
+            ),
+            (
+                "a built-in name for one's own",
+                "[procedures.restart]",
+                "[procedures.inject]",
+            ),
+        ] {
+            let bad = text.replacen(from, to, 1);
+            assert_ne!(bad, text, "{what}: nothing replaced");
+            assert!(
+                !errors(&v, &as_json(&bad)).is_empty(),
+                "{what} was accepted:\n{bad}"
             );
         }
     }

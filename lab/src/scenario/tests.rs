@@ -32,7 +32,7 @@ const BAD: &[Bad] = &[
         name: "unknown top-level key",
         body: "colour = \"red\"\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
         expected: &[
-            "d.toml:4:1: error: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, steps",
+            "d.toml:4:1: error: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, procedures, steps",
         ],
     },
     Bad {
