@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::time::Duration;
 
+use strum::IntoEnumIterator;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
@@ -48,23 +49,25 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "steps",
 ];
 
-/// The parameters of each action (`with = { ... }`), in the order messages list them.
-pub(super) const ACTION_PARAMS: &[(&str, &[&str])] = &[
-    ("start", &[]),
-    ("stop", &["mode", "fallback"]),
-    ("promote", &[]),
-    ("base_backup", &["from", "to", "wal"]),
-    ("local_backup", &["to"]),
-    ("move_aside", &["to", "what"]),
-    ("link_wal", &[]),
-    ("make_standby", &["of", "timeline"]),
-    ("pitr", &["target_time", "restore_command"]),
-    ("load", &["seconds", "clients"]),
-    ("copy_backup", &["from", "backup", "to"]),
-    ("ledger_start", &[]),
-    ("ledger_retarget", &[]),
-    ("ledger_check", &["max_lost"]),
-];
+/// The parameters of an action (`with = { ... }`), in the order messages list them.
+pub(super) fn action_params(action: ActionKind) -> &'static [&'static str] {
+    match action {
+        ActionKind::Start
+        | ActionKind::Promote
+        | ActionKind::LinkWal
+        | ActionKind::LedgerStart
+        | ActionKind::LedgerRetarget => &[],
+        ActionKind::Stop => &["mode", "fallback"],
+        ActionKind::BaseBackup => &["from", "to", "wal"],
+        ActionKind::LocalBackup => &["to"],
+        ActionKind::MoveAside => &["to", "what"],
+        ActionKind::MakeStandby => &["of", "timeline"],
+        ActionKind::Pitr => &["target_time", "restore_command"],
+        ActionKind::Load => &["seconds", "clients"],
+        ActionKind::CopyBackup => &["from", "backup", "to"],
+        ActionKind::LedgerCheck => &["max_lost"],
+    }
+}
 
 /// The keys of a `wait` table.
 pub(super) const WAIT_KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log", "since"];
@@ -132,8 +135,9 @@ pub(super) enum On {
 }
 
 /// What the checker knows of a step kind before reading its value.
+#[derive(Clone, Copy)]
 pub(super) struct KindSpec {
-    pub(super) name: &'static str,
+    pub(super) kind: Kind,
     /// Keys besides the common ones and the kind key.
     pub(super) extra: &'static [&'static str],
     pub(super) on: On,
@@ -141,80 +145,44 @@ pub(super) struct KindSpec {
     pub(super) timeout: bool,
 }
 
-pub(super) const KIND_SPECS: &[KindSpec] = &[
-    KindSpec {
-        name: "run",
-        extra: &["user", "expect_exit", "expect_output", "background"],
-        on: On::OneOrAll,
-        capturable: true,
-        timeout: true,
-    },
-    KindSpec {
-        name: "sql",
-        extra: &["db", "expect", "measure"],
-        on: On::OneOrAll,
-        capturable: true,
-        timeout: true,
-    },
-    KindSpec {
-        name: "action",
-        extra: &["with"],
-        on: On::OneOrAll,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "fault",
-        extra: &["heal"],
-        on: On::One,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "wait",
-        extra: &[],
-        on: On::OneOrAll,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "expect_log",
-        extra: &["since"],
-        on: On::One,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "expect_monitor",
-        extra: &["since", "of"],
-        on: On::One,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "mark",
-        extra: &[],
-        on: On::No,
-        capturable: false,
-        timeout: false,
-    },
-    KindSpec {
-        name: "sleep",
-        extra: &[],
-        on: On::No,
-        capturable: false,
-        timeout: false,
-    },
-    KindSpec {
-        name: "note",
-        extra: &[],
-        on: On::No,
-        capturable: false,
-        timeout: false,
-    },
-];
-
 impl KindSpec {
+    /// What the checker knows of `kind`.
+    pub(super) fn of(kind: Kind) -> KindSpec {
+        type Spec = (&'static [&'static str], On, bool, bool);
+        let (extra, on, capturable, timeout): Spec = match kind {
+            Kind::Run => (
+                &["user", "expect_exit", "expect_output", "background"],
+                On::OneOrAll,
+                true,
+                true,
+            ),
+            Kind::Sql => (&["db", "expect", "measure"], On::OneOrAll, true, true),
+            Kind::Action => (&["with"], On::OneOrAll, false, true),
+            Kind::Fault => (&["heal"], On::One, false, true),
+            Kind::Wait => (&[], On::OneOrAll, false, true),
+            Kind::ExpectLog => (&["since"], On::One, false, true),
+            Kind::ExpectMonitor => (&["since", "of"], On::One, false, true),
+            Kind::Mark | Kind::Sleep | Kind::Note => (&[], On::No, false, false),
+        };
+        KindSpec {
+            kind,
+            extra,
+            on,
+            capturable,
+            timeout,
+        }
+    }
+
+    /// Every kind's, in the order of [`Kind`].
+    pub(super) fn all() -> impl Iterator<Item = KindSpec> {
+        Kind::iter().map(KindSpec::of)
+    }
+
+    /// The kind's key.
+    pub(super) fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
     /// Every key a step of this kind may have, in the order messages list them.
     pub(super) fn keys(&self) -> Vec<&'static str> {
         let mut keys = vec!["title"];
@@ -227,7 +195,7 @@ impl KindSpec {
         if self.capturable {
             keys.push("capture");
         }
-        keys.extend(["id", "optional", "when", self.name]);
+        keys.extend(["id", "optional", "when", self.name()]);
         keys.extend(self.extra);
         keys
     }
@@ -239,9 +207,7 @@ fn is_step_key(key: &str) -> bool {
         "title", "on", "timeout", "capture", "id", "optional", "when",
     ]
     .contains(&key)
-        || KIND_SPECS
-            .iter()
-            .any(|s| s.name == key || s.extra.contains(&key))
+        || KindSpec::all().any(|s| s.name() == key || s.extra.contains(&key))
 }
 
 /// Reads and checks a drill file.
@@ -1296,7 +1262,7 @@ impl<'a> Checker<'a> {
             .filter(|(k, _)| KINDS.contains(&k.get_ref().as_ref()))
             .collect();
         let spec = match kinds.as_slice() {
-            [(k, _)] => KIND_SPECS.iter().find(|s| s.name == k.get_ref()),
+            [(k, _)] => k.get_ref().parse::<Kind>().ok().map(KindSpec::of),
             [] => {
                 let unknown: Vec<_> = entries
                     .iter()
@@ -1342,7 +1308,7 @@ impl<'a> Checker<'a> {
                 if keys.contains(&key) {
                     continue;
                 }
-                let step = a_step(spec.name);
+                let step = a_step(spec.name());
                 let message = if is_step_key(key) {
                     format!(
                         "`{key}` does not apply to {step}: expected one of {}",
@@ -1407,7 +1373,7 @@ impl<'a> Checker<'a> {
                     at.clone(),
                     format!(
                         "{} needs `on`: a node ({}), a role ({}){all}",
-                        a_step(spec.name),
+                        a_step(spec.name()),
                         list(NODES),
                         list(ROLES)
                     ),
@@ -1432,7 +1398,7 @@ impl<'a> Checker<'a> {
         }
 
         let kind = match (spec, kinds.first()) {
-            (Some(spec), Some((_, v))) => self.kind(spec.name, v, &entries),
+            (Some(spec), Some((_, v))) => self.kind(spec.kind, v, &entries),
             _ => None,
         };
         if let (Some(StepKind::Action(action)), Some(Some(NodeRef::All))) = (&kind, &on) {
@@ -1494,13 +1460,13 @@ impl<'a> Checker<'a> {
 
     fn kind(
         &mut self,
-        kind: &str,
+        kind: Kind,
         value: &Value<'_>,
         entries: &[(&Key<'_>, &Value<'_>)],
     ) -> Option<StepKind> {
         let opt = |key: &str| get(entries, key);
         match kind {
-            "run" => {
+            Kind::Run => {
                 let command = self.template("run", value);
                 let user = self.opt(opt("user"), |cx, v| {
                     cx.choice("user", v, &["postgres", "root"], "user")
@@ -1541,7 +1507,7 @@ impl<'a> Checker<'a> {
                     background,
                 })
             }
-            "sql" => {
+            Kind::Sql => {
                 let sql = self.template("sql", value);
                 let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
@@ -1555,8 +1521,8 @@ impl<'a> Checker<'a> {
                     measure: measure?,
                 })
             }
-            "action" => self.action(value, opt("with")).map(StepKind::Action),
-            "fault" => {
+            Kind::Action => self.action(value, opt("with")).map(StepKind::Action),
+            Kind::Fault => {
                 let name = self.choice("fault", value, FAULTS, "fault");
                 let heal = self.opt(opt("heal"), |cx, v| cx.boolean("heal", v));
                 if let (Some(i), Some(Some(true)), Some(v)) = (name, heal, opt("heal")) {
@@ -1577,8 +1543,8 @@ impl<'a> Checker<'a> {
                     heal: heal?.unwrap_or(false),
                 })
             }
-            "wait" => self.wait(value).map(StepKind::Wait),
-            "expect_log" => {
+            Kind::Wait => self.wait(value).map(StepKind::Wait),
+            Kind::ExpectLog => {
                 let lines =
                     self.array("expect_log", value, "an array of regex strings", |cx, v| {
                         let s = cx.string("expect_log", v)?;
@@ -1590,7 +1556,7 @@ impl<'a> Checker<'a> {
                     since: since?,
                 })
             }
-            "expect_monitor" => {
+            Kind::ExpectMonitor => {
                 let expected = "an array of pg_isready codes (0, 1, 2)";
                 let codes = self.array("expect_monitor", value, expected, |cx, v| {
                     let expected =
@@ -1606,7 +1572,7 @@ impl<'a> Checker<'a> {
                     of: of?,
                 })
             }
-            "mark" => {
+            Kind::Mark => {
                 let name = self.pattern("mark", value, is_id, "mark name", ID_RULE)?;
                 if let Some((_, first)) = self.marks.iter().find(|(m, _)| *m == name) {
                     let first = *first;
@@ -1618,12 +1584,11 @@ impl<'a> Checker<'a> {
                 }
                 Some(StepKind::Mark(name))
             }
-            "sleep" => self.duration("sleep", value).map(StepKind::Sleep),
-            "note" => self
+            Kind::Sleep => self.duration("sleep", value).map(StepKind::Sleep),
+            Kind::Note => self
                 .text("note", value)
                 .filter(|t| self.template_of(t, value.span()).is_some())
                 .map(StepKind::Note),
-            _ => None,
         }
     }
 
@@ -1768,7 +1733,7 @@ impl<'a> Checker<'a> {
 
     fn action(&mut self, value: &Value<'_>, with: Option<&Value<'_>>) -> Option<Action> {
         let name = self.string("action", value)?;
-        let Some((name, allowed)) = ACTION_PARAMS.iter().find(|(a, _)| *a == name) else {
+        let Ok(kind) = name.parse::<ActionKind>() else {
             self.err(
                 value.span(),
                 format!(
@@ -1779,6 +1744,7 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
+        let (name, allowed) = (kind.name(), action_params(kind));
         let params = match with {
             None => Vec::new(),
             Some(w) => match w.get_ref().as_table() {
@@ -1829,13 +1795,13 @@ impl<'a> Checker<'a> {
         };
         let node = "a node (node1, node2) or a role (primary, standby)";
         let data_dir = || Template::literal(DATA_DIR);
-        match *name {
-            "start" => Some(Action::Start),
-            "promote" => Some(Action::Promote),
-            "link_wal" => Some(Action::LinkWal),
-            "ledger_start" => Some(Action::LedgerStart),
-            "ledger_retarget" => Some(Action::LedgerRetarget),
-            "ledger_check" => {
+        match kind {
+            ActionKind::Start => Some(Action::Start),
+            ActionKind::Promote => Some(Action::Promote),
+            ActionKind::LinkWal => Some(Action::LinkWal),
+            ActionKind::LedgerStart => Some(Action::LedgerStart),
+            ActionKind::LedgerRetarget => Some(Action::LedgerRetarget),
+            ActionKind::LedgerCheck => {
                 let max_lost = self.opt(param("max_lost"), |cx, v| {
                     cx.integer("max_lost", v, 0..=i64::MAX, "a number of rows (0 or more)")
                         .map(|n| n as u64)
@@ -1844,7 +1810,7 @@ impl<'a> Checker<'a> {
                     max_lost: max_lost?,
                 })
             }
-            "stop" => {
+            ActionKind::Stop => {
                 let mode = self.opt(param("mode"), |cx, v| stop_mode(cx, "mode", v));
                 let fallback = self.opt(param("fallback"), |cx, v| stop_mode(cx, "fallback", v));
                 Some(Action::Stop {
@@ -1852,7 +1818,7 @@ impl<'a> Checker<'a> {
                     fallback: fallback?,
                 })
             }
-            "base_backup" => {
+            ActionKind::BaseBackup => {
                 let from = required(self, "from", &format!("the node to copy, {node}"))
                     .and_then(|v| self.node("from", v, false));
                 let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
@@ -1863,7 +1829,7 @@ impl<'a> Checker<'a> {
                     wal: wal?.unwrap_or(false),
                 })
             }
-            "local_backup" => {
+            ActionKind::LocalBackup => {
                 let to = required(
                     self,
                     "to",
@@ -1872,7 +1838,7 @@ impl<'a> Checker<'a> {
                 .and_then(|v| self.path("to", v, false));
                 Some(Action::LocalBackup { to: to? })
             }
-            "move_aside" => {
+            ActionKind::MoveAside => {
                 let to = required(self, "to", "where to, under /disk4/")
                     .and_then(|v| self.path("to", v, true));
                 let what = self.opt(param("what"), |cx, v| cx.areas(v));
@@ -1881,7 +1847,7 @@ impl<'a> Checker<'a> {
                     what: what?.unwrap_or_else(|| Area::ALL.to_vec()),
                 })
             }
-            "make_standby" => {
+            ActionKind::MakeStandby => {
                 let of = required(self, "of", &format!("the primary to follow, {node}"))
                     .and_then(|v| self.node("of", v, false));
                 let timeline = self.opt(param("timeline"), |cx, v| {
@@ -1892,7 +1858,7 @@ impl<'a> Checker<'a> {
                     latest_timeline: timeline? == Some(1),
                 })
             }
-            "pitr" => {
+            ActionKind::Pitr => {
                 let target_time = required(self, "target_time", "the recovery_target_time")
                     .and_then(|v| self.template("target_time", v));
                 let restore_command = self.opt(param("restore_command"), |cx, v| {
@@ -1903,7 +1869,7 @@ impl<'a> Checker<'a> {
                     restore_command: restore_command?,
                 })
             }
-            "load" => {
+            ActionKind::Load => {
                 let seconds = required(self, "seconds", "how long pgbench runs")
                     .and_then(|v| self.seconds(v));
                 let clients = self.opt(param("clients"), |cx, v| {
@@ -1915,7 +1881,7 @@ impl<'a> Checker<'a> {
                     clients: clients?.unwrap_or(2),
                 })
             }
-            "copy_backup" => {
+            ActionKind::CopyBackup => {
                 let from = required(
                     self,
                     "from",
@@ -1931,7 +1897,6 @@ impl<'a> Checker<'a> {
                     to: to?.unwrap_or_else(data_dir),
                 })
             }
-            _ => None,
         }
     }
 
@@ -2008,11 +1973,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_checker_knows_every_public_kind_and_action() {
-        let kinds: Vec<&str> = KIND_SPECS.iter().map(|s| s.name).collect();
-        assert_eq!(kinds, KINDS);
-        let actions: Vec<&str> = ACTION_PARAMS.iter().map(|(a, _)| *a).collect();
-        assert_eq!(actions, ACTIONS);
+    fn kinds_and_actions_are_named_as_drill_files_write_them() {
+        assert_eq!(
+            KINDS,
+            [
+                "run",
+                "sql",
+                "action",
+                "fault",
+                "wait",
+                "expect_log",
+                "expect_monitor",
+                "mark",
+                "sleep",
+                "note"
+            ]
+        );
+        assert_eq!(
+            ACTIONS,
+            [
+                "start",
+                "stop",
+                "promote",
+                "base_backup",
+                "local_backup",
+                "move_aside",
+                "link_wal",
+                "make_standby",
+                "pitr",
+                "load",
+                "copy_backup",
+                "ledger_start",
+                "ledger_retarget",
+                "ledger_check"
+            ]
+        );
+        for kind in Kind::iter() {
+            assert_eq!(kind.name().parse::<Kind>(), Ok(kind));
+        }
+        for action in ActionKind::iter() {
+            assert_eq!(action.name().parse::<ActionKind>(), Ok(action));
+        }
     }
 
     #[test]

@@ -39,8 +39,9 @@ use std::fmt;
 pub use check::BUILTIN_PROCEDURES;
 pub use duration::{parse_duration, parse_wal_disk_size};
 pub use model::{
-    Action, Area, Condition, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, When,
-    ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+    Action, ActionKind, Area, Condition, Drill, Kind, LabNeeds, NodeRef, Step, StepKind, StopMode,
+    WaitFor, When, ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES,
+    ROLES,
 };
 pub use schema::{drill_schema, SCHEMA_ID};
 pub use template::{Part, Template};

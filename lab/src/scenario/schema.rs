@@ -1,8 +1,8 @@
 //! A JSON Schema (draft 07) of the drill format, for editors with TOML schema support (taplo,
 //! Even Better TOML): they complete keys and check values as a drill is typed.
 //!
-//! The schema is built from the checker's own tables (`check::TOP_KEYS`, `KIND_SPECS`,
-//! `ACTION_PARAMS`) and the model's vocabulary (`NODES`, `ROLES`, `ACTIONS`, `FAULTS`, …), so a
+//! The schema is built from the checker's own tables (`check::TOP_KEYS`, `KindSpec`,
+//! `action_params`) and the model's vocabulary ([`Kind`], [`ActionKind`], (`NODES`, `ROLES`, `ACTIONS`, `FAULTS`, …), so a
 //! key or a name added to the checker appears here; the type of each key is the one table kept
 //! here, and a test fails when a key has none. The checker stays the authority (it also checks
 //! paths, regexes, variables and marks, which a schema cannot); the schema never refuses a
@@ -10,9 +10,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::check::{builtin_procedures, On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS, WAIT_KEYS};
+use strum::IntoEnumIterator;
+
+use super::check::{action_params, builtin_procedures, KindSpec, On, TOP_KEYS, WAIT_KEYS};
 use super::check::{PROCEDURE_KEYS, USE_KEYS};
-use super::model::{Area, Condition, StopMode, ACTIONS, FAULTS, NODES, ROLES};
+use super::model::{ActionKind, Area, Condition, Kind, StopMode, ACTIONS, FAULTS, NODES, ROLES};
 
 /// The `$id` of the schema (a name, not a place to fetch it from).
 pub const SCHEMA_ID: &str = "urn:pglab:drill";
@@ -86,7 +88,7 @@ fn top_key(key: &str) -> Value {
 
 /// A step: exactly one kind key, with the keys that kind allows; or a use of a procedure.
 fn step() -> Value {
-    let mut kinds: Vec<Value> = KIND_SPECS.iter().map(kind).collect();
+    let mut kinds: Vec<Value> = KindSpec::all().map(|s| kind(&s)).collect();
     kinds.push(use_step());
     json!({"type": "object", "oneOf": kinds})
 }
@@ -169,7 +171,7 @@ fn use_step() -> Value {
     })
 }
 
-fn kind(spec: &super::check::KindSpec) -> Value {
+fn kind(spec: &KindSpec) -> Value {
     let mut props = Map::new();
     for key in spec.keys() {
         let value = match key {
@@ -179,20 +181,21 @@ fn kind(spec: &super::check::KindSpec) -> Value {
         props.insert(key.to_string(), value);
     }
     let mut schema = json!({
-        "title": spec.name,
-        "required": ["title", spec.name],
+        "title": spec.name(),
+        "required": ["title", spec.name()],
         "additionalProperties": false,
         "properties": props,
     });
-    if spec.name == "action" {
-        schema["oneOf"] = Value::Array(ACTION_PARAMS.iter().map(action).collect());
+    if spec.kind == Kind::Action {
+        schema["oneOf"] = Value::Array(ActionKind::iter().map(action).collect());
     }
     schema
 }
 
 /// One action and the parameters its `with` takes.
-fn action((name, params): &(&str, &[&str])) -> Value {
-    let fields: Vec<(&str, Value)> = params.iter().map(|p| (*p, param(p))).collect();
+fn action(kind: ActionKind) -> Value {
+    let name = kind.name();
+    let fields: Vec<(&str, Value)> = action_params(kind).iter().map(|p| (*p, param(p))).collect();
     json!({
         "properties": {
             "action": {"const": name},
