@@ -95,6 +95,7 @@ impl Context {
     /// Renders a template with the known variables.
     pub fn render(&self, t: &Template) -> Result<String, String> {
         t.render(&|name: &str| self.lookup(name))
+            .map_err(|e| e.to_string())
     }
 
     /// Renders a path template and checks the path the values make, as the drill's checker
@@ -111,6 +112,7 @@ impl Context {
     /// Renders a regex template: variable values are inserted as literal text.
     pub fn render_regex(&self, t: &Template) -> Result<String, String> {
         t.render_regex(&|name: &str| self.lookup(name))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -405,6 +407,7 @@ pub fn command_steps(
 /// cannot be rendered is shown as written.
 pub fn title(ctx: &Context, title: &str) -> String {
     Template::parse(title)
+        .map_err(|e| e.to_string())
         .and_then(|t| ctx.render(&t))
         .unwrap_or_else(|_| title.to_string())
 }

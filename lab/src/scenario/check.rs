@@ -91,6 +91,27 @@ const REGEX_SIZE_LIMIT: usize = 256 << 10;
 /// The compiled size all of a file's patterns may have together: compiling is what costs time.
 const REGEX_FILE_BUDGET: usize = 16 << 20;
 
+/// Why a pattern that parses is refused: what `bad regex `…` in `key`: …` goes on to say.
+#[derive(Debug, thiserror::Error)]
+enum RegexProblem {
+    /// Over [`REGEX_SIZE_LIMIT`] alone.
+    #[error(
+        "it compiles to more than {} KiB (a counted repetition of a Unicode class such as \\w{{40}} \
+         is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
+        REGEX_SIZE_LIMIT >> 10
+    )]
+    TooBig,
+    /// The file's patterns together over [`REGEX_FILE_BUDGET`].
+    #[error(
+        "the file's patterns together compile to more than {} MiB: use fewer or simpler ones",
+        REGEX_FILE_BUDGET >> 20
+    )]
+    OverBudget,
+    /// What the regex compiler says.
+    #[error("{0}")]
+    Other(String),
+}
+
 /// At most this many valid names are listed where a name is unknown, closest first.
 const MAX_CANDIDATES: usize = 5;
 
@@ -634,8 +655,8 @@ impl<'a> Checker<'a> {
         };
         match parse_duration(s) {
             Ok(d) => Some(d),
-            Err(message) => {
-                self.err(value.span(), message);
+            Err(e) => {
+                self.err(value.span(), e.to_string());
                 None
             }
         }
@@ -748,7 +769,7 @@ impl<'a> Checker<'a> {
         let (template, refs) = match Template::scan(s) {
             Ok(scanned) => scanned,
             Err(e) => {
-                self.err(at(e.offset), e.message);
+                self.err(at(e.offset()), e.to_string());
                 return None;
             }
         };
@@ -811,12 +832,12 @@ impl<'a> Checker<'a> {
         let problem = match regex_syntax::Parser::new().parse(&pattern) {
             // Past the budget (or the diagnostics shown) a pattern is not even parsed.
             _ if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() => {
-                Some(self.over_budget())
+                Some(RegexProblem::OverBudget.to_string())
             }
             Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
             Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
             Err(e) => Some(e.to_string()),
-            Ok(_) => self.regex_budget(&pattern).err(),
+            Ok(_) => self.regex_budget(&pattern).err().map(|p| p.to_string()),
         };
         match problem {
             Some(problem) => {
@@ -831,7 +852,7 @@ impl<'a> Checker<'a> {
     /// Charges a pattern's compiled size to the file's budget (each distinct pattern once).
     /// The size is that of the Thompson NFA every regex engine of the runner is built from, so
     /// what passes here compiles there too.
-    fn regex_budget(&mut self, pattern: &str) -> Result<(), String> {
+    fn regex_budget(&mut self, pattern: &str) -> Result<(), RegexProblem> {
         let left = REGEX_FILE_BUDGET.saturating_sub(self.regex_spent);
         let limit = REGEX_SIZE_LIMIT.min(left);
         use regex_automata::nfa::thompson::{Compiler, Config};
@@ -841,25 +862,14 @@ impl<'a> Checker<'a> {
             .map_err(|e| match e.size_limit() {
                 Some(_) if limit < REGEX_SIZE_LIMIT => {
                     self.regex_spent = REGEX_FILE_BUDGET;
-                    self.over_budget()
+                    RegexProblem::OverBudget
                 }
-                Some(_) => format!(
-                    "it compiles to more than {} KiB (a counted repetition of a Unicode class \
-                     such as \\w{{40}} is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
-                    REGEX_SIZE_LIMIT >> 10
-                ),
-                None => e.to_string(),
+                Some(_) => RegexProblem::TooBig,
+                None => RegexProblem::Other(e.to_string()),
             })?;
         self.regex_spent += nfa.memory_usage();
         self.regexes_seen.insert(pattern.to_string());
         Ok(())
-    }
-
-    fn over_budget(&self) -> String {
-        format!(
-            "the file's patterns together compile to more than {} MiB: use fewer or simpler ones",
-            REGEX_FILE_BUDGET >> 20
-        )
     }
 
     /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
