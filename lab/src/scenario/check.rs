@@ -562,6 +562,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The entries of a `with` table (`expected` says what it holds), in file order.
+    fn with_entries<'t, 'i>(
+        &mut self,
+        with: &'t Value<'i>,
+        expected: &str,
+    ) -> Option<Vec<(&'t Key<'i>, &'t Value<'i>)>> {
+        match with.get_ref().as_table() {
+            Some(table) => Some(entries(table)),
+            None => {
+                self.wrong_type("with", with, expected);
+                None
+            }
+        }
+    }
+
     /// A string that must not be blank.
     fn text(&mut self, key: &str, value: &Value<'_>) -> Option<String> {
         let s = self.string(key, value)?;

@@ -27,17 +27,7 @@ impl<'a> Checker<'a> {
         let (name, allowed) = (kind.name(), action_params(kind));
         let params = match with {
             None => Vec::new(),
-            Some(w) => match w.get_ref().as_table() {
-                Some(table) => entries(table),
-                None => {
-                    self.wrong_type(
-                        "with",
-                        w,
-                        "a table of parameters such as { mode = \"fast\" }",
-                    );
-                    return None;
-                }
-            },
+            Some(w) => self.with_entries(w, "a table of parameters such as { mode = \"fast\" }")?,
         };
         for (k, _) in &params {
             if allowed.contains(&k.get_ref().as_ref()) {

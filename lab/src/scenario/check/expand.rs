@@ -530,17 +530,10 @@ impl<'a> Checker<'a> {
     ) -> Option<BTreeMap<String, Value<'i>>> {
         let given = match with {
             None => Vec::new(),
-            Some(w) => match w.get_ref().as_table() {
-                Some(table) => entries(table),
-                None => {
-                    self.wrong_type(
-                        "with",
-                        w,
-                        "a table of the procedure's parameters such as { node = \"node2\" }",
-                    );
-                    return None;
-                }
-            },
+            Some(w) => self.with_entries(
+                w,
+                "a table of the procedure's parameters such as { node = \"node2\" }",
+            )?,
         };
         let name = &p.name;
         let defined = self.sources.place(p.defined_at);
