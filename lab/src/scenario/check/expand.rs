@@ -134,8 +134,9 @@ impl Origin {
 
 /// A step table to check, with the procedures it comes from (outermost first; none for a
 /// step written in the drill).
-pub(super) struct Item<'i> {
-    pub(super) value: Value<'i>,
+/// A step of the drill's own is borrowed, not copied.
+pub(super) struct Item<'t, 'i> {
+    pub(super) value: Cow<'t, Value<'i>>,
     pub(super) origin: Vec<Origin>,
 }
 
@@ -385,29 +386,46 @@ impl<'a> Checker<'a> {
 
     /// The steps of the drill with every `use` replaced by its procedure's steps, and whether
     /// every use was right (each wrong one is reported and leaves no steps).
-    pub(super) fn expand<'i>(
+    pub(super) fn expand<'t, 'i>(
         &mut self,
-        items: &[Value<'i>],
+        items: &'t [Value<'i>],
         library: &Library<'i>,
-    ) -> (Vec<Item<'i>>, bool) {
+    ) -> (Vec<Item<'t, 'i>>, bool) {
         let mut out = Vec::new();
-        let ok = self.expand_into(items, library, &mut Vec::new(), &mut out);
+        let mut ok = true;
+        for item in items {
+            if !is_use(item) {
+                out.push(Item {
+                    value: Cow::Borrowed(item),
+                    origin: Vec::new(),
+                });
+                continue;
+            }
+            let mut expanded = Vec::new();
+            ok &= self.expand_into(
+                std::slice::from_ref(item),
+                library,
+                &mut Vec::new(),
+                &mut expanded,
+            );
+            out.extend(expanded);
+        }
         self.origin.clear();
         (out, ok)
     }
 
-    fn expand_into<'i>(
+    fn expand_into<'t, 'i>(
         &mut self,
         items: &[Value<'i>],
         library: &Library<'i>,
         stack: &mut Vec<Origin>,
-        out: &mut Vec<Item<'i>>,
+        out: &mut Vec<Item<'t, 'i>>,
     ) -> bool {
         let mut ok = true;
         for item in items {
             let Some(table) = item.get_ref().as_table().filter(|t| t.contains_key("use")) else {
                 out.push(Item {
-                    value: item.clone(),
+                    value: Cow::Owned(item.clone()),
                     origin: stack.clone(),
                 });
                 continue;
@@ -600,6 +618,13 @@ impl<'a> Checker<'a> {
         }
         note
     }
+}
+
+/// Whether a step table uses a procedure.
+fn is_use(item: &Value<'_>) -> bool {
+    item.get_ref()
+        .as_table()
+        .is_some_and(|t| t.contains_key("use"))
 }
 
 /// `value` with every span moved by `base` (a built-in procedure's file placed after the
