@@ -13,8 +13,8 @@ use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Temp
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     /// A template could not be rendered (a variable without a value).
-    #[error("{0}")]
-    Template(String),
+    #[error(transparent)]
+    Template(#[from] crate::scenario::Unbound),
     /// A path made with run-time values is not one a drill may use.
     #[error("{0}")]
     Path(String),
@@ -453,8 +453,9 @@ pub fn command_steps(
 /// cannot be rendered is shown as written.
 pub fn title(ctx: &Context, title: &str) -> String {
     Template::parse(title)
-        .and_then(|t| ctx.render(&t).map_err(|e| e.to_string()))
-        .unwrap_or_else(|_| title.to_string())
+        .ok()
+        .and_then(|t| ctx.render(&t).ok())
+        .unwrap_or_else(|| title.to_string())
 }
 
 /// SQL as the document types it: `psql -c "..."` for a one-line query on the `postgres`

@@ -15,11 +15,20 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::time::Duration;
 
+use strum::IntoEnumIterator;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
+mod actions;
+mod expand;
+mod steps;
+
+pub use expand::BUILTIN_PROCEDURES;
+pub(super) use expand::{builtin_procedures, PROCEDURE_KEYS, USE_KEYS};
+
 use super::model::*;
 use super::roles::{At, Roles};
+use super::sources::Sources;
 use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
 use crate::pg::DATA_DIR;
 use crate::plan::User;
@@ -31,26 +40,36 @@ type Named = (String, Range<usize>);
 
 /// The top-level keys, in the order messages list them.
 pub(super) const TOP_KEYS: &[&str] = &[
-    "name", "title", "proves", "source", "monitor", "lab", "profiles", "steps",
+    "name",
+    "title",
+    "proves",
+    "source",
+    "monitor",
+    "lab",
+    "profiles",
+    "procedures",
+    "steps",
 ];
 
-/// The parameters of each action (`with = { ... }`), in the order messages list them.
-pub(super) const ACTION_PARAMS: &[(&str, &[&str])] = &[
-    ("start", &[]),
-    ("stop", &["mode", "fallback"]),
-    ("promote", &[]),
-    ("base_backup", &["from", "to", "wal"]),
-    ("local_backup", &["to"]),
-    ("move_aside", &["to", "what"]),
-    ("link_wal", &[]),
-    ("make_standby", &["of", "timeline"]),
-    ("pitr", &["target_time", "restore_command"]),
-    ("load", &["seconds", "clients"]),
-    ("copy_backup", &["from", "backup", "to"]),
-    ("ledger_start", &[]),
-    ("ledger_retarget", &[]),
-    ("ledger_check", &["max_lost"]),
-];
+/// The parameters of an action (`with = { ... }`), in the order messages list them.
+pub(super) fn action_params(action: ActionKind) -> &'static [&'static str] {
+    match action {
+        ActionKind::Start
+        | ActionKind::Promote
+        | ActionKind::LinkWal
+        | ActionKind::LedgerStart
+        | ActionKind::LedgerRetarget => &[],
+        ActionKind::Stop => &["mode", "fallback"],
+        ActionKind::BaseBackup => &["from", "to", "wal"],
+        ActionKind::LocalBackup => &["to"],
+        ActionKind::MoveAside => &["to", "what"],
+        ActionKind::MakeStandby => &["of", "timeline"],
+        ActionKind::Pitr => &["target_time", "restore_command"],
+        ActionKind::Load => &["seconds", "clients"],
+        ActionKind::CopyBackup => &["from", "backup", "to"],
+        ActionKind::LedgerCheck => &["max_lost"],
+    }
+}
 
 /// The keys of a `wait` table.
 pub(super) const WAIT_KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log", "since"];
@@ -73,6 +92,27 @@ const REGEX_SIZE_LIMIT: usize = 256 << 10;
 
 /// The compiled size all of a file's patterns may have together: compiling is what costs time.
 const REGEX_FILE_BUDGET: usize = 16 << 20;
+
+/// Why a pattern that parses is refused: what `bad regex `…` in `key`: …` goes on to say.
+#[derive(Debug, thiserror::Error)]
+enum RegexProblem {
+    /// Over [`REGEX_SIZE_LIMIT`] alone.
+    #[error(
+        "it compiles to more than {} KiB (a counted repetition of a Unicode class such as \\w{{40}} \
+         is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
+        REGEX_SIZE_LIMIT >> 10
+    )]
+    TooBig,
+    /// The file's patterns together over [`REGEX_FILE_BUDGET`].
+    #[error(
+        "the file's patterns together compile to more than {} MiB: use fewer or simpler ones",
+        REGEX_FILE_BUDGET >> 20
+    )]
+    OverBudget,
+    /// What the regex compiler says.
+    #[error("{0}")]
+    Other(String),
+}
 
 /// At most this many valid names are listed where a name is unknown, closest first.
 const MAX_CANDIDATES: usize = 5;
@@ -118,8 +158,9 @@ pub(super) enum On {
 }
 
 /// What the checker knows of a step kind before reading its value.
+#[derive(Clone, Copy)]
 pub(super) struct KindSpec {
-    pub(super) name: &'static str,
+    pub(super) kind: Kind,
     /// Keys besides the common ones and the kind key.
     pub(super) extra: &'static [&'static str],
     pub(super) on: On,
@@ -127,80 +168,44 @@ pub(super) struct KindSpec {
     pub(super) timeout: bool,
 }
 
-pub(super) const KIND_SPECS: &[KindSpec] = &[
-    KindSpec {
-        name: "run",
-        extra: &["user", "expect_exit", "expect_output", "background"],
-        on: On::OneOrAll,
-        capturable: true,
-        timeout: true,
-    },
-    KindSpec {
-        name: "sql",
-        extra: &["db", "expect", "measure"],
-        on: On::OneOrAll,
-        capturable: true,
-        timeout: true,
-    },
-    KindSpec {
-        name: "action",
-        extra: &["with"],
-        on: On::OneOrAll,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "fault",
-        extra: &["heal"],
-        on: On::One,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "wait",
-        extra: &[],
-        on: On::OneOrAll,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "expect_log",
-        extra: &["since"],
-        on: On::One,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "expect_monitor",
-        extra: &["since", "of"],
-        on: On::One,
-        capturable: false,
-        timeout: true,
-    },
-    KindSpec {
-        name: "mark",
-        extra: &[],
-        on: On::No,
-        capturable: false,
-        timeout: false,
-    },
-    KindSpec {
-        name: "sleep",
-        extra: &[],
-        on: On::No,
-        capturable: false,
-        timeout: false,
-    },
-    KindSpec {
-        name: "note",
-        extra: &[],
-        on: On::No,
-        capturable: false,
-        timeout: false,
-    },
-];
-
 impl KindSpec {
+    /// What the checker knows of `kind`.
+    pub(super) fn of(kind: Kind) -> KindSpec {
+        type Spec = (&'static [&'static str], On, bool, bool);
+        let (extra, on, capturable, timeout): Spec = match kind {
+            Kind::Run => (
+                &["user", "expect_exit", "expect_output", "background"],
+                On::OneOrAll,
+                true,
+                true,
+            ),
+            Kind::Sql => (&["db", "expect", "measure"], On::OneOrAll, true, true),
+            Kind::Action => (&["with"], On::OneOrAll, false, true),
+            Kind::Fault => (&["heal"], On::One, false, true),
+            Kind::Wait => (&[], On::OneOrAll, false, true),
+            Kind::ExpectLog => (&["since"], On::One, false, true),
+            Kind::ExpectMonitor => (&["since", "of"], On::One, false, true),
+            Kind::Mark | Kind::Sleep | Kind::Note => (&[], On::No, false, false),
+        };
+        KindSpec {
+            kind,
+            extra,
+            on,
+            capturable,
+            timeout,
+        }
+    }
+
+    /// Every kind's, in the order of [`Kind`].
+    pub(super) fn all() -> impl Iterator<Item = KindSpec> {
+        Kind::iter().map(KindSpec::of)
+    }
+
+    /// The kind's key.
+    pub(super) fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
     /// Every key a step of this kind may have, in the order messages list them.
     pub(super) fn keys(&self) -> Vec<&'static str> {
         let mut keys = vec!["title"];
@@ -213,7 +218,7 @@ impl KindSpec {
         if self.capturable {
             keys.push("capture");
         }
-        keys.extend(["id", "optional", "when", self.name]);
+        keys.extend(["id", "optional", "when", self.name()]);
         keys.extend(self.extra);
         keys
     }
@@ -225,9 +230,7 @@ fn is_step_key(key: &str) -> bool {
         "title", "on", "timeout", "capture", "id", "optional", "when",
     ]
     .contains(&key)
-        || KIND_SPECS
-            .iter()
-            .any(|s| s.name == key || s.extra.contains(&key))
+        || KindSpec::all().any(|s| s.name() == key || s.extra.contains(&key))
 }
 
 /// Reads and checks a drill file.
@@ -414,11 +417,13 @@ pub(super) fn path_problem(key: &str, shown: &str, path: &str, spare_only: bool)
 }
 
 struct Checker<'a> {
-    file: &'a str,
-    src: &'a str,
-    /// Byte offset of the start of every line.
-    line_starts: Vec<usize>,
+    /// The drill file and the built-in procedure files it uses, in one offset space.
+    sources: Sources<'a>,
+    /// The procedures the step being checked comes from (outermost first).
+    origin: Vec<expand::Origin>,
     diags: Vec<Diagnostic>,
+    /// Where each diagnostic sorts: its offset, or that of the outermost use it comes from.
+    order: Vec<usize>,
     /// 1-based number of the step being checked.
     step_no: usize,
     /// Variables defined at this point, in the order messages list them.
@@ -450,14 +455,11 @@ struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn new(file: &'a str, src: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(src.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         Checker {
-            file,
-            src,
-            line_starts,
+            sources: Sources::new(file, src),
+            origin: Vec::new(),
             diags: Vec::new(),
+            order: Vec::new(),
             step_no: 0,
             defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
             defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
@@ -475,16 +477,9 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
-    fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.src.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line - 1];
-        let col = self
-            .src
-            .get(start..offset)
-            .map_or(1, |s| s.chars().count() + 1);
-        (line, col)
+    /// The source text of a span (empty if it is none).
+    fn source_text(&self, span: Range<usize>) -> &'a str {
+        self.sources.text(span).unwrap_or_default()
     }
 
     /// Makes `${name}` usable from here on.
@@ -506,14 +501,17 @@ impl<'a> Checker<'a> {
             self.suppressed += 1;
             return;
         }
-        let (line, col) = self.position(span.start);
         let mut message = message.into();
         if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
             message.truncate(cut);
             message.push('…');
         }
+        message.push_str(&self.origin_note());
+        let (file, line, col) = self.sources.locate(span.start);
+        self.order
+            .push(self.origin.first().map_or(span.start, |o| o.used_at()));
         self.diags.push(Diagnostic {
-            file: self.file.to_string(),
+            file: file.to_string(),
             line,
             col,
             message,
@@ -522,11 +520,16 @@ impl<'a> Checker<'a> {
 
     /// The diagnostics, top to bottom, and a last one counting those not shown.
     fn finish(mut self) -> Vec<Diagnostic> {
-        self.diags.sort_by_key(|d| (d.line, d.col));
+        let mut sorted: Vec<(usize, Diagnostic)> =
+            self.order.drain(..).zip(self.diags.drain(..)).collect();
+        sorted.sort_by_key(|(at, _)| *at);
+        // The same mistake made by a procedure's steps alike is said once.
+        sorted.dedup_by(|a, b| a.1 == b.1);
+        self.diags = sorted.into_iter().map(|(_, d)| d).collect();
         if self.suppressed > 0 {
-            let (line, col) = self.position(self.first_suppressed);
+            let (file, line, col) = self.sources.locate(self.first_suppressed);
             self.diags.push(Diagnostic {
-                file: self.file.to_string(),
+                file: file.to_string(),
                 line,
                 col,
                 message: format!(
@@ -554,6 +557,21 @@ impl<'a> Checker<'a> {
             DeValue::String(s) => Some(s),
             _ => {
                 self.wrong_type(key, value, "a string");
+                None
+            }
+        }
+    }
+
+    /// The entries of a `with` table (`expected` says what it holds), in file order.
+    fn with_entries<'t, 'i>(
+        &mut self,
+        with: &'t Value<'i>,
+        expected: &str,
+    ) -> Option<Vec<(&'t Key<'i>, &'t Value<'i>)>> {
+        match with.get_ref().as_table() {
+            Some(table) => Some(entries(table)),
+            None => {
+                self.wrong_type("with", with, expected);
                 None
             }
         }
@@ -594,8 +612,7 @@ impl<'a> Checker<'a> {
         match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(n) if range.contains(&n) => Some(n),
             _ => {
-                let src = self.src;
-                let raw = quoted(&src[value.span()]);
+                let raw = quoted(self.source_text(value.span()));
                 self.err(
                     value.span(),
                     format!("`{key}` must be {expected}, not {raw}"),
@@ -655,8 +672,8 @@ impl<'a> Checker<'a> {
         };
         match parse_duration(s) {
             Ok(d) => Some(d),
-            Err(message) => {
-                self.err(value.span(), message);
+            Err(e) => {
+                self.err(value.span(), e.to_string());
                 None
             }
         }
@@ -736,7 +753,7 @@ impl<'a> Checker<'a> {
     /// The byte offset in the file where the text of the string at `span` starts, if the
     /// string's source is its text (no escapes), so that positions inside it can be given.
     fn content_start(&self, span: Range<usize>, decoded: &str) -> Option<usize> {
-        let raw = self.src.get(span.clone())?;
+        let raw = self.sources.text(span.clone())?;
         for quote in ["\"\"\"", "'''", "\"", "'"] {
             if raw.len() >= 2 * quote.len() && raw.starts_with(quote) && raw.ends_with(quote) {
                 let mut start = quote.len();
@@ -769,7 +786,7 @@ impl<'a> Checker<'a> {
         let (template, refs) = match Template::scan(s) {
             Ok(scanned) => scanned,
             Err(e) => {
-                self.err(at(e.offset), e.message);
+                self.err(at(e.offset()), e.to_string());
                 return None;
             }
         };
@@ -832,12 +849,12 @@ impl<'a> Checker<'a> {
         let problem = match regex_syntax::Parser::new().parse(&pattern) {
             // Past the budget (or the diagnostics shown) a pattern is not even parsed.
             _ if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() => {
-                Some(self.over_budget())
+                Some(RegexProblem::OverBudget.to_string())
             }
             Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
             Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
             Err(e) => Some(e.to_string()),
-            Ok(_) => self.regex_budget(&pattern).err(),
+            Ok(_) => self.regex_budget(&pattern).err().map(|p| p.to_string()),
         };
         match problem {
             Some(problem) => {
@@ -852,7 +869,7 @@ impl<'a> Checker<'a> {
     /// Charges a pattern's compiled size to the file's budget (each distinct pattern once).
     /// The size is that of the Thompson NFA every regex engine of the runner is built from, so
     /// what passes here compiles there too.
-    fn regex_budget(&mut self, pattern: &str) -> Result<(), String> {
+    fn regex_budget(&mut self, pattern: &str) -> Result<(), RegexProblem> {
         let left = REGEX_FILE_BUDGET.saturating_sub(self.regex_spent);
         let limit = REGEX_SIZE_LIMIT.min(left);
         use regex_automata::nfa::thompson::{Compiler, Config};
@@ -862,25 +879,14 @@ impl<'a> Checker<'a> {
             .map_err(|e| match e.size_limit() {
                 Some(_) if limit < REGEX_SIZE_LIMIT => {
                     self.regex_spent = REGEX_FILE_BUDGET;
-                    self.over_budget()
+                    RegexProblem::OverBudget
                 }
-                Some(_) => format!(
-                    "it compiles to more than {} KiB (a counted repetition of a Unicode class \
-                     such as \\w{{40}} is large: try [a-z0-9_]{{40}} or (?-u:\\w){{40}})",
-                    REGEX_SIZE_LIMIT >> 10
-                ),
-                None => e.to_string(),
+                Some(_) => RegexProblem::TooBig,
+                None => RegexProblem::Other(e.to_string()),
             })?;
         self.regex_spent += nfa.memory_usage();
         self.regexes_seen.insert(pattern.to_string());
         Ok(())
-    }
-
-    fn over_budget(&self) -> String {
-        format!(
-            "the file's patterns together compile to more than {} MiB: use fewer or simpler ones",
-            REGEX_FILE_BUDGET >> 20
-        )
     }
 
     /// A path on a node: absolute, under one of the lab's disks (only `/disk4/` when
@@ -954,7 +960,7 @@ impl<'a> Checker<'a> {
 
     // ---- the document ----
 
-    fn drill(&mut self, root: &DeTable<'_>) -> Option<Drill> {
+    fn drill<'i>(&mut self, root: &DeTable<'i>) -> Option<Drill> {
         let entries = entries(root);
         for (key, _) in &entries {
             if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
@@ -998,7 +1004,22 @@ impl<'a> Checker<'a> {
                 self.profiles(at, v)
             }
         };
-        let steps = match get(&entries, "steps") {
+        let own = entries
+            .iter()
+            .find(|(k, _)| k.get_ref() == "procedures")
+            .map(|(k, v)| (*k, *v));
+        let steps_value = get(&entries, "steps");
+        let uses = steps_value
+            .and_then(|v| v.get_ref().as_array())
+            .is_some_and(|items| {
+                items.iter().any(|i| {
+                    i.get_ref()
+                        .as_table()
+                        .is_some_and(|t| t.contains_key("use"))
+                })
+            });
+        let library = self.library(own, uses || own.is_some());
+        let steps = match steps_value {
             None => {
                 self.err(
                     0..0,
@@ -1006,8 +1027,9 @@ impl<'a> Checker<'a> {
                 );
                 None
             }
-            Some(v) => self.steps(v),
+            Some(v) => self.steps(v, &library),
         };
+        self.unused(&library);
         let steps = steps?;
         let monitor = monitor?.or_else(|| {
             steps
@@ -1086,6 +1108,7 @@ impl<'a> Checker<'a> {
     }
 
     /// `[profiles.NAME]` tables; defines `profile.KEY` for every key any profile has.
+    /// (Long: reading the tables and comparing their keys share the spans they collect.)
     fn profiles(
         &mut self,
         at: Range<usize>,
@@ -1135,7 +1158,7 @@ impl<'a> Checker<'a> {
                 let text = match v.get_ref() {
                     DeValue::String(s) => s.to_string(),
                     DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
-                        self.src[v.span()].replace('_', "")
+                        self.source_text(v.span()).replace('_', "")
                     }
                     other => {
                         self.err(
@@ -1218,399 +1241,6 @@ impl<'a> Checker<'a> {
         ok.then_some(profiles)
     }
 
-    fn steps(&mut self, value: &Value<'_>) -> Option<Vec<Step>> {
-        let Some(items) = value.get_ref().as_array() else {
-            self.wrong_type("steps", value, "an array of [[steps]] tables");
-            return None;
-        };
-        if items.is_empty() {
-            self.err(value.span(), "a drill needs at least one step");
-            return None;
-        }
-        // What later steps define, for "used before it is defined" messages.
-        for (i, item) in items.iter().enumerate() {
-            if let Some(table) = item.get_ref().as_table() {
-                let note = |key: &str, map: &mut BTreeMap<String, usize>| {
-                    if let Some(name) = table.get(key).and_then(|v| v.get_ref().as_str()) {
-                        map.entry(name.to_string()).or_insert(i + 1);
-                    }
-                };
-                note("capture", &mut self.captures);
-                note("mark", &mut self.all_marks);
-            }
-        }
-        let mut steps = Vec::new();
-        let mut ok = true;
-        for (i, item) in items.iter().enumerate() {
-            match self.step(i, item) {
-                Some(step) => steps.push(step),
-                None => ok = false,
-            }
-        }
-        ok.then_some(steps)
-    }
-
-    fn step(&mut self, index: usize, value: &Value<'_>) -> Option<Step> {
-        let n = index + 1;
-        self.step_no = n;
-        let Some(table) = value.get_ref().as_table() else {
-            self.wrong_type("steps", value, "an array of [[steps]] tables");
-            return None;
-        };
-        let at = value.span();
-        let entries = entries(table);
-        let kinds: Vec<&(&Key<'_>, &Value<'_>)> = entries
-            .iter()
-            .filter(|(k, _)| KINDS.contains(&k.get_ref().as_ref()))
-            .collect();
-        let spec = match kinds.as_slice() {
-            [(k, _)] => KIND_SPECS.iter().find(|s| s.name == k.get_ref()),
-            [] => {
-                let unknown: Vec<_> = entries
-                    .iter()
-                    .filter(|(k, _)| !is_step_key(k.get_ref()))
-                    .collect();
-                for (k, _) in &unknown {
-                    self.err(
-                        k.span(),
-                        format!(
-                            "unknown key `{}` in step {n}, which has no kind: a step needs \
-                             exactly one of {}",
-                            k.get_ref(),
-                            list(KINDS)
-                        ),
-                    );
-                }
-                if unknown.is_empty() {
-                    self.err(
-                        at.clone(),
-                        format!("step {n} has no kind: add exactly one of {}", list(KINDS)),
-                    );
-                }
-                None
-            }
-            [_, (second, _), ..] => {
-                let names: Vec<&str> = kinds.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
-                self.err(
-                    second.span(),
-                    format!(
-                        "step {n} has {} kind keys ({}): a step does exactly one thing, keep one",
-                        names.len(),
-                        list(&names)
-                    ),
-                );
-                None
-            }
-        };
-        // Keys this kind does not take.
-        if let Some(spec) = spec {
-            let keys = spec.keys();
-            for (k, _) in &entries {
-                let key: &str = k.get_ref();
-                if keys.contains(&key) {
-                    continue;
-                }
-                let step = a_step(spec.name);
-                let message = if is_step_key(key) {
-                    format!(
-                        "`{key}` does not apply to {step}: expected one of {}",
-                        list(&keys)
-                    )
-                } else {
-                    format!(
-                        "unknown key `{key}` in {step}: expected one of {}",
-                        list(&keys)
-                    )
-                };
-                self.err(k.span(), message);
-            }
-        }
-        let takes = |key: &str| spec.is_none_or(|s| s.keys().contains(&key));
-
-        // The common keys.
-        // A title is a template too: reports and runbooks show it rendered.
-        let title = match get(&entries, "title") {
-            // A title is shown with its variables' values: they must be defined here.
-            Some(v) => self
-                .text("title", v)
-                .filter(|t| self.template_of(t, v.span()).is_some()),
-            None => {
-                self.err(
-                    at.clone(),
-                    format!("missing `title` in step {n}: every step needs one"),
-                );
-                None
-            }
-        };
-        let id = self.opt(get(&entries, "id"), |cx, v| {
-            let id = cx.pattern("id", v, is_id, "id", ID_RULE)?;
-            if let Some(first) = cx.ids.get(&id) {
-                cx.err(
-                    v.span(),
-                    format!("duplicate id `{id}`: step {first} already uses it"),
-                );
-                return None;
-            }
-            cx.ids.insert(id.clone(), n);
-            Some(id)
-        });
-        let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
-        let when = self.opt(get(&entries, "when"), |cx, v| cx.when(v));
-
-        let timeout = self.opt(
-            get(&entries, "timeout").filter(|_| takes("timeout")),
-            |cx, v| cx.positive_duration("timeout", v),
-        );
-        let on_value = get(&entries, "on").filter(|_| takes("on"));
-        let allow_all = spec.is_none_or(|s| s.on == On::OneOrAll);
-        let on = self.opt(on_value, |cx, v| cx.node("on", v, allow_all));
-        if let (Some(spec), None) = (spec, on_value) {
-            if spec.on != On::No {
-                let all = if spec.on == On::OneOrAll {
-                    " or all"
-                } else {
-                    ""
-                };
-                self.err(
-                    at.clone(),
-                    format!(
-                        "{} needs `on`: a node ({}), a role ({}){all}",
-                        a_step(spec.name),
-                        list(NODES),
-                        list(ROLES)
-                    ),
-                );
-            }
-        }
-        let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
-        let capture = self.opt(capture_value, |cx, v| {
-            let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
-            if cx.defined_set.contains(&name) {
-                let first = cx.captures.get(&name).copied().unwrap_or(0);
-                cx.err(
-                    v.span(),
-                    format!("variable `{name}` is already captured by step {first}"),
-                );
-                return None;
-            }
-            Some(name)
-        });
-        if let (Some(v), Some(Some(NodeRef::All))) = (capture_value, &on) {
-            self.err(v.span(), "`capture` needs one node, not `on = \"all\"`");
-        }
-
-        let kind = match (spec, kinds.first()) {
-            (Some(spec), Some((_, v))) => self.kind(spec.name, v, &entries),
-            _ => None,
-        };
-        if let (Some(StepKind::Action(action)), Some(Some(NodeRef::All))) = (&kind, &on) {
-            if !matches!(action, Action::Start | Action::Stop { .. }) {
-                if let Some(v) = on_value {
-                    self.err(
-                        v.span(),
-                        format!(
-                            "action `{}` acts on one node: `all` is allowed only for start and stop",
-                            action.name()
-                        ),
-                    );
-                }
-            }
-        }
-
-        if let (Some(kind), Some(on)) = (&kind, &on) {
-            let with_from = get(&entries, "with")
-                .and_then(|w| w.get_ref().as_table())
-                .and_then(|t| t.get("from"))
-                .map(|v| v.span());
-            for (place, message) in self.roles.step(n, on.as_ref(), kind) {
-                let span = match place {
-                    At::On => on_value.map(|v| v.span()),
-                    At::Kind => kinds.first().map(|(_, v)| v.span()),
-                    At::From => with_from.clone(),
-                };
-                self.err(span.unwrap_or(at.clone()), message);
-            }
-        }
-
-        // Define what this step defines for the steps after it, even if it has errors.
-        if let Some(name) = get(&entries, "capture").and_then(|v| v.get_ref().as_str()) {
-            if is_variable(name) && !self.defined_set.contains(name) {
-                self.define(name.to_string());
-            }
-        }
-        if let Some(StepKind::Mark(name)) = &kind {
-            self.marks.push((name.clone(), n));
-            self.mark_set.insert(name.clone());
-        }
-
-        let line = self.position(at.start).0;
-        Some(Step {
-            index,
-            line,
-            id: id?,
-            title: title?,
-            on: on?,
-            timeout: timeout?,
-            capture: capture?,
-            optional: optional?.unwrap_or(false),
-            when: when?.unwrap_or_default(),
-            kind: kind?,
-        })
-    }
-
-    fn kind(
-        &mut self,
-        kind: &str,
-        value: &Value<'_>,
-        entries: &[(&Key<'_>, &Value<'_>)],
-    ) -> Option<StepKind> {
-        let opt = |key: &str| get(entries, key);
-        match kind {
-            "run" => {
-                let command = self.template("run", value);
-                let user = self.opt(opt("user"), |cx, v| {
-                    cx.choice("user", v, &["postgres", "root"], "user")
-                        .map(|i| [User::Postgres, User::Root][i])
-                });
-                let expect_exit = self.opt(opt("expect_exit"), |cx, v| cx.exit_code(v));
-                let expect_output =
-                    self.opt(opt("expect_output"), |cx, v| cx.regex("expect_output", v));
-                let background = self.opt(opt("background"), |cx, v| cx.boolean("background", v));
-                // A background command's exit is never checked: `expect_exit = "any"` says so
-                // and is accepted; anything that needs its end is refused.
-                if background == Some(Some(true)) {
-                    for key in ["capture", "expect_exit", "expect_output"] {
-                        if key == "expect_exit" && expect_exit == Some(Some(None)) {
-                            continue;
-                        }
-                        if let Some(span) = key_span(entries, key) {
-                            self.err(
-                                span,
-                                format!(
-                                    "`{key}` does not apply to a background command: it runs \
-                                     until the drill ends and its exit is not checked"
-                                ),
-                            );
-                        }
-                    }
-                }
-                let background = background?.unwrap_or(false);
-                Some(StepKind::Run {
-                    command: command?,
-                    user: user?.unwrap_or(User::Postgres),
-                    expect_exit: if background {
-                        None
-                    } else {
-                        expect_exit?.unwrap_or(Some(0))
-                    },
-                    expect_output: expect_output?,
-                    background,
-                })
-            }
-            "sql" => {
-                let sql = self.template("sql", value);
-                let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
-                let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
-                let measure = self.opt(opt("measure"), |cx, v| {
-                    cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
-                });
-                Some(StepKind::Sql {
-                    sql: sql?,
-                    db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
-                    expect: expect?,
-                    measure: measure?,
-                })
-            }
-            "action" => self.action(value, opt("with")).map(StepKind::Action),
-            "fault" => {
-                let name = self.choice("fault", value, FAULTS, "fault");
-                let heal = self.opt(opt("heal"), |cx, v| cx.boolean("heal", v));
-                if let (Some(i), Some(Some(true)), Some(v)) = (name, heal, opt("heal")) {
-                    if !crate::fault::find(FAULTS[i]).is_ok_and(|f| f.healable) {
-                        self.err(
-                            v.span(),
-                            format!(
-                                "fault `{}` has no heal: recover as the document does (promote \
-                                 the standby, or restore from a backup)",
-                                FAULTS[i]
-                            ),
-                        );
-                        return None;
-                    }
-                }
-                Some(StepKind::Fault {
-                    name: FAULTS[name?].to_string(),
-                    heal: heal?.unwrap_or(false),
-                })
-            }
-            "wait" => self.wait(value).map(StepKind::Wait),
-            "expect_log" => {
-                let lines =
-                    self.array("expect_log", value, "an array of regex strings", |cx, v| {
-                        let s = cx.string("expect_log", v)?;
-                        cx.regex_of("expect_log", s, v.span())
-                    });
-                let since = self.opt(opt("since"), |cx, v| cx.since(v));
-                Some(StepKind::ExpectLog {
-                    lines: lines?,
-                    since: since?,
-                })
-            }
-            "expect_monitor" => {
-                let expected = "an array of pg_isready codes (0, 1, 2)";
-                let codes = self.array("expect_monitor", value, expected, |cx, v| {
-                    let expected =
-                        "a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response)";
-                    cx.integer("expect_monitor", v, 0..=2, expected)
-                        .map(|c| c as u8)
-                });
-                let since = self.opt(opt("since"), |cx, v| cx.since(v));
-                let of = self.opt(opt("of"), |cx, v| cx.node("of", v, false));
-                Some(StepKind::ExpectMonitor {
-                    codes: codes?,
-                    since: since?,
-                    of: of?,
-                })
-            }
-            "mark" => {
-                let name = self.pattern("mark", value, is_id, "mark name", ID_RULE)?;
-                if let Some((_, first)) = self.marks.iter().find(|(m, _)| *m == name) {
-                    let first = *first;
-                    self.err(
-                        value.span(),
-                        format!("mark `{name}` is already set by step {first}"),
-                    );
-                    return None;
-                }
-                Some(StepKind::Mark(name))
-            }
-            "sleep" => self.duration("sleep", value).map(StepKind::Sleep),
-            "note" => self
-                .text("note", value)
-                .filter(|t| self.template_of(t, value.span()).is_some())
-                .map(StepKind::Note),
-            _ => None,
-        }
-    }
-
-    /// `expect_exit`: an exit code, or "any" (`Some(None)`).
-    fn exit_code(&mut self, value: &Value<'_>) -> Option<Option<i64>> {
-        let expected = "an exit code (0 to 255) or \"any\"";
-        match value.get_ref() {
-            DeValue::String(s) if s == "any" => Some(None),
-            DeValue::String(s) => {
-                self.err(
-                    value.span(),
-                    format!("`expect_exit` must be {expected}, not \"{s}\""),
-                );
-                None
-            }
-            _ => self
-                .integer("expect_exit", value, 0..=255, expected)
-                .map(Some),
-        }
-    }
-
     /// A non-empty array whose items all pass `item`.
     fn array<'v, 'i: 'v, T>(
         &mut self,
@@ -1630,343 +1260,6 @@ impl<'a> Checker<'a> {
         let checked: Vec<Option<T>> = items.iter().map(|v| item(self, v)).collect();
         checked.into_iter().collect()
     }
-
-    fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
-        const KEYS: &[&str] = WAIT_KEYS;
-        const FORMS: &[&str] = &["pg_isready", "sql", "log"];
-        let Some(table) = value.get_ref().as_table() else {
-            self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
-            return None;
-        };
-        let entries = entries(table);
-        for (k, _) in &entries {
-            if !KEYS.contains(&k.get_ref().as_ref()) {
-                self.err(
-                    k.span(),
-                    format!(
-                        "unknown key `{}` in `wait`: expected one of {}",
-                        k.get_ref(),
-                        list(KEYS)
-                    ),
-                );
-            }
-        }
-        let forms: Vec<_> = entries
-            .iter()
-            .filter(|(k, _)| FORMS.contains(&k.get_ref().as_ref()))
-            .collect();
-        let (form, form_value) = match forms.as_slice() {
-            [(k, v)] => (k.get_ref().as_ref(), *v),
-            [] => {
-                self.err(
-                    value.span(),
-                    format!("`wait` needs exactly one of {}", or_list(FORMS)),
-                );
-                return None;
-            }
-            [(first, _), (second, _), ..] => {
-                self.err(
-                    second.span(),
-                    format!(
-                        "`wait` takes exactly one of {}, found `{}` and `{}`",
-                        or_list(FORMS),
-                        first.get_ref(),
-                        second.get_ref()
-                    ),
-                );
-                return None;
-            }
-        };
-        if form != "log" {
-            if let Some(span) = key_span(&entries, "since") {
-                self.err(
-                    span,
-                    format!("`since` goes with `log` in `wait`, not with `{form}`"),
-                );
-            }
-        }
-        if form != "sql" {
-            for key in ["equals", "db"] {
-                if let Some(span) = key_span(&entries, key) {
-                    self.err(
-                        span,
-                        format!("`{key}` goes with `sql` in `wait`, not with `{form}`"),
-                    );
-                }
-            }
-        }
-        match form {
-            "pg_isready" => {
-                let expected =
-                    "a pg_isready code: 0 (accepting), 1 (rejecting), 2 (no response) or 3 (no attempt)";
-                let code = self.integer("pg_isready", form_value, 0..=3, expected)?;
-                Some(WaitFor::PgIsReady(code as u8))
-            }
-            "sql" => {
-                let sql = self.template("sql", form_value);
-                let equals = match get(&entries, "equals") {
-                    Some(v) => self.template("equals", v),
-                    None => {
-                        self.err(
-                            value.span(),
-                            "`wait.sql` needs `equals`: the text the first value must equal",
-                        );
-                        None
-                    }
-                };
-                let db = self.opt(get(&entries, "db"), |cx, v| cx.text("db", v));
-                Some(WaitFor::Sql {
-                    sql: sql?,
-                    equals: equals?,
-                    db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
-                })
-            }
-            _ => {
-                let pattern = self.regex("log", form_value);
-                let since = self.opt(get(&entries, "since"), |cx, v| cx.since(v));
-                Some(WaitFor::Log {
-                    pattern: pattern?,
-                    since: since?,
-                })
-            }
-        }
-    }
-
-    fn action(&mut self, value: &Value<'_>, with: Option<&Value<'_>>) -> Option<Action> {
-        let name = self.string("action", value)?;
-        let Some((name, allowed)) = ACTION_PARAMS.iter().find(|(a, _)| *a == name) else {
-            self.err(
-                value.span(),
-                format!(
-                    "unknown action `{}`: expected one of {}",
-                    quoted(name),
-                    list(ACTIONS)
-                ),
-            );
-            return None;
-        };
-        let params = match with {
-            None => Vec::new(),
-            Some(w) => match w.get_ref().as_table() {
-                Some(table) => entries(table),
-                None => {
-                    self.wrong_type(
-                        "with",
-                        w,
-                        "a table of parameters such as { mode = \"fast\" }",
-                    );
-                    return None;
-                }
-            },
-        };
-        for (k, _) in &params {
-            if allowed.contains(&k.get_ref().as_ref()) {
-                continue;
-            }
-            let message = if allowed.is_empty() {
-                format!(
-                    "action `{name}` takes no parameters, found `{}`",
-                    k.get_ref()
-                )
-            } else {
-                format!(
-                    "unknown parameter `{}` for action `{name}`: expected one of {}",
-                    k.get_ref(),
-                    list(allowed)
-                )
-            };
-            self.err(k.span(), message);
-        }
-        let missing_at = with.map_or_else(|| value.span(), |w| w.span());
-        let param = |key: &str| get(&params, key);
-        let required = |cx: &mut Self, key: &str, what: &str| {
-            let v = param(key);
-            if v.is_none() {
-                cx.err(
-                    missing_at.clone(),
-                    format!("action `{name}` needs `{key}` in `with`: {what}"),
-                );
-            }
-            v
-        };
-        let stop_mode = |cx: &mut Self, key: &str, v: &Value<'_>| {
-            cx.choice(key, v, StopMode::NAMES, "stop mode")
-                .map(|i| StopMode::ALL[i])
-        };
-        let node = "a node (node1, node2) or a role (primary, standby)";
-        let data_dir = || Template::literal(DATA_DIR);
-        match *name {
-            "start" => Some(Action::Start),
-            "promote" => Some(Action::Promote),
-            "link_wal" => Some(Action::LinkWal),
-            "ledger_start" => Some(Action::LedgerStart),
-            "ledger_retarget" => Some(Action::LedgerRetarget),
-            "ledger_check" => {
-                let max_lost = self.opt(param("max_lost"), |cx, v| {
-                    cx.integer("max_lost", v, 0..=i64::MAX, "a number of rows (0 or more)")
-                        .map(|n| n as u64)
-                });
-                Some(Action::LedgerCheck {
-                    max_lost: max_lost?,
-                })
-            }
-            "stop" => {
-                let mode = self.opt(param("mode"), |cx, v| stop_mode(cx, "mode", v));
-                let fallback = self.opt(param("fallback"), |cx, v| stop_mode(cx, "fallback", v));
-                Some(Action::Stop {
-                    mode: mode?.unwrap_or(StopMode::Fast),
-                    fallback: fallback?,
-                })
-            }
-            "base_backup" => {
-                let from = required(self, "from", &format!("the node to copy, {node}"))
-                    .and_then(|v| self.node("from", v, false));
-                let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
-                let wal = self.opt(param("wal"), |cx, v| cx.boolean("wal", v));
-                Some(Action::BaseBackup {
-                    from: from?,
-                    to: to?.unwrap_or_else(data_dir),
-                    wal: wal?.unwrap_or(false),
-                })
-            }
-            "local_backup" => {
-                let to = required(
-                    self,
-                    "to",
-                    "the backup's directory, such as \"/disk3/backup/data\"",
-                )
-                .and_then(|v| self.path("to", v, false));
-                Some(Action::LocalBackup { to: to? })
-            }
-            "move_aside" => {
-                let to = required(self, "to", "where to, under /disk4/")
-                    .and_then(|v| self.path("to", v, true));
-                let what = self.opt(param("what"), |cx, v| cx.areas(v));
-                Some(Action::MoveAside {
-                    to: to?,
-                    what: what?.unwrap_or_else(|| Area::ALL.to_vec()),
-                })
-            }
-            "make_standby" => {
-                let of = required(self, "of", &format!("the primary to follow, {node}"))
-                    .and_then(|v| self.node("of", v, false));
-                let timeline = self.opt(param("timeline"), |cx, v| {
-                    cx.choice("timeline", v, &["default", "latest"], "timeline")
-                });
-                Some(Action::MakeStandby {
-                    of: of?,
-                    latest_timeline: timeline? == Some(1),
-                })
-            }
-            "pitr" => {
-                let target_time = required(self, "target_time", "the recovery_target_time")
-                    .and_then(|v| self.template("target_time", v));
-                let restore_command = self.opt(param("restore_command"), |cx, v| {
-                    cx.template("restore_command", v)
-                });
-                Some(Action::Pitr {
-                    target_time: target_time?,
-                    restore_command: restore_command?,
-                })
-            }
-            "load" => {
-                let seconds = required(self, "seconds", "how long pgbench runs")
-                    .and_then(|v| self.seconds(v));
-                let clients = self.opt(param("clients"), |cx, v| {
-                    cx.integer("clients", v, 1..=1000, "a number of clients (1 to 1000)")
-                        .map(|c| c as u32)
-                });
-                Some(Action::Load {
-                    seconds: seconds?,
-                    clients: clients?.unwrap_or(2),
-                })
-            }
-            "copy_backup" => {
-                let from = required(
-                    self,
-                    "from",
-                    &format!("the node holding the backup, {node}"),
-                )
-                .and_then(|v| self.node("from", v, false));
-                let backup = required(self, "backup", "the backup's directory on `from`")
-                    .and_then(|v| self.path("backup", v, false));
-                let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
-                Some(Action::CopyBackup {
-                    from: from?,
-                    backup: backup?,
-                    to: to?.unwrap_or_else(data_dir),
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// `move_aside`'s `what`: distinct areas.
-    fn areas(&mut self, value: &Value<'_>) -> Option<Vec<Area>> {
-        let expected = "an array of \"data\", \"wal\", \"archive\"";
-        let areas = self.array("what", value, expected, |cx, v| {
-            cx.choice("what", v, Area::NAMES, "area")
-                .map(|i| Area::ALL[i])
-        })?;
-        for (i, area) in areas.iter().enumerate() {
-            if areas[..i].contains(area) {
-                self.err(
-                    value.span(),
-                    format!("`what` names `{}` twice", area.as_str()),
-                );
-                return None;
-            }
-        }
-        Some(areas)
-    }
-
-    /// `load`'s `seconds`: a positive integer, or a template (which must be one if it has no
-    /// variables).
-    fn seconds(&mut self, value: &Value<'_>) -> Option<Template> {
-        let expected =
-            "a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\"";
-        match value.get_ref() {
-            DeValue::Integer(_) => {
-                let n = self.integer("seconds", value, 1..=i64::MAX, expected)?;
-                Some(Template::literal(&n.to_string()))
-            }
-            DeValue::String(_) => {
-                let template = self.template("seconds", value)?;
-                let positive = |text: &str| text.parse::<u64>().is_ok_and(|n| n > 0);
-                if template.variables().next().is_none() && !positive(&template.raw) {
-                    self.err(
-                        value.span(),
-                        format!(
-                            "`seconds` must be {expected}, not \"{}\"",
-                            quoted(&template.raw)
-                        ),
-                    );
-                    return None;
-                }
-                // What each profile makes of it, where only profile values go in.
-                let only_profiles = template.variables().all(|v| v.starts_with("profile."));
-                let bad = self.profile_values.iter().find_map(|(profile, values)| {
-                    let made = substituted(&template, from_profile(values));
-                    (only_profiles && !positive(&made)).then(|| (profile.clone(), made))
-                });
-                if let Some((profile, made)) = bad {
-                    let message = format!(
-                        "`seconds` is \"{}\", which profile `{profile}` makes \"{}\": it must \
-                         be a number of seconds (1 or more)",
-                        quoted(&template.raw),
-                        quoted(&made)
-                    );
-                    self.err(value.span(), message);
-                    return None;
-                }
-                Some(template)
-            }
-            _ => {
-                self.wrong_type("seconds", value, expected);
-                None
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1974,11 +1267,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_checker_knows_every_public_kind_and_action() {
-        let kinds: Vec<&str> = KIND_SPECS.iter().map(|s| s.name).collect();
-        assert_eq!(kinds, KINDS);
-        let actions: Vec<&str> = ACTION_PARAMS.iter().map(|(a, _)| *a).collect();
-        assert_eq!(actions, ACTIONS);
+    fn kinds_and_actions_are_named_as_drill_files_write_them() {
+        assert_eq!(
+            KINDS,
+            [
+                "run",
+                "sql",
+                "action",
+                "fault",
+                "wait",
+                "expect_log",
+                "expect_monitor",
+                "mark",
+                "sleep",
+                "note"
+            ]
+        );
+        assert_eq!(
+            ACTIONS,
+            [
+                "start",
+                "stop",
+                "promote",
+                "base_backup",
+                "local_backup",
+                "move_aside",
+                "link_wal",
+                "make_standby",
+                "pitr",
+                "load",
+                "copy_backup",
+                "ledger_start",
+                "ledger_retarget",
+                "ledger_check"
+            ]
+        );
+        for kind in Kind::iter() {
+            assert_eq!(kind.name().parse::<Kind>(), Ok(kind));
+        }
+        for action in ActionKind::iter() {
+            assert_eq!(action.name().parse::<ActionKind>(), Ok(action));
+        }
     }
 
     #[test]

@@ -6,14 +6,32 @@
 
 use std::time::Duration;
 
-/// Parses a duration; the error is the message a drill file's diagnostic shows.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    parse(text).ok_or_else(|| format!("bad duration `{text}`: use forms like 500ms, 10s, 5m, 1h"))
+/// A duration written otherwise than the grammar says; its text is a drill file's diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad duration `{0}`: use forms like 500ms, 10s, 5m, 1h")]
+pub struct BadDuration(pub String);
+
+/// Why a WAL disk size is refused; its text is what a flag or a drill file's diagnostic shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadSize {
+    /// Not a number with an optional k, m or g.
+    #[error("`{0}` is not a size: use forms like 256m or 1g")]
+    NotASize(String),
+    /// Over [`MAX_WAL_DISK_BYTES`].
+    #[error("`{0}` is too large for a WAL disk: give at most {max}g (it is a tmpfs in memory)", max = MAX_WAL_DISK_BYTES >> 30)]
+    TooLarge(String),
+    /// Under 64 MiB.
+    #[error("`{0}` is too small for a WAL disk: give at least 64m")]
+    TooSmall(String),
 }
 
-/// Parses the size of a WAL disk (`256m`, `1g`, `65536k`, bytes), at least 64 MiB; the error
-/// is the message a flag or a drill file's diagnostic shows.
-pub fn parse_wal_disk_size(s: &str) -> Result<i64, String> {
+/// Parses a duration.
+pub fn parse_duration(text: &str) -> Result<Duration, BadDuration> {
+    parse(text).ok_or_else(|| BadDuration(text.to_string()))
+}
+
+/// Parses the size of a WAL disk (`256m`, `1g`, `65536k`, bytes), at least 64 MiB.
+pub fn parse_wal_disk_size(s: &str) -> Result<i64, BadSize> {
     let s = s.trim().to_ascii_lowercase();
     let (num, mult) = match s.strip_suffix('g') {
         Some(n) => (n, 1 << 30),
@@ -25,22 +43,13 @@ pub fn parse_wal_disk_size(s: &str) -> Result<i64, String> {
             ),
         },
     };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size: use forms like 256m or 1g"))?;
+    let n: i64 = num.parse().map_err(|_| BadSize::NotASize(s.clone()))?;
     let bytes = n
         .checked_mul(mult)
         .filter(|b| *b <= MAX_WAL_DISK_BYTES)
-        .ok_or_else(|| {
-            format!(
-                "`{s}` is too large for a WAL disk: give at most {}g (it is a tmpfs in memory)",
-                MAX_WAL_DISK_BYTES >> 30
-            )
-        })?;
+        .ok_or_else(|| BadSize::TooLarge(s.clone()))?;
     if bytes < 64 << 20 {
-        return Err(format!(
-            "`{s}` is too small for a WAL disk: give at least 64m"
-        ));
+        return Err(BadSize::TooSmall(s));
     }
     Ok(bytes)
 }
@@ -101,18 +110,22 @@ mod tests {
         assert_eq!(parse_wal_disk_size("256m"), Ok(256 << 20));
         assert_eq!(parse_wal_disk_size("1024g"), Ok(1 << 40));
         for huge in ["8589934592g", "1025g", "9223372036854775807k"] {
-            let e = parse_wal_disk_size(huge).unwrap_err();
+            let e = parse_wal_disk_size(huge).unwrap_err().to_string();
             assert!(
                 e.contains("too large for a WAL disk: give at most 1024g"),
                 "{e}"
             );
         }
-        assert!(parse_wal_disk_size("99999999999999999999")
-            .unwrap_err()
-            .contains("is not a size"));
-        assert!(parse_wal_disk_size("-1g")
-            .unwrap_err()
-            .contains("too small"));
+        assert_eq!(
+            parse_wal_disk_size("99999999999999999999")
+                .unwrap_err()
+                .to_string(),
+            "`99999999999999999999` is not a size: use forms like 256m or 1g"
+        );
+        assert_eq!(
+            parse_wal_disk_size("-1g").unwrap_err(),
+            BadSize::TooSmall("-1g".into())
+        );
     }
 
     #[test]
@@ -132,7 +145,7 @@ mod tests {
             "99999999999999999999h",
         ] {
             assert_eq!(
-                parse_duration(text),
+                parse_duration(text).map_err(|e| e.to_string()),
                 Err(format!(
                     "bad duration `{text}`: use forms like 500ms, 10s, 5m, 1h"
                 )),

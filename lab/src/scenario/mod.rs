@@ -25,21 +25,26 @@ mod duration;
 #[cfg(test)]
 mod fuzz;
 mod model;
+#[cfg(test)]
+mod procedure_tests;
 mod roles;
 mod schema;
+mod sources;
 mod template;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
 
-pub use duration::{parse_duration, parse_wal_disk_size};
+pub use check::BUILTIN_PROCEDURES;
+pub use duration::{parse_duration, parse_wal_disk_size, BadDuration, BadSize};
 pub use model::{
-    Action, Area, Condition, Drill, LabNeeds, NodeRef, Step, StepKind, StopMode, WaitFor, When,
-    ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES, ROLES,
+    Action, ActionKind, Area, Condition, Drill, Kind, LabNeeds, NodeRef, Step, StepKind, StopMode,
+    WaitFor, When, ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES,
+    ROLES,
 };
 pub use schema::{drill_schema, SCHEMA_ID};
-pub use template::{Part, Template};
+pub use template::{Part, Template, TemplateError, Unbound};
 
 /// The largest drill file accepted, in bytes (1 MiB): a drill is a page or two of TOML, and a
 /// bigger file is a mistake (a log or a dump passed by accident).

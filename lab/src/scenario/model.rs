@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use strum::{EnumIter, EnumString, IntoStaticStr, VariantNames};
+
 use super::Template;
 use crate::plan::User;
 
@@ -23,37 +25,91 @@ pub const NODES: &[&str] = &["node1", "node2"];
 /// step runs (after a promotion, `primary` is another node than before).
 pub const ROLES: &[&str] = &["primary", "standby"];
 
-/// The step kinds: every step has exactly one of these keys.
-pub const KINDS: &[&str] = &[
-    "run",
-    "sql",
-    "action",
-    "fault",
-    "wait",
-    "expect_log",
-    "expect_monitor",
-    "mark",
-    "sleep",
-    "note",
-];
+/// A step's kind: every step has exactly one of these keys. The one place kinds are named:
+/// the key is the variant's name in snake case (`ExpectLog` is `expect_log`), and the checker,
+/// its messages, the schema, reports and the runner's dispatch all go through this enum.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, EnumString, IntoStaticStr, VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum Kind {
+    /// A shell command.
+    Run,
+    /// An SQL statement.
+    Sql,
+    /// A built-in action ([`ActionKind`]).
+    Action,
+    /// A fault injected or healed.
+    Fault,
+    /// Wait until a condition holds.
+    Wait,
+    /// Lines the server log must show.
+    ExpectLog,
+    /// pg_isready codes the monitor must have seen.
+    ExpectMonitor,
+    /// A named moment.
+    Mark,
+    /// A pause.
+    Sleep,
+    /// Text for the report.
+    Note,
+}
 
-/// The built-in actions (`action = NAME`).
-pub const ACTIONS: &[&str] = &[
-    "start",
-    "stop",
-    "promote",
-    "base_backup",
-    "local_backup",
-    "move_aside",
-    "link_wal",
-    "make_standby",
-    "pitr",
-    "load",
-    "copy_backup",
-    "ledger_start",
-    "ledger_retarget",
-    "ledger_check",
-];
+impl Kind {
+    /// The key in drill files.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The step kinds' keys, in the order messages list them.
+pub const KINDS: &[&str] = Kind::VARIANTS;
+
+/// A built-in action (`action = NAME`): its name is the variant's in snake case.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, EnumString, IntoStaticStr, VariantNames,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum ActionKind {
+    /// `pg_ctl start`.
+    Start,
+    /// `pg_ctl stop`.
+    Stop,
+    /// `pg_ctl promote`.
+    Promote,
+    /// `pg_basebackup` from another node.
+    BaseBackup,
+    /// `pg_basebackup` into a local directory.
+    LocalBackup,
+    /// Directories moved to the spare disk.
+    MoveAside,
+    /// The WAL directory relinked to its disk.
+    LinkWal,
+    /// Configured as a standby and started.
+    MakeStandby,
+    /// Point-in-time recovery.
+    Pitr,
+    /// pgbench.
+    Load,
+    /// A backup copied from another node.
+    CopyBackup,
+    /// The ledger writer started.
+    LedgerStart,
+    /// The ledger writer pointed at another node.
+    LedgerRetarget,
+    /// The ledger checked.
+    LedgerCheck,
+}
+
+impl ActionKind {
+    /// The name in drill files.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The built-in actions' names, in the order messages list them.
+pub const ACTIONS: &[&str] = ActionKind::VARIANTS;
 
 /// The faults a `fault` step can inject (and heal).
 ///
@@ -370,20 +426,25 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            StepKind::Run { .. } => Kind::Run,
+            StepKind::Sql { .. } => Kind::Sql,
+            StepKind::Action(_) => Kind::Action,
+            StepKind::Fault { .. } => Kind::Fault,
+            StepKind::Wait(_) => Kind::Wait,
+            StepKind::ExpectLog { .. } => Kind::ExpectLog,
+            StepKind::ExpectMonitor { .. } => Kind::ExpectMonitor,
+            StepKind::Mark(_) => Kind::Mark,
+            StepKind::Sleep(_) => Kind::Sleep,
+            StepKind::Note(_) => Kind::Note,
+        }
+    }
+
     /// The kind's key in the file (one of [`KINDS`]).
     pub fn key(&self) -> &'static str {
-        match self {
-            StepKind::Run { .. } => "run",
-            StepKind::Sql { .. } => "sql",
-            StepKind::Action(_) => "action",
-            StepKind::Fault { .. } => "fault",
-            StepKind::Wait(_) => "wait",
-            StepKind::ExpectLog { .. } => "expect_log",
-            StepKind::ExpectMonitor { .. } => "expect_monitor",
-            StepKind::Mark(_) => "mark",
-            StepKind::Sleep(_) => "sleep",
-            StepKind::Note(_) => "note",
-        }
+        self.kind().name()
     }
 
     /// How long the step may take when the file gives no `timeout`; `None` for kinds that take
@@ -501,24 +562,29 @@ pub enum Action {
 }
 
 impl Action {
+    /// Which action it is.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Start => ActionKind::Start,
+            Action::Stop { .. } => ActionKind::Stop,
+            Action::Promote => ActionKind::Promote,
+            Action::BaseBackup { .. } => ActionKind::BaseBackup,
+            Action::LocalBackup { .. } => ActionKind::LocalBackup,
+            Action::MoveAside { .. } => ActionKind::MoveAside,
+            Action::LinkWal => ActionKind::LinkWal,
+            Action::MakeStandby { .. } => ActionKind::MakeStandby,
+            Action::Pitr { .. } => ActionKind::Pitr,
+            Action::Load { .. } => ActionKind::Load,
+            Action::CopyBackup { .. } => ActionKind::CopyBackup,
+            Action::LedgerStart => ActionKind::LedgerStart,
+            Action::LedgerRetarget => ActionKind::LedgerRetarget,
+            Action::LedgerCheck { .. } => ActionKind::LedgerCheck,
+        }
+    }
+
     /// The action's name in the file (one of [`ACTIONS`]).
     pub fn name(&self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Stop { .. } => "stop",
-            Action::Promote => "promote",
-            Action::BaseBackup { .. } => "base_backup",
-            Action::LocalBackup { .. } => "local_backup",
-            Action::MoveAside { .. } => "move_aside",
-            Action::LinkWal => "link_wal",
-            Action::MakeStandby { .. } => "make_standby",
-            Action::Pitr { .. } => "pitr",
-            Action::Load { .. } => "load",
-            Action::CopyBackup { .. } => "copy_backup",
-            Action::LedgerStart => "ledger_start",
-            Action::LedgerRetarget => "ledger_retarget",
-            Action::LedgerCheck { .. } => "ledger_check",
-        }
+        self.kind().name()
     }
 }
 

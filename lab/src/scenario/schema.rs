@@ -1,8 +1,8 @@
 //! A JSON Schema (draft 07) of the drill format, for editors with TOML schema support (taplo,
 //! Even Better TOML): they complete keys and check values as a drill is typed.
 //!
-//! The schema is built from the checker's own tables (`check::TOP_KEYS`, `KIND_SPECS`,
-//! `ACTION_PARAMS`) and the model's vocabulary (`NODES`, `ROLES`, `ACTIONS`, `FAULTS`, …), so a
+//! The schema is built from the checker's own tables (`check::TOP_KEYS`, `KindSpec`,
+//! `action_params`) and the model's vocabulary ([`Kind`], [`ActionKind`], (`NODES`, `ROLES`, `ACTIONS`, `FAULTS`, …), so a
 //! key or a name added to the checker appears here; the type of each key is the one table kept
 //! here, and a test fails when a key has none. The checker stays the authority (it also checks
 //! paths, regexes, variables and marks, which a schema cannot); the schema never refuses a
@@ -10,8 +10,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::check::{On, ACTION_PARAMS, KIND_SPECS, TOP_KEYS, WAIT_KEYS};
-use super::model::{Area, Condition, StopMode, ACTIONS, FAULTS, NODES, ROLES};
+use strum::IntoEnumIterator;
+
+use super::check::{action_params, builtin_procedures, KindSpec, On, TOP_KEYS, WAIT_KEYS};
+use super::check::{PROCEDURE_KEYS, USE_KEYS};
+use super::model::{ActionKind, Area, Condition, Kind, StopMode, ACTIONS, FAULTS, NODES, ROLES};
 
 /// The `$id` of the schema (a name, not a place to fetch it from).
 pub const SCHEMA_ID: &str = "urn:pglab:drill";
@@ -69,18 +72,106 @@ fn top_key(key: &str) -> Value {
                 "additionalProperties": {"type": ["string", "integer", "boolean"]}
             }
         }),
+        "procedures" => {
+            let builtins: Vec<&str> = builtin_procedures().iter().map(|p| p.name).collect();
+            json!({
+                "type": "object",
+                "description": "[procedures.NAME] tables: named groups of steps, used by `use = \"NAME\"` steps.",
+                "propertyNames": {"not": {"enum": builtins}},
+                "additionalProperties": procedure(),
+            })
+        }
         "steps" => json!({"type": "array", "items": step()}),
         other => unreachable!("top-level key `{other}` has no type in the schema"),
     }
 }
 
-/// A step: exactly one kind key, with the keys that kind allows.
+/// A step: exactly one kind key, with the keys that kind allows; or a use of a procedure.
 fn step() -> Value {
-    let kinds: Vec<Value> = KIND_SPECS.iter().map(kind).collect();
+    let mut kinds: Vec<Value> = KindSpec::all().map(|s| kind(&s)).collect();
+    kinds.push(use_step());
     json!({"type": "object", "oneOf": kinds})
 }
 
-fn kind(spec: &super::check::KindSpec) -> Value {
+/// A procedure's table: what it does, its parameters, its steps.
+fn procedure() -> Value {
+    let mut props = Map::new();
+    for key in PROCEDURE_KEYS {
+        let value = match *key {
+            "about" => string("What the procedure does, in a line."),
+            "params" => json!({
+                "type": "object",
+                "description": "Each parameter and what it is; the steps use it as ${NAME}.",
+                "additionalProperties": {"type": "string"},
+            }),
+            // Any value of a procedure's step may be a `${PARAM}`, of any type: the checker
+            // checks them once expanded.
+            "steps" => {
+                json!({"type": "array", "minItems": 1, "items": {"type": "object", "description": "A step as in [[steps]], any value of which may be ${PARAM}."}})
+            }
+            other => unreachable!("procedure key `{other}` has no type in the schema"),
+        };
+        props.insert(key.to_string(), value);
+    }
+    json!({
+        "type": "object",
+        "required": ["steps"],
+        "additionalProperties": false,
+        "properties": props,
+    })
+}
+
+/// `use = "NAME"`: the built-in procedures with their parameters, or a drill's own.
+fn use_step() -> Value {
+    let argument = json!({"type": ["string", "integer", "number", "boolean"]});
+    let builtins = builtin_procedures();
+    let names: Vec<&str> = builtins.iter().map(|p| p.name).collect();
+    let mut forms: Vec<Value> = builtins
+        .iter()
+        .map(|p| {
+            let fields: Vec<(&str, Value)> = p
+                .params
+                .iter()
+                .map(|(name, about)| (name.as_str(), string(about)))
+                .collect();
+            let required: Vec<&str> = p.params.iter().map(|(n, _)| n.as_str()).collect();
+            json!({
+                "properties": {
+                    "use": {"const": p.name, "description": p.about},
+                    "with": object(&fields, &required),
+                }
+            })
+        })
+        .collect();
+    forms.push(json!({
+        "properties": {
+            "use": {"not": {"enum": names}},
+            "with": {"type": "object", "additionalProperties": argument},
+        }
+    }));
+    let mut props = Map::new();
+    for key in USE_KEYS {
+        let value = match *key {
+            "use" => json!({
+                "anyOf": [{"enum": names}, {"type": "string"}],
+                "description": "A procedure: a built-in one or one of the drill's [procedures]; it stands for its steps.",
+            }),
+            "with" => json!({"type": "object", "description": "The procedure's parameters."}),
+            "when" => when(),
+            other => unreachable!("use key `{other}` has no type in the schema"),
+        };
+        props.insert(key.to_string(), value);
+    }
+    json!({
+        "title": "use",
+        "required": ["use"],
+        "additionalProperties": false,
+        "properties": props,
+        "oneOf": forms,
+    })
+}
+
+fn kind(spec: &KindSpec) -> Value {
     let mut props = Map::new();
     for key in spec.keys() {
         let value = match key {
@@ -90,20 +181,21 @@ fn kind(spec: &super::check::KindSpec) -> Value {
         props.insert(key.to_string(), value);
     }
     let mut schema = json!({
-        "title": spec.name,
-        "required": ["title", spec.name],
+        "title": spec.name(),
+        "required": ["title", spec.name()],
         "additionalProperties": false,
         "properties": props,
     });
-    if spec.name == "action" {
-        schema["oneOf"] = Value::Array(ACTION_PARAMS.iter().map(action).collect());
+    if spec.kind == Kind::Action {
+        schema["oneOf"] = Value::Array(ActionKind::iter().map(action).collect());
     }
     schema
 }
 
 /// One action and the parameters its `with` takes.
-fn action((name, params): &(&str, &[&str])) -> Value {
-    let fields: Vec<(&str, Value)> = params.iter().map(|p| (*p, param(p))).collect();
+fn action(kind: ActionKind) -> Value {
+    let name = kind.name();
+    let fields: Vec<(&str, Value)> = action_params(kind).iter().map(|p| (*p, param(p))).collect();
     json!({
         "properties": {
             "action": {"const": name},
@@ -339,6 +431,45 @@ sleep = "1m30s"
             assert!(
                 !errors(&v, &as_json(&text)).is_empty(),
                 "{what} was accepted:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn procedures_and_their_uses_validate() {
+        let v = validator();
+        let own = "[procedures.restart]\nparams = { node = \"the node\" }\n[[procedures.restart.steps]]\ntitle = \"restart\"\non = \"${node}\"\nrun = \"pg_ctl restart\"\n";
+        let uses = "[[steps]]\nuse = \"restart\"\nwith = { node = \"node1\" }\n[[steps]]\nuse = \"promote-the-slave\"\nwith = { node = \"node2\" }\nwhen = \"sync\"\n";
+        let text = format!("name = \"p\"\ntitle = \"t\"\n{own}{uses}");
+        assert_eq!(errors(&v, &as_json(&text)), Vec::<String>::new());
+        for (what, from, to) in [
+            (
+                "a missing parameter",
+                "with = { node = \"node2\" }",
+                "with = {}",
+            ),
+            (
+                "an extra parameter",
+                "\"node2\" }",
+                "\"node2\", of = \"node1\" }",
+            ),
+            ("a title on a use", "when = \"sync\"", "title = \"x\""),
+            (
+                "a procedure without steps",
+                "[[procedures.restart.steps]]",
+                "[procedures.restart.x]",
+            ),
+            (
+                "a built-in name for one's own",
+                "[procedures.restart]",
+                "[procedures.inject]",
+            ),
+        ] {
+            let bad = text.replacen(from, to, 1);
+            assert_ne!(bad, text, "{what}: nothing replaced");
+            assert!(
+                !errors(&v, &as_json(&bad)).is_empty(),
+                "{what} was accepted:\n{bad}"
             );
         }
     }

@@ -29,13 +29,41 @@ pub enum Part {
     Var(String),
 }
 
-/// Why a string is not a template: the byte offset in the raw text of the offending `$`, and
-/// what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TemplateError {
-    pub offset: usize,
-    pub message: String,
+/// Why a string is not a template, with the byte offset in the raw text of the offending `$`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// `${` without its `}`.
+    #[error("unclosed `${{`: close it with `}}`, or write `$$` for a literal `$`")]
+    Unclosed {
+        /// Where the `$` is.
+        offset: usize,
+    },
+    /// `${}` or a name with other characters.
+    #[error(
+        "bad variable reference `${{{name}}}`: a name is letters, digits, `_` and `.`; write \
+         `$$` for a literal `$`"
+    )]
+    BadName {
+        /// Where the `$` is.
+        offset: usize,
+        /// What is between the braces.
+        name: String,
+    },
 }
+
+impl TemplateError {
+    /// The byte offset of the offending `$` in the raw text.
+    pub fn offset(&self) -> usize {
+        match self {
+            TemplateError::Unclosed { offset } | TemplateError::BadName { offset, .. } => *offset,
+        }
+    }
+}
+
+/// A variable a template refers to has no value where it is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("variable `${{{0}}}` has no value")]
+pub struct Unbound(pub String);
 
 impl Template {
     /// A template of literal text only (any `$` in it is literal).
@@ -52,8 +80,8 @@ impl Template {
 
     /// Splits `raw` into parts, without checking which variables exist (the drill checker does
     /// that). Errors: an unclosed `${`, an empty or malformed name.
-    pub fn parse(raw: &str) -> Result<Template, String> {
-        Self::scan(raw).map(|(t, _)| t).map_err(|e| e.message)
+    pub fn parse(raw: &str) -> Result<Template, TemplateError> {
+        Self::scan(raw).map(|(t, _)| t)
     }
 
     /// Like [`Template::parse`], also returning each reference's byte offset in `raw` (for
@@ -72,21 +100,13 @@ impl Template {
                 i = at + 2;
             } else if let Some(inner) = rest.strip_prefix('{') {
                 let Some(end) = inner.find('}') else {
-                    return Err(TemplateError {
-                        offset: at,
-                        message: "unclosed `${`: close it with `}`, or write `$$` for a \
-                                  literal `$`"
-                            .to_string(),
-                    });
+                    return Err(TemplateError::Unclosed { offset: at });
                 };
                 let name = &inner[..end];
                 if !is_variable_name(name) {
-                    return Err(TemplateError {
+                    return Err(TemplateError::BadName {
                         offset: at,
-                        message: format!(
-                            "bad variable reference `${{{name}}}`: a name is letters, digits, \
-                             `_` and `.`; write `$$` for a literal `$`"
-                        ),
+                        name: name.to_string(),
                     });
                 }
                 if !lit.is_empty() {
@@ -131,13 +151,13 @@ impl Template {
 
     /// The text with every reference replaced by its value; the error names the first variable
     /// `vars` has no value for.
-    pub fn render(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    pub fn render(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, Unbound> {
         self.render_with(vars, |value| value)
     }
 
     /// Like [`Template::render`] for a template that is a regex: values are inserted escaped,
     /// so that they match literally (a captured timestamp's `.` and `+` are not operators).
-    pub fn render_regex(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    pub fn render_regex(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, Unbound> {
         self.render_with(vars, |value| regex::escape(&value))
     }
 
@@ -145,14 +165,14 @@ impl Template {
         &self,
         vars: &dyn Fn(&str) -> Option<String>,
         escape: impl Fn(String) -> String,
-    ) -> Result<String, String> {
+    ) -> Result<String, Unbound> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Lit(text) => out.push_str(text),
                 Part::Var(name) => match vars(name) {
                     Some(value) => out.push_str(&escape(value)),
-                    None => return Err(format!("variable `${{{name}}}` has no value")),
+                    None => return Err(Unbound(name.clone())),
                 },
             }
         }

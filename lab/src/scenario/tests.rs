@@ -32,7 +32,7 @@ const BAD: &[Bad] = &[
         name: "unknown top-level key",
         body: "colour = \"red\"\n[[steps]]\ntitle = \"n\"\nnote = \"x\"\n",
         expected: &[
-            "d.toml:4:1: error: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, steps",
+            "d.toml:4:1: error: unknown key `colour`: expected one of name, title, proves, source, monitor, lab, profiles, procedures, steps",
         ],
     },
     Bad {
@@ -808,20 +808,20 @@ fn templates_render_dollars_and_variables() {
 fn rendering_a_missing_variable_names_it() {
     let t = Template::parse("echo ${a} ${zz}").unwrap();
     let vars = |name: &str| (name == "a").then(|| "1".to_string());
-    assert_eq!(
-        t.render(&vars),
-        Err("variable `${zz}` has no value".to_string())
-    );
+    let e = t.render(&vars).unwrap_err();
+    assert_eq!(e, Unbound("zz".to_string()));
+    assert_eq!(e.to_string(), "variable `${zz}` has no value");
 }
 
 #[test]
 fn template_syntax_errors() {
     assert_eq!(
-        Template::parse("echo ${a"),
+        Template::parse("echo ${a").map_err(|e| e.to_string()),
         Err("unclosed `${`: close it with `}`, or write `$$` for a literal `$`".to_string())
     );
+    assert_eq!(Template::parse("echo ${a").unwrap_err().offset(), 5);
     assert_eq!(
-        Template::parse("x ${} y"),
+        Template::parse("x ${} y").map_err(|e| e.to_string()),
         Err(
             "bad variable reference `${}`: a name is letters, digits, `_` and `.`; write `$$` \
              for a literal `$`"

@@ -1,0 +1,247 @@
+//! An action and the parameters in its `with`.
+
+use toml::de::DeValue;
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    /// The action `value` names and the entries of its `with`, each key checked against the
+    /// action's parameters.
+    fn action_with<'t, 'i>(
+        &mut self,
+        value: &Value<'_>,
+        with: Option<&'t Value<'i>>,
+    ) -> Option<(ActionKind, Vec<(&'t Key<'i>, &'t Value<'i>)>)> {
+        let name = self.string("action", value)?;
+        let Ok(kind) = name.parse::<ActionKind>() else {
+            self.err(
+                value.span(),
+                format!(
+                    "unknown action `{}`: expected one of {}",
+                    quoted(name),
+                    list(ACTIONS)
+                ),
+            );
+            return None;
+        };
+        let (name, allowed) = (kind.name(), action_params(kind));
+        let params = match with {
+            None => Vec::new(),
+            Some(w) => self.with_entries(w, "a table of parameters such as { mode = \"fast\" }")?,
+        };
+        for (k, _) in &params {
+            if allowed.contains(&k.get_ref().as_ref()) {
+                continue;
+            }
+            let message = if allowed.is_empty() {
+                format!(
+                    "action `{name}` takes no parameters, found `{}`",
+                    k.get_ref()
+                )
+            } else {
+                format!(
+                    "unknown parameter `{}` for action `{name}`: expected one of {}",
+                    k.get_ref(),
+                    list(allowed)
+                )
+            };
+            self.err(k.span(), message);
+        }
+        Some((kind, params))
+    }
+
+    /// An action with its parameters. One arm per action, each a few lines of its own
+    /// parameters' checks: split, they would only be harder to compare.
+    pub(super) fn action(&mut self, value: &Value<'_>, with: Option<&Value<'_>>) -> Option<Action> {
+        let (kind, params) = self.action_with(value, with)?;
+        let name = kind.name();
+        let missing_at = with.map_or_else(|| value.span(), |w| w.span());
+        let param = |key: &str| get(&params, key);
+        let required = |cx: &mut Self, key: &str, what: &str| {
+            let v = param(key);
+            if v.is_none() {
+                cx.err(
+                    missing_at.clone(),
+                    format!("action `{name}` needs `{key}` in `with`: {what}"),
+                );
+            }
+            v
+        };
+        let stop_mode = |cx: &mut Self, key: &str, v: &Value<'_>| {
+            cx.choice(key, v, StopMode::NAMES, "stop mode")
+                .map(|i| StopMode::ALL[i])
+        };
+        let node = "a node (node1, node2) or a role (primary, standby)";
+        let data_dir = || Template::literal(DATA_DIR);
+        match kind {
+            ActionKind::Start => Some(Action::Start),
+            ActionKind::Promote => Some(Action::Promote),
+            ActionKind::LinkWal => Some(Action::LinkWal),
+            ActionKind::LedgerStart => Some(Action::LedgerStart),
+            ActionKind::LedgerRetarget => Some(Action::LedgerRetarget),
+            ActionKind::LedgerCheck => {
+                let max_lost = self.opt(param("max_lost"), |cx, v| {
+                    cx.integer("max_lost", v, 0..=i64::MAX, "a number of rows (0 or more)")
+                        .map(|n| n as u64)
+                });
+                Some(Action::LedgerCheck {
+                    max_lost: max_lost?,
+                })
+            }
+            ActionKind::Stop => {
+                let mode = self.opt(param("mode"), |cx, v| stop_mode(cx, "mode", v));
+                let fallback = self.opt(param("fallback"), |cx, v| stop_mode(cx, "fallback", v));
+                Some(Action::Stop {
+                    mode: mode?.unwrap_or(StopMode::Fast),
+                    fallback: fallback?,
+                })
+            }
+            ActionKind::BaseBackup => {
+                let from = required(self, "from", &format!("the node to copy, {node}"))
+                    .and_then(|v| self.node("from", v, false));
+                let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
+                let wal = self.opt(param("wal"), |cx, v| cx.boolean("wal", v));
+                Some(Action::BaseBackup {
+                    from: from?,
+                    to: to?.unwrap_or_else(data_dir),
+                    wal: wal?.unwrap_or(false),
+                })
+            }
+            ActionKind::LocalBackup => {
+                let to = required(
+                    self,
+                    "to",
+                    "the backup's directory, such as \"/disk3/backup/data\"",
+                )
+                .and_then(|v| self.path("to", v, false));
+                Some(Action::LocalBackup { to: to? })
+            }
+            ActionKind::MoveAside => {
+                let to = required(self, "to", "where to, under /disk4/")
+                    .and_then(|v| self.path("to", v, true));
+                let what = self.opt(param("what"), |cx, v| cx.areas(v));
+                Some(Action::MoveAside {
+                    to: to?,
+                    what: what?.unwrap_or_else(|| Area::ALL.to_vec()),
+                })
+            }
+            ActionKind::MakeStandby => {
+                let of = required(self, "of", &format!("the primary to follow, {node}"))
+                    .and_then(|v| self.node("of", v, false));
+                let timeline = self.opt(param("timeline"), |cx, v| {
+                    cx.choice("timeline", v, &["default", "latest"], "timeline")
+                });
+                Some(Action::MakeStandby {
+                    of: of?,
+                    latest_timeline: timeline? == Some(1),
+                })
+            }
+            ActionKind::Pitr => {
+                let target_time = required(self, "target_time", "the recovery_target_time")
+                    .and_then(|v| self.template("target_time", v));
+                let restore_command = self.opt(param("restore_command"), |cx, v| {
+                    cx.template("restore_command", v)
+                });
+                Some(Action::Pitr {
+                    target_time: target_time?,
+                    restore_command: restore_command?,
+                })
+            }
+            ActionKind::Load => {
+                let seconds = required(self, "seconds", "how long pgbench runs")
+                    .and_then(|v| self.seconds(v));
+                let clients = self.opt(param("clients"), |cx, v| {
+                    cx.integer("clients", v, 1..=1000, "a number of clients (1 to 1000)")
+                        .map(|c| c as u32)
+                });
+                Some(Action::Load {
+                    seconds: seconds?,
+                    clients: clients?.unwrap_or(2),
+                })
+            }
+            ActionKind::CopyBackup => {
+                let from = required(
+                    self,
+                    "from",
+                    &format!("the node holding the backup, {node}"),
+                )
+                .and_then(|v| self.node("from", v, false));
+                let backup = required(self, "backup", "the backup's directory on `from`")
+                    .and_then(|v| self.path("backup", v, false));
+                let to = self.opt(param("to"), |cx, v| cx.path("to", v, false));
+                Some(Action::CopyBackup {
+                    from: from?,
+                    backup: backup?,
+                    to: to?.unwrap_or_else(data_dir),
+                })
+            }
+        }
+    }
+
+    /// `move_aside`'s `what`: distinct areas.
+    fn areas(&mut self, value: &Value<'_>) -> Option<Vec<Area>> {
+        let expected = "an array of \"data\", \"wal\", \"archive\"";
+        let areas = self.array("what", value, expected, |cx, v| {
+            cx.choice("what", v, Area::NAMES, "area")
+                .map(|i| Area::ALL[i])
+        })?;
+        for (i, area) in areas.iter().enumerate() {
+            if areas[..i].contains(area) {
+                self.err(
+                    value.span(),
+                    format!("`what` names `{}` twice", area.as_str()),
+                );
+                return None;
+            }
+        }
+        Some(areas)
+    }
+
+    /// `load`'s `seconds`: a positive integer, or a template (which must be one if it has no
+    /// variables).
+    fn seconds(&mut self, value: &Value<'_>) -> Option<Template> {
+        let expected =
+            "a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\"";
+        match value.get_ref() {
+            DeValue::Integer(_) => {
+                let n = self.integer("seconds", value, 1..=i64::MAX, expected)?;
+                Some(Template::literal(&n.to_string()))
+            }
+            DeValue::String(_) => {
+                let template = self.template("seconds", value)?;
+                let positive = |text: &str| text.parse::<u64>().is_ok_and(|n| n > 0);
+                if template.variables().next().is_none() && !positive(&template.raw) {
+                    self.err(
+                        value.span(),
+                        format!(
+                            "`seconds` must be {expected}, not \"{}\"",
+                            quoted(&template.raw)
+                        ),
+                    );
+                    return None;
+                }
+                // What each profile makes of it, where only profile values go in.
+                let only_profiles = template.variables().all(|v| v.starts_with("profile."));
+                let bad = self.profile_values.iter().find_map(|(profile, values)| {
+                    let made = substituted(&template, from_profile(values));
+                    (only_profiles && !positive(&made)).then(|| (profile.clone(), made))
+                });
+                if let Some((profile, made)) = bad {
+                    let message = format!(
+                        "`seconds` is \"{}\", which profile `{profile}` makes \"{}\": it must \
+                         be a number of seconds (1 or more)",
+                        quoted(&template.raw),
+                        quoted(&made)
+                    );
+                    self.err(value.span(), message);
+                    return None;
+                }
+                Some(template)
+            }
+            _ => {
+                self.wrong_type("seconds", value, expected);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,546 @@
+//! A step: its kind, its common keys, what it does, and the `wait` table.
+
+use toml::de::DeValue;
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    /// Checks a step against the roles the steps before it leave, and applies it to them.
+    fn roles_after(
+        &mut self,
+        n: usize,
+        on: Option<&NodeRef>,
+        kind: &StepKind,
+        entries: &[(&Key<'_>, &Value<'_>)],
+        (on_value, kind_value, at): (Option<&Value<'_>>, Option<&Value<'_>>, &Range<usize>),
+    ) {
+        let with_from = get(entries, "with")
+            .and_then(|w| w.get_ref().as_table())
+            .and_then(|t| t.get("from"))
+            .map(|v| v.span());
+        for (place, message) in self.roles.step(n, on, kind) {
+            let span = match place {
+                At::On => on_value.map(|v| v.span()),
+                At::Kind => kind_value.map(|v| v.span()),
+                At::From => with_from.clone(),
+            };
+            self.err(span.unwrap_or(at.clone()), message);
+        }
+    }
+
+    /// Makes what step `n` defines (its capture, its mark) known to the steps after it, even
+    /// when the step has errors, so that their uses are not reported again.
+    fn defines(&mut self, n: usize, entries: &[(&Key<'_>, &Value<'_>)], kind: Option<&StepKind>) {
+        // Define what this step defines for the steps after it, even if it has errors.
+        if let Some(name) = get(entries, "capture").and_then(|v| v.get_ref().as_str()) {
+            if is_variable(name) && !self.defined_set.contains(name) {
+                self.define(name.to_string());
+            }
+        }
+        if let Some(StepKind::Mark(name)) = kind {
+            self.marks.push((name.clone(), n));
+            self.mark_set.insert(name.clone());
+        }
+    }
+
+    pub(super) fn steps<'i>(
+        &mut self,
+        value: &Value<'i>,
+        library: &expand::Library<'i>,
+    ) -> Option<Vec<Step>> {
+        let Some(items) = value.get_ref().as_array() else {
+            self.wrong_type("steps", value, "an array of [[steps]] tables");
+            return None;
+        };
+        if items.is_empty() {
+            self.err(value.span(), "a drill needs at least one step");
+            return None;
+        }
+        let (items, expanded) = self.expand(items.as_ref(), library);
+        // What later steps define, for "used before it is defined" messages.
+        for (i, item) in items.iter().enumerate() {
+            if let Some(table) = item.value.get_ref().as_table() {
+                let note = |key: &str, map: &mut BTreeMap<String, usize>| {
+                    if let Some(name) = table.get(key).and_then(|v| v.get_ref().as_str()) {
+                        map.entry(name.to_string()).or_insert(i + 1);
+                    }
+                };
+                note("capture", &mut self.captures);
+                note("mark", &mut self.all_marks);
+            }
+        }
+        let mut steps = Vec::new();
+        let mut ok = expanded;
+        for (i, item) in items.iter().enumerate() {
+            self.origin.clone_from(&item.origin);
+            match self.step(i, &item.value) {
+                Some(step) => steps.push(step),
+                None => ok = false,
+            }
+        }
+        self.origin.clear();
+        ok.then_some(steps)
+    }
+
+    /// What the checker knows of a step's kind, and the kind key's value; reports a step with
+    /// no kind or with two, and the keys its kind does not take.
+    fn step_kind<'t, 'i>(
+        &mut self,
+        n: usize,
+        at: &Range<usize>,
+        entries: &[(&'t Key<'i>, &'t Value<'i>)],
+    ) -> (Option<KindSpec>, Option<&'t Value<'i>>) {
+        let kinds: Vec<&(&Key<'i>, &Value<'i>)> = entries
+            .iter()
+            .filter(|(k, _)| KINDS.contains(&k.get_ref().as_ref()))
+            .collect();
+        let spec = match kinds.as_slice() {
+            [(k, _)] => k.get_ref().parse::<Kind>().ok().map(KindSpec::of),
+            [] => {
+                let unknown: Vec<_> = entries
+                    .iter()
+                    .filter(|(k, _)| !is_step_key(k.get_ref()))
+                    .collect();
+                for (k, _) in &unknown {
+                    self.err(
+                        k.span(),
+                        format!(
+                            "unknown key `{}` in step {n}, which has no kind: a step needs \
+                             exactly one of {}",
+                            k.get_ref(),
+                            list(KINDS)
+                        ),
+                    );
+                }
+                if unknown.is_empty() {
+                    self.err(
+                        at.clone(),
+                        format!("step {n} has no kind: add exactly one of {}", list(KINDS)),
+                    );
+                }
+                None
+            }
+            [_, (second, _), ..] => {
+                let names: Vec<&str> = kinds.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
+                self.err(
+                    second.span(),
+                    format!(
+                        "step {n} has {} kind keys ({}): a step does exactly one thing, keep one",
+                        names.len(),
+                        list(&names)
+                    ),
+                );
+                None
+            }
+        };
+        // Keys this kind does not take.
+        if let Some(spec) = spec {
+            let keys = spec.keys();
+            for (k, _) in entries {
+                let key: &str = k.get_ref();
+                if keys.contains(&key) {
+                    continue;
+                }
+                let step = a_step(spec.name());
+                let message = if is_step_key(key) {
+                    format!(
+                        "`{key}` does not apply to {step}: expected one of {}",
+                        list(&keys)
+                    )
+                } else {
+                    format!(
+                        "unknown key `{key}` in {step}: expected one of {}",
+                        list(&keys)
+                    )
+                };
+                self.err(k.span(), message);
+            }
+        }
+        (spec, kinds.first().map(|(_, v)| *v))
+    }
+
+    fn step(&mut self, index: usize, value: &Value<'_>) -> Option<Step> {
+        let n = index + 1;
+        self.step_no = n;
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type("steps", value, "an array of [[steps]] tables");
+            return None;
+        };
+        let at = value.span();
+        let entries = entries(table);
+        let (spec, kind_value) = self.step_kind(n, &at, &entries);
+        let takes = |key: &str| spec.is_none_or(|s| s.keys().contains(&key));
+
+        // The common keys.
+        // A title is a template too: reports and runbooks show it rendered.
+        let title = match get(&entries, "title") {
+            // A title is shown with its variables' values: they must be defined here.
+            Some(v) => self
+                .text("title", v)
+                .filter(|t| self.template_of(t, v.span()).is_some()),
+            None => {
+                self.err(
+                    at.clone(),
+                    format!("missing `title` in step {n}: every step needs one"),
+                );
+                None
+            }
+        };
+        let id = self.opt(get(&entries, "id"), |cx, v| {
+            let id = cx.pattern("id", v, is_id, "id", ID_RULE)?;
+            if let Some(first) = cx.ids.get(&id) {
+                cx.err(
+                    v.span(),
+                    format!("duplicate id `{id}`: step {first} already uses it"),
+                );
+                return None;
+            }
+            cx.ids.insert(id.clone(), n);
+            Some(id)
+        });
+        let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
+        let when = self.opt(get(&entries, "when"), |cx, v| cx.when(v));
+
+        let timeout = self.opt(
+            get(&entries, "timeout").filter(|_| takes("timeout")),
+            |cx, v| cx.positive_duration("timeout", v),
+        );
+        let on_value = get(&entries, "on").filter(|_| takes("on"));
+        let allow_all = spec.is_none_or(|s| s.on == On::OneOrAll);
+        let on = self.opt(on_value, |cx, v| cx.node("on", v, allow_all));
+        if let (Some(spec), None) = (spec, on_value) {
+            if spec.on != On::No {
+                let all = if spec.on == On::OneOrAll {
+                    " or all"
+                } else {
+                    ""
+                };
+                self.err(
+                    at.clone(),
+                    format!(
+                        "{} needs `on`: a node ({}), a role ({}){all}",
+                        a_step(spec.name()),
+                        list(NODES),
+                        list(ROLES)
+                    ),
+                );
+            }
+        }
+        let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
+        let capture = self.opt(capture_value, |cx, v| {
+            let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
+            if cx.defined_set.contains(&name) {
+                let first = cx.captures.get(&name).copied().unwrap_or(0);
+                cx.err(
+                    v.span(),
+                    format!("variable `{name}` is already captured by step {first}"),
+                );
+                return None;
+            }
+            Some(name)
+        });
+        if let (Some(v), Some(Some(NodeRef::All))) = (capture_value, &on) {
+            self.err(v.span(), "`capture` needs one node, not `on = \"all\"`");
+        }
+
+        let kind = match (spec, kind_value) {
+            (Some(spec), Some(v)) => self.kind(spec.kind, v, &entries),
+            _ => None,
+        };
+        if let (Some(StepKind::Action(action)), Some(Some(NodeRef::All))) = (&kind, &on) {
+            if !matches!(action, Action::Start | Action::Stop { .. }) {
+                if let Some(v) = on_value {
+                    self.err(
+                        v.span(),
+                        format!(
+                            "action `{}` acts on one node: `all` is allowed only for start and stop",
+                            action.name()
+                        ),
+                    );
+                }
+            }
+        }
+
+        if let (Some(kind), Some(on)) = (&kind, &on) {
+            let places = (on_value, kind_value, &at);
+            self.roles_after(n, on.as_ref(), kind, &entries, places);
+        }
+        self.defines(n, &entries, kind.as_ref());
+
+        // A step from a procedure is on the line of the (outermost) use.
+        let at_line = self.origin.first().map_or(at.start, |o| o.used_at());
+        let line = self.sources.locate(at_line).1;
+        Some(Step {
+            index,
+            line,
+            id: id?,
+            title: title?,
+            on: on?,
+            timeout: timeout?,
+            capture: capture?,
+            optional: optional?.unwrap_or(false),
+            when: when?.unwrap_or_default(),
+            kind: kind?,
+        })
+    }
+
+    /// A `run` step's command and keys.
+    fn run_step(
+        &mut self,
+        value: &Value<'_>,
+        entries: &[(&Key<'_>, &Value<'_>)],
+    ) -> Option<StepKind> {
+        let opt = |key: &str| get(entries, key);
+        let command = self.template("run", value);
+        let user = self.opt(opt("user"), |cx, v| {
+            cx.choice("user", v, &["postgres", "root"], "user")
+                .map(|i| [User::Postgres, User::Root][i])
+        });
+        let expect_exit = self.opt(opt("expect_exit"), |cx, v| cx.exit_code(v));
+        let expect_output = self.opt(opt("expect_output"), |cx, v| cx.regex("expect_output", v));
+        let background = self.opt(opt("background"), |cx, v| cx.boolean("background", v));
+        // A background command's exit is never checked: `expect_exit = "any"` says so
+        // and is accepted; anything that needs its end is refused.
+        if background == Some(Some(true)) {
+            for key in ["capture", "expect_exit", "expect_output"] {
+                if key == "expect_exit" && expect_exit == Some(Some(None)) {
+                    continue;
+                }
+                if let Some(span) = key_span(entries, key) {
+                    self.err(
+                        span,
+                        format!(
+                            "`{key}` does not apply to a background command: it runs \
+                                 until the drill ends and its exit is not checked"
+                        ),
+                    );
+                }
+            }
+        }
+        let background = background?.unwrap_or(false);
+        Some(StepKind::Run {
+            command: command?,
+            user: user?.unwrap_or(User::Postgres),
+            expect_exit: if background {
+                None
+            } else {
+                expect_exit?.unwrap_or(Some(0))
+            },
+            expect_output: expect_output?,
+            background,
+        })
+    }
+
+    fn kind(
+        &mut self,
+        kind: Kind,
+        value: &Value<'_>,
+        entries: &[(&Key<'_>, &Value<'_>)],
+    ) -> Option<StepKind> {
+        let opt = |key: &str| get(entries, key);
+        match kind {
+            Kind::Run => self.run_step(value, entries),
+            Kind::Sql => {
+                let sql = self.template("sql", value);
+                let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
+                let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
+                let measure = self.opt(opt("measure"), |cx, v| {
+                    cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
+                });
+                Some(StepKind::Sql {
+                    sql: sql?,
+                    db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
+                    expect: expect?,
+                    measure: measure?,
+                })
+            }
+            Kind::Action => self.action(value, opt("with")).map(StepKind::Action),
+            Kind::Fault => {
+                let name = self.choice("fault", value, FAULTS, "fault");
+                let heal = self.opt(opt("heal"), |cx, v| cx.boolean("heal", v));
+                if let (Some(i), Some(Some(true)), Some(v)) = (name, heal, opt("heal")) {
+                    if !crate::fault::find(FAULTS[i]).is_ok_and(|f| f.healable) {
+                        self.err(
+                            v.span(),
+                            format!(
+                                "fault `{}` has no heal: recover as the document does (promote \
+                                 the standby, or restore from a backup)",
+                                FAULTS[i]
+                            ),
+                        );
+                        return None;
+                    }
+                }
+                Some(StepKind::Fault {
+                    name: FAULTS[name?].to_string(),
+                    heal: heal?.unwrap_or(false),
+                })
+            }
+            Kind::Wait => self.wait(value).map(StepKind::Wait),
+            Kind::ExpectLog => {
+                let lines =
+                    self.array("expect_log", value, "an array of regex strings", |cx, v| {
+                        let s = cx.string("expect_log", v)?;
+                        cx.regex_of("expect_log", s, v.span())
+                    });
+                let since = self.opt(opt("since"), |cx, v| cx.since(v));
+                Some(StepKind::ExpectLog {
+                    lines: lines?,
+                    since: since?,
+                })
+            }
+            Kind::ExpectMonitor => {
+                let expected = "an array of pg_isready codes (0, 1, 2)";
+                let codes = self.array("expect_monitor", value, expected, |cx, v| {
+                    let expected =
+                        "a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response)";
+                    cx.integer("expect_monitor", v, 0..=2, expected)
+                        .map(|c| c as u8)
+                });
+                let since = self.opt(opt("since"), |cx, v| cx.since(v));
+                let of = self.opt(opt("of"), |cx, v| cx.node("of", v, false));
+                Some(StepKind::ExpectMonitor {
+                    codes: codes?,
+                    since: since?,
+                    of: of?,
+                })
+            }
+            Kind::Mark => {
+                let name = self.pattern("mark", value, is_id, "mark name", ID_RULE)?;
+                if let Some((_, first)) = self.marks.iter().find(|(m, _)| *m == name) {
+                    let first = *first;
+                    self.err(
+                        value.span(),
+                        format!("mark `{name}` is already set by step {first}"),
+                    );
+                    return None;
+                }
+                Some(StepKind::Mark(name))
+            }
+            Kind::Sleep => self.duration("sleep", value).map(StepKind::Sleep),
+            Kind::Note => self
+                .text("note", value)
+                .filter(|t| self.template_of(t, value.span()).is_some())
+                .map(StepKind::Note),
+        }
+    }
+
+    /// `expect_exit`: an exit code, or "any" (`Some(None)`).
+    fn exit_code(&mut self, value: &Value<'_>) -> Option<Option<i64>> {
+        let expected = "an exit code (0 to 255) or \"any\"";
+        match value.get_ref() {
+            DeValue::String(s) if s == "any" => Some(None),
+            DeValue::String(s) => {
+                self.err(
+                    value.span(),
+                    format!("`expect_exit` must be {expected}, not \"{s}\""),
+                );
+                None
+            }
+            _ => self
+                .integer("expect_exit", value, 0..=255, expected)
+                .map(Some),
+        }
+    }
+
+    fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
+        const KEYS: &[&str] = WAIT_KEYS;
+        const FORMS: &[&str] = &["pg_isready", "sql", "log"];
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
+            return None;
+        };
+        let entries = entries(table);
+        for (k, _) in &entries {
+            if !KEYS.contains(&k.get_ref().as_ref()) {
+                self.err(
+                    k.span(),
+                    format!(
+                        "unknown key `{}` in `wait`: expected one of {}",
+                        k.get_ref(),
+                        list(KEYS)
+                    ),
+                );
+            }
+        }
+        let forms: Vec<_> = entries
+            .iter()
+            .filter(|(k, _)| FORMS.contains(&k.get_ref().as_ref()))
+            .collect();
+        let (form, form_value) = match forms.as_slice() {
+            [(k, v)] => (k.get_ref().as_ref(), *v),
+            [] => {
+                self.err(
+                    value.span(),
+                    format!("`wait` needs exactly one of {}", or_list(FORMS)),
+                );
+                return None;
+            }
+            [(first, _), (second, _), ..] => {
+                self.err(
+                    second.span(),
+                    format!(
+                        "`wait` takes exactly one of {}, found `{}` and `{}`",
+                        or_list(FORMS),
+                        first.get_ref(),
+                        second.get_ref()
+                    ),
+                );
+                return None;
+            }
+        };
+        if form != "log" {
+            if let Some(span) = key_span(&entries, "since") {
+                self.err(
+                    span,
+                    format!("`since` goes with `log` in `wait`, not with `{form}`"),
+                );
+            }
+        }
+        if form != "sql" {
+            for key in ["equals", "db"] {
+                if let Some(span) = key_span(&entries, key) {
+                    self.err(
+                        span,
+                        format!("`{key}` goes with `sql` in `wait`, not with `{form}`"),
+                    );
+                }
+            }
+        }
+        match form {
+            "pg_isready" => {
+                let expected =
+                    "a pg_isready code: 0 (accepting), 1 (rejecting), 2 (no response) or 3 (no attempt)";
+                let code = self.integer("pg_isready", form_value, 0..=3, expected)?;
+                Some(WaitFor::PgIsReady(code as u8))
+            }
+            "sql" => {
+                let sql = self.template("sql", form_value);
+                let equals = match get(&entries, "equals") {
+                    Some(v) => self.template("equals", v),
+                    None => {
+                        self.err(
+                            value.span(),
+                            "`wait.sql` needs `equals`: the text the first value must equal",
+                        );
+                        None
+                    }
+                };
+                let db = self.opt(get(&entries, "db"), |cx, v| cx.text("db", v));
+                Some(WaitFor::Sql {
+                    sql: sql?,
+                    equals: equals?,
+                    db: db?.unwrap_or_else(|| DEFAULT_DB.to_string()),
+                })
+            }
+            _ => {
+                let pattern = self.regex("log", form_value);
+                let since = self.opt(get(&entries, "since"), |cx, v| cx.since(v));
+                Some(WaitFor::Log {
+                    pattern: pattern?,
+                    since: since?,
+                })
+            }
+        }
+    }
+}
