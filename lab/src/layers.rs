@@ -45,6 +45,10 @@ const LAYERS: &[(&str, Layer)] = &[
     ("drill", Layer::Drills),
     ("ledger", Layer::Drills),
     ("drill::cmd", Layer::Commands),
+    // A suite is a command over commands: it makes each version's images and runs
+    // `lab drill run` once per drill and version (its index, `drill::suite_index`, is a drill's
+    // report over events).
+    ("drill::suite", Layer::Commands),
     ("commands", Layer::Commands),
     ("bench", Layer::Commands),
     ("doctor", Layer::Commands),
