@@ -273,9 +273,23 @@ pub async fn check_replication(
     let master = sql::connect(&topo.master.address, "postgres", password, t)
         .await
         .map_err(Error::Lab)?;
-    let slave = sql::connect_when_ready(&topo.slave.address, "postgres", password, t)
-        .await
-        .map_err(Error::Lab)?;
+    // The lab's role reaches the slave by replication: until it is replayed there, the slave
+    // refuses it as an unknown user.
+    let slave = poll(WAIT, Duration::from_millis(100), || async {
+        match sql::connect_when_ready(&topo.slave.address, "postgres", password, t).await {
+            Ok(client) => Ok(Some(client)),
+            Err(e) if e.contains("password authentication failed") => Ok(None),
+            Err(e) => Err(Error::Lab(e)),
+        }
+    })
+    .await?
+    .ok_or_else(|| {
+        Error::Lab(format!(
+            "{}: the lab's role `{}` was not replayed on the slave within {WAIT:?}",
+            topo.slave.address,
+            sql::CONTROLLER_ROLE
+        ))
+    })?;
     let mut failures = Vec::new();
 
     // The standby connects within a second or two of starting: poll rather than sleep.
