@@ -23,6 +23,7 @@ async fn main() {
             refresh: false,
             configure_args: vec![],
             check: false,
+            verbose: false,
             cache_dir: cache_dir(None),
         },
         cold: std::env::var_os("BENCH_SKIP_COLD").is_none(),

@@ -100,6 +100,24 @@ impl Task {
         self.say(&msg, false);
     }
 
+    /// Shows `done` of `total` as a bar with its rate's ETA (on a terminal; elsewhere the
+    /// caller prints what it wants with [`Task::say`]).
+    pub fn progress(&mut self, done: u64, total: u64, unit: &str) {
+        if !self.fancy {
+            return;
+        }
+        if self.bar.length().is_none() {
+            self.bar.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} [{{prefix}}] {{bar:30}} {{pos}}/{{len}} {unit} {{percent}}% ETA {{eta}} {{wide_msg}}"
+                ))
+                .expect("valid template"),
+            );
+        }
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
     /// How long the task has run.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

@@ -199,6 +199,10 @@ pub struct ImageArgs {
     /// built again.
     #[arg(long)]
     pub check: bool,
+    /// Stream the image build's log (it always goes to the log file in the cache directory);
+    /// without it a compile shows a progress bar.
+    #[arg(long)]
+    pub verbose: bool,
     /// Where tarballs, logs and bootstrap work go.
     #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -299,6 +303,7 @@ impl ImageArgs {
             refresh: self.refresh,
             configure_args: self.configure_args.clone(),
             check: self.check,
+            verbose: self.verbose,
         }
     }
 }

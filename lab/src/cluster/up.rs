@@ -8,13 +8,18 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use futures_util::future::try_join_all;
+
 use crate::cluster::{self, LabLayout, Node};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::pg::{Dialect, Topology};
+use crate::pg::{Dialect, Topology, DATA_DIR};
 use crate::plan::{Plan, Step, User};
 use crate::sql;
 use crate::ui::Ui;
+
+/// How long the checks wait for streaming and for a replayed write.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// How long one plan step may run (a scale-10000 load takes hours).
 const STEP_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -54,7 +59,7 @@ pub fn controller_steps(topo: &Topology, gateway: &str, password: &str) -> Vec<S
         steps.push(Step::append(
             node,
             "let the lab's controller connect (not in the document)",
-            "/disk1/data/pg_hba.conf",
+            &format!("{DATA_DIR}/pg_hba.conf"),
             line.clone(),
         ));
         steps.push(Step::shell(
@@ -125,10 +130,59 @@ pub async fn run_plan(
     Ok(())
 }
 
+/// Runs chapter 1 and the controller's access, overlapping what does not depend on each other:
+/// the slave's own preparation alongside the master's steps, and the controller's access (each
+/// node's steps in order, the nodes at once) alongside the check load. Every step still runs,
+/// and each one after those it needs.
+async fn chapter_1(
+    engine: &Engine,
+    nodes: &[Node],
+    parts: crate::pg::SetupParts,
+    controller: &[Step],
+    ui: &Ui,
+    phases: &mut Phases,
+) -> Result<()> {
+    let (mut alongside, mut access) = (Phases::default(), Phases::default());
+    let (master, prep) = tokio::join!(
+        run_plan(engine, nodes, &parts.master, ui, phases),
+        run_plan(engine, nodes, &parts.slave_prep, ui, &mut alongside),
+    );
+    master?;
+    prep?;
+    run_plan(engine, nodes, &parts.slave, ui, phases).await?;
+    let load = Plan {
+        steps: vec![parts.check_load],
+    };
+    let by_node = |name: &str| Plan {
+        steps: controller
+            .iter()
+            .filter(|s| s.node.0 == name)
+            .cloned()
+            .collect(),
+    };
+    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut node_phases: Vec<Phases> = names.iter().map(|_| Phases::default()).collect();
+    let plans: Vec<Plan> = names.iter().map(|n| by_node(n)).collect();
+    let (load, access_done) = tokio::join!(
+        run_plan(engine, nodes, &load, ui, &mut access),
+        try_join_all(
+            plans
+                .iter()
+                .zip(node_phases.iter_mut())
+                .map(|(plan, p)| run_plan(engine, nodes, plan, ui, p))
+        ),
+    );
+    load?;
+    access_done?;
+    phases.0.extend(alongside.0);
+    phases.0.extend(access.0);
+    phases.0.extend(node_phases.into_iter().flat_map(|p| p.0));
+    Ok(())
+}
+
 /// Generates a key pair for each node's postgres user and makes every node trust every other
 /// (chapter 5: `ssh-keygen -t rsa`, the peer's key in `authorized_keys`), host keys accepted.
 pub async fn setup_ssh(engine: &Engine, nodes: &[Node]) -> Result<()> {
-    use futures_util::future::try_join_all;
     let t = Duration::from_secs(60);
     // Each phase runs on every node at once: key generation and waiting for sshd dominate.
     let keys = try_join_all(
@@ -188,6 +242,26 @@ pub async fn setup_ssh(engine: &Engine, nodes: &[Node]) -> Result<()> {
     Ok(())
 }
 
+/// Asks `probe` every `every` until it answers `Some`, or gives its last answer (`None`) once
+/// `within` has passed: the one waiting loop of `up`, returning as soon as the awaited state is
+/// seen rather than after a fixed sleep.
+pub async fn poll<T, F, Fut>(within: Duration, every: Duration, mut probe: F) -> Result<Option<T>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(seen) = probe().await? {
+            return Ok(Some(seen));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 /// The document's checks: one streaming row on the master for the slave, and a replay
 /// timestamp on the slave that advances after a write on the master.
 pub async fn check_replication(
@@ -199,25 +273,42 @@ pub async fn check_replication(
     let master = sql::connect(&topo.master.address, "postgres", password, t)
         .await
         .map_err(Error::Lab)?;
-    let slave = sql::connect_when_ready(&topo.slave.address, "postgres", password, t)
-        .await
-        .map_err(Error::Lab)?;
+    // The lab's role reaches the slave by replication: until it is replayed there, the slave
+    // refuses it as an unknown user.
+    let slave = poll(WAIT, Duration::from_millis(100), || async {
+        match sql::connect_when_ready(&topo.slave.address, "postgres", password, t).await {
+            Ok(client) => Ok(Some(client)),
+            Err(e) if e.contains("password authentication failed") => Ok(None),
+            Err(e) => Err(Error::Lab(e)),
+        }
+    })
+    .await?
+    .ok_or_else(|| {
+        Error::Lab(format!(
+            "{}: the lab's role `{}` was not replayed on the slave within {WAIT:?}",
+            topo.slave.address,
+            sql::CONTROLLER_ROLE
+        ))
+    })?;
     let mut failures = Vec::new();
 
     // The standby connects within a second or two of starting: poll rather than sleep.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let rows = loop {
-        let rows = sql::query(&master, &dialect.replication_status_query())
+    let status = || async {
+        sql::query(&master, &dialect.replication_status_query())
             .await
-            .map_err(Error::Lab)?;
-        if rows
+            .map_err(Error::Lab)
+    };
+    let streaming = poll(WAIT, Duration::from_millis(50), || async {
+        let rows = status().await?;
+        Ok(rows
             .iter()
             .any(|r| sql::get(r, "state") == Some("streaming"))
-            || Instant::now() > deadline
-        {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+            .then_some(rows))
+    })
+    .await?;
+    let rows = match streaming {
+        Some(rows) => rows,
+        None => status().await?,
     };
     let want_sync = if topo.sync { "sync" } else { "async" };
     match rows.as_slice() {
@@ -259,13 +350,15 @@ pub async fn check_replication(
     )
     .await
     .map_err(Error::Lab)?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let after = loop {
-        let after = sql::scalar(&slave, &replay_sql).await.map_err(Error::Lab)?;
-        if (after.is_some() && after != before) || Instant::now() > deadline {
-            break after;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let replayed = || async { sql::scalar(&slave, &replay_sql).await.map_err(Error::Lab) };
+    let advanced = poll(WAIT, Duration::from_millis(20), || async {
+        let after = replayed().await?;
+        Ok((after.is_some() && after != before).then_some(after))
+    })
+    .await?;
+    let after = match advanced {
+        Some(after) => after,
+        None => replayed().await?,
     };
     if after.is_none() || after == before {
         failures.push(format!(
@@ -315,11 +408,9 @@ pub async fn up(
 
     let started = Instant::now();
     let task = ui.task("containers");
-    let mut nodes = Vec::new();
-    for i in 0..layout.nodes.len() {
-        nodes.push(cluster::create_node(engine, layout, i).await?);
-    }
-    for node in &nodes {
+    // Both nodes at once: each is created and started on its own.
+    let nodes = try_join_all((0..layout.nodes.len()).map(|i| async move {
+        let node = cluster::create_node(engine, layout, i).await?;
         engine
             .client()
             .start_container(
@@ -332,7 +423,9 @@ pub async fn up(
                 target: node.container.clone(),
                 source,
             })?;
-    }
+        Ok::<Node, Error>(node)
+    }))
+    .await?;
     task.done(
         &nodes
             .iter()
@@ -351,13 +444,12 @@ pub async fn up(
         task.done("postgres users trust each other (chapter 5)");
         Ok::<f64, Error>(started.elapsed().as_secs_f64())
     };
-    let mut plan = crate::pg::setup_plan(dialect, topo);
-    plan.steps.extend(controller_steps(
-        topo,
-        &gateway.to_string(),
-        &layout.sql_password,
-    ));
-    let (ssh, chapter1) = tokio::join!(ssh, run_plan(engine, &nodes, &plan, ui, &mut phases));
+    let parts = crate::pg::setup_parts(dialect, topo);
+    let controller = controller_steps(topo, &gateway.to_string(), &layout.sql_password);
+    let (ssh, chapter1) = tokio::join!(
+        ssh,
+        chapter_1(engine, &nodes, parts, &controller, ui, &mut phases)
+    );
     chapter1?;
     phases
         .0
@@ -377,4 +469,34 @@ pub async fn up(
         phases,
         checks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_returns_as_soon_as_the_state_is_seen_and_gives_up_at_the_deadline() {
+        let started = tokio::time::Instant::now();
+        let mut asked = 0;
+        let seen = poll(Duration::from_secs(30), Duration::from_millis(50), || {
+            asked += 1;
+            let n = asked;
+            async move { Ok((n == 3).then_some(n)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen, Some(3));
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+
+        let never = poll(
+            Duration::from_secs(1),
+            Duration::from_millis(300),
+            || async { Ok(None::<()>) },
+        )
+        .await
+        .unwrap();
+        assert_eq!(never, None);
+        assert!(started.elapsed() >= Duration::from_millis(1100));
+    }
 }

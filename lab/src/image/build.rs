@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::progress::{self, BuildProgress};
 use super::{Base, BuildInputs, Family, NODE_INIT};
 use crate::apt::{self, AptSource};
 use crate::docker::{ChannelWriter, DockerError, Engine, KEY_LABEL, LAYER_LABEL, MANAGED_LABEL};
@@ -43,6 +45,8 @@ pub struct ImageOptions {
     /// `--check`: run the regression suite in the build layer (a build layer that exists but
     /// was never checked is built again, checked).
     pub check: bool,
+    /// `--verbose`: stream the build log (it always goes to the log file).
+    pub verbose: bool,
 }
 
 /// The cache directory: `--cache-dir`, `$LAB_CACHE_DIR`, `$XDG_CACHE_HOME/pglab` or
@@ -257,7 +261,10 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
                         "Dockerfile".to_string(),
                         FileSource::Text(base.dockerfile()),
                     )];
-                    build_from(engine, &base_tag, labels, files, &logs, &mut task).await?
+                    build_from(engine, &base_tag, labels, files, &logs, |l| {
+                        task.say(l, false)
+                    })
+                    .await?
                 }
             }
             layers.push(finish_layer(engine, "base", &base_tag, task).await);
@@ -292,7 +299,12 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
             if opts.check {
                 labels.insert(super::CHECKED_LABEL.into(), "make check passed".into());
             }
-            build_from(engine, &build_tag, labels, files, &logs, &mut task).await?;
+            let mut watch = MakeWatch::start(opts, &tarball, ui);
+            build_from(engine, &build_tag, labels, files, &logs, |line| {
+                watch.line(&mut task, line)
+            })
+            .await?;
+            watch.finished(opts, &tarball);
             layers.push(finish_layer(engine, "build", &build_tag, task).await);
         }
     }
@@ -314,7 +326,10 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
                 ),
             ];
             let labels = image_labels("node", &node_key, Some(&tarball.version));
-            build_from(engine, &node_tag, labels, files, &logs, &mut task).await?;
+            build_from(engine, &node_tag, labels, files, &logs, |l| {
+                task.say(l, false)
+            })
+            .await?;
             layers.push(finish_layer(engine, "node", &node_tag, task).await);
         }
     }
@@ -396,20 +411,113 @@ async fn finish_layer(engine: &Engine, layer: &'static str, tag: &str, task: Tas
     }
 }
 
+/// Where the number of objects a tarball's `make world` produced is remembered, by its checksum.
+fn objects_file(cache_dir: &Path, tarball: &Tarball) -> PathBuf {
+    cache_dir
+        .join("build-objects")
+        .join(format!("{}.count", tarball.sha256))
+}
+
+/// The progress of the build layer's `make world`, from its log: a bar with an ETA on a
+/// terminal, one line per tenth elsewhere, the whole log with `--verbose`.
+struct MakeWatch {
+    progress: BuildProgress,
+    /// The tarball's C files, counted on a blocking thread when no earlier build is known.
+    listed: Arc<OnceLock<u64>>,
+    ui: Ui,
+    verbose: bool,
+}
+
+impl MakeWatch {
+    fn start(opts: &ImageOptions, tarball: &Tarball, ui: &Ui) -> MakeWatch {
+        let remembered = std::fs::read_to_string(objects_file(&opts.cache_dir, tarball))
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        let listed = Arc::new(OnceLock::new());
+        if remembered.is_none() {
+            let (path, listed) = (tarball.path.clone(), listed.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Ok(n) = count_sources(&path) {
+                    let _ = listed.set(n);
+                }
+            });
+        }
+        MakeWatch {
+            progress: BuildProgress::new(remembered),
+            listed,
+            ui: ui.clone(),
+            verbose: opts.verbose,
+        }
+    }
+
+    fn line(&mut self, task: &mut Task, line: &str) {
+        if self.verbose {
+            self.ui.println(line);
+        }
+        if let Some(&n) = self.listed.get() {
+            self.progress.expect(n);
+        }
+        if line.starts_with("Step ") {
+            task.say(line, true);
+        }
+        if !self.progress.line(line) {
+            return;
+        }
+        match self.progress.total() {
+            Some(total) => {
+                task.progress(self.progress.done(), total, "objects");
+                if let Some(pct) = self.progress.next_tenth() {
+                    task.say(
+                        &format!("make world {pct}% ({} objects)", self.progress.done()),
+                        true,
+                    );
+                }
+            }
+            None => task.say(&format!("{} objects", self.progress.done()), false),
+        }
+    }
+
+    /// Remembers how many objects this tarball's build produced, for the next one's bar.
+    fn finished(&self, opts: &ImageOptions, tarball: &Tarball) {
+        let file = objects_file(&opts.cache_dir, tarball);
+        if self.progress.done() > 0 {
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&file, format!("{}\n", self.progress.done()));
+        }
+    }
+}
+
+/// The C files `make world` compiles, from the tarball's listing (bzip2, as the build layer
+/// unpacks it).
+fn count_sources(path: &Path) -> std::io::Result<u64> {
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut archive = tar::Archive::new(bzip2::read::BzDecoder::new(file));
+    let mut names = Vec::new();
+    for entry in archive.entries()? {
+        names.push(entry?.path()?.to_string_lossy().into_owned());
+    }
+    Ok(progress::estimate_from_listing(
+        names.iter().map(String::as_str),
+    ))
+}
+
 /// A file of a build context.
 enum FileSource {
     Text(String),
     Path(PathBuf),
 }
 
-/// Streams a build context (a tar of `files`, made on a blocking thread) into a classic build.
+/// Streams a build context (a tar of `files`, made on a blocking thread) into a classic build;
+/// each line of its log goes to `line` (and all of it to the log file).
 async fn build_from(
     engine: &Engine,
     tag: &str,
     labels: HashMap<String, String>,
     files: Vec<(String, FileSource)>,
     logs: &Path,
-    task: &mut Task,
+    line: impl FnMut(&str),
 ) -> Result<(), ImageError> {
     let (producer, body) = stream_tar(move |ar| {
         for (name, src) in &files {
@@ -431,9 +539,7 @@ async fn build_from(
         Ok(())
     });
     let log = logs.join(format!("{}.log", tag.replace(['/', ':'], "_")));
-    let result = engine
-        .build(tag, labels, body, &log, |line| task.say(line, false))
-        .await;
+    let result = engine.build(tag, labels, body, &log, line).await;
     let _ = producer.await;
     result.map_err(ImageError::from)
 }

@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod progress;
 
 use sha2::{Digest, Sha256};
 

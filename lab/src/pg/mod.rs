@@ -34,7 +34,7 @@ pub use chapters::{
 pub use dialect::{check_supported, Dialect, Unsupported, NEWEST_MAJOR, OLDEST_MAJOR};
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
-    setup_plan, standby_config,
+    setup_parts, setup_plan, standby_config, SetupParts,
 };
 pub use topology::{
     ArchiveCommand, Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,

@@ -374,6 +374,38 @@ fn hba_lines(topo: &Topology) -> String {
 /// [`Dialect::replication_status_query`] and [`Dialect::replay_timestamp_query`]. Passwordless
 /// ssh between the nodes (chapter 5) is set up by the orchestrator, not by this plan.
 pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Plan {
+    setup_parts(dialect, topo).into_plan()
+}
+
+/// Chapter 1 in the parts that may overlap when it runs: the master's steps, the slave's
+/// preparation that needs nothing from the master (its directories and `.pgpass`), the rest of
+/// the slave from the base backup on, and the check load. In this order they are
+/// [`setup_plan`], the document's order.
+#[derive(Debug, Clone)]
+pub struct SetupParts {
+    /// The master, from its directories to its restart with the replication settings.
+    pub master: Plan,
+    /// The slave's own preparation: runs alongside [`SetupParts::master`].
+    pub slave_prep: Plan,
+    /// The slave from the master's base backup to its start: after both of the above.
+    pub slave: Plan,
+    /// The pgbench run on the master that gives replication something to carry (p.16).
+    pub check_load: Step,
+}
+
+impl SetupParts {
+    /// The parts in the document's order.
+    pub fn into_plan(self) -> Plan {
+        let mut plan = self.master;
+        plan.steps.extend(self.slave_prep.steps);
+        plan.steps.extend(self.slave.steps);
+        plan.push(self.check_load);
+        plan
+    }
+}
+
+/// See [`SetupParts`].
+pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
     let (n1, n2) = (&topo.master.name, &topo.slave.name);
     let conf = data_file("postgresql.conf");
     let mut plan = Plan::default();
@@ -454,8 +486,10 @@ pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Plan {
     plan.push(pgpass(topo, n1));
 
     // The slave, from a base backup of the master (pp.14-16).
-    plan.push(make_dirs(dialect, n2, "mkdir"));
-    plan.push(pgpass(topo, n2));
+    let master = std::mem::take(&mut plan);
+    let slave_prep = Plan {
+        steps: vec![make_dirs(dialect, n2, "mkdir"), pgpass(topo, n2)],
+    };
     plan.push(base_backup(
         dialect,
         topo,
@@ -480,7 +514,7 @@ pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Plan {
     ));
 
     // A load on the master for the replication checks (p.16).
-    plan.push(Step::shell(
+    let check_load = Step::shell(
         n1,
         &format!(
             "run pgbench for {} s to have something to replicate (p.16)",
@@ -488,8 +522,13 @@ pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Plan {
         ),
         User::Postgres,
         format!("pgbench -T {} testdb", topo.check_seconds),
-    ));
-    plan
+    );
+    SetupParts {
+        master,
+        slave_prep,
+        slave: plan,
+        check_load,
+    }
 }
 
 #[cfg(test)]
@@ -505,6 +544,29 @@ mod tests {
 
     fn golden(name: &str, actual: &str) {
         crate::golden::assert_golden(&format!("pg/{name}"), actual);
+    }
+
+    #[test]
+    fn the_parts_that_overlap_are_the_slaves_own_steps_and_the_backup_comes_after_them() {
+        for d in [dialect("9.3"), dialect("15")] {
+            let topo = Topology::default();
+            let parts = setup_parts(&d, &topo);
+            assert!(parts
+                .master
+                .steps
+                .iter()
+                .all(|s| s.node == topo.master.name));
+            assert!(!parts.slave_prep.steps.is_empty());
+            for step in &parts.slave_prep.steps {
+                assert_eq!(step.node, topo.slave.name);
+                let (_, command, _) = step.action.to_command();
+                assert!(!command.contains(&topo.master.address), "{command}");
+            }
+            let (_, first, _) = parts.slave.steps[0].action.to_command();
+            assert!(first.contains("pg_basebackup -h"), "{first}");
+            assert_eq!(parts.check_load.node, topo.master.name);
+            assert_eq!(parts.into_plan().render(), setup_plan(&d, &topo).render());
+        }
     }
 
     #[test]

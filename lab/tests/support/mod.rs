@@ -52,6 +52,7 @@ impl Pg {
             configure_args: vec![],
             // 9.3 is 2013 code built with today's compiler: its regression suite must pass.
             check: self == Pg::Pg93,
+            verbose: false,
         }
     }
 
