@@ -543,6 +543,7 @@ mod tests {
                 refresh: false,
                 configure_args: vec![],
                 check: false,
+                verbose: false,
             },
             run_flags: vec![],
         }
