@@ -577,8 +577,7 @@ pub async fn fault(at: &NodeConfig, fault: &str, heal: bool) -> Result<()> {
         crate::fault::heal(&dialect, node, fault)
     } else {
         crate::fault::inject(&dialect, node, fault)
-    }
-    .map_err(Error::Invalid)?;
+    }?;
     let when = crate::drill::render::timestamp();
     match op {
         crate::fault::FaultOp::Node(op) => cluster::node_op(&engine, name, n, op).await?,

@@ -33,6 +33,12 @@ pub enum Error {
     /// The engine failed.
     #[error(transparent)]
     Docker(#[from] DockerError),
+    /// A node did not answer the controller's SQL.
+    #[error(transparent)]
+    Sql(#[from] crate::sql::SqlError),
+    /// A fault that does not exist or cannot be healed.
+    #[error(transparent)]
+    Fault(#[from] crate::fault::FaultError),
     /// Anything else the lab could not do.
     #[error("{0}")]
     Lab(String),
@@ -42,7 +48,7 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Invalid(_) | Error::Located(_) => EXIT_INVALID,
+            Error::Invalid(_) | Error::Located(_) | Error::Fault(_) => EXIT_INVALID,
             Error::CheckFailed(_) => EXIT_CHECK_FAILED,
             Error::Image(ImageError::Tarball(
                 TarballError::Mismatch { .. }
@@ -50,7 +56,7 @@ impl Error {
                 | TarballError::UnknownVersion { .. }
                 | TarballError::VersionMismatch { .. },
             )) => EXIT_INVALID,
-            Error::Image(_) | Error::Docker(_) | Error::Lab(_) => EXIT_LAB,
+            Error::Image(_) | Error::Docker(_) | Error::Sql(_) | Error::Lab(_) => EXIT_LAB,
         }
     }
 }

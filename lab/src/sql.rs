@@ -7,7 +7,39 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+/// Why a connection or a statement failed, in the server's words where it sent any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqlError {
+    /// The server did not answer within the time given.
+    #[error("{addr}: no answer in {timeout:?}")]
+    NoAnswer {
+        /// The node's address.
+        addr: String,
+        /// How long the controller waited.
+        timeout: Duration,
+    },
+    /// The connection was refused or failed.
+    #[error("{addr}: {message}")]
+    Connect {
+        /// The node's address.
+        addr: String,
+        /// The server's message (or the client's).
+        message: String,
+        /// The server's SQLSTATE, if it sent one.
+        code: Option<SqlState>,
+    },
+    /// A statement failed.
+    #[error("`{sql}`: {message}")]
+    Statement {
+        /// The statement.
+        sql: String,
+        /// The server's message (or the client's).
+        message: String,
+    },
+}
 
 /// The role the controller connects as.
 pub const CONTROLLER_ROLE: &str = "lab";
@@ -15,13 +47,21 @@ pub const CONTROLLER_ROLE: &str = "lab";
 /// A row: column name to text value (`None` for NULL), in column order.
 pub type Row = Vec<(String, Option<String>)>;
 
+impl SqlError {
+    /// The server refused the connection with this SQLSTATE (`CANNOT_CONNECT_NOW`: a hot
+    /// standby before consistency; `INVALID_PASSWORD`: not this lab's password).
+    pub fn is(&self, state: &SqlState) -> bool {
+        matches!(self, SqlError::Connect { code: Some(c), .. } if c == state)
+    }
+}
+
 /// Connects to `addr:5432/db` as the controller, giving up after `timeout`.
 pub async fn connect(
     addr: &str,
     db: &str,
     password: &str,
     timeout: Duration,
-) -> Result<Client, String> {
+) -> Result<Client, SqlError> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(addr)
@@ -33,8 +73,15 @@ pub async fn connect(
         .connect_timeout(timeout);
     let (client, connection) = tokio::time::timeout(timeout, config.connect(NoTls))
         .await
-        .map_err(|_| format!("{addr}: no answer in {timeout:?}"))?
-        .map_err(|e| format!("{addr}: {}", describe(&e)))?;
+        .map_err(|_| SqlError::NoAnswer {
+            addr: addr.to_string(),
+            timeout,
+        })?
+        .map_err(|e| SqlError::Connect {
+            addr: addr.to_string(),
+            message: describe(&e),
+            code: e.code().cloned(),
+        })?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
@@ -48,11 +95,14 @@ pub async fn connect_when_ready(
     db: &str,
     password: &str,
     timeout: Duration,
-) -> Result<Client, String> {
+) -> Result<Client, SqlError> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         match connect(addr, db, password, timeout).await {
-            Err(e) if e.contains("starting up") && tokio::time::Instant::now() < deadline => {
+            Err(e)
+                if e.is(&SqlState::CANNOT_CONNECT_NOW)
+                    && tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             done => return done,
@@ -68,11 +118,14 @@ fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 /// Runs one statement and returns its rows as text.
-pub async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, String> {
+pub async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, SqlError> {
     let messages = client
         .simple_query(sql)
         .await
-        .map_err(|e| format!("`{sql}`: {}", describe(&e)))?;
+        .map_err(|e| SqlError::Statement {
+            sql: sql.to_string(),
+            message: describe(&e),
+        })?;
     Ok(messages
         .into_iter()
         .filter_map(|m| match m {
@@ -89,7 +142,7 @@ pub async fn query(client: &Client, sql: &str) -> Result<Vec<Row>, String> {
 }
 
 /// The first value of the first row.
-pub async fn scalar(client: &Client, sql: &str) -> Result<Option<String>, String> {
+pub async fn scalar(client: &Client, sql: &str) -> Result<Option<String>, SqlError> {
     Ok(query(client, sql)
         .await?
         .into_iter()

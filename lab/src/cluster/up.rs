@@ -272,14 +272,14 @@ pub async fn check_replication(
     let t = Duration::from_secs(10);
     let master = sql::connect(&topo.master.address, "postgres", password, t)
         .await
-        .map_err(Error::Lab)?;
+        .map_err(Error::from)?;
     // The lab's role reaches the slave by replication: until it is replayed there, the slave
     // refuses it as an unknown user.
     let slave = poll(WAIT, Duration::from_millis(100), || async {
         match sql::connect_when_ready(&topo.slave.address, "postgres", password, t).await {
             Ok(client) => Ok(Some(client)),
-            Err(e) if e.contains("password authentication failed") => Ok(None),
-            Err(e) => Err(Error::Lab(e)),
+            Err(e) if e.is(&tokio_postgres::error::SqlState::INVALID_PASSWORD) => Ok(None),
+            Err(e) => Err(Error::from(e)),
         }
     })
     .await?
@@ -296,7 +296,7 @@ pub async fn check_replication(
     let status = || async {
         sql::query(&master, &dialect.replication_status_query())
             .await
-            .map_err(Error::Lab)
+            .map_err(Error::from)
     };
     let streaming = poll(WAIT, Duration::from_millis(50), || async {
         let rows = status().await?;
@@ -334,7 +334,9 @@ pub async fn check_replication(
     }
 
     let replay_sql = dialect.replay_timestamp_query();
-    let before = sql::scalar(&slave, &replay_sql).await.map_err(Error::Lab)?;
+    let before = sql::scalar(&slave, &replay_sql)
+        .await
+        .map_err(Error::from)?;
     if before.is_none() {
         failures.push(
             "pg_last_xact_replay_timestamp() on the slave is NULL: nothing was replayed".into(),
@@ -343,14 +345,14 @@ pub async fn check_replication(
     // A write on the master that changes no data: a commit the slave must replay.
     let testdb = sql::connect(&topo.master.address, "testdb", password, t)
         .await
-        .map_err(Error::Lab)?;
+        .map_err(Error::from)?;
     sql::query(
         &testdb,
         "UPDATE pgbench_branches SET bbalance = bbalance WHERE bid = 1",
     )
     .await
-    .map_err(Error::Lab)?;
-    let replayed = || async { sql::scalar(&slave, &replay_sql).await.map_err(Error::Lab) };
+    .map_err(Error::from)?;
+    let replayed = || async { sql::scalar(&slave, &replay_sql).await.map_err(Error::from) };
     let advanced = poll(WAIT, Duration::from_millis(20), || async {
         let after = replayed().await?;
         Ok((after.is_some() && after != before).then_some(after))

@@ -218,7 +218,7 @@ impl crate::ledger::Connector for DockerOps {
             .map_err(|e| StatementError::no_answer(e.to_string()))?;
         crate::sql::connect(&node.addr, db, &self.lab.sql_password, timeout)
             .await
-            .map_err(StatementError::no_answer)
+            .map_err(|e| StatementError::no_answer(e.to_string()))
     }
 
     async fn execute(&self, session: &Self::Session, sql: &str) -> Result<(), StatementError> {
@@ -259,10 +259,10 @@ impl runner::LabOps for DockerOps {
             Duration::from_secs(10),
         )
         .await
-        .map_err(runner::LabError::Sql)?;
+        .map_err(|e| runner::LabError::Sql(e.to_string()))?;
         crate::sql::scalar(&client, sql)
             .await
-            .map_err(runner::LabError::Sql)
+            .map_err(|e| runner::LabError::Sql(e.to_string()))
     }
 
     async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), runner::LabError> {

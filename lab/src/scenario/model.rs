@@ -115,19 +115,9 @@ pub const ACTIONS: &[&str] = ActionKind::VARIANTS;
 ///
 /// - `wal-permission`: `chmod u-w` on the WAL directory, the document's simulated WAL-disk
 ///   failure (SEED-GUIDE §3 step 1); healing gives the permission back.
-pub const FAULTS: &[&str] = &[
-    "node-crash",
-    "pg-binary-damaged",
-    "wal-permission",
-    "wal-full",
-    "data-area-damaged",
-    "wal-segment-corrupted",
-    "data-file-corrupted",
-    "truncate",
-    "drop-table",
-    "wrong-update",
-    "partition",
-];
+///
+/// The names are the fault catalogue's ([`crate::fault::Fault`]), spelled there once.
+pub const FAULTS: &[&str] = &crate::fault::NAMES;
 
 /// The variables every drill may use, besides `profile.KEY` and captures.
 ///
