@@ -9,14 +9,15 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::browser::{check_page, keep_screenshot, Expect};
 use support::{assert_nothing_left, engine, pg93_tarball, Pg};
 
 /// The drills: a failover whose recovery differs on 9.3 (it opens from the previous
 /// checkpoint), and a short one that behaves the same.
 const DRILLS: [&str; 2] = ["wal-segment-corrupted-failover", "partition-heal"];
 
-/// The suite's labs are `<prefix>-1`, … in 172.16.212.0/24 on (the helper's range 212–219).
-const PREFIX: &str = "hd-suite";
+/// The suite's labs are `<prefix>-1`, … in 172.16.50.0/24 and the three /24s after it.
+const PREFIX: &str = "e2e-suite";
 
 fn versions() -> String {
     format!("9.3.5,{}", Pg::Current.version())
@@ -70,7 +71,7 @@ async fn a_suite_on_two_versions_compares_them_in_one_index() {
         "--name",
         PREFIX,
         "--subnet",
-        "172.16.212.0/24",
+        "172.16.50.0/24",
         "--runs-dir",
         runs.path().to_str().unwrap(),
     ]);
@@ -119,6 +120,22 @@ async fn a_suite_on_two_versions_compares_them_in_one_index() {
     );
     let html = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("previous-checkpoint"));
+    // The page as a browser shows it: no console message, every report link resolves, a cell
+    // per drill and version, and the drill-time chart with a bar for each run.
+    let shot = dir.join("screenshot.png");
+    let cells = DRILLS.len() * 2;
+    check_page(
+        &dir.join("index.html"),
+        &[
+            Expect::exactly("table.matrix tbody td.pass", cells),
+            Expect::exactly("svg.durations > g[data-drill]", DRILLS.len()),
+            Expect::exactly("svg.durations rect[data-version]", cells),
+            Expect::exactly("a[href$=\"/report.html\"]", cells),
+        ],
+        &shot,
+        (1280, 1000),
+    );
+    keep_screenshot(&shot, "suite-index");
 
     // One junit.xml: valid, one test suite per version, one test case per drill on each.
     let junit = dir.join("junit.xml");
@@ -139,7 +156,7 @@ async fn an_interrupted_suite_stops_every_run_and_removes_its_labs() {
     images().await;
     let runs = tempfile::tempdir().unwrap();
     let tarball = pg93_tarball();
-    let prefix = "hd-stop";
+    let prefix = "e2e-suite-stop";
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(["drill", "run", "partition-heal", "--pg-version"])
         .arg(versions())
@@ -151,7 +168,7 @@ async fn an_interrupted_suite_stops_every_run_and_removes_its_labs() {
             "--name",
             prefix,
             "--subnet",
-            "172.16.216.0/24",
+            "172.16.56.0/24",
         ])
         .arg("--runs-dir")
         .arg(runs.path())

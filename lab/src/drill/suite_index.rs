@@ -602,6 +602,8 @@ pub fn html(suite: &Suite) -> String {
                         }
                     }
                 }
+                h2 { "Drill time per version" }
+                (durations(suite))
                 h2 { "What differs between versions" }
                 p { "Per drill, the steps that behaved differently (outcome, the log lines matched, time) and the measures that differ; " (tolerance_words()) "." }
                 @for d in &suite.drills {
@@ -633,7 +635,60 @@ pub fn html(suite: &Suite) -> String {
     page.into_string()
 }
 
+/// Geometry of the drill-time chart: label column, bar area, one bar's height and gap.
+const CHART_LABEL: f64 = 260.0;
+const CHART_BARS: f64 = 560.0;
+const CHART_BAR: f64 = 16.0;
+const CHART_GAP: f64 = 10.0;
+
+/// The drill time of every run as a bar chart (one group per drill, one bar per version that
+/// has a time, coloured by its result), so the slow drills and the versions that differ stand
+/// out before the table is read. Pure over the suite; no scripts.
+fn durations(suite: &Suite) -> maud::Markup {
+    use maud::html;
+    let longest = suite
+        .runs
+        .iter()
+        .filter_map(SuiteRun::took)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let per_drill = suite.versions.len() as f64 * CHART_BAR + CHART_GAP;
+    let height = suite.drills.len() as f64 * per_drill + CHART_GAP;
+    let width = CHART_LABEL + CHART_BARS + 120.0;
+    html! {
+        svg.durations xmlns="http://www.w3.org/2000/svg" role="img"
+            aria-label="drill time per version" width=(width) height=(height)
+            viewBox={ "0 0 " (width) " " (height) } {
+            @for (i, drill) in suite.drills.iter().enumerate() {
+                @let top = CHART_GAP + i as f64 * per_drill;
+                g data-drill=(drill) {
+                    text.name x="0" y=(top + CHART_BAR) { (drill) }
+                    @for (j, version) in suite.versions.iter().enumerate() {
+                        @if let Some(run) = suite.run(drill, version) {
+                            @if let Some(took) = run.took() {
+                                @let y = top + j as f64 * CHART_BAR;
+                                @let w = (took / longest * CHART_BARS).max(1.0);
+                                rect class=(run.result().class()) data-version=(version)
+                                    x=(CHART_LABEL) y=(y + 1.0) width=(format!("{w:.1}"))
+                                    height=(CHART_BAR - 2.0) {
+                                    title { (drill) " on " (version) ": " (format!("{took:.1}")) " s, " (run.result().word()) }
+                                }
+                                text.value x=(format!("{:.1}", CHART_LABEL + w + 4.0)) y=(y + CHART_BAR - 4.0) {
+                                    (version) " " (format!("{took:.1}")) " s"
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:80em}\
+svg.durations text{font-size:12px}svg.durations text.value{fill:#444}\
+svg.durations rect.pass{fill:#5a9e6f}svg.durations rect.fail{fill:#c5483c}\
+svg.durations rect.other{fill:#9aa0a6}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.4em;\
 vertical-align:top;text-align:left}td.pass{background:#e6f4ea}td.fail{background:#fce8e6}\
 td.other{background:#f1f3f4}pre{margin:0;white-space:pre-wrap;font-size:.85em}";

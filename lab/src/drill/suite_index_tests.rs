@@ -197,6 +197,22 @@ fn index_html_of_a_small_suite() {
 }
 
 #[test]
+fn the_drill_time_chart_has_a_bar_per_timed_run_and_the_longest_fills_it() {
+    let suite = suite();
+    let chart = durations(&suite).into_string();
+    let timed = suite.runs.iter().filter(|r| r.took().is_some()).count();
+    assert!(timed > 0);
+    assert_eq!(chart.matches("<rect ").count(), timed, "{chart}");
+    assert_eq!(chart.matches("<g data-drill=").count(), suite.drills.len());
+    let full = format!("width=\"{CHART_BARS:.1}\"");
+    assert_eq!(
+        chart.matches(&full).count(),
+        1,
+        "one bar is the longest: {chart}"
+    );
+}
+
+#[test]
 fn junit_xml_of_a_small_suite() {
     insta::assert_snapshot!(junit(&suite()));
 }
