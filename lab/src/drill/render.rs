@@ -182,43 +182,12 @@ pub fn builtin_vars(
 
 /// Today's date as YYYYMMDD (UTC), the document's backup directory names.
 pub fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-        / 86400;
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}{m:02}{d:02}")
+    jiff::Timestamp::now().strftime("%Y%m%d").to_string()
 }
 
 /// The current UTC time as YYYYMMDD-HHMMSS, for run directory names.
 pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let (y, m, d) = civil_from_days((secs / 86400) as i64);
-    let t = secs % 86400;
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )
-}
-
-/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string()
 }
 
 fn stop_flag(mode: &StopMode) -> &'static str {
@@ -592,9 +561,12 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_civil() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_990), (2024, 9, 24));
-        assert_eq!(civil_from_days(11_224), (2000, 9, 24));
+    fn run_stamps_are_utc_dates_and_times() {
+        let (day, stamp) = (today(), timestamp());
+        assert_eq!(day.len(), 8, "{day}");
+        assert!(day.chars().all(|c| c.is_ascii_digit()), "{day}");
+        let (date, time) = stamp.split_once('-').expect("YYYYMMDD-HHMMSS");
+        assert!(date >= day.as_str() && time.len() == 6, "{stamp} vs {day}");
+        assert!(day.starts_with("20"), "{day}");
     }
 }
