@@ -587,7 +587,8 @@ pub async fn fault(at: &NodeConfig, fault: &str, heal: bool) -> Result<()> {
 /// The shell line that prints the newest server log file's name.
 fn newest_log(dialect: &Dialect) -> String {
     format!(
-        "ls -t /disk1/data/{}/* 2>/dev/null | head -1",
+        "ls -t {}/{}/* 2>/dev/null | head -1",
+        crate::pg::DATA_DIR,
         dialect.log_dir_name()
     )
 }
@@ -610,8 +611,9 @@ pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
         .to_string();
     if file.is_empty() {
         return Err(Error::Lab(format!(
-            "{} has no server log yet under /disk1/data/{}",
+            "{} has no server log yet under {}/{}",
             node.name,
+            crate::pg::DATA_DIR,
             dialect.log_dir_name()
         )));
     }
