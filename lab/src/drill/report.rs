@@ -82,18 +82,22 @@ pub fn live(e: &Event) {
     }
 }
 
-/// A step as reconstructed from its events.
-struct StepView<'a> {
-    number: usize,
-    title: &'a str,
-    node: Option<&'a str>,
-    commands: &'a [String],
-    outcome: Option<&'a Outcome>,
-    output: &'a str,
-    took: f64,
+/// A step as reconstructed from its events (the one reading of steps from a run's events:
+/// the reports here and the suite's comparison use it).
+pub(crate) struct StepView<'a> {
+    pub(crate) number: usize,
+    pub(crate) title: &'a str,
+    pub(crate) node: Option<&'a str>,
+    pub(crate) commands: &'a [String],
+    /// None while the step has not finished (a run cut short).
+    pub(crate) outcome: Option<&'a Outcome>,
+    pub(crate) output: &'a str,
+    pub(crate) took: f64,
+    pub(crate) optional: bool,
 }
 
-fn steps(events: &[Event]) -> Vec<StepView<'_>> {
+/// The steps of a run, in order: each `StepStarted` completed by its `StepFinished`.
+pub(crate) fn steps(events: &[Event]) -> Vec<StepView<'_>> {
     let mut out: Vec<StepView> = Vec::new();
     for e in events {
         match e {
@@ -111,18 +115,20 @@ fn steps(events: &[Event]) -> Vec<StepView<'_>> {
                 outcome: None,
                 output: "",
                 took: 0.0,
+                optional: false,
             }),
             Event::StepFinished {
                 number,
                 outcome,
                 output,
                 took,
-                ..
+                optional,
             } => {
                 if let Some(s) = out.iter_mut().rev().find(|s| s.number == *number) {
                     s.outcome = Some(outcome);
                     s.output = output;
                     s.took = took.as_secs_f64();
+                    s.optional = *optional;
                 }
             }
             _ => {}

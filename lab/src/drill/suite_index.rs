@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::event::{Event, Outcome};
+use super::report;
 
 /// Two durations of the same step differ when they are further apart than this many seconds…
 pub const TOLERANCE_SECONDS: f64 = 5.0;
@@ -217,69 +218,33 @@ struct StepSeen {
     took: f64,
 }
 
-/// The steps of a run, in order.
+/// The steps of a run, in order, as the comparison sees them (read by [`report::steps`]).
 fn steps(events: &[Event]) -> Vec<StepSeen> {
-    let mut out: Vec<StepSeen> = Vec::new();
-    let mut log_steps = BTreeSet::new();
-    for e in events {
-        match e {
-            Event::StepStarted {
-                number,
-                title,
-                commands,
-                ..
-            } => {
-                if commands
-                    .first()
-                    .is_some_and(|c| c.starts_with("expect in the server log"))
-                {
-                    log_steps.insert(*number);
-                }
-                out.push(StepSeen {
-                    number: *number,
-                    title: title.clone(),
-                    outcome: Outcome::Skipped {
-                        reason: "unfinished".into(),
-                    },
-                    optional: false,
-                    log: Vec::new(),
-                    took: 0.0,
-                });
-            }
-            Event::StepFinished {
-                number,
+    report::steps(events)
+        .into_iter()
+        .map(|v| {
+            let outcome = v.outcome.cloned().unwrap_or(Outcome::Skipped {
+                reason: "unfinished".into(),
+            });
+            let from_log = v
+                .commands
+                .first()
+                .is_some_and(|c| c.starts_with("expect in the server log"));
+            let log = if from_log && outcome.passed() {
+                v.output.lines().map(normalise_log_line).collect()
+            } else {
+                Vec::new()
+            };
+            StepSeen {
+                number: v.number,
+                title: v.title.to_string(),
                 outcome,
-                output,
-                took,
-                optional,
-            } => {
-                let at = match out.iter().rposition(|s| s.number == *number) {
-                    Some(i) => i,
-                    None => {
-                        // A step skipped without starting (after a failure).
-                        out.push(StepSeen {
-                            number: *number,
-                            title: String::new(),
-                            outcome: outcome.clone(),
-                            optional: *optional,
-                            log: Vec::new(),
-                            took: 0.0,
-                        });
-                        out.len() - 1
-                    }
-                };
-                let s = &mut out[at];
-                s.outcome = outcome.clone();
-                s.optional = *optional;
-                s.took = took.as_secs_f64();
-                if log_steps.contains(number) && outcome.passed() {
-                    s.log = output.lines().map(normalise_log_line).collect();
-                }
+                optional: v.optional,
+                log,
+                took: v.took,
             }
-            _ => {}
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 /// A server log line without what changes from run to run: the prefix before the severity
