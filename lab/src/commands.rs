@@ -558,16 +558,12 @@ pub fn fault_list() {
 }
 
 /// `lab fault inject|heal FAULT --node N`: prints what was done and when.
-pub async fn fault(at: &NodeConfig, fault: &str, heal: bool) -> Result<()> {
+pub async fn fault(at: &NodeConfig, fault: crate::fault::Fault, heal: bool) -> Result<()> {
     let (name, node) = (at.name.as_str(), at.node.as_str());
     let (engine, lab) = find(name).await?;
     let dialect = dialect_of(&lab)?;
     let n = lab.node(node)?;
-    let op = if heal {
-        crate::fault::heal(&dialect, node, fault)
-    } else {
-        crate::fault::inject(&dialect, node, fault)
-    }?;
+    let op = fault.op(&dialect, node, heal)?;
     let when = crate::drill::render::timestamp();
     match op {
         crate::fault::FaultOp::Node(op) => cluster::node_op(&engine, name, n, op).await?,

@@ -342,19 +342,6 @@ fn psql(node: &str, title: &str, sql: &str) -> FaultOp {
     )
 }
 
-/// How to inject the fault named `name` on `node` (for callers holding a name from the command
-/// line; the typed form is [`Fault::inject`]).
-pub fn inject(dialect: &Dialect, node: &str, name: &str) -> Result<FaultOp, FaultError> {
-    let fault: Fault = name.parse()?;
-    Ok(fault.inject(dialect, node))
-}
-
-/// How to heal the fault named `name` on `node` (the typed form is [`Fault::heal`]).
-pub fn heal(dialect: &Dialect, node: &str, name: &str) -> Result<FaultOp, FaultError> {
-    let fault: Fault = name.parse()?;
-    fault.heal(dialect, node)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,9 +362,9 @@ mod tests {
         for f in CATALOGUE {
             assert_eq!(f.name.parse::<Fault>(), Ok(f.fault));
             for v in ["9.3", "15"] {
-                assert!(inject(&d(v), "node1", f.name).is_ok(), "{}", f.name);
+                let _ = f.fault.inject(&d(v), "node1");
                 assert_eq!(
-                    heal(&d(v), "node1", f.name).is_ok(),
+                    f.fault.heal(&d(v), "node1").is_ok(),
                     f.healable,
                     "{}",
                     f.name
@@ -388,17 +375,17 @@ mod tests {
 
     #[test]
     fn the_documents_wal_fault_is_chmod_on_the_versions_wal_directory() {
+        assert!(commands(Fault::WalPermission.inject(&d("9.3"), "node1"))
+            .contains("$ chmod u-w /disk2/pg_xlog"));
         assert!(
-            commands(inject(&d("9.3"), "node1", "wal-permission").unwrap())
-                .contains("$ chmod u-w /disk2/pg_xlog")
+            commands(Fault::WalPermission.heal(&d("15"), "node1").unwrap())
+                .contains("$ chmod u+w /disk2/pg_wal")
         );
-        assert!(commands(heal(&d("15"), "node1", "wal-permission").unwrap())
-            .contains("$ chmod u+w /disk2/pg_wal"));
     }
 
     #[test]
     fn filling_the_wal_disk_refuses_anything_but_a_tmpfs() {
-        let c = commands(inject(&d("15"), "node2", "wal-full").unwrap());
+        let c = commands(Fault::WalFull.inject(&d("15"), "node2"));
         assert!(
             c.contains("stat -f -c %T /disk2") && c.contains("--wal-disk-size"),
             "{c}"
@@ -407,9 +394,12 @@ mod tests {
 
     #[test]
     fn unknown_faults_and_missing_heals_say_what_exists() {
-        let e = inject(&d("15"), "node1", "meteor").unwrap_err().to_string();
+        let e = "meteor".parse::<Fault>().unwrap_err().to_string();
         assert!(e.contains("node-crash") && e.contains("partition"), "{e}");
-        let e = heal(&d("15"), "node1", "truncate").unwrap_err().to_string();
+        let e = Fault::Truncate
+            .heal(&d("15"), "node1")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("has no heal"), "{e}");
     }
 }

@@ -94,9 +94,8 @@ pub fn node(s: &str) -> Result<String> {
 }
 
 /// A fault of the catalogue (`lab fault list`).
-pub fn fault(s: &str) -> Result<String> {
-    crate::fault::find(s).map_err(|_| InputError::Fault(s.to_string()))?;
-    Ok(s.to_string())
+pub fn fault(s: &str) -> Result<crate::fault::Fault> {
+    s.parse().map_err(|_| InputError::Fault(s.to_string()))
 }
 
 /// The private IPv4 ranges (RFC 1918) a lab network may use.

@@ -57,7 +57,7 @@ pub struct FaultArgs {
     pub lab: NameArg,
     /// The fault (see `lab fault list`).
     #[arg(value_parser = lab::input::fault)]
-    pub fault: String,
+    pub fault: lab::fault::Fault,
     /// The node.
     #[arg(long, value_parser = lab::input::node)]
     pub node: String,

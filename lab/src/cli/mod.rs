@@ -75,10 +75,10 @@ pub async fn run(cli: Cli) -> Result<NodeExit> {
             commands::fault_list();
             Ok(0)
         }
-        Command::Fault(FaultCommand::Inject(a)) => commands::fault(&a.config(), &a.fault, false)
+        Command::Fault(FaultCommand::Inject(a)) => commands::fault(&a.config(), a.fault, false)
             .await
             .map(|()| 0),
-        Command::Fault(FaultCommand::Heal(a)) => commands::fault(&a.config(), &a.fault, true)
+        Command::Fault(FaultCommand::Heal(a)) => commands::fault(&a.config(), a.fault, true)
             .await
             .map(|()| 0),
         Command::Bench(args) => lab::bench::command(&args.config(), &ui).await.map(|()| 0),
