@@ -196,7 +196,7 @@ impl Default for Topology {
             repl_user: "repuser".to_string(),
             repl_password: "repuser".to_string(),
             scale: 1,
-            check_seconds: 3,
+            check_seconds: 1,
             sync: false,
             restore: RestoreCommand::Archive,
             archive: ArchiveCommand::Atomic,
