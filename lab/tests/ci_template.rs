@@ -1,5 +1,6 @@
 //! The CI template (ci/github-actions.yml) is valid YAML whose jobs build the images once per
-//! version and hand them to the drill jobs, which load them instead of building.
+//! version and hand them to the drill jobs and the suite job, which load them instead of
+//! building.
 
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -47,7 +48,7 @@ fn versions(job: &Yaml) -> Vec<String> {
 fn images_are_built_once_per_version_and_loaded_by_the_drill_jobs() {
     let doc = template();
     let jobs = doc["jobs"].as_hash().expect("jobs");
-    assert_eq!(jobs.len(), 2, "an images job and a drill job");
+    assert_eq!(jobs.len(), 3, "an images job, a drill job and a suite job");
     let images = &doc["jobs"]["images"];
     let drill = &doc["jobs"]["drill"];
     assert!(images["needs"].is_badvalue(), "images needs nothing");
@@ -87,5 +88,44 @@ fn images_are_built_once_per_version_and_loaded_by_the_drill_jobs() {
     assert_eq!(
         artifact(images, "actions/upload-artifact@v4"),
         artifact(drill, "actions/download-artifact@v4")
+    );
+}
+
+#[test]
+fn the_suite_job_runs_every_drill_on_every_built_version_from_loaded_images() {
+    let doc = template();
+    let images = &doc["jobs"]["images"];
+    let suite = &doc["jobs"]["suite"];
+    assert_eq!(suite["needs"].as_str(), Some("images"));
+    assert!(
+        suite["strategy"].is_badvalue(),
+        "one suite job, not a matrix"
+    );
+
+    // It downloads every version's artifact: the pattern matches what the images jobs upload.
+    let download = suite["steps"]
+        .as_vec()
+        .expect("steps")
+        .iter()
+        .find(|s| s["uses"].as_str() == Some("actions/download-artifact@v4"))
+        .expect("a download step");
+    let pattern = download["with"]["pattern"].as_str().expect("a pattern");
+    let uploaded = artifact(images, "actions/upload-artifact@v4");
+    assert_eq!(
+        pattern.strip_suffix('*'),
+        uploaded.strip_suffix("${{ matrix.pg-version }}"),
+        "{pattern} vs {uploaded}"
+    );
+
+    let run = scripts(suite);
+    assert!(run.contains("images load"), "{run}");
+    assert!(
+        !run.contains("images build") && !run.contains("cargo build"),
+        "{run}"
+    );
+    let every = versions(images).join(",");
+    assert!(
+        run.contains(&format!("drill run --all --pg-version {every} ")),
+        "the suite runs on exactly the built versions ({every}): {run}"
     );
 }
