@@ -201,6 +201,17 @@ pub fn make_targets(version: &PgVersion) -> (&'static str, &'static str) {
     }
 }
 
+/// `./configure` arguments the lab adds for a major, before the user's own (which come later, so
+/// `--configure-arg --with-icu` wins). From 16 on, `./configure` requires ICU by default; the
+/// document's build had none, and the images have no locales to collate by: `--without-icu`.
+pub fn lab_configure_args(version: &PgVersion) -> &'static [&'static str] {
+    if version.major.first >= 16 {
+        &["--without-icu"]
+    } else {
+        &[]
+    }
+}
+
 impl BuildInputs {
     /// The tarball's name in the build context.
     pub fn tarball_name(&self) -> String {
@@ -213,6 +224,7 @@ impl BuildInputs {
         let v = self.version;
         let (world, install) = make_targets(&v);
         let configure = std::iter::once("./configure".to_string())
+            .chain(lab_configure_args(&v).iter().map(|a| a.to_string()))
             .chain(
                 self.configure_args
                     .iter()
@@ -478,6 +490,24 @@ mod tests {
         );
         assert_eq!(Family::of_image("ubuntu:24.04"), Some(Family::Apt));
         assert_eq!(Family::of_image("alpine:3"), None);
+    }
+
+    #[test]
+    fn majors_from_16_are_configured_without_icu_unless_the_user_asks_for_it() {
+        let inputs = |v: &str, args: &[&str]| BuildInputs {
+            configure_args: args.iter().map(|a| a.to_string()).collect(),
+            ..inputs(v)
+        };
+        for v in ["9.3.5", "13.16", "15.18"] {
+            let file = inputs(v, &[]).dockerfile("B");
+            assert!(!file.contains("icu"), "{v}: {file}");
+        }
+        for v in ["16.4", "17.11"] {
+            let file = inputs(v, &[]).dockerfile("B");
+            assert!(file.contains("./configure --without-icu \\\n"), "{v}: {file}");
+        }
+        let file = inputs("17.11", &["--with-icu"]).dockerfile("B");
+        assert!(file.contains("./configure --without-icu --with-icu \\\n"), "{file}");
     }
 
     #[test]
