@@ -268,7 +268,7 @@ pub fn node_dockerfile(base_tag: &str, build_tag: &str) -> String {
     )
 }
 
-/// The node's main process (`images/node-init`): makes this node's own SSH host keys, then
+/// The node's main process (`images/node-init`): makes this node's own SSH host key (ed25519), then
 /// runs sshd. PostgreSQL is started with `pg_ctl`, as on the document's servers.
 pub const NODE_INIT: &str = include_str!("../../../images/node-init");
 
@@ -504,10 +504,16 @@ mod tests {
         }
         for v in ["16.4", "17.11"] {
             let file = inputs(v, &[]).dockerfile("B");
-            assert!(file.contains("./configure --without-icu \\\n"), "{v}: {file}");
+            assert!(
+                file.contains("./configure --without-icu \\\n"),
+                "{v}: {file}"
+            );
         }
         let file = inputs("17.11", &["--with-icu"]).dockerfile("B");
-        assert!(file.contains("./configure --without-icu --with-icu \\\n"), "{file}");
+        assert!(
+            file.contains("./configure --without-icu --with-icu \\\n"),
+            "{file}"
+        );
     }
 
     #[test]
