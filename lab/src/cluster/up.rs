@@ -131,9 +131,10 @@ pub async fn run_plan(
 }
 
 /// Runs chapter 1 and the controller's access, overlapping what does not depend on each other:
-/// the slave's own preparation alongside the master's steps, and the controller's access (each
-/// node's steps in order, the nodes at once) alongside the check load. Every step still runs,
-/// and each one after those it needs.
+/// the slave's own preparation alongside the master's steps, and the check load on the master
+/// alongside the slave's start and then the controller's access (each node's steps in order,
+/// the nodes at once; the access needs both servers running). Every step still runs, in the
+/// document's order on each node, and each one after those it needs.
 async fn chapter_1(
     engine: &Engine,
     nodes: &[Node],
@@ -142,42 +143,53 @@ async fn chapter_1(
     ui: &Ui,
     phases: &mut Phases,
 ) -> Result<()> {
-    let (mut alongside, mut access) = (Phases::default(), Phases::default());
+    let (mut alongside, mut load_phases) = (Phases::default(), Phases::default());
     let (master, prep) = tokio::join!(
         run_plan(engine, nodes, &parts.master, ui, phases),
         run_plan(engine, nodes, &parts.slave_prep, ui, &mut alongside),
     );
     master?;
     prep?;
-    run_plan(engine, nodes, &parts.slave, ui, phases).await?;
+    let (backup, start) = split_last(parts.slave);
+    run_plan(engine, nodes, &backup, ui, phases).await?;
     let load = Plan {
         steps: vec![parts.check_load],
     };
-    let by_node = |name: &str| Plan {
-        steps: controller
-            .iter()
-            .filter(|s| s.node.0 == name)
-            .cloned()
-            .collect(),
-    };
-    let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    let mut node_phases: Vec<Phases> = names.iter().map(|_| Phases::default()).collect();
-    let plans: Vec<Plan> = names.iter().map(|n| by_node(n)).collect();
-    let (load, access_done) = tokio::join!(
-        run_plan(engine, nodes, &load, ui, &mut access),
+    let mut node_phases: Vec<Phases> = nodes.iter().map(|_| Phases::default()).collect();
+    let start_then_access = async {
+        run_plan(engine, nodes, &start, ui, phases).await?;
+        let plans: Vec<Plan> = nodes.iter().map(|n| of_node(controller, &n.name)).collect();
         try_join_all(
             plans
                 .iter()
                 .zip(node_phases.iter_mut())
-                .map(|(plan, p)| run_plan(engine, nodes, plan, ui, p))
-        ),
+                .map(|(plan, p)| run_plan(engine, nodes, plan, ui, p)),
+        )
+        .await
+    };
+    let (load, access) = tokio::join!(
+        run_plan(engine, nodes, &load, ui, &mut load_phases),
+        start_then_access,
     );
     load?;
-    access_done?;
+    access?;
     phases.0.extend(alongside.0);
-    phases.0.extend(access.0);
+    phases.0.extend(load_phases.0);
     phases.0.extend(node_phases.into_iter().flat_map(|p| p.0));
     Ok(())
+}
+
+/// A plan without its last step, and that step alone.
+fn split_last(mut plan: Plan) -> (Plan, Plan) {
+    let last = plan.steps.pop().into_iter().collect();
+    (plan, Plan { steps: last })
+}
+
+/// The steps of `steps` that run on the node `name`, in order.
+fn of_node(steps: &[Step], name: &str) -> Plan {
+    Plan {
+        steps: steps.iter().filter(|s| s.node.0 == name).cloned().collect(),
+    }
 }
 
 /// Generates a key pair for each node's postgres user and makes every node trust every other
