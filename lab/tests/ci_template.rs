@@ -23,15 +23,21 @@ fn scripts(job: &Yaml) -> String {
         .join("\n")
 }
 
-/// The `with.name` of the step that uses `action`.
-fn artifact(job: &Yaml, action: &str) -> String {
+/// The step of a job that uses `action`.
+fn step_using<'a>(job: &'a Yaml, action: &str) -> &'a Yaml {
     job["steps"]
         .as_vec()
         .expect("steps")
         .iter()
         .find(|s| s["uses"].as_str() == Some(action))
-        .and_then(|s| s["with"]["name"].as_str())
         .unwrap_or_else(|| panic!("no {action} step"))
+}
+
+/// The `with.name` of the step that uses `action`.
+fn artifact(job: &Yaml, action: &str) -> String {
+    step_using(job, action)["with"]["name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{action} names no artifact"))
         .to_string()
 }
 
@@ -103,12 +109,7 @@ fn the_suite_job_runs_every_drill_on_every_built_version_from_loaded_images() {
     );
 
     // It downloads every version's artifact: the pattern matches what the images jobs upload.
-    let download = suite["steps"]
-        .as_vec()
-        .expect("steps")
-        .iter()
-        .find(|s| s["uses"].as_str() == Some("actions/download-artifact@v4"))
-        .expect("a download step");
+    let download = step_using(suite, "actions/download-artifact@v4");
     let pattern = download["with"]["pattern"].as_str().expect("a pattern");
     let uploaded = artifact(images, "actions/upload-artifact@v4");
     assert_eq!(

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 use lab::commands::{NodeConfig, UpConfig};
 use lab::image::build::{cache_dir, ImageOptions};
+use lab::pg::Topology;
 use lab::tarball::DEFAULT_SOURCE_SITE;
 use lab::version::PgVersion;
 
@@ -218,14 +219,14 @@ pub struct UpArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The lab network (node1 gets .101, node2 .102, as in the document).
-    #[arg(long, default_value = "172.16.3.0/24", value_parser = lab::input::subnet)]
+    #[arg(long, default_value_t = Topology::default().subnet, value_parser = lab::input::subnet)]
     pub subnet: String,
     /// pgbench scale of the initial data (the document used 10000, about 150 GB).
-    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = Topology::default().scale, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub scale: u32,
     /// Seconds of the check run `pgbench -T` (the document used 180; a second is enough to
     /// see the slave replay the master's writes).
-    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    #[arg(long, default_value_t = Topology::default().check_seconds, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub check_seconds: u32,
     /// Synchronous replication (synchronous_standby_names).
     #[arg(long)]

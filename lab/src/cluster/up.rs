@@ -150,8 +150,10 @@ async fn chapter_1(
     );
     master?;
     prep?;
-    let (backup, start) = split_last(parts.slave);
-    run_plan(engine, nodes, &backup, ui, phases).await?;
+    run_plan(engine, nodes, &parts.slave, ui, phases).await?;
+    let start = Plan {
+        steps: vec![parts.slave_start],
+    };
     let load = Plan {
         steps: vec![parts.check_load],
     };
@@ -177,12 +179,6 @@ async fn chapter_1(
     phases.0.extend(load_phases.0);
     phases.0.extend(node_phases.into_iter().flat_map(|p| p.0));
     Ok(())
-}
-
-/// A plan without its last step, and that step alone.
-fn split_last(mut plan: Plan) -> (Plan, Plan) {
-    let last = plan.steps.pop().into_iter().collect();
-    (plan, Plan { steps: last })
 }
 
 /// The steps of `steps` that run on the node `name`, in order.

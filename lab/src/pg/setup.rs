@@ -378,18 +378,21 @@ pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Plan {
 }
 
 /// Chapter 1 in the parts that may overlap when it runs: the master's steps, the slave's
-/// preparation that needs nothing from the master (its directories and `.pgpass`), the rest of
-/// the slave from the base backup on, and the check load. In this order they are
-/// [`setup_plan`], the document's order.
+/// preparation that needs nothing from the master (its directories and `.pgpass`), the slave
+/// from the base backup to its settings, the slave's start, and the check load. In this order
+/// they are [`setup_plan`], the document's order.
 #[derive(Debug, Clone)]
 pub struct SetupParts {
     /// The master, from its directories to its restart with the replication settings.
     pub master: Plan,
     /// The slave's own preparation: runs alongside [`SetupParts::master`].
     pub slave_prep: Plan,
-    /// The slave from the master's base backup to its start: after both of the above.
+    /// The slave from the master's base backup to its settings: after both of the above.
     pub slave: Plan,
-    /// The pgbench run on the master that gives replication something to carry (p.16).
+    /// The slave's start (p.16): after [`SetupParts::slave`].
+    pub slave_start: Step,
+    /// The pgbench run on the master that gives replication something to carry (p.16): needs
+    /// only the master, so it may run beside [`SetupParts::slave_start`].
     pub check_load: Step,
 }
 
@@ -399,6 +402,7 @@ impl SetupParts {
         let mut plan = self.master;
         plan.steps.extend(self.slave_prep.steps);
         plan.steps.extend(self.slave.steps);
+        plan.push(self.slave_start);
         plan.push(self.check_load);
         plan
     }
@@ -506,12 +510,12 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         &topo.master,
         false,
     ));
-    plan.push(Step::shell(
+    let slave_start = Step::shell(
         n2,
         "start the slave (p.16)",
         User::Postgres,
         format!("chmod 700 {DATA_DIR}\n{}", pg_ctl_start("pg_ctl start")),
-    ));
+    );
 
     // A load on the master for the replication checks (p.16).
     let check_load = Step::shell(
@@ -527,6 +531,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         master,
         slave_prep,
         slave: plan,
+        slave_start,
         check_load,
     }
 }
