@@ -45,6 +45,18 @@ impl Run {
             .unwrap_or_else(|| panic!("no step {title:?} in the report:\n{}", self.md))
     }
 
+    /// The node the step titled `title` ran on, from report.md ("On **node2**, 2.2 s, …").
+    fn step_node(&self, title: &str) -> &str {
+        let mut lines = self
+            .md
+            .lines()
+            .skip_while(|l| !(l.starts_with("### ") && l.contains(&format!(". {title} — "))));
+        lines
+            .find_map(|l| l.strip_prefix("On **"))
+            .and_then(|l| l.split("**").next())
+            .unwrap_or_else(|| panic!("no step {title:?} in the report:\n{}", self.md))
+    }
+
     #[track_caller]
     fn shows(&self, text: &str) {
         assert!(
@@ -241,4 +253,40 @@ async fn pg93_literal_archive_command_stalls_after_pitr() {
     ] {
         run.shows(step);
     }
+}
+
+/// Roles follow a rebuild (issue 17): node2 is promoted by a `run` step, node1 is rebuilt as its
+/// standby and then promoted again, with `primary` and `standby` naming the node each role has at
+/// that point. Checked, rendered and run on real 9.3 and the current major: each step ran on the
+/// node its role names, and the rows written on each successive primary are all there.
+async fn rebuild_then_promote_again(pg: Pg, net: u8) {
+    let drill = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/drills/rebuild-then-promote-again.toml"
+    );
+    let runs = tempfile::tempdir().unwrap();
+    let subnet = format!("172.16.{net}.0/24");
+    let name = format!("e2e-{net}");
+    let out = run_drill_on(pg, drill, &name, &subnet, runs.path(), &[]).await;
+    let run = passed(&out, runs.path(), "rebuild-then-promote-again", net);
+    for (title, node) in [
+        ("a second row on the primary", "node2"),
+        ("the standby has replayed it", "node1"),
+        ("stop the primary", "node2"),
+        ("promote the standby again", "node1"),
+        ("a third row on the primary", "node1"),
+    ] {
+        assert_eq!(run.step_node(title), node, "{title}:\n{}", run.md);
+    }
+    run.shows("a third row on the primary — ✔ passed");
+}
+
+#[tokio::test]
+async fn pg93_rebuild_then_promote_again() {
+    rebuild_then_promote_again(Pg::Pg93, 180).await;
+}
+
+#[tokio::test]
+async fn current_rebuild_then_promote_again() {
+    rebuild_then_promote_again(Pg::Current, 181).await;
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::render::{self, builtin_vars, Context};
 use crate::pg::{self, ArchiveCommand, Dialect, RestoreCommand, Topology};
-use crate::scenario::{Action, Drill, NodeRef, StepKind};
+use crate::scenario::{self, Drill, NodeRef, StepKind};
 use crate::version::PgVersion;
 
 /// What a runbook is printed for.
@@ -197,8 +197,12 @@ pub fn runbook(drill: &Drill, opts: &Options) -> String {
             captured.insert(name.clone(), number);
         }
         out.push('\n');
-        if let (StepKind::Action(Action::Promote), Some(n)) = (&step.kind, &node) {
-            ctx.primary = n.clone();
+        if let (StepKind::Action(action), Some(n)) = (&step.kind, &node) {
+            if let Some(primary) =
+                scenario::primary_after(action, n, &ctx.primary, |r| ctx.resolve(r))
+            {
+                ctx.primary = primary;
+            }
         }
     }
     out
@@ -235,6 +239,32 @@ mod tests {
                 &format!("{drill}-9.3.25-document.txt"),
                 &document_book(drill),
             );
+        }
+    }
+
+    /// The runbook follows the roles as the runner does: after node1 is rebuilt as node2's
+    /// standby, `primary` is node2 and `standby` node1, on 9.3 and on 15.
+    #[test]
+    fn a_runbook_names_the_node_each_role_has_after_a_rebuild() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/drills/rebuild-then-promote-again.toml"
+        );
+        let drill = load(path).unwrap();
+        for version in ["9.3.25", "15.18"] {
+            let book = runbook(&drill, &Options::new(version, "default"));
+            for (step, node) in [
+                ("12. [node2] a second row on the primary", "node2"),
+                ("13. [node1] the standby has replayed it", "node1"),
+                ("14. [node2] stop the primary", "node2"),
+                ("15. [node1] promote the standby again", "node1"),
+                ("17. [node1] a third row on the primary", "node1"),
+            ] {
+                assert!(
+                    book.lines().any(|l| l == format!("## {step}")),
+                    "{version}: no step `{step}` (on {node}):\n{book}"
+                );
+            }
         }
     }
 

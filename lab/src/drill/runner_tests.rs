@@ -544,6 +544,69 @@ run = "echo two"
     );
 }
 
+/// A node made the standby of the other tells who is primary, however the other became it (a
+/// `run` step, here); `primary` and `standby` resolve accordingly, and the rebuilt node can be
+/// promoted again.
+#[tokio::test]
+async fn roles_follow_a_rebuild_as_the_others_standby() {
+    let ran = run(
+        Fake::new(),
+        r#"
+[[steps]]
+title = "promote node2 by hand"
+on = "node2"
+run = "pg_ctl promote"
+
+[[steps]]
+title = "node1 follows node2"
+on = "node1"
+action = "make_standby"
+with = { of = "node2" }
+
+[[steps]]
+title = "on the primary"
+on = "primary"
+run = "echo primary"
+
+[[steps]]
+title = "promote the standby again"
+on = "standby"
+action = "promote"
+
+[[steps]]
+title = "on the new primary"
+on = "primary"
+run = "echo new primary"
+"#,
+    )
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    let on = |n: &str| Some(n.to_string());
+    assert_eq!(
+        ran.step_nodes(),
+        vec![
+            on("node2"),
+            on("node1"),
+            on("node2"),
+            on("node1"),
+            on("node1")
+        ]
+    );
+    let roles: Vec<(String, String)> = ran
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Role { node, role, .. } => Some((node.clone(), role.clone())),
+            _ => None,
+        })
+        .collect();
+    let role = |n: &str, r: &str| (n.to_string(), r.to_string());
+    assert_eq!(
+        roles,
+        vec![role("node1", "standby"), role("node1", "primary")]
+    );
+}
+
 #[tokio::test]
 async fn a_captured_value_is_used_by_later_commands_and_expectations() {
     let fake = Fake::new().on_sql(|node, sql| {

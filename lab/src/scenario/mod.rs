@@ -43,6 +43,7 @@ pub use model::{
     WaitFor, When, ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS, NODES,
     ROLES,
 };
+pub use roles::primary_after;
 pub use schema::{drill_schema, SCHEMA_ID};
 pub use template::{Part, Template, TemplateError, Unbound};
 

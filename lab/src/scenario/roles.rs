@@ -4,14 +4,42 @@
 //! onto itself, a ledger checked that was never started).
 //!
 //! A fresh lab starts with node1 primary and node2 its standby. `promote` makes its node the
-//! primary and leaves no standby; `make_standby` adds one; a point-in-time recovery opens its
-//! node as a primary without standbys; replacing a node's data (`base_backup`, `copy_backup`,
-//! `move_aside`) takes it out of the standbys until `make_standby`.
+//! primary (it leaves the standbys); `make_standby` adds a standby, and when that node was the
+//! primary, the node it follows is the primary from then on (promoted by a later step, or
+//! already by a `run` step the checker cannot read); a point-in-time recovery opens its node as
+//! a primary without standbys; replacing a node's data (`base_backup`, `copy_backup`,
+//! `move_aside`) takes it out of the standbys until `make_standby`. A node is promotable while
+//! it is a standby, even when references name it the primary.
+//!
+//! Who is primary after an action is [`primary_after`], the one rule the checker, the printed
+//! runbook and the runner all follow.
 
 use std::collections::BTreeSet;
 
 use super::model::{Action, Area, NodeRef, StepKind};
 use crate::pg::DATA_DIR;
+
+/// The primary after `action` ran on `node`, when the action decides it (`None`: unchanged).
+///
+/// `primary` is the primary before the action, and `resolve` answers a node reference as the
+/// roles stand then. A promotion or a point-in-time recovery opens `node` as the primary. The
+/// primary made a standby (rebuilt as the other's standby, or configured to follow it before a
+/// switchover) is the primary no longer: the node it follows is, or is about to be (promoted by
+/// a later step, or already by a `run` step that no checker can read).
+pub fn primary_after(
+    action: &Action,
+    node: &str,
+    primary: &str,
+    resolve: impl Fn(&NodeRef) -> Option<String>,
+) -> Option<String> {
+    match action {
+        Action::Promote | Action::Pitr { .. } => Some(node.to_string()),
+        Action::MakeStandby { of, .. } if node == primary => {
+            resolve(of).filter(|upstream| upstream != node)
+        }
+        _ => None,
+    }
+}
 
 /// Where in a step a finding points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,13 +113,14 @@ impl Roles {
             return found;
         };
         match (action, &node) {
-            (Action::Promote, Some(x)) if *x == self.primary => found.push((
-                At::Kind,
-                format!(
-                    "{x} is the primary already ({}): it cannot be promoted",
-                    self.since()
-                ),
-            )),
+            (Action::Promote, Some(x)) if *x == self.primary && !self.standbys.contains(x) => found
+                .push((
+                    At::Kind,
+                    format!(
+                        "{x} is the primary already ({}): it cannot be promoted",
+                        self.since()
+                    ),
+                )),
             (Action::BaseBackup { from, .. }, Some(x))
                 if self.resolve(from).as_ref() == Some(x) =>
             {
@@ -120,33 +149,109 @@ impl Roles {
     }
 
     fn apply(&mut self, n: usize, action: &Action, node: Option<String>) {
-        match (action, node) {
-            (Action::LedgerStart, _) => self.ledger_started = true,
-            (Action::Promote, Some(x)) => {
-                self.primary = x;
-                self.standbys.clear();
+        if let Action::LedgerStart = action {
+            self.ledger_started = true;
+        }
+        let Some(x) = node else {
+            return;
+        };
+        if let Some(primary) = primary_after(action, &x, &self.primary, |r| self.resolve(r)) {
+            self.primary = primary;
+        }
+        match action {
+            Action::Promote => {
+                self.standbys.remove(&x);
                 self.changed_by = (n, "a promotion");
             }
-            (Action::Pitr { .. }, Some(x)) => {
-                self.primary = x;
+            Action::Pitr { .. } => {
                 self.standbys.clear();
                 self.changed_by = (n, "a point-in-time recovery");
             }
-            (Action::MakeStandby { .. }, Some(x)) => {
+            Action::MakeStandby { .. } => {
                 self.standbys.insert(x);
                 self.changed_by = (n, "make_standby");
             }
-            (Action::BaseBackup { to, .. } | Action::CopyBackup { to, .. }, Some(x))
+            Action::BaseBackup { to, .. } | Action::CopyBackup { to, .. }
                 if to.raw == DATA_DIR && self.standbys.remove(&x) =>
             {
                 self.changed_by = (n, "its data replaced");
             }
-            (Action::MoveAside { what, .. }, Some(x))
+            Action::MoveAside { what, .. }
                 if what.contains(&Area::Data) && self.standbys.remove(&x) =>
             {
                 self.changed_by = (n, "its data moved aside");
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(n: &str) -> NodeRef {
+        NodeRef::Node(n.to_string())
+    }
+
+    /// `primary` and `standby` as a two-node lab whose primary is `primary` answers them.
+    fn two_nodes(primary: &str) -> impl Fn(&NodeRef) -> Option<String> + '_ {
+        move |r| match r {
+            NodeRef::Node(n) => Some(n.clone()),
+            NodeRef::Primary => Some(primary.to_string()),
+            NodeRef::Standby => Some(if primary == "node1" { "node2" } else { "node1" }.into()),
+            NodeRef::All => None,
+        }
+    }
+
+    #[test]
+    fn the_actions_that_move_the_primary() {
+        let promote = Action::Promote;
+        assert_eq!(
+            primary_after(&promote, "node2", "node1", two_nodes("node1")),
+            Some("node2".into())
+        );
+        let follow = |of| Action::MakeStandby {
+            of,
+            latest_timeline: true,
+        };
+        // node1, the primary, rebuilt as node2's standby: node2 is the primary now.
+        assert_eq!(
+            primary_after(&follow(node("node2")), "node1", "node1", two_nodes("node1")),
+            Some("node2".into())
+        );
+        assert_eq!(
+            primary_after(
+                &follow(NodeRef::Standby),
+                "node1",
+                "node1",
+                two_nodes("node1")
+            ),
+            Some("node2".into())
+        );
+        // A standby re-pointed leaves the primary where it is.
+        assert_eq!(
+            primary_after(&follow(node("node1")), "node2", "node1", two_nodes("node1")),
+            None
+        );
+        // A node cannot follow itself; that is not a change of primary.
+        assert_eq!(
+            primary_after(&follow(node("node1")), "node1", "node1", two_nodes("node1")),
+            None
+        );
+        assert_eq!(
+            primary_after(&Action::LinkWal, "node1", "node2", two_nodes("node2")),
+            None
+        );
+    }
+
+    /// Issue 17: node2 promoted by a `run` step, node1 rebuilt as its standby, then node1
+    /// promoted again — refused as "the primary already" when only `promote` moved roles.
+    #[test]
+    fn a_node_rebuilt_as_the_others_standby_can_be_promoted_again() {
+        let text = include_str!("../../../fixtures/drills/rebuild-then-promote-again.toml");
+        let drill = crate::scenario::parse("rebuild-then-promote-again.toml", text)
+            .unwrap_or_else(|d| panic!("{}", d[0]));
+        assert_eq!(drill.steps.len(), 17);
     }
 }

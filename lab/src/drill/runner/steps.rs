@@ -205,18 +205,32 @@ impl<L: LabOps> Runner<L> {
                 self.taps.sync(&*self.lab, &n, true).await;
             }
         }
-        match (action, node) {
-            (Action::Promote, Some(n)) => {
-                self.ctx.primary = n.to_string();
-                self.emit_role(n, Role::Primary);
+        if let Some(n) = node {
+            self.roles_after(action, n);
+        }
+        if let (Action::Stop { .. }, Some(n)) = (action, node) {
+            if self.faults_on(n) {
+                self.fenced_at = Some(self.sink.at());
             }
-            (Action::MakeStandby { .. }, Some(n)) => self.emit_role(n, Role::Standby),
-            (Action::Stop { .. }, Some(n)) if self.faults_on(n) => {
-                self.fenced_at = Some(self.sink.at())
-            }
-            _ => {}
         }
         (Outcome::Passed, all)
+    }
+
+    /// The roles after `action` on `node` (the one rule: [`scenario::primary_after`]). What a
+    /// server did is recorded as an event: a promotion (or a recovery that opens a primary) and
+    /// a node made a standby; references to `primary` follow the rule from the next step on.
+    fn roles_after(&mut self, action: &Action, node: &str) {
+        match action {
+            Action::Promote | Action::Pitr { .. } => self.emit_role(node, Role::Primary),
+            Action::MakeStandby { .. } => self.emit_role(node, Role::Standby),
+            _ => {}
+        }
+        let ctx = &self.ctx;
+        if let Some(primary) =
+            scenario::primary_after(action, node, &ctx.primary, |r| ctx.resolve(r))
+        {
+            self.ctx.primary = primary;
+        }
     }
 
     fn emit_role(&self, node: &str, role: Role) {
