@@ -207,9 +207,7 @@ impl<L: LabOps> Runner<L> {
         }
         if let Some(n) = node {
             self.roles_after(action, n);
-        }
-        if let (Action::Stop { .. }, Some(n)) = (action, node) {
-            if self.faults_on(n) {
+            if matches!(action, Action::Stop { .. }) && self.faults_on(n) {
                 self.fenced_at = Some(self.sink.at());
             }
         }
