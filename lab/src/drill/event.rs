@@ -174,6 +174,24 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// When it happened, in seconds since the drill started, for the events that say so.
+    pub fn at(&self) -> Option<f64> {
+        match self {
+            Event::StepStarted { at, .. }
+            | Event::Fault { at, .. }
+            | Event::Readiness { at, .. }
+            | Event::Role { at, .. }
+            | Event::LedgerSample { at, .. }
+            | Event::Measure { at, .. }
+            | Event::Lag { at, .. } => Some(*at),
+            Event::DrillStarted { .. }
+            | Event::StepFinished { .. }
+            | Event::DrillFinished { .. } => None,
+        }
+    }
+}
+
 /// A finished drill's result as reports show it: `PASSED`, `FAILED` or `STOPPED`.
 pub fn result_word(passed: bool, stopped_at: Option<usize>) -> &'static str {
     match (passed, stopped_at) {

@@ -258,16 +258,34 @@ impl Rto {
 
 /// Reduces a drill's events to what the page draws.
 pub fn model(events: &[Event]) -> Timeline {
-    let mut header = Header::default();
-    let mut steps: Vec<StepMark> = Vec::new();
-    let mut faults = Vec::new();
-    let mut readings: Vec<(&str, f64, u8)> = Vec::new();
-    let mut roles: Vec<(&str, RoleMark)> = Vec::new();
-    let mut points = Vec::new();
-    let mut lag: Vec<LagSeries> = Vec::new();
-    let mut measures = Vec::new();
-    let mut end: f64 = 0.0;
+    let mut fold = Fold::default();
     for e in events {
+        fold.apply(e);
+    }
+    fold.finish()
+}
+
+/// What [`model`] gathers from the events, in their order, before sorting them into a
+/// [`Timeline`].
+#[derive(Default)]
+struct Fold<'a> {
+    header: Header,
+    steps: Vec<StepMark>,
+    faults: Vec<FaultMark>,
+    readings: Vec<(&'a str, f64, u8)>,
+    roles: Vec<(&'a str, RoleMark)>,
+    points: Vec<LedgerPoint>,
+    lag: Vec<LagSeries>,
+    measures: Vec<(String, f64)>,
+    /// The latest time any event names, in seconds from the start.
+    end: f64,
+}
+
+impl<'a> Fold<'a> {
+    fn apply(&mut self, e: &'a Event) {
+        if let Some(at) = e.at() {
+            self.end = self.end.max(at);
+        }
         match e {
             Event::DrillStarted {
                 name,
@@ -277,11 +295,12 @@ pub fn model(events: &[Event]) -> Timeline {
                 profile,
                 ..
             } => {
-                header.name.clone_from(name);
-                header.title.clone_from(title);
-                header.proves.clone_from(proves);
-                header.pg_version.clone_from(pg_version);
-                header.profile.clone_from(profile);
+                let h = &mut self.header;
+                h.name.clone_from(name);
+                h.title.clone_from(title);
+                h.proves.clone_from(proves);
+                h.pg_version.clone_from(pg_version);
+                h.profile.clone_from(profile);
             }
             Event::StepStarted {
                 number,
@@ -289,18 +308,15 @@ pub fn model(events: &[Event]) -> Timeline {
                 node,
                 at,
                 ..
-            } => {
-                end = end.max(*at);
-                steps.push(StepMark {
-                    number: *number,
-                    title: title.clone(),
-                    node: node.clone(),
-                    start: *at,
-                    took: None,
-                    outcome: None,
-                    optional: false,
-                });
-            }
+            } => self.steps.push(StepMark {
+                number: *number,
+                title: title.clone(),
+                node: node.clone(),
+                start: *at,
+                took: None,
+                outcome: None,
+                optional: false,
+            }),
             Event::StepFinished {
                 number,
                 outcome,
@@ -308,11 +324,11 @@ pub fn model(events: &[Event]) -> Timeline {
                 optional,
                 ..
             } => {
-                if let Some(s) = steps.iter_mut().rev().find(|s| s.number == *number) {
+                if let Some(s) = self.steps.iter_mut().rev().find(|s| s.number == *number) {
                     s.took = Some(took.as_secs_f64());
                     s.outcome = Some(outcome.clone());
                     s.optional = *optional;
-                    end = end.max(s.start + took.as_secs_f64());
+                    self.end = self.end.max(s.start + took.as_secs_f64());
                 }
             }
             Event::Fault {
@@ -320,117 +336,112 @@ pub fn model(events: &[Event]) -> Timeline {
                 node,
                 heal,
                 at,
-            } => {
-                end = end.max(*at);
-                faults.push(FaultMark {
+            } => self.faults.push(FaultMark {
+                at: *at,
+                name: name.clone(),
+                node: node.clone(),
+                heal: *heal,
+            }),
+            Event::Readiness { node, code, at } => self.readings.push((node, *at, *code)),
+            Event::Role { node, role, at } => self.roles.push((
+                node,
+                RoleMark {
                     at: *at,
-                    name: name.clone(),
+                    role: role.clone(),
+                },
+            )),
+            Event::Measure { name, value, .. } => self.measures.push((name.clone(), *value)),
+            Event::LedgerSample { acked, failed, at } => self.points.push(LedgerPoint {
+                at: *at,
+                acked: *acked,
+                failed: *failed,
+            }),
+            Event::Lag { node, seconds, at } => match self.lag.iter_mut().find(|s| s.node == *node)
+            {
+                Some(s) => s.points.push((*at, *seconds)),
+                None => self.lag.push(LagSeries {
                     node: node.clone(),
-                    heal: *heal,
-                });
-            }
-            Event::Readiness { node, code, at } => {
-                end = end.max(*at);
-                readings.push((node, *at, *code));
-            }
-            Event::Role { node, role, at } => {
-                end = end.max(*at);
-                roles.push((
-                    node,
-                    RoleMark {
-                        at: *at,
-                        role: role.clone(),
-                    },
-                ));
-            }
-            Event::Measure { name, value, at } => {
-                end = end.max(*at);
-                measures.push((name.clone(), *value));
-            }
-            Event::LedgerSample { acked, failed, at } => {
-                end = end.max(*at);
-                points.push(LedgerPoint {
-                    at: *at,
-                    acked: *acked,
-                    failed: *failed,
-                });
-            }
-            Event::Lag { node, seconds, at } => {
-                end = end.max(*at);
-                match lag.iter_mut().find(|s| s.node == *node) {
-                    Some(s) => s.points.push((*at, *seconds)),
-                    None => lag.push(LagSeries {
-                        node: node.clone(),
-                        points: vec![(*at, *seconds)],
-                    }),
-                }
-            }
+                    points: vec![(*at, *seconds)],
+                }),
+            },
             Event::DrillFinished {
                 passed,
                 stopped_at,
                 took,
             } => {
-                header.passed = Some(*passed);
-                header.stopped_at = *stopped_at;
-                header.took = Some(took.as_secs_f64());
-                end = end.max(took.as_secs_f64());
+                self.header.passed = Some(*passed);
+                self.header.stopped_at = *stopped_at;
+                self.header.took = Some(took.as_secs_f64());
+                self.end = self.end.max(took.as_secs_f64());
             }
         }
     }
-    if end.is_nan() || end <= 0.0 {
-        end = 1.0;
+
+    /// One lane per node that has readings, roles or faults, in natural order.
+    fn lanes(&self, end: f64) -> Vec<NodeLane> {
+        let mut nodes: Vec<&str> = self
+            .readings
+            .iter()
+            .map(|r| r.0)
+            .chain(self.roles.iter().map(|r| r.0))
+            .chain(self.faults.iter().map(|f| f.node.as_str()))
+            .collect();
+        nodes.sort_by(|a, b| natural(a).cmp(&natural(b)));
+        nodes.dedup();
+        nodes
+            .into_iter()
+            .map(|node| {
+                let mine: Vec<(f64, u8)> = self
+                    .readings
+                    .iter()
+                    .filter(|r| r.0 == node)
+                    .map(|r| (r.1, r.2))
+                    .collect();
+                let mut node_roles: Vec<RoleMark> = self
+                    .roles
+                    .iter()
+                    .filter(|r| r.0 == node)
+                    .map(|r| r.1.clone())
+                    .collect();
+                node_roles.sort_by(|a, b| a.at.total_cmp(&b.at));
+                NodeLane {
+                    node: node.to_string(),
+                    bands: readiness_bands(&mine, end),
+                    roles: node_roles,
+                }
+            })
+            .collect()
     }
 
-    let mut nodes: Vec<&str> = readings
-        .iter()
-        .map(|r| r.0)
-        .chain(roles.iter().map(|r| r.0))
-        .chain(faults.iter().map(|f| f.node.as_str()))
-        .collect();
-    nodes.sort_by(|a, b| natural(a).cmp(&natural(b)));
-    nodes.dedup();
-    let lanes = nodes
-        .into_iter()
-        .map(|node| {
-            let mine: Vec<(f64, u8)> = readings
-                .iter()
-                .filter(|r| r.0 == node)
-                .map(|r| (r.1, r.2))
-                .collect();
-            let mut node_roles: Vec<RoleMark> = roles
-                .iter()
-                .filter(|r| r.0 == node)
-                .map(|r| r.1.clone())
-                .collect();
-            node_roles.sort_by(|a, b| a.at.total_cmp(&b.at));
-            NodeLane {
-                node: node.to_string(),
-                bands: readiness_bands(&mine, end),
-                roles: node_roles,
-            }
-        })
-        .collect();
-
-    faults.sort_by(|a, b| a.at.total_cmp(&b.at));
-    points.sort_by(|a, b| a.at.total_cmp(&b.at));
-    for s in &mut lag {
-        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    lag.sort_by(|a, b| natural(&a.node).cmp(&natural(&b.node)));
-    Timeline {
-        header,
-        end,
-        lanes,
-        faults,
-        steps,
-        ledger: Ledger {
-            gaps: ledger_gaps(&points),
-            failures: ledger_failures(&points),
-            points,
-        },
-        lag,
-        rto: Rto::from_measures(&measures),
-        measures,
+    fn finish(mut self) -> Timeline {
+        let end = if self.end.is_nan() || self.end <= 0.0 {
+            1.0
+        } else {
+            self.end
+        };
+        let lanes = self.lanes(end);
+        self.faults.sort_by(|a, b| a.at.total_cmp(&b.at));
+        self.points.sort_by(|a, b| a.at.total_cmp(&b.at));
+        for s in &mut self.lag {
+            s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        self.lag
+            .sort_by(|a, b| natural(&a.node).cmp(&natural(&b.node)));
+        Timeline {
+            header: self.header,
+            end,
+            lanes,
+            faults: self.faults,
+            steps: self.steps,
+            ledger: Ledger {
+                gaps: ledger_gaps(&self.points),
+                failures: ledger_failures(&self.points),
+                points: self.points,
+            },
+            lag: self.lag,
+            rto: Rto::from_measures(&self.measures),
+            measures: self.measures,
+        }
     }
 }
 
