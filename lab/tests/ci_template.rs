@@ -1,35 +1,51 @@
 //! The CI template (ci/github-actions.yml) is valid YAML whose jobs build the images once per
 //! version and hand them to the drill jobs and the suite job, which load them instead of
-//! building.
+//! building; and it passes the checks a user's CI runs on a workflow (zizmor, the GitHub
+//! workflow JSON Schema, actionlint where it can be installed).
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use yaml_rust2::{Yaml, YamlLoader};
 
+const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ci/github-actions.yml");
+
 fn template() -> Yaml {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ci/github-actions.yml");
-    let text = std::fs::read_to_string(path).expect("the CI template");
+    let text = std::fs::read_to_string(TEMPLATE).expect("the CI template");
     let mut docs = YamlLoader::load_from_str(&text).expect("valid YAML");
     assert_eq!(docs.len(), 1, "one document");
     docs.remove(0)
 }
 
-/// Every `run:` script of a job, joined.
+/// Every `run:` script of a job, joined, with each `"$NAME"` replaced by the value its step's
+/// `env:` gives it (the template passes matrix values through the environment, not into the
+/// script's text).
 fn scripts(job: &Yaml) -> String {
     job["steps"]
         .as_vec()
         .expect("steps")
         .iter()
-        .filter_map(|s| s["run"].as_str())
+        .filter_map(|step| {
+            let mut run = step["run"].as_str()?.to_string();
+            for (name, value) in step["env"].as_hash().into_iter().flatten() {
+                let (Some(name), Some(value)) = (name.as_str(), value.as_str()) else {
+                    continue;
+                };
+                run = run.replace(&format!("\"${name}\""), value);
+            }
+            Some(run)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// The step of a job that uses `action`.
+/// The step of a job that uses `action` (`owner/name`, whatever commit it is pinned to).
 fn step_using<'a>(job: &'a Yaml, action: &str) -> &'a Yaml {
     job["steps"]
         .as_vec()
         .expect("steps")
         .iter()
-        .find(|s| s["uses"].as_str() == Some(action))
+        .find(|s| s["uses"].as_str().and_then(|u| u.split('@').next()) == Some(action))
         .unwrap_or_else(|| panic!("no {action} step"))
 }
 
@@ -92,8 +108,8 @@ fn images_are_built_once_per_version_and_loaded_by_the_drill_jobs() {
 
     // The drill job takes the artifact its version's images job uploaded.
     assert_eq!(
-        artifact(images, "actions/upload-artifact@v4"),
-        artifact(drill, "actions/download-artifact@v4")
+        artifact(images, "actions/upload-artifact"),
+        artifact(drill, "actions/download-artifact")
     );
 }
 
@@ -109,9 +125,9 @@ fn the_suite_job_runs_every_drill_on_every_built_version_from_loaded_images() {
     );
 
     // It downloads every version's artifact: the pattern matches what the images jobs upload.
-    let download = step_using(suite, "actions/download-artifact@v4");
+    let download = step_using(suite, "actions/download-artifact");
     let pattern = download["with"]["pattern"].as_str().expect("a pattern");
-    let uploaded = artifact(images, "actions/upload-artifact@v4");
+    let uploaded = artifact(images, "actions/upload-artifact");
     assert_eq!(
         pattern.strip_suffix('*'),
         uploaded.strip_suffix("${{ matrix.pg-version }}"),
@@ -129,4 +145,94 @@ fn the_suite_job_runs_every_drill_on_every_built_version_from_loaded_images() {
         run.contains(&format!("drill run --all --pg-version {every} ")),
         "the suite runs on exactly the built versions ({every}): {run}"
     );
+}
+
+/// Where test.sh installs the workflow linters (a Python venv under target/), or
+/// `LAB_TEST_CI_LINT` naming its `bin` directory.
+fn linter(name: &str) -> PathBuf {
+    let bin = std::env::var_os("LAB_TEST_CI_LINT").map_or_else(
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/ci-lint/bin"
+            ))
+        },
+        PathBuf::from,
+    );
+    bin.join(name)
+}
+
+/// Runs a linter on the template; panics with its output unless it exits 0.
+#[track_caller]
+fn lint(name: &str, args: &[&str]) {
+    let path = linter(name);
+    let out = Command::new(&path)
+        .args(args)
+        .arg(TEMPLATE)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} cannot run ({e}): ./test.sh installs it (or point LAB_TEST_CI_LINT at a bin \
+                 directory that has it)",
+                path.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{name} found problems in ci/github-actions.yml:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn zizmor_finds_nothing_even_pedantic() {
+    // Offline: it audits the file itself (pinned commits, permissions, credentials, template
+    // injection), not the actions' repositories.
+    lint(
+        "zizmor",
+        &["--offline", "--persona", "pedantic", "--no-progress"],
+    );
+}
+
+#[test]
+fn the_template_is_valid_against_the_github_workflow_schema() {
+    lint(
+        "check-jsonschema",
+        &["--builtin-schema", "vendor.github-workflows"],
+    );
+}
+
+#[test]
+fn every_action_is_pinned_to_a_commit_with_its_version_beside_it() {
+    let text = std::fs::read_to_string(TEMPLATE).expect("the CI template");
+    let uses: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses: ")
+        })
+        .collect();
+    assert!(uses.len() >= 5, "{uses:?}");
+    for line in uses {
+        let (action, comment) = line.split_once(" # ").unwrap_or((line, ""));
+        let commit = action.split_once('@').map_or("", |(_, c)| c);
+        assert!(
+            commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{line}: not pinned to a commit"
+        );
+        assert!(comment.starts_with('v'), "{line}: no version comment");
+    }
+}
+
+#[test]
+fn actionlint_finds_nothing() {
+    // Its PyPI wrapper downloads the binary from GitHub: test.sh says so and sets this where
+    // that cannot be reached.
+    if std::env::var_os("LAB_TEST_SKIP_ACTIONLINT").is_some() {
+        eprintln!("actionlint is not installed here (LAB_TEST_SKIP_ACTIONLINT): not run");
+        return;
+    }
+    lint("actionlint", &[]);
 }
