@@ -139,7 +139,7 @@ pub fn choose_base(
                         "this host is not Debian, so the Debian suite to bootstrap is unknown: pass --debian-suite (e.g. bookworm) and --debian-mirror".into(),
                     )
                 })?;
-            let mirror = match &opts.debian_mirror {
+            let mirror = match opts.debian_mirror.as_deref().filter(|m| !m.is_empty()) {
                 Some(m) => m.trim_end_matches('/').to_string(),
                 None => sources
                     .iter()
@@ -159,10 +159,9 @@ pub fn choose_base(
                     "cannot tell how to install packages in `{image}`: use `debian` (debootstrap, no registry), a RHEL-compatible image (rockylinux:9, almalinux:9) or debian/ubuntu"
                 ))
             })?;
-            Ok(Base::Registry {
-                image: image.to_string(),
-                family,
-            })
+            let image = super::dockerfile_word(image)
+                .map_err(|e| ImageError::Base(format!("--base {image:?}: {e}")))?;
+            Ok(Base::Registry { image, family })
         }
     }
 }
@@ -174,7 +173,7 @@ pub fn debian_sources(
     host: Vec<AptSource>,
     os_release: &str,
 ) -> Vec<AptSource> {
-    match &opts.debian_mirror {
+    match opts.debian_mirror.as_deref().filter(|m| !m.is_empty()) {
         Some(mirror) => {
             let suite = opts
                 .debian_suite
@@ -272,10 +271,18 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
     }
 
     // 2. build
+    let configure_args = opts
+        .configure_args
+        .iter()
+        .map(|a| {
+            super::dockerfile_word(a)
+                .map_err(|e| ImageError::Base(format!("--configure-arg {a:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let inputs = BuildInputs {
         version: tarball.version,
         tarball_sha256: tarball.sha256.clone(),
-        configure_args: opts.configure_args.clone(),
+        configure_args,
         check: opts.check,
     };
     let build_key = inputs.key(&base_key);
