@@ -57,7 +57,7 @@ mod tests {
             "debian:bookworm-slim",
             "registry.example.invalid/almalinux/almalinux:9",
             "localhost:5000/rocky_linux:9.4",
-            "quay.io/centos/centos:stream9",
+            "registry.example.invalid:5000/centos/centos:stream9",
             &format!("ubuntu@sha256:{}", "ab".repeat(32)),
             &format!("ubuntu:24.04@sha256:{}", "ab".repeat(32)),
         ] {
