@@ -56,6 +56,7 @@ impl Error {
                 | TarballError::UnknownVersion { .. }
                 | TarballError::VersionMismatch { .. },
             )) => EXIT_INVALID,
+            Error::Image(ImageError::Word { .. }) => EXIT_INVALID,
             Error::Image(_) | Error::Docker(_) | Error::Sql(_) | Error::Lab(_) => EXIT_LAB,
         }
     }

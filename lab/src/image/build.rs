@@ -106,6 +106,17 @@ pub enum ImageError {
     /// The base cannot be made on this host (missing tool, not root, no mirror…).
     #[error("{0}")]
     Base(String),
+    /// A flag's value cannot go into a Dockerfile (invalid input: exit 2).
+    #[error("{flag} {value:?}: {source}")]
+    Word {
+        /// The flag (`--base`, `--configure-arg`).
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// Why not.
+        #[source]
+        source: super::BadWord,
+    },
     /// A local file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -159,11 +170,27 @@ pub fn choose_base(
                     "cannot tell how to install packages in `{image}`: use `debian` (debootstrap, no registry), a RHEL-compatible image (rockylinux:9, almalinux:9) or debian/ubuntu"
                 ))
             })?;
-            let image = super::dockerfile_word(image)
-                .map_err(|e| ImageError::Base(format!("--base {image:?}: {e}")))?;
+            let image = super::dockerfile_word(image).map_err(|source| ImageError::Word {
+                flag: "--base",
+                value: image.to_string(),
+                source,
+            })?;
             Ok(Base::Registry { image, family })
         }
     }
+}
+
+/// The `./configure` arguments as words of the build layer's Dockerfile.
+fn configure_words(args: &[String]) -> Result<Vec<super::DockerfileWord>, ImageError> {
+    args.iter()
+        .map(|a| {
+            super::dockerfile_word(a).map_err(|source| ImageError::Word {
+                flag: "--configure-arg",
+                value: a.clone(),
+                source,
+            })
+        })
+        .collect()
 }
 
 /// The Debian mirrors to look in for upstream tarballs: the `--debian-mirror` (with the suite
@@ -271,18 +298,10 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
     }
 
     // 2. build
-    let configure_args = opts
-        .configure_args
-        .iter()
-        .map(|a| {
-            super::dockerfile_word(a)
-                .map_err(|e| ImageError::Base(format!("--configure-arg {a:?}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let inputs = BuildInputs {
         version: tarball.version,
         tarball_sha256: tarball.sha256.clone(),
-        configure_args,
+        configure_args: configure_words(&opts.configure_args)?,
         check: opts.check,
     };
     let build_key = inputs.key(&base_key);
@@ -767,4 +786,50 @@ fn append_rootfs<W: std::io::Write>(ar: &mut tar::Builder<W>, root: &Path) -> st
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(base: &str, configure_args: &[&str]) -> ImageOptions {
+        ImageOptions {
+            version: "15".parse().unwrap(),
+            tarball: None,
+            base: base.into(),
+            debian_mirror: Some(String::new()),
+            debian_suite: Some("bookworm".into()),
+            cache_dir: "/tmp".into(),
+            source_site: String::new(),
+            allow_unverified: false,
+            refresh: false,
+            configure_args: configure_args.iter().map(|a| a.to_string()).collect(),
+            check: false,
+            verbose: false,
+        }
+    }
+
+    #[test]
+    fn a_word_that_cannot_go_into_a_dockerfile_is_invalid_input() {
+        let e = choose_base(&opts("rockylinux:9\nRUN id", &[]), &[], "").unwrap_err();
+        assert!(matches!(e, ImageError::Word { flag: "--base", .. }), "{e}");
+        assert_eq!(
+            crate::error::Error::from(e).exit_code(),
+            crate::error::EXIT_INVALID
+        );
+        let e = configure_words(&["--with-x\nRUN id".into()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--configure-arg \"--with-x\\nRUN id\""),
+            "{e}"
+        );
+        assert!(choose_base(&opts("rockylinux:9", &[]), &[], "").is_ok());
+    }
+
+    #[test]
+    fn an_empty_mirror_is_no_mirror() {
+        let e = choose_base(&opts("debian", &[]), &[], "").unwrap_err();
+        assert!(e.to_string().contains("pass --debian-mirror URL"), "{e}");
+        assert!(debian_sources(&opts("debian", &[]), vec![], "").is_empty());
+    }
 }
