@@ -432,8 +432,9 @@ fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine()
             "drill run failover-switchback --subnet 010.0.0.0/24",
             "--subnet",
         ),
-        ("drill run LONGNAME", "drill name"),
-        ("drill run LONGNAME partition-heal", "drill name"),
+        ("drill run LONGNAME", "(at most 200)"),
+        ("drill run LONGNAME partition-heal", "(at most 200)"),
+        ("drill check LONGNAME", "(at most 200)"),
         (
             "images load /dev/zero",
             "a character device, not a regular file",
@@ -456,7 +457,13 @@ fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine()
             .map(|a| &*Box::leak(a.into_boxed_str()))
             .collect();
         let (out, took) = lab(&args, d);
-        assert_refused(line, &out, took, "error:", FEW_KB);
+        // A drill file's mistakes are located in it.
+        let prefix = if line.contains("LONGNAME") {
+            long_name
+        } else {
+            "error:"
+        };
+        assert_refused(line, &out, took, prefix, FEW_KB);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let first = stderr.lines().next().unwrap_or_default();
         assert!(

@@ -178,13 +178,14 @@ pub struct ImageArgs {
     /// such as rockylinux:9 or almalinux:9.
     #[arg(long, default_value = "debian", value_parser = lab::input::base)]
     pub base: String,
-    /// Debian mirror for debootstrap and source tarballs (default: the host's apt sources).
+    /// Debian mirror for debootstrap and source tarballs (default: the host's apt sources): an
+    /// http, https or file URL; an empty LAB_DEBIAN_MIRROR counts as not set.
     #[arg(long, env = "LAB_DEBIAN_MIRROR", value_name = "URL", value_parser = lab::input::debian_mirror)]
     pub debian_mirror: Option<String>,
-    /// Debian suite to bootstrap (default: the host's release).
+    /// Debian suite to bootstrap (default: the host's release): a plain name such as bookworm.
     #[arg(long, env = "LAB_DEBIAN_SUITE", value_parser = lab::input::debian_suite)]
     pub debian_suite: Option<String>,
-    /// The PostgreSQL project's source directory.
+    /// The PostgreSQL project's source directory (an http, https or file URL).
     #[arg(long, env = "LAB_PG_SOURCE_SITE", default_value = DEFAULT_SOURCE_SITE, value_name = "URL",
           value_parser = lab::input::pg_source_site)]
     pub pg_source_site: String,
@@ -207,7 +208,8 @@ pub struct ImageArgs {
     /// without it a compile shows a progress bar.
     #[arg(long)]
     pub verbose: bool,
-    /// Where tarballs, logs and bootstrap work go.
+    /// Where tarballs, logs and bootstrap work go: a directory this user can write to, or one
+    /// to be made below such a directory.
     #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }
