@@ -16,8 +16,12 @@ async fn main() {
             version: version.parse().expect("a PostgreSQL version"),
             tarball: None,
             base: "debian".into(),
-            debian_mirror: std::env::var("LAB_DEBIAN_MIRROR").ok(),
-            debian_suite: std::env::var("LAB_DEBIAN_SUITE").ok(),
+            debian_mirror: std::env::var("LAB_DEBIAN_MIRROR")
+                .ok()
+                .filter(|m| !m.is_empty()),
+            debian_suite: std::env::var("LAB_DEBIAN_SUITE")
+                .ok()
+                .filter(|s| !s.is_empty()),
             source_site: lab::tarball::DEFAULT_SOURCE_SITE.into(),
             allow_unverified: false,
             refresh: false,

@@ -77,13 +77,9 @@ pub type NodeExit = i32;
 
 /// Builds (or finds) the images `opts` ask for.
 pub async fn build_images(opts: &ImageOptions, ui: &Ui) -> Result<Images> {
+    crate::input::config::images(opts)?;
     if let Some(path) = &opts.tarball {
-        if !path.is_file() {
-            return Err(Error::Invalid(format!(
-                "--pg-tarball {}: no such file",
-                path.display()
-            )));
-        }
+        crate::input::tarball(&path.to_string_lossy())?;
     }
     let engine = Engine::connect().await?;
     Ok(build::ensure(&engine, opts, ui).await?)
@@ -221,6 +217,7 @@ pub async fn bring_up(args: &UpConfig, ui: &Ui) -> Result<(Engine, BroughtUp)> {
     let name = args.name.clone();
     cluster::check_name(&name)?;
     let topo = topology(args)?;
+    crate::input::config::images(&args.images)?;
     let engine = Engine::connect().await?;
     if !cluster::inventory(&engine, Some(&name)).await?.is_empty() {
         return Err(Error::Invalid(format!(
@@ -395,9 +392,7 @@ pub async fn images_save(args: &SaveConfig) -> Result<()> {
 
 /// `lab images load`.
 pub async fn images_load(path: &std::path::Path) -> Result<()> {
-    if !path.is_file() {
-        return Err(Error::Invalid(format!("{}: no such file", path.display())));
-    }
+    crate::input::archive(&path.to_string_lossy())?;
     let engine = Engine::connect().await?;
     let started = std::time::Instant::now();
     let loaded = crate::image::archive::load(&engine, path).await?;

@@ -102,8 +102,9 @@ pub fn verdict(checks: &[Check]) -> Result<()> {
     }
 }
 
-/// Runs every check and prints the report.
+/// Runs every check and prints the report; invalid options are refused (exit 2) first.
 pub async fn run(opts: &ImageOptions) -> Result<()> {
+    crate::input::config::images(opts)?;
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let sources = crate::apt::host_sources(Path::new("/etc/apt"));
     let base = choose_base(opts, &sources, &os_release);

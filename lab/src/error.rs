@@ -56,6 +56,7 @@ impl Error {
                 | TarballError::UnknownVersion { .. }
                 | TarballError::VersionMismatch { .. },
             )) => EXIT_INVALID,
+            Error::Image(ImageError::Word { .. }) => EXIT_INVALID,
             Error::Image(_) | Error::Docker(_) | Error::Sql(_) | Error::Lab(_) => EXIT_LAB,
         }
     }
@@ -73,3 +74,19 @@ impl Error {
 
 /// The lab's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_refused_for_a_dockerfile_is_invalid_input() {
+        let source = crate::image::dockerfile_word("a\nb").unwrap_err();
+        let e = Error::Image(ImageError::Word {
+            flag: "--base",
+            value: "a\nb".into(),
+            source,
+        });
+        assert_eq!(e.exit_code(), EXIT_INVALID);
+    }
+}

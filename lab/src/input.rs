@@ -1,6 +1,9 @@
 //! Value parsers for the command line: every flag and name is checked here, by clap, before a
 //! command does any work or contacts the engine (clap exits 2 with `error: invalid value …`).
 
+pub mod config;
+mod reference;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,8 +55,8 @@ pub enum InputError {
         reason: String,
     },
     /// Not a regular file.
-    #[error("{0} is not a regular file")]
-    NotAFile(String),
+    #[error("{0} is {1}, not a regular file")]
+    NotAFile(String, &'static str),
     /// Not named as a source tarball.
     #[error("{0} is not a source tarball: name it postgresql-X.Y.Z.tar.bz2 (or .tar.gz)")]
     NotATarball(String),
@@ -68,6 +71,37 @@ pub enum InputError {
     /// Not an interval the monitor takes.
     #[error("`{}` is not an interval: give seconds from 0.1 to 3600", shorten(.0, 40))]
     Interval(String),
+    /// A flag's value refused, alone or with the other flags given: which flag, its value and
+    /// why.
+    #[error("{flag} {}: {why}", quoted(.value))]
+    Refused {
+        /// The flag, as typed (`--base`).
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// Why, and what would do.
+        why: String,
+    },
+}
+
+impl From<InputError> for crate::error::Error {
+    fn from(e: InputError) -> Self {
+        crate::error::Error::Invalid(e.to_string())
+    }
+}
+
+/// A value in a message: quoted, control characters escaped, cut when long.
+fn quoted(value: &str) -> String {
+    format!("{:?}", shorten(value, 60))
+}
+
+/// The refusal of `flag`'s `value`, for `why`.
+pub fn refused(flag: &'static str, value: impl Into<String>, why: impl Into<String>) -> InputError {
+    InputError::Refused {
+        flag,
+        value: value.into(),
+        why: why.into(),
+    }
 }
 
 type Result<T, E = InputError> = std::result::Result<T, E>;
@@ -107,6 +141,20 @@ pub fn subnet(s: &str) -> Result<String> {
     let net: Ipv4Net = s
         .parse()
         .map_err(|_| InputError::NotASubnet(s.to_string()))?;
+    if net != net.trunc() {
+        return Err(refused(
+            "--subnet",
+            s,
+            format!("host bits are set: the network is {}", net.trunc()),
+        ));
+    }
+    if net.to_string() != s {
+        return Err(refused(
+            "--subnet",
+            s,
+            format!("write the network plainly, without leading zeros: {net}"),
+        ));
+    }
     if net.prefix_len() < 8 || net.prefix_len() > 24 {
         return Err(InputError::SubnetPrefix(net));
     }
@@ -144,7 +192,7 @@ pub fn tarball(s: &str) -> Result<PathBuf> {
     };
     let meta = std::fs::metadata(&path).map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(InputError::NotAFile(s.to_string()));
+        return Err(InputError::NotAFile(s.to_string(), file_kind(&meta)));
     }
     let Some((suffix, magic)) = TARBALL_MAGIC.iter().find(|(ext, _)| s.ends_with(ext)) else {
         return Err(InputError::NotATarball(s.to_string()));
@@ -160,6 +208,131 @@ pub fn tarball(s: &str) -> Result<PathBuf> {
         });
     }
     Ok(path)
+}
+
+/// What kind of file `meta` describes, for messages: `a directory`, `a character device`…
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    match () {
+        _ if t.is_file() => "a regular file",
+        _ if t.is_dir() => "a directory",
+        _ if t.is_char_device() => "a character device",
+        _ if t.is_block_device() => "a block device",
+        _ if t.is_fifo() => "a FIFO",
+        _ if t.is_socket() => "a socket",
+        _ if t.is_symlink() => "a symbolic link",
+        _ => "not a regular file",
+    }
+}
+
+/// `lab images load FILE`: an existing regular file (not a device, FIFO or directory, which
+/// would be read forever or not at all).
+pub fn archive(s: &str) -> Result<PathBuf> {
+    let meta = std::fs::metadata(s).map_err(|e| InputError::Unreadable {
+        path: s.to_string(),
+        reason: e.to_string(),
+    })?;
+    if !meta.is_file() {
+        return Err(InputError::NotAFile(s.to_string(), file_kind(&meta)));
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// `--base`: `debian` (or `debootstrap`), or an image reference (`[registry/]path[:tag][@digest]`)
+/// whose package manager the lab can tell from its name.
+pub fn base(s: &str) -> Result<String> {
+    if matches!(s, "debian" | "debootstrap") {
+        return Ok(s.to_string());
+    }
+    crate::image::dockerfile_word(s).map_err(|e| refused("--base", s, e.to_string()))?;
+    reference::check(s).map_err(|why| refused("--base", s, why))?;
+    if crate::image::Family::of_image(s).is_none() {
+        return Err(refused(
+            "--base",
+            s,
+            "cannot tell how to install packages in it: use `debian` (debootstrap, no registry), \
+             a RHEL-compatible image (rockylinux:9, almalinux:9) or debian/ubuntu",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// `--configure-arg`: one word for `./configure`, which goes into the build layer's Dockerfile
+/// (through [`crate::image::dockerfile_word`]: no line break or other control character).
+pub fn configure_arg(s: &str) -> Result<String> {
+    crate::image::dockerfile_word(s).map_err(|e| refused("--configure-arg", s, e.to_string()))?;
+    Ok(s.to_string())
+}
+
+/// `--debian-mirror`: an http, https or file URL (see [`site_url`]).
+pub fn debian_mirror(s: &str) -> Result<String> {
+    site_url("--debian-mirror", s)
+}
+
+/// `--pg-source-site`: an http, https or file URL (see [`site_url`]).
+pub fn pg_source_site(s: &str) -> Result<String> {
+    site_url("--pg-source-site", s)
+}
+
+/// A site the lab appends paths to: an absolute http, https or file URL (the `url` crate's
+/// parse), with a host for http and https, no whitespace or control characters, no query or
+/// fragment (they would end up in the middle of every URL made from it).
+pub fn site_url(flag: &'static str, s: &str) -> Result<String> {
+    if let Some(c) = s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refused(
+            flag,
+            s,
+            format!("a URL holds no whitespace or control characters ({c:?})"),
+        ));
+    }
+    let url = url::Url::parse(s).map_err(|e| {
+        refused(
+            flag,
+            s,
+            format!("not a URL ({e}): give one such as http://site.example.invalid/path"),
+        )
+    })?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => {}
+        "http" | "https" => return Err(refused(flag, s, "the URL names no host")),
+        "file" => {}
+        other => {
+            return Err(refused(
+                flag,
+                s,
+                format!("the lab fetches over http, https or file, not {other}"),
+            ))
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refused(
+            flag,
+            s,
+            "the lab appends paths to this URL: leave out the query (?…) and fragment (#…)",
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// `--debian-suite`: a plain suite name (bookworm, stable, trixie): lowercase letters, digits
+/// and dashes, as Debian names its `dists/` directories.
+pub fn debian_suite(s: &str) -> Result<String> {
+    let plain = !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if plain {
+        Ok(s.to_string())
+    } else {
+        Err(refused(
+            "--debian-suite",
+            s,
+            "a suite is a plain name such as bookworm or stable (up to 64 lowercase letters, \
+             digits and dashes)",
+        ))
+    }
 }
 
 /// `lab monitor --interval`: seconds from 0.1 to 3600.
@@ -261,7 +434,7 @@ mod tests {
         assert!(tarball(dir.path().to_str().unwrap())
             .unwrap_err()
             .to_string()
-            .contains("is not a regular file"));
+            .contains("is a directory, not a regular file"));
     }
 
     #[test]
@@ -283,6 +456,95 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("not a PostgreSQL version"));
+    }
+
+    #[test]
+    fn subnets_are_written_as_networks() {
+        for (bad, why) in [
+            ("010.0.0.0/24", "without leading zeros: 10.0.0.0/24"),
+            (
+                "172.16.3.1/24",
+                "host bits are set: the network is 172.16.3.0/24",
+            ),
+        ] {
+            let e = subnet(bad).map_err(|e| e.to_string());
+            assert!(e.as_ref().is_err_and(|e| e.contains(why)), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn image_flags_are_words_the_dockerfile_and_the_engine_take() {
+        assert_eq!(base("debian"), Ok("debian".into()));
+        assert_eq!(base("rockylinux:9"), Ok("rockylinux:9".into()));
+        for (bad, why) in [
+            ("rockylinux:9\nRUN id", "control character ('\\n')"),
+            ("Rockylinux:9", "not an image reference"),
+            ("alpine:3", "cannot tell how to install packages"),
+        ] {
+            let e = base(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--base \"") && e.contains(why), "{bad}: {e}");
+        }
+        assert_eq!(configure_arg("CFLAGS=-O2 -g"), Ok("CFLAGS=-O2 -g".into()));
+        let e = configure_arg("--with-x\r\nRUN id").unwrap_err().to_string();
+        assert!(
+            e.starts_with("--configure-arg \"--with-x\\r\\nRUN id\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sites_are_http_https_or_file_urls() {
+        for ok in [
+            "http://mirror.example.invalid/debian",
+            "https://source.example.invalid/pub/source/",
+            "file:///srv/mirror/debian",
+        ] {
+            assert_eq!(debian_mirror(ok), Ok(ok.to_string()));
+            assert_eq!(pg_source_site(ok), Ok(ok.to_string()));
+        }
+        for (bad, why) in [
+            ("ftp://mirror.example.invalid/", "not ftp"),
+            ("mirror.example.invalid", "not a URL"),
+            ("http://", "not a URL"),
+            ("http://a.example.invalid/x y", "no whitespace"),
+            ("http://a.example.invalid/\ndists", "control characters"),
+            ("http://a.example.invalid/?a=b", "query"),
+            ("http://a.example.invalid/#top", "fragment"),
+        ] {
+            let e = debian_mirror(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("--debian-mirror ") && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
+        let e = pg_source_site("gopher://x.example.invalid")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--pg-source-site "), "{e}");
+    }
+
+    #[test]
+    fn suites_are_plain_names() {
+        for ok in ["bookworm", "stable", "bookworm-backports"] {
+            assert_eq!(debian_suite(ok), Ok(ok.to_string()));
+        }
+        for bad in ["../../x", "", "Bookworm", "-x", "a/b", "bookworm\n"] {
+            assert!(debian_suite(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_archive_is_a_regular_file() {
+        let e = archive("/dev/zero").unwrap_err().to_string();
+        assert_eq!(e, "/dev/zero is a character device, not a regular file");
+        assert!(archive("/tmp")
+            .unwrap_err()
+            .to_string()
+            .contains("a directory"));
+        assert!(archive("/nonexistent")
+            .unwrap_err()
+            .to_string()
+            .contains("No such file"));
     }
 
     #[test]

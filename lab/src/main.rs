@@ -9,7 +9,22 @@ use clap::Parser;
 /// At most this many characters of each line of a command-line error (clap quotes the value).
 const MAX_LINE_CHARS: usize = 300;
 
+/// The environment variables that stand for flags; set but empty, they mean "not set" (a CI
+/// template may fill one from a variable nobody defined).
+const FLAG_VARIABLES: [&str; 4] = [
+    "LAB_DEBIAN_MIRROR",
+    "LAB_DEBIAN_SUITE",
+    "LAB_PG_SOURCE_SITE",
+    "LAB_CACHE_DIR",
+];
+
 fn main() {
+    for name in FLAG_VARIABLES {
+        if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
+            // Still one thread: nothing else reads the environment yet.
+            std::env::remove_var(name);
+        }
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -19,7 +34,9 @@ fn main() {
             // clap quotes the value given (and so may the reason): a long one is cut.
             let mut text = e.to_string();
             if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
-                text = text.replace(value.as_str(), &lab::input::shorten(value, 60));
+                // Control characters escaped, so that a newline in it cannot split the line.
+                let shown = lab::input::shorten(&value.escape_debug().to_string(), 60);
+                text = text.replace(value.as_str(), &shown);
             }
             for line in text.lines() {
                 eprintln!("{}", lab::input::shorten(line, MAX_LINE_CHARS));

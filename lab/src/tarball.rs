@@ -290,6 +290,12 @@ pub fn cache_file_name(version: &PgVersion) -> String {
     format!("postgresql-{version}.tar.bz2")
 }
 
+/// The release a request for `want` finds in the cache directory `dir` (its `tarballs/`), the
+/// newest of the major for a major: what [`resolve`] takes first unless `--refresh`.
+pub fn newest_cached(cache_dir: &Path, want: &PgVersion) -> Option<PgVersion> {
+    cached(&cache_dir.join("tarballs"), want).map(|(v, _)| v)
+}
+
 /// The newest cached release of the requested major (or the exact one).
 fn cached(dir: &Path, want: &PgVersion) -> Option<(PgVersion, PathBuf)> {
     let entries = std::fs::read_dir(dir).ok()?;

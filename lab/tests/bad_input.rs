@@ -18,12 +18,18 @@ const NOTE: &str = "[[steps]]\ntitle = \"n\"\nnote = \"x\"\n";
 const FEW_KB: usize = 4 * 1024;
 
 fn lab(args: &[&str], cwd: &Path) -> (Output, Duration) {
+    lab_env(args, cwd, &[])
+}
+
+/// [`lab`] with more environment variables.
+fn lab_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (Output, Duration) {
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(args)
         .current_dir(cwd)
         .env("DOCKER_HOST", "unix:///nonexistent/h11-no-engine.sock")
         .env("LAB_CACHE_DIR", cwd.join("cache"))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("the lab binary runs");
@@ -328,5 +334,182 @@ fn bad_flags_are_refused_before_the_engine_is_contacted() {
             stderr.contains(words),
             "{line}: expected {words:?} in {stderr}"
         );
+    }
+}
+
+#[test]
+fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    std::fs::create_dir(d.join("t")).unwrap();
+    let tarball = d.join("t/postgresql-9.3.5.tar.bz2");
+    std::fs::write(&tarball, b"BZh91AY&SY").unwrap();
+    let long_name = d.join("long.toml");
+    std::fs::write(
+        &long_name,
+        format!(
+            "name = \"{}\"\ntitle = \"T\"\nproves = \"P.\"\n{NOTE}",
+            "d".repeat(300)
+        ),
+    )
+    .unwrap();
+    let (file, tarball, long_name) = (
+        file.to_str().unwrap(),
+        tarball.to_str().unwrap(),
+        long_name.to_str().unwrap(),
+    );
+    // Arguments split at spaces; FILE, TARBALL, LONGNAME, BASE_NL and ARG_NL stand for values.
+    let cases: &[(&str, &str)] = &[
+        (
+            "drill run failover-switchback --runs-dir FILE",
+            "--runs-dir",
+        ),
+        (
+            "drill run failover-switchback --runs-dir /proc",
+            "nothing can be created in /proc",
+        ),
+        (
+            "drill run failover-switchback --runs-dir FILE/x",
+            "not a directory",
+        ),
+        (
+            "drill run failover-switchback partition-heal --runs-dir /proc",
+            "--runs-dir",
+        ),
+        ("up --cache-dir FILE", "--cache-dir"),
+        ("images build --cache-dir FILE", "--cache-dir"),
+        ("doctor --cache-dir FILE", "--cache-dir"),
+        ("bench --cache-dir FILE", "--cache-dir"),
+        (
+            "up --pg-tarball TARBALL --pg-version 15",
+            "--pg-version asks for 15",
+        ),
+        (
+            "images build --pg-tarball TARBALL --pg-version 9.3.25",
+            "its name says PostgreSQL 9.3.5",
+        ),
+        (
+            "drill run failover-switchback --pg-tarball TARBALL --pg-version 15",
+            "--pg-tarball",
+        ),
+        (
+            "drill run failover-switchback --pg-tarball TARBALL --pg-version 15,17",
+            "none of the suite's versions",
+        ),
+        (
+            "drill run failover-switchback --pg-version 9.3,9.3.25",
+            "both PostgreSQL 9.3.25",
+        ),
+        (
+            "drill run failover-switchback --pg-version 15,15.18",
+            "may be the same release",
+        ),
+        ("up --base BASE_NL", "control character"),
+        ("up --base alpine:3", "cannot tell how to install packages"),
+        ("up --base Rocky:9", "not an image reference"),
+        ("up --configure-arg ARG_NL", "--configure-arg"),
+        ("up --debian-suite ../../x", "--debian-suite"),
+        ("doctor --debian-suite ../../x", "plain name"),
+        (
+            "up --debian-mirror ftp://mirror.example.invalid/debian",
+            "not ftp",
+        ),
+        (
+            "up --debian-mirror http://mirror.example.invalid/debian?x=1",
+            "query",
+        ),
+        ("doctor --debian-mirror mirror", "not a URL"),
+        ("up --pg-source-site http://", "--pg-source-site"),
+        (
+            "doctor --pg-source-site https://a.example.invalid/x#y",
+            "fragment",
+        ),
+        ("up --subnet 010.0.0.0/24", "without leading zeros"),
+        ("up --subnet 172.16.3.7/24", "host bits are set"),
+        (
+            "drill run failover-switchback --subnet 010.0.0.0/24",
+            "--subnet",
+        ),
+        ("drill run LONGNAME", "(at most 200)"),
+        ("drill run LONGNAME partition-heal", "(at most 200)"),
+        ("drill check LONGNAME", "(at most 200)"),
+        (
+            "images load /dev/zero",
+            "a character device, not a regular file",
+        ),
+        ("images load /nonexistent/x.tar.zst", "No such file"),
+        ("images load /tmp", "a directory, not a regular file"),
+    ];
+    for (line, words) in cases {
+        let args: Vec<&str> = line
+            .split(' ')
+            .map(|a| match a {
+                "FILE" => file.to_string(),
+                "FILE/x" => format!("{file}/x"),
+                "TARBALL" => tarball.to_string(),
+                "LONGNAME" => long_name.to_string(),
+                "BASE_NL" => "rockylinux:9\nRUN touch /pwned".to_string(),
+                "ARG_NL" => "--with-openssl\nRUN touch /pwned".to_string(),
+                other => other.to_string(),
+            })
+            .map(|a| &*Box::leak(a.into_boxed_str()))
+            .collect();
+        let (out, took) = lab(&args, d);
+        // A drill file's mistakes are located in it.
+        let prefix = if line.contains("LONGNAME") {
+            long_name
+        } else {
+            "error:"
+        };
+        assert_refused(line, &out, took, prefix, FEW_KB);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            stderr.contains(words),
+            "{line}: expected {words:?} in {stderr}"
+        );
+        assert!(!first.contains("/pwned\n"), "{line}: {first}");
+        assert!(
+            !d.join("runs").exists(),
+            "{line}: a refused run made its runs directory"
+        );
+    }
+}
+
+#[test]
+fn an_empty_flag_variable_means_not_set_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let file = file.to_str().unwrap();
+    // Empty (as a CI template leaves it when its variable is not defined): the next check
+    // speaks, not the mirror's.
+    let empty = [
+        ("LAB_DEBIAN_MIRROR", ""),
+        ("LAB_DEBIAN_SUITE", ""),
+        ("LAB_PG_SOURCE_SITE", ""),
+    ];
+    let (out, took) = lab_env(&["up", "--cache-dir", file], dir.path(), &empty);
+    assert_refused("empty variables", &out, took, "error: --cache-dir", FEW_KB);
+    for (var, value, words) in [
+        (
+            "LAB_DEBIAN_MIRROR",
+            "ftp://mirror.example.invalid/",
+            "--debian-mirror",
+        ),
+        ("LAB_DEBIAN_SUITE", "../../x", "--debian-suite"),
+        (
+            "LAB_PG_SOURCE_SITE",
+            "gopher://x.example.invalid/",
+            "--pg-source-site",
+        ),
+        ("LAB_CACHE_DIR", file, "--cache-dir"),
+    ] {
+        let (out, took) = lab_env(&["up"], dir.path(), &[(var, value)]);
+        assert_refused(var, &out, took, "error:", FEW_KB);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(words), "{var}: {stderr}");
     }
 }

@@ -165,7 +165,9 @@ async fn saved_images_load_back_with_their_tags_and_nothing_is_built() {
 async fn loading_a_missing_archive_or_saving_absent_images_is_invalid_input() {
     let out = support::lab(&["images", "load", "/nonexistent/images.tar.zst"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("no such file"));
     let dir = tempfile::tempdir().expect("a temporary directory");
     let archive = dir.path().join("x.tar.zst");
     let out = support::lab(&[

@@ -369,6 +369,7 @@ pub async fn run(opts: &BenchConfig, ui: &Ui) -> Result<Measured> {
             failures: Vec::new(),
         });
     }
+    crate::input::config::images(&opts.images)?;
     let mut figs = Vec::new();
     let engine = Engine::connect().await?;
     if opts.cold {

@@ -147,7 +147,8 @@ pub enum ImagesCommand {
     /// Load images written by `lab images save`, with their content tags (`up` then builds
     /// nothing).
     Load {
-        /// The archive.
+        /// The archive (a regular file).
+        #[arg(value_parser = lab::input::archive)]
         file: PathBuf,
     },
 }
@@ -175,16 +176,18 @@ pub struct ImageArgs {
     pub pg_tarball: Option<PathBuf>,
     /// Base OS: `debian` (debootstrap on this host, no registry needed) or a registry image
     /// such as rockylinux:9 or almalinux:9.
-    #[arg(long, default_value = "debian")]
+    #[arg(long, default_value = "debian", value_parser = lab::input::base)]
     pub base: String,
-    /// Debian mirror for debootstrap and source tarballs (default: the host's apt sources).
-    #[arg(long, env = "LAB_DEBIAN_MIRROR", value_name = "URL")]
+    /// Debian mirror for debootstrap and source tarballs (default: the host's apt sources): an
+    /// http, https or file URL; an empty LAB_DEBIAN_MIRROR counts as not set.
+    #[arg(long, env = "LAB_DEBIAN_MIRROR", value_name = "URL", value_parser = lab::input::debian_mirror)]
     pub debian_mirror: Option<String>,
-    /// Debian suite to bootstrap (default: the host's release).
-    #[arg(long, env = "LAB_DEBIAN_SUITE")]
+    /// Debian suite to bootstrap (default: the host's release): a plain name such as bookworm.
+    #[arg(long, env = "LAB_DEBIAN_SUITE", value_parser = lab::input::debian_suite)]
     pub debian_suite: Option<String>,
-    /// The PostgreSQL project's source directory.
-    #[arg(long, env = "LAB_PG_SOURCE_SITE", default_value = DEFAULT_SOURCE_SITE, value_name = "URL")]
+    /// The PostgreSQL project's source directory (an http, https or file URL).
+    #[arg(long, env = "LAB_PG_SOURCE_SITE", default_value = DEFAULT_SOURCE_SITE, value_name = "URL",
+          value_parser = lab::input::pg_source_site)]
     pub pg_source_site: String,
     /// Use a tarball that no checksum source vouches for.
     #[arg(long)]
@@ -193,7 +196,8 @@ pub struct ImageArgs {
     #[arg(long)]
     pub refresh: bool,
     /// Extra ./configure argument (repeatable), e.g. --configure-arg=--with-openssl.
-    #[arg(long = "configure-arg", value_name = "ARG", allow_hyphen_values = true)]
+    #[arg(long = "configure-arg", value_name = "ARG", allow_hyphen_values = true,
+          value_parser = lab::input::configure_arg)]
     pub configure_args: Vec<String>,
     /// Run PostgreSQL's regression suite (make check) in the build layer; a failure shows the
     /// regression diffs and leaves the image untagged. A build layer built without it is
@@ -204,7 +208,8 @@ pub struct ImageArgs {
     /// without it a compile shows a progress bar.
     #[arg(long)]
     pub verbose: bool,
-    /// Where tarballs, logs and bootstrap work go.
+    /// Where tarballs, logs and bootstrap work go: a directory this user can write to, or one
+    /// to be made below such a directory.
     #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 }

@@ -74,7 +74,8 @@ pub struct RunArgs {
     /// Show passwords in reports and logs (masked by default).
     #[arg(long)]
     pub show_secrets: bool,
-    /// Where run directories go (`<dir>/<drill>/<timestamp>/`, with a `latest` link).
+    /// Where run directories go (`<dir>/<drill>/<timestamp>/`, with a `latest` link): a
+    /// directory this user can write to, or one to be made below such a directory.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
     /// The lab (for a fresh one: images and layout; `--keep` leaves it up after the drill).

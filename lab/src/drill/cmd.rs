@@ -162,6 +162,7 @@ fn drill_up_args(flags: &UpConfig, drill: &Drill) -> UpConfig {
 /// the run directory and removes a fresh lab (unless `keep`).
 pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
+    crate::input::config::runs_dir(&args.runs_dir, std::slice::from_ref(&drill.name), &[])?;
     let name = args.up.name.clone();
     // Listening from here on, so that a signal between `up` and the first step is not lost.
     let mut stop = Shutdown::new();

@@ -147,6 +147,23 @@ fn check(cfg: &SuiteConfig) -> Result<Vec<SuiteDrill>> {
             return Err(Error::Invalid(format!("--pg-version {v} is given twice")));
         }
     }
+    crate::input::config::suite(&cfg.versions, &cfg.images)?;
+    // What the suite writes under --runs-dir: `suite/<stamp>/<release>/<drill>/<stamp>/…` and
+    // `suite/<stamp>/logs/<drill>@<release>.log`; a major's release is at most `NN.NNNN`.
+    let stamp = super::render::timestamp();
+    let (mut dirs, mut logs) = (Vec::new(), Vec::new());
+    for d in &drills {
+        for v in &cfg.versions {
+            let release = if v.is_exact() {
+                v.to_string()
+            } else {
+                format!("{v}.9999")
+            };
+            dirs.push(format!("suite/{stamp}/{release}/{}", d.name));
+            logs.push(format!("suite/{stamp}/logs/{}@{release}.log", d.name));
+        }
+    }
+    crate::input::config::runs_dir(&cfg.runs_dir, &dirs, &logs)?;
     Ok(drills)
 }
 
@@ -211,20 +228,8 @@ fn tarball_for(given: Option<&Path>, version: &PgVersion) -> Option<PathBuf> {
 /// Makes (or finds) every version's images, one version at a time; returns each version's
 /// exact release.
 async fn images(engine: &Engine, cfg: &SuiteConfig, ui: &Ui) -> Result<Vec<PgVersion>> {
+    // A tarball naming none of the versions was refused by `check`.
     let given = cfg.images.tarball.as_deref();
-    if let Some(path) = given {
-        if !cfg
-            .versions
-            .iter()
-            .any(|v| tarball_for(Some(path), v).is_some())
-        {
-            return Err(Error::Invalid(format!(
-                "--pg-tarball {}: its file name names none of the suite's versions ({})",
-                path.display(),
-                versions_text(&cfg.versions)
-            )));
-        }
-    }
     let mut releases = Vec::new();
     for v in &cfg.versions {
         let opts = ImageOptions {
@@ -237,14 +242,6 @@ async fn images(engine: &Engine, cfg: &SuiteConfig, ui: &Ui) -> Result<Vec<PgVer
         releases.push(images.version);
     }
     Ok(releases)
-}
-
-fn versions_text(versions: &[PgVersion]) -> String {
-    versions
-        .iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A run started: its process.

@@ -106,6 +106,17 @@ pub enum ImageError {
     /// The base cannot be made on this host (missing tool, not root, no mirror…).
     #[error("{0}")]
     Base(String),
+    /// A flag's value cannot go into a Dockerfile (invalid input: exit 2).
+    #[error("{flag} {value:?}: {source}")]
+    Word {
+        /// The flag (`--base`, `--configure-arg`).
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// Why not.
+        #[source]
+        source: super::BadWord,
+    },
     /// A local file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -139,7 +150,7 @@ pub fn choose_base(
                         "this host is not Debian, so the Debian suite to bootstrap is unknown: pass --debian-suite (e.g. bookworm) and --debian-mirror".into(),
                     )
                 })?;
-            let mirror = match &opts.debian_mirror {
+            let mirror = match opts.debian_mirror.as_deref().filter(|m| !m.is_empty()) {
                 Some(m) => m.trim_end_matches('/').to_string(),
                 None => sources
                     .iter()
@@ -159,12 +170,27 @@ pub fn choose_base(
                     "cannot tell how to install packages in `{image}`: use `debian` (debootstrap, no registry), a RHEL-compatible image (rockylinux:9, almalinux:9) or debian/ubuntu"
                 ))
             })?;
-            Ok(Base::Registry {
-                image: image.to_string(),
-                family,
-            })
+            let image = super::dockerfile_word(image).map_err(|source| ImageError::Word {
+                flag: "--base",
+                value: image.to_string(),
+                source,
+            })?;
+            Ok(Base::Registry { image, family })
         }
     }
+}
+
+/// The `./configure` arguments as words of the build layer's Dockerfile.
+fn configure_words(args: &[String]) -> Result<Vec<super::DockerfileWord>, ImageError> {
+    args.iter()
+        .map(|a| {
+            super::dockerfile_word(a).map_err(|source| ImageError::Word {
+                flag: "--configure-arg",
+                value: a.clone(),
+                source,
+            })
+        })
+        .collect()
 }
 
 /// The Debian mirrors to look in for upstream tarballs: the `--debian-mirror` (with the suite
@@ -174,7 +200,7 @@ pub fn debian_sources(
     host: Vec<AptSource>,
     os_release: &str,
 ) -> Vec<AptSource> {
-    match &opts.debian_mirror {
+    match opts.debian_mirror.as_deref().filter(|m| !m.is_empty()) {
         Some(mirror) => {
             let suite = opts
                 .debian_suite
@@ -275,7 +301,7 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
     let inputs = BuildInputs {
         version: tarball.version,
         tarball_sha256: tarball.sha256.clone(),
-        configure_args: opts.configure_args.clone(),
+        configure_args: configure_words(&opts.configure_args)?,
         check: opts.check,
     };
     let build_key = inputs.key(&base_key);
@@ -760,4 +786,46 @@ fn append_rootfs<W: std::io::Write>(ar: &mut tar::Builder<W>, root: &Path) -> st
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(base: &str, configure_args: &[&str]) -> ImageOptions {
+        ImageOptions {
+            version: "15".parse().unwrap(),
+            tarball: None,
+            base: base.into(),
+            debian_mirror: Some(String::new()),
+            debian_suite: Some("bookworm".into()),
+            cache_dir: "/tmp".into(),
+            source_site: String::new(),
+            allow_unverified: false,
+            refresh: false,
+            configure_args: configure_args.iter().map(|a| a.to_string()).collect(),
+            check: false,
+            verbose: false,
+        }
+    }
+
+    #[test]
+    fn a_word_that_cannot_go_into_a_dockerfile_is_refused() {
+        let e = choose_base(&opts("rockylinux:9\nRUN id", &[]), &[], "").unwrap_err();
+        assert!(matches!(e, ImageError::Word { flag: "--base", .. }), "{e}");
+        let e = configure_words(&["--with-x\nRUN id".into()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("--configure-arg \"--with-x\\nRUN id\""),
+            "{e}"
+        );
+        assert!(choose_base(&opts("rockylinux:9", &[]), &[], "").is_ok());
+    }
+
+    #[test]
+    fn an_empty_mirror_is_no_mirror() {
+        let e = choose_base(&opts("debian", &[]), &[], "").unwrap_err();
+        assert!(e.to_string().contains("pass --debian-mirror URL"), "{e}");
+        assert!(debian_sources(&opts("debian", &[]), vec![], "").is_empty());
+    }
 }

@@ -40,6 +40,57 @@ fn package_list(text: &'static str) -> Vec<&'static str> {
         .collect()
 }
 
+/// A word that may go into a Dockerfile (a base image, a `./configure` argument): made only by
+/// [`dockerfile_word`], so that no value given from outside can end an instruction and start
+/// another (a newline) or hide a character the engine's parser treats specially.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerfileWord(String);
+
+impl DockerfileWord {
+    /// The word as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DockerfileWord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a word cannot go into a Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadWord {
+    /// Nothing.
+    #[error("it is empty")]
+    Empty,
+    /// A line break or another control character: it would end the Dockerfile instruction.
+    #[error("it holds a control character ({0:?}) at byte {1}: a line break would start another Dockerfile instruction")]
+    Control(char, usize),
+    /// Longer than any argument or image reference needs.
+    #[error("it is {0} bytes long: at most {MAX_WORD} are taken")]
+    TooLong(usize),
+}
+
+/// The longest word taken into a Dockerfile.
+pub const MAX_WORD: usize = 4096;
+
+/// The one way a word from outside reaches a Dockerfile: refused if empty, over [`MAX_WORD`]
+/// bytes or holding a control character (a newline, a carriage return, a NUL, an escape…).
+pub fn dockerfile_word(word: &str) -> Result<DockerfileWord, BadWord> {
+    if word.is_empty() {
+        return Err(BadWord::Empty);
+    }
+    if word.len() > MAX_WORD {
+        return Err(BadWord::TooLong(word.len()));
+    }
+    if let Some((at, c)) = word.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(BadWord::Control(c, at));
+    }
+    Ok(DockerfileWord(word.to_string()))
+}
+
 /// Fills `{{name}}` placeholders of a template from `images/`.
 ///
 /// # Panics
@@ -66,7 +117,7 @@ pub enum Base {
     /// A registry image with a package manager.
     Registry {
         /// The image reference (`rockylinux:9`).
-        image: String,
+        image: DockerfileWord,
         /// How packages are installed in it.
         family: Family,
     },
@@ -103,7 +154,7 @@ pub struct BuildInputs {
     /// SHA-256 of the tarball.
     pub tarball_sha256: String,
     /// Extra `./configure` arguments (none by default, as the document).
-    pub configure_args: Vec<String>,
+    pub configure_args: Vec<DockerfileWord>,
     /// Run the regression suite (`make check`) after `make world`. Not part of the content
     /// key: a checked image is the same image, and carries [`CHECKED_LABEL`].
     pub check: bool,
@@ -148,7 +199,7 @@ impl Base {
     pub fn tag(&self) -> String {
         let flavour = match self {
             Base::Debootstrap { suite, .. } => format!("debian-{suite}"),
-            Base::Registry { image, .. } => image.replace(['/', ':', '@'], "-"),
+            Base::Registry { image, .. } => image.as_str().replace(['/', ':', '@'], "-"),
         };
         format!("pglab/base:{flavour}-{}", self.key())
     }
@@ -177,7 +228,11 @@ impl Base {
                     .join(" \\\n && ");
                 fill(
                     include_str!("../../../images/base.registry.Dockerfile"),
-                    &[("image", image), ("install", &install), ("finish", &finish)],
+                    &[
+                        ("image", image.as_str()),
+                        ("install", &install),
+                        ("finish", &finish),
+                    ],
                 )
             }
         }
@@ -228,7 +283,7 @@ impl BuildInputs {
             .chain(
                 self.configure_args
                     .iter()
-                    .map(|a| crate::plan::quote(a).into_owned()),
+                    .map(|a| crate::plan::quote(a.as_str()).into_owned()),
             )
             .collect::<Vec<_>>()
             .join(" ");
@@ -404,12 +459,12 @@ mod tests {
     #[test]
     fn rendered_dockerfiles_match_the_golden_files() {
         let rocky = Base::Registry {
-            image: "rockylinux:9".into(),
+            image: dockerfile_word("rockylinux:9").unwrap(),
             family: Family::Dnf,
         };
         golden("base-rockylinux-9.Dockerfile", &rocky.dockerfile());
         let deb = Base::Registry {
-            image: "debian:bookworm".into(),
+            image: dockerfile_word("debian:bookworm").unwrap(),
             family: Family::Apt,
         };
         golden("base-debian-bookworm.Dockerfile", &deb.dockerfile());
@@ -474,7 +529,7 @@ mod tests {
         other_sum.tarball_sha256 = "cd".repeat(32);
         assert_ne!(other_sum.key(&base), b.key(&base));
         let mut ssl = inputs("15.18");
-        ssl.configure_args = vec!["--with-openssl".into()];
+        ssl.configure_args = vec![dockerfile_word("--with-openssl").unwrap()];
         assert_ne!(ssl.key(&base), b.key(&base));
         assert_ne!(b.key(&trixie.key()), b.key(&base));
         assert_ne!(node_key(&base, "x"), node_key(&base, "y"));
@@ -495,7 +550,7 @@ mod tests {
     #[test]
     fn majors_from_16_are_configured_without_icu_unless_the_user_asks_for_it() {
         let inputs = |v: &str, args: &[&str]| BuildInputs {
-            configure_args: args.iter().map(|a| a.to_string()).collect(),
+            configure_args: args.iter().map(|a| dockerfile_word(a).unwrap()).collect(),
             ..inputs(v)
         };
         for v in ["9.3.5", "13.16", "15.18"] {
@@ -513,6 +568,27 @@ mod tests {
         assert!(
             file.contains("./configure --without-icu --with-icu \\\n"),
             "{file}"
+        );
+    }
+
+    #[test]
+    fn no_word_can_add_a_dockerfile_instruction() {
+        for bad in [
+            "rockylinux:9\nRUN rm -rf /",
+            "--with-x\r",
+            "a\0b",
+            "\u{1b}[2J",
+            "",
+        ] {
+            assert!(dockerfile_word(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            dockerfile_word("x\ny"),
+            Err(BadWord::Control('\n', 1))
+        ));
+        assert_eq!(
+            dockerfile_word("CFLAGS=-O2 -g").map(|w| w.to_string()),
+            Ok("CFLAGS=-O2 -g".to_string())
         );
     }
 

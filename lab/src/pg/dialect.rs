@@ -112,6 +112,15 @@ pub enum Unsupported {
     },
 }
 
+/// The final release of a major the project no longer maintains (`9.3` → `9.3.25`); `None`
+/// for a live major, whose newest release only the source site knows.
+pub fn final_release(major: Major) -> Option<PgVersion> {
+    FINAL_RELEASES
+        .iter()
+        .find(|(m, _)| *m == major)
+        .map(|(_, last)| PgVersion::exact(major, *last))
+}
+
 /// Whether the lab can speak `version`: a release that exists of a major from 9.3 to the
 /// newest the dialect table knows. The error names the supported range.
 pub fn check_supported(version: &PgVersion) -> Result<(), Unsupported> {

@@ -31,7 +31,9 @@ mod topology;
 pub use chapters::{
     install_lines, lab_ssh_lines, replication_checks, ssh_plan, watch_loops, LAB_SSH_KEYGEN,
 };
-pub use dialect::{check_supported, Dialect, Unsupported, NEWEST_MAJOR, OLDEST_MAJOR};
+pub use dialect::{
+    check_supported, final_release, Dialect, Unsupported, NEWEST_MAJOR, OLDEST_MAJOR,
+};
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
     setup_parts, setup_plan, standby_config, SetupParts,

@@ -332,8 +332,13 @@ fn type_name(value: &DeValue<'_>) -> &'static str {
     }
 }
 
+/// The longest drill or procedure name: run directories and a suite's logs
+/// (`<drill>@<release>.log`) are named after it, and file systems take 255 bytes a name.
+const MAX_NAME: usize = 200;
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_NAME
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
@@ -350,7 +355,7 @@ fn is_variable(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-const NAME_RULE: &str = "use lowercase letters, digits and -";
+const NAME_RULE: &str = "use lowercase letters, digits and - (at most 200)";
 const ID_RULE: &str = "use lowercase letters, digits, _ and -";
 const VARIABLE_RULE: &str = "use lowercase letters, digits and _, not starting with a digit";
 

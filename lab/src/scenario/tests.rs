@@ -368,7 +368,7 @@ fn top_level_keys_are_checked_without_a_head() {
         got,
         [
             "top.toml:1:1: error: missing `title`: a one-line title for reports",
-            "top.toml:1:8: error: bad name `Fail Over`: use lowercase letters, digits and -",
+            "top.toml:1:8: error: bad name `Fail Over`: use lowercase letters, digits and - (at most 200)",
             "top.toml:2:10: error: `proves` must not be empty",
             "top.toml:3:24: error: `interval` must be longer than 0s",
             "top.toml:3:30: error: unknown key `every` in `monitor`: expected interval",

@@ -43,8 +43,12 @@ impl Pg {
             version: self.version(),
             tarball: self.tarball(),
             base: "debian".into(),
-            debian_mirror: std::env::var("LAB_DEBIAN_MIRROR").ok(),
-            debian_suite: std::env::var("LAB_DEBIAN_SUITE").ok(),
+            debian_mirror: std::env::var("LAB_DEBIAN_MIRROR")
+                .ok()
+                .filter(|m| !m.is_empty()),
+            debian_suite: std::env::var("LAB_DEBIAN_SUITE")
+                .ok()
+                .filter(|s| !s.is_empty()),
             cache_dir: lab::image::build::cache_dir(None),
             source_site: lab::tarball::DEFAULT_SOURCE_SITE.into(),
             allow_unverified: false,
