@@ -221,7 +221,7 @@ pub async fn bring_up(args: &UpConfig, ui: &Ui) -> Result<(Engine, BroughtUp)> {
     let engine = Engine::connect().await?;
     if !cluster::inventory(&engine, Some(&name)).await?.is_empty() {
         return Err(Error::Invalid(format!(
-            "a lab named `{name}` already exists: remove it with `lab down --name {name}`, or choose another --name (and --subnet)"
+            "a lab named `{name}` already exists: run a drill on it with `lab drill run DRILL --reuse --name {name}`, remove it with `lab down --name {name}`, or choose another --name (and --subnet)"
         )));
     }
     let images = build_images(&args.images, ui).await?;
@@ -330,6 +330,8 @@ pub async fn up(args: &UpConfig, ui: &Ui) -> Result<()> {
          \x20 lab shell{flag} node2       a shell as postgres\n\
          \x20 lab logs{flag} node1 -f     the server log\n\
          \x20 lab monitor{flag}           the document's pg_isready watch loops\n\
+         \x20 lab drill list             the documented failures, to rehearse on this lab with\n\
+         \x20 lab drill run failover-switchback --reuse{flag}\n\
          \x20 lab down{flag}              remove it all",
         images.version, topo.master.name, topo.master.address, topo.slave.name, topo.slave.address
     );

@@ -251,6 +251,7 @@ impl Engine {
                 }
             };
             if let Some(text) = info.stream {
+                let text = plain(&text);
                 if let Some(f) = log.as_mut() {
                     let _ = f.write_all(text.as_bytes());
                 }
@@ -268,6 +269,12 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// A build's output without its colours: programs in the build colour their warnings (`useradd`
+/// in red, `ESC[91m…`), and the terminal, the log and an error's tail get the text alone.
+fn plain(text: &str) -> String {
+    strip_ansi_escapes::strip_str(text)
 }
 
 /// A `Write` that turns what is written into a stream of chunks, for feeding a tar archive made
@@ -331,5 +338,19 @@ impl Write for ChannelWriter {
 impl Drop for ChannelWriter {
     fn drop(&mut self) {
         let _ = self.send();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_output_loses_its_colours_not_its_text() {
+        assert_eq!(
+            plain("\u{1b}[91museradd warning: postgres's uid 501\n\u{1b}[0m"),
+            "useradd warning: postgres's uid 501\n"
+        );
+        assert_eq!(plain("Step 1/7 : FROM x\n"), "Step 1/7 : FROM x\n");
     }
 }

@@ -43,6 +43,16 @@ pub enum InputError {
     /// No room for .101 and .102.
     #[error("{0} has no room for .101 and .102")]
     NoRoom(Ipv4Net),
+    /// Not a whole number in the range a flag takes.
+    #[error("`{}`: give a whole number from {lo} to {hi}", shorten(.value, 40))]
+    OutOfRange {
+        /// As given.
+        value: String,
+        /// The least the flag takes.
+        lo: u64,
+        /// The most.
+        hi: u64,
+    },
     /// Not a port that leaves room for node2's.
     #[error("`{}` is not a port for node1 (node2 gets the next one): give 1 to 65534", shorten(.0, 40))]
     Port(String),
@@ -108,6 +118,13 @@ type Result<T, E = InputError> = std::result::Result<T, E>;
 
 /// A PostgreSQL version the lab can speak (see [`crate::pg::check_supported`]).
 pub fn version(s: &str) -> Result<PgVersion> {
+    if s.contains(',') {
+        return Err(refused(
+            "--pg-version",
+            s,
+            "one version here (a list such as 9.3.5,15 makes a suite: `lab drill run --pg-version`)",
+        ));
+    }
     let v: PgVersion = s.parse()?;
     crate::pg::check_supported(&v)?;
     Ok(v)
@@ -169,6 +186,22 @@ pub fn subnet(s: &str) -> Result<String> {
         return Err(InputError::NoRoom(net));
     }
     Ok(s.to_string())
+}
+
+/// A parser for a flag that takes a whole number from `lo` to `hi`, whose refusal says so in
+/// words (clap's own range check prints Rust's `1..=16`).
+pub fn within<T>(lo: T, hi: T) -> impl Fn(&str) -> Result<T> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + Copy + Into<u64> + Send + Sync + 'static,
+{
+    move |s: &str| match s.trim().parse::<T>() {
+        Ok(n) if lo <= n && n <= hi => Ok(n),
+        _ => Err(InputError::OutOfRange {
+            value: s.to_string(),
+            lo: lo.into(),
+            hi: hi.into(),
+        }),
+    }
 }
 
 /// `--publish`: node1 on PORT and node2 on PORT+1, both valid ports.
@@ -359,6 +392,27 @@ pub fn looks_like_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_where_one_version_is_taken_says_so() {
+        let message = version("9.3.5,15").unwrap_err().to_string();
+        assert!(message.contains("one version here"), "{message}");
+        assert_eq!(version("9.3.5").unwrap().to_string(), "9.3.5");
+    }
+
+    #[test]
+    fn counts_are_refused_in_words_not_rust_ranges() {
+        let jobs = within(1u16, 16);
+        assert_eq!(jobs("4").unwrap(), 4);
+        for bad in ["0", "17", "-1", "x", "", "99999999999"] {
+            let message = jobs(bad).unwrap_err().to_string();
+            assert!(
+                message.ends_with("give a whole number from 1 to 16"),
+                "{bad}: {message}"
+            );
+            assert!(!message.contains(".."), "{message}");
+        }
+    }
 
     #[test]
     fn subnets_must_be_private_and_roomy() {

@@ -4,7 +4,7 @@
 //! by one pg_hba line for the lab network's gateway), so checks never depend on a shell or psql.
 //! Values come back as text through the simple-query protocol, whatever the server version.
 
-use std::collections::BTreeMap;
+use indexmap::IndexMap;
 use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
@@ -151,8 +151,8 @@ pub async fn scalar(client: &Client, sql: &str) -> Result<Option<String>, SqlErr
         .and_then(|(_, v)| v))
 }
 
-/// A row as a map, for JSON.
-pub fn row_map(row: &Row) -> BTreeMap<String, Option<String>> {
+/// A row as a map, for JSON, its columns in the order the query names them.
+pub fn row_map(row: &Row) -> IndexMap<String, Option<String>> {
     row.iter().cloned().collect()
 }
 

@@ -208,14 +208,16 @@ fn what_is_not_a_drill_file_is_refused_without_reading_it() {
     f.set_len(52 << 20).unwrap();
     let bad_utf8 = dir.path().join("latin1.toml");
     std::fs::write(&bad_utf8, b"name = \"d\"\ntitle = \"caf\xe9\"\n").unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
     for (path, first) in [
         (
             fifo.to_str().unwrap(),
             "fifo.toml:1:1: error: this is a FIFO",
         ),
         (
-            dir.path().to_str().unwrap(),
-            ":1:1: error: this is a directory",
+            empty.to_str().unwrap(),
+            "empty:1:1: error: a directory with no drill file (*.toml) in it",
         ),
         ("/dev/zero", "/dev/zero:1:1: error: this is a device"),
         (
@@ -232,6 +234,22 @@ fn what_is_not_a_drill_file_is_refused_without_reading_it() {
         assert_refused(path, &out, took, "", FEW_KB);
         assert!(stderr.lines().next().unwrap().contains(first), "{stderr}");
     }
+}
+
+#[test]
+fn a_directory_is_checked_file_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.toml"), format!("{HEAD}{NOTE}")).unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        format!("{HEAD}colour = 1\n{NOTE}"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a drill").unwrap();
+    let (out, took) = lab(&["drill", "check", "."], dir.path());
+    assert_refused("a directory", &out, took, "./b.toml:4:1:", FEW_KB);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.trim(), "./a.toml: ok (1 steps)");
 }
 
 #[test]

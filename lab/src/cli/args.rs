@@ -129,7 +129,7 @@ pub struct MonitorArgs {
     #[arg(long, default_value = "10", value_parser = lab::input::interval)]
     pub interval: std::time::Duration,
     /// Stop after this many rounds (default: until Ctrl-C).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = lab::input::within(1u64, u64::from(u32::MAX)))]
     pub count: Option<u64>,
 }
 
@@ -227,11 +227,11 @@ pub struct UpArgs {
     #[arg(long, default_value_t = Topology::default().subnet, value_parser = lab::input::subnet)]
     pub subnet: String,
     /// pgbench scale of the initial data (the document used 10000, about 150 GB).
-    #[arg(long, default_value_t = Topology::default().scale, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = Topology::default().scale, value_parser = lab::input::within(1u32, 100_000))]
     pub scale: u32,
     /// Seconds of the check run `pgbench -T` (the document used 180; a second is enough to
     /// see the slave replay the master's writes).
-    #[arg(long, default_value_t = Topology::default().check_seconds, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    #[arg(long, default_value_t = Topology::default().check_seconds, value_parser = lab::input::within(1u32, 86_400))]
     pub check_seconds: u32,
     /// Synchronous replication (synchronous_standby_names).
     #[arg(long)]
@@ -249,7 +249,9 @@ pub struct UpArgs {
     /// Publish node1's 5432 on 127.0.0.1:PORT and node2's on PORT+1.
     #[arg(long, value_name = "PORT", value_parser = lab::input::publish)]
     pub publish: Option<u16>,
-    /// Leave whatever was created in place when a step fails or `up` is interrupted.
+    /// Leave the lab in place: `lab up` keeps what it made when a step fails or it is
+    /// interrupted; `lab drill run` keeps its fresh lab after the drill, passed or failed, to
+    /// look around in (`lab down --name NAME` removes it).
     #[arg(long)]
     pub keep: bool,
     /// Make each node's WAL disk (/disk2) a size-limited tmpfs (e.g. 256m), so that the

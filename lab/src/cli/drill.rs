@@ -19,7 +19,7 @@ pub enum DrillCommand {
     List,
     /// Validate drill files without running anything (no Docker needed).
     Check {
-        /// Drill files (or built-in names).
+        /// Drill files, built-in names, or directories (each of their `*.toml` files).
         #[arg(required = true)]
         files: Vec<String>,
     },
@@ -57,12 +57,13 @@ pub struct RunArgs {
           value_delimiter = ',', default_value = "9.3.25", value_parser = lab::input::version)]
     pub pg_versions: Vec<PgVersion>,
     /// Labs side by side in a suite (default: one per core, at most 4).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=16))]
+    #[arg(long, value_parser = lab::input::within(1u16, 16))]
     pub jobs: Option<u16>,
     /// Profile: `default` (short runs) or `seed` (the document's durations).
     #[arg(long, default_value = "default")]
     pub profile: String,
-    /// Bring up a new lab for the drill and remove it afterwards (the default).
+    /// Bring up a new lab for the drill and remove it afterwards. This is the default: the flag
+    /// only says so (in scripts) and refuses `--reuse` beside it.
     #[arg(long, conflicts_with = "reuse")]
     pub fresh: bool,
     /// Run on the existing lab `--name` instead of bringing up a new one (and removing it after).

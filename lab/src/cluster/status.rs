@@ -3,7 +3,7 @@
 //!
 //! The JSON form is stable: fields are only ever added. See README ("lab status --json").
 
-use std::collections::BTreeMap;
+use indexmap::IndexMap;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -54,8 +54,8 @@ pub struct NodeStatus {
 pub struct ReplicationRow {
     /// The node it was read on.
     pub on: String,
-    /// Column name to value, as the server names them.
-    pub columns: BTreeMap<String, Option<String>>,
+    /// Column name to value, as the server names them, in the order a DBA reads them.
+    pub columns: IndexMap<String, Option<String>>,
 }
 
 /// The timeline in a WAL file name (`000000020000000000000003` → 2).
@@ -89,7 +89,7 @@ async fn node_status(
     lab: &Lab,
     node: &Node,
     dialect: &Dialect,
-) -> (NodeStatus, Vec<BTreeMap<String, Option<String>>>) {
+) -> (NodeStatus, Vec<IndexMap<String, Option<String>>>) {
     let isready = node
         .run(
             engine,
@@ -272,5 +272,41 @@ mod tests {
         let old = Status { spec: None, ..st };
         assert!(render(&old).contains("made with: (not recorded"));
         assert!(serde_json::to_value(&old).unwrap()["spec"].is_null());
+    }
+
+    #[test]
+    fn replication_columns_keep_the_order_a_dba_reads_them() {
+        let columns: IndexMap<String, Option<String>> = [
+            "client_addr",
+            "state",
+            "sent_lsn",
+            "write_lsn",
+            "flush_lsn",
+            "replay_lsn",
+            "sync_state",
+        ]
+        .iter()
+        .map(|c| (c.to_string(), Some(format!("<{c}>"))))
+        .collect();
+        let st = Status {
+            lab: "l".into(),
+            pg_version: "15.18".into(),
+            nodes: vec![],
+            replication: vec![ReplicationRow {
+                on: "node1".into(),
+                columns,
+            }],
+            spec: None,
+        };
+        let text = render(&st);
+        let at = |c: &str| text.find(c).unwrap_or_else(|| panic!("{c}: {text}"));
+        assert!(at("state") < at("sent_lsn"), "{text}");
+        assert!(at("sent_lsn") < at("write_lsn") && at("write_lsn") < at("flush_lsn"));
+        assert!(at("flush_lsn") < at("replay_lsn") && at("replay_lsn") < at("sync_state"));
+        let json = serde_json::to_string(&st).unwrap();
+        assert!(
+            json.find("\"state\"") < json.find("\"sync_state\""),
+            "{json}"
+        );
     }
 }

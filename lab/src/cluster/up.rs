@@ -39,7 +39,7 @@ impl Phases {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckReport {
     /// `pg_stat_replication` on the master, as text.
-    pub replication: Vec<std::collections::BTreeMap<String, Option<String>>>,
+    pub replication: Vec<indexmap::IndexMap<String, Option<String>>>,
     /// The replay timestamp on the slave before and after a write on the master.
     pub replay_before: Option<String>,
     /// See `replay_before`.

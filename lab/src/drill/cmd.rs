@@ -92,11 +92,16 @@ pub fn list() -> Result<()> {
     Ok(())
 }
 
-/// `lab drill check FILE…`: validates drill files (or built-in names), running nothing.
+/// `lab drill check FILE…`: validates drill files (or built-in names, or every `*.toml` file
+/// of a directory), running nothing.
 pub fn check(files: &[String]) -> Result<()> {
     let mut bad = Vec::new();
+    let files: Vec<String> = files
+        .iter()
+        .flat_map(|f| drill_files(f, &mut bad))
+        .collect();
     for f in files {
-        match load(f) {
+        match load(&f) {
             Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
             Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
             Err(e) => bad.push(e.to_string()),
@@ -107,6 +112,31 @@ pub fn check(files: &[String]) -> Result<()> {
     } else {
         Err(Error::Located(bad.join("\n")))
     }
+}
+
+/// What `lab drill check` reads for `arg`: the `*.toml` files of a directory (not its
+/// subdirectories, so a scenarios directory's `procedures/` is read through the drills that
+/// use them), in name order, or `arg` itself. A directory with none is noted in `bad`.
+fn drill_files(arg: &str, bad: &mut Vec<String>) -> Vec<String> {
+    let path = std::path::Path::new(arg);
+    if !path.is_dir() {
+        return vec![arg.to_string()];
+    }
+    let mut found: Vec<String> = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        bad.push(format!(
+            "{arg}:1:1: error: a directory with no drill file (*.toml) in it"
+        ));
+    }
+    found
 }
 
 /// `lab drill schema`: the JSON Schema of the drill format.

@@ -357,7 +357,7 @@ impl Dialect {
     /// (`state`, `sync_state`) and how far (the version's four position columns).
     pub fn replication_status_query(&self) -> String {
         format!(
-            "SELECT client_addr, state, sync_state, {} FROM pg_stat_replication",
+            "SELECT client_addr, state, {}, sync_state FROM pg_stat_replication",
             self.replication_position_columns().join(", ")
         )
     }
@@ -460,12 +460,12 @@ mod tests {
     fn builds_the_check_queries() {
         assert_eq!(
             dialect("9.3").replication_status_query(),
-            "SELECT client_addr, state, sync_state, sent_location, write_location, \
-             flush_location, replay_location FROM pg_stat_replication"
+            "SELECT client_addr, state, sent_location, write_location, flush_location, \
+             replay_location, sync_state FROM pg_stat_replication"
         );
         assert_eq!(
             dialect("15").replication_status_query(),
-            "SELECT client_addr, state, sync_state, sent_lsn, write_lsn, flush_lsn, replay_lsn \
+            "SELECT client_addr, state, sent_lsn, write_lsn, flush_lsn, replay_lsn, sync_state \
              FROM pg_stat_replication"
         );
         // The document's own line (p.18).
