@@ -454,7 +454,7 @@ pub async fn up(
         task.done("postgres users trust each other (chapter 5)");
         Ok::<f64, Error>(started.elapsed().as_secs_f64())
     };
-    let parts = crate::pg::setup_parts(dialect, topo);
+    let parts = crate::pg::setup_parts(dialect, topo).map_err(|e| Error::Invalid(e.to_string()))?;
     let controller = controller_steps(topo, &gateway.to_string(), &layout.sql_password);
     let (ssh, chapter1) = tokio::join!(
         ssh,

@@ -32,6 +32,26 @@ pub enum RenderError {
     /// A fault that cannot be rendered.
     #[error(transparent)]
     Fault(#[from] crate::fault::FaultError),
+    /// A value that cannot be quoted for where it goes (a control character in a
+    /// configuration value).
+    #[error(transparent)]
+    Quote(#[from] crate::plan::QuoteError),
+    /// A `load`'s `seconds` that is not a number of seconds once its variables have values.
+    #[error("`seconds` is \"{0}\": it must be a number of seconds ({min} to {max})", min = LOAD_SECONDS.start(), max = LOAD_SECONDS.end())]
+    Seconds(String),
+}
+
+/// The seconds a `load` may run (`pgbench -T`): at least one, at most a day; checked by the
+/// drill checker where the value is known and again at render time.
+pub const LOAD_SECONDS: std::ops::RangeInclusive<u64> = 1..=86_400;
+
+/// A `load`'s rendered `seconds` as a number in [`LOAD_SECONDS`].
+pub fn load_seconds(rendered: &str) -> Result<u64, RenderError> {
+    rendered
+        .parse::<u64>()
+        .ok()
+        .filter(|n| LOAD_SECONDS.contains(n))
+        .ok_or_else(|| RenderError::Seconds(crate::input::shorten(rendered, 40)))
 }
 
 /// What a step is rendered against: the version, the layout, who is primary now, and the
@@ -258,7 +278,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 &ctx.node(node)?,
                 &ctx.node(&of)?,
                 *latest_timeline,
-            )
+            )?
         }
         Action::Pitr {
             target_time,
@@ -268,18 +288,29 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 Some(t) => ctx.render(t)?,
                 None => pg::LOCAL_ARCHIVE_RESTORE.to_string(),
             };
-            pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)
+            pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)?
         }
         // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
-        Action::Load { seconds, clients } => vec![Step::shell(
-            &n,
-            "run pgbench",
-            User::Postgres,
-            match clients {
-                1 => format!("pgbench -T {} testdb", ctx.render(seconds)?),
-                _ => format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
-            },
-        )],
+        Action::Load { seconds, clients } => {
+            let rendered = ctx.render(seconds)?;
+            // In a runbook a captured value stays `${name}`: shown as it is, quoted.
+            let seconds = match load_seconds(&rendered) {
+                Ok(n) => n.to_string(),
+                Err(_) if ctx.lenient && rendered.contains("${") => {
+                    crate::plan::quote(&rendered).into_owned()
+                }
+                Err(e) => return Err(e),
+            };
+            vec![Step::shell(
+                &n,
+                "run pgbench",
+                User::Postgres,
+                match clients {
+                    1 => format!("pgbench -T {seconds} testdb"),
+                    _ => format!("pgbench -T {seconds} -c {clients} testdb"),
+                },
+            )]
+        }
         // The ledger writer runs in the runner itself, not in a node.
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => Vec::new(),
         Action::CopyBackup { from, backup, to } => {
