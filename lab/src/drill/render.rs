@@ -41,9 +41,7 @@ pub enum RenderError {
     Seconds(String),
 }
 
-/// The seconds a `load` may run (`pgbench -T`): at least one, at most a day; checked by the
-/// drill checker where the value is known and again at render time.
-pub const LOAD_SECONDS: std::ops::RangeInclusive<u64> = 1..=86_400;
+pub use crate::scenario::LOAD_SECONDS;
 
 /// A `load`'s rendered `seconds` as a number in [`LOAD_SECONDS`].
 pub fn load_seconds(rendered: &str) -> Result<u64, RenderError> {
@@ -291,7 +289,9 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
             pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)?
         }
         // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
-        Action::Load { seconds, clients } => {
+        Action::Load {
+            seconds, clients, ..
+        } => {
             let rendered = ctx.render(seconds)?;
             // In a runbook a captured value stays `${name}`: shown as it is, quoted.
             let seconds = match load_seconds(&rendered) {

@@ -1731,3 +1731,85 @@ action = "ledger_start"
         }
     );
 }
+
+/// A `seconds` that a captured value makes too large (or not a number) is refused when the
+/// step is rendered: a step error, no overflow, no pgbench, and the drill ends as after any
+/// failure.
+#[tokio::test(start_paused = true)]
+async fn a_load_whose_seconds_a_capture_makes_huge_is_refused_without_a_panic() {
+    for value in ["18446744073709551615", "86401", "0", "1; touch /tmp/pwned"] {
+        let fake = Fake::new().on_sql(move |_, _| Ok(Some(value.into())));
+        let ran = run(
+            fake,
+            r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT n FROM t"
+capture = "n"
+
+[[steps]]
+title = "load for it"
+on = "node1"
+action = "load"
+with = { seconds = "${n}" }
+"#,
+        )
+        .await;
+        let Outcome::Error { message } = ran.outcome(2) else {
+            panic!("{value}: {:?}", ran.outcomes());
+        };
+        assert!(
+            message.contains("must be a number of seconds (1 to 86400)"),
+            "{message}"
+        );
+        assert!(
+            ran.lab
+                .commands()
+                .iter()
+                .all(|(_, _, c)| !c.contains("pgbench")),
+            "{value} reached pgbench"
+        );
+    }
+}
+
+/// Durations at `u64::MAX` seconds: the runner's sums saturate, its deadlines lie a century
+/// ahead at most.
+#[test]
+fn the_runners_arithmetic_saturates_at_the_largest_durations() {
+    let now = Instant::now();
+    assert!(later(now, Duration::MAX) > now);
+    assert_eq!(
+        later(now, Duration::from_secs(3)),
+        now + Duration::from_secs(3)
+    );
+    let _ = Deadline::after(Duration::MAX);
+    let d = drill(
+        r#"
+[[steps]]
+title = "load"
+on = "node1"
+action = "load"
+with = { seconds = 86400 }
+"#,
+    );
+    let ctx = context();
+    let mut step = d.steps[0].clone();
+    assert_eq!(
+        load_bound(&ctx, &step),
+        Some(Duration::from_secs(86_400) + LOAD_MARGIN + BOUND_GRACE)
+    );
+    step.timeout = Some(Duration::MAX);
+    assert_eq!(load_bound(&ctx, &step), Some(Duration::MAX));
+    step.kind = StepKind::Action(scenario::Action::Load {
+        seconds: scenario::Template::literal(&u64::MAX.to_string()),
+        clients: 1,
+        background: false,
+    });
+    step.timeout = None;
+    assert_eq!(
+        load_bound(&ctx, &step),
+        step.effective_timeout()
+            .map(|t| t.saturating_add(BOUND_GRACE))
+    );
+}

@@ -65,7 +65,7 @@ pub(super) fn action_params(action: ActionKind) -> &'static [&'static str] {
         ActionKind::MoveAside => &["to", "what"],
         ActionKind::MakeStandby => &["of", "timeline"],
         ActionKind::Pitr => &["target_time", "restore_command"],
-        ActionKind::Load => &["seconds", "clients"],
+        ActionKind::Load => &["seconds", "clients", "background"],
         ActionKind::CopyBackup => &["from", "backup", "to"],
         ActionKind::LedgerCheck => &["max_lost"],
     }

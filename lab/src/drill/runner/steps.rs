@@ -31,6 +31,9 @@ impl<L: LabOps> Runner<L> {
                 Ok(self.run_in_background(plans, backgrounds))
             }
             StepKind::Run { .. } => Ok(self.run_commands(step, plans).await),
+            StepKind::Action(Action::Load { background, .. }) if *background => {
+                Ok(self.run_in_background(plans, backgrounds))
+            }
             StepKind::Action(action) if is_ledger(action) => match needs(node, "the ledger") {
                 Ok(n) => Ok(self.ledger_action(n, action).await),
                 Err(e) => Err(e),
