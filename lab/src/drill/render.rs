@@ -451,11 +451,17 @@ pub fn command_steps(
 /// A step's title with the variables known at that point rendered (`${pg.wal_dir}` is
 /// `pg_xlog` on 9.3); in a runbook, values captured at run time stay `${name}`. A title that
 /// cannot be rendered is shown as written.
+///
+/// A title stays one line: a control character a value brings in (a captured value's newline)
+/// is shown as a space, so it cannot add a line to a runbook or a report.
 pub fn title(ctx: &Context, title: &str) -> String {
     Template::parse(title)
         .ok()
         .and_then(|t| ctx.render(&t).ok())
         .unwrap_or_else(|| title.to_string())
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// SQL as the document types it: `psql -c "..."` for a one-line query on the `postgres`
@@ -468,7 +474,7 @@ pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
         return vec![format!("$ psql -c \"{sql}\"")];
     }
     let end = if sql.ends_with(';') { "" } else { ";" };
-    let mut lines = vec![format!("$ psql {db}")];
+    let mut lines = vec![format!("$ psql {}", crate::plan::quote(db))];
     for (i, line) in format!("{sql}{end}").lines().enumerate() {
         // psql's prompt, then its continuation prompt.
         let prompt = if i == 0 { "=" } else { "-" };

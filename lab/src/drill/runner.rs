@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::event::{Event, Outcome};
 use super::render::{self, Context};
-use crate::cluster::Output;
+use crate::cluster::{Output, OutputCap};
 use crate::fault::Fault;
 use crate::ledger::Connector;
 use crate::plan::{Action as PlanAction, Step as PlanStep, User};
@@ -62,6 +62,22 @@ pub trait LabOps: Connector {
         env: &HashMap<String, String>,
         timeout: Duration,
     ) -> impl Future<Output = Result<Output, LabError>> + Send;
+
+    /// [`LabOps::run`] keeping at most `cap` of each output stream (a drill's `run` steps: a
+    /// command may write for as long as its timeout allows). By default the output is cut
+    /// once collected; a lab that can should cut it while it is read.
+    fn run_capped(
+        &self,
+        node: &str,
+        user: User,
+        command: &str,
+        env: &HashMap<String, String>,
+        timeout: Duration,
+        cap: OutputCap,
+    ) -> impl Future<Output = Result<Output, LabError>> + Send {
+        let run = self.run(node, user, command, env, timeout);
+        async move { run.await.map(|out| out.capped(cap)) }
+    }
 
     /// The first value of the first row of `sql` on `node`'s database `db` (`None` for NULL or
     /// no row); `Err` when the server cannot be reached or the statement fails.

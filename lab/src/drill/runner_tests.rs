@@ -1813,3 +1813,40 @@ with = { seconds = 86400 }
             .map(|t| t.saturating_add(BOUND_GRACE))
     );
 }
+
+/// A `run` step's output is kept within [`OutputCap::RUN`]: its head and tail, and how many
+/// bytes were dropped (here seen through the capture, which is the trimmed output).
+#[tokio::test]
+async fn a_run_steps_output_is_capped() {
+    let fake = Fake::new().rule("yes", Ok(exit(0, &"y\n".repeat(500_000))));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a command that writes a lot"
+on = "node1"
+run = "yes | head -c 1000000"
+capture = "out"
+
+[[steps]]
+title = "use it"
+on = "node1"
+run = "echo ${out}"
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcome(2), Outcome::Passed);
+    let echoed = ran
+        .lab
+        .commands()
+        .into_iter()
+        .find(|(_, _, c)| c.contains("echo"))
+        .unwrap()
+        .2;
+    assert!(echoed.len() < 2 * 64 * 1024 + 100, "{}", echoed.len());
+    assert!(
+        echoed.contains("[… 868928 bytes dropped …]"),
+        "{}",
+        &echoed[..200]
+    );
+}

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{error, failure, needs, Deadline, LabOps, Mark, Runner, StepError, StepResult};
+use crate::cluster::OutputCap;
 use crate::drill::event::{Event, Outcome, Role};
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
@@ -96,8 +97,9 @@ impl<L: LabOps> Runner<L> {
                 };
                 let n = n.clone();
                 backgrounds.push(tokio::spawn(async move {
+                    let none = HashMap::new();
                     let _ = lab
-                        .run(&n, user, &command, &HashMap::new(), UNBOUNDED)
+                        .run_capped(&n, user, &command, &none, UNBOUNDED, OutputCap::RUN)
                         .await;
                 }));
             }
@@ -124,7 +126,7 @@ impl<L: LabOps> Runner<L> {
                 let timeout = step.effective_timeout().unwrap_or(UNBOUNDED);
                 let out = match self
                     .lab
-                    .run(&n, *user, command, &HashMap::new(), timeout)
+                    .run_capped(&n, *user, command, &HashMap::new(), timeout, OutputCap::RUN)
                     .await
                 {
                     Ok(out) => out,

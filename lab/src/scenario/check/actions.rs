@@ -139,9 +139,9 @@ impl<'a> Checker<'a> {
             }
             ActionKind::Pitr => {
                 let target_time = required(self, "target_time", "the recovery_target_time")
-                    .and_then(|v| self.template("target_time", v));
+                    .and_then(|v| self.conf_template("target_time", v));
                 let restore_command = self.opt(param("restore_command"), |cx, v| {
-                    cx.template("restore_command", v)
+                    cx.conf_template("restore_command", v)
                 });
                 Some(Action::Pitr {
                     target_time: target_time?,
@@ -198,6 +198,40 @@ impl<'a> Checker<'a> {
             }
         }
         Some(areas)
+    }
+
+    /// A template whose value goes into a configuration file (`pitr`'s `target_time` and
+    /// `restore_command`): what it and each profile make of it must be writable there
+    /// ([`crate::plan::conf_value`]: no control character, such as a newline that would end the
+    /// line). Values only known at run time are checked when the step is rendered.
+    fn conf_template(&mut self, key: &str, value: &Value<'_>) -> Option<Template> {
+        let template = self.template(key, value)?;
+        let no_profile = BTreeMap::new();
+        let literal = (None, substituted(&template, from_profile(&no_profile)));
+        let made: Vec<(Option<&String>, String)> = std::iter::once(literal)
+            .chain(
+                self.profile_values
+                    .iter()
+                    .map(|(p, values)| (Some(p), substituted(&template, from_profile(values)))),
+            )
+            .collect();
+        let bad = made.into_iter().find_map(|(profile, text)| {
+            let known = text.replace('\0', "");
+            crate::plan::quoting::control_char(&known).map(|c| (profile, c))
+        });
+        if let Some((profile, c)) = bad {
+            let by = match profile {
+                Some(p) => format!(" (as profile `{p}` makes it)"),
+                None => String::new(),
+            };
+            let message = format!(
+                "`{key}` holds {c:?}{by}: a value written in a configuration file must be \
+                 one line without control characters"
+            );
+            self.err(value.span(), message);
+            return None;
+        }
+        Some(template)
     }
 
     /// `load`'s `seconds`: a number in [`LOAD_SECONDS`], or a template that makes one. What
