@@ -144,6 +144,22 @@ impl Context {
             .map_err(RenderError::Template)
     }
 
+    /// Renders a `run` command: the lab's own values (the built-in variables) as they are,
+    /// and a value from a drill's profile or a capture as one shell word ([`crate::plan::quote`]),
+    /// so that it cannot add a word or a command (`1; rm -rf /` stays one argument). In a
+    /// runbook a value not known yet stays `${name}`.
+    pub fn render_shell(&self, t: &Template) -> Result<String, RenderError> {
+        t.render_each(&|name: &str| self.lookup(name), |name, value| {
+            let placeholder = self.lenient && self.var(name).is_none();
+            if placeholder || crate::scenario::BUILTIN_VARIABLES.contains(&name) {
+                value
+            } else {
+                crate::plan::quote(&value).into_owned()
+            }
+        })
+        .map_err(RenderError::Template)
+    }
+
     /// Renders a path template and checks the path the values make, as the drill's checker
     /// checked its literal text: a captured value could hold anything (not in a runbook, where
     /// values are shown as `${name}`).
@@ -439,9 +455,12 @@ pub fn command_steps(
 ) -> Result<Vec<Step>, RenderError> {
     let n = NodeName::from(node);
     match kind {
-        StepKind::Run { command, user, .. } => {
-            Ok(vec![Step::shell(&n, title, *user, ctx.render(command)?)])
-        }
+        StepKind::Run { command, user, .. } => Ok(vec![Step::shell(
+            &n,
+            title,
+            *user,
+            ctx.render_shell(command)?,
+        )]),
         StepKind::Action(action) => action_steps(ctx, node, action),
         StepKind::Fault { name, heal } => fault_steps(ctx, node, name, *heal),
         _ => Ok(Vec::new()),

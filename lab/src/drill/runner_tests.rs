@@ -1850,3 +1850,36 @@ run = "echo ${out}"
         &echoed[..200]
     );
 }
+
+/// A captured value in a `run` command is one shell word: it cannot add a command.
+#[tokio::test]
+async fn a_captured_value_in_a_command_is_one_shell_word() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("x; touch /tmp/pwned".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT v FROM t"
+capture = "v"
+
+[[steps]]
+title = "use it on /disk2/${pg.wal_dir}"
+on = "node1"
+run = "echo ${v} /disk2/${pg.wal_dir}"
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcome(2), Outcome::Passed);
+    let commands = ran.lab.commands();
+    let echo = commands
+        .iter()
+        .find(|(_, _, c)| c.contains("echo"))
+        .unwrap();
+    assert!(
+        echo.2.ends_with("echo 'x; touch /tmp/pwned' /disk2/pg_wal"),
+        "{}",
+        echo.2
+    );
+}
