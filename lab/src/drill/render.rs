@@ -149,15 +149,42 @@ impl Context {
     /// so that it cannot add a word or a command (`1; rm -rf /` stays one argument). In a
     /// runbook a value not known yet stays `${name}`.
     pub fn render_shell(&self, t: &Template) -> Result<String, RenderError> {
-        t.render_each(&|name: &str| self.lookup(name), |name, value| {
-            let placeholder = self.lenient && self.var(name).is_none();
-            if placeholder || crate::scenario::BUILTIN_VARIABLES.contains(&name) {
-                value
-            } else {
-                crate::plan::quote(&value).into_owned()
-            }
+        self.render_quoted(t, |_, value| Ok(crate::plan::quote(value).into_owned()))
+    }
+
+    /// Renders an SQL statement (a `sql` step, a `wait`'s `sql`): the built-in variables as
+    /// they are (`SELECT ${pg.switch_wal}`), a profile value or a capture as an SQL literal
+    /// ([`crate::plan::sql_literal`]: `count(*) >= '42'`), so that it cannot add a clause.
+    pub fn render_sql(&self, t: &Template) -> Result<String, RenderError> {
+        self.render_quoted(t, |name, value| {
+            crate::plan::sql_literal(&format!("`${{{name}}}`"), value)
         })
-        .map_err(RenderError::Template)
+    }
+
+    /// `t` rendered, each value not the lab's own (a profile value, a capture) through
+    /// `quote`; in a runbook a value not known yet stays `${name}`.
+    fn render_quoted(
+        &self,
+        t: &Template,
+        quote: impl Fn(&str, &str) -> Result<String, crate::plan::QuoteError>,
+    ) -> Result<String, RenderError> {
+        let refused = std::cell::RefCell::new(None);
+        let rendered = t
+            .render_each(&|name: &str| self.lookup(name), |name, value| {
+                let placeholder = self.lenient && self.var(name).is_none();
+                if placeholder || crate::scenario::BUILTIN_VARIABLES.contains(&name) {
+                    return value;
+                }
+                quote(name, &value).unwrap_or_else(|e| {
+                    refused.borrow_mut().get_or_insert(e);
+                    String::new()
+                })
+            })
+            .map_err(RenderError::Template)?;
+        match refused.into_inner() {
+            Some(e) => Err(RenderError::Quote(e)),
+            None => Ok(rendered),
+        }
     }
 
     /// Renders a path template and checks the path the values make, as the drill's checker
@@ -505,6 +532,7 @@ pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
 /// A one-line description of what a step that runs no command does, for reports and runbooks.
 pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
     let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
+    let r_sql = |t: &Template| ctx.render_sql(t).unwrap_or_else(|_| t.raw.clone());
     match kind {
         StepKind::Sql {
             sql,
@@ -512,7 +540,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
             expect,
             measure,
         } => {
-            let mut s = psql_lines(db, &r(sql));
+            let mut s = psql_lines(db, &r_sql(sql));
             if let Some(e) = expect {
                 s.push(format!("expect: {}", r(e)));
             }
@@ -526,7 +554,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
                 vec![format!("wait until pg_isready returns {code}")]
             }
             crate::scenario::WaitFor::Sql { sql, equals, db } => {
-                let mut s = psql_lines(db, &r(sql));
+                let mut s = psql_lines(db, &r_sql(sql));
                 s.push(format!("repeat until it returns {}", r(equals)));
                 s
             }
@@ -588,6 +616,64 @@ mod tests {
             psql_lines("postgres", "SELECT 'a' || \"b\";"),
             ["$ psql postgres", "postgres=# SELECT 'a' || \"b\";"]
         );
+    }
+
+    fn ctx15(lenient: bool) -> Context {
+        let dialect = Dialect::for_major("15".parse::<crate::version::PgVersion>().unwrap().major);
+        let mut vars = builtin_vars(&dialect, &Topology::default(), "15", "/tmp/run");
+        vars.insert("v".into(), "x'; DROP TABLE t; --".into());
+        vars.insert("n".into(), "1; touch /tmp/pwned".into());
+        Context {
+            vars,
+            dialect,
+            topo: Topology::default(),
+            primary: "node1".into(),
+            lenient,
+        }
+    }
+
+    #[test]
+    fn values_that_are_not_the_labs_are_quoted_for_the_shell_and_sql() {
+        let ctx = ctx15(false);
+        let t = |s: &str| Template::parse(s).unwrap();
+        assert_eq!(
+            ctx.render_shell(&t("ls /disk2/${pg.wal_dir} ${v}"))
+                .unwrap(),
+            r#"ls /disk2/pg_wal "x'; DROP TABLE t; --""#
+        );
+        assert_eq!(
+            ctx.render_sql(&t("SELECT ${pg.switch_wal}, ${v}")).unwrap(),
+            "SELECT pg_switch_wal(), 'x''; DROP TABLE t; --'"
+        );
+        let mut newline = ctx.clone();
+        newline.vars.insert("v".into(), "1\n; DROP TABLE t".into());
+        assert!(matches!(
+            newline.render_sql(&t("SELECT ${v}")),
+            Err(RenderError::Quote(_))
+        ));
+        let load = Action::Load {
+            seconds: t("${n}"),
+            clients: 1,
+            background: false,
+        };
+        assert!(matches!(
+            action_steps(&ctx, "node1", &load),
+            Err(RenderError::Seconds(_))
+        ));
+        let runbook = ctx15(true);
+        assert_eq!(
+            runbook.render_sql(&t("SELECT ${later}")).unwrap(),
+            "SELECT ${later}"
+        );
+        let pitr = Action::Pitr {
+            target_time: t("2013-09-24 16:45:04"),
+            restore_command: Some(t("cp /disk3/archive/%f '%p'")),
+        };
+        let steps = action_steps(&ctx, "node1", &pitr).unwrap();
+        let crate::plan::Action::WriteFile { content, .. } = &steps[0].action else {
+            panic!("{steps:?}")
+        };
+        assert!(content.contains("\nrestore_command = 'cp /disk3/archive/%f ''%p'''\n"));
     }
 
     #[test]

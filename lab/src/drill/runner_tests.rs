@@ -613,7 +613,7 @@ async fn a_captured_value_is_used_by_later_commands_and_expectations() {
         Ok(Some(
             match (node, sql) {
                 ("node1", "SELECT count(*) FROM t") => "42",
-                ("node2", "SELECT count(*) >= 42 FROM t") => "t",
+                ("node2", "SELECT count(*) >= '42' FROM t") => "t",
                 ("node2", "SELECT count(*) FROM t") => "42",
                 _ => "unexpected",
             }
@@ -671,7 +671,7 @@ expect = "${rows}"
         Call::Sql {
             node: "node2".into(),
             db: "postgres".into(),
-            sql: "SELECT count(*) >= 42 FROM t".into()
+            sql: "SELECT count(*) >= '42' FROM t".into()
         }
     );
     assert_eq!(

@@ -282,7 +282,7 @@ impl<L: LabOps> Runner<L> {
         else {
             return error("not an sql step");
         };
-        let sql = match self.ctx.render(sql) {
+        let sql = match self.ctx.render_sql(sql) {
             Ok(s) => s,
             Err(e) => return error(e),
         };
@@ -353,7 +353,7 @@ impl<L: LabOps> Runner<L> {
                 (seen == code.to_string(), format!("pg_isready {seen}"))
             }
             WaitFor::Sql { sql, equals, db } => {
-                let (sql, want) = (self.ctx.render(sql)?, self.ctx.render(equals)?);
+                let (sql, want) = (self.ctx.render_sql(sql)?, self.ctx.render(equals)?);
                 match self.lab.sql(node, db, &sql).await {
                     Ok(v) => {
                         let v = v.unwrap_or_else(|| "NULL".into());
