@@ -136,6 +136,7 @@ fn file_cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("promoting the primary", step("on = \"primary\"\naction = \"promote\"\n"), "7:10:", "node1 is the primary already"),
         ("promoting twice", format!("{h}[[steps]]\ntitle = \"a\"\non = \"node2\"\naction = \"promote\"\n[[steps]]\ntitle = \"b\"\non = \"node2\"\naction = \"promote\"\n"), "11:10:", "after step 1 (a promotion)"),
         ("standby when none is left", format!("{h}[[steps]]\ntitle = \"a\"\non = \"node2\"\naction = \"promote\"\n[[steps]]\ntitle = \"b\"\non = \"standby\"\nrun = \"true\"\n"), "10:6:", "no node is a standby here"),
+        ("load seconds u64::MAX", action("load", "seconds = 18446744073709551615"), "8:20:", "`seconds` must be a number of seconds (1 to 86400)"),
         ("load seconds past a day", action("load", "seconds = 86401"), "8:20:", "`seconds` must be a number of seconds (1 to 86400)"),
         ("load seconds u64::MAX as a string", action("load", "seconds = \"18446744073709551615\""), "8:20:", "`seconds` must be a number of seconds (1 to 86400)"),
         ("load seconds mixing a profile value and a built-in", format!("{h}[profiles.default]\ns = \"1; touch /tmp/pwned; \"\n[[steps]]\ntitle = \"l\"\non = \"node1\"\naction = \"load\"\nwith = {{ seconds = \"${{profile.s}}${{pg.major}}\" }}\n"), "10:20:", "profile `default` makes"),
