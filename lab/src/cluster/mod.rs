@@ -28,7 +28,7 @@ use bollard::query_parameters::{
 use crate::docker::{DockerError, Engine, LAB_LABEL, MANAGED_LABEL};
 use crate::error::{Error, Result};
 use crate::pg::Topology;
-pub use node::{Node, Output};
+pub use node::{Node, Output, OutputCap};
 pub use spec::{LabSpec, SPEC_LABEL};
 
 /// Label with a node's name.

@@ -1,6 +1,6 @@
 //! Running commands in a node, as root or as the document's `postgres` user.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use bollard::exec::{CreateExecOptions, StartExecResults};
@@ -66,6 +66,97 @@ impl Output {
     }
 }
 
+/// How much of each output stream a capped exec keeps: its first `head` and last `tail` bytes,
+/// with a line saying how many were dropped between them (a `run = "yes"` may write for as
+/// long as its timeout allows; the log tap, which counts the bytes it read, is never capped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputCap {
+    /// Bytes kept from the start.
+    pub head: usize,
+    /// Bytes kept from the end.
+    pub tail: usize,
+}
+
+impl OutputCap {
+    /// A drill's `run` steps: 64 KiB from each end of each stream.
+    pub const RUN: OutputCap = OutputCap {
+        head: 64 * 1024,
+        tail: 64 * 1024,
+    };
+}
+
+/// One stream as it is read: everything, or with a cap its head and a sliding tail.
+#[derive(Debug, Default)]
+pub struct CappedStream {
+    cap: Option<OutputCap>,
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    dropped: u64,
+}
+
+impl CappedStream {
+    /// A stream kept whole (`None`) or within `cap`.
+    pub fn new(cap: Option<OutputCap>) -> Self {
+        CappedStream {
+            cap,
+            ..Default::default()
+        }
+    }
+
+    /// Adds what the command wrote next.
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        let Some(cap) = self.cap else {
+            self.head.extend_from_slice(bytes);
+            return;
+        };
+        let room = cap.head.saturating_sub(self.head.len()).min(bytes.len());
+        self.head.extend_from_slice(&bytes[..room]);
+        bytes = &bytes[room..];
+        if bytes.len() > cap.tail {
+            let skip = bytes.len() - cap.tail;
+            self.dropped = self.dropped.saturating_add((self.tail.len() + skip) as u64);
+            self.tail.clear();
+            bytes = &bytes[skip..];
+        }
+        let over = (self.tail.len() + bytes.len()).saturating_sub(cap.tail);
+        self.tail.drain(..over);
+        self.dropped = self.dropped.saturating_add(over as u64);
+        self.tail.extend(bytes);
+    }
+
+    /// The text kept (invalid UTF-8 replaced), with `[… N bytes dropped …]` where bytes were.
+    pub fn finish(self) -> String {
+        let tail: Vec<u8> = self.tail.into_iter().collect();
+        if self.dropped == 0 {
+            let mut all = self.head;
+            all.extend_from_slice(&tail);
+            return String::from_utf8_lossy(&all).into_owned();
+        }
+        format!(
+            "{}\n[… {} bytes dropped …]\n{}",
+            String::from_utf8_lossy(&self.head),
+            self.dropped,
+            String::from_utf8_lossy(&tail)
+        )
+    }
+}
+
+impl Output {
+    /// The output within `cap` (for labs that collect it whole).
+    pub fn capped(self, cap: OutputCap) -> Output {
+        let keep = |text: String| {
+            let mut s = CappedStream::new(Some(cap));
+            s.push(text.as_bytes());
+            s.finish()
+        };
+        Output {
+            code: self.code,
+            stdout: keep(self.stdout),
+            stderr: keep(self.stderr),
+        }
+    }
+}
+
 /// The environment a command runs in: the postgres user's as chapter 1 sets it (PATH with
 /// /usr/local/pgsql/bin, PGDATA), messages in English so they can be matched.
 pub fn env_for(user: User) -> Vec<String> {
@@ -94,6 +185,20 @@ impl Node {
         command: &str,
         extra_env: &HashMap<String, String>,
         timeout: Duration,
+    ) -> Result<Output, DockerError> {
+        self.run_capped(engine, user, command, extra_env, timeout, None)
+            .await
+    }
+
+    /// [`Node::run`], keeping at most `cap` of each output stream (all of it with `None`).
+    pub async fn run_capped(
+        &self,
+        engine: &Engine,
+        user: User,
+        command: &str,
+        extra_env: &HashMap<String, String>,
+        timeout: Duration,
+        cap: Option<OutputCap>,
     ) -> Result<Output, DockerError> {
         let op = |op: &'static str, source| DockerError::Op {
             op,
@@ -125,7 +230,7 @@ impl Node {
             )
             .await
             .map_err(|e| op("exec", e))?;
-        let mut out = Output::default();
+        let (mut stdout, mut stderr) = (CappedStream::new(cap), CappedStream::new(cap));
         let run = async {
             if let StartExecResults::Attached { mut output, .. } = engine
                 .client()
@@ -137,10 +242,10 @@ impl Node {
                     while let Some(chunk) = output.next().await {
                         match chunk.map_err(|e| op("read exec output", e))? {
                             bollard::container::LogOutput::StdOut { message } => {
-                                out.stdout.push_str(&String::from_utf8_lossy(&message))
+                                stdout.push(&message)
                             }
                             bollard::container::LogOutput::StdErr { message } => {
-                                out.stderr.push_str(&String::from_utf8_lossy(&message))
+                                stderr.push(&message)
                             }
                             _ => {}
                         }
@@ -178,13 +283,17 @@ impl Node {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         };
-        match tokio::time::timeout(timeout, run).await {
+        let ended = tokio::time::timeout(timeout, run).await;
+        let mut out = Output {
+            code: -1,
+            stdout: stdout.finish(),
+            stderr: stderr.finish(),
+        };
+        match ended {
             Ok(code) => out.code = code?,
-            Err(_) => {
-                out.code = -1;
-                out.stderr
-                    .push_str(&format!("\n(timed out after {timeout:?})"));
-            }
+            Err(_) => out
+                .stderr
+                .push_str(&format!("\n(timed out after {timeout:?})")),
         }
         Ok(out)
     }
@@ -215,7 +324,7 @@ impl Node {
 
 #[cfg(test)]
 mod tests {
-    use super::Output;
+    use super::{CappedStream, Output, OutputCap};
 
     fn out(code: i64, stdout: &str, stderr: &str) -> Output {
         Output {
@@ -223,6 +332,32 @@ mod tests {
             stdout: stdout.into(),
             stderr: stderr.into(),
         }
+    }
+
+    #[test]
+    fn a_capped_stream_keeps_its_head_and_tail_and_counts_the_rest() {
+        let cap = OutputCap { head: 4, tail: 3 };
+        let mut whole = CappedStream::new(Some(cap));
+        whole.push(b"abcdefg");
+        assert_eq!(whole.finish(), "abcdefg");
+        for chunks in [
+            &[&b"abcdefghijkl"[..]][..],
+            &[b"ab", b"cdefg", b"h", b"ijkl"],
+            &[b"abcd", b"e", b"f", b"g", b"h", b"i", b"j", b"k", b"l"],
+        ] {
+            let mut s = CappedStream::new(Some(cap));
+            for c in chunks {
+                s.push(c);
+            }
+            assert_eq!(s.finish(), "abcd\n[… 5 bytes dropped …]\njkl", "{chunks:?}");
+        }
+        let mut uncapped = CappedStream::new(None);
+        uncapped.push(&[b'y'; 10_000]);
+        assert_eq!(uncapped.finish().len(), 10_000);
+        let big = out(0, &"y\n".repeat(1_000_000), "");
+        let capped = big.capped(OutputCap::RUN);
+        assert!(capped.stdout.len() < 2 * 64 * 1024 + 100);
+        assert!(capped.stdout.contains("[… 1868928 bytes dropped …]"));
     }
 
     #[test]

@@ -49,7 +49,11 @@ pub struct CheckReport {
 }
 
 /// The controller's access to a node: one pg_hba line for the gateway, and the `lab` role.
-pub fn controller_steps(topo: &Topology, gateway: &str, password: &str) -> Vec<Step> {
+pub fn controller_steps(
+    topo: &Topology,
+    gateway: &str,
+    password: &str,
+) -> Result<Vec<Step>, crate::plan::QuoteError> {
     let line = format!(
         "# the lab's controller (status and checks), from the lab network's gateway\nhost    all     {role}     {gateway}/32     md5\n",
         role = sql::CONTROLLER_ROLE
@@ -74,11 +78,15 @@ pub fn controller_steps(topo: &Topology, gateway: &str, password: &str) -> Vec<S
         "create the controller's role (not in the document)",
         User::Postgres,
         format!(
-            "psql -X -q -c \"CREATE ROLE {} LOGIN SUPERUSER PASSWORD '{password}';\"",
-            sql::CONTROLLER_ROLE
+            "psql -X -q -c {}",
+            crate::plan::quote(&format!(
+                "CREATE ROLE {} LOGIN SUPERUSER PASSWORD {};",
+                sql::CONTROLLER_ROLE,
+                crate::plan::sql_literal("the controller's password", password)?
+            ))
         ),
     ));
-    steps
+    Ok(steps)
 }
 
 /// Runs one plan step on its node; a non-zero exit is an error with the output.
@@ -454,8 +462,9 @@ pub async fn up(
         task.done("postgres users trust each other (chapter 5)");
         Ok::<f64, Error>(started.elapsed().as_secs_f64())
     };
-    let parts = crate::pg::setup_parts(dialect, topo);
-    let controller = controller_steps(topo, &gateway.to_string(), &layout.sql_password);
+    let parts = crate::pg::setup_parts(dialect, topo).map_err(|e| Error::Invalid(e.to_string()))?;
+    let controller = controller_steps(topo, &gateway.to_string(), &layout.sql_password)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     let (ssh, chapter1) = tokio::join!(
         ssh,
         chapter_1(engine, &nodes, parts, &controller, ui, &mut phases)
@@ -508,5 +517,18 @@ mod tests {
         .unwrap();
         assert_eq!(never, None);
         assert!(started.elapsed() >= Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn the_controllers_role_is_created_with_a_quoted_password() {
+        let steps = controller_steps(&Topology::default(), "172.16.3.1", "f00d").unwrap();
+        let crate::plan::Action::Shell { command, .. } = &steps.last().unwrap().action else {
+            panic!("{steps:?}")
+        };
+        assert_eq!(
+            command,
+            "psql -X -q -c \"CREATE ROLE lab LOGIN SUPERUSER PASSWORD 'f00d';\""
+        );
+        assert!(controller_steps(&Topology::default(), "172.16.3.1", "a\nb").is_err());
     }
 }

@@ -245,6 +245,21 @@ impl runner::LabOps for DockerOps {
             .map_err(|e| runner::LabError::Engine(e.to_string()))
     }
 
+    async fn run_capped(
+        &self,
+        node: &str,
+        user: User,
+        command: &str,
+        env: &HashMap<String, String>,
+        timeout: Duration,
+        cap: crate::cluster::OutputCap,
+    ) -> Result<Output, runner::LabError> {
+        self.node(node)?
+            .run_capped(&self.engine, user, command, env, timeout, Some(cap))
+            .await
+            .map_err(|e| runner::LabError::Engine(e.to_string()))
+    }
+
     async fn sql(
         &self,
         node: &str,

@@ -32,6 +32,24 @@ pub enum RenderError {
     /// A fault that cannot be rendered.
     #[error(transparent)]
     Fault(#[from] crate::fault::FaultError),
+    /// A value that cannot be quoted for where it goes (a control character in a
+    /// configuration value).
+    #[error(transparent)]
+    Quote(#[from] crate::plan::QuoteError),
+    /// A `load`'s `seconds` that is not a number of seconds once its variables have values.
+    #[error("`seconds` is \"{0}\": it must be a number of seconds ({min} to {max})", min = LOAD_SECONDS.start(), max = LOAD_SECONDS.end())]
+    Seconds(String),
+}
+
+pub use crate::scenario::LOAD_SECONDS;
+
+/// A `load`'s rendered `seconds` as a number in [`LOAD_SECONDS`].
+pub fn load_seconds(rendered: &str) -> Result<u64, RenderError> {
+    rendered
+        .parse::<u64>()
+        .ok()
+        .filter(|n| LOAD_SECONDS.contains(n))
+        .ok_or_else(|| RenderError::Seconds(crate::input::shorten(rendered, 40)))
 }
 
 /// What a step is rendered against: the version, the layout, who is primary now, and the
@@ -124,6 +142,49 @@ impl Context {
     pub fn render(&self, t: &Template) -> Result<String, RenderError> {
         t.render(&|name: &str| self.lookup(name))
             .map_err(RenderError::Template)
+    }
+
+    /// Renders a `run` command: the lab's own values (the built-in variables) as they are,
+    /// and a value from a drill's profile or a capture as one shell word ([`crate::plan::quote`]),
+    /// so that it cannot add a word or a command (`1; rm -rf /` stays one argument). In a
+    /// runbook a value not known yet stays `${name}`.
+    pub fn render_shell(&self, t: &Template) -> Result<String, RenderError> {
+        self.render_quoted(t, |_, value| Ok(crate::plan::quote(value).into_owned()))
+    }
+
+    /// Renders an SQL statement (a `sql` step, a `wait`'s `sql`): the built-in variables as
+    /// they are (`SELECT ${pg.switch_wal}`), a profile value or a capture as an SQL literal
+    /// ([`crate::plan::sql_literal`]: `count(*) >= '42'`), so that it cannot add a clause.
+    pub fn render_sql(&self, t: &Template) -> Result<String, RenderError> {
+        self.render_quoted(t, |name, value| {
+            crate::plan::sql_literal(&format!("`${{{name}}}`"), value)
+        })
+    }
+
+    /// `t` rendered, each value not the lab's own (a profile value, a capture) through
+    /// `quote`; in a runbook a value not known yet stays `${name}`.
+    fn render_quoted(
+        &self,
+        t: &Template,
+        quote: impl Fn(&str, &str) -> Result<String, crate::plan::QuoteError>,
+    ) -> Result<String, RenderError> {
+        let refused = std::cell::RefCell::new(None);
+        let rendered = t
+            .render_each(&|name: &str| self.lookup(name), |name, value| {
+                let placeholder = self.lenient && self.var(name).is_none();
+                if placeholder || crate::scenario::BUILTIN_VARIABLES.contains(&name) {
+                    return value;
+                }
+                quote(name, &value).unwrap_or_else(|e| {
+                    refused.borrow_mut().get_or_insert(e);
+                    String::new()
+                })
+            })
+            .map_err(RenderError::Template)?;
+        match refused.into_inner() {
+            Some(e) => Err(RenderError::Quote(e)),
+            None => Ok(rendered),
+        }
     }
 
     /// Renders a path template and checks the path the values make, as the drill's checker
@@ -258,7 +319,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 &ctx.node(node)?,
                 &ctx.node(&of)?,
                 *latest_timeline,
-            )
+            )?
         }
         Action::Pitr {
             target_time,
@@ -268,18 +329,31 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 Some(t) => ctx.render(t)?,
                 None => pg::LOCAL_ARCHIVE_RESTORE.to_string(),
             };
-            pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)
+            pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)?
         }
         // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
-        Action::Load { seconds, clients } => vec![Step::shell(
-            &n,
-            "run pgbench",
-            User::Postgres,
-            match clients {
-                1 => format!("pgbench -T {} testdb", ctx.render(seconds)?),
-                _ => format!("pgbench -T {} -c {clients} testdb", ctx.render(seconds)?),
-            },
-        )],
+        Action::Load {
+            seconds, clients, ..
+        } => {
+            let rendered = ctx.render(seconds)?;
+            // In a runbook a captured value stays `${name}`: shown as it is, quoted.
+            let seconds = match load_seconds(&rendered) {
+                Ok(n) => n.to_string(),
+                Err(_) if ctx.lenient && rendered.contains("${") => {
+                    crate::plan::quote(&rendered).into_owned()
+                }
+                Err(e) => return Err(e),
+            };
+            vec![Step::shell(
+                &n,
+                "run pgbench",
+                User::Postgres,
+                match clients {
+                    1 => format!("pgbench -T {seconds} testdb"),
+                    _ => format!("pgbench -T {seconds} -c {clients} testdb"),
+                },
+            )]
+        }
         // The ledger writer runs in the runner itself, not in a node.
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => Vec::new(),
         Action::CopyBackup { from, backup, to } => {
@@ -408,9 +482,12 @@ pub fn command_steps(
 ) -> Result<Vec<Step>, RenderError> {
     let n = NodeName::from(node);
     match kind {
-        StepKind::Run { command, user, .. } => {
-            Ok(vec![Step::shell(&n, title, *user, ctx.render(command)?)])
-        }
+        StepKind::Run { command, user, .. } => Ok(vec![Step::shell(
+            &n,
+            title,
+            *user,
+            ctx.render_shell(command)?,
+        )]),
         StepKind::Action(action) => action_steps(ctx, node, action),
         StepKind::Fault { name, heal } => fault_steps(ctx, node, name, *heal),
         _ => Ok(Vec::new()),
@@ -420,11 +497,17 @@ pub fn command_steps(
 /// A step's title with the variables known at that point rendered (`${pg.wal_dir}` is
 /// `pg_xlog` on 9.3); in a runbook, values captured at run time stay `${name}`. A title that
 /// cannot be rendered is shown as written.
+///
+/// A title stays one line: a control character a value brings in (a captured value's newline)
+/// is shown as a space, so it cannot add a line to a runbook or a report.
 pub fn title(ctx: &Context, title: &str) -> String {
     Template::parse(title)
         .ok()
         .and_then(|t| ctx.render(&t).ok())
         .unwrap_or_else(|| title.to_string())
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// SQL as the document types it: `psql -c "..."` for a one-line query on the `postgres`
@@ -437,7 +520,7 @@ pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
         return vec![format!("$ psql -c \"{sql}\"")];
     }
     let end = if sql.ends_with(';') { "" } else { ";" };
-    let mut lines = vec![format!("$ psql {db}")];
+    let mut lines = vec![format!("$ psql {}", crate::plan::quote(db))];
     for (i, line) in format!("{sql}{end}").lines().enumerate() {
         // psql's prompt, then its continuation prompt.
         let prompt = if i == 0 { "=" } else { "-" };
@@ -449,6 +532,7 @@ pub fn psql_lines(db: &str, sql: &str) -> Vec<String> {
 /// A one-line description of what a step that runs no command does, for reports and runbooks.
 pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
     let r = |t: &Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
+    let r_sql = |t: &Template| ctx.render_sql(t).unwrap_or_else(|_| t.raw.clone());
     match kind {
         StepKind::Sql {
             sql,
@@ -456,7 +540,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
             expect,
             measure,
         } => {
-            let mut s = psql_lines(db, &r(sql));
+            let mut s = psql_lines(db, &r_sql(sql));
             if let Some(e) = expect {
                 s.push(format!("expect: {}", r(e)));
             }
@@ -470,7 +554,7 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
                 vec![format!("wait until pg_isready returns {code}")]
             }
             crate::scenario::WaitFor::Sql { sql, equals, db } => {
-                let mut s = psql_lines(db, &r(sql));
+                let mut s = psql_lines(db, &r_sql(sql));
                 s.push(format!("repeat until it returns {}", r(equals)));
                 s
             }
@@ -532,6 +616,64 @@ mod tests {
             psql_lines("postgres", "SELECT 'a' || \"b\";"),
             ["$ psql postgres", "postgres=# SELECT 'a' || \"b\";"]
         );
+    }
+
+    fn ctx15(lenient: bool) -> Context {
+        let dialect = Dialect::for_major("15".parse::<crate::version::PgVersion>().unwrap().major);
+        let mut vars = builtin_vars(&dialect, &Topology::default(), "15", "/tmp/run");
+        vars.insert("v".into(), "x'; DROP TABLE t; --".into());
+        vars.insert("n".into(), "1; touch /tmp/pwned".into());
+        Context {
+            vars,
+            dialect,
+            topo: Topology::default(),
+            primary: "node1".into(),
+            lenient,
+        }
+    }
+
+    #[test]
+    fn values_that_are_not_the_labs_are_quoted_for_the_shell_and_sql() {
+        let ctx = ctx15(false);
+        let t = |s: &str| Template::parse(s).unwrap();
+        assert_eq!(
+            ctx.render_shell(&t("ls /disk2/${pg.wal_dir} ${v}"))
+                .unwrap(),
+            r#"ls /disk2/pg_wal "x'; DROP TABLE t; --""#
+        );
+        assert_eq!(
+            ctx.render_sql(&t("SELECT ${pg.switch_wal}, ${v}")).unwrap(),
+            "SELECT pg_switch_wal(), 'x''; DROP TABLE t; --'"
+        );
+        let mut newline = ctx.clone();
+        newline.vars.insert("v".into(), "1\n; DROP TABLE t".into());
+        assert!(matches!(
+            newline.render_sql(&t("SELECT ${v}")),
+            Err(RenderError::Quote(_))
+        ));
+        let load = Action::Load {
+            seconds: t("${n}"),
+            clients: 1,
+            background: false,
+        };
+        assert!(matches!(
+            action_steps(&ctx, "node1", &load),
+            Err(RenderError::Seconds(_))
+        ));
+        let runbook = ctx15(true);
+        assert_eq!(
+            runbook.render_sql(&t("SELECT ${later}")).unwrap(),
+            "SELECT ${later}"
+        );
+        let pitr = Action::Pitr {
+            target_time: t("2013-09-24 16:45:04"),
+            restore_command: Some(t("cp /disk3/archive/%f '%p'")),
+        };
+        let steps = action_steps(&ctx, "node1", &pitr).unwrap();
+        let crate::plan::Action::WriteFile { content, .. } = &steps[0].action else {
+            panic!("{steps:?}")
+        };
+        assert!(content.contains("\nrestore_command = 'cp /disk3/archive/%f ''%p'''\n"));
     }
 
     #[test]

@@ -95,7 +95,8 @@ fn setup(dialect: &Dialect, opts: &Options) -> String {
          # Chapter 5: ssh/scp without a password between the postgres users (p.61; `lab up` \
          hands the keys over itself, since the nodes have no password to type)\n\n{}{}\n",
         pg::install_lines(&opts.version.to_string()),
-        pg::setup_plan(dialect, topo).render(),
+        pg::setup_plan(dialect, topo)
+            .map_or_else(|e| format!("(cannot render: {e})\n"), |p| p.render()),
         pg::replication_checks(dialect, topo),
         pg::ssh_plan(topo).render(),
         pg::lab_ssh_lines(),

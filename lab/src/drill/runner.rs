@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::event::{Event, Outcome};
 use super::render::{self, Context};
-use crate::cluster::Output;
+use crate::cluster::{Output, OutputCap};
 use crate::fault::Fault;
 use crate::ledger::Connector;
 use crate::plan::{Action as PlanAction, Step as PlanStep, User};
@@ -62,6 +62,22 @@ pub trait LabOps: Connector {
         env: &HashMap<String, String>,
         timeout: Duration,
     ) -> impl Future<Output = Result<Output, LabError>> + Send;
+
+    /// [`LabOps::run`] keeping at most `cap` of each output stream (a drill's `run` steps: a
+    /// command may write for as long as its timeout allows). By default the output is cut
+    /// once collected; a lab that can should cut it while it is read.
+    fn run_capped(
+        &self,
+        node: &str,
+        user: User,
+        command: &str,
+        env: &HashMap<String, String>,
+        timeout: Duration,
+        cap: OutputCap,
+    ) -> impl Future<Output = Result<Output, LabError>> + Send {
+        let run = self.run(node, user, command, env, timeout);
+        async move { run.await.map(|out| out.capped(cap)) }
+    }
 
     /// The first value of the first row of `sql` on `node`'s database `db` (`None` for NULL or
     /// no row); `Err` when the server cannot be reached or the statement fails.
@@ -214,7 +230,7 @@ struct Deadline(Instant);
 impl Deadline {
     /// A deadline `timeout` from now.
     fn after(timeout: Duration) -> Self {
-        Deadline(Instant::now() + timeout)
+        Deadline(later(Instant::now(), timeout))
     }
 
     /// `false` once the deadline has passed; otherwise waits [`POLL_EVERY`] and says `true`.
@@ -225,6 +241,15 @@ impl Deadline {
         tokio::time::sleep(POLL_EVERY).await;
         true
     }
+}
+
+/// `now` + `d`, never overflowing: a duration too long for the clock (a timeout of
+/// `u64::MAX` seconds) means "a century from now", which no drill reaches.
+pub fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(d)
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
 }
 
 /// Where a mark was set: each node's log position, and the monitor's.
@@ -575,19 +600,10 @@ impl<L: LabOps> Runner<L> {
     /// `load` without its own timeout is bounded by its length (`pgbench -T`) plus
     /// [`LOAD_MARGIN`]: a load whose commits are held (a synchronous standby that is gone)
     /// ends soon after it should have, not an hour later.
+    /// The sums saturate: no duration a drill gives can overflow them. (A `seconds` that does
+    /// not render to a number in [`scenario::LOAD_SECONDS`] fails the step when rendered.)
     fn bound(&self, step: &scenario::Step) -> Option<Duration> {
-        let load_seconds = match (&step.kind, step.timeout) {
-            (StepKind::Action(scenario::Action::Load { seconds, .. }), None) => self
-                .ctx
-                .render(seconds)
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok()),
-            _ => None,
-        };
-        match load_seconds {
-            Some(s) => Some(Duration::from_secs(s) + LOAD_MARGIN + BOUND_GRACE),
-            None => step.effective_timeout().map(|t| t + BOUND_GRACE),
-        }
+        load_bound(&self.ctx, step)
     }
 
     /// What a step waits for, in words, for the message of a step that reached its bound.
@@ -649,6 +665,34 @@ fn excerpt(s: &str) -> String {
         out.push_str(" …");
     }
     out
+}
+
+/// See [`Runner::bound`].
+fn load_bound(ctx: &render::Context, step: &scenario::Step) -> Option<Duration> {
+    let load_seconds = match (&step.kind, step.timeout) {
+        (
+            StepKind::Action(scenario::Action::Load {
+                seconds,
+                background: false,
+                ..
+            }),
+            None,
+        ) => ctx
+            .render(seconds)
+            .ok()
+            .and_then(|s| render::load_seconds(&s).ok()),
+        _ => None,
+    };
+    match load_seconds {
+        Some(s) => Some(
+            Duration::from_secs(s)
+                .saturating_add(LOAD_MARGIN)
+                .saturating_add(BOUND_GRACE),
+        ),
+        None => step
+            .effective_timeout()
+            .map(|t| t.saturating_add(BOUND_GRACE)),
+    }
 }
 
 #[cfg(test)]

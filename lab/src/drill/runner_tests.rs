@@ -613,7 +613,7 @@ async fn a_captured_value_is_used_by_later_commands_and_expectations() {
         Ok(Some(
             match (node, sql) {
                 ("node1", "SELECT count(*) FROM t") => "42",
-                ("node2", "SELECT count(*) >= 42 FROM t") => "t",
+                ("node2", "SELECT count(*) >= '42' FROM t") => "t",
                 ("node2", "SELECT count(*) FROM t") => "42",
                 _ => "unexpected",
             }
@@ -671,7 +671,7 @@ expect = "${rows}"
         Call::Sql {
             node: "node2".into(),
             db: "postgres".into(),
-            sql: "SELECT count(*) >= 42 FROM t".into()
+            sql: "SELECT count(*) >= '42' FROM t".into()
         }
     );
     assert_eq!(
@@ -1729,5 +1729,157 @@ action = "ledger_start"
         Outcome::Error {
             message: "this lab gives the runner no SQL access for the ledger".into()
         }
+    );
+}
+
+/// A `seconds` that a captured value makes too large (or not a number) is refused when the
+/// step is rendered: a step error, no overflow, no pgbench, and the drill ends as after any
+/// failure.
+#[tokio::test(start_paused = true)]
+async fn a_load_whose_seconds_a_capture_makes_huge_is_refused_without_a_panic() {
+    for value in ["18446744073709551615", "86401", "0", "1; touch /tmp/pwned"] {
+        let fake = Fake::new().on_sql(move |_, _| Ok(Some(value.into())));
+        let ran = run(
+            fake,
+            r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT n FROM t"
+capture = "n"
+
+[[steps]]
+title = "load for it"
+on = "node1"
+action = "load"
+with = { seconds = "${n}" }
+"#,
+        )
+        .await;
+        let Outcome::Error { message } = ran.outcome(2) else {
+            panic!("{value}: {:?}", ran.outcomes());
+        };
+        assert!(
+            message.contains("must be a number of seconds (1 to 86400)"),
+            "{message}"
+        );
+        assert!(
+            ran.lab
+                .commands()
+                .iter()
+                .all(|(_, _, c)| !c.contains("pgbench")),
+            "{value} reached pgbench"
+        );
+    }
+}
+
+/// Durations at `u64::MAX` seconds: the runner's sums saturate, its deadlines lie a century
+/// ahead at most.
+#[test]
+fn the_runners_arithmetic_saturates_at_the_largest_durations() {
+    let now = Instant::now();
+    assert!(later(now, Duration::MAX) > now);
+    assert_eq!(
+        later(now, Duration::from_secs(3)),
+        now + Duration::from_secs(3)
+    );
+    let _ = Deadline::after(Duration::MAX);
+    let d = drill(
+        r#"
+[[steps]]
+title = "load"
+on = "node1"
+action = "load"
+with = { seconds = 86400 }
+"#,
+    );
+    let ctx = context();
+    let mut step = d.steps[0].clone();
+    assert_eq!(
+        load_bound(&ctx, &step),
+        Some(Duration::from_secs(86_400) + LOAD_MARGIN + BOUND_GRACE)
+    );
+    step.timeout = Some(Duration::MAX);
+    assert_eq!(load_bound(&ctx, &step), Some(Duration::MAX));
+    step.kind = StepKind::Action(scenario::Action::Load {
+        seconds: scenario::Template::literal(&u64::MAX.to_string()),
+        clients: 1,
+        background: false,
+    });
+    step.timeout = None;
+    assert_eq!(
+        load_bound(&ctx, &step),
+        step.effective_timeout()
+            .map(|t| t.saturating_add(BOUND_GRACE))
+    );
+}
+
+/// A `run` step's output is kept within [`OutputCap::RUN`]: its head and tail, and how many
+/// bytes were dropped (here seen through the capture, which is the trimmed output).
+#[tokio::test]
+async fn a_run_steps_output_is_capped() {
+    let fake = Fake::new().rule("yes", Ok(exit(0, &"y\n".repeat(500_000))));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a command that writes a lot"
+on = "node1"
+run = "yes | head -c 1000000"
+capture = "out"
+
+[[steps]]
+title = "use it"
+on = "node1"
+run = "echo ${out}"
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcome(2), Outcome::Passed);
+    let echoed = ran
+        .lab
+        .commands()
+        .into_iter()
+        .find(|(_, _, c)| c.contains("echo"))
+        .unwrap()
+        .2;
+    assert!(echoed.len() < 2 * 64 * 1024 + 100, "{}", echoed.len());
+    assert!(
+        echoed.contains("[… 868928 bytes dropped …]"),
+        "{}",
+        &echoed[..200]
+    );
+}
+
+/// A captured value in a `run` command is one shell word: it cannot add a command.
+#[tokio::test]
+async fn a_captured_value_in_a_command_is_one_shell_word() {
+    let fake = Fake::new().on_sql(|_, _| Ok(Some("x; touch /tmp/pwned".into())));
+    let ran = run(
+        fake,
+        r#"
+[[steps]]
+title = "a value from the database"
+on = "node1"
+sql = "SELECT v FROM t"
+capture = "v"
+
+[[steps]]
+title = "use it on /disk2/${pg.wal_dir}"
+on = "node1"
+run = "echo ${v} /disk2/${pg.wal_dir}"
+"#,
+    )
+    .await;
+    assert_eq!(ran.outcome(2), Outcome::Passed);
+    let commands = ran.lab.commands();
+    let echo = commands
+        .iter()
+        .find(|(_, _, c)| c.contains("echo"))
+        .unwrap();
+    assert!(
+        echo.2.ends_with("echo 'x; touch /tmp/pwned' /disk2/pg_wal"),
+        "{}",
+        echo.2
     );
 }

@@ -12,7 +12,9 @@
 
 use super::topology::{Node, Topology, ARCHIVE_DIR, BROKEN_DIR, DATA_DIR, PG_CTL_LOG};
 use super::Dialect;
-use crate::plan::{NodeName, Plan, Step, User};
+use crate::plan::{
+    conf_value, quote, sql_ident, sql_literal, NodeName, Plan, QuoteError, Step, User,
+};
 
 /// The header PostgreSQL writes at the top of `postgresql.auto.conf`, kept when the lab replaces
 /// the file (from 12 it holds the standby and PITR settings; see
@@ -37,16 +39,25 @@ pub fn pg_ctl_start(document_command: &str) -> String {
 
 /// Writes the replication role's password to `~postgres/.pgpass` (mode 600) on `node`: the
 /// document types it at `pg_basebackup`'s prompt, which an unattended run cannot.
-pub fn pgpass(topo: &Topology, node: &NodeName) -> Step {
-    Step::shell(
+///
+/// The line is `.pgpass`'s (`:` and `\` escaped by `\`), shell-quoted as one word; a
+/// control character in the role or password is refused (it would add a line).
+pub fn pgpass(topo: &Topology, node: &NodeName) -> Result<Step, QuoteError> {
+    let field = |what: &str, value: &str| -> Result<String, QuoteError> {
+        crate::plan::quoting::refuse(what, value, "~/.pgpass")?;
+        Ok(value.replace('\\', "\\\\").replace(':', "\\:"))
+    };
+    let line = format!(
+        "*:*:*:{}:{}",
+        field("the replication role", &topo.repl_user)?,
+        field("the replication password", &topo.repl_password)?
+    );
+    Ok(Step::shell(
         node,
         "store repuser's password in ~/.pgpass (the document types it at the prompt)",
         User::Postgres,
-        format!(
-            "echo '*:*:*:{}:{}' > ~/.pgpass\nchmod 600 ~/.pgpass",
-            topo.repl_user, topo.repl_password
-        ),
-    )
+        format!("echo {} > ~/.pgpass\nchmod 600 ~/.pgpass", quote(&line)),
+    ))
 }
 
 /// `pg_basebackup` on `node` from the server at `from_addr` into `target_dir`, as the
@@ -166,7 +177,7 @@ pub fn standby_config(
     standby: &Node,
     primary: &Node,
     timeline_latest: bool,
-) -> Vec<Step> {
+) -> Result<Vec<Step>, QuoteError> {
     let node = &standby.name;
     let file = dialect.recovery_settings_file();
     let mut content = String::new();
@@ -176,12 +187,18 @@ pub fn standby_config(
         content.push_str(AUTO_CONF_HEADER);
     }
     content.push_str(&format!(
-        "primary_conninfo = '{}'\n",
-        topo.primary_conninfo(standby, primary)
+        "primary_conninfo = {}\n",
+        conf_value(
+            "primary_conninfo",
+            &topo.primary_conninfo(standby, primary)?
+        )?
     ));
     content.push_str(&format!(
-        "restore_command = '{}'\n",
-        topo.restore.command(dialect, &primary.address)
+        "restore_command = {}\n",
+        conf_value(
+            "restore_command",
+            &topo.restore.command(dialect, &primary.address)
+        )?
     ));
     if timeline_latest {
         content.push_str("recovery_target_timeline='latest'\n");
@@ -211,7 +228,7 @@ pub fn standby_config(
             format!("touch {}", data_file("standby.signal")),
         ));
     }
-    steps
+    Ok(steps)
 }
 
 /// Prepares a point-in-time recovery of the server in `/disk1/data` on `node` up to
@@ -227,14 +244,20 @@ pub fn pitr_config(
     node: &NodeName,
     restore_command: &str,
     target_time: &str,
-) -> Vec<Step> {
+) -> Result<Vec<Step>, QuoteError> {
     let file = dialect.recovery_settings_file();
     let mut content = String::new();
     if !dialect.uses_recovery_conf() {
         content.push_str(AUTO_CONF_HEADER);
     }
-    content.push_str(&format!("restore_command = '{restore_command}'\n"));
-    content.push_str(&format!("recovery_target_time = '{target_time}'\n"));
+    content.push_str(&format!(
+        "restore_command = {}\n",
+        conf_value("restore_command", restore_command)?
+    ));
+    content.push_str(&format!(
+        "recovery_target_time = {}\n",
+        conf_value("target_time", target_time)?
+    ));
     if dialect.has_recovery_target_action() {
         content.push_str("recovery_target_action = 'promote'\n");
     }
@@ -268,7 +291,7 @@ pub fn pitr_config(
             ),
         ));
     }
-    steps
+    Ok(steps)
 }
 
 /// Creates the document's directories on `node` and gives them to `postgres` (p.8 on the
@@ -294,26 +317,27 @@ fn make_dirs(dialect: &Dialect, node: &NodeName, mkdir: &str) -> Step {
 }
 
 /// The master's replication settings (p.13), with the document's Japanese comments in English.
-fn master_settings(dialect: &Dialect, topo: &Topology) -> String {
+fn master_settings(dialect: &Dialect, topo: &Topology) -> Result<String, QuoteError> {
     let mut s = format!(
         "# settings needed for replication (document p.13)\n\
          listen_addresses = '*'\n\
          wal_level = {}\n\
          archive_mode = on\n\
-         archive_command = '{}'\n\
+         archive_command = {}\n\
          max_wal_senders = 2        # number of slaves + 1\n",
         dialect.wal_level(),
-        topo.archive.command()
+        conf_value("archive_command", &topo.archive.command())?
     );
     s.push_str(&tuning(dialect, topo));
     if topo.sync {
         // Both names, so the line stays right after a failover (see `Topology::sync`).
+        let names = format!("{}, {}", topo.slave.name, topo.master.name);
         s.push_str(&format!(
-            "synchronous_standby_names = '{}, {}'\n",
-            topo.slave.name, topo.master.name
+            "synchronous_standby_names = {}\n",
+            conf_value("synchronous_standby_names", &names)?
         ));
     }
-    s
+    Ok(s)
 }
 
 /// The document's tuning (p.13), as settings with [`Topology::document_tuning`], else as a
@@ -366,6 +390,23 @@ fn hba_lines(topo: &Topology) -> String {
     )
 }
 
+/// The document's `psql -c "CREATE ROLE repuser LOGIN REPLICATION PASSWORD 'repuser';"` (p.11):
+/// the role an identifier and the password a literal ([`sql_ident`], [`sql_literal`]); the
+/// statement in the document's double quotes when nothing in it is special there, else as one
+/// shell word ([`quote`]).
+fn create_role(topo: &Topology) -> Result<String, QuoteError> {
+    let sql = format!(
+        "CREATE ROLE {} LOGIN REPLICATION PASSWORD {};",
+        sql_ident("the replication role", &topo.repl_user)?,
+        sql_literal("the replication password", &topo.repl_password)?
+    );
+    Ok(if sql.contains(['"', '$', '`', '\\', '!']) {
+        format!("psql -c {}", quote(&sql))
+    } else {
+        format!("psql -c \"{sql}\"")
+    })
+}
+
 /// Chapter 1: builds the master on `topo.master`, the slave on `topo.slave` from a base backup
 /// of it, starts replication, and runs the check load on the master.
 ///
@@ -373,8 +414,8 @@ fn hba_lines(topo: &Topology) -> String {
 /// `pg_last_xact_replay_timestamp()` on the slave, pp.17–18) are queries, not steps: see
 /// [`Dialect::replication_status_query`] and [`Dialect::replay_timestamp_query`]. Passwordless
 /// ssh between the nodes (chapter 5) is set up by the orchestrator, not by this plan.
-pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Plan {
-    setup_parts(dialect, topo).into_plan()
+pub fn setup_plan(dialect: &Dialect, topo: &Topology) -> Result<Plan, QuoteError> {
+    Ok(setup_parts(dialect, topo)?.into_plan())
 }
 
 /// Chapter 1 in the parts that may overlap when it runs: the master's steps, the slave's
@@ -409,7 +450,7 @@ impl SetupParts {
 }
 
 /// See [`SetupParts`].
-pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
+pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, QuoteError> {
     let (n1, n2) = (&topo.master.name, &topo.slave.name);
     let conf = data_file("postgresql.conf");
     let mut plan = Plan::default();
@@ -445,10 +486,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         n1,
         "create the replication role (p.11)",
         User::Postgres,
-        format!(
-            "psql -c \"CREATE ROLE {} LOGIN REPLICATION PASSWORD '{}';\"",
-            topo.repl_user, topo.repl_password
-        ),
+        create_role(topo)?,
     ));
     plan.push(Step::append(
         n1,
@@ -478,7 +516,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         n1,
         "replication settings of the master (p.13)",
         &conf,
-        master_settings(dialect, topo),
+        master_settings(dialect, topo)?,
     ));
     plan.push(Step::shell(
         n1,
@@ -487,12 +525,12 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         pg_ctl_start("pg_ctl restart"),
     ));
     // The master needs the password too, for its own local backups (§3 step 4).
-    plan.push(pgpass(topo, n1));
+    plan.push(pgpass(topo, n1)?);
 
     // The slave, from a base backup of the master (pp.14-16).
     let master = std::mem::take(&mut plan);
     let slave_prep = Plan {
-        steps: vec![make_dirs(dialect, n2, "mkdir"), pgpass(topo, n2)],
+        steps: vec![make_dirs(dialect, n2, "mkdir"), pgpass(topo, n2)?],
     };
     plan.push(base_backup(
         dialect,
@@ -509,7 +547,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         &topo.slave,
         &topo.master,
         false,
-    ));
+    )?);
     let slave_start = Step::shell(
         n2,
         "start the slave (p.16)",
@@ -527,13 +565,13 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> SetupParts {
         User::Postgres,
         format!("pgbench -T {} testdb", topo.check_seconds),
     );
-    SetupParts {
+    Ok(SetupParts {
         master,
         slave_prep,
         slave: plan,
         slave_start,
         check_load,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -555,7 +593,7 @@ mod tests {
     fn the_parts_that_overlap_are_the_slaves_own_steps_and_the_backup_comes_after_them() {
         for d in [dialect("9.3"), dialect("15")] {
             let topo = Topology::default();
-            let parts = setup_parts(&d, &topo);
+            let parts = setup_parts(&d, &topo).unwrap();
             assert!(parts
                 .master
                 .steps
@@ -570,7 +608,10 @@ mod tests {
             let (_, first, _) = parts.slave.steps[0].action.to_command();
             assert!(first.contains("pg_basebackup -h"), "{first}");
             assert_eq!(parts.check_load.node, topo.master.name);
-            assert_eq!(parts.into_plan().render(), setup_plan(&d, &topo).render());
+            assert_eq!(
+                parts.into_plan().render(),
+                setup_plan(&d, &topo).unwrap().render()
+            );
         }
     }
 
@@ -578,7 +619,9 @@ mod tests {
     fn setup_93_matches_the_golden_file() {
         golden(
             "setup-9.3.txt",
-            &setup_plan(&dialect("9.3"), &Topology::default()).render(),
+            &setup_plan(&dialect("9.3"), &Topology::default())
+                .unwrap()
+                .render(),
         );
     }
 
@@ -586,7 +629,9 @@ mod tests {
     fn setup_15_matches_the_golden_file() {
         golden(
             "setup-15.txt",
-            &setup_plan(&dialect("15"), &Topology::default()).render(),
+            &setup_plan(&dialect("15"), &Topology::default())
+                .unwrap()
+                .render(),
         );
     }
 
@@ -594,7 +639,9 @@ mod tests {
     fn setup_93_with_the_documents_values_matches_the_golden_file() {
         golden(
             "setup-9.3-document.txt",
-            &setup_plan(&dialect("9.3"), &Topology::document()).render(),
+            &setup_plan(&dialect("9.3"), &Topology::document())
+                .unwrap()
+                .render(),
         );
     }
 
@@ -622,7 +669,9 @@ mod tests {
 
     #[test]
     fn document_values_render_every_chapter_1_line() {
-        let rendered = setup_plan(&dialect("9.3"), &Topology::document()).render();
+        let rendered = setup_plan(&dialect("9.3"), &Topology::document())
+            .unwrap()
+            .render();
         assert_document_lines(&rendered, DOCUMENT_LINES);
         assert_document_lines(
             &rendered,
@@ -636,7 +685,7 @@ mod tests {
             restore: RestoreCommand::Archive,
             ..Topology::document()
         };
-        let rendered = setup_plan(&dialect("9.3"), &topo).render();
+        let rendered = setup_plan(&dialect("9.3"), &topo).unwrap().render();
         assert_document_lines(&rendered, DOCUMENT_LINES);
         assert_document_lines(
             &rendered,
@@ -653,20 +702,24 @@ mod tests {
             sync: true,
             ..Topology::default()
         };
-        let rendered = setup_plan(&dialect("9.3"), &topo).render();
+        let rendered = setup_plan(&dialect("9.3"), &topo).unwrap().render();
         assert!(rendered.contains("\nsynchronous_standby_names = 'node2, node1'\n"));
         assert!(rendered.contains(
             "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=repuser \
              application_name=node2'"
         ));
-        let plain = setup_plan(&dialect("9.3"), &Topology::default()).render();
+        let plain = setup_plan(&dialect("9.3"), &Topology::default())
+            .unwrap()
+            .render();
         assert!(!plain.contains("synchronous_standby_names"));
         assert!(!plain.contains("application_name"));
     }
 
     #[test]
     fn version_15_uses_signal_files_and_new_names() {
-        let rendered = setup_plan(&dialect("15"), &Topology::default()).render();
+        let rendered = setup_plan(&dialect("15"), &Topology::default())
+            .unwrap()
+            .render();
         for wanted in [
             "$ initdb -D /disk1/data -X /disk2/pg_wal -E UTF8 --locale=C.UTF-8",
             "wal_level = replica",
@@ -687,7 +740,8 @@ mod tests {
     fn standby_config_can_follow_the_latest_timeline() {
         let topo = Topology::default();
         // §4 step 6 on 9.3: the document's own spelling.
-        let steps = standby_config(&dialect("9.3"), &topo, &topo.slave, &topo.master, true);
+        let steps =
+            standby_config(&dialect("9.3"), &topo, &topo.slave, &topo.master, true).unwrap();
         let Action::WriteFile {
             path,
             content,
@@ -707,7 +761,8 @@ mod tests {
         );
         assert_eq!(steps.len(), 2);
         // §3 step 5 on 15: node1 follows node2, from node2's archive.
-        let steps = standby_config(&dialect("15"), &topo, &topo.master, &topo.slave, false);
+        let steps =
+            standby_config(&dialect("15"), &topo, &topo.master, &topo.slave, false).unwrap();
         let rendered = Plan { steps }.render();
         assert_eq!(
             rendered,
@@ -730,7 +785,7 @@ mod tests {
         let node = NodeName::from("node1");
         let target = "2013-09-24 16:45:04";
         let rendered = Plan {
-            steps: pitr_config(&dialect("9.3"), &node, LOCAL_ARCHIVE_RESTORE, target),
+            steps: pitr_config(&dialect("9.3"), &node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
         }
         .render();
         assert_eq!(
@@ -744,7 +799,7 @@ mod tests {
              hot_standby = off\n\n"
         );
         let rendered = Plan {
-            steps: pitr_config(&dialect("15"), &node, LOCAL_ARCHIVE_RESTORE, target),
+            steps: pitr_config(&dialect("15"), &node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
         }
         .render();
         for wanted in [
@@ -758,12 +813,77 @@ mod tests {
             assert!(rendered.contains(wanted), "{wanted} in\n{rendered}");
         }
         let on_11 = Plan {
-            steps: pitr_config(&dialect("11"), &node, LOCAL_ARCHIVE_RESTORE, target),
+            steps: pitr_config(&dialect("11"), &node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
         }
         .render();
         assert!(on_11.contains("[/disk1/data/recovery.conf]"));
         assert!(on_11.contains("recovery_target_action = 'promote'"));
         assert!(!on_11.contains("signal"));
+    }
+    /// The settings file's content of a `pitr_config`.
+    fn pitr_content(restore: &str, target: &str) -> Result<String, QuoteError> {
+        let steps = pitr_config(&dialect("15"), &NodeName::from("node1"), restore, target)?;
+        match &steps[0].action {
+            Action::WriteFile { content, .. } => Ok(content.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn pitr_values_are_quoted_and_cannot_add_a_setting() {
+        let content = pitr_content("cp /disk3/archive/%f '%p'", "2013-09-24 16:45:04").unwrap();
+        assert!(
+            content.contains("\nrestore_command = 'cp /disk3/archive/%f ''%p'''\n"),
+            "{content}"
+        );
+        let hostile = "2013-09-24' archive_command = 'rm -rf /";
+        let content = pitr_content(LOCAL_ARCHIVE_RESTORE, hostile).unwrap();
+        assert!(
+            content
+                .contains("\nrecovery_target_time = '2013-09-24'' archive_command = ''rm -rf /'\n"),
+            "{content}"
+        );
+        assert!(!content.lines().any(|l| l.starts_with("archive_command")));
+        for value in ["x'\narchive_command = 'rm -rf /", "a\rb", "a\\\nb"] {
+            assert!(matches!(
+                pitr_content(LOCAL_ARCHIVE_RESTORE, value),
+                Err(QuoteError::Control { .. })
+            ));
+            assert!(pitr_content(value, "2013-09-24 16:45:04").is_err());
+        }
+    }
+
+    #[test]
+    fn the_replication_role_is_quoted_for_sql_shell_and_pgpass() {
+        let topo = Topology::default();
+        assert_eq!(
+            create_role(&topo).unwrap(),
+            r#"psql -c "CREATE ROLE repuser LOGIN REPLICATION PASSWORD 'repuser';""#
+        );
+        let odd = Topology {
+            repl_user: "Rep User".into(),
+            repl_password: r#"it's "$(x)""#.into(),
+            ..Topology::default()
+        };
+        let sql = r#"CREATE ROLE "Rep User" LOGIN REPLICATION PASSWORD 'it''s "$(x)"';"#;
+        assert_eq!(
+            create_role(&odd).unwrap(),
+            format!("psql -c {}", quote(sql))
+        );
+        let Action::Shell { command, .. } = pgpass(&odd, &NodeName::from("node1")).unwrap().action
+        else {
+            panic!()
+        };
+        assert_eq!(command.lines().count(), 2, "{command}");
+        let newline = Topology {
+            repl_password: "x\n*:*:*:postgres:x".into(),
+            ..Topology::default()
+        };
+        assert!(create_role(&newline).is_err());
+        assert!(pgpass(&newline, &NodeName::from("node1")).is_err());
+        assert!(newline
+            .primary_conninfo(&newline.slave, &newline.master)
+            .is_err());
     }
 
     #[test]

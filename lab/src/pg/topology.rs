@@ -5,7 +5,7 @@
 //! which `restore_command` and `archive_command`) lives in [`Topology`].
 
 use super::Dialect;
-use crate::plan::NodeName;
+use crate::plan::{conninfo_value, NodeName};
 
 /// The data directory (`PGDATA`) on every node.
 pub const DATA_DIR: &str = "/disk1/data";
@@ -223,15 +223,25 @@ impl Topology {
 
     /// The standby's `primary_conninfo` value for a primary at `primary`; with [`Topology::sync`]
     /// it names the standby (`application_name`) so `synchronous_standby_names` can match it.
-    pub fn primary_conninfo(&self, standby: &Node, primary: &Node) -> String {
+    /// Each value is quoted for a connection string ([`conninfo_value`]).
+    pub fn primary_conninfo(
+        &self,
+        standby: &Node,
+        primary: &Node,
+    ) -> Result<String, crate::plan::QuoteError> {
         let mut conninfo = format!(
             "host={} port={PORT} user={} password={}",
-            primary.address, self.repl_user, self.repl_password
+            conninfo_value("the primary's address", &primary.address)?,
+            conninfo_value("the replication role", &self.repl_user)?,
+            conninfo_value("the replication password", &self.repl_password)?
         );
         if self.sync {
-            conninfo.push_str(&format!(" application_name={}", standby.name));
+            conninfo.push_str(&format!(
+                " application_name={}",
+                conninfo_value("the standby's name", &standby.name.0)?
+            ));
         }
-        conninfo
+        Ok(conninfo)
     }
 }
 
@@ -276,12 +286,12 @@ mod tests {
     fn conninfo_names_the_standby_only_when_synchronous() {
         let mut topo = Topology::default();
         assert_eq!(
-            topo.primary_conninfo(&topo.slave, &topo.master),
+            topo.primary_conninfo(&topo.slave, &topo.master).unwrap(),
             "host=172.16.3.101 port=5432 user=repuser password=repuser"
         );
         topo.sync = true;
         assert_eq!(
-            topo.primary_conninfo(&topo.master, &topo.slave),
+            topo.primary_conninfo(&topo.master, &topo.slave).unwrap(),
             "host=172.16.3.102 port=5432 user=repuser password=repuser application_name=node1"
         );
     }

@@ -65,7 +65,7 @@ pub(super) fn action_params(action: ActionKind) -> &'static [&'static str] {
         ActionKind::MoveAside => &["to", "what"],
         ActionKind::MakeStandby => &["of", "timeline"],
         ActionKind::Pitr => &["target_time", "restore_command"],
-        ActionKind::Load => &["seconds", "clients"],
+        ActionKind::Load => &["seconds", "clients", "background"],
         ActionKind::CopyBackup => &["from", "backup", "to"],
         ActionKind::LedgerCheck => &["max_lost"],
     }
@@ -592,6 +592,20 @@ impl<'a> Checker<'a> {
         Some(s.to_string())
     }
 
+    /// A non-blank string on one line, without control characters (a title, a database name):
+    /// a newline in it would add a line to a runbook or a report.
+    fn line(&mut self, key: &str, value: &Value<'_>) -> Option<String> {
+        let s = self.text(key, value)?;
+        if let Some(c) = crate::plan::quoting::control_char(&s) {
+            self.err(
+                value.span(),
+                format!("`{key}` must be one line without control characters, but it holds {c:?}"),
+            );
+            return None;
+        }
+        Some(s)
+    }
+
     fn boolean(&mut self, key: &str, value: &Value<'_>) -> Option<bool> {
         match value.get_ref() {
             DeValue::Boolean(b) => Some(*b),
@@ -989,7 +1003,7 @@ impl<'a> Checker<'a> {
         let name = required(self, "name", "the drill's short name, such as \"failover\"")
             .and_then(|v| self.pattern("name", v, is_name, "name", NAME_RULE));
         let title = required(self, "title", "a one-line title for reports")
-            .and_then(|v| self.text("title", v));
+            .and_then(|v| self.line("title", v));
         let proves = required(
             self,
             "proves",

@@ -151,6 +151,10 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "run_dir",
 ];
 
+/// The seconds a `load` may run (`pgbench -T`): at least one, at most a day. Checked where the
+/// value is known (`lab drill check`, per profile) and again when the step is rendered.
+pub const LOAD_SECONDS: std::ops::RangeInclusive<u64> = 1..=86_400;
+
 /// The monitor's sampling interval when `[monitor]` gives none (or is absent but a step checks
 /// the monitor's history).
 pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(1);
@@ -526,6 +530,8 @@ pub enum Action {
         seconds: Template,
         /// `pgbench -c` (default 2).
         clients: u32,
+        /// Started and not waited for (its exit not checked), like a `run` step's `background`.
+        background: bool,
     },
     /// Copy a backup taken on another node into this one.
     CopyBackup {

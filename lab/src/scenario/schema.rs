@@ -320,12 +320,12 @@ fn wait() -> Value {
 
 /// The type of each action parameter.
 fn param(key: &str) -> Value {
-    let seconds = json!({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}], "description": "Seconds, or a string such as \"${profile.load_seconds}\"."});
+    let seconds = json!({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 86_400}, {"type": "string"}], "description": "Seconds (1 to 86400), or a string such as \"${profile.load_seconds}\"."});
     match key {
         "mode" | "fallback" => names(StopMode::NAMES, "pg_ctl stop -m MODE."),
         "from" | "of" => node(false),
         "to" | "backup" => string("A node or a directory under /disk1/ to /disk4/."),
-        "wal" => json!({"type": "boolean"}),
+        "wal" | "background" => json!({"type": "boolean"}),
         "what" => json!({"type": "array", "items": names(Area::NAMES, "An area.")}),
         "timeline" => names(&["default", "latest"], "recovery_target_timeline."),
         "target_time" => string("The recovery_target_time."),

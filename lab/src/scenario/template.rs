@@ -152,26 +152,28 @@ impl Template {
     /// The text with every reference replaced by its value; the error names the first variable
     /// `vars` has no value for.
     pub fn render(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, Unbound> {
-        self.render_with(vars, |value| value)
+        self.render_each(vars, |_, value| value)
     }
 
     /// Like [`Template::render`] for a template that is a regex: values are inserted escaped,
     /// so that they match literally (a captured timestamp's `.` and `+` are not operators).
     pub fn render_regex(&self, vars: &dyn Fn(&str) -> Option<String>) -> Result<String, Unbound> {
-        self.render_with(vars, |value| regex::escape(&value))
+        self.render_each(vars, |_, value| regex::escape(&value))
     }
 
-    fn render_with(
+    /// Like [`Template::render`], each value inserted as `escape(name, value)` makes it (a
+    /// shell command's values quoted as words: see `drill::render::Context::render_shell`).
+    pub fn render_each(
         &self,
         vars: &dyn Fn(&str) -> Option<String>,
-        escape: impl Fn(String) -> String,
+        escape: impl Fn(&str, String) -> String,
     ) -> Result<String, Unbound> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Lit(text) => out.push_str(text),
                 Part::Var(name) => match vars(name) {
-                    Some(value) => out.push_str(&escape(value)),
+                    Some(value) => out.push_str(&escape(name, value)),
                     None => return Err(Unbound(name.clone())),
                 },
             }

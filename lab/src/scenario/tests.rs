@@ -338,7 +338,7 @@ const BAD: &[Bad] = &[
         name: "load seconds neither a number nor a variable",
         body: "[[steps]]\ntitle = \"l\"\non = \"primary\"\naction = \"load\"\nwith = { seconds = \"long\", clients = 0 }\n",
         expected: &[
-            "d.toml:8:20: error: `seconds` must be a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\", not \"long\"",
+            "d.toml:8:20: error: `seconds` must be a number of seconds (1 to 86400), or a string such as \"${profile.load_seconds}\", not \"long\"",
             "d.toml:8:38: error: `clients` must be a number of clients (1 to 1000), not 0",
         ],
     },
@@ -726,7 +726,10 @@ fn a_valid_drill_parses_into_the_expected_structure() {
             latest_timeline: true
         })
     );
-    let StepKind::Action(Action::Load { seconds, clients }) = &s[16].kind else {
+    let StepKind::Action(Action::Load {
+        seconds, clients, ..
+    }) = &s[16].kind
+    else {
         panic!("{:?}", s[16].kind)
     };
     assert_eq!(

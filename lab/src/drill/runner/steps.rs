@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{error, failure, needs, Deadline, LabOps, Mark, Runner, StepError, StepResult};
+use crate::cluster::OutputCap;
 use crate::drill::event::{Event, Outcome, Role};
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
@@ -31,6 +32,9 @@ impl<L: LabOps> Runner<L> {
                 Ok(self.run_in_background(plans, backgrounds))
             }
             StepKind::Run { .. } => Ok(self.run_commands(step, plans).await),
+            StepKind::Action(Action::Load { background, .. }) if *background => {
+                Ok(self.run_in_background(plans, backgrounds))
+            }
             StepKind::Action(action) if is_ledger(action) => match needs(node, "the ledger") {
                 Ok(n) => Ok(self.ledger_action(n, action).await),
                 Err(e) => Err(e),
@@ -93,8 +97,9 @@ impl<L: LabOps> Runner<L> {
                 };
                 let n = n.clone();
                 backgrounds.push(tokio::spawn(async move {
+                    let none = HashMap::new();
                     let _ = lab
-                        .run(&n, user, &command, &HashMap::new(), UNBOUNDED)
+                        .run_capped(&n, user, &command, &none, UNBOUNDED, OutputCap::RUN)
                         .await;
                 }));
             }
@@ -121,7 +126,7 @@ impl<L: LabOps> Runner<L> {
                 let timeout = step.effective_timeout().unwrap_or(UNBOUNDED);
                 let out = match self
                     .lab
-                    .run(&n, *user, command, &HashMap::new(), timeout)
+                    .run_capped(&n, *user, command, &HashMap::new(), timeout, OutputCap::RUN)
                     .await
                 {
                     Ok(out) => out,
@@ -277,7 +282,7 @@ impl<L: LabOps> Runner<L> {
         else {
             return error("not an sql step");
         };
-        let sql = match self.ctx.render(sql) {
+        let sql = match self.ctx.render_sql(sql) {
             Ok(s) => s,
             Err(e) => return error(e),
         };
@@ -348,7 +353,7 @@ impl<L: LabOps> Runner<L> {
                 (seen == code.to_string(), format!("pg_isready {seen}"))
             }
             WaitFor::Sql { sql, equals, db } => {
-                let (sql, want) = (self.ctx.render(sql)?, self.ctx.render(equals)?);
+                let (sql, want) = (self.ctx.render_sql(sql)?, self.ctx.render(equals)?);
                 match self.lab.sql(node, db, &sql).await {
                     Ok(v) => {
                         let v = v.unwrap_or_else(|| "NULL".into());

@@ -3,6 +3,7 @@
 use toml::de::DeValue;
 
 use super::*;
+use crate::scenario::LOAD_SECONDS;
 
 impl<'a> Checker<'a> {
     /// The action `value` names and the entries of its `with`, each key checked against the
@@ -138,9 +139,9 @@ impl<'a> Checker<'a> {
             }
             ActionKind::Pitr => {
                 let target_time = required(self, "target_time", "the recovery_target_time")
-                    .and_then(|v| self.template("target_time", v));
+                    .and_then(|v| self.conf_template("target_time", v));
                 let restore_command = self.opt(param("restore_command"), |cx, v| {
-                    cx.template("restore_command", v)
+                    cx.conf_template("restore_command", v)
                 });
                 Some(Action::Pitr {
                     target_time: target_time?,
@@ -154,9 +155,11 @@ impl<'a> Checker<'a> {
                     cx.integer("clients", v, 1..=1000, "a number of clients (1 to 1000)")
                         .map(|c| c as u32)
                 });
+                let background = self.opt(param("background"), |cx, v| cx.boolean("background", v));
                 Some(Action::Load {
                     seconds: seconds?,
                     clients: clients?.unwrap_or(2),
+                    background: background?.unwrap_or(false),
                 })
             }
             ActionKind::CopyBackup => {
@@ -197,41 +200,88 @@ impl<'a> Checker<'a> {
         Some(areas)
     }
 
-    /// `load`'s `seconds`: a positive integer, or a template (which must be one if it has no
-    /// variables).
+    /// A template whose value goes into a configuration file (`pitr`'s `target_time` and
+    /// `restore_command`): what it and each profile make of it must be writable there
+    /// ([`crate::plan::conf_value`]: no control character, such as a newline that would end the
+    /// line). Values only known at run time are checked when the step is rendered.
+    fn conf_template(&mut self, key: &str, value: &Value<'_>) -> Option<Template> {
+        let template = self.template(key, value)?;
+        let no_profile = BTreeMap::new();
+        let literal = (None, substituted(&template, from_profile(&no_profile)));
+        let made: Vec<(Option<&String>, String)> = std::iter::once(literal)
+            .chain(
+                self.profile_values
+                    .iter()
+                    .map(|(p, values)| (Some(p), substituted(&template, from_profile(values)))),
+            )
+            .collect();
+        let bad = made.into_iter().find_map(|(profile, text)| {
+            let known = text.replace('\0', "");
+            crate::plan::quoting::control_char(&known).map(|c| (profile, c))
+        });
+        if let Some((profile, c)) = bad {
+            let by = match profile {
+                Some(p) => format!(" (as profile `{p}` makes it)"),
+                None => String::new(),
+            };
+            let message = format!(
+                "`{key}` holds {c:?}{by}: a value written in a configuration file must be \
+                 one line without control characters"
+            );
+            self.err(value.span(), message);
+            return None;
+        }
+        Some(template)
+    }
+
+    /// `load`'s `seconds`: a number in [`LOAD_SECONDS`], or a template that makes one. What
+    /// every profile makes of a template is checked: with only profile values in it, a number
+    /// in range; with other variables (captures, built-ins), its known text digits only, so no
+    /// value can add a word to the command. The runner checks the rendered value again.
     fn seconds(&mut self, value: &Value<'_>) -> Option<Template> {
-        let expected =
-            "a number of seconds (1 or more), or a string such as \"${profile.load_seconds}\"";
+        let expected = format!(
+            "a number of seconds ({} to {}), or a string such as \"${{profile.load_seconds}}\"",
+            LOAD_SECONDS.start(),
+            LOAD_SECONDS.end()
+        );
         match value.get_ref() {
             DeValue::Integer(_) => {
-                let n = self.integer("seconds", value, 1..=i64::MAX, expected)?;
+                let (min, max) = (*LOAD_SECONDS.start() as i64, *LOAD_SECONDS.end() as i64);
+                let n = self.integer("seconds", value, min..=max, &expected)?;
                 Some(Template::literal(&n.to_string()))
             }
             DeValue::String(_) => {
                 let template = self.template("seconds", value)?;
-                let positive = |text: &str| text.parse::<u64>().is_ok_and(|n| n > 0);
-                if template.variables().next().is_none() && !positive(&template.raw) {
-                    self.err(
-                        value.span(),
-                        format!(
+                let no_profile = BTreeMap::new();
+                let mut made: Vec<(Option<&String>, String)> = self
+                    .profile_values
+                    .iter()
+                    .map(|(p, values)| (Some(p), substituted(&template, from_profile(values))))
+                    .collect();
+                if made.is_empty() {
+                    made.push((None, substituted(&template, from_profile(&no_profile))));
+                }
+                let bad = made.into_iter().find(|(_, text)| !seconds_text(text));
+                if let Some((profile, text)) = bad {
+                    if template.variables().next().is_none() {
+                        let message = format!(
                             "`seconds` must be {expected}, not \"{}\"",
                             quoted(&template.raw)
+                        );
+                        self.err(value.span(), message);
+                        return None;
+                    }
+                    let made = match profile {
+                        Some(p) if text != template.raw => format!(
+                            ", which profile `{p}` makes \"{}\"",
+                            quoted(&text.replace('\0', "${…}"))
                         ),
-                    );
-                    return None;
-                }
-                // What each profile makes of it, where only profile values go in.
-                let only_profiles = template.variables().all(|v| v.starts_with("profile."));
-                let bad = self.profile_values.iter().find_map(|(profile, values)| {
-                    let made = substituted(&template, from_profile(values));
-                    (only_profiles && !positive(&made)).then(|| (profile.clone(), made))
-                });
-                if let Some((profile, made)) = bad {
+                        _ => String::new(),
+                    };
                     let message = format!(
-                        "`seconds` is \"{}\", which profile `{profile}` makes \"{}\": it must \
-                         be a number of seconds (1 or more)",
-                        quoted(&template.raw),
-                        quoted(&made)
+                        "`seconds` is \"{}\"{made}: it must be {expected}; a variable in it may \
+                         only supply digits",
+                        quoted(&template.raw)
                     );
                     self.err(value.span(), message);
                     return None;
@@ -239,9 +289,20 @@ impl<'a> Checker<'a> {
                 Some(template)
             }
             _ => {
-                self.wrong_type("seconds", value, expected);
+                self.wrong_type("seconds", value, &expected);
                 None
             }
         }
+    }
+}
+
+/// Whether `text` (a `seconds` template with its known values in, `\0` for each value only
+/// known at run time) can be a number of seconds: a number in [`LOAD_SECONDS`] when it is all
+/// known, else digits around the unknown values.
+fn seconds_text(text: &str) -> bool {
+    if text.contains('\0') {
+        text.chars().all(|c| c == '\0' || c.is_ascii_digit())
+    } else {
+        text.parse::<u64>().is_ok_and(|n| LOAD_SECONDS.contains(&n))
     }
 }

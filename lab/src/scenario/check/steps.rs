@@ -176,7 +176,7 @@ impl<'a> Checker<'a> {
         let title = match get(&entries, "title") {
             // A title is shown with its variables' values: they must be defined here.
             Some(v) => self
-                .text("title", v)
+                .line("title", v)
                 .filter(|t| self.template_of(t, v.span()).is_some()),
             None => {
                 self.err(
@@ -342,7 +342,7 @@ impl<'a> Checker<'a> {
             Kind::Run => self.run_step(value, entries),
             Kind::Sql => {
                 let sql = self.template("sql", value);
-                let db = self.opt(opt("db"), |cx, v| cx.text("db", v));
+                let db = self.opt(opt("db"), |cx, v| cx.line("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
                 let measure = self.opt(opt("measure"), |cx, v| {
                     cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
@@ -526,7 +526,7 @@ impl<'a> Checker<'a> {
                         None
                     }
                 };
-                let db = self.opt(get(&entries, "db"), |cx, v| cx.text("db", v));
+                let db = self.opt(get(&entries, "db"), |cx, v| cx.line("db", v));
                 Some(WaitFor::Sql {
                     sql: sql?,
                     equals: equals?,

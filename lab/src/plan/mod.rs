@@ -7,6 +7,10 @@
 
 use std::fmt::{self, Write as _};
 
+pub mod quoting;
+
+pub use quoting::{conf_value, conninfo_value, sql_ident, sql_literal, QuoteError};
+
 /// Which node a step runs on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeName(pub String);
