@@ -131,18 +131,21 @@ fn misuses_name_the_use_and_the_definition() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A mistake in a built-in procedure's step is placed at its use in the drill file (the
+/// procedure's file is not on disk) and says where in `<built-in procedure NAME>` it is.
 #[test]
-fn a_mistake_in_a_built_in_procedure_step_names_its_file() {
+fn a_mistake_in_a_built_in_procedure_step_is_placed_at_its_use() {
     // `acked` is captured by load-with-ledger; without it, check-the-new-master cannot use it.
     // ... nor refer to the mark `promote` that promote-the-slave sets.
     let got =
         diagnostics("[[steps]]\nuse = \"check-the-new-master\"\nwith = { node = \"node2\" }\n");
-    let note = "; in procedure `check-the-new-master` (defined at procedures/check-the-new-master.toml:1:1) used at d.toml:4:1";
+    let p = "<built-in procedure check-the-new-master>";
+    let note = format!("; in {p} used at d.toml:4:1");
     assert_eq!(
         got,
         [
-            format!("procedures/check-the-new-master.toml:7:9: error: unknown mark `promote` for `since`; no mark is set before this step{note}"),
-            format!("procedures/check-the-new-master.toml:13:27: error: undefined variable `${{acked}}`; defined at this point: pg.wal_dir, primary.addr, standby.addr, lab.sync_state, run_dir (and 9 more){note}"),
+            format!("d.toml:4:1: error: unknown mark `promote` for `since`; no mark is set before this step (at {p}:7:9){note}"),
+            format!("d.toml:4:1: error: undefined variable `${{acked}}`; defined at this point: pg.wal_dir, primary.addr, standby.addr, lab.sync_state, run_dir (and 9 more) (at {p}:13:27){note}"),
         ]
     );
 }
