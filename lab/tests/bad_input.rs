@@ -151,9 +151,9 @@ fn file_cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("capture of a built-in variable", step("on = \"node1\"\nrun = \"date\"\ncapture = \"today\"\n"), "8:11:", "`today` is a built-in variable"),
         ("a mistake in a built-in procedure", format!("{h}[[steps]]\nuse = \"check-the-new-master\"\nwith = {{ node = \"node2\" }}\n"), "4:1:", "<built-in procedure check-the-new-master>"),
         ("a newline and ESC in a value", step("on = \"node1\\n1:1:1: error: forged\\u001b[2J\"\nrun = \"true\"\n"), "6:6:", "unknown node `node1\\n1:1:1: error: forged\\u{1b}[2J`"),
-        ("procedures each using the next ten times", lab::bench::input::procedures_using_procedures(10), "", "procedures expand to more than"),
-        ("a with value growing tenfold at each level", lab::bench::input::a_value_that_grows(10, 1000), "", "does a `with` value grow"),
-        ("a 100-step procedure used 800 times", lab::bench::input::one_procedure_used_often(100, 800), "", "procedures expand to more than"),
+        ("procedures each using the next ten times", lab::scenario::generated::procedures_using_procedures(10), "", "procedures expand to more than"),
+        ("a with value growing tenfold at each level", lab::scenario::generated::a_value_that_grows(10, 1000), "", "does a `with` value grow"),
+        ("a 100-step procedure used 800 times", lab::scenario::generated::one_procedure_used_often(100, 800), "", "procedures expand to more than"),
         ("flood of distinct regexes", {
             let mut text = h.to_string();
             let mut i = 0;

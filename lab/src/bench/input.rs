@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use super::{figure, wait_with_peak, Figure};
 use crate::error::{Error, Result};
+use crate::scenario::generated::{
+    a_value_that_grows, one_procedure_used_often, procedures_using_procedures, HEAD,
+};
 use crate::scenario::MAX_FILE_BYTES;
-
-const HEAD: &str = "name = \"w\"\ntitle = \"T\"\nproves = \"P.\"\n";
 
 /// `HEAD` and then `step(i)` for i = 0, 1, … while the file stays under 1 MiB.
 fn fill(start: &str, step: impl Fn(usize) -> String) -> String {
@@ -30,55 +31,6 @@ fn padded(text: String) -> String {
     let line = format!("# {}\n", "p".repeat(1000));
     while text.len() + line.len() <= MAX_FILE_BYTES - 512 {
         text.push_str(&line);
-    }
-    text
-}
-
-/// Procedures `p0` … `p7`, each using the one before `fanout` times; the drill uses `p7`:
-/// `fanout`⁸ steps unless something bounds it.
-pub fn procedures_using_procedures(fanout: usize) -> String {
-    let mut text = format!(
-        "{HEAD}[[steps]]\nuse = \"p7\"\n\n[procedures.p0]\n[[procedures.p0.steps]]\ntitle = \"s\"\nnote = \"x\"\n"
-    );
-    for level in 1..8 {
-        text.push_str(&format!("[procedures.p{level}]\n"));
-        for _ in 0..fanout {
-            text.push_str(&format!(
-                "[[procedures.p{level}.steps]]\nuse = \"p{}\"\n",
-                level - 1
-            ));
-        }
-    }
-    text
-}
-
-/// Procedures `q0` … `q7`, each passing its `v` on written `copies` times over: a value of
-/// `value_bytes` grows `copies`-fold at each level.
-pub fn a_value_that_grows(copies: usize, value_bytes: usize) -> String {
-    let mut text = format!(
-        "{HEAD}[[steps]]\nuse = \"q7\"\nwith = {{ v = \"{}\" }}\n\n[procedures.q0]\nparams = {{ v = \"a value\" }}\n[[procedures.q0.steps]]\ntitle = \"s\"\nnote = \"${{v}}\"\n",
-        "v".repeat(value_bytes)
-    );
-    for level in 1..8 {
-        text.push_str(&format!(
-            "[procedures.q{level}]\nparams = {{ v = \"a value\" }}\n[[procedures.q{level}.steps]]\nuse = \"q{}\"\nwith = {{ v = \"{}\" }}\n",
-            level - 1,
-            "${v}".repeat(copies)
-        ));
-    }
-    text
-}
-
-/// One procedure of `steps` steps, used by the drill `uses` times.
-pub fn one_procedure_used_often(steps: usize, uses: usize) -> String {
-    let mut text = format!("{HEAD}[procedures.r]\n");
-    for i in 0..steps {
-        text.push_str(&format!(
-            "[[procedures.r.steps]]\ntitle = \"s{i}\"\nnote = \"x\"\n"
-        ));
-    }
-    for _ in 0..uses {
-        text.push_str("[[steps]]\nuse = \"r\"\n");
     }
     text
 }

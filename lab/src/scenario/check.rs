@@ -1274,6 +1274,18 @@ impl<'a> Checker<'a> {
         if shapes.is_empty() {
             return ok.then_some(profiles);
         }
+        ok &= self.same_keys(at, &shapes)?;
+        ok.then_some(profiles)
+    }
+
+    /// Whether every profile defines the keys `default` does, no more, no fewer (each
+    /// profile's name, the span of its table, its keys); `None` when there is no `default` or
+    /// too many profiles.
+    fn same_keys(
+        &mut self,
+        at: Range<usize>,
+        shapes: &[(String, Range<usize>, Vec<Named>)],
+    ) -> Option<bool> {
         let Some((_, _, default_keys)) = shapes.iter().find(|(n, _, _)| n == "default") else {
             let names: Vec<&str> = shapes.iter().map(|(n, _, _)| n.as_str()).collect();
             self.err(
@@ -1303,7 +1315,7 @@ impl<'a> Checker<'a> {
         // Each problem: where, the profile, the key, and whether the profile lacks it (else it
         // has it and `default` does not); messages are made only for those shown.
         let mut problems = Vec::new();
-        for (name, span, keys) in &shapes {
+        for (name, span, keys) in shapes {
             if name == "default" {
                 continue;
             }
@@ -1319,7 +1331,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        ok &= problems.is_empty();
+        let ok = problems.is_empty();
         for (span, name, key, lacks) in problems {
             let message = match (self.flooded(), lacks) {
                 (true, _) => String::new(),
@@ -1334,7 +1346,7 @@ impl<'a> Checker<'a> {
             };
             self.err(span, message);
         }
-        ok.then_some(profiles)
+        Some(ok)
     }
 
     /// A non-empty array whose items all pass `item`.

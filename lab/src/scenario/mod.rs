@@ -24,6 +24,7 @@ mod check;
 mod duration;
 #[cfg(test)]
 mod fuzz;
+pub mod generated;
 mod model;
 #[cfg(test)]
 mod procedure_tests;

@@ -445,6 +445,10 @@ impl<'a> Checker<'a> {
 
     /// Reports the drill's own procedures that no step uses.
     pub(super) fn unused(&mut self, library: &Library<'_>) {
+        if self.budget.over.is_some() {
+            // The expansion stopped: what it did not reach is not unused.
+            return;
+        }
         for p in library.procedures.values() {
             if p.own && !p.used.get() {
                 let at = p.defined_at;
