@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{figure, wait_with_peak, Figure};
 use crate::error::{Error, Result};
 use crate::scenario::generated::{
-    a_value_that_grows, one_procedure_used_often, procedures_using_procedures, HEAD,
+    a_procedure_of, a_value_that_grows, one_procedure_used_often, procedures_using_procedures, HEAD,
 };
 use crate::scenario::MAX_FILE_BYTES;
 
@@ -86,6 +86,15 @@ pub fn worst_files() -> Vec<(&'static str, String, bool)> {
                 };
                 format!("{HEAD}{}{}[[steps]]\ntitle = \"n\"\nnote = \"x\"\n", half("default"), half("seed"))
             },
+            true,
+        ),
+        (
+            "valid: 9,900 make_standby steps from a procedure (the runbook's longest)",
+            padded(a_procedure_of(
+                "on = \"node2\"\naction = \"make_standby\"\nwith = { of = \"node1\" }\n",
+                100,
+                99,
+            )),
             true,
         ),
         (

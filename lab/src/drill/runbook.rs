@@ -172,6 +172,11 @@ fn references<'t>(text: &'t str, captured: &HashMap<String, usize>, found: &mut 
 /// [`RUNBOOK_BYTES_PER_FILE_BYTE`] × the file + [`RUNBOOK_BASE_BYTES`] long.
 pub fn runbook(drill: &Drill, opts: &Options) -> String {
     let max = RUNBOOK_BYTES_PER_FILE_BYTE * drill.source_bytes + RUNBOOK_BASE_BYTES;
+    runbook_within(drill, opts, max)
+}
+
+/// The runbook, stopped before the first step that starts past `max` bytes.
+fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
     let dialect = Dialect::for_major(opts.version.major);
     let mut out = header(drill, opts);
     if opts.with_setup {
@@ -259,6 +264,21 @@ mod tests {
         let mut opts = Options::new("9.3.25", "seed");
         opts.topo = topology("seed", ArchiveCommand::Literal, RestoreCommand::Literal);
         runbook(&load(drill).unwrap(), &opts)
+    }
+
+    /// Past its bound a runbook stops, saying where.
+    #[test]
+    fn a_runbook_stops_past_its_bound() {
+        let drill = load("failover-switchback").unwrap();
+        let opts = Options::new("15.18", "default");
+        let full = runbook(&drill, &opts);
+        let cut = runbook_within(&drill, &opts, 100);
+        assert!(cut.len() < full.len() / 2, "{}", cut.len());
+        assert!(
+            cut.ends_with("(64 × the drill file + 4 MiB)\n")
+                && cut.contains("stops before step 1:"),
+            "{cut}"
+        );
     }
 
     #[test]

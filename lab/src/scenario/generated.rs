@@ -40,13 +40,16 @@ pub fn a_value_that_grows(copies: usize, value_bytes: usize) -> String {
     text
 }
 
-/// One procedure of `steps` steps, used by the drill `uses` times.
+/// One procedure of `steps` note steps, used by the drill `uses` times.
 pub fn one_procedure_used_often(steps: usize, uses: usize) -> String {
+    a_procedure_of("note = \"x\"\n", steps, uses)
+}
+
+/// One procedure of `steps` steps, each a title and `body`, used by the drill `uses` times.
+pub fn a_procedure_of(body: &str, steps: usize, uses: usize) -> String {
     let mut text = format!("{HEAD}[procedures.r]\n");
     for i in 0..steps {
-        text.push_str(&format!(
-            "[[procedures.r.steps]]\ntitle = \"s{i}\"\nnote = \"x\"\n"
-        ));
+        text.push_str(&format!("[[procedures.r.steps]]\ntitle = \"s{i}\"\n{body}"));
     }
     for _ in 0..uses {
         text.push_str("[[steps]]\nuse = \"r\"\n");
