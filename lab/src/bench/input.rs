@@ -144,6 +144,16 @@ pub fn worst_files() -> Vec<(&'static str, String, bool)> {
             false,
         ),
         (
+            "dotted keys, each three tables deep",
+            fill("", |i| format!("k{i}.a.b.c = 1\n")),
+            false,
+        ),
+        (
+            "tables of one key each",
+            fill("", |i| format!("[x{i}]\ny = 1\n")),
+            false,
+        ),
+        (
             "arrays nested as deep as the file allows",
             format!("{HEAD}x = {}", "[".repeat(MAX_FILE_BYTES - HEAD.len() - 4)),
             false,

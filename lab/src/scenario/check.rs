@@ -253,6 +253,16 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
         cx.err(0..0, super::too_big(text.len() as u64));
         return Err(cx.diags);
     }
+    if let Some(at) = too_many_nodes(text) {
+        cx.err(
+            at..at,
+            format!(
+                "the file has more than {MAX_TOML_NODES} tables, arrays and keys by here: a drill \
+                 has a few hundred"
+            ),
+        );
+        return Err(cx.diags);
+    }
     // Only the first syntax error: the parser can recover and go on, but what it reports after
     // a missing `]` or `"` is mostly the same mistake seen again.
     let root = match DeTable::parse(text) {
@@ -285,6 +295,56 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
             Err(cx.finish())
         }
     }
+}
+
+/// At most this many `[`, `{`, `.` and `=` outside strings and comments (each a table, an array,
+/// a dotted key's part or a key): the parsed TOML tree costs up to 0.6 KiB for each, so that a
+/// 1 MiB file of empty tables or dotted keys would take 150 MB. A drill of 1 MiB of steps has
+/// about 130,000.
+const MAX_TOML_NODES: usize = 140_000;
+
+/// Where the text goes over [`MAX_TOML_NODES`], if it does: counted byte by byte, before it is
+/// parsed, skipping strings and comments.
+fn too_many_nodes(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = b[i..].starts_with(&[q, q, q]);
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    let end = if triple {
+                        b[i..].starts_with(&[q, q, q])
+                    } else {
+                        b[i] == q || b[i] == b'\n'
+                    };
+                    if end {
+                        break;
+                    }
+                    // An escaped character in a basic string.
+                    i += if q == b'"' && b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            b'[' | b'{' | b'.' | b'=' => {
+                n += 1;
+                if n > MAX_TOML_NODES {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A table's entries in file order (the parsed map is sorted by key).
@@ -1416,6 +1476,32 @@ mod tests {
         for action in ActionKind::iter() {
             assert_eq!(action.name().parse::<ActionKind>(), Ok(action));
         }
+    }
+
+    #[test]
+    fn files_of_too_many_tables_are_refused_before_parsing() {
+        let strings = "a = \"[[[{{{...\" # [[[\nb = '''\n[.'''\nc = \"\\\"[\"\n";
+        assert_eq!(too_many_nodes(strings), None);
+        let dotted: String = (0..40_000).map(|i| format!("k{i}.a.b.c = 1\n")).collect();
+        let got = check("d.toml", &dotted).unwrap_err();
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0]
+                .to_string()
+                .starts_with("d.toml:35001:7: error: the file has more than 140000"),
+            "{}",
+            got[0]
+        );
+        // The densest valid steps fit.
+        let mut marks = String::new();
+        for i in 0.. {
+            let step = format!("[[steps]]\ntitle = \"m\"\nmark = \"m{i}\"\n");
+            if marks.len() + step.len() > MAX_FILE_BYTES {
+                break;
+            }
+            marks.push_str(&step);
+        }
+        assert!(too_many_nodes(&marks).is_none());
     }
 
     #[test]
