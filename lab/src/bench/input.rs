@@ -154,6 +154,11 @@ pub fn worst_files() -> Vec<(&'static str, String, bool)> {
             false,
         ),
         (
+            "one array of half a million numbers",
+            format!("{HEAD}x = [{}]\n", "1,".repeat((MAX_FILE_BYTES - HEAD.len() - 8) / 2)),
+            false,
+        ),
+        (
             "arrays nested as deep as the file allows",
             format!("{HEAD}x = {}", "[".repeat(MAX_FILE_BYTES - HEAD.len() - 4)),
             false,
