@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use crate::scenario::NODES;
+use crate::scenario::{MAX_MONITOR_INTERVAL, MIN_MONITOR_INTERVAL, NODES};
 use crate::version::PgVersion;
 
 /// A flag's value or a name the lab refuses; the message says why and what would do.
@@ -79,7 +79,12 @@ pub enum InputError {
         suffix: &'static str,
     },
     /// Not an interval the monitor takes.
-    #[error("`{}` is not an interval: give seconds from 0.1 to 3600", shorten(.0, 40))]
+    #[error(
+        "`{}` is not an interval: give seconds from {} to {}",
+        shorten(.0, 40),
+        MIN_MONITOR_INTERVAL.as_secs_f64(),
+        MAX_MONITOR_INTERVAL.as_secs_f64()
+    )]
     Interval(String),
     /// A flag's value refused, alone or with the other flags given: which flag, its value and
     /// why.
@@ -102,7 +107,8 @@ impl From<InputError> for crate::error::Error {
 
 /// A value in a message: quoted, control characters escaped, cut when long.
 fn quoted(value: &str) -> String {
-    format!("{:?}", shorten(value, 60))
+    // `shorten` has escaped the control characters already.
+    format!("\"{}\"", shorten(value, 60))
 }
 
 /// The refusal of `flag`'s `value`, for `why`.
@@ -368,20 +374,44 @@ pub fn debian_suite(s: &str) -> Result<String> {
     }
 }
 
-/// `lab monitor --interval`: seconds from 0.1 to 3600.
+/// `lab monitor --interval`: seconds from [`MIN_MONITOR_INTERVAL`] to
+/// [`MAX_MONITOR_INTERVAL`] (0.1 to 3600), the bounds a drill's `[monitor]` has too.
 pub fn interval(s: &str) -> Result<Duration> {
+    let (min, max) = (
+        MIN_MONITOR_INTERVAL.as_secs_f64(),
+        MAX_MONITOR_INTERVAL.as_secs_f64(),
+    );
     match s.parse::<f64>() {
-        Ok(secs) if (0.1..=3600.0).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
+        Ok(secs) if (min..=max).contains(&secs) => Ok(Duration::from_secs_f64(secs)),
         _ => Err(InputError::Interval(s.to_string())),
     }
 }
 
-/// `text` cut to at most `max` characters, with `…` where it was cut.
+/// `text` cut to at most `max` characters, with `…` where it was cut, and its control
+/// characters escaped ([`escape`]).
 pub fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+        None => escape(text).into_owned(),
+        Some((at, _)) => format!("{}… ({} bytes)", escape(&text[..at]), text.len()),
     }
+}
+
+/// `text` with every control character written as Rust writes it in a string (`\n`, `\u{1b}`):
+/// a value quoted in a message cannot start a line of its own (forging a `file:line:col:
+/// error:`) or reach the terminal as an escape sequence.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether `path` names a file rather than a built-in name: it holds a `/` or ends `.toml`.
@@ -608,5 +638,15 @@ mod tests {
         assert!(short.len() < 80, "{short}");
         assert!(short.ends_with("(10000 bytes)"));
         assert_eq!(shorten("abc", 50), "abc");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escape("a\nb:1:1: error: x\u{1b}[2J"),
+            "a\\nb:1:1: error: x\\u{1b}[2J"
+        );
+        assert_eq!(shorten("é\t", 50), "é\\t");
+        assert!(matches!(escape("plain"), std::borrow::Cow::Borrowed(_)));
     }
 }

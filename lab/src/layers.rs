@@ -30,6 +30,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("golden", Layer::Core),
     // Text helpers used in every layer's messages; they import nothing.
     ("input::shorten", Layer::Core),
+    ("input::escape", Layer::Core),
     ("input::looks_like_path", Layer::Core),
     ("scenario", Layer::Language),
     ("fault", Layer::Language),

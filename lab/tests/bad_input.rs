@@ -43,6 +43,7 @@ fn assert_refused(what: &str, out: &Output, took: Duration, prefix: &str, max_by
     let stderr = String::from_utf8_lossy(&out.stderr);
     let first = stderr.lines().next().unwrap_or_default();
     let shown: String = stderr.chars().take(600).collect();
+    let shown = format!("{:?} {shown}", out.status);
     assert_eq!(out.status.code(), Some(2), "{what}: {shown}");
     assert!(!stderr.contains("panicked"), "{what}: {shown}");
     assert!(
@@ -159,6 +160,19 @@ fn file_cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("empty file", String::new(), "1:1:", "missing `name`"),
         ("flood of undefined variables", flood("run = \"echo ${nope}\""), "", "undefined variable"),
         ("flood of unknown marks", flood("expect_log = [\"x\"]\nsince = \"nope\""), "", "unknown mark"),
+        ("impossible when", step("note = \"x\"\nwhen = [\"sync\", \"not sync\"]\n"), "7:8:", "can never hold"),
+        ("impossible when through a use", format!("{h}[procedures.p]\n[[procedures.p.steps]]\ntitle = \"a\"\nnote = \"x\"\nwhen = \"sync\"\n[[steps]]\nuse = \"p\"\nwhen = \"not sync\"\n"), "", "can never hold"),
+        ("1 ms monitor interval", format!("{h}monitor = {{ interval = \"1ms\" }}\n{n}"), "4:24:", "must be from 100ms to 1h"),
+        ("monitor interval of a day", format!("{h}monitor = {{ interval = \"24h\" }}\n{n}"), "4:24:", "must be from 100ms to 1h"),
+        ("sleep of a million years", step("sleep = \"8760000000h\"\n"), "6:9:", "at most 24h"),
+        ("timeout of a million years", step("on = \"node1\"\nrun = \"true\"\ntimeout = \"8760000000h\"\n"), "8:11:", "at most 24h"),
+        ("duplicate measure", format!("{h}[[steps]]\ntitle = \"a\"\non = \"node1\"\nsql = \"select 1\"\nmeasure = \"m\"\n[[steps]]\ntitle = \"b\"\non = \"node1\"\nsql = \"select 2\"\nmeasure = \"m\"\n"), "13:11:", "duplicate measure `m`: step 1"),
+        ("capture of a built-in variable", step("on = \"node1\"\nrun = \"date\"\ncapture = \"today\"\n"), "8:11:", "`today` is a built-in variable"),
+        ("a mistake in a built-in procedure", format!("{h}[[steps]]\nuse = \"check-the-new-master\"\nwith = {{ node = \"node2\" }}\n"), "4:1:", "<built-in procedure check-the-new-master>"),
+        ("a newline and ESC in a value", step("on = \"node1\\n1:1:1: error: forged\\u001b[2J\"\nrun = \"true\"\n"), "6:6:", "unknown node `node1\\n1:1:1: error: forged\\u{1b}[2J`"),
+        ("procedures each using the next ten times", lab::scenario::generated::procedures_using_procedures(10), "", "procedures expand to more than"),
+        ("a with value growing tenfold at each level", lab::scenario::generated::a_value_that_grows(10, 1000), "", "does a `with` value grow"),
+        ("a 100-step procedure used 800 times", lab::scenario::generated::one_procedure_used_often(100, 800), "", "procedures expand to more than"),
         ("flood of distinct regexes", {
             let mut text = h.to_string();
             let mut i = 0;
@@ -193,6 +207,12 @@ fn malformed_drill_files_are_refused_with_a_location() {
                 first.contains(": error: ") && stderr.contains(words),
                 "{what}: expected {words:?} in {first:?}"
             );
+            // A value's newline cannot start a line, nor its ESC reach the terminal.
+            assert!(
+                stderr.lines().all(|l| l.starts_with(&format!("{name}:")))
+                    && !stderr.contains('\x1b'),
+                "{what}: a line not of this file, or an ESC: {stderr}"
+            );
         });
         if result.is_err() {
             failures.push(format!("{what}: {first}"));
@@ -205,6 +225,46 @@ fn malformed_drill_files_are_refused_with_a_location() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// The generated worst files of `lab bench --check-input`: refused (or, the valid ones,
+/// checked and printed as a runbook) in bounded time, output and memory, never a panic.
+#[test]
+fn the_worst_generated_files_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (what, text, valid)) in lab::bench::input::worst_files().into_iter().enumerate() {
+        let name = format!("worst{i}.toml");
+        std::fs::write(dir.path().join(&name), &text).unwrap();
+        let (out, took) = lab(&["drill", "check", &name], dir.path());
+        if valid {
+            assert_eq!(out.status.code(), Some(0), "{what}: {out:?}");
+            let (book, took) = lab(&["drill", "runbook", &name], dir.path());
+            assert_eq!(book.status.code(), Some(0), "{what}");
+            let max = lab::drill::runbook::RUNBOOK_BYTES_PER_FILE_BYTE * text.len()
+                + lab::drill::runbook::RUNBOOK_BASE_BYTES;
+            assert!(
+                book.stdout.len() <= max,
+                "{what}: {} bytes",
+                book.stdout.len()
+            );
+            assert!(
+                took < Duration::from_secs(60),
+                "{what}: runbook took {took:?}"
+            );
+            continue;
+        }
+        assert_refused(what, &out, took, &format!("{name}:"), 64 * 1024);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        let place: Vec<&str> = first.splitn(4, ':').collect();
+        assert!(
+            place.len() == 4
+                && place[1].parse::<usize>().is_ok()
+                && place[2].parse::<usize>().is_ok()
+                && place[3].starts_with(" error: "),
+            "{what}: {first}"
+        );
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! is marked where it is captured (`→ captures ${name}`) and where it is used
 //! (`uses ${name} (from step N)`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::render::{self, builtin_vars, Context};
 use crate::pg::{self, ArchiveCommand, Dialect, RestoreCommand, Topology};
@@ -148,9 +148,36 @@ fn body(ctx: &Context, step: &crate::scenario::Step, title: &str) -> String {
     out
 }
 
+/// A runbook is at most this many bytes per byte of the drill file, besides
+/// [`RUNBOOK_BASE_BYTES`]: the checker's budget on what procedures expand to keeps a valid drill
+/// well within it; past it, the runbook stops with a line that says so.
+pub const RUNBOOK_BYTES_PER_FILE_BYTE: usize = 64;
+
+/// What a runbook may be besides [`RUNBOOK_BYTES_PER_FILE_BYTE`] per byte of the file.
+pub const RUNBOOK_BASE_BYTES: usize = 4 << 20;
+
+/// The captured variables `text` refers to (`${name}`), by name.
+fn references<'t>(text: &'t str, captured: &HashMap<String, usize>, found: &mut BTreeSet<&'t str>) {
+    for (at, _) in text.match_indices("${") {
+        let rest = &text[at + 2..];
+        if let Some(name) = rest.split_once('}').map(|(name, _)| name) {
+            if captured.contains_key(name) {
+                found.insert(name);
+            }
+        }
+    }
+}
+
 /// The runbook: chapters 1 and 5 (unless left out), the watch loops if the drill monitors
-/// readiness, then every step of the drill rendered for the version.
+/// readiness, then every step of the drill rendered for the version; at most
+/// [`RUNBOOK_BYTES_PER_FILE_BYTE`] × the file + [`RUNBOOK_BASE_BYTES`] long.
 pub fn runbook(drill: &Drill, opts: &Options) -> String {
+    let max = RUNBOOK_BYTES_PER_FILE_BYTE * drill.source_bytes + RUNBOOK_BASE_BYTES;
+    runbook_within(drill, opts, max)
+}
+
+/// The runbook, stopped before the first step that starts past `max` bytes.
+fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
     let dialect = Dialect::for_major(opts.version.major);
     let mut out = header(drill, opts);
     if opts.with_setup {
@@ -167,9 +194,17 @@ pub fn runbook(drill: &Drill, opts: &Options) -> String {
     let mut ctx = context(drill, dialect, opts);
     out.push_str(&format!("# {}\n\n", drill.title));
     // Where each captured value comes from: its name and the step that captures it.
-    let mut captured: BTreeMap<String, usize> = BTreeMap::new();
+    let mut captured: HashMap<String, usize> = HashMap::new();
     for (i, step) in drill.steps.iter().enumerate() {
         let number = i + 1;
+        if out.len() > max {
+            out.push_str(&format!(
+                "# … the runbook stops before step {number}: it is longer than {max} bytes \
+                 ({RUNBOOK_BYTES_PER_FILE_BYTE} × the drill file + {} MiB)\n",
+                RUNBOOK_BASE_BYTES >> 20
+            ));
+            break;
+        }
         let node = step.on.as_ref().and_then(|r| ctx.resolve(r));
         let where_ = match &step.on {
             Some(NodeRef::All) => "all".to_string(),
@@ -186,11 +221,13 @@ pub fn runbook(drill: &Drill, opts: &Options) -> String {
             out.push_str(&format!("# only when {only}\n"));
         }
         let body = body(&ctx, step, &title);
-        for (name, from) in &captured {
-            let reference = format!("${{{name}}}");
-            if body.contains(&reference) || title.contains(&reference) {
-                out.push_str(&format!("uses {reference} (from step {from})\n"));
-            }
+        // One pass over the text for its references, not one per captured value.
+        let mut used = BTreeSet::new();
+        references(&body, &captured, &mut used);
+        references(&title, &captured, &mut used);
+        for name in used {
+            let from = captured[name];
+            out.push_str(&format!("uses ${{{name}}} (from step {from})\n"));
         }
         out.push_str(&body);
         if let Some(name) = &step.capture {
@@ -228,6 +265,21 @@ mod tests {
         let mut opts = Options::new("9.3.25", "seed");
         opts.topo = topology("seed", ArchiveCommand::Literal, RestoreCommand::Literal);
         runbook(&load(drill).unwrap(), &opts)
+    }
+
+    /// Past its bound a runbook stops, saying where.
+    #[test]
+    fn a_runbook_stops_past_its_bound() {
+        let drill = load("failover-switchback").unwrap();
+        let opts = Options::new("15.18", "default");
+        let full = runbook(&drill, &opts);
+        let cut = runbook_within(&drill, &opts, 100);
+        assert!(cut.len() < full.len() / 2, "{}", cut.len());
+        assert!(
+            cut.ends_with("(64 × the drill file + 4 MiB)\n")
+                && cut.contains("stops before step 1:"),
+            "{cut}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! names a step defines (captures, marks) are registered even when the step has errors, so a
 //! later use is not reported a second time.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -83,12 +83,22 @@ const DISK_ROOTS: &[&str] = &["/disk1/", "/disk2/", "/disk3/", "/disk4/"];
 /// At most this many diagnostics are shown for a file; the rest are counted.
 pub(super) const MAX_DIAGNOSTICS: usize = 50;
 
-/// At most this many characters of a message: values quoted in it are cut to fit.
+/// At most this many characters of a message, the procedure trail included.
 const MAX_MESSAGE_CHARS: usize = 600;
+
+/// At most this many bytes of diagnostics are shown for a file (whatever their number).
+pub(super) const MAX_DIAGNOSTIC_BYTES: usize = 60 << 10;
+
+/// At most this many profiles: each path is checked again with each profile's values.
+const MAX_PROFILES: usize = 64;
 
 /// The compiled size one pattern may have (the runner's regexes allow 10 MiB; a drill's log
 /// patterns need a few KiB).
 const REGEX_SIZE_LIMIT: usize = 256 << 10;
+
+/// The longest pattern text: parsing costs memory by the character, and a log line's pattern
+/// is a line or two.
+const MAX_PATTERN_BYTES: usize = 4 << 10;
 
 /// The compiled size all of a file's patterns may have together: compiling is what costs time.
 const REGEX_FILE_BUDGET: usize = 16 << 20;
@@ -109,6 +119,9 @@ enum RegexProblem {
         REGEX_FILE_BUDGET >> 20
     )]
     OverBudget,
+    /// Longer than [`MAX_PATTERN_BYTES`].
+    #[error("it is {0} bytes long: a pattern may have at most {MAX_PATTERN_BYTES}")]
+    TooLong(usize),
     /// What the regex compiler says.
     #[error("{0}")]
     Other(String),
@@ -240,6 +253,16 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
         cx.err(0..0, super::too_big(text.len() as u64));
         return Err(cx.diags);
     }
+    if let Some(at) = too_many_nodes(text) {
+        cx.err(
+            at..at,
+            format!(
+                "the file has more than {MAX_TOML_NODES} tables, arrays, keys and items by here: a \
+                 drill has a few hundred"
+            ),
+        );
+        return Err(cx.diags);
+    }
     // Only the first syntax error: the parser can recover and go on, but what it reports after
     // a missing `]` or `"` is mostly the same mistake seen again.
     let root = match DeTable::parse(text) {
@@ -272,6 +295,56 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
             Err(cx.finish())
         }
     }
+}
+
+/// At most this many `[`, `{`, `.`, `=` and `,` outside strings and comments (each a table, an
+/// array, a dotted key's part, a key or an array's item): the parsed TOML tree costs up to 0.6 KiB for each, so that a
+/// 1 MiB file of empty tables or dotted keys would take 150 MB. A drill of 1 MiB of steps has
+/// about 130,000.
+const MAX_TOML_NODES: usize = 140_000;
+
+/// Where the text goes over [`MAX_TOML_NODES`], if it does: counted byte by byte, before it is
+/// parsed, skipping strings and comments.
+fn too_many_nodes(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = b[i..].starts_with(&[q, q, q]);
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    let end = if triple {
+                        b[i..].starts_with(&[q, q, q])
+                    } else {
+                        b[i] == q || b[i] == b'\n'
+                    };
+                    if end {
+                        break;
+                    }
+                    // An escaped character in a basic string.
+                    i += if q == b'"' && b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += if triple { 3 } else { 1 };
+                continue;
+            }
+            b'[' | b'{' | b'.' | b'=' | b',' => {
+                n += 1;
+                if n > MAX_TOML_NODES {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A table's entries in file order (the parsed map is sorted by key).
@@ -444,8 +517,14 @@ struct Checker<'a> {
     profile_values: BTreeMap<String, BTreeMap<String, String>>,
     /// Marks set so far and the step setting each.
     marks: Vec<(String, usize)>,
-    /// The same, for lookups.
-    mark_set: HashSet<String>,
+    /// The same, for lookups: each mark and the (first) step setting it.
+    mark_set: HashMap<String, usize>,
+    /// Each `measure` name and the step measuring it.
+    measures: HashMap<String, usize>,
+    /// What procedures have expanded to so far (see [`expand::Budget`]).
+    budget: expand::Budget,
+    /// Bytes of the diagnostics kept so far.
+    shown_bytes: usize,
     /// Every mark in the file and the (first) step setting it.
     all_marks: BTreeMap<String, usize>,
     /// Ids seen so far and the step using each.
@@ -470,7 +549,10 @@ impl<'a> Checker<'a> {
             defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
             captures: BTreeMap::new(),
             marks: Vec::new(),
-            mark_set: HashSet::new(),
+            mark_set: HashMap::new(),
+            measures: HashMap::new(),
+            budget: expand::Budget::for_file(src.len()),
+            shown_bytes: 0,
             profile_values: BTreeMap::new(),
             roles: Roles::default(),
             all_marks: BTreeMap::new(),
@@ -495,9 +577,12 @@ impl<'a> Checker<'a> {
 
     /// Whether diagnostics are no longer shown: work spent on a message's details is wasted.
     fn flooded(&self) -> bool {
-        self.diags.len() >= MAX_DIAGNOSTICS
+        self.diags.len() >= MAX_DIAGNOSTICS || self.shown_bytes >= MAX_DIAGNOSTIC_BYTES
     }
 
+    /// Reports a problem at `span`. One inside a built-in procedure is placed at the
+    /// (outermost) use of it in the drill file, which is on disk; the message says where in
+    /// the procedure. The message is cut to [`MAX_MESSAGE_CHARS`] with its procedure trail.
     fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         if self.flooded() {
             if self.suppressed == 0 {
@@ -507,20 +592,27 @@ impl<'a> Checker<'a> {
             return;
         }
         let mut message = message.into();
+        let mut at = span.start;
+        if let (false, Some(outermost)) = (self.sources.in_drill(at), self.origin.first()) {
+            message.push_str(&format!(" (at {})", self.sources.place(at)));
+            at = outermost.used_at();
+        }
+        message.push_str(&self.origin_note());
         if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
             message.truncate(cut);
             message.push('…');
         }
-        message.push_str(&self.origin_note());
-        let (file, line, col) = self.sources.locate(span.start);
+        let (file, line, col) = self.sources.locate(at);
         self.order
-            .push(self.origin.first().map_or(span.start, |o| o.used_at()));
-        self.diags.push(Diagnostic {
+            .push(self.origin.first().map_or(at, |o| o.used_at()));
+        let diagnostic = Diagnostic {
             file: file.to_string(),
             line,
             col,
             message,
-        });
+        };
+        self.shown_bytes += diagnostic.to_string().len() + 1;
+        self.diags.push(diagnostic);
     }
 
     /// The diagnostics, top to bottom, and a last one counting those not shown.
@@ -645,7 +737,23 @@ impl<'a> Checker<'a> {
     fn when(&mut self, value: &Value<'_>) -> Option<Vec<When>> {
         if value.get_ref().as_array().is_some() {
             let expected = "a condition or an array of conditions";
-            return self.array("when", value, expected, |cx, v| cx.condition(v));
+            let all = self.array("when", value, expected, |cx, v| cx.condition(v))?;
+            let both = all.iter().find(|w| {
+                all.iter()
+                    .any(|o| o.condition == w.condition && o.holds != w.holds)
+            });
+            if let Some(w) = both {
+                let name = w.condition.as_str();
+                self.err(
+                    value.span(),
+                    format!(
+                        "`when` can never hold: it asks for `{name}` and `not {name}` (a `when` \
+                         on a `use` is added to its procedure's steps' own)"
+                    ),
+                );
+                return None;
+            }
+            return Some(all);
         }
         self.condition(value).map(|w| vec![w])
     }
@@ -690,6 +798,13 @@ impl<'a> Checker<'a> {
             return None;
         };
         match parse_duration(s) {
+            Ok(d) if d > MAX_STEP_DURATION => {
+                self.err(
+                    value.span(),
+                    format!("`{key}` must be at most 24h, not {}", quoted(s)),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.err(value.span(), e.to_string());
@@ -865,16 +980,7 @@ impl<'a> Checker<'a> {
         if self.regexes_seen.contains(&pattern) {
             return Some(template);
         }
-        let problem = match regex_syntax::Parser::new().parse(&pattern) {
-            // Past the budget (or the diagnostics shown) a pattern is not even parsed.
-            _ if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() => {
-                Some(RegexProblem::OverBudget.to_string())
-            }
-            Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
-            Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
-            Err(e) => Some(e.to_string()),
-            Ok(_) => self.regex_budget(&pattern).err().map(|p| p.to_string()),
-        };
+        let problem = self.pattern_problem(&pattern);
         match problem {
             Some(problem) => {
                 let s = quoted(s);
@@ -882,6 +988,23 @@ impl<'a> Checker<'a> {
                 None
             }
             None => Some(template),
+        }
+    }
+
+    /// What is wrong with a pattern not seen before, if anything. Past the budget (or the
+    /// diagnostics shown), or over [`MAX_PATTERN_BYTES`], a pattern is not even parsed.
+    fn pattern_problem(&mut self, pattern: &str) -> Option<String> {
+        if pattern.len() > MAX_PATTERN_BYTES {
+            return Some(RegexProblem::TooLong(pattern.len()).to_string());
+        }
+        if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() {
+            return Some(RegexProblem::OverBudget.to_string());
+        }
+        match regex_syntax::Parser::new().parse(pattern) {
+            Err(regex_syntax::Error::Parse(e)) => Some(e.kind().to_string()),
+            Err(regex_syntax::Error::Translate(e)) => Some(e.kind().to_string()),
+            Err(e) => Some(e.to_string()),
+            Ok(_) => self.regex_budget(pattern).err().map(|p| p.to_string()),
         }
     }
 
@@ -900,7 +1023,11 @@ impl<'a> Checker<'a> {
                     self.regex_spent = REGEX_FILE_BUDGET;
                     RegexProblem::OverBudget
                 }
-                Some(_) => RegexProblem::TooBig,
+                Some(_) => {
+                    // Compiling it cost as much as a pattern of the limit's size.
+                    self.regex_spent += REGEX_SIZE_LIMIT;
+                    RegexProblem::TooBig
+                }
                 None => RegexProblem::Other(e.to_string()),
             })?;
         self.regex_spent += nfa.memory_usage();
@@ -938,7 +1065,7 @@ impl<'a> Checker<'a> {
     /// A mark set by an earlier step.
     fn since(&mut self, value: &Value<'_>) -> Option<String> {
         let s = self.string("since", value)?;
-        if self.mark_set.contains(s) {
+        if self.mark_set.contains_key(s) {
             return Some(s.to_string());
         }
         let before = if self.marks.is_empty() {
@@ -1065,6 +1192,7 @@ impl<'a> Checker<'a> {
             profiles: profiles?,
             steps,
             lab: lab?,
+            source_bytes: self.sources.drill_len(),
         })
     }
 
@@ -1122,7 +1250,20 @@ impl<'a> Checker<'a> {
         self.only_key("monitor", &entries, "interval");
         match get(&entries, "interval") {
             None => Some(DEFAULT_MONITOR_INTERVAL),
-            Some(v) => self.positive_duration("interval", v),
+            Some(v) => {
+                let d = self.positive_duration("interval", v)?;
+                if !(MIN_MONITOR_INTERVAL..=MAX_MONITOR_INTERVAL).contains(&d) {
+                    self.err(
+                        v.span(),
+                        format!(
+                            "`interval` must be from {MIN_MONITOR_INTERVAL:?} to 1h (as `lab \
+                             monitor --interval` takes it), not {d:?}"
+                        ),
+                    );
+                    return None;
+                }
+                Some(d)
+            }
         }
     }
 
@@ -1212,6 +1353,18 @@ impl<'a> Checker<'a> {
         if shapes.is_empty() {
             return ok.then_some(profiles);
         }
+        ok &= self.same_keys(at, &shapes)?;
+        ok.then_some(profiles)
+    }
+
+    /// Whether every profile defines the keys `default` does, no more, no fewer (each
+    /// profile's name, the span of its table, its keys); `None` when there is no `default` or
+    /// too many profiles.
+    fn same_keys(
+        &mut self,
+        at: Range<usize>,
+        shapes: &[(String, Range<usize>, Vec<Named>)],
+    ) -> Option<bool> {
         let Some((_, _, default_keys)) = shapes.iter().find(|(n, _, _)| n == "default") else {
             let names: Vec<&str> = shapes.iter().map(|(n, _, _)| n.as_str()).collect();
             self.err(
@@ -1224,40 +1377,55 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
+        if shapes.len() > MAX_PROFILES {
+            self.err(
+                at,
+                format!(
+                    "{} profiles: a drill has at most {MAX_PROFILES} (each path is checked with \
+                     each profile's values)",
+                    shapes.len()
+                ),
+            );
+            return None;
+        }
+        // Sets, not lists: profiles of many keys are compared in linear time.
+        let default_set: HashSet<&str> = default_keys.iter().map(|(k, _)| k.as_str()).collect();
         let default_keys: Vec<&str> = default_keys.iter().map(|(k, _)| k.as_str()).collect();
+        // Each problem: where, the profile, the key, and whether the profile lacks it (else it
+        // has it and `default` does not); messages are made only for those shown.
         let mut problems = Vec::new();
-        for (name, span, keys) in &shapes {
+        for (name, span, keys) in shapes {
             if name == "default" {
                 continue;
             }
+            let own: HashSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
             for (key, key_at) in keys {
-                if !default_keys.contains(&key.as_str()) {
-                    problems.push((
-                        key_at.clone(),
-                        format!(
-                            "profile `{name}` defines `{key}`, which profile `default` does not: \
-                             every profile must define the same variables"
-                        ),
-                    ));
+                if !default_set.contains(key.as_str()) {
+                    problems.push((key_at.clone(), name.as_str(), key.as_str(), false));
                 }
             }
             for key in &default_keys {
-                if !keys.iter().any(|(k, _)| k == key) {
-                    problems.push((
-                        span.clone(),
-                        format!(
-                            "profile `{name}` lacks `{key}`, which profile `default` defines: \
-                             every profile must define the same variables"
-                        ),
-                    ));
+                if !own.contains(key) {
+                    problems.push((span.clone(), name.as_str(), key, true));
                 }
             }
         }
-        ok &= problems.is_empty();
-        for (span, message) in problems {
+        let ok = problems.is_empty();
+        for (span, name, key, lacks) in problems {
+            let message = match (self.flooded(), lacks) {
+                (true, _) => String::new(),
+                (false, true) => format!(
+                    "profile `{name}` lacks `{key}`, which profile `default` defines: every \
+                     profile must define the same variables"
+                ),
+                (false, false) => format!(
+                    "profile `{name}` defines `{key}`, which profile `default` does not: every \
+                     profile must define the same variables"
+                ),
+            };
             self.err(span, message);
         }
-        ok.then_some(profiles)
+        Some(ok)
     }
 
     /// A non-empty array whose items all pass `item`.
@@ -1327,6 +1495,32 @@ mod tests {
         for action in ActionKind::iter() {
             assert_eq!(action.name().parse::<ActionKind>(), Ok(action));
         }
+    }
+
+    #[test]
+    fn files_of_too_many_tables_are_refused_before_parsing() {
+        let strings = "a = \"[[[{{{...,,,\" # [[[,\nb = '''\n[.'''\nc = \"\\\"[\"\n";
+        assert_eq!(too_many_nodes(strings), None);
+        let dotted: String = (0..40_000).map(|i| format!("k{i}.a.b.c = 1\n")).collect();
+        let got = check("d.toml", &dotted).unwrap_err();
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0]
+                .to_string()
+                .starts_with("d.toml:35001:7: error: the file has more than 140000"),
+            "{}",
+            got[0]
+        );
+        // The densest valid steps fit.
+        let mut marks = String::new();
+        for i in 0.. {
+            let step = format!("[[steps]]\ntitle = \"m\"\nmark = \"m{i}\"\n");
+            if marks.len() + step.len() > MAX_FILE_BYTES {
+                break;
+            }
+            marks.push_str(&step);
+        }
+        assert!(too_many_nodes(&marks).is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::check::MAX_DIAGNOSTICS;
+use super::check::{MAX_DIAGNOSTICS, MAX_DIAGNOSTIC_BYTES};
 use super::*;
 
 /// Values a key may get: the vocabulary of the format, near misses and hostile text.
@@ -31,6 +31,9 @@ fn value() -> impl Strategy<Value = String> {
         Just("99999999999999999999".to_string()),
         Just("1979-05-27".to_string()),
         Just("[[[[]]]]".to_string()),
+        Just("\"${v}${v}${v}\"".to_string()),
+        Just("\"${v}\"".to_string()),
+        Just("\"a\\nb:1:1: error: forged\\u001b[2J\"".to_string()),
         "[a-z${}\\\\\"'(){}\\[\\]0-9 .;/-]{0,40}".prop_map(|s| format!("{s:?}")),
         any::<i64>().prop_map(|n| n.to_string()),
     ]
@@ -85,14 +88,73 @@ fn step() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A step using one of the drill's procedures (`p0` … `p3`) or a built-in one, with a `with`
+/// and maybe a `when`.
+fn use_step() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec!["p0", "p1", "p2", "p3", "inject", "nope"]),
+        prop::option::of(value()),
+        prop::option::of(prop::sample::select(vec![
+            "\"sync\"",
+            "[\"sync\", \"not sync\"]",
+            "\"not literal-archive\"",
+        ])),
+    )
+        .prop_map(|(name, with, when)| {
+            let mut s = format!("[[steps]]\nuse = \"{name}\"\n");
+            if let Some(v) = with {
+                s.push_str(&format!("with = {{ v = {v} }}\n"));
+            }
+            if let Some(w) = when {
+                s.push_str(&format!("when = {w}\n"));
+            }
+            s
+        })
+}
+
+/// A drill's own procedures `p0`, `p1`, …, each with the parameter `v`, a few steps and, maybe,
+/// uses of the one before (several times, passing `v` on grown) or of itself.
+fn procedures() -> impl Strategy<Value = String> {
+    let procedure = (
+        prop::collection::vec(step(), 0..3),
+        prop::option::of((value(), 1..12usize)),
+        any::<bool>(),
+    );
+    prop::collection::vec(procedure, 0..4).prop_map(|procs| {
+        let mut s = String::new();
+        for (i, (steps, uses, itself)) in procs.into_iter().enumerate() {
+            let header = format!("[[procedures.p{i}.steps]]");
+            s.push_str(&format!(
+                "[procedures.p{i}]\nparams = {{ v = \"a value\" }}\n"
+            ));
+            s.push_str(&format!(
+                "{header}\ntitle = \"${{v}}\"\nnote = \"${{v}}\"\n"
+            ));
+            for step in steps {
+                s.push_str(&step.replacen("[[steps]]", &header, 1));
+            }
+            if let (Some((arg, times)), true) = (uses, i > 0) {
+                for _ in 0..times {
+                    let callee = if itself { i } else { i - 1 };
+                    s.push_str(&format!(
+                        "{header}\nuse = \"p{callee}\"\nwith = {{ v = {arg} }}\n"
+                    ));
+                }
+            }
+        }
+        s
+    })
+}
+
 /// A drill file.
 fn drill() -> impl Strategy<Value = String> {
     (
         prop::option::of(value()),
         prop::collection::vec((key(), value()), 0..3),
-        prop::collection::vec(step(), 0..12),
+        prop::collection::vec(prop_oneof![3 => step(), 1 => use_step()], 0..12),
+        procedures(),
     )
-        .prop_map(|(lab, profile, steps)| {
+        .prop_map(|(lab, profile, steps, procedures)| {
             let mut s = "name = \"f\"\ntitle = \"T\"\nproves = \"P.\"\n".to_string();
             if let Some(size) = lab {
                 s.push_str(&format!("[lab]\nwal_disk_size = {size}\n"));
@@ -104,6 +166,7 @@ fn drill() -> impl Strategy<Value = String> {
                 }
             }
             s.extend(steps);
+            s.push_str(&procedures);
             s
         })
 }
@@ -121,11 +184,15 @@ proptest! {
         if let Err(diags) = parse("f.toml", &text) {
             prop_assert!(!diags.is_empty());
             prop_assert!(diags.len() <= MAX_DIAGNOSTICS + 1);
+            let mut total = 0;
             for d in &diags {
                 let shown = d.to_string();
                 prop_assert!(shown.starts_with("f.toml:"), "{}", shown);
-                prop_assert!(shown.chars().count() < 700, "{}", shown);
+                prop_assert!(!shown.contains(['\n', '\x1b']), "{}", shown);
+                prop_assert!(shown.chars().count() < 800, "{}", shown);
+                total += shown.len() + 1;
             }
+            prop_assert!(total <= MAX_DIAGNOSTIC_BYTES + 4096, "{} bytes", total);
         }
     }
 

@@ -24,6 +24,7 @@ mod check;
 mod duration;
 #[cfg(test)]
 mod fuzz;
+pub mod generated;
 mod model;
 #[cfg(test)]
 mod procedure_tests;
@@ -41,7 +42,7 @@ pub use duration::{parse_duration, parse_wal_disk_size, BadDuration, BadSize};
 pub use model::{
     Action, ActionKind, Area, Condition, Drill, Kind, LabNeeds, NodeRef, Step, StepKind, StopMode,
     WaitFor, When, ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, KINDS,
-    LOAD_SECONDS, NODES, ROLES,
+    LOAD_SECONDS, MAX_MONITOR_INTERVAL, MAX_STEP_DURATION, MIN_MONITOR_INTERVAL, NODES, ROLES,
 };
 pub use roles::primary_after;
 pub use schema::{drill_schema, SCHEMA_ID};
@@ -80,11 +81,16 @@ pub struct Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line: the file's name and the message have their control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::input::escape;
         write!(
             f,
             "{}:{}:{}: error: {}",
-            self.file, self.line, self.col, self.message
+            escape(&self.file),
+            self.line,
+            self.col,
+            escape(&self.message)
         )
     }
 }

@@ -159,6 +159,16 @@ pub const LOAD_SECONDS: std::ops::RangeInclusive<u64> = 1..=86_400;
 /// the monitor's history).
 pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The shortest readiness-monitor interval, in a drill's `[monitor]` and for `lab monitor
+/// --interval`: probing both nodes faster only loads them.
+pub const MIN_MONITOR_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The longest readiness-monitor interval (an hour): a slower monitor sees nothing.
+pub const MAX_MONITOR_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The longest `sleep` or `timeout` of a step (a day): a drill is rehearsed in one sitting.
+pub const MAX_STEP_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// A drill, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drill {
@@ -180,6 +190,8 @@ pub struct Drill {
     pub steps: Vec<Step>,
     /// What the drill needs of the lab it brings up (`[lab]`).
     pub lab: LabNeeds,
+    /// The size of the drill file in bytes: what a runbook's length is bounded by.
+    pub source_bytes: usize,
 }
 
 /// What a drill needs of a fresh lab, beyond chapter 1 (`[lab]` in a drill file). A flag given

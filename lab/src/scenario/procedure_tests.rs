@@ -131,18 +131,21 @@ fn misuses_name_the_use_and_the_definition() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A mistake in a built-in procedure's step is placed at its use in the drill file (the
+/// procedure's file is not on disk) and says where in `<built-in procedure NAME>` it is.
 #[test]
-fn a_mistake_in_a_built_in_procedure_step_names_its_file() {
+fn a_mistake_in_a_built_in_procedure_step_is_placed_at_its_use() {
     // `acked` is captured by load-with-ledger; without it, check-the-new-master cannot use it.
     // ... nor refer to the mark `promote` that promote-the-slave sets.
     let got =
         diagnostics("[[steps]]\nuse = \"check-the-new-master\"\nwith = { node = \"node2\" }\n");
-    let note = "; in procedure `check-the-new-master` (defined at procedures/check-the-new-master.toml:1:1) used at d.toml:4:1";
+    let p = "<built-in procedure check-the-new-master>";
+    let note = format!("; in {p} used at d.toml:4:1");
     assert_eq!(
         got,
         [
-            format!("procedures/check-the-new-master.toml:7:9: error: unknown mark `promote` for `since`; no mark is set before this step{note}"),
-            format!("procedures/check-the-new-master.toml:13:27: error: undefined variable `${{acked}}`; defined at this point: pg.wal_dir, primary.addr, standby.addr, lab.sync_state, run_dir (and 9 more){note}"),
+            format!("d.toml:4:1: error: unknown mark `promote` for `since`; no mark is set before this step (at {p}:7:9){note}"),
+            format!("d.toml:4:1: error: undefined variable `${{acked}}`; defined at this point: pg.wal_dir, primary.addr, standby.addr, lab.sync_state, run_dir (and 9 more) (at {p}:13:27){note}"),
         ]
     );
 }
@@ -254,4 +257,64 @@ fn no_step_block_is_written_more_than_twice_in_scenarios() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].0, "title = \"mark the fault\" mark = \"fault\"");
+}
+
+/// The built-in `inject` can be used more than once: its mark `fault` moves to the latest use.
+/// A drill's own mark set twice is still refused.
+#[test]
+fn inject_can_be_used_twice() {
+    let inject = |node: &str| {
+        format!(
+            "[[steps]]\nuse = \"inject\"\nwith = {{ fault = \"node-crash\", node = \"{node}\", title = \"t\" }}\n"
+        )
+    };
+    let body = format!(
+        "{}{}[[steps]]\ntitle = \"l\"\non = \"node1\"\nexpect_log = [\"x\"]\nsince = \"fault\"\n",
+        inject("node1"),
+        inject("node2")
+    );
+    let drill = parse("d.toml", &format!("{HEAD}{body}")).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(drill.steps.len(), 5);
+    let twice = "[[steps]]\ntitle = \"a\"\nmark = \"m\"\n[[steps]]\ntitle = \"b\"\nmark = \"m\"\n";
+    assert_eq!(
+        diagnostics(twice),
+        ["d.toml:9:8: error: mark `m` is already set by step 1"]
+    );
+}
+
+/// Procedures that multiply their steps, or a value that grows at each level, are stopped by
+/// the expansion budget at the use that goes over it, quickly.
+#[test]
+fn expansion_has_a_budget() {
+    use super::generated::{
+        a_value_that_grows, one_procedure_used_often, procedures_using_procedures,
+    };
+    let started = std::time::Instant::now();
+    for (what, text) in [
+        ("tenfold", procedures_using_procedures(10)),
+        ("growing", a_value_that_grows(10, 1000)),
+        ("often", one_procedure_used_often(100, 800)),
+    ] {
+        let diags = parse("d.toml", &text).expect_err(what);
+        assert_eq!(diags.len(), 1, "{what}: {diags:?}");
+        let shown = diags[0].to_string();
+        assert!(
+            shown.contains("error: procedures expand to more than"),
+            "{what}: {shown}"
+        );
+    }
+    // Within the budget: 100 steps used 20 times.
+    assert!(parse("d.toml", &one_procedure_used_often(100, 20)).is_ok());
+    // Steps are counted too: a file large enough for the bytes still stops at 10,000 steps.
+    let mut padded = one_procedure_used_often(1, 10_001);
+    padded.push_str(&format!("# {}\n", "p".repeat(600_000)));
+    let diags = parse("d.toml", &padded).expect_err("steps");
+    assert!(
+        diags[0]
+            .message
+            .starts_with("procedures expand to more than 10000 steps"),
+        "{}",
+        diags[0]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

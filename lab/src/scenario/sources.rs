@@ -60,10 +60,27 @@ impl<'a> Sources<'a> {
         (&file.name, line, col)
     }
 
+    /// The 1-based line of an offset (without its column, which costs the line's length).
+    pub(super) fn line(&self, offset: usize) -> usize {
+        let file = self.source(offset);
+        let local = (offset - file.base).min(file.text.len());
+        file.line_starts.partition_point(|&s| s <= local)
+    }
+
     /// `file:line:col` of an offset.
     pub(super) fn place(&self, offset: usize) -> String {
         let (file, line, col) = self.locate(offset);
         format!("{file}:{line}:{col}")
+    }
+
+    /// The drill file's length in bytes.
+    pub(super) fn drill_len(&self) -> usize {
+        self.files[0].text.len()
+    }
+
+    /// Whether an offset is in the drill file (not in a built-in procedure's text).
+    pub(super) fn in_drill(&self, offset: usize) -> bool {
+        offset <= self.drill_len()
     }
 
     /// The source text of a span (within one text), if it is one.

@@ -117,6 +117,80 @@ pub(in crate::scenario) const USE_KEYS: &[&str] = &["use", "with", "when"];
 /// How deep procedures may use procedures.
 const MAX_DEPTH: usize = 8;
 
+/// At most this many steps come out of procedures in one drill.
+pub(in crate::scenario) const MAX_EXPANDED_STEPS: usize = 10_000;
+
+/// What procedures may expand to, in bytes, besides [`EXPANDED_BYTES_PER_FILE_BYTE`] per byte
+/// of the file.
+pub(in crate::scenario) const EXPANDED_BYTES_BASE: usize = 256 << 10;
+
+/// What procedures may expand to, in bytes per byte of the drill file.
+pub(in crate::scenario) const EXPANDED_BYTES_PER_FILE_BYTE: usize = 4;
+
+/// What each value, key or step table weighs besides its text, in bytes.
+const NODE_BYTES: usize = 8;
+
+/// Why an expansion stopped: the budget it went over.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+pub(super) enum OverBudget {
+    /// More than [`MAX_EXPANDED_STEPS`] steps.
+    #[error(
+        "procedures expand to more than {MAX_EXPANDED_STEPS} steps with this use: a drill's \
+         procedures may make at most {MAX_EXPANDED_STEPS} (do they use each other many times?)"
+    )]
+    Steps,
+    /// More bytes than the file's allowance.
+    #[error(
+        "procedures expand to more than {0} bytes with this use ({EXPANDED_BYTES_PER_FILE_BYTE} \
+         × the file + {base} KiB): does a `with` value grow at each level?",
+        base = EXPANDED_BYTES_BASE >> 10
+    )]
+    Bytes(usize),
+}
+
+/// What procedures have expanded to so far, against what the file allows: a few kilobytes of
+/// procedures using each other can otherwise make millions of steps.
+pub(super) struct Budget {
+    steps: usize,
+    bytes: usize,
+    max_bytes: usize,
+    /// The budget gone over, once it is.
+    over: Option<OverBudget>,
+    /// Whether that was reported.
+    reported: bool,
+}
+
+impl Budget {
+    /// The budget of a drill file of `len` bytes.
+    pub(super) fn for_file(len: usize) -> Budget {
+        Budget {
+            steps: 0,
+            bytes: 0,
+            max_bytes: EXPANDED_BYTES_PER_FILE_BYTE * len + EXPANDED_BYTES_BASE,
+            over: None,
+            reported: false,
+        }
+    }
+
+    /// Charges `bytes`; whether they were within the budget.
+    fn bytes(&mut self, bytes: usize) -> bool {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > self.max_bytes {
+            self.over.get_or_insert(OverBudget::Bytes(self.max_bytes));
+        }
+        self.over.is_none()
+    }
+
+    /// Charges one step; whether it was within the budget.
+    fn step(&mut self) -> bool {
+        self.steps += 1;
+        if self.steps > MAX_EXPANDED_STEPS {
+            self.over.get_or_insert(OverBudget::Steps);
+        }
+        self.over.is_none()
+    }
+}
+
 /// Where an expanded step comes from: a procedure, where it is defined, where it is used.
 #[derive(Debug, Clone)]
 pub(super) struct Origin {
@@ -225,7 +299,9 @@ impl<'a> Checker<'a> {
 
     /// A built-in procedure, read from its file (placed in the sources for messages).
     fn builtin<'i>(&mut self, name: &str, text: &'static str) -> Option<Procedure<'i>> {
-        let base = self.sources.add(&format!("procedures/{name}.toml"), text);
+        let base = self
+            .sources
+            .add(&format!("<built-in procedure {name}>"), text);
         match DeTable::parse(text) {
             Ok(root) => {
                 let span = root.span();
@@ -369,6 +445,10 @@ impl<'a> Checker<'a> {
 
     /// Reports the drill's own procedures that no step uses.
     pub(super) fn unused(&mut self, library: &Library<'_>) {
+        if self.budget.over.is_some() {
+            // The expansion stopped: what it did not reach is not unused.
+            return;
+        }
         for p in library.procedures.values() {
             if p.own && !p.used.get() {
                 let at = p.defined_at;
@@ -394,6 +474,9 @@ impl<'a> Checker<'a> {
         let mut out = Vec::new();
         let mut ok = true;
         for item in items {
+            if self.budget.over.is_some() {
+                break;
+            }
             if !is_use(item) {
                 out.push(Item {
                     value: Cow::Borrowed(item),
@@ -424,6 +507,9 @@ impl<'a> Checker<'a> {
         let mut ok = true;
         for item in items {
             let Some(table) = item.get_ref().as_table().filter(|t| t.contains_key("use")) else {
+                if !self.budget.step() {
+                    return false;
+                }
                 out.push(Item {
                     value: Cow::Owned(item.clone()),
                     origin: stack.clone(),
@@ -435,7 +521,14 @@ impl<'a> Checker<'a> {
                 ok = false;
                 continue;
             };
+            let use_span = table.get("use").map_or(item.span(), |v| v.span());
             let p = call.procedure;
+            // Charged before the body is made: what it would weigh.
+            let weight = p.steps.iter().map(|s| substituted_weight(s, &call.args));
+            if !self.budget.bytes(weight.sum()) {
+                self.over_budget(use_span, stack);
+                return false;
+            }
             stack.push(Origin {
                 procedure: p.name.clone(),
                 defined_at: p.defined_at,
@@ -448,8 +541,22 @@ impl<'a> Checker<'a> {
                 .collect();
             ok &= self.expand_into(&body, library, stack, out);
             stack.pop();
+            if self.budget.over.is_some() {
+                self.over_budget(use_span, stack);
+                return false;
+            }
         }
         ok
+    }
+
+    /// Reports the budget gone over, once, at the innermost use that went over it.
+    fn over_budget(&mut self, at: Range<usize>, stack: &[Origin]) {
+        let Some(over) = self.budget.over.filter(|_| !self.budget.reported) else {
+            return;
+        };
+        self.budget.reported = true;
+        self.origin = stack.to_vec();
+        self.err(at, over.to_string());
     }
 
     /// Checks a `use` step: its keys, the procedure, its arguments, its `when`.
@@ -609,12 +716,19 @@ impl<'a> Checker<'a> {
         let mut note = String::new();
         for o in self.origin.iter().rev() {
             note.push_str(if note.is_empty() { "; in" } else { ", in" });
-            note.push_str(&format!(
-                " procedure `{}` (defined at {}) used at {}",
-                o.procedure,
-                self.sources.place(o.defined_at),
-                self.sources.place(o.used_at)
-            ));
+            let used = self.sources.place(o.used_at);
+            if self.sources.in_drill(o.defined_at) {
+                let defined = self.sources.place(o.defined_at);
+                let name = quoted(&o.procedure);
+                note.push_str(&format!(
+                    " procedure `{name}` (defined at {defined}) used at {used}"
+                ));
+            } else {
+                note.push_str(&format!(
+                    " <built-in procedure {}> used at {used}",
+                    o.procedure
+                ));
+            }
         }
         note
     }
@@ -666,6 +780,58 @@ fn references(value: &Value<'_>, names: &mut BTreeSet<String>) {
         DeValue::Array(items) => items.iter().for_each(|v| references(v, names)),
         DeValue::Table(t) => t.iter().for_each(|(_, v)| references(v, names)),
         _ => {}
+    }
+}
+
+/// What a value weighs: its text and [`NODE_BYTES`] per value and key.
+fn weight(value: &DeValue<'_>) -> usize {
+    NODE_BYTES
+        + match value {
+            DeValue::String(s) => s.len(),
+            DeValue::Array(items) => items.iter().map(|v| weight(v.get_ref())).sum(),
+            DeValue::Table(t) => t
+                .iter()
+                .map(|(k, v)| NODE_BYTES + k.get_ref().len() + weight(v.get_ref()))
+                .sum(),
+            _ => 0,
+        }
+}
+
+/// What [`substitute`] would make of `value` weighs, found without making it.
+fn substituted_weight(value: &Value<'_>, args: &BTreeMap<String, Value<'_>>) -> usize {
+    match value.get_ref() {
+        DeValue::String(s) => {
+            let whole = s
+                .strip_prefix("${")
+                .and_then(|r| r.strip_suffix('}'))
+                .and_then(|name| args.get(name));
+            if let Some(arg) = whole {
+                return weight(arg.get_ref());
+            }
+            let Ok((_, refs)) = Template::scan(s) else {
+                return weight(value.get_ref());
+            };
+            let added: usize = refs
+                .iter()
+                .filter_map(|(_, name)| args.get(name))
+                .map(|arg| as_text(arg.get_ref()).len())
+                .sum();
+            NODE_BYTES + s.len() + added
+        }
+        DeValue::Array(items) => {
+            NODE_BYTES
+                + items
+                    .iter()
+                    .map(|v| substituted_weight(v, args))
+                    .sum::<usize>()
+        }
+        DeValue::Table(t) => {
+            NODE_BYTES
+                + t.iter()
+                    .map(|(k, v)| NODE_BYTES + k.get_ref().len() + substituted_weight(v, args))
+                    .sum::<usize>()
+        }
+        _ => NODE_BYTES,
     }
 }
 

@@ -38,8 +38,10 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(StepKind::Mark(name)) = kind {
-            self.marks.push((name.clone(), n));
-            self.mark_set.insert(name.clone());
+            if !self.mark_set.contains_key(name) {
+                self.marks.push((name.clone(), n));
+                self.mark_set.insert(name.clone(), n);
+            }
         }
     }
 
@@ -229,6 +231,16 @@ impl<'a> Checker<'a> {
         let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
         let capture = self.opt(capture_value, |cx, v| {
             let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
+            if BUILTIN_VARIABLES.contains(&name.as_str()) {
+                cx.err(
+                    v.span(),
+                    format!(
+                        "`{name}` is a built-in variable: capture into a name of your own, such \
+                         as `{name}_value`"
+                    ),
+                );
+                return None;
+            }
             if cx.defined_set.contains(&name) {
                 let first = cx.captures.get(&name).copied().unwrap_or(0);
                 cx.err(
@@ -269,7 +281,7 @@ impl<'a> Checker<'a> {
 
         // A step from a procedure is on the line of the (outermost) use.
         let at_line = self.origin.first().map_or(at.start, |o| o.used_at());
-        let line = self.sources.locate(at_line).1;
+        let line = self.sources.line(at_line);
         Some(Step {
             index,
             line,
@@ -345,7 +357,21 @@ impl<'a> Checker<'a> {
                 let db = self.opt(opt("db"), |cx, v| cx.line("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
                 let measure = self.opt(opt("measure"), |cx, v| {
-                    cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)
+                    let name =
+                        cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)?;
+                    if let Some(first) = cx.measures.get(&name) {
+                        let first = *first;
+                        cx.err(
+                            v.span(),
+                            format!(
+                                "duplicate measure `{name}`: step {first} already measures it \
+                                 (reports show each measure once)"
+                            ),
+                        );
+                        return None;
+                    }
+                    cx.measures.insert(name.clone(), cx.step_no);
+                    Some(name)
                 });
                 Some(StepKind::Sql {
                     sql: sql?,
@@ -407,7 +433,10 @@ impl<'a> Checker<'a> {
             }
             Kind::Mark => {
                 let name = self.pattern("mark", value, is_id, "mark name", ID_RULE)?;
-                if let Some((_, first)) = self.marks.iter().find(|(m, _)| *m == name) {
+                // A built-in procedure's mark (`inject`'s `fault`) moves to its latest use:
+                // the procedure can be used more than once.
+                let builtin = !self.sources.in_drill(value.span().start);
+                if let (Some(first), false) = (self.mark_set.get(&name), builtin) {
                     let first = *first;
                     self.err(
                         value.span(),
