@@ -911,6 +911,27 @@ impl<'a> Checker<'a> {
         self.template_of(s, value.span())
     }
 
+    /// Refuses a profile value or a capture quoted by hand (`'${rows}'`) in a `run` command or
+    /// SQL, where the lab quotes it itself (one shell word, one SQL literal: see
+    /// `drill::render`), so that the quotes would meet and break the text.
+    fn not_hand_quoted(&mut self, t: &Option<Template>, span: Range<usize>, what: &str) {
+        let Some(t) = t else { return };
+        let quoted: Vec<(String, char)> = t
+            .hand_quoted(&['\'', '"'])
+            .filter(|(name, _)| !BUILTIN_VARIABLES.contains(name))
+            .map(|(name, q)| (name.to_string(), q))
+            .collect();
+        for (name, q) in quoted {
+            self.err(
+                span.clone(),
+                format!(
+                    "`{q}${{{name}}}{q}`: the lab quotes a profile value or a captured value itself \
+                     in {what}; write `${{{name}}}` without the quotes"
+                ),
+            );
+        }
+    }
+
     fn template_of(&mut self, s: &str, span: Range<usize>) -> Option<Template> {
         let start = self.content_start(span.clone(), s);
         let at = |offset: usize| match start {

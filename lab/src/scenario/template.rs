@@ -141,6 +141,19 @@ impl Template {
         })
     }
 
+    /// The references written between a pair of `quotes` (`'${name}'`), the quote character
+    /// with each: where the lab quotes a value itself, quoting it by hand as well would break
+    /// the text.
+    pub fn hand_quoted<'a>(&'a self, quotes: &'a [char]) -> impl Iterator<Item = (&'a str, char)> {
+        self.parts.windows(3).filter_map(move |w| match w {
+            [Part::Lit(before), Part::Var(name), Part::Lit(after)] => quotes
+                .iter()
+                .find(|&&q| before.ends_with(q) && after.starts_with(q))
+                .map(|&q| (name.as_str(), q)),
+            _ => None,
+        })
+    }
+
     /// The literal text before the first reference (all of it if there is none).
     pub fn literal_prefix(&self) -> &str {
         match self.parts.first() {
@@ -196,4 +209,16 @@ fn is_variable_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_between_quotes_are_found() {
+        let t = Template::parse("SELECT '${a}', ${b}, \"${c}\", '${d}x'").unwrap();
+        let found: Vec<_> = t.hand_quoted(&['\'', '"']).collect();
+        assert_eq!(found, [("a", '\''), ("c", '"')]);
+    }
 }
