@@ -145,7 +145,7 @@ fn file_cases() -> Vec<(&'static str, String, &'static str, &'static str)> {
         ("standby when none is left", format!("{h}[[steps]]\ntitle = \"a\"\non = \"node2\"\naction = \"promote\"\n[[steps]]\ntitle = \"b\"\non = \"standby\"\nrun = \"true\"\n"), "10:6:", "no node is a standby here"),
         ("load seconds u64::MAX", action("load", "seconds = 18446744073709551615"), "8:20:", "`seconds` must be a number of seconds (1 to 86400)"),
         ("load seconds past a day", action("load", "seconds = 86401"), "8:20:", "`seconds` must be a number of seconds (1 to 86400)"),
-        ("a profile value quoted by hand in a command", format!("{h}[profiles.default]\nx = \"a b\"\n[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"echo '${{profile.x}}'\"\n"), "9:7:", "the lab quotes a profile value or a captured value itself in a command"),
+        ("a profile value quoted by hand in a command", format!("{h}[profiles.default]\nx = \"a b\"\n[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"echo \\\"${{profile.x}}\\\"\"\n"), "9:7:", "the lab quotes a profile value or a captured value itself in a command"),
         ("a capture quoted by hand in SQL", step("on = \"node1\"\nsql = \"SELECT 1\"\ncapture = \"one\"\n[[steps]]\ntitle = \"q\"\non = \"node1\"\nsql = \"SELECT '${one}' = '1'\"\n"), "12:7:", "write `${one}` without the quotes"),
         ("a capture quoted by hand in wait.sql", step("on = \"node1\"\nsql = \"SELECT 1\"\ncapture = \"one\"\n[[steps]]\ntitle = \"q\"\non = \"node1\"\nwait = { sql = \"SELECT \\\"${one}\\\"\", equals = \"1\" }\n"), "12:16:", "itself in SQL (one literal)"),
         ("load seconds u64::MAX as a string", action("load", "seconds = \"18446744073709551615\""), "8:20:", "`seconds` must be a number of seconds (1 to 86400)"),

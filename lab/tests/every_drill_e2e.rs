@@ -290,3 +290,25 @@ async fn pg93_rebuild_then_promote_again() {
 async fn current_rebuild_then_promote_again() {
     rebuild_then_promote_again(Pg::Current, 181).await;
 }
+
+/// The README's first drill (the same text as `fixtures/drills/my-first-failover.toml`, which
+/// `runbook_cli` compares with the README) runs as the README says, on the current major.
+#[tokio::test]
+async fn current_readme_first_drill() {
+    let drill = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/drills/my-first-failover.toml"
+    );
+    let runs = tempfile::tempdir().unwrap();
+    let out = run_drill_on(
+        Pg::Current,
+        drill,
+        "e2e-182",
+        "172.16.182.0/24",
+        runs.path(),
+        &[],
+    )
+    .await;
+    let run = passed(&out, runs.path(), "my-first-failover", 182);
+    run.shows("every row is on the new master — ✔ passed");
+}

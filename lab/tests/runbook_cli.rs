@@ -58,3 +58,35 @@ fn without_flags_the_runbook_is_the_labs() {
     assert!(book.contains("scp -o ConnectTimeout=2 172.16.3.101:/disk3/archive/%f"));
     assert!(book.contains("pgbench -i -s 1 testdb"));
 }
+
+/// The README's "Your own drill" example is `fixtures/drills/my-first-failover.toml` word for
+/// word (which `every_drill_e2e` runs), and it checks.
+#[test]
+fn the_readmes_first_drill_is_the_fixture_and_checks() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let section = readme
+        .split_once("### Your own drill")
+        .expect("a \"Your own drill\" section")
+        .1;
+    let block = section
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a toml block")
+        .0;
+    let fixture = root.join("fixtures/drills/my-first-failover.toml");
+    assert_eq!(
+        block,
+        std::fs::read_to_string(&fixture).expect("the fixture")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["drill", "check"])
+        .arg(&fixture)
+        .output()
+        .expect("lab runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

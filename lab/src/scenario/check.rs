@@ -911,13 +911,21 @@ impl<'a> Checker<'a> {
         self.template_of(s, value.span())
     }
 
-    /// Refuses a profile value or a capture quoted by hand (`'${rows}'`) in a `run` command or
-    /// SQL, where the lab quotes it itself (one shell word, one SQL literal: see
-    /// `drill::render`), so that the quotes would meet and break the text.
-    fn not_hand_quoted(&mut self, t: &Option<Template>, span: Range<usize>, what: &str) {
+    /// Refuses a profile value or a capture quoted by hand in a `run` command (`"${rows}"`) or
+    /// SQL (`'${rows}'`, `"${rows}"`), where the lab quotes it itself (one shell word, one SQL
+    /// literal: see `drill::render`), so that the quotes would meet and break the text or stay
+    /// in the value. (In a command, `'${rows}'` is harmless: the shell joins `''`, the quoted
+    /// word and `''` into the value.)
+    fn not_hand_quoted(
+        &mut self,
+        t: &Option<Template>,
+        span: Range<usize>,
+        quotes: &[char],
+        what: &str,
+    ) {
         let Some(t) = t else { return };
         let quoted: Vec<(String, char)> = t
-            .hand_quoted(&['\'', '"'])
+            .hand_quoted(quotes)
             .filter(|(name, _)| !BUILTIN_VARIABLES.contains(name))
             .map(|(name, q)| (name.to_string(), q))
             .collect();

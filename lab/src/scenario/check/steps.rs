@@ -304,7 +304,7 @@ impl<'a> Checker<'a> {
     ) -> Option<StepKind> {
         let opt = |key: &str| get(entries, key);
         let command = self.template("run", value);
-        self.not_hand_quoted(&command, value.span(), "a command (one shell word)");
+        self.not_hand_quoted(&command, value.span(), &['"'], "a command (one shell word)");
         let user = self.opt(opt("user"), |cx, v| {
             cx.choice("user", v, &["postgres", "root"], "user")
                 .map(|i| [User::Postgres, User::Root][i])
@@ -355,7 +355,7 @@ impl<'a> Checker<'a> {
             Kind::Run => self.run_step(value, entries),
             Kind::Sql => {
                 let sql = self.template("sql", value);
-                self.not_hand_quoted(&sql, value.span(), "SQL (one literal)");
+                self.not_hand_quoted(&sql, value.span(), &['\'', '"'], "SQL (one literal)");
                 let db = self.opt(opt("db"), |cx, v| cx.line("db", v));
                 let expect = self.opt(opt("expect"), |cx, v| cx.template("expect", v));
                 let measure = self.opt(opt("measure"), |cx, v| {
@@ -547,7 +547,7 @@ impl<'a> Checker<'a> {
             }
             "sql" => {
                 let sql = self.template("sql", form_value);
-                self.not_hand_quoted(&sql, form_value.span(), "SQL (one literal)");
+                self.not_hand_quoted(&sql, form_value.span(), &['\'', '"'], "SQL (one literal)");
                 let equals = match get(&entries, "equals") {
                     Some(v) => self.template("equals", v),
                     None => {
