@@ -20,8 +20,8 @@ enum Layer {
     Commands,
 }
 
-/// Each module's layer; a path takes the layer of its longest entry (`input::shorten` is core
-/// although `input` is not). Every module under `lab/src` must be here (the binary excepted).
+/// Each module's layer; a path takes the layer of its longest entry (`drill::cmd` is a
+/// command although `drill` is not). Every module under `lab/src` must be here (the binary excepted).
 const LAYERS: &[(&str, Layer)] = &[
     ("version", Layer::Core),
     ("plan", Layer::Core),
@@ -29,9 +29,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("ui", Layer::Core),
     ("golden", Layer::Core),
     // Text helpers used in every layer's messages; they import nothing.
-    ("input::shorten", Layer::Core),
-    ("input::escape", Layer::Core),
-    ("input::looks_like_path", Layer::Core),
+    ("text", Layer::Core),
     ("scenario", Layer::Language),
     ("fault", Layer::Language),
     ("docker", Layer::Engine),
@@ -248,7 +246,7 @@ fn the_test_reads_paths_as_rust_resolves_them() {
     );
     assert_eq!(found, ["drill::runner", "cli", "bench::run"]);
     assert_eq!(imports("drill", "super::ledger::x"), ["ledger::x"]);
-    assert_eq!(layer_of("input::shorten"), Some(Layer::Core));
+    assert_eq!(layer_of("text::shorten"), Some(Layer::Core));
     assert_eq!(layer_of("input::subnet"), Some(Layer::Commands));
     assert_eq!(layer_of("drill::cmd::run"), Some(Layer::Commands));
     assert_eq!(layer_of("drill::runner"), Some(Layer::Drills));

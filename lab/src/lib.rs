@@ -26,5 +26,6 @@ pub mod plan;
 pub mod scenario;
 pub mod sql;
 pub mod tarball;
+pub mod text;
 pub mod ui;
 pub mod version;

@@ -35,11 +35,11 @@ fn main() {
             let mut text = e.to_string();
             if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
                 // Control characters escaped, so that a newline in it cannot split the line.
-                let shown = lab::input::shorten(&value.escape_debug().to_string(), 60);
+                let shown = lab::text::shorten(&value.escape_debug().to_string(), 60);
                 text = text.replace(value.as_str(), &shown);
             }
             for line in text.lines() {
-                eprintln!("{}", lab::input::shorten(line, MAX_LINE_CHARS));
+                eprintln!("{}", lab::text::shorten(line, MAX_LINE_CHARS));
             }
             std::process::exit(e.exit_code());
         }

@@ -134,7 +134,7 @@ fn read_drill_file(path: &str) -> Result<Vec<u8>, LoadError> {
     let not_found = |e: std::io::Error| {
         LoadError::NotFound(format!(
             "`{}` is neither a built-in drill ({}) nor a readable file: {e}",
-            crate::input::shorten(path, 200),
+            crate::text::shorten(path, 200),
             BUILTIN
                 .iter()
                 .map(|(n, _)| *n)

@@ -49,7 +49,7 @@ pub fn load_seconds(rendered: &str) -> Result<u64, RenderError> {
         .parse::<u64>()
         .ok()
         .filter(|n| LOAD_SECONDS.contains(n))
-        .ok_or_else(|| RenderError::Seconds(crate::input::shorten(rendered, 40)))
+        .ok_or_else(|| RenderError::Seconds(crate::text::shorten(rendered, 40)))
 }
 
 /// What a step is rendered against: the version, the layout, who is primary now, and the

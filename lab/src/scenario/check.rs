@@ -135,7 +135,7 @@ const MAX_QUOTED_CHARS: usize = 80;
 
 /// `value` as quoted back in a message: cut to [`MAX_QUOTED_CHARS`].
 fn quoted(value: &str) -> String {
-    crate::input::shorten(value, MAX_QUOTED_CHARS)
+    crate::text::shorten(value, MAX_QUOTED_CHARS)
 }
 
 /// Up to [`MAX_CANDIDATES`] of `candidates`, the closest to `name` first, and how many more

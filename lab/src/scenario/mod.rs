@@ -56,7 +56,7 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 /// literal text was checked with: under the lab's disks (under /disk4/ when `spare_only`),
 /// no `..`, plain path characters only.
 pub fn path_problem(path: &str, spare_only: bool) -> Option<String> {
-    check::path_problem("path", &crate::input::shorten(path, 80), path, spare_only)
+    check::path_problem("path", &crate::text::shorten(path, 80), path, spare_only)
 }
 
 /// The message for a file of `bytes` over [`MAX_FILE_BYTES`]: its size as people read sizes.
@@ -83,7 +83,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     /// One line: the file's name and the message have their control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::input::escape;
+        use crate::text::escape;
         write!(
             f,
             "{}:{}:{}: error: {}",
