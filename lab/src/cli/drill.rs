@@ -15,8 +15,14 @@ use super::args::{ArchiveArg, RestoreArg, UpArgs};
 /// `lab drill …`
 #[derive(Debug, Subcommand)]
 pub enum DrillCommand {
-    /// The built-in drills.
+    /// The built-in drills: what each proves and where the report describes it.
     List,
+    /// What a drill (a built-in name or a file) proves, which faults it injects, what it
+    /// asserts, and where PostgreSQL versions differ, without running anything.
+    Explain {
+        /// A built-in drill's name or a drill file.
+        drill: String,
+    },
     /// Validate drill files without running anything (no Docker needed).
     Check {
         /// Drill files, built-in names, or directories (each of their `*.toml` files).
@@ -243,6 +249,7 @@ impl RunbookArgs {
 pub async fn run(command: DrillCommand, ui: &Ui) -> Result<()> {
     match command {
         DrillCommand::List => cmd::list(),
+        DrillCommand::Explain { drill } => cmd::explain(&drill),
         DrillCommand::Check { files } => cmd::check(&files),
         DrillCommand::Schema => {
             cmd::schema();

@@ -564,7 +564,7 @@ expect = "t"
 [[steps]]
 title = "Replay timestamp moved"
 on = "node1"
-run = "psql -Atc 'select ${pg.replay_timestamp_function}() > $$ts$$' -v ts='${replayed}'"
+run = "psql -Atc 'select ${pg.replay_timestamp_function}() > $$ts$$' -v ts=${replayed}"
 user = "root"
 expect_exit = "any"
 expect_output = '^t$'
@@ -749,7 +749,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     };
     assert_eq!(
         command.render(&|name| Some(format!("<{name}>"))).unwrap(),
-        "psql -Atc 'select <pg.replay_timestamp_function>() > $ts$' -v ts='<replayed>'"
+        "psql -Atc 'select <pg.replay_timestamp_function>() > $ts$' -v ts=<replayed>"
     );
     assert_eq!((*user, *expect_exit), (User::Root, None));
     assert_eq!(expect_output.as_ref().map(|t| t.raw.as_str()), Some("^t$"));
