@@ -2,6 +2,7 @@
 //! into the library's configs and dispatched to its commands. No clap type reaches the library.
 
 pub mod args;
+pub mod complete;
 pub mod drill;
 pub mod manual;
 
@@ -52,7 +53,10 @@ pub enum Command {
     Logs(LogsArgs),
     /// The document's watch loops: pg_isready from every node to itself and to its peer.
     Monitor(MonitorArgs),
-    /// Print the shell completion script: `lab completions bash > /etc/bash_completion.d/lab`.
+    /// Print a static shell completion script (subcommands and flags): `lab completions bash >
+    /// /etc/bash_completion.d/lab`. For nodes, drills, faults and profiles too, source the
+    /// dynamic form instead: `source <(COMPLETE=bash lab)` in ~/.bashrc (`COMPLETE=zsh`,
+    /// `fish`, `elvish`, `powershell` alike).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
