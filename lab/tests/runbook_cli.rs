@@ -58,3 +58,38 @@ fn without_flags_the_runbook_is_the_labs() {
     assert!(book.contains("scp -o ConnectTimeout=2 172.16.3.101:/disk3/archive/%f"));
     assert!(book.contains("pgbench -i -s 1 testdb"));
 }
+
+/// `lab drill ARGS…`, which must succeed; its output.
+fn drill(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .arg("drill")
+        .args(args)
+        .output()
+        .expect("lab runs");
+    assert!(
+        out.status.success(),
+        "lab drill {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn drill_list_fits_80_columns_when_not_a_terminal_and_cites_the_report() {
+    let table = drill(&["list"]);
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    assert!(table.contains("report chapter 3, pp.21-44"), "{table}");
+    assert!(!table.contains("SEED-GUIDE"), "{table}");
+}
+
+#[test]
+fn drill_explain_takes_a_name_or_a_file() {
+    let by_name = drill(&["explain", "partition-heal"]);
+    assert!(by_name.starts_with("partition-heal: "), "{by_name}");
+    assert!(by_name.contains("injects partition"), "{by_name}");
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/partition-heal.toml");
+    assert_eq!(drill(&["explain", file.to_str().expect("UTF-8")]), by_name);
+}
