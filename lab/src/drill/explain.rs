@@ -299,7 +299,9 @@ fn versions(drill: &Drill) -> Vec<String> {
 fn pg_variables(drill: &Drill) -> Vec<(String, Vec<usize>)> {
     let mut found: Vec<(String, Vec<usize>)> = Vec::new();
     for step in &drill.steps {
-        for t in templates(step) {
+        // A title is a template too (checked, kept as text).
+        let title = Template::parse(&step.title).ok();
+        for t in templates(step).into_iter().chain(title.as_ref()) {
             for var in t.variables().filter(|v| v.starts_with("pg.")) {
                 match found.iter_mut().find(|(v, _)| v == var) {
                     Some((_, steps)) if steps.last() == Some(&(step.index + 1)) => {}
@@ -462,7 +464,8 @@ mod tests {
             "Where versions differ",
             "${pg.wal_dir}",
             "9.3 to 9.6: pg_xlog",
-            "10 to 17: pg_wal",
+            &format!("10 to {NEWEST_MAJOR}: pg_wal"),
+            "${pg.wal_dir} (steps 6, 9)",
         ] {
             assert!(flat.contains(expected), "no {expected:?} in:\n{text}");
         }
