@@ -19,6 +19,10 @@ const FLAG_VARIABLES: [&str; 4] = [
 ];
 
 fn main() {
+    // `COMPLETE=bash lab` prints the shell's registration; the shell then runs `lab` with it set
+    // to ask for candidates. Nothing else runs then.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .complete();
     for name in FLAG_VARIABLES {
         if std::env::var_os(name).is_some_and(|v| v.is_empty()) {
             // Still one thread: nothing else reads the environment yet.

@@ -394,6 +394,8 @@ fn bad_flags_are_refused_before_the_engine_is_contacted() {
             "no profile `nope`",
         ),
         ("drill run no-such-drill", "neither a built-in drill"),
+        ("drill explain no-such-drill", "neither a built-in drill"),
+        ("man --dir FAKE", "cannot write the man pages there"),
         (
             "drill runbook failover-switchback --pg-version 8.4",
             "supports PostgreSQL 9.3 to",

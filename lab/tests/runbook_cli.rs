@@ -59,6 +59,41 @@ fn without_flags_the_runbook_is_the_labs() {
     assert!(book.contains("pgbench -i -s 1 testdb"));
 }
 
+/// `lab drill ARGS…`, which must succeed; its output.
+fn drill(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .arg("drill")
+        .args(args)
+        .output()
+        .expect("lab runs");
+    assert!(
+        out.status.success(),
+        "lab drill {args:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn drill_list_fits_80_columns_when_not_a_terminal_and_cites_the_report() {
+    let table = drill(&["list"]);
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+    assert!(table.contains("report chapter 3, pp.21-44"), "{table}");
+    assert!(!table.contains("SEED-GUIDE"), "{table}");
+}
+
+#[test]
+fn drill_explain_takes_a_name_or_a_file() {
+    let by_name = drill(&["explain", "partition-heal"]);
+    assert!(by_name.starts_with("partition-heal: "), "{by_name}");
+    assert!(by_name.contains("injects partition"), "{by_name}");
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/partition-heal.toml");
+    assert_eq!(drill(&["explain", file.to_str().expect("UTF-8")]), by_name);
+}
+
 /// The README's "Your own drill" example is `fixtures/drills/my-first-failover.toml` word for
 /// word (which `every_drill_e2e` runs), and it checks.
 #[test]
@@ -79,14 +114,5 @@ fn the_readmes_first_drill_is_the_fixture_and_checks() {
         block,
         std::fs::read_to_string(&fixture).expect("the fixture")
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
-        .args(["drill", "check"])
-        .arg(&fixture)
-        .output()
-        .expect("lab runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    drill(&["check", fixture.to_str().expect("UTF-8")]);
 }

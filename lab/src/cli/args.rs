@@ -3,12 +3,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use clap_complete::ArgValueCandidates;
 
 use lab::commands::{NodeConfig, UpConfig};
 use lab::image::build::{cache_dir, ImageOptions};
 use lab::pg::Topology;
 use lab::tarball::DEFAULT_SOURCE_SITE;
 use lab::version::PgVersion;
+
+use super::complete;
 
 /// `lab bench`
 #[derive(Debug, Args)]
@@ -57,10 +60,10 @@ pub struct FaultArgs {
     #[command(flatten)]
     pub lab: NameArg,
     /// The fault (see `lab fault list`).
-    #[arg(value_parser = lab::input::fault)]
+    #[arg(value_parser = lab::input::fault, add = ArgValueCandidates::new(complete::faults))]
     pub fault: lab::fault::Fault,
     /// The node.
-    #[arg(long, value_parser = lab::input::node)]
+    #[arg(long, value_parser = lab::input::node, add = ArgValueCandidates::new(complete::nodes))]
     pub node: String,
 }
 
@@ -90,7 +93,7 @@ pub struct NodeArg {
     #[command(flatten)]
     pub lab: NameArg,
     /// The node (node1, node2).
-    #[arg(value_parser = lab::input::node)]
+    #[arg(value_parser = lab::input::node, add = ArgValueCandidates::new(complete::nodes))]
     pub node: String,
 }
 
@@ -101,7 +104,7 @@ pub struct NodeCommand {
     #[command(flatten)]
     pub lab: NameArg,
     /// The node (node1, node2).
-    #[arg(value_parser = lab::input::node)]
+    #[arg(value_parser = lab::input::node, add = ArgValueCandidates::new(complete::nodes))]
     pub node: String,
     /// The arguments.
     #[arg(last = true)]

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use clap_complete::{ArgValueCandidates, ArgValueCompleter};
 
 use lab::drill::cmd::{self, RunConfig, RunbookConfig};
 use lab::drill::suite::{self, SuiteConfig};
@@ -11,16 +12,24 @@ use lab::ui::Ui;
 use lab::version::PgVersion;
 
 use super::args::{ArchiveArg, RestoreArg, UpArgs};
+use super::complete;
 
 /// `lab drill …`
 #[derive(Debug, Subcommand)]
 pub enum DrillCommand {
-    /// The built-in drills.
+    /// The built-in drills: what each proves and where the report describes it.
     List,
+    /// What a drill (a built-in name or a file) proves, which faults it injects, what it
+    /// asserts, and where PostgreSQL versions differ, without running anything.
+    Explain {
+        /// A built-in drill's name or a drill file.
+        #[arg(add = ArgValueCompleter::new(complete::drills_or_files))]
+        drill: String,
+    },
     /// Validate drill files without running anything (no Docker needed).
     Check {
         /// Drill files, built-in names, or directories (each of their `*.toml` files).
-        #[arg(required = true)]
+        #[arg(required = true, add = ArgValueCompleter::new(complete::drills_or_files))]
         files: Vec<String>,
     },
     /// Run a drill (a built-in name or a file) on a lab; several drills (or `--all`) and
@@ -46,7 +55,8 @@ pub struct RunArgs {
     /// junit.xml) comparing the versions. A suite's labs are `<--name>-1`, `<--name>-2`, …;
     /// run i (from 0) takes the i-th /24 after `--subnet`, and the suite refuses to start if
     /// one of those networks overlaps a network of the engine or a lab exists already.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(required_unless_present = "all", conflicts_with = "all",
+          add = ArgValueCompleter::new(complete::drills_or_files))]
     pub drills: Vec<String>,
     /// Every built-in drill (a suite).
     #[arg(long)]
@@ -60,7 +70,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = lab::input::within(1u16, 16))]
     pub jobs: Option<u16>,
     /// Profile: `default` (short runs) or `seed` (the document's durations).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", add = ArgValueCandidates::new(complete::profiles))]
     pub profile: String,
     /// Bring up a new lab for the drill and remove it afterwards. This is the default: the flag
     /// only says so (in scripts) and refuses `--reuse` beside it.
@@ -88,13 +98,14 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RunbookArgs {
     /// A built-in drill's name or a drill file.
+    #[arg(add = ArgValueCompleter::new(complete::drills_or_files))]
     pub drill: String,
     /// The PostgreSQL version to render for.
     #[arg(long, default_value = "9.3.25", value_parser = lab::input::version)]
     pub pg_version: PgVersion,
     /// Profile: `default`, or `seed` (the document's durations, and in chapter 1 its scale
     /// 10000, `pgbench -T 180` and tuning lines).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", add = ArgValueCandidates::new(complete::profiles))]
     pub profile: String,
     /// Leave out chapters 1 and 5 (bringing the pair up).
     #[arg(long)]
@@ -243,6 +254,7 @@ impl RunbookArgs {
 pub async fn run(command: DrillCommand, ui: &Ui) -> Result<()> {
     match command {
         DrillCommand::List => cmd::list(),
+        DrillCommand::Explain { drill } => cmd::explain(&drill),
         DrillCommand::Check { files } => cmd::check(&files),
         DrillCommand::Schema => {
             cmd::schema();

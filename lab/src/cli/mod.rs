@@ -2,6 +2,7 @@
 //! into the library's configs and dispatched to its commands. No clap type reaches the library.
 
 pub mod args;
+pub mod complete;
 pub mod drill;
 pub mod manual;
 
@@ -52,13 +53,21 @@ pub enum Command {
     Logs(LogsArgs),
     /// The document's watch loops: pg_isready from every node to itself and to its peer.
     Monitor(MonitorArgs),
-    /// Print the shell completion script: `lab completions bash > /etc/bash_completion.d/lab`.
+    /// Print a static shell completion script (subcommands and flags): `lab completions bash >
+    /// /etc/bash_completion.d/lab`. For nodes, drills, faults and profiles too, source the
+    /// dynamic form instead: `source <(COMPLETE=bash lab)` in ~/.bashrc (`COMPLETE=zsh`,
+    /// `fish`, `elvish`, `powershell` alike).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `lab man > /usr/local/share/man/man1/lab.1`.
-    Man,
+    /// Print the man page (roff): `lab man > /usr/local/share/man/man1/lab.1`; or, with
+    /// `--dir`, write lab.1 and one page per subcommand (lab-drill-run.1, …) there.
+    Man {
+        /// Write lab.1 and a page per subcommand into this directory (made if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Check what this machine needs (engine, root, debootstrap, disk, mirror, tarballs), one
     /// line each with what to fix; exit 3 if something must be fixed.
     Doctor(ImageArgs),
@@ -103,9 +112,19 @@ pub async fn run(cli: Cli) -> Result<NodeExit> {
             Ok(0)
         }
         Command::Doctor(args) => lab::doctor::run(&args.options()).await.map(|()| 0),
-        Command::Man => manual::man(&mut std::io::stdout())
+        Command::Man { dir: None } => manual::man(&mut std::io::stdout())
             .map(|()| 0)
             .map_err(|e| lab::error::Error::Lab(format!("writing the man page: {e}"))),
+        Command::Man { dir: Some(dir) } => match manual::man_dir(&dir) {
+            Ok(pages) => {
+                println!("{} pages written to {}", pages.len(), dir.display());
+                Ok(0)
+            }
+            Err(e) => Err(lab::error::Error::Invalid(format!(
+                "--dir {}: cannot write the man pages there: {e}",
+                lab::text::shorten(&dir.display().to_string(), 200)
+            ))),
+        },
     }
 }
 

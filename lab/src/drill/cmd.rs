@@ -73,22 +73,25 @@ pub(crate) fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     Ok(drill)
 }
 
-/// `lab drill list`: the built-in drills.
+/// `lab drill list`: the built-in drills, in a table as wide as the terminal (80 columns when
+/// the output is not a terminal).
 pub fn list() -> Result<()> {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    t.set_header(["drill", "title", "source", "steps"]);
+    let mut drills = Vec::new();
     for (name, _) in BUILTIN {
-        let d =
-            load(name).map_err(|e| Error::Lab(format!("built-in drill {name} is invalid: {e}")))?;
-        t.add_row([
-            d.name.clone(),
-            d.title.clone(),
-            d.source.clone().unwrap_or_default(),
-            d.steps.len().to_string(),
-        ]);
+        drills.push(
+            load(name).map_err(|e| Error::Lab(format!("built-in drill {name} is invalid: {e}")))?,
+        );
     }
-    println!("{t}");
+    let width = comfy_table::Table::new().width().unwrap_or(80);
+    print!("{}", super::explain::list(&drills, width));
+    Ok(())
+}
+
+/// `lab drill explain NAME|FILE`: what the drill proves, injects and asserts, and where
+/// versions differ.
+pub fn explain(drill: &str) -> Result<()> {
+    let drill = load_checked(drill, "default")?;
+    print!("{}", super::explain::explain(&drill));
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 pub mod cmd;
 pub mod event;
+pub mod explain;
 pub mod render;
 pub mod report;
 pub mod runbook;

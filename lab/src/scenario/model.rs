@@ -178,7 +178,7 @@ pub struct Drill {
     pub title: String,
     /// What the drill proves, in one or more sentences.
     pub proves: String,
-    /// Where the procedure comes from (e.g. `SEED-GUIDE §3`).
+    /// Where the procedure comes from (e.g. `report chapter 3, pp.21-44`).
     pub source: Option<String>,
     /// The monitor's sampling interval, if the drill monitors readiness: set by `[monitor]`, or
     /// [`DEFAULT_MONITOR_INTERVAL`] when a step checks the monitor without a `[monitor]` table.

@@ -48,7 +48,7 @@ fn top_key(key: &str) -> Value {
         "title" => json!({"type": "string", "description": "A one-line title for reports."}),
         "proves" => json!({"type": "string", "description": "What passing the drill proves."}),
         "source" => {
-            json!({"type": "string", "description": "Where in the report the procedure comes from."})
+            json!({"type": "string", "description": "Where in the report the procedure comes from: its chapter and pages, such as \"report chapter 3, pp.21-44\"."})
         }
         "monitor" => object(
             &[(

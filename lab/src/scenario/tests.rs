@@ -299,7 +299,7 @@ const BAD: &[Bad] = &[
     },
     Bad {
         name: "no steps",
-        body: "source = \"SEED-GUIDE §3\"\n",
+        body: "source = \"report chapter 3, pp.21-44\"\n",
         expected: &[
             "d.toml:1:1: error: missing `steps`: a drill needs at least one [[steps]] table",
         ],
@@ -441,7 +441,7 @@ const VALID: &str = r#"
 name = "failover-and-back"
 title = "Promote the standby when the primary's WAL disk fails, then switch back"
 proves = "A WAL-disk failure takes the primary down. Promoting the standby keeps the data."
-source = "SEED-GUIDE §3"
+source = "report chapter 3, pp.21-44"
 
 [monitor]
 interval = "500ms"
@@ -564,7 +564,7 @@ expect = "t"
 [[steps]]
 title = "Replay timestamp moved"
 on = "node1"
-run = "psql -Atc 'select ${pg.replay_timestamp_function}() > $$ts$$' -v ts='${replayed}'"
+run = "psql -Atc 'select ${pg.replay_timestamp_function}() > $$ts$$' -v ts=${replayed}"
 user = "root"
 expect_exit = "any"
 expect_output = '^t$'
@@ -624,7 +624,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
         )
     });
     assert_eq!(drill.name, "failover-and-back");
-    assert_eq!(drill.source.as_deref(), Some("SEED-GUIDE §3"));
+    assert_eq!(drill.source.as_deref(), Some("report chapter 3, pp.21-44"));
     assert_eq!(drill.monitor, Some(Duration::from_millis(500)));
     assert_eq!(drill.profiles["default"]["load_seconds"], "30");
     assert_eq!(drill.profiles["long"]["load_seconds"], "180");
@@ -749,7 +749,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     };
     assert_eq!(
         command.render(&|name| Some(format!("<{name}>"))).unwrap(),
-        "psql -Atc 'select <pg.replay_timestamp_function>() > $ts$' -v ts='<replayed>'"
+        "psql -Atc 'select <pg.replay_timestamp_function>() > $ts$' -v ts=<replayed>"
     );
     assert_eq!((*user, *expect_exit), (User::Root, None));
     assert_eq!(expect_output.as_ref().map(|t| t.raw.as_str()), Some("^t$"));
