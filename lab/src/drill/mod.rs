@@ -14,6 +14,7 @@ pub mod shard;
 pub mod suite;
 pub mod suite_index;
 pub mod suite_merge;
+pub mod suite_record;
 pub mod timeline;
 
 use std::collections::HashMap;

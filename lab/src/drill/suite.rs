@@ -453,14 +453,14 @@ pub(crate) fn write(dir: &Path, suite: &Suite) -> std::io::Result<()> {
     std::fs::write(dir.join("index.html"), suite_index::html(suite))?;
     std::fs::write(dir.join("junit.xml"), suite_index::junit(suite))?;
     let json = |v: serde_json::Result<String>| v.map_err(std::io::Error::other);
-    let record = super::suite_merge::SuiteRecord::of(suite);
+    let record = super::suite_record::SuiteRecord::of(suite);
     std::fs::write(
-        dir.join(super::suite_merge::RECORD),
+        dir.join(super::suite_record::RECORD),
         json(serde_json::to_string_pretty(&record))?,
     )?;
     std::fs::write(
         dir.join("timings.json"),
-        json(serde_json::to_string_pretty(&super::suite_merge::timings(
+        json(serde_json::to_string_pretty(&super::suite_record::timings(
             suite,
         )))?,
     )

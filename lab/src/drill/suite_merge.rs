@@ -5,100 +5,18 @@
 //!
 //! Every suite writes `suite.json` (a [`SuiteRecord`]: what it was asked, which share, how each
 //! run's process ended), which is all this reads besides the runs' `report.json`. No engine.
+//! (`lab drill merge` checks the records with [`combine`], pure, before it writes anything.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::shard::{Shard, Timings};
+use super::shard::Shard;
 use super::suite_index::{Suite, SuiteRun};
+pub use super::suite_record::{RunRecord, SuiteRecord, RECORD};
 use crate::error::{Error, Result};
-use crate::version::PgVersion;
-
-/// The record's file name in a suite directory.
-pub const RECORD: &str = "suite.json";
 
 /// How deep below each given directory suite records are looked for.
 const MAX_DEPTH: usize = 8;
-
-/// One run of a suite, as its record keeps it (the events stay in the run's `report.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRecord {
-    /// The drill's name.
-    pub drill: String,
-    /// The release it ran on.
-    pub version: String,
-    /// The run directory, relative to the suite directory.
-    pub report_dir: Option<String>,
-    /// The process's exit code (none: killed or never started).
-    pub exit: Option<i32>,
-    /// The suite was interrupted while it was going.
-    pub interrupted: bool,
-    /// Its whole wall time.
-    pub seconds: Option<f64>,
-}
-
-/// A suite directory's `suite.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SuiteRecord {
-    /// The suite directory's name.
-    pub stamp: String,
-    /// Every drill of the suite, in order (also those of other shards).
-    pub drills: Vec<String>,
-    /// Every release, in order.
-    pub versions: Vec<String>,
-    /// Which share it ran (none: all of it).
-    pub shard: Option<Shard>,
-    /// Its runs.
-    pub runs: Vec<RunRecord>,
-}
-
-impl SuiteRecord {
-    /// The record of a suite.
-    pub fn of(suite: &Suite) -> SuiteRecord {
-        SuiteRecord {
-            stamp: suite.stamp.clone(),
-            drills: suite.drills.clone(),
-            versions: suite.versions.clone(),
-            shard: suite.shard,
-            runs: suite
-                .runs
-                .iter()
-                .map(|r| RunRecord {
-                    drill: r.drill.clone(),
-                    version: r.version.clone(),
-                    report_dir: r.report_dir.clone(),
-                    exit: r.exit,
-                    interrupted: r.interrupted,
-                    seconds: r.seconds,
-                })
-                .collect(),
-        }
-    }
-
-    fn share(&self) -> Shard {
-        self.shard.unwrap_or(Shard { index: 1, count: 1 })
-    }
-}
-
-/// The whole time of each run that finished with a report, per drill and major (for
-/// `--timings`).
-pub fn timings(suite: &Suite) -> Timings {
-    let mut t = Timings {
-        note: format!("whole-run seconds measured by suite {}", suite.stamp),
-        ..Timings::default()
-    };
-    for r in &suite.runs {
-        let (Some(s), Ok(v)) = (r.seconds, r.version.parse::<PgVersion>()) else {
-            continue;
-        };
-        if r.exit.is_some() && !r.events.is_empty() {
-            t.record(&r.drill, &v, s);
-        }
-    }
-    t
-}
 
 /// Why shards cannot be merged (exit 2).
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -391,5 +309,5 @@ pub fn merge(cfg: &MergeConfig) -> Result<PathBuf> {
 }
 
 #[cfg(test)]
-#[path = "suite_merge_tests.rs"]
+#[path = "suite_merge/tests.rs"]
 mod tests;
