@@ -691,6 +691,41 @@ mod tests {
     }
 
     #[test]
+    fn shards_split_the_pairs_by_the_table_and_an_empty_shard_is_refused() {
+        let mut c = cfg(3, &["9.3.25", "15", "17"], "hd", "172.16.212.0/24");
+        let drills: Vec<SuiteDrill> = ["failover-switchback", "partition-heal", "new-drill"]
+            .iter()
+            .map(|n| SuiteDrill {
+                arg: n.to_string(),
+                name: n.to_string(),
+                steps: 4,
+            })
+            .collect();
+        let table = Timings::committed();
+        let mut all = Vec::new();
+        for index in 1..=3 {
+            c.shard = Some(Shard { index, count: 3 });
+            let mine = share(&c, &drills, &table).unwrap();
+            assert_eq!(mine, share(&c, &drills, &table).unwrap(), "deterministic");
+            // Each shard's labs are numbered from 1 in its own networks.
+            let planned = plan(&c, &mine).unwrap();
+            assert_eq!(planned[0].lab, "hd-1");
+            all.extend(mine);
+        }
+        all.sort_unstable();
+        c.shard = None;
+        assert_eq!(all, pairs(&c));
+        c.versions.truncate(1);
+        c.drills.truncate(1);
+        c.shard = Some(Shard { index: 2, count: 2 });
+        let e = share(&c, &drills, &table).unwrap_err();
+        assert!(
+            matches!(e, Error::Invalid(_)) && e.to_string().contains("nothing"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn default_jobs_stay_within_bounds() {
         assert!((1..=MAX_DEFAULT_JOBS).contains(&default_jobs()));
     }
