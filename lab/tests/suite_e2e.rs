@@ -4,7 +4,7 @@
 //! schema, the exit code is the worst run's, and no lab is left. A suite interrupted with
 //! SIGINT stops every run and removes every lab it made. A suite of three tiny drills split over
 //! two shards (`--shard K/2`, run one after the other as two CI runners would) merges into one
-//! index and one junit.xml (`lab drill merge`).
+//! index and one junit.xml (`lab drill merge`), the same as the unsharded suite's, times aside.
 
 mod support;
 
@@ -317,5 +317,32 @@ async fn a_suite_split_over_two_shards_merges_into_one_index() {
     let timings = std::fs::read_to_string(suite.join("timings.json")).unwrap();
     for (name, _) in TINY {
         assert!(timings.contains(&format!("\"{name}\"")), "{timings}");
+    }
+
+    // The same three drills as one unsharded suite (labs e2e-shard0-1… in 172.16.94.0/24 on):
+    // the same index.md and junit.xml, times and timestamps aside.
+    let whole = dir.path().join("whole");
+    let mut args = vec!["drill", "run"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--pg-version", &release, "--jobs", "2"]);
+    args.extend(["--name", "e2e-shard0", "--subnet", "172.16.94.0/24"]);
+    args.extend(["--runs-dir", whole.to_str().unwrap()]);
+    let out = support::lab(&args);
+    for i in 1..=3 {
+        assert_nothing_left(&format!("e2e-shard0-{i}")).await;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let times = regex::Regex::new(r"\d{8}-\d{6}|\d+\.\d+( s)?").unwrap();
+    let read = |dir: &Path, file: &str| {
+        let text = std::fs::read_to_string(suite_dir(dir).join(file)).unwrap();
+        times.replace_all(&text, "T").into_owned()
+    };
+    for file in ["index.md", "junit.xml"] {
+        assert_eq!(read(&merged, file), read(&whole, file), "{file}");
     }
 }
