@@ -57,6 +57,9 @@ pub enum InputError {
     /// Not a port that leaves room for node2's.
     #[error("`{}` is not a port for node1 (node2 gets the next one): give 1 to 65534", shorten(.0, 40))]
     Port(String),
+    /// Not a shard of a suite.
+    #[error("--shard `{}`: expected K/N, this runner's share K of N, with 1 ≤ K ≤ N ≤ {max}", shorten(.0, 40), max = crate::drill::shard::MAX_SHARDS)]
+    Shard(String),
     /// A tarball that cannot be read.
     #[error("{path}: {reason}")]
     Unreadable {
@@ -209,6 +212,11 @@ where
             hi: hi.into(),
         }),
     }
+}
+
+/// `--shard K/N`: 1 ≤ K ≤ N ≤ [`crate::drill::shard::MAX_SHARDS`].
+pub fn shard(s: &str) -> Result<crate::drill::shard::Shard> {
+    crate::drill::shard::Shard::parse(s).ok_or_else(|| InputError::Shard(s.to_string()))
 }
 
 /// `--publish`: node1 on PORT and node2 on PORT+1, both valid ports.

@@ -48,6 +48,8 @@ const LAYERS: &[(&str, Layer)] = &[
     // `lab drill run` once per drill and version (its index, `drill::suite_index`, is a drill's
     // report over events).
     ("drill::suite", Layer::Commands),
+    // `lab drill merge`: a suite's shards made one suite directory (the suite's writer).
+    ("drill::suite_merge", Layer::Commands),
     ("commands", Layer::Commands),
     ("bench", Layer::Commands),
     ("doctor", Layer::Commands),

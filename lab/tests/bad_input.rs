@@ -456,7 +456,8 @@ fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine()
         tarball.to_str().unwrap(),
         long_name.to_str().unwrap(),
     );
-    // Arguments split at spaces; FILE, TARBALL, LONGNAME, BASE_NL and ARG_NL stand for values.
+    // Arguments split at spaces; FILE, TARBALL, TDIR (the tarball's directory), LONGNAME, BASE_NL
+    // and ARG_NL stand for values.
     let cases: &[(&str, &str)] = &[
         (
             "drill run failover-switchback --runs-dir FILE",
@@ -528,6 +529,21 @@ fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine()
             "drill run failover-switchback --subnet 010.0.0.0/24",
             "--subnet",
         ),
+        ("drill run --all --shard 0/3", "--shard `0/3`: expected K/N"),
+        ("drill run --all --shard 4/3", "1 ≤ K ≤ N ≤ 64"),
+        ("drill run --all --shard 1/65", "1 ≤ K ≤ N ≤ 64"),
+        ("drill run --all --shard 2", "expected K/N"),
+        (
+            "drill run partition-heal --pg-version 15 --shard 2/2",
+            "leaves this shard nothing",
+        ),
+        (
+            "drill run --all --shard 1/2 --timings /nonexistent/timings.json",
+            "--timings /nonexistent/timings.json",
+        ),
+        ("drill run --all --shard 1/2 --timings FILE", "--timings"),
+        ("drill merge /nonexistent/shards", "not a directory"),
+        ("drill merge TDIR", "no suite record"),
         ("drill run LONGNAME", "(at most 200)"),
         ("drill run LONGNAME partition-heal", "(at most 200)"),
         ("drill check LONGNAME", "(at most 200)"),
@@ -545,6 +561,7 @@ fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine()
                 "FILE" => file.to_string(),
                 "FILE/x" => format!("{file}/x"),
                 "TARBALL" => tarball.to_string(),
+                "TDIR" => d.join("t").display().to_string(),
                 "LONGNAME" => long_name.to_string(),
                 "BASE_NL" => "rockylinux:9\nRUN touch /pwned".to_string(),
                 "ARG_NL" => "--with-openssl\nRUN touch /pwned".to_string(),

@@ -1,6 +1,7 @@
 //! The CI template (ci/github-actions.yml) is valid YAML whose jobs build the images once per
-//! version and hand them to the drill jobs and the suite job, which load them instead of
-//! building; and it passes the checks a user's CI runs on a workflow (zizmor, the GitHub
+//! version and hand them to the drill jobs and the suite's shard jobs, which load them instead of
+//! building, and whose suite-index job merges the shards into one index and junit.xml; and it
+//! passes the checks a user's CI runs on a workflow (zizmor, the GitHub
 //! workflow JSON Schema, actionlint where it can be installed).
 
 use std::path::PathBuf;
@@ -70,7 +71,11 @@ fn versions(job: &Yaml) -> Vec<String> {
 fn images_are_built_once_per_version_and_loaded_by_the_drill_jobs() {
     let doc = template();
     let jobs = doc["jobs"].as_hash().expect("jobs");
-    assert_eq!(jobs.len(), 3, "an images job, a drill job and a suite job");
+    assert_eq!(
+        jobs.len(),
+        4,
+        "an images job, a drill job, a suite job and its index job"
+    );
     let images = &doc["jobs"]["images"];
     let drill = &doc["jobs"]["drill"];
     assert!(images["needs"].is_badvalue(), "images needs nothing");
@@ -113,16 +118,30 @@ fn images_are_built_once_per_version_and_loaded_by_the_drill_jobs() {
     );
 }
 
+/// The suite job's matrix of shards (`K/N`).
+fn shards(suite: &Yaml) -> Vec<String> {
+    suite["strategy"]["matrix"]["shard"]
+        .as_vec()
+        .expect("a shard matrix")
+        .iter()
+        .map(|v| v.as_str().expect("a K/N string").to_string())
+        .collect()
+}
+
 #[test]
 fn the_suite_job_runs_every_drill_on_every_built_version_from_loaded_images() {
     let doc = template();
     let images = &doc["jobs"]["images"];
     let suite = &doc["jobs"]["suite"];
     assert_eq!(suite["needs"].as_str(), Some("images"));
-    assert!(
-        suite["strategy"].is_badvalue(),
-        "one suite job, not a matrix"
-    );
+    // A matrix of shards that together are the whole suite: 1/N … N/N, and more than one.
+    let shards = shards(suite);
+    let n = shards.len();
+    assert!(n > 1, "{shards:?}");
+    let whole: Vec<String> = (1..=n).map(|k| format!("{k}/{n}")).collect();
+    assert_eq!(shards, whole);
+    assert_eq!(suite["strategy"]["fail-fast"].as_bool(), Some(false));
+    assert!(suite["strategy"]["matrix"]["pg-version"].is_badvalue());
 
     // It downloads every version's artifact: the pattern matches what the images jobs upload.
     let download = step_using(suite, "actions/download-artifact");
@@ -142,9 +161,82 @@ fn the_suite_job_runs_every_drill_on_every_built_version_from_loaded_images() {
     );
     let every = versions(images).join(",");
     assert!(
-        run.contains(&format!("drill run --all --pg-version {every} ")),
-        "the suite runs on exactly the built versions ({every}): {run}"
+        run.contains(&format!(
+            "drill run --all --pg-version {every} --shard ${{{{ matrix.shard }}}} "
+        )),
+        "each shard runs its share of exactly the built versions ({every}): {run}"
     );
+    // The shards do not publish JUnit results: the suite-index job publishes the one file.
+    let uses: Vec<&str> = suite["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["uses"].as_str())
+        .collect();
+    assert!(!uses.iter().any(|u| u.starts_with("mikepenz/")), "{uses:?}");
+    assert!(suite["permissions"]["checks"].is_badvalue());
+}
+
+#[test]
+fn the_suite_index_job_merges_every_shard_and_publishes_one_index_and_junit() {
+    let doc = template();
+    let images = &doc["jobs"]["images"];
+    let suite = &doc["jobs"]["suite"];
+    let index = &doc["jobs"]["suite-index"];
+    assert_eq!(index["needs"].as_str(), Some("suite"));
+    // Also after a failed shard (its drills failed: the index says which), not when cancelled.
+    assert_eq!(index["if"].as_str(), Some("${{ !cancelled() }}"));
+    assert!(index["strategy"].is_badvalue(), "one merge job");
+
+    // It downloads every shard: the pattern matches what each shard uploads.
+    let uploaded = artifact(suite, "actions/upload-artifact");
+    let (prefix, _) = uploaded
+        .split_once("${{")
+        .unwrap_or_else(|| panic!("each shard's artifact is its own: {uploaded}"));
+    let downloads: Vec<&Yaml> = index["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/download-artifact@"))
+        })
+        .collect();
+    let patterns: Vec<&str> = downloads
+        .iter()
+        .filter_map(|s| s["with"]["pattern"].as_str())
+        .collect();
+    assert_eq!(patterns, [format!("{prefix}*")], "{uploaded}");
+    // The lab binary comes from an images artifact (one of the built versions).
+    let binary = downloads
+        .iter()
+        .find_map(|s| s["with"]["name"].as_str())
+        .expect("an images artifact by name");
+    let images_artifact = artifact(images, "actions/upload-artifact");
+    let (images_prefix, _) = images_artifact.split_once("${{").unwrap();
+    let version = binary
+        .strip_prefix(images_prefix)
+        .unwrap_or_else(|| panic!("{binary} vs {images_artifact}"));
+    assert!(versions(images).iter().any(|v| v == version), "{binary}");
+
+    // The merge reads the shards' directories and writes runs/suite/<stamp>/, which is uploaded
+    // and whose junit.xml is published; nothing is built or loaded, no engine is needed.
+    let run = scripts(index);
+    assert!(run.contains("drill merge shards/ --runs-dir runs"), "{run}");
+    assert!(
+        !run.contains("images load") && !run.contains("cargo build") && !run.contains("$LAB"),
+        "{run}"
+    );
+    let publish = step_using(index, "mikepenz/action-junit-report");
+    assert_eq!(
+        publish["with"]["report_paths"].as_str(),
+        Some("runs/suite/*/junit.xml")
+    );
+    assert_eq!(publish["if"].as_str(), Some("always()"));
+    let upload = step_using(index, "actions/upload-artifact");
+    assert_eq!(upload["with"]["path"].as_str(), Some("runs/"));
+    assert_eq!(index["permissions"]["checks"].as_str(), Some("write"));
 }
 
 /// Where test.sh installs the workflow linters (a Python venv under target/), or

@@ -2,7 +2,9 @@
 //! two labs side by side: the index holds every drill × version cell with its report, the
 //! comparison names what 9.3 does differently, the suite's junit.xml is valid against the JUnit
 //! schema, the exit code is the worst run's, and no lab is left. A suite interrupted with
-//! SIGINT stops every run and removes every lab it made.
+//! SIGINT stops every run and removes every lab it made. A suite of three tiny drills split over
+//! two shards (`--shard K/2`, run one after the other as two CI runners would) merges into one
+//! index and one junit.xml (`lab drill merge`), the same as the unsharded suite's, times aside.
 
 mod support;
 
@@ -209,4 +211,138 @@ async fn an_interrupted_suite_stops_every_run_and_removes_its_labs() {
     let md = std::fs::read_to_string(suite_dir(runs.path()).join("index.md")).unwrap();
     assert!(!md.contains("PASSED"), "{md}");
     validate_junit(&suite_dir(runs.path()).join("junit.xml"));
+}
+
+/// Three tiny drills (one or two steps each): what the shards split.
+const TINY: [(&str, &str); 3] = [
+    (
+        "shard-a",
+        "[[steps]]\ntitle = \"the master answers\"\non = \"primary\"\nsql = \"SELECT 1\"\nexpect = \"1\"\n\n\
+         [[steps]]\ntitle = \"the slave answers\"\non = \"standby\"\nsql = \"SELECT 2\"\nexpect = \"2\"\n",
+    ),
+    (
+        "shard-b",
+        "[[steps]]\ntitle = \"a shell on the master\"\non = \"primary\"\nrun = \"true\"\n",
+    ),
+    (
+        "shard-c",
+        "[[steps]]\ntitle = \"one branch at scale 1\"\non = \"primary\"\n\
+         sql = \"SELECT count(*) FROM pgbench_branches\"\ndb = \"testdb\"\nexpect = \"1\"\n",
+    ),
+];
+
+#[tokio::test]
+async fn a_suite_split_over_two_shards_merges_into_one_index() {
+    let engine = engine().await;
+    let release = Pg::Current.images(&engine).await.version.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, steps) in TINY {
+        let file = dir.path().join(format!("{name}.toml"));
+        let head = format!("name = \"{name}\"\ntitle = \"T\"\nproves = \"P.\"\n\n");
+        std::fs::write(&file, head + steps).unwrap();
+        files.push(file.display().to_string());
+    }
+    // Labs e2e-shard1-1… in 172.16.90.0/24 on, e2e-shard2-1… in 172.16.92.0/24 on (one shard
+    // takes one run, the other two).
+    let shards = [
+        ("e2e-shard1", "172.16.90.0/24"),
+        ("e2e-shard2", "172.16.92.0/24"),
+    ];
+    let mut split = Vec::new();
+    for (k, (name, subnet)) in shards.iter().enumerate() {
+        let runs = dir.path().join(format!("runner-{}", k + 1));
+        let shard = format!("{}/2", k + 1);
+        let mut args = vec!["drill", "run"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["--pg-version", &release, "--shard", &shard, "--jobs", "2"]);
+        args.extend(["--name", name, "--subnet", subnet]);
+        args.extend(["--runs-dir", runs.to_str().unwrap()]);
+        let out = support::lab(&args);
+        for i in 1..=2 {
+            assert_nothing_left(&format!("{name}-{i}")).await;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "shard {shard}: {stderr}");
+        let md = std::fs::read_to_string(suite_dir(&runs).join("index.md")).unwrap();
+        assert!(md.contains(&format!("shard {shard}: ")), "{md}");
+        split.push(md.matches("✔ PASSED").count());
+    }
+    // Each shard ran a share, together all three runs.
+    assert!(split.iter().all(|n| *n > 0), "{split:?}");
+    assert_eq!(split.iter().sum::<usize>(), TINY.len(), "{split:?}");
+
+    let merged = dir.path().join("merged");
+    let out = support::lab(&[
+        "drill",
+        "merge",
+        dir.path().join("runner-1").to_str().unwrap(),
+        dir.path().join("runner-2").to_str().unwrap(),
+        "--runs-dir",
+        merged.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let suite = suite_dir(&merged);
+    let md = std::fs::read_to_string(suite.join("index.md")).unwrap();
+    assert!(
+        !md.contains("in other shards") && !md.contains("not run") && !md.contains("shard 1/2"),
+        "{md}"
+    );
+    for (name, _) in TINY {
+        let row = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{md}"));
+        assert!(row.contains("✔ PASSED"), "{row}");
+        let link = row
+            .split("[report](")
+            .nth(1)
+            .and_then(|l| l.split(')').next())
+            .unwrap_or_else(|| panic!("no report link in {row}"));
+        assert!(suite.join(link).is_file(), "{link} is missing");
+        let log = suite.join(format!("logs/{name}@{release}.log"));
+        assert!(log.is_file(), "{}", log.display());
+    }
+    let junit = suite.join("junit.xml");
+    validate_junit(&junit);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), TINY.len(), "{xml}");
+    assert!(
+        !xml.contains("<skipped") && !xml.contains("<failure"),
+        "{xml}"
+    );
+    // Each run's whole time, for --timings.
+    let timings = std::fs::read_to_string(suite.join("timings.json")).unwrap();
+    for (name, _) in TINY {
+        assert!(timings.contains(&format!("\"{name}\"")), "{timings}");
+    }
+
+    // The same three drills as one unsharded suite (labs e2e-shard0-1… in 172.16.94.0/24 on):
+    // the same index.md and junit.xml, times and timestamps aside.
+    let whole = dir.path().join("whole");
+    let mut args = vec!["drill", "run"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--pg-version", &release, "--jobs", "2"]);
+    args.extend(["--name", "e2e-shard0", "--subnet", "172.16.94.0/24"]);
+    args.extend(["--runs-dir", whole.to_str().unwrap()]);
+    let out = support::lab(&args);
+    for i in 1..=3 {
+        assert_nothing_left(&format!("e2e-shard0-{i}")).await;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let times = regex::Regex::new(r"\d{8}-\d{6}|\d+\.\d+( s)?").unwrap();
+    let read = |dir: &Path, file: &str| {
+        let text = std::fs::read_to_string(suite_dir(dir).join(file)).unwrap();
+        times.replace_all(&text, "T").into_owned()
+    };
+    for file in ["index.md", "junit.xml"] {
+        assert_eq!(read(&merged, file), read(&whole, file), "{file}");
+    }
 }

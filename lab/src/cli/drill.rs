@@ -6,7 +6,9 @@ use clap::{Args, Subcommand};
 use clap_complete::{ArgValueCandidates, ArgValueCompleter};
 
 use lab::drill::cmd::{self, RunConfig, RunbookConfig};
+use lab::drill::shard::Shard;
 use lab::drill::suite::{self, SuiteConfig};
+use lab::drill::suite_merge::{self, MergeConfig};
 use lab::error::{Error, Result};
 use lab::ui::Ui;
 use lab::version::PgVersion;
@@ -35,6 +37,10 @@ pub enum DrillCommand {
     /// Run a drill (a built-in name or a file) on a lab; several drills (or `--all`) and
     /// several versions (`--pg-version 9.3.5,15`) make a suite: each pair on its own lab.
     Run(Box<RunArgs>),
+    /// Merge the suite directories of a sharded suite (`lab drill run … --shard K/N` on each
+    /// runner) into one suite directory: one index and one junit.xml, as the unsharded suite
+    /// would have written them.
+    Merge(MergeArgs),
     /// Print the version-specific runbook of a drill (every command and file, per node, in
     /// order) without running anything.
     Runbook(RunbookArgs),
@@ -66,6 +72,15 @@ pub struct RunArgs {
     #[arg(long = "pg-version", id = "pg_versions", value_name = "VERSIONS",
           value_delimiter = ',', default_value = "9.3.25", value_parser = lab::input::version)]
     pub pg_versions: Vec<PgVersion>,
+    /// Run only share K of N of the suite's drill × version runs (a suite spread over N CI
+    /// runners; `lab drill merge` puts their directories together). The runs are split longest
+    /// first by their recorded times, so every runner must see the same `--timings`.
+    #[arg(long, value_name = "K/N", value_parser = lab::input::shard)]
+    pub shard: Option<Shard>,
+    /// The times that balance `--shard` (a `timings.json` a suite wrote; default: the table
+    /// committed in `scenarios/timings.json`).
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub timings: Option<PathBuf>,
     /// Labs side by side in a suite (default: one per core, at most 4).
     #[arg(long, value_parser = lab::input::within(1u16, 16))]
     pub jobs: Option<u16>,
@@ -92,6 +107,18 @@ pub struct RunArgs {
     /// The lab (for a fresh one: images and layout; `--keep` leaves it up after the drill).
     #[command(flatten)]
     pub up: UpArgs,
+}
+
+/// `lab drill merge`
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' directories (each searched for the suite directories it holds, e.g. the
+    /// runners' `runs/` as downloaded).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged suite directory goes (`<dir>/suite/<timestamp>/`, with `latest`).
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
 }
 
 /// `lab drill runbook`
@@ -121,7 +148,7 @@ pub struct RunbookArgs {
 impl RunArgs {
     /// Whether these flags ask for a suite: several drills, `--all`, or several versions.
     pub fn is_suite(&self) -> bool {
-        self.all || self.drills.len() > 1 || self.pg_versions.len() > 1
+        self.all || self.drills.len() > 1 || self.pg_versions.len() > 1 || self.shard.is_some()
     }
 
     /// The run these flags ask for (one drill on one version).
@@ -176,6 +203,8 @@ impl RunArgs {
             runs_dir: self.runs_dir.clone(),
             images: self.up.images.options(),
             run_flags: self.run_flags(),
+            shard: self.shard,
+            timings: self.timings.clone(),
         })
     }
 
@@ -261,6 +290,11 @@ pub async fn run(command: DrillCommand, ui: &Ui) -> Result<()> {
             Ok(())
         }
         DrillCommand::Runbook(args) => cmd::runbook(&args.config()),
+        DrillCommand::Merge(args) => suite_merge::merge(&MergeConfig {
+            dirs: args.dirs,
+            runs_dir: args.runs_dir,
+        })
+        .map(|_| ()),
         DrillCommand::Run(args) if args.is_suite() => {
             suite::run(&args.suite()?, ui).await.map(|_| ())
         }

@@ -11,8 +11,11 @@ pub mod render;
 pub mod report;
 pub mod runbook;
 pub mod runner;
+pub mod shard;
 pub mod suite;
 pub mod suite_index;
+pub mod suite_merge;
+pub mod suite_record;
 pub mod timeline;
 
 use std::collections::HashMap;

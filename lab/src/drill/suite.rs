@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use super::event::RunReport;
+use super::event::{Event, RunReport};
+use super::shard::{Shard, Timings};
 use super::suite_index::{self, Suite, SuiteRun};
 use crate::cluster;
 use crate::docker::Engine;
@@ -37,6 +38,8 @@ pub struct SuiteDrill {
     pub arg: String,
     /// The drill's name (its run directories are named after it).
     pub name: String,
+    /// How many steps it has (the shards' fallback estimate).
+    pub steps: usize,
 }
 
 /// What a suite runs, and how.
@@ -60,6 +63,10 @@ pub struct SuiteConfig {
     pub images: ImageOptions,
     /// Flags every `lab drill run` gets (profile, images, lab layout), as typed.
     pub run_flags: Vec<String>,
+    /// Run only this share of the drill × version runs (`--shard K/N`).
+    pub shard: Option<Shard>,
+    /// The timings that balance the shards (`--timings`; default: the committed table).
+    pub timings: Option<PathBuf>,
 }
 
 /// The default number of labs side by side: one per core, at most [`MAX_DEFAULT_JOBS`].
@@ -82,47 +89,93 @@ pub struct PlannedRun {
     pub subnet: Ipv4Net,
 }
 
-/// The runs of a suite, drill by drill and, for each, version by version (so that the versions
-/// of one drill run side by side): run i is lab `<name>-<i+1>` on the i-th /24 after `subnet`.
-/// Refused (exit 2) when a name is too long or a network leaves the private range `subnet`
-/// lies in.
-pub fn plan(cfg: &SuiteConfig) -> Result<Vec<PlannedRun>> {
+/// Every (drill, version) pair of a suite, drill by drill and, for each, version by version (so
+/// that the versions of one drill run side by side).
+pub fn pairs(cfg: &SuiteConfig) -> Vec<(usize, usize)> {
+    (0..cfg.drills.len())
+        .flat_map(|d| (0..cfg.versions.len()).map(move |v| (d, v)))
+        .collect()
+}
+
+/// The pairs this suite runs: all of them, or its shard's share, balanced by `timings`
+/// (refused, exit 2, when the shard would get none).
+pub fn share(
+    cfg: &SuiteConfig,
+    drills: &[SuiteDrill],
+    timings: &Timings,
+) -> Result<Vec<(usize, usize)>> {
+    let all = pairs(cfg);
+    let Some(shard) = cfg.shard else {
+        return Ok(all);
+    };
+    let costs: Vec<f64> = all
+        .iter()
+        .map(|&(d, v)| timings.estimate(&drills[d].name, drills[d].steps, &cfg.versions[v]))
+        .collect();
+    let mine: Vec<(usize, usize)> = super::shard::select(&costs, shard)
+        .into_iter()
+        .map(|i| all[i])
+        .collect();
+    if mine.is_empty() {
+        return Err(Error::Invalid(format!(
+            "--shard {shard}: a suite of {} run(s) leaves this shard nothing; use at most {} \
+             shards",
+            all.len(),
+            all.len()
+        )));
+    }
+    Ok(mine)
+}
+
+/// The runs of a suite (`pairs`, in order): run i is lab `<name>-<i+1>` on the i-th /24 after
+/// `subnet`. Refused (exit 2) when a name is too long or a network leaves the private range
+/// `subnet` lies in.
+pub fn plan(cfg: &SuiteConfig, pairs: &[(usize, usize)]) -> Result<Vec<PlannedRun>> {
     let base = u32::from(cfg.subnet.network()) & !0xff;
     let mut runs = Vec::new();
-    for drill in 0..cfg.drills.len() {
-        for version in 0..cfg.versions.len() {
-            let i = runs.len() as u32;
-            let lab = format!("{}-{}", cfg.name, i + 1);
-            cluster::check_name(&lab).map_err(|_| {
+    for &(drill, version) in pairs {
+        let i = runs.len() as u32;
+        let lab = format!("{}-{}", cfg.name, i + 1);
+        cluster::check_name(&lab).map_err(|_| {
+            Error::Invalid(format!(
+                "--name {}: a suite names its labs `{lab}`, longer than 40 characters; use a \
+                 shorter --name",
+                cfg.name
+            ))
+        })?;
+        let net = base
+            .checked_add(i << 8)
+            .map(|n| Ipv4Net::new(Ipv4Addr::from(n), 24).expect("a /24"));
+        let net = net
+            .filter(|n| crate::input::subnet(&n.to_string()).is_ok())
+            .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "--name {}: a suite names its labs `{lab}`, longer than 40 characters; use a \
-                     shorter --name",
-                    cfg.name
+                    "--subnet {}: a suite of {} runs takes {} /24 networks from it on, which \
+                     leaves the private range; choose a lower --subnet",
+                    cfg.subnet,
+                    pairs.len(),
+                    pairs.len()
                 ))
             })?;
-            let net = base
-                .checked_add(i << 8)
-                .map(|n| Ipv4Net::new(Ipv4Addr::from(n), 24).expect("a /24"));
-            let net = net
-                .filter(|n| crate::input::subnet(&n.to_string()).is_ok())
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "--subnet {}: a suite of {} runs takes {} /24 networks from it on, which \
-                         leaves the private range; choose a lower --subnet",
-                        cfg.subnet,
-                        cfg.drills.len() * cfg.versions.len(),
-                        cfg.drills.len() * cfg.versions.len()
-                    ))
-                })?;
-            runs.push(PlannedRun {
-                drill,
-                version,
-                lab,
-                subnet: net,
-            });
-        }
+        runs.push(PlannedRun {
+            drill,
+            version,
+            lab,
+            subnet: net,
+        });
     }
     Ok(runs)
+}
+
+/// The timings that balance shards: `--timings`, else the committed table (exit 2 for a file
+/// that cannot be read or is not a table).
+fn timings(cfg: &SuiteConfig) -> Result<Timings> {
+    let Some(path) = &cfg.timings else {
+        return Ok(Timings::committed());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Invalid(format!("--timings {}: {e}", path.display())))?;
+    Timings::parse(&text).map_err(|e| Error::Invalid(format!("--timings {}: {e}", path.display())))
 }
 
 /// Loads and checks every drill of the suite before anything runs (exit 2 for an invalid one or
@@ -139,6 +192,7 @@ fn check(cfg: &SuiteConfig) -> Result<Vec<SuiteDrill>> {
         }
         drills.push(SuiteDrill {
             arg: arg.clone(),
+            steps: drill.steps.len(),
             name: drill.name,
         });
     }
@@ -250,6 +304,18 @@ struct Running {
     pid: i32,
 }
 
+/// When each run started, to measure its whole time.
+type Started = std::collections::HashMap<usize, std::time::Instant>;
+
+/// The events of a run directory's `report.json` (none when it is missing or unreadable).
+pub(crate) fn events(run_dir: &Path) -> Vec<Event> {
+    std::fs::read_to_string(run_dir.join("report.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<RunReport>(&s).ok())
+        .map(|r| r.events)
+        .unwrap_or_default()
+}
+
 /// What a finished run left: its exit code (none: killed) and its run directory.
 fn collect(
     suite_dir: &Path,
@@ -260,18 +326,14 @@ fn collect(
 ) -> SuiteRun {
     let latest = suite_dir.join(release).join(drill).join("latest");
     let stamp = std::fs::read_link(&latest).ok();
-    let events = std::fs::read_to_string(latest.join("report.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str::<RunReport>(&s).ok())
-        .map(|r| r.events)
-        .unwrap_or_default();
     SuiteRun {
         drill: drill.to_string(),
         version: release.to_string(),
         report_dir: stamp.map(|s| format!("{release}/{drill}/{}", s.display())),
         exit,
-        events,
+        events: events(&latest),
         interrupted,
+        seconds: None,
     }
 }
 
@@ -315,7 +377,7 @@ fn command(
 /// 3 the lab failed), or the interruption.
 pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
     let drills = check(cfg)?;
-    let planned = plan(cfg)?;
+    let planned = plan(cfg, &share(cfg, &drills, &timings(cfg)?)?)?;
     let mut stop = crate::commands::Shutdown::new();
     let engine = Engine::connect().await?;
     preflight(&engine, &planned).await?;
@@ -332,8 +394,12 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
     let latest = base.join("latest");
     let _ = std::fs::remove_file(&latest);
     std::os::unix::fs::symlink(&stamp, &latest).map_err(io)?;
+    let share = cfg
+        .shard
+        .map(|s| format!(" (shard {s}: of {})", cfg.drills.len() * cfg.versions.len()))
+        .unwrap_or_default();
     ui.println(&format!(
-        "suite: {} run(s), {} side by side, in {}",
+        "suite: {} run(s){share}, {} side by side, in {}",
         planned.len(),
         cfg.jobs,
         suite_dir.display()
@@ -361,6 +427,7 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
         drills: drills.iter().map(|d| d.name.clone()).collect(),
         versions: releases.iter().map(|v| v.to_string()).collect(),
         runs,
+        shard: cfg.shard,
     };
     write(&suite_dir, &suite).map_err(io)?;
     eprintln!("suite index: {}", suite_dir.join("index.md").display());
@@ -379,15 +446,28 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
     verdict(&suite, &suite_dir)
 }
 
-/// Writes `index.md`, `index.html` and `junit.xml`.
-fn write(dir: &Path, suite: &Suite) -> std::io::Result<()> {
+/// Writes `index.md`, `index.html`, `junit.xml`, and the record `lab drill merge` reads
+/// (`suite.json`) with the runs' times (`timings.json`, for `--timings`).
+pub(crate) fn write(dir: &Path, suite: &Suite) -> std::io::Result<()> {
     std::fs::write(dir.join("index.md"), suite_index::markdown(suite))?;
     std::fs::write(dir.join("index.html"), suite_index::html(suite))?;
-    std::fs::write(dir.join("junit.xml"), suite_index::junit(suite))
+    std::fs::write(dir.join("junit.xml"), suite_index::junit(suite))?;
+    let json = |v: serde_json::Result<String>| v.map_err(std::io::Error::other);
+    let record = super::suite_record::SuiteRecord::of(suite);
+    std::fs::write(
+        dir.join(super::suite_record::RECORD),
+        json(serde_json::to_string_pretty(&record))?,
+    )?;
+    std::fs::write(
+        dir.join("timings.json"),
+        json(serde_json::to_string_pretty(&super::suite_record::timings(
+            suite,
+        )))?,
+    )
 }
 
 /// The suite's outcome: the worst run's exit code (3 for a run killed or never finished).
-fn verdict(suite: &Suite, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn verdict(suite: &Suite, dir: &Path) -> Result<PathBuf> {
     let worst = suite
         .runs
         .iter()
@@ -433,6 +513,7 @@ async fn run_all(
     let mut running: Vec<Running> = Vec::new();
     let mut done: Vec<(usize, SuiteRun)> = Vec::new();
     let mut next = 0;
+    let mut started = Started::new();
     let mut interrupted = None;
     loop {
         while interrupted.is_none() && next < planned.len() && running.len() < cfg.jobs.max(1) {
@@ -449,6 +530,7 @@ async fn run_all(
                 "▶ {drill} on {release} (lab {}, {})",
                 p.lab, p.subnet
             ));
+            started.insert(next, std::time::Instant::now());
             running.push(Running {
                 index: next,
                 pid: child.id().map_or(0, |p| p as i32),
@@ -488,13 +570,14 @@ async fn run_all(
         running.retain(|r| r.index != index);
         let p = &planned[index];
         let release = releases[p.version].to_string();
-        let run = collect(
+        let mut run = collect(
             suite_dir,
             &release,
             &drills[p.drill].name,
             exit,
             interrupted.is_some(),
         );
+        run.seconds = started.get(&index).map(|t| t.elapsed().as_secs_f64());
         let took = run
             .took()
             .map(|t| format!(" in {t:.1} s"))
@@ -543,12 +626,15 @@ mod tests {
                 verbose: false,
             },
             run_flags: vec![],
+            shard: None,
+            timings: None,
         }
     }
 
     #[test]
     fn runs_take_successive_networks_and_numbered_names() {
-        let runs = plan(&cfg(2, &["9.3.5", "15"], "hd", "172.16.212.0/24")).unwrap();
+        let c = cfg(2, &["9.3.5", "15"], "hd", "172.16.212.0/24");
+        let runs = plan(&c, &pairs(&c)).unwrap();
         let got: Vec<(usize, usize, String, String)> = runs
             .iter()
             .map(|r| (r.drill, r.version, r.lab.clone(), r.subnet.to_string()))
@@ -563,16 +649,19 @@ mod tests {
             ]
         );
         // A wider --subnet starts at its first /24.
-        let runs = plan(&cfg(1, &["15"], "hd", "10.1.0.0/16")).unwrap();
+        let c = cfg(1, &["15"], "hd", "10.1.0.0/16");
+        let runs = plan(&c, &pairs(&c)).unwrap();
         assert_eq!(runs[0].subnet.to_string(), "10.1.0.0/24");
     }
 
     #[test]
     fn a_suite_that_would_leave_the_private_range_or_overlong_names_is_refused() {
-        let e = plan(&cfg(3, &["15"], "hd", "172.31.254.0/24")).unwrap_err();
+        let c = cfg(3, &["15"], "hd", "172.31.254.0/24");
+        let e = plan(&c, &pairs(&c)).unwrap_err();
         assert!(matches!(e, Error::Invalid(_)), "{e}");
         assert!(e.to_string().contains("leaves the private range"), "{e}");
-        let e = plan(&cfg(1, &["15"], &"x".repeat(39), "172.16.212.0/24")).unwrap_err();
+        let c = cfg(1, &["15"], &"x".repeat(39), "172.16.212.0/24");
+        let e = plan(&c, &pairs(&c)).unwrap_err();
         assert!(e.to_string().contains("shorter --name"), "{e}");
     }
 
@@ -599,6 +688,41 @@ mod tests {
         assert!(e.to_string().contains("named twice"), "{e}");
         c.drills = vec!["no-such-drill".into()];
         assert!(matches!(check(&c).unwrap_err(), Error::Invalid(_)));
+    }
+
+    #[test]
+    fn shards_split_the_pairs_by_the_table_and_an_empty_shard_is_refused() {
+        let mut c = cfg(3, &["9.3.25", "15", "17"], "hd", "172.16.212.0/24");
+        let drills: Vec<SuiteDrill> = ["failover-switchback", "partition-heal", "new-drill"]
+            .iter()
+            .map(|n| SuiteDrill {
+                arg: n.to_string(),
+                name: n.to_string(),
+                steps: 4,
+            })
+            .collect();
+        let table = Timings::committed();
+        let mut all = Vec::new();
+        for index in 1..=3 {
+            c.shard = Some(Shard { index, count: 3 });
+            let mine = share(&c, &drills, &table).unwrap();
+            assert_eq!(mine, share(&c, &drills, &table).unwrap(), "deterministic");
+            // Each shard's labs are numbered from 1 in its own networks.
+            let planned = plan(&c, &mine).unwrap();
+            assert_eq!(planned[0].lab, "hd-1");
+            all.extend(mine);
+        }
+        all.sort_unstable();
+        c.shard = None;
+        assert_eq!(all, pairs(&c));
+        c.versions.truncate(1);
+        c.drills.truncate(1);
+        c.shard = Some(Shard { index: 2, count: 2 });
+        let e = share(&c, &drills, &table).unwrap_err();
+        assert!(
+            matches!(e, Error::Invalid(_)) && e.to_string().contains("nothing"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use super::event::{Event, Outcome};
 use super::report;
+use super::shard::Shard;
 
 /// Two durations of the same step differ when they are further apart than this many seconds…
 pub const TOLERANCE_SECONDS: f64 = 5.0;
@@ -76,6 +77,8 @@ pub struct SuiteRun {
     pub events: Vec<Event>,
     /// The suite was interrupted while this run was going (its lab removed on the way out).
     pub interrupted: bool,
+    /// The whole run's wall time as the suite measured it (`up`, drill, reports, `down`).
+    pub seconds: Option<f64>,
 }
 
 impl SuiteRun {
@@ -166,6 +169,8 @@ pub struct Suite {
     pub versions: Vec<String>,
     /// Every run (at most one per drill and version).
     pub runs: Vec<SuiteRun>,
+    /// The share of the suite these runs are (`--shard K/N`); none for a whole suite.
+    pub shard: Option<Shard>,
 }
 
 impl Suite {
@@ -200,9 +205,21 @@ impl Suite {
         }
         let missing = self.drills.len() * self.versions.len() - self.runs.len();
         if missing > 0 {
-            parts.push(format!("{missing} not run"));
+            parts.push(format!("{missing} {}", self.not_run()));
         }
-        parts.join(", ")
+        match self.shard {
+            Some(shard) => format!("shard {shard}: {}", parts.join(", ")),
+            None => parts.join(", "),
+        }
+    }
+
+    /// What a cell without a run says: not run, or run by another shard.
+    fn not_run(&self) -> &'static str {
+        if self.shard.is_some() {
+            "in other shards"
+        } else {
+            "not run"
+        }
     }
 }
 
@@ -467,7 +484,7 @@ pub fn markdown(suite: &Suite) -> String {
                         None => facts,
                     }
                 }
-                None => "not run".into(),
+                None => suite.not_run().into(),
             })
             .collect();
         let _ = writeln!(md, "| `{d}` | {} |", cells.join(" | "));
@@ -560,7 +577,7 @@ pub fn html(suite: &Suite) -> String {
                                                 a href={ (dir) "/report.md" } { "report.md" }
                                             }
                                         },
-                                        None => td.other { "not run" },
+                                        None => td.other { (suite.not_run()) },
                                     }
                                 }
                             }
@@ -667,7 +684,7 @@ pub fn junit(suite: &Suite) -> String {
         for d in &suite.drills {
             let Some(run) = suite.run(d, v) else {
                 let mut st = TestCaseStatus::skipped();
-                st.set_message("not run");
+                st.set_message(suite.not_run());
                 let mut case = TestCase::new(d.clone(), st);
                 case.set_classname(format!("pg{v}"));
                 ts.add_test_case(case);
@@ -709,4 +726,4 @@ pub fn junit(suite: &Suite) -> String {
 
 #[cfg(test)]
 #[path = "suite_index_tests.rs"]
-mod tests;
+pub(crate) mod tests;

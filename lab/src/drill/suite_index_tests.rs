@@ -128,7 +128,7 @@ fn corrupted(version: &str, old: bool) -> Vec<Event> {
 }
 
 /// Two drills on 9.3.5 and 15.18, and a third drill interrupted on 15.18.
-fn suite() -> Suite {
+pub(crate) fn suite() -> Suite {
     let run = |drill: &str, version: &str, exit: Option<i32>, events: Vec<Event>| SuiteRun {
         drill: drill.into(),
         version: version.into(),
@@ -136,6 +136,7 @@ fn suite() -> Suite {
         exit,
         events,
         interrupted: false,
+        seconds: None,
     };
     Suite {
         stamp: "20261129-110000".into(),
@@ -183,6 +184,7 @@ fn suite() -> Suite {
             ),
             run("partition-heal", "15.18", None, vec![]),
         ],
+        shard: None,
     }
 }
 
