@@ -51,6 +51,44 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
+    /// What went wrong, without the URL (for a line that names the URL already): the
+    /// innermost cause of a failed request, or the status.
+    pub fn cause(&self) -> String {
+        match self {
+            DownloadError::Http { source, .. } => {
+                let mut innermost: Option<&dyn std::error::Error> = None;
+                let mut next = std::error::Error::source(source);
+                while let Some(e) = next {
+                    innermost = Some(e);
+                    next = e.source();
+                }
+                match innermost {
+                    Some(e) => e.to_string(),
+                    None => {
+                        let text = source.to_string();
+                        match text.find(" for url (") {
+                            Some(i) => text[..i].to_string(),
+                            None => text,
+                        }
+                    }
+                }
+            }
+            DownloadError::Status { status, .. } => format!("HTTP {status}"),
+            DownloadError::TooLarge { limit, .. } => format!("larger than {limit} bytes"),
+            DownloadError::Write { .. } => self.to_string(),
+        }
+    }
+
+    /// The URL (or, for a write, the file) the failure is about.
+    pub fn url(&self) -> &str {
+        match self {
+            DownloadError::Http { url, .. }
+            | DownloadError::Status { url, .. }
+            | DownloadError::TooLarge { url, .. } => url,
+            DownloadError::Write { path, .. } => path,
+        }
+    }
+
     /// Whether the failure says "this does not exist here" (404) rather than "could not reach".
     pub fn is_not_found(&self) -> bool {
         matches!(self, DownloadError::Status { status: 404, .. })
