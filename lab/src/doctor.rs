@@ -11,7 +11,7 @@ use crate::docker::Engine;
 use crate::error::{Error, Result};
 use crate::image::build::{choose_base, debian_sources, is_root, which, ImageOptions};
 use crate::image::Base;
-use crate::tarball::{Availability, TarballError, TarballRequest};
+use crate::tarball::{passed_over_note, Availability, PassedOver, TarballError, TarballRequest};
 use crate::version::PgVersion;
 
 /// How long the release check may look (listings of the source site and the mirrors).
@@ -322,19 +322,38 @@ fn release(
                 format!("put postgresql-{asked}.tar.bz2 in the cache's tarballs directory, or pass --pg-tarball PATH"))
         }
     };
+    let with_note =
+        |found: String, version: &PgVersion, passed: &[PassedOver]| match passed_over_note(
+            version, passed,
+        ) {
+            Some(note) => format!("{found}; {note}"),
+            None => found,
+        };
     match found {
         Ok(Availability::Local(t)) => Check::ok(
             name,
-            format!(
-                "PostgreSQL {} from {} ({})",
-                t.version,
-                t.path.display(),
-                t.verification
+            with_note(
+                format!(
+                    "PostgreSQL {} from {} ({})",
+                    t.version,
+                    t.path.display(),
+                    t.verification
+                ),
+                &t.version,
+                &t.passed_over,
             ),
         ),
-        Ok(Availability::Listed { version, url }) => Check::ok(
+        Ok(Availability::Listed {
+            version,
+            url,
+            passed_over,
+        }) => Check::ok(
             name,
-            format!("PostgreSQL {version} listed at {url} (the first build downloads it)"),
+            with_note(
+                format!("PostgreSQL {version} at {url} (the first build downloads it)"),
+                &version,
+                &passed_over,
+            ),
         ),
         Err(TarballError::NotFound {
             version,
@@ -344,10 +363,17 @@ fn release(
         }) => {
             let mut fix =
                 format!("put postgresql-{version}.tar.bz2 in {cache}/ or pass --pg-tarball PATH");
-            if let Some(newest) = available.first() {
+            let supported: Vec<String> = available
+                .into_iter()
+                .filter(|v| {
+                    v.parse()
+                        .is_ok_and(|v| crate::pg::check_supported(&v).is_ok())
+                })
+                .collect();
+            if let Some(newest) = supported.first() {
                 fix.push_str(&format!(
                     ", or use a release that can be had here: {} (e.g. --pg-version {newest})",
-                    available.join(", ")
+                    supported.join(", ")
                 ));
             }
             Check::bad(
@@ -474,16 +500,21 @@ mod tests {
             "PostgreSQL 15.18 from /c/tarballs/postgresql-15.18.tar.bz2 (pinned SHA-256)"
         );
         let listed = Availability::Listed {
-            version: v("9.3.25"),
-            url: "http://s.example/v9.3.25/postgresql-9.3.25.tar.bz2".into(),
+            version: v("15.18"),
+            url: "http://m.example/p/postgresql-15_15.18.orig.tar.bz2".into(),
+            passed_over: vec![PassedOver {
+                version: v("15.20"),
+                listed_by: "the mirror http://m.example".into(),
+                why: "HTTP 404".into(),
+            }],
         };
-        let c = release(&v("9.3.25"), Some(Ok(listed)));
+        let c = release(&v("15"), Some(Ok(listed)));
         assert_eq!(c.status, Status::Ok);
-        assert!(
-            c.found
-                .contains("9.3.25 listed at http://s.example/v9.3.25/"),
-            "{}",
-            c.found
+        assert_eq!(
+            c.found,
+            "PostgreSQL 15.18 at http://m.example/p/postgresql-15_15.18.orig.tar.bz2 (the first \
+             build downloads it); 15.20 is listed by the mirror http://m.example but its tarball \
+             could not be fetched (HTTP 404): building 15.18"
         );
 
         let missing = TarballError::NotFound {

@@ -138,6 +138,26 @@ impl Downloader {
         Ok(resp)
     }
 
+    /// Asks whether `url` is there (HEAD), without fetching it.
+    pub async fn exists(&self, url: &str) -> Result<(), DownloadError> {
+        let resp = self
+            .client
+            .head(url)
+            .send()
+            .await
+            .map_err(|source| DownloadError::Http {
+                url: url.to_string(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(DownloadError::Status {
+                url: url.to_string(),
+                status: resp.status().as_u16(),
+            });
+        }
+        Ok(())
+    }
+
     /// Fetches a small file (an index, a checksum) into memory, refusing more than `limit` bytes.
     pub async fn bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, DownloadError> {
         let resp = self.get(url).await?;

@@ -763,21 +763,23 @@ async fn debian_listing(
 /// Where the release a request needs would come from, found without downloading a tarball.
 #[derive(Debug, Clone)]
 pub enum Availability {
-    /// The given or cached tarball, verified.
+    /// The given or cached tarball, verified (with the newer releases passed over).
     Local(Tarball),
-    /// Listed by the source site or a Debian mirror: the first build downloads it.
+    /// Listed by the source site or a Debian mirror, and there: the first build downloads it.
     Listed {
         /// The release.
         version: PgVersion,
         /// The tarball's URL.
         url: String,
+        /// Newer releases listed but not there.
+        passed_over: Vec<PassedOver>,
     },
 }
 
 /// What [`resolve`] would take, told as far as possible without the network (the given
-/// tarball, the cache) and otherwise from the listings only (the source site's directory of the
-/// release, the mirrors' signed source indexes): `lab doctor`'s answer to "can `up` get the
-/// release it needs?".
+/// tarball, the cache) and otherwise from the listings (the source site's directory of the
+/// release, the mirrors' signed source indexes) and a HEAD request for the tarball: `lab
+/// doctor`'s answer to "can `up` get the release it needs?".
 pub async fn locate(
     req: &TarballRequest,
     mut say: impl FnMut(&str),
@@ -792,51 +794,69 @@ pub async fn locate(
         return verify_local(path, version, req.allow_unverified).map(Availability::Local);
     }
     let dl = Downloader::new();
-    say(&format!("looking on {}", req.source_site));
-    match listed_on_site(&dl, &req.source_site, &req.version).await {
-        Ok(found) => return Ok(found),
-        Err(e) => tried.attempts.push(format!("{}: {e}", req.source_site)),
+    let site = &req.source_site;
+    say(&format!("looking on {site}"));
+    let mut listed = Vec::new();
+    let mut available = Vec::new();
+    match listed_on_site(&dl, site, &req.version).await {
+        Ok((version, url)) => listed.push((version, url, format!("the source site {site}"))),
+        Err(e) => tried.attempts.push(format!("{site}: {e}")),
     }
-    let listing = debian_listing(&dl, req, &mut say, &mut tried.attempts).await;
-    match (listing.candidates.first(), &cached) {
-        (Some(orig), Some((version, _))) if *version < orig.version => {
-            return Ok(Availability::Listed {
-                version: orig.version,
-                url: orig.url.clone(),
-            })
+    if listed.is_empty() {
+        let listing = debian_listing(&dl, req, &mut say, &mut tried.attempts).await;
+        available = listing.available;
+        listed.extend(listing.candidates.into_iter().map(|o| {
+            let by = format!("the mirror {}", o.mirror());
+            (o.version, o.url, by)
+        }));
+    }
+    for (version, url, listed_by) in listed {
+        if let Some((cached_version, path)) = &cached {
+            if *cached_version >= version {
+                return verify_local(path, cached_version, req.allow_unverified)
+                    .map(|t| Availability::Local(tried.found(t)));
+            }
         }
-        (Some(orig), None) => {
-            return Ok(Availability::Listed {
-                version: orig.version,
-                url: orig.url.clone(),
-            })
+        match dl.exists(&url).await {
+            Ok(()) => {
+                return Ok(Availability::Listed {
+                    version,
+                    url,
+                    passed_over: tried.passed_over,
+                })
+            }
+            Err(e) => {
+                let e = TarballError::Download {
+                    url,
+                    cause: e.cause(),
+                };
+                tried.failed(version, listed_by, e)?;
+            }
         }
-        _ => {}
     }
     if let Some((version, path)) = &cached {
-        return verify_local(path, version, req.allow_unverified).map(Availability::Local);
+        return verify_local(path, version, req.allow_unverified)
+            .map(|t| Availability::Local(tried.found(t)));
     }
-    Err(not_found(req, &cache, tried.attempts, listing.available))
+    Err(not_found(req, &cache, tried.attempts, available))
 }
 
-/// The release's tarball as the source site's directory of it lists it.
+/// The release's tarball as the source site's directory of it lists it: the release and the
+/// tarball's URL.
 async fn listed_on_site(
     dl: &Downloader,
     site: &str,
     want: &PgVersion,
-) -> Result<Availability, String> {
+) -> Result<(PgVersion, String), String> {
     let version = upstream_release(dl, site, want).await?;
-    let dir = format!("{site}/v{version}/");
+    let dir = format!("v{version}/");
     let name = cache_file_name(&version);
     let listing = dl
-        .text(&dir, 8 << 20)
+        .text(&format!("{site}/{dir}"), 8 << 20)
         .await
         .map_err(|e| format!("{dir}: {}", e.cause()))?;
     if listing.contains(&format!("\"{name}\"")) {
-        Ok(Availability::Listed {
-            version,
-            url: format!("{dir}{name}"),
-        })
+        Ok((version, format!("{site}/{dir}{name}")))
     } else {
         Err(format!("{dir} does not list {name}"))
     }
