@@ -361,8 +361,12 @@ fn release(
             cache,
             available,
         }) => {
-            let mut fix =
-                format!("put postgresql-{version}.tar.bz2 in {cache}/ or pass --pg-tarball PATH");
+            let file = if asked.is_exact() {
+                format!("postgresql-{version}.tar.bz2")
+            } else {
+                format!("postgresql-{version}.N.tar.bz2 (a release of {version})")
+            };
+            let mut fix = format!("put {file} in {cache}/ or pass --pg-tarball PATH");
             let supported: Vec<String> = available
                 .into_iter()
                 .filter(|v| {

@@ -429,7 +429,7 @@ async fn debian_suite_origs(
     let inrelease = dl
         .bytes(&format!("{base}/InRelease"), 16 << 20)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("InRelease: {}", e.cause()))?;
     let keyring = source
         .signed_by
         .as_deref()
@@ -447,7 +447,10 @@ async fn debian_suite_origs(
     let (want, _) = apt::sha256_entry(sums, "main/source/Sources.xz")
         .ok_or("no main/source/Sources.xz in this suite")?;
     let url = format!("{base}/main/source/Sources.xz");
-    let xz = dl.bytes(&url, 256 << 20).await.map_err(|e| e.to_string())?;
+    let xz = dl
+        .bytes(&url, 256 << 20)
+        .await
+        .map_err(|e| format!("main/source/Sources.xz: {}", e.cause()))?;
     let got = hex::encode(Sha256::digest(&xz));
     if got != want {
         return Err(format!(
@@ -646,7 +649,8 @@ fn not_found(
     mut attempts: Vec<String>,
     mut available: Vec<PgVersion>,
 ) -> TarballError {
-    if !req.debian_sources.is_empty() && !available.iter().any(|v| req.version.matches(v)) {
+    // Said only when some index was read: a mirror that did not answer says nothing of it.
+    if !available.is_empty() && !available.iter().any(|v| req.version.matches(v)) {
         attempts.push(format!(
             "Debian source archive: no postgresql-{} source package",
             req.version.major
