@@ -6,7 +6,10 @@ mod support;
 /// The doctor's line for `name`.
 fn line<'a>(text: &'a str, name: &str) -> &'a str {
     text.lines()
-        .find(|l| l.get(2..).is_some_and(|rest| rest.starts_with(name)))
+        .find(|l| {
+            l.split_once(' ')
+                .is_some_and(|(_, rest)| rest.starts_with(name))
+        })
         .unwrap_or_else(|| panic!("no `{name}` line:\n{text}"))
 }
 

@@ -189,7 +189,7 @@ async fn loading_a_missing_archive_or_saving_absent_images_is_invalid_input() {
 fn throwaway_image(tag: &str, layer: &str, version: &str) {
     use std::io::Write;
     let mut import = std::process::Command::new("docker");
-    import.args(["import", "-q"]);
+    import.arg("import");
     for label in [
         "io.pglab.managed=true".to_string(),
         format!("io.pglab.layer={layer}"),
@@ -234,6 +234,17 @@ fn images_rm_removes_one_releases_images_only() {
         ("pglab-e2e-rm:node-9.3.1", "node", "9.3.1"),
         ("pglab-e2e-rm:node-9.3.2", "node", "9.3.2"),
     ];
+    /// Removes what is left of the throwaway images, whatever the test's outcome.
+    struct Cleanup(Vec<&'static str>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["image", "rm", "--force"])
+                .args(self.0.iter().filter(|t| image_exists(t)))
+                .output();
+        }
+    }
+    let _cleanup = Cleanup(tags.iter().map(|(tag, _, _)| *tag).collect());
     for (tag, layer, version) in tags {
         throwaway_image(tag, layer, version);
     }
