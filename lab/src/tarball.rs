@@ -1133,6 +1133,87 @@ Package: postgresql-13\nDirectory: pool/main/p/postgresql-13\nChecksums-Sha256:\
         assert_eq!(t.version, v("16.1"));
     }
 
+    /// A source site on 127.0.0.1 that lists 16.3 (the root and `v16.3/`) and serves nothing
+    /// else (404): its URL.
+    fn site_listing_16_3() -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let body = match path.as_str() {
+                    "/src/" => r#"<a href="v16.1/">v16.1/</a> <a href="v16.3/">v16.3/</a>"#,
+                    "/src/v16.3/" => r#"<a href="postgresql-16.3.tar.bz2">x</a>"#,
+                    _ => "",
+                };
+                let status = if body.is_empty() {
+                    "404 Not Found"
+                } else {
+                    "200 OK"
+                };
+                let head = first.starts_with("HEAD");
+                let mut out = &stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                    body.len(),
+                    if head { "" } else { body }
+                );
+            }
+        });
+        format!("http://{addr}/src")
+    }
+
+    /// A cache holding 16.1, vouched for by its `.sha256`.
+    fn cache_with_16_1(dir: &Path) {
+        let tarballs = dir.join("tarballs");
+        std::fs::create_dir_all(&tarballs).unwrap();
+        let f = tarballs.join("postgresql-16.1.tar.bz2");
+        std::fs::write(&f, "16.1").unwrap();
+        std::fs::write(format!("{}.sha256", f.display()), sha256_file(&f).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_newer_release_the_site_lists_but_does_not_serve_is_kept_as_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        cache_with_16_1(dir.path());
+        let mut req = request(dir.path(), "16", None);
+        req.refresh = true;
+        req.source_site = site_listing_16_3();
+        let t = resolve_now(&req).unwrap();
+        assert_eq!(t.version, v("16.1"));
+        assert_eq!(t.passed_over.len(), 1, "{:?}", t.passed_over);
+        let note = passed_over_note(&t.version, &t.passed_over).unwrap();
+        assert!(
+            note.starts_with(&format!(
+                "16.3 is listed by the source site {}",
+                req.source_site
+            )),
+            "{note}"
+        );
+        assert!(note.contains("(HTTP 404): building 16.1"), "{note}");
+
+        // `lab doctor`'s look: the listing, then a HEAD request for the tarball.
+        let found = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(locate(&req, |_| {}))
+            .unwrap();
+        let Availability::Local(t) = found else {
+            panic!("the cached release: {found:?}")
+        };
+        assert_eq!(t.version, v("16.1"));
+        assert_eq!(t.passed_over[0].version, v("16.3"));
+        assert_eq!(t.passed_over[0].why, "HTTP 404");
+    }
+
     #[test]
     fn nothing_found_says_what_was_tried_and_where_to_put_the_file() {
         let dir = tempfile::tempdir().unwrap();
