@@ -1,8 +1,8 @@
 //! `lab doctor`: what a fresh machine needs, checked one line at a time, each failure with what
 //! to fix. Exit 0 when nothing fails (warnings allowed), 3 otherwise.
 //!
-//! The checks gather facts (engine, privileges, tools, disk, mirror, cache); [`render`] and
-//! [`verdict`] are pure.
+//! The checks gather facts (engine, privileges, tools, disk, mirror, cache, the release asked
+//! for); [`render`], [`verdict`] and the release line are pure.
 
 use std::path::Path;
 use std::time::Duration;
@@ -322,13 +322,6 @@ fn release(
                 format!("put postgresql-{asked}.tar.bz2 in the cache's tarballs directory, or pass --pg-tarball PATH"))
         }
     };
-    let with_note =
-        |found: String, version: &PgVersion, passed: &[PassedOver]| match passed_over_note(
-            version, passed,
-        ) {
-            Some(note) => format!("{found}; {note}"),
-            None => found,
-        };
     match found {
         Ok(Availability::Local(t)) => Check::ok(
             name,
@@ -396,6 +389,14 @@ fn release(
             e.to_string(),
             "pass the release's own tarball, or --pg-version of the release it holds",
         ),
+    }
+}
+
+/// A release line with the newer releases passed over on the way, if any.
+fn with_note(found: String, version: &PgVersion, passed: &[PassedOver]) -> String {
+    match passed_over_note(version, passed) {
+        Some(note) => format!("{found}; {note}"),
+        None => found,
     }
 }
 
