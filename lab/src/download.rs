@@ -79,16 +79,6 @@ impl DownloadError {
         }
     }
 
-    /// The URL (or, for a write, the file) the failure is about.
-    pub fn url(&self) -> &str {
-        match self {
-            DownloadError::Http { url, .. }
-            | DownloadError::Status { url, .. }
-            | DownloadError::TooLarge { url, .. } => url,
-            DownloadError::Write { path, .. } => path,
-        }
-    }
-
     /// Whether the failure says "this does not exist here" (404) rather than "could not reach".
     pub fn is_not_found(&self) -> bool {
         matches!(self, DownloadError::Status { status: 404, .. })
@@ -215,5 +205,29 @@ impl Downloader {
         }
         file.flush().await.map_err(write_err)?;
         Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_said_without_the_url() {
+        let e = DownloadError::Status {
+            url: "http://s.example/v15.20/".into(),
+            status: 404,
+        };
+        assert_eq!(e.cause(), "HTTP 404");
+        assert_eq!(e.to_string(), "http://s.example/v15.20/: HTTP 404");
+        let refused = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(Downloader::new().exists("http://127.0.0.1:9/none/x.tar.bz2"))
+            .unwrap_err();
+        assert!(
+            !refused.cause().contains("127.0.0.1"),
+            "{}",
+            refused.cause()
+        );
     }
 }
