@@ -118,10 +118,35 @@ pub async fn images_list() -> Result<()> {
     Ok(())
 }
 
+/// What `lab images rm` removes.
+#[derive(Debug, Clone, Default)]
+pub struct RmConfig {
+    /// `--pg-version`: only this release's (or major's) build and node images; `None`: every
+    /// image of the lab.
+    pub version: Option<PgVersion>,
+    /// `--with-base`: also the base images only those images were made on.
+    pub with_base: bool,
+}
+
 /// `lab images rm`.
-pub async fn images_rm() -> Result<()> {
-    let removed = crate::image::remove_all(&Engine::connect().await?).await?;
-    println!("removed {removed} image(s)");
+pub async fn images_rm(cfg: &RmConfig) -> Result<()> {
+    let engine = Engine::connect().await?;
+    let Some(version) = &cfg.version else {
+        let removed = crate::image::remove_all(&engine).await?;
+        println!("removed {removed} image(s)");
+        return Ok(());
+    };
+    let stored = crate::image::archive::stored(&engine).await?;
+    let tags = crate::image::to_remove(&stored, version, cfg.with_base)
+        .map_err(|e| Error::Invalid(format!("--pg-version {version}: {e}")))?;
+    crate::image::remove_tags(&engine, &tags).await?;
+    for tag in &tags {
+        println!("removed {tag}");
+    }
+    println!(
+        "removed {} image tag(s) of PostgreSQL {version}",
+        tags.len()
+    );
     Ok(())
 }
 

@@ -1,16 +1,21 @@
 //! `lab doctor`: what a fresh machine needs, checked one line at a time, each failure with what
 //! to fix. Exit 0 when nothing fails (warnings allowed), 3 otherwise.
 //!
-//! The checks gather facts (engine, privileges, tools, disk, mirror, cache); [`render`] and
-//! [`verdict`] are pure.
+//! The checks gather facts (engine, privileges, tools, disk, mirror, cache, the release asked
+//! for); [`render`], [`verdict`] and the release line are pure.
 
 use std::path::Path;
 use std::time::Duration;
 
 use crate::docker::Engine;
 use crate::error::{Error, Result};
-use crate::image::build::{choose_base, is_root, which, ImageOptions};
+use crate::image::build::{choose_base, debian_sources, is_root, which, ImageOptions};
 use crate::image::Base;
+use crate::tarball::{passed_over_note, Availability, PassedOver, TarballError, TarballRequest};
+use crate::version::PgVersion;
+
+/// How long the release check may look (listings of the source site and the mirrors).
+const RELEASE_WAIT: Duration = Duration::from_secs(120);
 
 /// Free space a version's three images and a scale-1 lab's volumes need (base 0.5, build 0.6,
 /// node 0.6 GiB, volumes and logs 0.3 GiB), with room to spare.
@@ -108,6 +113,15 @@ pub async fn run(opts: &ImageOptions) -> Result<()> {
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let sources = crate::apt::host_sources(Path::new("/etc/apt"));
     let base = choose_base(opts, &sources, &os_release);
+    let request = TarballRequest {
+        version: opts.version,
+        path: opts.tarball.clone(),
+        cache_dir: opts.cache_dir.clone(),
+        source_site: opts.source_site.clone(),
+        debian_sources: debian_sources(opts, sources.clone(), &os_release),
+        allow_unverified: opts.allow_unverified,
+        refresh: opts.refresh,
+    };
     let (engine_check, docker_root) = engine().await;
     let mut checks = vec![engine_check];
     let needs_root = matches!(base, Ok(Base::Debootstrap { .. }));
@@ -132,6 +146,8 @@ pub async fn run(opts: &ImageOptions) -> Result<()> {
     });
     checks.push(source_site(&opts.source_site).await);
     checks.push(tarballs(&opts.cache_dir.join("tarballs")));
+    let found = tokio::time::timeout(RELEASE_WAIT, crate::tarball::locate(&request, |_| {})).await;
+    checks.push(release(&opts.version, found.ok()));
     print!("{}", render(&checks));
     verdict(&checks)
 }
@@ -251,7 +267,7 @@ async fn mirror_check(mirror: &str, suite: &str) -> Check {
     let url = format!("{mirror}/dists/{suite}/InRelease");
     match reachable(&url).await {
         Ok(()) => Check::ok("apt mirror", format!("{mirror} serves {suite}")),
-        Err(e) => Check::bad("apt mirror", Status::Fail, e.to_string(),
+        Err(e) => Check::bad("apt mirror", Status::Fail, format!("{url}: {e}"),
             "fix the mirror in /etc/apt/sources.list*, or pass --debian-mirror URL (debootstrap needs it)"),
     }
 }
@@ -264,7 +280,7 @@ async fn source_site(site: &str) -> Check {
             "source site",
             Status::Warn,
             format!("{site}: {e}"),
-            "releases Debian does not carry (9.3.25) need a tarball in the cache or --pg-tarball",
+            "releases Debian does not carry need a tarball in the cache or --pg-tarball",
         ),
     }
 }
@@ -272,8 +288,8 @@ async fn source_site(site: &str) -> Check {
 /// Why a site could not be reached.
 #[derive(Debug, thiserror::Error)]
 enum Unreachable {
-    /// The request failed.
-    #[error(transparent)]
+    /// The request failed (said without its URL, which the line names).
+    #[error("{}", .0.cause())]
     Failed(#[from] crate::download::DownloadError),
     /// Nothing came back in time.
     #[error("no answer in 15 s")]
@@ -287,6 +303,100 @@ async fn reachable(url: &str) -> std::result::Result<(), Unreachable> {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.into()),
         Err(_) => Err(Unreachable::Silent),
+    }
+}
+
+/// The release `lab up` would build for `--pg-version`, as `images build` would resolve it
+/// (`found`: `None` when the look took too long): a tarball given or cached, or one listed by
+/// the source site or a Debian mirror; failed when none can be had, since `up` would fail.
+fn release(
+    asked: &PgVersion,
+    found: Option<std::result::Result<Availability, TarballError>>,
+) -> Check {
+    let name = "release";
+    let found = match found {
+        Some(found) => found,
+        None => {
+            return Check::bad(name, Status::Fail,
+                format!("PostgreSQL {asked}: no answer from the source site or the mirrors in {} s", RELEASE_WAIT.as_secs()),
+                format!("put postgresql-{asked}.tar.bz2 in the cache's tarballs directory, or pass --pg-tarball PATH"))
+        }
+    };
+    match found {
+        Ok(Availability::Local(t)) => Check::ok(
+            name,
+            with_note(
+                format!(
+                    "PostgreSQL {} from {} ({})",
+                    t.version,
+                    t.path.display(),
+                    t.verification
+                ),
+                &t.version,
+                &t.passed_over,
+            ),
+        ),
+        Ok(Availability::Listed {
+            version,
+            url,
+            passed_over,
+        }) => Check::ok(
+            name,
+            with_note(
+                format!("PostgreSQL {version} at {url} (the first build downloads it)"),
+                &version,
+                &passed_over,
+            ),
+        ),
+        Err(TarballError::NotFound {
+            version,
+            attempts,
+            cache,
+            available,
+        }) => {
+            let file = if asked.is_exact() {
+                format!("postgresql-{version}.tar.bz2")
+            } else {
+                format!("postgresql-{version}.N.tar.bz2 (a release of {version})")
+            };
+            let mut fix = format!("put {file} in {cache}/ or pass --pg-tarball PATH");
+            let supported: Vec<String> = available
+                .into_iter()
+                .filter(|v| {
+                    v.parse()
+                        .is_ok_and(|v| crate::pg::check_supported(&v).is_ok())
+                })
+                .collect();
+            if let Some(newest) = supported.first() {
+                fix.push_str(&format!(
+                    ", or use a release that can be had here: {} (e.g. --pg-version {newest})",
+                    supported.join(", ")
+                ));
+            }
+            Check::bad(
+                name,
+                Status::Fail,
+                format!(
+                    "PostgreSQL {version} cannot be had: {}",
+                    attempts.join("; ")
+                ),
+                fix,
+            )
+        }
+        Err(e) => Check::bad(
+            name,
+            Status::Fail,
+            e.to_string(),
+            "pass the release's own tarball, or --pg-version of the release it holds",
+        ),
+    }
+}
+
+/// A release line with the newer releases passed over on the way, if any.
+fn with_note(found: String, version: &PgVersion, passed: &[PassedOver]) -> String {
+    match passed_over_note(version, passed) {
+        Some(note) => format!("{found}; {note}"),
+        None => found,
     }
 }
 
@@ -373,6 +483,72 @@ mod tests {
         let c = tarballs(dir.path());
         assert_eq!(c.status, Status::Ok);
         assert!(c.found.starts_with("15.18 in "), "{}", c.found);
+    }
+
+    fn v(s: &str) -> PgVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_release_asked_for_passes_when_it_can_be_had_and_fails_when_not() {
+        let cached = crate::tarball::Tarball {
+            version: v("15.18"),
+            path: "/c/tarballs/postgresql-15.18.tar.bz2".into(),
+            sha256: "ab".into(),
+            verification: crate::tarball::Verification::Pinned,
+            passed_over: vec![],
+        };
+        let c = release(&v("15"), Some(Ok(Availability::Local(cached))));
+        assert_eq!(c.status, Status::Ok);
+        assert_eq!(
+            c.found,
+            "PostgreSQL 15.18 from /c/tarballs/postgresql-15.18.tar.bz2 (pinned SHA-256)"
+        );
+        let listed = Availability::Listed {
+            version: v("15.18"),
+            url: "http://m.example/p/postgresql-15_15.18.orig.tar.bz2".into(),
+            passed_over: vec![PassedOver {
+                version: v("15.20"),
+                listed_by: "the mirror http://m.example".into(),
+                why: "HTTP 404".into(),
+            }],
+        };
+        let c = release(&v("15"), Some(Ok(listed)));
+        assert_eq!(c.status, Status::Ok);
+        assert_eq!(
+            c.found,
+            "PostgreSQL 15.18 at http://m.example/p/postgresql-15_15.18.orig.tar.bz2 (the first \
+             build downloads it); 15.20 is listed by the mirror http://m.example but its tarball \
+             could not be fetched (HTTP 404): building 15.18"
+        );
+
+        let missing = TarballError::NotFound {
+            version: "9.3.25".into(),
+            attempts: vec![
+                "cache /c/tarballs: no postgresql-9.3.25.tar.bz2".into(),
+                "http://s.example: connection refused".into(),
+            ],
+            cache: "/c/tarballs".into(),
+            available: vec!["15.18".into(), "13.16".into()],
+        };
+        let c = release(&v("9.3.25"), Some(Err(missing)));
+        assert_eq!(c.status, Status::Fail);
+        assert_eq!(
+            c.found,
+            "PostgreSQL 9.3.25 cannot be had: cache /c/tarballs: no postgresql-9.3.25.tar.bz2; \
+             http://s.example: connection refused"
+        );
+        let fix = c.fix.unwrap();
+        assert!(
+            fix.contains("/c/tarballs/") && fix.contains("--pg-tarball"),
+            "{fix}"
+        );
+        assert!(
+            fix.contains("15.18, 13.16 (e.g. --pg-version 15.18)"),
+            "{fix}"
+        );
+        assert!(verdict(&[release(&v("15"), None)]).is_err());
+        assert!(!render(&[release(&v("15"), None)]).trim_end().contains('\n'));
     }
 
     #[test]

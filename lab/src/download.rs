@@ -51,6 +51,34 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
+    /// What went wrong, without the URL (for a line that names the URL already): the
+    /// innermost cause of a failed request, or the status.
+    pub fn cause(&self) -> String {
+        match self {
+            DownloadError::Http { source, .. } => {
+                let mut innermost: Option<&dyn std::error::Error> = None;
+                let mut next = std::error::Error::source(source);
+                while let Some(e) = next {
+                    innermost = Some(e);
+                    next = e.source();
+                }
+                match innermost {
+                    Some(e) => e.to_string(),
+                    None => {
+                        let text = source.to_string();
+                        match text.find(" for url (") {
+                            Some(i) => text[..i].to_string(),
+                            None => text,
+                        }
+                    }
+                }
+            }
+            DownloadError::Status { status, .. } => format!("HTTP {status}"),
+            DownloadError::TooLarge { limit, .. } => format!("larger than {limit} bytes"),
+            DownloadError::Write { .. } => self.to_string(),
+        }
+    }
+
     /// Whether the failure says "this does not exist here" (404) rather than "could not reach".
     pub fn is_not_found(&self) -> bool {
         matches!(self, DownloadError::Status { status: 404, .. })
@@ -98,6 +126,26 @@ impl Downloader {
             });
         }
         Ok(resp)
+    }
+
+    /// Asks whether `url` is there (HEAD), without fetching it.
+    pub async fn exists(&self, url: &str) -> Result<(), DownloadError> {
+        let resp = self
+            .client
+            .head(url)
+            .send()
+            .await
+            .map_err(|source| DownloadError::Http {
+                url: url.to_string(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(DownloadError::Status {
+                url: url.to_string(),
+                status: resp.status().as_u16(),
+            });
+        }
+        Ok(())
     }
 
     /// Fetches a small file (an index, a checksum) into memory, refusing more than `limit` bytes.
@@ -157,5 +205,29 @@ impl Downloader {
         }
         file.flush().await.map_err(write_err)?;
         Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_is_said_without_the_url() {
+        let e = DownloadError::Status {
+            url: "http://s.example/v15.20/".into(),
+            status: 404,
+        };
+        assert_eq!(e.cause(), "HTTP 404");
+        assert_eq!(e.to_string(), "http://s.example/v15.20/: HTTP 404");
+        let refused = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(Downloader::new().exists("http://127.0.0.1:9/none/x.tar.bz2"))
+            .unwrap_err();
+        assert!(
+            !refused.cause().contains("127.0.0.1"),
+            "{}",
+            refused.cause()
+        );
     }
 }

@@ -97,6 +97,8 @@ pub struct Tarball {
     pub sha256: String,
     /// How the checksum was established.
     pub verification: Verification,
+    /// Newer releases listed but not had (see [`passed_over_note`]).
+    pub passed_over: Vec<PassedOver>,
 }
 
 /// What the user asked for.
@@ -156,6 +158,14 @@ pub enum TarballError {
     UnknownVersion {
         /// The file.
         path: String,
+    },
+    /// A download failed.
+    #[error("{url}: {cause}")]
+    Download {
+        /// What was fetched.
+        url: String,
+        /// What went wrong.
+        cause: String,
     },
     /// The file cannot be read.
     #[error("cannot read {path}: {source}")]
@@ -282,6 +292,7 @@ fn verify_local(
         path: path.to_path_buf(),
         sha256: actual,
         verification,
+        passed_over: Vec::new(),
     })
 }
 
@@ -322,6 +333,13 @@ pub struct DebianOrig {
     pub index: String,
     /// Whether that index's signature was checked.
     pub signed: bool,
+}
+
+impl DebianOrig {
+    /// The mirror that lists it (its index's URL up to `/dists/`).
+    pub fn mirror(&self) -> &str {
+        self.index.split("/dists/").next().unwrap_or(&self.index)
+    }
 }
 
 /// Finds `postgresql-<major>` source packages in a `Sources` index and their upstream tarballs.
@@ -411,7 +429,7 @@ async fn debian_suite_origs(
     let inrelease = dl
         .bytes(&format!("{base}/InRelease"), 16 << 20)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("InRelease: {}", e.cause()))?;
     let keyring = source
         .signed_by
         .as_deref()
@@ -429,7 +447,10 @@ async fn debian_suite_origs(
     let (want, _) = apt::sha256_entry(sums, "main/source/Sources.xz")
         .ok_or("no main/source/Sources.xz in this suite")?;
     let url = format!("{base}/main/source/Sources.xz");
-    let xz = dl.bytes(&url, 256 << 20).await.map_err(|e| e.to_string())?;
+    let xz = dl
+        .bytes(&url, 256 << 20)
+        .await
+        .map_err(|e| format!("main/source/Sources.xz: {}", e.cause()))?;
     let got = hex::encode(Sha256::digest(&xz));
     if got != want {
         return Err(format!(
@@ -443,107 +464,275 @@ async fn debian_suite_origs(
     Ok(parse_sources_index(&text, &source.uri, &url, signed))
 }
 
-/// Resolves and verifies the tarball, downloading it into the cache if need be.
-/// `progress(message)` is told what is being tried; `bytes(done, total)` follows a download.
-pub async fn resolve(
-    req: &TarballRequest,
-    mut say: impl FnMut(&str),
-    mut bytes: impl FnMut(u64, Option<u64>),
-) -> Result<Tarball, TarballError> {
-    // 1. --pg-tarball
-    if let Some(path) = &req.path {
-        if let Some(named) = version_from_file_name(path).filter(|v| !req.version.matches(v)) {
-            return Err(TarballError::VersionMismatch {
-                path: path.display().to_string(),
-                named: named.to_string(),
-                asked: req.version.to_string(),
-            });
-        }
-        let version = if req.version.is_exact() {
-            req.version
-        } else {
-            version_from_file_name(path)
-                .filter(|v| req.version.matches(v))
-                .ok_or_else(|| TarballError::UnknownVersion {
-                    path: path.display().to_string(),
-                })?
-        };
-        if !path.is_file() {
-            return Err(TarballError::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-            });
-        }
-        return verify_local(path, &version, req.allow_unverified);
+/// A newer release than the one used: listed by a site or mirror, but its tarball could not be
+/// had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedOver {
+    /// The release listed.
+    pub version: PgVersion,
+    /// Who listed it: `the source site URL`, `the mirror URL`.
+    pub listed_by: String,
+    /// Why it was not used.
+    pub why: String,
+}
+
+/// The one line that says which newer releases were listed and not used, and why, when
+/// `chosen` is built instead; `None` when none newer was passed over.
+pub fn passed_over_note(chosen: &PgVersion, passed: &[PassedOver]) -> Option<String> {
+    let mut newer: Vec<&PassedOver> = passed.iter().filter(|p| p.version > *chosen).collect();
+    newer.sort_by_key(|p| std::cmp::Reverse(p.version));
+    newer.dedup_by_key(|p| p.version);
+    if newer.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = newer
+        .iter()
+        .map(|p| {
+            let why = p.why.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!(
+                "{} is listed by {} but its tarball could not be fetched ({why})",
+                p.version, p.listed_by
+            )
+        })
+        .collect();
+    Some(format!("{}: building {chosen}", parts.join("; ")))
+}
+
+/// What a request tried, for the error that says so, and the newer releases it passed over.
+#[derive(Debug, Default)]
+struct Tried {
+    attempts: Vec<String>,
+    passed_over: Vec<PassedOver>,
+}
+
+impl Tried {
+    /// A tarball found, carrying the newer releases passed over on the way.
+    fn found(self, mut tarball: Tarball) -> Tarball {
+        tarball.passed_over = self.passed_over;
+        tarball
     }
 
-    let cache = req.cache_dir.join("tarballs");
-    let mut attempts = Vec::new();
-
-    // 2. the cache
-    let cached = cached(&cache, &req.version);
-    if let Some((version, path)) = &cached {
-        if req.version.is_exact() || !req.refresh {
-            say(&format!("using cached {}", path.display()));
-            return verify_local(path, version, req.allow_unverified);
+    /// A download that failed (a checksum mismatch stops the search: `Err`).
+    fn failed(
+        &mut self,
+        version: PgVersion,
+        listed_by: String,
+        e: TarballError,
+    ) -> Result<(), TarballError> {
+        if matches!(e, TarballError::Mismatch { .. }) {
+            return Err(e);
         }
+        let why = match &e {
+            TarballError::Download { cause, .. } => cause.clone(),
+            other => other.to_string(),
+        };
+        self.attempts.push(format!("{listed_by}: {e}"));
+        self.passed_over.push(PassedOver {
+            version,
+            listed_by,
+            why,
+        });
+        Ok(())
+    }
+}
+
+/// `--pg-tarball`: its name agrees with the version asked for, and it is verified.
+fn given(req: &TarballRequest, path: &Path) -> Result<Tarball, TarballError> {
+    if let Some(named) = version_from_file_name(path).filter(|v| !req.version.matches(v)) {
+        return Err(TarballError::VersionMismatch {
+            path: path.display().to_string(),
+            named: named.to_string(),
+            asked: req.version.to_string(),
+        });
+    }
+    let version = if req.version.is_exact() {
+        req.version
     } else {
-        attempts.push(format!(
+        version_from_file_name(path)
+            .filter(|v| req.version.matches(v))
+            .ok_or_else(|| TarballError::UnknownVersion {
+                path: path.display().to_string(),
+            })?
+    };
+    if !path.is_file() {
+        return Err(TarballError::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    verify_local(path, &version, req.allow_unverified)
+}
+
+/// The newest cached release of the request, and whether the cache answers it without looking
+/// further (an exact release, or a major without `--refresh`).
+fn from_cache(req: &TarballRequest, tried: &mut Tried) -> (Option<(PgVersion, PathBuf)>, bool) {
+    let cache = req.cache_dir.join("tarballs");
+    let found = cached(&cache, &req.version);
+    if found.is_none() {
+        tried.attempts.push(format!(
             "cache {}: no {}",
             cache.display(),
             cache_file_name(&req.version)
         ));
     }
+    let settles = found.is_some() && (req.version.is_exact() || !req.refresh);
+    (found, settles)
+}
 
+/// Resolves and verifies the tarball, downloading it into the cache if need be.
+/// `progress(message)` is told what is being tried; `bytes(done, total)` follows a download.
+/// A newer release listed and not had is in the tarball's `passed_over`.
+pub async fn resolve(
+    req: &TarballRequest,
+    mut say: impl FnMut(&str),
+    mut bytes: impl FnMut(u64, Option<u64>),
+) -> Result<Tarball, TarballError> {
+    if let Some(path) = &req.path {
+        return given(req, path);
+    }
+    let cache = req.cache_dir.join("tarballs");
+    let mut tried = Tried::default();
+    let (cached, settles) = from_cache(req, &mut tried);
+    if let (Some((version, path)), true) = (&cached, settles) {
+        say(&format!("using cached {}", path.display()));
+        return verify_local(path, version, req.allow_unverified);
+    }
     std::fs::create_dir_all(&cache).map_err(|source| TarballError::Io {
         path: cache.display().to_string(),
         source,
     })?;
     let dl = Downloader::new();
 
-    // 3. the PostgreSQL project's source site
     say(&format!("looking on {}", req.source_site));
-    match upstream_release(&dl, &req.source_site, &req.version).await {
-        Ok(version) => {
-            let dir = format!("{}/v{version}", req.source_site);
-            let name = cache_file_name(&version);
-            let published = match pinned_sha256(&version) {
-                Some(sum) => Ok((sum.to_string(), Verification::Pinned)),
-                None => {
-                    let url = format!("{dir}/{name}.sha256");
-                    dl.text(&url, 4096)
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|t| read_sha256_file(&t).ok_or(format!("{url}: not a SHA-256")))
-                        .map(|sum| (sum, Verification::Sha256File(url)))
-                }
-            };
-            match published {
-                Ok((sum, how)) => {
-                    say(&format!("downloading {dir}/{name}"));
-                    match fetch_verified(
-                        &dl,
-                        &format!("{dir}/{name}"),
-                        &cache,
-                        &version,
-                        &sum,
-                        how,
-                        &mut bytes,
-                    )
-                    .await
-                    {
-                        Ok(t) => return Ok(t),
-                        Err(e @ TarballError::Mismatch { .. }) => return Err(e),
-                        Err(e) => attempts.push(format!("{}: {e}", req.source_site)),
-                    }
-                }
-                Err(e) => attempts.push(format!("{}: {e}", req.source_site)),
-            }
-        }
-        Err(e) => attempts.push(format!("{}: {e}", req.source_site)),
+    if let Some(t) = from_site(&dl, req, &cache, &mut tried, &mut bytes).await? {
+        return Ok(tried.found(t));
     }
 
-    // 4. Debian's source archive, for the majors Debian ships
+    let listing = debian_listing(&dl, req, &mut say, &mut tried.attempts).await;
+    // Newest first; a mirror that lists a file it does not serve is skipped for the next one.
+    for orig in listing.candidates {
+        if let Some((version, path)) = &cached {
+            if *version >= orig.version {
+                return verify_local(path, version, req.allow_unverified).map(|t| tried.found(t));
+            }
+        }
+        say(&format!("downloading {}", orig.url));
+        let how = Verification::DebianIndex {
+            index: orig.index.clone(),
+            signed: orig.signed,
+        };
+        let got = fetch_verified(
+            &dl,
+            &orig.url,
+            &cache,
+            &orig.version,
+            &orig.sha256,
+            how,
+            &mut bytes,
+        )
+        .await;
+        match got {
+            Ok(t) => return Ok(tried.found(t)),
+            Err(e) => tried.failed(orig.version, format!("the mirror {}", orig.mirror()), e)?,
+        }
+    }
+    if let Some((version, path)) = &cached {
+        return verify_local(path, version, req.allow_unverified).map(|t| tried.found(t));
+    }
+    Err(not_found(req, &cache, tried.attempts, listing.available))
+}
+
+/// The error that says every source was tried (and what could be had instead).
+fn not_found(
+    req: &TarballRequest,
+    cache: &Path,
+    mut attempts: Vec<String>,
+    mut available: Vec<PgVersion>,
+) -> TarballError {
+    // Said only when some index was read: a mirror that did not answer says nothing of it.
+    if !available.is_empty() && !available.iter().any(|v| req.version.matches(v)) {
+        attempts.push(format!(
+            "Debian source archive: no postgresql-{} source package",
+            req.version.major
+        ));
+    }
+    available.sort();
+    available.dedup();
+    available.reverse();
+    TarballError::NotFound {
+        version: req.version.to_string(),
+        attempts,
+        cache: cache.display().to_string(),
+        available: available.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+/// The PostgreSQL project's source site: the release (the newest listed, for a major), its
+/// checksum (pinned or published) and the tarball. `Ok(None)` when it could not be had there.
+async fn from_site(
+    dl: &Downloader,
+    req: &TarballRequest,
+    cache: &Path,
+    tried: &mut Tried,
+    bytes: &mut impl FnMut(u64, Option<u64>),
+) -> Result<Option<Tarball>, TarballError> {
+    let site = &req.source_site;
+    let version = match upstream_release(dl, site, &req.version).await {
+        Ok(version) => version,
+        Err(e) => {
+            tried.attempts.push(format!("{site}: {e}"));
+            return Ok(None);
+        }
+    };
+    let dir = format!("{site}/v{version}");
+    let name = cache_file_name(&version);
+    let published = match pinned_sha256(&version) {
+        Some(sum) => Ok((sum.to_string(), Verification::Pinned)),
+        None => {
+            let url = format!("{dir}/{name}.sha256");
+            dl.text(&url, 4096)
+                .await
+                .map_err(|e| e.cause())
+                .and_then(|t| read_sha256_file(&t).ok_or_else(|| "not a SHA-256".to_string()))
+                .map(|sum| (sum, Verification::Sha256File(url)))
+        }
+    };
+    let listed_by = format!("the source site {site}");
+    let (sum, how) = match published {
+        Ok(found) => found,
+        Err(e) => {
+            let e = TarballError::Download {
+                url: format!("{dir}/{name}.sha256"),
+                cause: e,
+            };
+            tried.failed(version, listed_by, e)?;
+            return Ok(None);
+        }
+    };
+    let url = format!("{dir}/{name}");
+    match fetch_verified(dl, &url, cache, &version, &sum, how, bytes).await {
+        Ok(t) => Ok(Some(t)),
+        Err(e) => {
+            tried.failed(version, listed_by, e)?;
+            Ok(None)
+        }
+    }
+}
+
+/// What the Debian mirrors list: the candidates of the request (newest first) and every
+/// release they carry.
+struct DebianListing {
+    candidates: Vec<DebianOrig>,
+    available: Vec<PgVersion>,
+}
+
+/// Reads the source indexes of the request's Debian mirrors (each suite the mirror serves).
+async fn debian_listing(
+    dl: &Downloader,
+    req: &TarballRequest,
+    say: &mut impl FnMut(&str),
+    attempts: &mut Vec<String>,
+) -> DebianListing {
     let mut available = Vec::new();
     let mut candidates: Vec<DebianOrig> = Vec::new();
     if req.debian_sources.is_empty() {
@@ -555,7 +744,7 @@ pub async fn resolve(
         }
         for suite in &apt::mirror_suites(&source.suites) {
             say(&format!("looking in {}/dists/{suite}", source.uri));
-            match debian_suite_origs(&dl, source, suite).await {
+            match debian_suite_origs(dl, source, suite).await {
                 Ok(origs) => {
                     for o in origs {
                         available.push(o.version);
@@ -568,53 +757,113 @@ pub async fn resolve(
             }
         }
     }
-    // Newest first; a mirror that lists a file it does not serve is skipped for the next one.
     candidates.sort_by_key(|c| std::cmp::Reverse(c.version));
-    for orig in candidates {
-        if let Some((version, path)) = &cached {
-            if *version >= orig.version {
-                return verify_local(path, version, req.allow_unverified);
+    DebianListing {
+        candidates,
+        available,
+    }
+}
+
+/// Where the release a request needs would come from, found without downloading a tarball.
+#[derive(Debug, Clone)]
+pub enum Availability {
+    /// The given or cached tarball, verified (with the newer releases passed over).
+    Local(Tarball),
+    /// Listed by the source site or a Debian mirror, and there: the first build downloads it.
+    Listed {
+        /// The release.
+        version: PgVersion,
+        /// The tarball's URL.
+        url: String,
+        /// Newer releases listed but not there.
+        passed_over: Vec<PassedOver>,
+    },
+}
+
+/// What [`resolve`] would take, told as far as possible without the network (the given
+/// tarball, the cache) and otherwise from the listings (the source site's directory of the
+/// release, the mirrors' signed source indexes) and a HEAD request for the tarball: `lab
+/// doctor`'s answer to "can `up` get the release it needs?".
+pub async fn locate(
+    req: &TarballRequest,
+    mut say: impl FnMut(&str),
+) -> Result<Availability, TarballError> {
+    if let Some(path) = &req.path {
+        return given(req, path).map(Availability::Local);
+    }
+    let cache = req.cache_dir.join("tarballs");
+    let mut tried = Tried::default();
+    let (cached, settles) = from_cache(req, &mut tried);
+    if let (Some((version, path)), true) = (&cached, settles) {
+        return verify_local(path, version, req.allow_unverified).map(Availability::Local);
+    }
+    let dl = Downloader::new();
+    let site = &req.source_site;
+    say(&format!("looking on {site}"));
+    let mut listed = Vec::new();
+    let mut available = Vec::new();
+    match listed_on_site(&dl, site, &req.version).await {
+        Ok((version, url)) => listed.push((version, url, format!("the source site {site}"))),
+        Err(e) => tried.attempts.push(format!("{site}: {e}")),
+    }
+    if listed.is_empty() {
+        let listing = debian_listing(&dl, req, &mut say, &mut tried.attempts).await;
+        available = listing.available;
+        listed.extend(listing.candidates.into_iter().map(|o| {
+            let by = format!("the mirror {}", o.mirror());
+            (o.version, o.url, by)
+        }));
+    }
+    for (version, url, listed_by) in listed {
+        if let Some((cached_version, path)) = &cached {
+            if *cached_version >= version {
+                return verify_local(path, cached_version, req.allow_unverified)
+                    .map(|t| Availability::Local(tried.found(t)));
             }
         }
-        say(&format!("downloading {}", orig.url));
-        let how = Verification::DebianIndex {
-            index: orig.index.clone(),
-            signed: orig.signed,
-        };
-        match fetch_verified(
-            &dl,
-            &orig.url,
-            &cache,
-            &orig.version,
-            &orig.sha256,
-            how,
-            &mut bytes,
-        )
-        .await
-        {
-            Ok(t) => return Ok(t),
-            Err(e @ TarballError::Mismatch { .. }) => return Err(e),
-            Err(e) => attempts.push(format!("Debian: {e}")),
+        match dl.exists(&url).await {
+            Ok(()) => {
+                return Ok(Availability::Listed {
+                    version,
+                    url,
+                    passed_over: tried.passed_over,
+                })
+            }
+            Err(e) => {
+                let e = TarballError::Download {
+                    url,
+                    cause: e.cause(),
+                };
+                tried.failed(version, listed_by, e)?;
+            }
         }
     }
     if let Some((version, path)) = &cached {
-        return verify_local(path, version, req.allow_unverified);
+        return verify_local(path, version, req.allow_unverified)
+            .map(|t| Availability::Local(tried.found(t)));
     }
-    if !req.debian_sources.is_empty() && !available.iter().any(|v| req.version.matches(v)) {
-        attempts.push(format!(
-            "Debian source archive: no postgresql-{} source package",
-            req.version.major
-        ));
+    Err(not_found(req, &cache, tried.attempts, available))
+}
+
+/// The release's tarball as the source site's directory of it lists it: the release and the
+/// tarball's URL.
+async fn listed_on_site(
+    dl: &Downloader,
+    site: &str,
+    want: &PgVersion,
+) -> Result<(PgVersion, String), String> {
+    let version = upstream_release(dl, site, want).await?;
+    let dir = format!("v{version}/");
+    let name = cache_file_name(&version);
+    let listing = dl
+        .text(&format!("{site}/{dir}"), 8 << 20)
+        .await
+        .map_err(|e| format!("{dir}: {}", e.cause()))?;
+    if listing.contains(&format!("\"{name}\"")) {
+        Ok((version, format!("{site}/{dir}{name}")))
+    } else {
+        Err(format!("{dir} does not list {name}"))
     }
-    available.sort();
-    available.dedup();
-    available.reverse();
-    Err(TarballError::NotFound {
-        version: req.version.to_string(),
-        attempts,
-        cache: cache.display().to_string(),
-        available: available.iter().map(|v| v.to_string()).collect(),
-    })
 }
 
 /// The exact release to fetch from the project's site: the one asked for, or the newest of the
@@ -630,7 +879,7 @@ async fn upstream_release(
     let index = dl
         .text(&format!("{site}/"), 8 << 20)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.cause())?;
     newest_in_listing(&index, want.major)
         .ok_or_else(|| format!("no release of {} listed", want.major))
 }
@@ -664,9 +913,9 @@ async fn fetch_verified(
         Ok(sum) => sum,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
-            return Err(TarballError::Io {
-                path: url.to_string(),
-                source: std::io::Error::other(e.to_string()),
+            return Err(TarballError::Download {
+                url: url.to_string(),
+                cause: e.cause(),
             });
         }
     };
@@ -694,6 +943,7 @@ async fn fetch_verified(
         path: dest,
         sha256: actual,
         verification: how,
+        passed_over: Vec::new(),
     })
 }
 
@@ -746,6 +996,50 @@ Package: postgresql-13\nDirectory: pool/main/p/postgresql-13\nChecksums-Sha256:\
             "http://m.example/debian/pool/main/p/postgresql-15/postgresql-15_15.18.orig.tar.bz2"
         );
         assert_eq!(origs[1].version, v("13.16"));
+    }
+
+    #[test]
+    fn a_newer_release_listed_and_not_had_is_named_with_why() {
+        let passed = |ver: &str, by: &str, why: &str| PassedOver {
+            version: v(ver),
+            listed_by: by.into(),
+            why: why.into(),
+        };
+        assert_eq!(passed_over_note(&v("15.18"), &[]), None);
+        // An older release passed over (the cache had a newer one) is not news.
+        assert_eq!(
+            passed_over_note(&v("15.18"), &[passed("15.17", "the mirror M", "HTTP 404")]),
+            None
+        );
+        assert_eq!(
+            passed_over_note(
+                &v("15.18"),
+                &[
+                    passed("15.20", "the mirror http://m.example/debian", "HTTP 404"),
+                    passed("15.20", "the mirror http://n.example/debian", "HTTP 503"),
+                ]
+            )
+            .as_deref(),
+            Some(
+                "15.20 is listed by the mirror http://m.example/debian but its tarball could \
+                 not be fetched (HTTP 404): building 15.18"
+            )
+        );
+        let two = passed_over_note(
+            &v("15.18"),
+            &[
+                passed("15.19", "the mirror M", "HTTP 404"),
+                passed("15.20", "the source site S", "connection\nrefused"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            two,
+            "15.20 is listed by the source site S but its tarball could not be fetched \
+             (connection refused); 15.19 is listed by the mirror M but its tarball could not be \
+             fetched (HTTP 404): building 15.18"
+        );
+        assert!(!two.contains('\n'));
     }
 
     #[test]
@@ -837,6 +1131,87 @@ Package: postgresql-13\nDirectory: pool/main/p/postgresql-13\nChecksums-Sha256:\
         assert_eq!(t.version, v("16.3"));
         let t = resolve_now(&request(dir.path(), "16.1", None)).unwrap();
         assert_eq!(t.version, v("16.1"));
+    }
+
+    /// A source site on 127.0.0.1 that lists 16.3 (the root and `v16.3/`) and serves nothing
+    /// else (404): its URL.
+    fn site_listing_16_3() -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let body = match path.as_str() {
+                    "/src/" => r#"<a href="v16.1/">v16.1/</a> <a href="v16.3/">v16.3/</a>"#,
+                    "/src/v16.3/" => r#"<a href="postgresql-16.3.tar.bz2">x</a>"#,
+                    _ => "",
+                };
+                let status = if body.is_empty() {
+                    "404 Not Found"
+                } else {
+                    "200 OK"
+                };
+                let head = first.starts_with("HEAD");
+                let mut out = &stream;
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                    body.len(),
+                    if head { "" } else { body }
+                );
+            }
+        });
+        format!("http://{addr}/src")
+    }
+
+    /// A cache holding 16.1, vouched for by its `.sha256`.
+    fn cache_with_16_1(dir: &Path) {
+        let tarballs = dir.join("tarballs");
+        std::fs::create_dir_all(&tarballs).unwrap();
+        let f = tarballs.join("postgresql-16.1.tar.bz2");
+        std::fs::write(&f, "16.1").unwrap();
+        std::fs::write(format!("{}.sha256", f.display()), sha256_file(&f).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_newer_release_the_site_lists_but_does_not_serve_is_kept_as_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        cache_with_16_1(dir.path());
+        let mut req = request(dir.path(), "16", None);
+        req.refresh = true;
+        req.source_site = site_listing_16_3();
+        let t = resolve_now(&req).unwrap();
+        assert_eq!(t.version, v("16.1"));
+        assert_eq!(t.passed_over.len(), 1, "{:?}", t.passed_over);
+        let note = passed_over_note(&t.version, &t.passed_over).unwrap();
+        assert!(
+            note.starts_with(&format!(
+                "16.3 is listed by the source site {}",
+                req.source_site
+            )),
+            "{note}"
+        );
+        assert!(note.contains("(HTTP 404): building 16.1"), "{note}");
+
+        // `lab doctor`'s look: the listing, then a HEAD request for the tarball.
+        let found = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(locate(&req, |_| {}))
+            .unwrap();
+        let Availability::Local(t) = found else {
+            panic!("the cached release: {found:?}")
+        };
+        assert_eq!(t.version, v("16.1"));
+        assert_eq!(t.passed_over[0].version, v("16.3"));
+        assert_eq!(t.passed_over[0].why, "HTTP 404");
     }
 
     #[test]

@@ -183,3 +183,93 @@ async fn loading_a_missing_archive_or_saving_absent_images_is_invalid_input() {
     assert!(err.contains("lab images build --pg-version 11.1"), "{err}");
     assert!(!archive.exists(), "no archive is left");
 }
+
+/// Makes a throwaway image of no content with the lab's labels for `layer` and `version`
+/// (nothing built): `docker import` of an empty tar.
+fn throwaway_image(tag: &str, layer: &str, version: &str) {
+    use std::io::Write;
+    let mut import = std::process::Command::new("docker");
+    import.arg("import");
+    for label in [
+        "io.pglab.managed=true".to_string(),
+        format!("io.pglab.layer={layer}"),
+        format!("io.pglab.key=e2e-rm-{layer}-{version}"),
+        format!("io.pglab.pg-version={version}"),
+    ] {
+        import.args(["--change", &format!("LABEL {label}")]);
+    }
+    let mut child = import
+        .args(["-", tag])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("docker import runs");
+    // An empty tar archive: two zero blocks.
+    child
+        .stdin
+        .take()
+        .expect("its standard input")
+        .write_all(&[0u8; 1024])
+        .expect("the archive is written");
+    assert!(child.wait().expect("docker import ends").success(), "{tag}");
+}
+
+fn image_exists(tag: &str) -> bool {
+    std::process::Command::new("docker")
+        .args(["image", "inspect", tag])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("docker image inspect runs")
+        .success()
+}
+
+/// `lab images rm --pg-version` removes that release's images only, and refuses a release it
+/// has no image of, an unsupported one, and --with-base alone (exit 2). On throwaway images of
+/// releases no test builds (9.3.1, 9.3.2): nothing else is touched.
+#[test]
+fn images_rm_removes_one_releases_images_only() {
+    let tags = [
+        ("pglab-e2e-rm:build-9.3.1", "build", "9.3.1"),
+        ("pglab-e2e-rm:node-9.3.1", "node", "9.3.1"),
+        ("pglab-e2e-rm:node-9.3.2", "node", "9.3.2"),
+    ];
+    /// Removes what is left of the throwaway images, whatever the test's outcome.
+    struct Cleanup(Vec<&'static str>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["image", "rm", "--force"])
+                .args(self.0.iter().filter(|t| image_exists(t)))
+                .output();
+        }
+    }
+    let _cleanup = Cleanup(tags.iter().map(|(tag, _, _)| *tag).collect());
+    for (tag, layer, version) in tags {
+        throwaway_image(tag, layer, version);
+    }
+    let out = support::ok(&["images", "rm", "--pg-version", "9.3.1"]);
+    assert!(
+        out.contains("removed pglab-e2e-rm:node-9.3.1\nremoved pglab-e2e-rm:build-9.3.1\n"),
+        "{out}"
+    );
+    assert!(!image_exists(tags[0].0) && !image_exists(tags[1].0));
+    assert!(image_exists(tags[2].0), "9.3.2's image stays");
+
+    let out = support::lab(&["images", "rm", "--pg-version", "9.3.1"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no image of PostgreSQL 9.3.1"), "{err}");
+
+    support::ok(&["images", "rm", "--pg-version", "9.3.2"]);
+    assert!(!image_exists(tags[2].0));
+
+    for args in [
+        &["images", "rm", "--pg-version", "8.4"][..],
+        &["images", "rm", "--pg-version", "9.3.x"],
+        &["images", "rm", "--with-base"],
+    ] {
+        let out = support::lab(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+}

@@ -143,8 +143,8 @@ pub enum ImagesCommand {
     Build(ImageArgs),
     /// List the lab's images.
     List,
-    /// Remove all of the lab's images.
-    Rm,
+    /// Remove the lab's images: all of them, or one release's or major's.
+    Rm(RmArgs),
     /// Write a version's three images (base, build, node) to one zstd-compressed archive.
     Save(SaveArgs),
     /// Load images written by `lab images save`, with their content tags (`up` then builds
@@ -154,6 +154,29 @@ pub enum ImagesCommand {
         #[arg(value_parser = lab::input::archive)]
         file: PathBuf,
     },
+}
+
+/// `lab images rm`
+#[derive(Debug, Clone, Args)]
+pub struct RmArgs {
+    /// Only this release's (9.3.5) or major's (15: every release of it) build and node images;
+    /// without it, every image of the lab goes, the base images too.
+    #[arg(long, value_parser = lab::input::version)]
+    pub pg_version: Option<PgVersion>,
+    /// With --pg-version: also remove the base images that only that version's node images
+    /// were made on (a base another release's node image uses stays).
+    #[arg(long, requires = "pg_version")]
+    pub with_base: bool,
+}
+
+impl RmArgs {
+    /// What these flags ask `lab images rm` to remove.
+    pub fn config(&self) -> lab::commands::RmConfig {
+        lab::commands::RmConfig {
+            version: self.pg_version,
+            with_base: self.with_base,
+        }
+    }
 }
 
 /// `lab images save`
@@ -168,9 +191,10 @@ pub struct SaveArgs {
     pub output: PathBuf,
 }
 
-/// Options that choose and build the images.
+/// The options that choose the release, its tarball and the base: `lab doctor`'s flags, and
+/// part of every command that builds images.
 #[derive(Debug, Clone, Args)]
-pub struct ImageArgs {
+pub struct ReleaseArgs {
     /// PostgreSQL release (9.3.25) or major (15: the newest release that can be had).
     #[arg(long, default_value = "9.3.25", value_parser = lab::input::version)]
     pub pg_version: PgVersion,
@@ -198,6 +222,18 @@ pub struct ImageArgs {
     /// For a major version: look for a newer release even if one is cached.
     #[arg(long)]
     pub refresh: bool,
+    /// Where tarballs, logs and bootstrap work go: a directory this user can write to, or one
+    /// to be made below such a directory.
+    #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Options that choose and build the images.
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// The release, its tarball and the base.
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     /// Extra ./configure argument (repeatable), e.g. --configure-arg=--with-openssl.
     #[arg(long = "configure-arg", value_name = "ARG", allow_hyphen_values = true,
           value_parser = lab::input::configure_arg)]
@@ -211,10 +247,6 @@ pub struct ImageArgs {
     /// without it a compile shows a progress bar.
     #[arg(long)]
     pub verbose: bool,
-    /// Where tarballs, logs and bootstrap work go: a directory this user can write to, or one
-    /// to be made below such a directory.
-    #[arg(long, env = "LAB_CACHE_DIR", value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
 }
 
 /// `lab up`
@@ -300,8 +332,9 @@ impl From<RestoreArg> for lab::pg::RestoreCommand {
     }
 }
 
-impl ImageArgs {
-    /// The image options these arguments ask for.
+impl ReleaseArgs {
+    /// The image options these arguments ask for (no `./configure` argument, no regression
+    /// suite, a quiet build: what `lab doctor` checks needs none of them).
     pub fn options(&self) -> ImageOptions {
         ImageOptions {
             version: self.pg_version,
@@ -313,9 +346,21 @@ impl ImageArgs {
             source_site: self.pg_source_site.trim_end_matches('/').to_string(),
             allow_unverified: self.allow_unverified,
             refresh: self.refresh,
+            configure_args: Vec::new(),
+            check: false,
+            verbose: false,
+        }
+    }
+}
+
+impl ImageArgs {
+    /// The image options these arguments ask for.
+    pub fn options(&self) -> ImageOptions {
+        ImageOptions {
             configure_args: self.configure_args.clone(),
             check: self.check,
             verbose: self.verbose,
+            ..self.release.options()
         }
     }
 }

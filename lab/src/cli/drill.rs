@@ -212,13 +212,13 @@ impl RunArgs {
     /// (drill, version, tarball, profile, name, subnet, runs directory).
     fn run_flags(&self) -> Vec<String> {
         use clap::ValueEnum;
-        let (up, img) = (&self.up, &self.up.images);
+        let (up, img, rel) = (&self.up, &self.up.images, &self.up.images.release);
         let mut f = Vec::new();
         for (on, flag) in [
             (self.show_secrets, "--show-secrets"),
             (up.sync, "--sync"),
-            (img.allow_unverified, "--allow-unverified"),
-            (img.refresh, "--refresh"),
+            (rel.allow_unverified, "--allow-unverified"),
+            (rel.refresh, "--refresh"),
             (img.check, "--check"),
         ] {
             if on {
@@ -238,17 +238,17 @@ impl RunArgs {
             "--archive-command".into(),
             name(up.archive_command.to_possible_value()),
             "--base".into(),
-            img.base.clone(),
+            rel.base.clone(),
             "--pg-source-site".into(),
-            img.pg_source_site.clone(),
+            rel.pg_source_site.clone(),
         ]);
         let optional = [
             ("--wal-disk-size", up.wal_disk_size.map(|b| b.to_string())),
-            ("--debian-mirror", img.debian_mirror.clone()),
-            ("--debian-suite", img.debian_suite.clone()),
+            ("--debian-mirror", rel.debian_mirror.clone()),
+            ("--debian-suite", rel.debian_suite.clone()),
             (
                 "--cache-dir",
-                img.cache_dir.as_ref().map(|d| d.display().to_string()),
+                rel.cache_dir.as_ref().map(|d| d.display().to_string()),
             ),
         ];
         for (flag, value) in optional {

@@ -68,9 +68,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
-    /// Check what this machine needs (engine, root, debootstrap, disk, mirror, tarballs), one
-    /// line each with what to fix; exit 3 if something must be fixed.
-    Doctor(ImageArgs),
+    /// Check what this machine needs (engine, root, debootstrap, disk, mirror, tarballs, the
+    /// release `up` would build), one line each with what to fix; exit 3 if something must be
+    /// fixed.
+    Doctor(ReleaseArgs),
 }
 
 /// Runs a parsed command line; `Ok` holds the exit code (0, or a node command's own).
@@ -133,7 +134,7 @@ async fn images(cmd: ImagesCommand, ui: &Ui) -> Result<()> {
     match cmd {
         ImagesCommand::Build(args) => commands::images_build(&args.options(), ui).await,
         ImagesCommand::List => commands::images_list().await,
-        ImagesCommand::Rm => commands::images_rm().await,
+        ImagesCommand::Rm(args) => commands::images_rm(&args.config()).await,
         ImagesCommand::Save(args) => {
             let cfg = SaveConfig {
                 versions: args.pg_version,

@@ -253,6 +253,9 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
             return Err(e.into());
         }
     };
+    if let Some(note) = tarball::passed_over_note(&tarball.version, &tarball.passed_over) {
+        ui.println(&note);
+    }
     task.done(&format!(
         "PostgreSQL {} from {} ({})",
         tarball.version,

@@ -393,6 +393,88 @@ pub async fn remove_all(
     Ok(removed)
 }
 
+/// `lab images rm --pg-version` asked for a release or major the lab has no image of (invalid
+/// input: exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the lab has no image of PostgreSQL {version} to remove ({}); `lab images list` shows them", present_releases(.present))]
+pub struct NothingToRemove {
+    /// What was asked for.
+    pub version: PgVersion,
+    /// The releases the lab has images of.
+    pub present: Vec<PgVersion>,
+}
+
+fn present_releases(present: &[PgVersion]) -> String {
+    if present.is_empty() {
+        return "it has none of any release".into();
+    }
+    let list: Vec<String> = present.iter().map(|v| v.to_string()).collect();
+    format!("it has images of {}", list.join(", "))
+}
+
+/// The tags `lab images rm --pg-version VERSION` removes, node images first, then build, then
+/// base: every build and node image of the releases `version` matches; with `with_base`, also
+/// each base image that makes the key of a node image removed and of no node image kept (a
+/// base shared with another release stays).
+pub fn to_remove(
+    images: &[archive::Stored],
+    version: &PgVersion,
+    with_base: bool,
+) -> Result<Vec<String>, NothingToRemove> {
+    let of_version = |i: &archive::Stored| i.version.is_some_and(|v| version.matches(&v));
+    let layer = |name: &'static str| images.iter().filter(move |i| i.layer == name);
+    let mut tags: Vec<String> = Vec::new();
+    for name in ["node", "build"] {
+        tags.extend(layer(name).filter(|i| of_version(i)).map(|i| i.tag.clone()));
+    }
+    if tags.is_empty() {
+        let mut present: Vec<PgVersion> = images.iter().filter_map(|i| i.version).collect();
+        present.sort();
+        present.dedup();
+        return Err(NothingToRemove {
+            version: *version,
+            present,
+        });
+    }
+    if with_base {
+        let made_by = |base: &archive::Stored, node: &archive::Stored| {
+            layer("build")
+                .filter(|b| b.version == node.version)
+                .any(|b| node_key(&base.key, &b.key) == node.key)
+        };
+        let bases = layer("base").filter(|base| {
+            let (gone, kept): (Vec<&archive::Stored>, Vec<&archive::Stored>) =
+                layer("node").partition(|n| of_version(n));
+            gone.iter().any(|n| made_by(base, n)) && !kept.iter().any(|n| made_by(base, n))
+        });
+        tags.extend(bases.map(|b| b.tag.clone()));
+    }
+    tags.dedup();
+    Ok(tags)
+}
+
+/// Removes images by tag (an image with another tag keeps it), in the order given.
+pub async fn remove_tags(
+    engine: &crate::docker::Engine,
+    tags: &[String],
+) -> Result<(), crate::docker::DockerError> {
+    for tag in tags {
+        let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default()
+            .force(true)
+            .build();
+        engine
+            .client()
+            .remove_image(tag, Some(opts), None)
+            .await
+            .map_err(|source| crate::docker::DockerError::Op {
+                op: "remove image",
+                target: tag.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn managed_images(
     engine: &crate::docker::Engine,
 ) -> Result<Vec<bollard::models::ImageSummary>, crate::docker::DockerError> {
@@ -417,6 +499,78 @@ pub(crate) async fn managed_images(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(tag: &str, layer: &str, key: &str, version: Option<&str>) -> archive::Stored {
+        archive::Stored {
+            tag: tag.into(),
+            layer: layer.into(),
+            key: key.into(),
+            version: version.map(|v| v.parse().unwrap()),
+        }
+    }
+
+    /// Two bases: `b1` makes 9.3.5 and 15.18, `b2` only 15.18 (another recipe); 15.17's build
+    /// image has no node image.
+    fn engine_images() -> Vec<archive::Stored> {
+        vec![
+            stored("pglab-base:b1", "base", "b1", None),
+            stored("pglab-base:b2", "base", "b2", None),
+            stored("pglab-build:93", "build", "k93", Some("9.3.5")),
+            stored("pglab-build:15", "build", "k15", Some("15.18")),
+            stored("pglab-build:1517", "build", "k1517", Some("15.17")),
+            stored(
+                "pglab-node:93",
+                "node",
+                &node_key("b1", "k93"),
+                Some("9.3.5"),
+            ),
+            stored(
+                "pglab-node:15",
+                "node",
+                &node_key("b1", "k15"),
+                Some("15.18"),
+            ),
+            stored(
+                "pglab-node:15b",
+                "node",
+                &node_key("b2", "k15"),
+                Some("15.18"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_versions_images_are_removed_node_first_and_a_shared_base_only_when_nobody_keeps_it() {
+        let images = engine_images();
+        let v = |s: &str| s.parse::<PgVersion>().unwrap();
+        assert_eq!(
+            to_remove(&images, &v("15.18"), false).unwrap(),
+            ["pglab-node:15", "pglab-node:15b", "pglab-build:15"]
+        );
+        // A major takes every release of it; b1 also makes 9.3.5, so only b2 goes.
+        assert_eq!(
+            to_remove(&images, &v("15"), true).unwrap(),
+            [
+                "pglab-node:15",
+                "pglab-node:15b",
+                "pglab-build:15",
+                "pglab-build:1517",
+                "pglab-base:b2"
+            ]
+        );
+        assert_eq!(
+            to_remove(&images, &v("9.3"), true).unwrap(),
+            ["pglab-node:93", "pglab-build:93"]
+        );
+        let e = to_remove(&images, &v("16"), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the lab has no image of PostgreSQL 16 to remove (it has images of 9.3.5, 15.17, \
+             15.18); `lab images list` shows them"
+        );
+        let e = to_remove(&images[..2], &v("9.3.25"), true).unwrap_err();
+        assert!(e.to_string().contains("it has none of any release"), "{e}");
+    }
 
     fn inputs(version: &str) -> BuildInputs {
         BuildInputs {

@@ -88,10 +88,10 @@ fn supported_range() -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unsupported {
     /// A major before 9.3.
-    #[error("PostgreSQL {0} is older than {range}", range = supported_range())]
+    #[error("PostgreSQL {0} is too old: {range}", range = supported_range())]
     TooOld(PgVersion),
     /// A major after the newest the dialect table knows.
-    #[error("PostgreSQL {0} is newer than {range}", range = supported_range())]
+    #[error("PostgreSQL {0} is too new: {range}", range = supported_range())]
     TooNew(PgVersion),
     /// 9.7 and such: majors that never were.
     #[error("PostgreSQL {0} does not exist: {range}", range = supported_range())]
@@ -493,10 +493,10 @@ mod tests {
             assert_eq!(check_supported(&ok.parse().unwrap()), Ok(()), "{ok}");
         }
         for (bad, why) in [
-            ("8.4", "older than"),
-            ("9.2.24", "older than"),
-            ("18", "newer than"),
-            ("99", "newer than"),
+            ("8.4", "too old"),
+            ("9.2.24", "too old"),
+            ("18", "too new"),
+            ("99", "too new"),
             ("9.9", "9.9 does not exist"),
             ("9.3.99", "9.3's final release is 9.3.25"),
             ("9.3.26", "9.3's final release is 9.3.25"),
