@@ -3,7 +3,7 @@
 FROM {{base}}
 COPY {{tarball}} /work/
 RUN cd /work \
- && tar xjf {{tarball}} \
+ && tar {{untar}} {{tarball}} \
  && cd postgresql-{{version}} \
  && {{configure}} \
  && make -j"$(nproc)" {{world}}{{check}} \

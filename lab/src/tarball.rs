@@ -86,6 +86,53 @@ impl std::fmt::Display for Verification {
     }
 }
 
+/// How a source tarball is compressed, told by its name (`--pg-tarball` checks the name against
+/// the file's first bytes): the project's `.tar.bz2`, or `.tar.gz`, which the project also
+/// publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// `.tar.bz2`.
+    #[default]
+    Bzip2,
+    /// `.tar.gz`.
+    Gzip,
+}
+
+impl Compression {
+    /// The compression a tarball's file name says.
+    pub fn of(path: &Path) -> Compression {
+        if path.to_string_lossy().ends_with(".tar.gz") {
+            Compression::Gzip
+        } else {
+            Compression::Bzip2
+        }
+    }
+
+    /// The file name ending, `.tar.bz2` or `.tar.gz`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Bzip2 => ".tar.bz2",
+            Compression::Gzip => ".tar.gz",
+        }
+    }
+
+    /// The `tar` flags that unpack it.
+    pub fn untar(self) -> &'static str {
+        match self {
+            Compression::Bzip2 => "xjf",
+            Compression::Gzip => "xzf",
+        }
+    }
+
+    /// `file` decompressed.
+    pub fn reader<R: std::io::Read + 'static>(self, file: R) -> Box<dyn std::io::Read> {
+        match self {
+            Compression::Bzip2 => Box::new(bzip2::read::BzDecoder::new(file)),
+            Compression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+        }
+    }
+}
+
 /// A verified tarball on disk.
 #[derive(Debug, Clone)]
 pub struct Tarball {
@@ -253,7 +300,8 @@ pub fn version_from_file_name(path: &Path) -> Option<PgVersion> {
     ver.parse().ok().filter(PgVersion::is_exact)
 }
 
-/// Checks a file against the expected checksum, if one is known: pinned, then `<file>.sha256`.
+/// Checks a file against the expected checksum, if one is known: pinned (the sums are the
+/// `.tar.bz2`'s), then `<file>.sha256` (as the project publishes beside each `.tar.gz` too).
 fn verify_local(
     path: &Path,
     version: &PgVersion,
@@ -261,7 +309,8 @@ fn verify_local(
 ) -> Result<Tarball, TarballError> {
     let actual = sha256_file(path)?;
     let sidecar = PathBuf::from(format!("{}.sha256", path.display()));
-    let expected = if let Some(sum) = pinned_sha256(version) {
+    let pinned = pinned_sha256(version).filter(|_| Compression::of(path) == Compression::Bzip2);
+    let expected = if let Some(sum) = pinned {
         Some((sum.to_string(), Verification::Pinned))
     } else {
         std::fs::read_to_string(&sidecar)

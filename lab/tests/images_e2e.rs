@@ -36,6 +36,56 @@ async fn pg93_build_layer_passed_its_regression_suite() {
     );
 }
 
+/// A `.tar.gz` tarball builds (issue 22): the shared 9.3.5 tarball recompressed with gzip, with
+/// its SHA-256 beside it as the project publishes one beside each tarball, is unpacked as gzip
+/// and gives a node image whose server is 9.3.5.
+#[tokio::test]
+async fn pg93_a_gzipped_tarball_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("postgresql-9.3.5.tar.gz");
+    let (from, to) = (support::pg93_tarball(), gz.clone());
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        let bz = std::io::BufReader::new(std::fs::File::open(&from).unwrap());
+        let out = std::fs::File::create(&to).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+        std::io::copy(&mut bzip2::read::BzDecoder::new(bz), &mut enc).unwrap();
+        enc.finish().unwrap();
+        let sum = sha2::Sha256::digest(std::fs::read(&to).unwrap());
+        let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+        std::fs::write(
+            format!("{}.sha256", to.display()),
+            format!("{hex}  postgresql-9.3.5.tar.gz\n"),
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    let engine = support::engine().await;
+    let mut opts = Pg::Pg93.options();
+    opts.tarball = Some(gz);
+    opts.check = false;
+    let images = lab::image::build::ensure(&engine, &opts, &lab::ui::Ui::new())
+        .await
+        .unwrap_or_else(|e| panic!("the .tar.gz build failed: {e}"));
+    assert_eq!(images.version.to_string(), "9.3.5");
+
+    let (repo, tag) = images.node.split_once(':').unwrap();
+    let container = GenericImage::new(repo, tag)
+        .with_wait_for(WaitFor::exit(ExitWaitStrategy::new().with_exit_code(0)))
+        .with_user("501")
+        .with_cmd(["sh", "-c", "postgres --version"])
+        .with_label(lab::docker::MANAGED_LABEL, "true")
+        .with_startup_timeout(Duration::from_secs(120))
+        .start()
+        .await
+        .expect("the node image runs");
+    let out = container.stdout_to_vec().await.unwrap();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("postgres (PostgreSQL) 9.3.5"), "{out}");
+}
+
 async fn node_image_runs_postgres_tools(pg: Pg) {
     let engine = support::engine().await;
     let images = pg.images(&engine).await;

@@ -304,6 +304,7 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
     let inputs = BuildInputs {
         version: tarball.version,
         tarball_sha256: tarball.sha256.clone(),
+        compression: crate::tarball::Compression::of(&tarball.path),
         configure_args: configure_words(&opts.configure_args)?,
         check: opts.check,
     };
@@ -522,7 +523,7 @@ impl MakeWatch {
 /// unpacks it).
 fn count_sources(path: &Path) -> std::io::Result<u64> {
     let file = std::io::BufReader::new(std::fs::File::open(path)?);
-    let mut archive = tar::Archive::new(bzip2::read::BzDecoder::new(file));
+    let mut archive = tar::Archive::new(crate::tarball::Compression::of(path).reader(file));
     let mut names = Vec::new();
     for entry in archive.entries()? {
         names.push(entry?.path()?.to_string_lossy().into_owned());

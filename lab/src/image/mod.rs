@@ -153,6 +153,9 @@ pub struct BuildInputs {
     pub version: PgVersion,
     /// SHA-256 of the tarball.
     pub tarball_sha256: String,
+    /// How the tarball is compressed (a `.tar.gz` is unpacked with `tar xzf`; a `.tar.bz2`'s
+    /// Dockerfile, and so its key, is as it always was).
+    pub compression: crate::tarball::Compression,
     /// Extra `./configure` arguments (none by default, as the document).
     pub configure_args: Vec<DockerfileWord>,
     /// Run the regression suite (`make check`) after `make world`. Not part of the content
@@ -270,7 +273,11 @@ pub fn lab_configure_args(version: &PgVersion) -> &'static [&'static str] {
 impl BuildInputs {
     /// The tarball's name in the build context.
     pub fn tarball_name(&self) -> String {
-        format!("postgresql-{}.tar.bz2", self.version)
+        format!(
+            "postgresql-{}{}",
+            self.version,
+            self.compression.extension()
+        )
     }
 
     /// The build layer's Dockerfile.
@@ -293,6 +300,7 @@ impl BuildInputs {
                 ("version", &v.to_string()),
                 ("base", base_tag),
                 ("tarball", &self.tarball_name()),
+                ("untar", self.compression.untar()),
                 ("configure", &configure),
                 ("world", world),
                 ("check", check),
@@ -576,9 +584,30 @@ mod tests {
         BuildInputs {
             version: version.parse().unwrap(),
             tarball_sha256: "ab".repeat(32),
+            compression: Default::default(),
             configure_args: vec![],
             check: false,
         }
+    }
+
+    #[test]
+    fn a_gzipped_tarball_is_unpacked_as_gzip_and_a_bzipped_one_as_always() {
+        let bz = inputs("9.3.5");
+        let gz = BuildInputs {
+            compression: crate::tarball::Compression::Gzip,
+            ..bz.clone()
+        };
+        assert_eq!(gz.tarball_name(), "postgresql-9.3.5.tar.gz");
+        let file = gz.dockerfile("B");
+        assert!(
+            file.contains("COPY postgresql-9.3.5.tar.gz /work/"),
+            "{file}"
+        );
+        assert!(file.contains("tar xzf postgresql-9.3.5.tar.gz"), "{file}");
+        assert!(bz
+            .dockerfile("B")
+            .contains("tar xjf postgresql-9.3.5.tar.bz2"));
+        assert_ne!(gz.key("base"), bz.key("base"));
     }
 
     fn debian() -> Base {
