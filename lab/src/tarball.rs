@@ -705,6 +705,8 @@ fn not_found(
             req.version.major
         ));
     }
+    // Only releases the lab speaks are offered (a mirror may carry a newer major).
+    available.retain(|v| crate::pg::check_supported(v).is_ok());
     available.sort();
     available.dedup();
     available.reverse();

@@ -71,10 +71,11 @@ fn the_doctor_finds_this_machine_ready() {
 #[test]
 fn the_doctor_checks_the_tarball_and_release_it_is_given() {
     let tarball = support::pg93_tarball();
+    let version = support::Pg::Pg93.version().to_string();
     let out = support::lab(&[
         "doctor",
         "--pg-version",
-        "9.3.5",
+        &version,
         "--pg-tarball",
         &tarball.display().to_string(),
     ]);
@@ -82,7 +83,7 @@ fn the_doctor_checks_the_tarball_and_release_it_is_given() {
     let release = line(&text, "release");
     assert!(release.starts_with('✔'), "{release}");
     assert!(
-        release.contains(&format!("PostgreSQL 9.3.5 from {}", tarball.display())),
+        release.contains(&format!("PostgreSQL {version} from {}", tarball.display())),
         "{release}"
     );
     assert!(!text.contains("9.3.25"), "{text}");

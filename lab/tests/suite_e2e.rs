@@ -22,7 +22,7 @@ const DRILLS: [&str; 2] = ["wal-segment-corrupted-failover", "partition-heal"];
 const PREFIX: &str = "e2e-suite";
 
 fn versions() -> String {
-    format!("9.3.5,{}", Pg::Current.version())
+    format!("{},{}", Pg::Pg93.version(), Pg::Current.version())
 }
 
 /// Builds (or finds) both versions' images before the suite runs.

@@ -15,8 +15,9 @@ pub enum Pg {
     /// A current major whose upstream tarball Debian's source archive carries: 15 unless
     /// `LAB_TEST_PG_VERSION` says otherwise.
     Current,
-    /// Real 9.3: 9.3.5 built from `shared/pg93/postgresql-9.3.5.tar.bz2` (the `.sha256`
-    /// beside it vouches for it), with its regression suite run in the build layer.
+    /// Real 9.3, with its regression suite run in the build layer: 9.3.5 built from
+    /// `shared/pg93/postgresql-9.3.5.tar.bz2` (the `.sha256` beside it vouches for it), or
+    /// whichever 9.3 release [`pg93_tarball`] finds.
     Pg93,
 }
 
@@ -28,7 +29,8 @@ impl Pg {
                 .unwrap_or_else(|_| "15".into())
                 .parse()
                 .expect("LAB_TEST_PG_VERSION is a PostgreSQL version"),
-            Pg::Pg93 => "9.3.5".parse().expect("a version"),
+            Pg::Pg93 => lab::tarball::version_from_file_name(&pg93_tarball())
+                .expect("a 9.3 tarball named postgresql-9.3.Z.tar.bz2"),
         }
     }
 
@@ -77,20 +79,34 @@ impl Pg {
     }
 }
 
-/// The 9.3.5 source tarball in the project's shared folder (`LAB_TEST_PG93_TARBALL` overrides).
+/// The 9.3 source tarball the tests build from: `LAB_TEST_PG93_TARBALL`; else 9.3.5 in the
+/// project's shared folder beside the checkout; else 9.3's final release in the lab's cache,
+/// which `./test.sh` fetches from the PostgreSQL project's site (pinned checksum) when the
+/// shared folder is absent.
 pub fn pg93_tarball() -> std::path::PathBuf {
-    let path = std::env::var_os("LAB_TEST_PG93_TARBALL")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/pg93/postgresql-9.3.5.tar.bz2")
-        });
+    if let Some(path) = std::env::var_os("LAB_TEST_PG93_TARBALL") {
+        let path = std::path::PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "LAB_TEST_PG93_TARBALL names {}, which is not a file",
+            path.display()
+        );
+        return path;
+    }
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/pg93/postgresql-9.3.5.tar.bz2");
+    if shared.is_file() {
+        return shared;
+    }
+    let cached = lab::image::build::cache_dir(None).join("tarballs/postgresql-9.3.25.tar.bz2");
     assert!(
-        path.is_file(),
-        "the 9.3 end-to-end tests need {}: the shared folder beside the checkout (or set LAB_TEST_PG93_TARBALL)",
-        path.display()
+        cached.is_file(),
+        "the 9.3 end-to-end tests need a 9.3 tarball: {} (the shared folder beside the checkout), \
+         {} (./test.sh fetches it when it can), or LAB_TEST_PG93_TARBALL",
+        shared.display(),
+        cached.display()
     );
-    path
+    cached
 }
 
 /// The release the end-to-end tests run on by default.
