@@ -73,8 +73,8 @@ fn images_are_built_once_per_version_and_loaded_by_the_drill_jobs() {
     let jobs = doc["jobs"].as_hash().expect("jobs");
     assert_eq!(
         jobs.len(),
-        4,
-        "an images job, a drill job, a suite job and its index job"
+        5,
+        "an images job, a drill job, a suite job, its index job and the RHEL job"
     );
     let images = &doc["jobs"]["images"];
     let drill = &doc["jobs"]["drill"];
@@ -327,4 +327,36 @@ fn actionlint_finds_nothing() {
         return;
     }
     lint("actionlint", &[]);
+}
+
+/// The report's servers ran RHEL (issue 22): a job builds every version of the images matrix on
+/// `rockylinux:9` and runs both documented drills on those images.
+#[test]
+fn a_rhel_job_builds_every_version_on_rocky_linux_and_runs_both_documented_drills() {
+    let doc = template();
+    let images = &doc["jobs"]["images"];
+    let rhel = &doc["jobs"]["rhel"];
+    assert_eq!(
+        versions(rhel),
+        versions(images),
+        "the images matrix's versions"
+    );
+    let run = scripts(rhel);
+    assert!(
+        run.contains("images build --pg-version ${{ matrix.pg-version }} --base rockylinux:9"),
+        "{run}"
+    );
+    for drill in ["failover-switchback", "pitr-from-standby-backup"] {
+        assert!(run.contains(drill), "{drill}: {run}");
+    }
+    assert!(
+        run.contains(
+            "drill run \"$drill\" --pg-version ${{ matrix.pg-version }} --base rockylinux:9"
+        ),
+        "{run}"
+    );
+    assert!(
+        !run.contains("images load"),
+        "it builds its own images: {run}"
+    );
 }
