@@ -110,15 +110,23 @@ impl Downloader {
     }
 
     async fn get(&self, url: &str) -> Result<reqwest::Response, DownloadError> {
-        let resp = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|source| DownloadError::Http {
-                url: url.to_string(),
-                source,
-            })?;
+        Self::send(self.client.get(url), url).await
+    }
+
+    /// Asks whether `url` is there (HEAD), without fetching it.
+    pub async fn exists(&self, url: &str) -> Result<(), DownloadError> {
+        Self::send(self.client.head(url), url).await.map(drop)
+    }
+
+    /// Sends `request` (for `url`); a status other than success is an error.
+    async fn send(
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<reqwest::Response, DownloadError> {
+        let resp = request.send().await.map_err(|source| DownloadError::Http {
+            url: url.to_string(),
+            source,
+        })?;
         if !resp.status().is_success() {
             return Err(DownloadError::Status {
                 url: url.to_string(),
@@ -126,26 +134,6 @@ impl Downloader {
             });
         }
         Ok(resp)
-    }
-
-    /// Asks whether `url` is there (HEAD), without fetching it.
-    pub async fn exists(&self, url: &str) -> Result<(), DownloadError> {
-        let resp = self
-            .client
-            .head(url)
-            .send()
-            .await
-            .map_err(|source| DownloadError::Http {
-                url: url.to_string(),
-                source,
-            })?;
-        if !resp.status().is_success() {
-            return Err(DownloadError::Status {
-                url: url.to_string(),
-                status: resp.status().as_u16(),
-            });
-        }
-        Ok(())
     }
 
     /// Fetches a small file (an index, a checksum) into memory, refusing more than `limit` bytes.

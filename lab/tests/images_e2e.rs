@@ -182,12 +182,7 @@ async fn saved_images_load_back_with_their_tags_and_nothing_is_built() {
     let labels_before = engine.image_labels(&images.node).await.unwrap();
     for tag in [&images.node, &images.build, &images.base] {
         // By tag: an image a running lab uses is only untagged.
-        let opts = bollard::query_parameters::RemoveImageOptionsBuilder::default()
-            .force(true)
-            .build();
-        engine
-            .client()
-            .remove_image(tag, Some(opts), None)
+        lab::image::remove_tags(&engine, std::slice::from_ref(tag))
             .await
             .unwrap_or_else(|e| panic!("removing {tag}: {e}"));
         assert_eq!(engine.image_labels(tag).await.unwrap(), None, "{tag} gone");

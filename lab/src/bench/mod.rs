@@ -361,6 +361,148 @@ pub async fn command(opts: &BenchConfig, ui: &Ui) -> Result<()> {
     Ok(())
 }
 
+/// `--failures`: what each failure drill costs, asynchronous and synchronous, at scale 1 (and
+/// 100 with `with_scale_100`).
+fn failure_costs(drills: &mut Drills, with_scale_100: bool, ui: &Ui) -> Result<Vec<FailureCost>> {
+    let mut failures = Vec::new();
+    let scales: &[u32] = if with_scale_100 { &[1, 100] } else { &[1] };
+    for &scale in scales {
+        for sync in [false, true] {
+            for name in FAILURE_DRILLS {
+                // Loading scale 100 writes more WAL than the 256 MiB WAL disk holds.
+                if name == "wal-full-failover" && scale > 1 {
+                    continue;
+                }
+                let mode = if sync { "sync" } else { "async" };
+                ui.println(&format!("failure drill {name}, scale {scale}, {mode}…"));
+                let run = drills.run(name, scale, sync)?;
+                let m = |k: &str| run.measures.get(k).copied();
+                failures.push(FailureCost {
+                    drill: name.to_string(),
+                    scale,
+                    sync,
+                    passed: run.passed,
+                    rpo_rows: m("rpo_rows"),
+                    rpo_seconds: m("rpo_seconds"),
+                    detected: m("rto_detection_seconds"),
+                    fenced: m("rto_fenced_seconds"),
+                    promoted: m("rto_promoted_seconds"),
+                    first_write: m("rto_first_write_seconds"),
+                    overhead: m("lab_overhead_promote_to_first_write_seconds"),
+                });
+            }
+        }
+    }
+    Ok(failures)
+}
+
+/// `--cold`: every image removed and built again, and the same tarball compiled bare beside
+/// them, in a plain container of the base image (same machine and tool chain, no layering).
+async fn cold_figures(
+    engine: &Engine,
+    opts: &BenchConfig,
+    ui: &Ui,
+    figs: &mut Vec<Figure>,
+) -> Result<()> {
+    let removed = crate::image::remove_all(engine).await?;
+    ui.println(&format!("removed {removed} image(s) for a cold build"));
+    let images = build_images(&opts.images, ui).await?;
+    for l in &images.layers {
+        figs.push(figure(
+            format!("cold build: {} layer", l.layer),
+            l.took.as_secs_f64(),
+            "s",
+            None,
+        ));
+    }
+    let build = images
+        .layers
+        .iter()
+        .find(|l| l.layer == "build")
+        .map(|l| l.took)
+        .unwrap_or_default();
+    // The same tarball compiled bare, in a plain container of the base image: same machine,
+    // same tool chain, no image layering.
+    let cache = opts.images.cache_dir.join("tarballs");
+    let script = format!(
+        "cd /tmp && tar xjf /src/postgresql-{v}.tar.bz2 && cd postgresql-{v} && ./configure >/dev/null && make -j\"$(nproc)\" {w} >/dev/null",
+        v = images.version,
+        w = crate::image::make_targets(&images.version).0
+    );
+    let t = Instant::now();
+    let status = std::process::Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "-v",
+            &format!("{}:/src:ro", cache.display()),
+            &images.base,
+            "sh",
+            "-c",
+            &script,
+        ])
+        .status()
+        .map_err(|e| Error::Lab(format!("the bare compile needs the docker CLI: {e}")))?;
+    if !status.success() {
+        return Err(Error::Lab("the bare compile failed".into()));
+    }
+    let bare = t.elapsed().as_secs_f64();
+    figs.push(figure("bare configure + make world", bare, "s", None));
+    figs.push(figure(
+        "build layer / bare compile",
+        build.as_secs_f64() / bare,
+        "×",
+        Some(("<=", 1.15)),
+    ));
+    Ok(())
+}
+
+/// At scale 100, on the `bench-scale` lab: a base backup against a plain copy of the same data
+/// directory (the lab is removed if they fail).
+async fn backup_figures(engine: &Engine, figs: &mut Vec<Figure>) -> Result<()> {
+    let lab = crate::cluster::Lab::find(engine, "bench-scale").await?;
+    let (_, size) = timed_node(engine, &lab, "node1", "du -sbL /disk1/data | cut -f1").await?;
+    let mib = size.trim().parse::<f64>().unwrap_or(0.0) / 1_048_576.0;
+    let from = lab.node("node1")?.addr.clone();
+    // -X fetch: the document's max_wal_senders = 2 leaves one sender free beside
+    // the standby's, and -X stream needs two.
+    let bb_cmd = format!("pg_basebackup -h {from} -U repuser -D /disk3/bench-bb -X fetch -c fast");
+    let measured = async {
+        let (bb, _) = timed_node(engine, &lab, "node2", &bb_cmd).await?;
+        let (cp, _) =
+            timed_node(engine, &lab, "node1", "cp -a /disk1/data /disk3/bench-copy").await?;
+        Ok::<_, Error>((bb, cp))
+    }
+    .await;
+    let (bb, cp) = match measured {
+        Ok(m) => m,
+        Err(e) => {
+            crate::cluster::down(engine, "bench-scale").await?;
+            return Err(e);
+        }
+    };
+    figs.push(figure("data directory at scale 100", mib, "MiB", None));
+    figs.push(figure(
+        "base backup throughput",
+        mib / bb.as_secs_f64(),
+        "MiB/s",
+        None,
+    ));
+    figs.push(figure(
+        "plain copy throughput",
+        mib / cp.as_secs_f64(),
+        "MiB/s",
+        None,
+    ));
+    figs.push(figure(
+        "base backup / plain copy",
+        cp.as_secs_f64() / bb.as_secs_f64(),
+        "×",
+        Some((">=", 0.5)),
+    ));
+    Ok(())
+}
+
 /// Runs the benchmark, printing progress as it goes, and returns what it measured.
 pub async fn run(opts: &BenchConfig, ui: &Ui) -> Result<Measured> {
     if opts.check_input {
@@ -373,56 +515,7 @@ pub async fn run(opts: &BenchConfig, ui: &Ui) -> Result<Measured> {
     let mut figs = Vec::new();
     let engine = Engine::connect().await?;
     if opts.cold {
-        let removed = crate::image::remove_all(&engine).await?;
-        ui.println(&format!("removed {removed} image(s) for a cold build"));
-        let images = build_images(&opts.images, ui).await?;
-        for l in &images.layers {
-            figs.push(figure(
-                format!("cold build: {} layer", l.layer),
-                l.took.as_secs_f64(),
-                "s",
-                None,
-            ));
-        }
-        let build = images
-            .layers
-            .iter()
-            .find(|l| l.layer == "build")
-            .map(|l| l.took)
-            .unwrap_or_default();
-        // The same tarball compiled bare, in a plain container of the base image: same machine,
-        // same tool chain, no image layering.
-        let cache = opts.images.cache_dir.join("tarballs");
-        let script = format!(
-            "cd /tmp && tar xjf /src/postgresql-{v}.tar.bz2 && cd postgresql-{v} && ./configure >/dev/null && make -j\"$(nproc)\" {w} >/dev/null",
-            v = images.version,
-            w = crate::image::make_targets(&images.version).0
-        );
-        let t = Instant::now();
-        let status = std::process::Command::new("docker")
-            .args([
-                "run",
-                "--rm",
-                "-v",
-                &format!("{}:/src:ro", cache.display()),
-                &images.base,
-                "sh",
-                "-c",
-                &script,
-            ])
-            .status()
-            .map_err(|e| Error::Lab(format!("the bare compile needs the docker CLI: {e}")))?;
-        if !status.success() {
-            return Err(Error::Lab("the bare compile failed".into()));
-        }
-        let bare = t.elapsed().as_secs_f64();
-        figs.push(figure("bare configure + make world", bare, "s", None));
-        figs.push(figure(
-            "build layer / bare compile",
-            build.as_secs_f64() / bare,
-            "×",
-            Some(("<=", 1.15)),
-        ));
+        cold_figures(&engine, opts, ui, &mut figs).await?;
     }
     let t = Instant::now();
     let images = build_images(&opts.images, ui).await?;
@@ -505,54 +598,7 @@ pub async fn run(opts: &BenchConfig, ui: &Ui) -> Result<Measured> {
                 None,
             ));
             if scale == 100 {
-                let lab = crate::cluster::Lab::find(&engine, "bench-scale").await?;
-                let (_, size) =
-                    timed_node(&engine, &lab, "node1", "du -sbL /disk1/data | cut -f1").await?;
-                let mib = size.trim().parse::<f64>().unwrap_or(0.0) / 1_048_576.0;
-                let from = lab.node("node1")?.addr.clone();
-                // -X fetch: the document's max_wal_senders = 2 leaves one sender free beside
-                // the standby's, and -X stream needs two.
-                let bb_cmd = format!(
-                    "pg_basebackup -h {from} -U repuser -D /disk3/bench-bb -X fetch -c fast"
-                );
-                let measured = async {
-                    let (bb, _) = timed_node(&engine, &lab, "node2", &bb_cmd).await?;
-                    let (cp, _) = timed_node(
-                        &engine,
-                        &lab,
-                        "node1",
-                        "cp -a /disk1/data /disk3/bench-copy",
-                    )
-                    .await?;
-                    Ok::<_, Error>((bb, cp))
-                }
-                .await;
-                let (bb, cp) = match measured {
-                    Ok(m) => m,
-                    Err(e) => {
-                        crate::cluster::down(&engine, "bench-scale").await?;
-                        return Err(e);
-                    }
-                };
-                figs.push(figure("data directory at scale 100", mib, "MiB", None));
-                figs.push(figure(
-                    "base backup throughput",
-                    mib / bb.as_secs_f64(),
-                    "MiB/s",
-                    None,
-                ));
-                figs.push(figure(
-                    "plain copy throughput",
-                    mib / cp.as_secs_f64(),
-                    "MiB/s",
-                    None,
-                ));
-                figs.push(figure(
-                    "base backup / plain copy",
-                    cp.as_secs_f64() / bb.as_secs_f64(),
-                    "×",
-                    Some((">=", 0.5)),
-                ));
+                backup_figures(&engine, &mut figs).await?;
             }
             crate::cluster::down(&engine, "bench-scale").await?;
             for name in SCALED_DRILLS {
@@ -564,34 +610,7 @@ pub async fn run(opts: &BenchConfig, ui: &Ui) -> Result<Measured> {
     }
     let mut failures = Vec::new();
     if opts.failures {
-        let scales: &[u32] = if opts.scale { &[1, 100] } else { &[1] };
-        for &scale in scales {
-            for sync in [false, true] {
-                for name in FAILURE_DRILLS {
-                    // Loading scale 100 writes more WAL than the 256 MiB WAL disk holds.
-                    if name == "wal-full-failover" && scale > 1 {
-                        continue;
-                    }
-                    let mode = if sync { "sync" } else { "async" };
-                    ui.println(&format!("failure drill {name}, scale {scale}, {mode}…"));
-                    let run = drills.run(name, scale, sync)?;
-                    let m = |k: &str| run.measures.get(k).copied();
-                    failures.push(FailureCost {
-                        drill: name.to_string(),
-                        scale,
-                        sync,
-                        passed: run.passed,
-                        rpo_rows: m("rpo_rows"),
-                        rpo_seconds: m("rpo_seconds"),
-                        detected: m("rto_detection_seconds"),
-                        fenced: m("rto_fenced_seconds"),
-                        promoted: m("rto_promoted_seconds"),
-                        first_write: m("rto_first_write_seconds"),
-                        overhead: m("lab_overhead_promote_to_first_write_seconds"),
-                    });
-                }
-            }
-        }
+        failures = failure_costs(&mut drills, opts.scale, ui)?;
         // Synchronous runs are left out: there the first write waits, as it should, until the
         // rebuilt standby is back (the synchronous stall), which is not the lab's overhead.
         if let Some(worst) = failures

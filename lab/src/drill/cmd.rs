@@ -234,28 +234,7 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
         .map_err(|e| Error::Lab(format!("lab `{name}`: {e}")))?;
     let dialect = Dialect::for_major(v.major);
 
-    // Who is primary now: the node not in recovery (node1 on a fresh lab).
-    let mut primary = "node1".to_string();
-    for node in &lab.nodes {
-        if let Ok(c) = crate::sql::connect(
-            &node.addr,
-            "postgres",
-            &lab.sql_password,
-            std::time::Duration::from_secs(5),
-        )
-        .await
-        {
-            if crate::sql::scalar(&c, "SELECT pg_is_in_recovery()")
-                .await
-                .ok()
-                .flatten()
-                .as_deref()
-                == Some("f")
-            {
-                primary = node.name.clone();
-            }
-        }
-    }
+    let primary = current_primary(&lab).await;
     let stamp = super::render::timestamp();
     let run_dir = args.runs_dir.join(&drill.name).join(&stamp);
     let vars = builtin_vars(&dialect, &topo, &version, &run_dir.display().to_string());
@@ -324,6 +303,44 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
         return Err(Error::Lab(format!("drill interrupted by {signal}")));
     }
     let verdict = verdict.expect("set when not interrupted");
+    verdict_result(&drill.name, &verdict, &events, &dir)
+}
+
+/// The node that is primary now: the one not in recovery (node1 on a fresh lab, or when none
+/// answers).
+async fn current_primary(lab: &Lab) -> String {
+    let mut primary = "node1".to_string();
+    for node in &lab.nodes {
+        if let Ok(c) = crate::sql::connect(
+            &node.addr,
+            "postgres",
+            &lab.sql_password,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        {
+            if crate::sql::scalar(&c, "SELECT pg_is_in_recovery()")
+                .await
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some("f")
+            {
+                primary = node.name.clone();
+            }
+        }
+    }
+    primary
+}
+
+/// What a finished drill's verdict means for the command: passed or stopped on purpose, `Ok`;
+/// a step the lab could not perform, a lab error; otherwise a failed check.
+fn verdict_result(
+    name: &str,
+    verdict: &super::runner::Verdict,
+    events: &[Event],
+    dir: &std::path::Path,
+) -> Result<()> {
     if verdict.passed {
         return Ok(());
     }
@@ -331,7 +348,7 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     if let Some(at) = verdict.stopped_at {
         eprintln!(
             "drill {} stopped by the user before step {at}: see {}",
-            drill.name,
+            name,
             dir.join("report.md").display()
         );
         return Ok(());
@@ -348,7 +365,7 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     });
     let summary = format!(
         "drill {} failed: see {}",
-        drill.name,
+        name,
         dir.join("report.md").display()
     );
     if lab_error {

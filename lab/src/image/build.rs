@@ -227,41 +227,7 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
     std::fs::create_dir_all(&logs).map_err(io(format!("creating {}", logs.display())))?;
 
     // The tarball first: a wrong checksum should stop us before minutes of bootstrapping.
-    let mut task = ui.task("tarball");
-    let req = TarballRequest {
-        version: opts.version,
-        path: opts.tarball.clone(),
-        cache_dir: opts.cache_dir.clone(),
-        source_site: opts.source_site.clone(),
-        debian_sources: debian_sources(opts, host_sources, &os_release),
-        allow_unverified: opts.allow_unverified,
-        refresh: opts.refresh,
-    };
-    let tarball = {
-        let task = std::cell::RefCell::new(&mut task);
-        tarball::resolve(
-            &req,
-            |m| task.borrow_mut().say(m, true),
-            |d, t| task.borrow_mut().bytes(d, t),
-        )
-        .await
-    };
-    let tarball: Tarball = match tarball {
-        Ok(t) => t,
-        Err(e) => {
-            task.failed("no usable tarball");
-            return Err(e.into());
-        }
-    };
-    if let Some(note) = tarball::passed_over_note(&tarball.version, &tarball.passed_over) {
-        ui.println(&note);
-    }
-    task.done(&format!(
-        "PostgreSQL {} from {} ({})",
-        tarball.version,
-        tarball.path.display(),
-        tarball.verification
-    ));
+    let tarball = source_tarball(opts, debian_sources(opts, host_sources, &os_release), ui).await?;
 
     let mut layers = Vec::new();
 
@@ -371,6 +337,50 @@ pub async fn ensure(engine: &Engine, opts: &ImageOptions, ui: &Ui) -> Result<Ima
         node: node_tag,
         layers,
     })
+}
+
+/// The source tarball `opts` asks for, resolved and verified, its progress on a `tarball` task.
+async fn source_tarball(
+    opts: &ImageOptions,
+    debian_sources: Vec<apt::AptSource>,
+    ui: &Ui,
+) -> Result<Tarball, ImageError> {
+    let mut task = ui.task("tarball");
+    let req = TarballRequest {
+        version: opts.version,
+        path: opts.tarball.clone(),
+        cache_dir: opts.cache_dir.clone(),
+        source_site: opts.source_site.clone(),
+        debian_sources,
+        allow_unverified: opts.allow_unverified,
+        refresh: opts.refresh,
+    };
+    let tarball = {
+        let task = std::cell::RefCell::new(&mut task);
+        tarball::resolve(
+            &req,
+            |m| task.borrow_mut().say(m, true),
+            |d, t| task.borrow_mut().bytes(d, t),
+        )
+        .await
+    };
+    let tarball: Tarball = match tarball {
+        Ok(t) => t,
+        Err(e) => {
+            task.failed("no usable tarball");
+            return Err(e.into());
+        }
+    };
+    if let Some(note) = tarball::passed_over_note(&tarball.version, &tarball.passed_over) {
+        ui.println(&note);
+    }
+    task.done(&format!(
+        "PostgreSQL {} from {} ({})",
+        tarball.version,
+        tarball.path.display(),
+        tarball.verification
+    ));
+    Ok(tarball)
 }
 
 fn image_labels(layer: &str, key: &str, version: Option<&PgVersion>) -> HashMap<String, String> {

@@ -801,10 +801,7 @@ fn weight(value: &DeValue<'_>) -> usize {
 fn substituted_weight(value: &Value<'_>, args: &BTreeMap<String, Value<'_>>) -> usize {
     match value.get_ref() {
         DeValue::String(s) => {
-            let whole = s
-                .strip_prefix("${")
-                .and_then(|r| r.strip_suffix('}'))
-                .and_then(|name| args.get(name));
+            let whole = whole_arg(s, args);
             if let Some(arg) = whole {
                 return weight(arg.get_ref());
             }
@@ -835,6 +832,13 @@ fn substituted_weight(value: &Value<'_>, args: &BTreeMap<String, Value<'_>>) -> 
     }
 }
 
+/// The argument a string that is exactly `${PARAM}` stands for (it takes the argument's type).
+fn whole_arg<'a, 'i>(s: &str, args: &'a BTreeMap<String, Value<'i>>) -> Option<&'a Value<'i>> {
+    s.strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .and_then(|name| args.get(name))
+}
+
 /// A value as text, for `${PARAM}` inside a string.
 fn as_text(value: &DeValue<'_>) -> String {
     match value {
@@ -851,10 +855,7 @@ fn as_text(value: &DeValue<'_>) -> String {
 fn substitute<'i>(value: &Value<'i>, args: &BTreeMap<String, Value<'i>>) -> Value<'i> {
     match value.get_ref() {
         DeValue::String(s) => {
-            let whole = s
-                .strip_prefix("${")
-                .and_then(|r| r.strip_suffix('}'))
-                .and_then(|name| args.get(name));
+            let whole = whole_arg(s, args);
             if let Some(arg) = whole {
                 return arg.clone();
             }
