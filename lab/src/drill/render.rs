@@ -309,13 +309,16 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
         Action::MakeStandby {
             of,
             latest_timeline,
+            restore,
         } => {
             let of = ctx.resolve(of).ok_or(RenderError::NeedsNode(
                 "make_standby needs one node to follow",
             ))?;
+            let mut topo = ctx.topo.clone();
+            topo.restore = restore.unwrap_or(topo.restore);
             pg::standby_config(
                 d,
-                &ctx.topo,
+                &topo,
                 &ctx.node(node)?,
                 &ctx.node(&of)?,
                 *latest_timeline,

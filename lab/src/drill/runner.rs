@@ -333,7 +333,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// Starts the readiness monitor (see [`monitor::Monitor::start`]).
-    fn start_monitor(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+    fn start_monitor(&self, pace: monitor::Pace) -> tokio::task::JoinHandle<()> {
         let targets: Vec<(String, String)> = self
             .nodes
             .iter()
@@ -348,7 +348,7 @@ impl<L: LabOps> Runner<L> {
             self.sink.clone(),
             targets,
             lag_sql,
-            interval,
+            pace,
         )
     }
 
@@ -363,7 +363,12 @@ impl<L: LabOps> Runner<L> {
         self.begin(drill, profile);
         let started = Instant::now();
         self.sync_all_logs().await;
-        let monitor = drill.monitor.map(|i| self.start_monitor(i));
+        let monitor = drill.monitor.map(|interval| {
+            self.start_monitor(monitor::Pace {
+                interval,
+                fast: drill.monitor_after_fault,
+            })
+        });
         let mut backgrounds = Vec::new();
         let (mut failed, mut stopped_at) = (false, None);
         for (i, step) in drill.steps.iter().enumerate() {

@@ -81,6 +81,17 @@ pub enum RestoreCommand {
 }
 
 impl RestoreCommand {
+    /// Every variant, as a drill's `make_standby` names them (`restore`).
+    pub const ALL: [RestoreCommand; 2] = [RestoreCommand::Literal, RestoreCommand::Archive];
+
+    /// Its name (as `lab up --restore-command` and a drill's `restore` spell it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreCommand::Literal => "literal",
+            RestoreCommand::Archive => "archive",
+        }
+    }
+
     /// The command line for a standby of `dialect` whose primary is at `primary_address`.
     pub fn command(self, dialect: &Dialect, primary_address: &str) -> String {
         match self {

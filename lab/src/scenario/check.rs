@@ -63,7 +63,7 @@ pub(super) fn action_params(action: ActionKind) -> &'static [&'static str] {
         ActionKind::BaseBackup => &["from", "to", "wal"],
         ActionKind::LocalBackup => &["to"],
         ActionKind::MoveAside => &["to", "what"],
-        ActionKind::MakeStandby => &["of", "timeline"],
+        ActionKind::MakeStandby => &["of", "timeline", "restore"],
         ActionKind::Pitr => &["target_time", "restore_command"],
         ActionKind::Load => &["seconds", "clients", "background"],
         ActionKind::CopyBackup => &["from", "backup", "to"],
@@ -1206,7 +1206,11 @@ impl<'a> Checker<'a> {
         };
         self.unused(&library);
         let steps = steps?;
-        let monitor = monitor?.or_else(|| {
+        let (monitor, monitor_after_fault) = match monitor? {
+            Some((interval, after_fault)) => (Some(interval), after_fault),
+            None => (None, None),
+        };
+        let monitor = monitor.or_else(|| {
             steps
                 .iter()
                 .any(|s| matches!(s.kind, StepKind::ExpectMonitor { .. }))
@@ -1218,6 +1222,7 @@ impl<'a> Checker<'a> {
             proves: proves?,
             source: source?,
             monitor,
+            monitor_after_fault,
             profiles: profiles?,
             steps,
             lab: lab?,
@@ -1235,7 +1240,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         let entries = entries(table);
-        let ok = self.only_key("lab", &entries, "wal_disk_size");
+        let ok = self.only_keys("lab", &entries, &["wal_disk_size"]);
         let wal_disk_size = match get(&entries, "wal_disk_size") {
             None => None,
             Some(v) => {
@@ -1252,16 +1257,22 @@ impl<'a> Checker<'a> {
         ok.then_some(LabNeeds { wal_disk_size })
     }
 
-    /// Reports every key of table `what` other than `allowed`; whether there was none.
-    fn only_key(&mut self, what: &str, entries: &[(&Key<'_>, &Value<'_>)], allowed: &str) -> bool {
+    /// Reports every key of table `what` not in `allowed`; whether there was none.
+    fn only_keys(
+        &mut self,
+        what: &str,
+        entries: &[(&Key<'_>, &Value<'_>)],
+        allowed: &[&str],
+    ) -> bool {
         let mut ok = true;
         for (key, _) in entries {
-            if key.get_ref() != allowed {
+            if !allowed.contains(&key.get_ref().as_ref()) {
                 self.err(
                     key.span(),
                     format!(
-                        "unknown key `{}` in `{what}`: expected {allowed}",
-                        key.get_ref()
+                        "unknown key `{}` in `{what}`: expected {}",
+                        key.get_ref(),
+                        allowed.join(" or ")
                     ),
                 );
                 ok = false;
@@ -1270,30 +1281,39 @@ impl<'a> Checker<'a> {
         ok
     }
 
-    fn monitor(&mut self, value: &Value<'_>) -> Option<Duration> {
+    /// `[monitor]`: its interval, and its `after_fault` interval if it has one.
+    fn monitor(&mut self, value: &Value<'_>) -> Option<(Duration, Option<Duration>)> {
         let Some(table) = value.get_ref().as_table() else {
             self.wrong_type("monitor", value, "a table such as { interval = \"1s\" }");
             return None;
         };
         let entries = entries(table);
-        self.only_key("monitor", &entries, "interval");
-        match get(&entries, "interval") {
-            None => Some(DEFAULT_MONITOR_INTERVAL),
-            Some(v) => {
-                let d = self.positive_duration("interval", v)?;
-                if !(MIN_MONITOR_INTERVAL..=MAX_MONITOR_INTERVAL).contains(&d) {
-                    self.err(
-                        v.span(),
-                        format!(
-                            "`interval` must be from {MIN_MONITOR_INTERVAL:?} to 1h (as `lab \
-                             monitor --interval` takes it), not {d:?}"
-                        ),
-                    );
-                    return None;
-                }
-                Some(d)
-            }
+        self.only_keys("monitor", &entries, &["interval", "after_fault"]);
+        let interval = match get(&entries, "interval") {
+            None => DEFAULT_MONITOR_INTERVAL,
+            Some(v) => self.monitor_interval("interval", v)?,
+        };
+        let after_fault = match get(&entries, "after_fault") {
+            None => None,
+            Some(v) => Some(self.monitor_interval("after_fault", v)?),
+        };
+        Some((interval, after_fault))
+    }
+
+    /// A monitor interval `key`: from [`MIN_MONITOR_INTERVAL`] to [`MAX_MONITOR_INTERVAL`].
+    fn monitor_interval(&mut self, key: &str, v: &Value<'_>) -> Option<Duration> {
+        let d = self.positive_duration(key, v)?;
+        if !(MIN_MONITOR_INTERVAL..=MAX_MONITOR_INTERVAL).contains(&d) {
+            self.err(
+                v.span(),
+                format!(
+                    "`{key}` must be from {MIN_MONITOR_INTERVAL:?} to 1h (as `lab monitor \
+                     --interval` takes it), not {d:?}"
+                ),
+            );
+            return None;
         }
+        Some(d)
     }
 
     /// `[profiles.NAME]` tables; defines `profile.KEY` for every key any profile has.

@@ -163,6 +163,11 @@ pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_secs(1);
 /// --interval`: probing both nodes faster only loads them.
 pub const MIN_MONITOR_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long the monitor samples at `[monitor] after_fault` once a fault step starts: the
+/// built-in faults bite within seconds (the WAL-disk fault, after the segment switches, in
+/// 4-10 s on 9.3.5 and 15), and a fast monitor only loads the nodes.
+pub const FAULT_WATCH: Duration = Duration::from_secs(30);
+
 /// The longest readiness-monitor interval (an hour): a slower monitor sees nothing.
 pub const MAX_MONITOR_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -183,6 +188,11 @@ pub struct Drill {
     /// The monitor's sampling interval, if the drill monitors readiness: set by `[monitor]`, or
     /// [`DEFAULT_MONITOR_INTERVAL`] when a step checks the monitor without a `[monitor]` table.
     pub monitor: Option<Duration>,
+    /// `[monitor] after_fault`: the monitor's interval for [`FAULT_WATCH`] after each fault step
+    /// starts, so that a state that lasts about a second (the master rejecting connections while
+    /// it recovers, between accepting and no response) is seen, which the slower `interval`
+    /// misses.
+    pub monitor_after_fault: Option<Duration>,
     /// Profiles by name, each mapping variable names (without the `profile.` prefix) to values.
     /// Empty, or holding `default` and profiles that all define the same keys.
     pub profiles: BTreeMap<String, BTreeMap<String, String>>,
@@ -528,6 +538,10 @@ pub enum Action {
         of: NodeRef,
         /// `recovery_target_timeline = 'latest'` (else the version's default).
         latest_timeline: bool,
+        /// The `restore_command` (else the lab's, `lab up --restore-command`): `literal`, the
+        /// document's copy from the node's own WAL directory, lets a standby find only the
+        /// timelines it already knows, as the document's switchback did (§3 step 6).
+        restore: Option<crate::pg::RestoreCommand>,
     },
     /// Configure a point-in-time recovery and start.
     Pitr {

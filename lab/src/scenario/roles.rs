@@ -214,6 +214,7 @@ mod tests {
         let follow = |of| Action::MakeStandby {
             of,
             latest_timeline: true,
+            restore: None,
         };
         // node1, the primary, rebuilt as node2's standby: node2 is the primary now.
         assert_eq!(

@@ -51,10 +51,16 @@ fn top_key(key: &str) -> Value {
             json!({"type": "string", "description": "Where in the report the procedure comes from: its chapter and pages, such as \"report chapter 3, pp.21-44\"."})
         }
         "monitor" => object(
-            &[(
-                "interval",
-                duration("How often pg_isready is recorded on every node."),
-            )],
+            &[
+                (
+                    "interval",
+                    duration("How often pg_isready is recorded on every node."),
+                ),
+                (
+                    "after_fault",
+                    duration("How often pg_isready is recorded for 30 s after each fault step starts (to see a state that lasts about a second)."),
+                ),
+            ],
             &[],
         ),
         "lab" => object(
@@ -330,6 +336,10 @@ fn param(key: &str) -> Value {
         "timeline" => names(&["default", "latest"], "recovery_target_timeline."),
         "target_time" => string("The recovery_target_time."),
         "restore_command" => string("The restore_command."),
+        "restore" => names(
+            &crate::pg::RestoreCommand::ALL.map(crate::pg::RestoreCommand::as_str),
+            "The standby's restore_command: literal (the document's, from its own WAL directory) or archive (the lab's).",
+        ),
         "seconds" => seconds,
         "clients" => json!({"type": "integer", "minimum": 1, "maximum": 1000}),
         "max_lost" => json!({"type": "integer", "minimum": 0}),

@@ -371,7 +371,7 @@ fn top_level_keys_are_checked_without_a_head() {
             "top.toml:1:8: error: bad name `Fail Over`: use lowercase letters, digits and - (at most 200)",
             "top.toml:2:10: error: `proves` must not be empty",
             "top.toml:3:24: error: `interval` must be longer than 0s",
-            "top.toml:3:30: error: unknown key `every` in `monitor`: expected interval",
+            "top.toml:3:30: error: unknown key `every` in `monitor`: expected interval or after_fault",
             "top.toml:4:9: error: a drill needs at least one step",
         ]
     );
@@ -723,7 +723,8 @@ fn a_valid_drill_parses_into_the_expected_structure() {
         s[14].kind,
         StepKind::Action(Action::MakeStandby {
             of: NodeRef::Primary,
-            latest_timeline: true
+            latest_timeline: true,
+            restore: None
         })
     );
     let StepKind::Action(Action::Load {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{LabOps, Sink, PROBE_TIMEOUT};
 use crate::drill::event::Event;
@@ -17,6 +17,16 @@ type Reading = (String, u8, f64);
 #[derive(Clone, Default)]
 pub(super) struct Monitor {
     history: Arc<Mutex<Vec<Reading>>>,
+    /// Until when it samples at its fast interval (set by [`Monitor::hurry`]).
+    fast_until: Arc<Mutex<Option<Instant>>>,
+}
+
+/// How often the monitor samples: every `interval`, and every `fast` (when given) for a while
+/// after [`Monitor::hurry`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Pace {
+    pub interval: Duration,
+    pub fast: Option<Duration>,
 }
 
 impl Monitor {
@@ -25,13 +35,28 @@ impl Monitor {
         self.history.lock().expect("not poisoned").len()
     }
 
+    /// Samples at the fast interval (if there is one) for `watch` from now: a fault was just
+    /// injected, and the state it causes may last only about a second.
+    pub(super) fn hurry(&self, watch: Duration) {
+        *self.fast_until.lock().expect("not poisoned") = Some(Instant::now() + watch);
+    }
+
+    /// How long to wait before the next round.
+    fn next_wait(&self, pace: Pace) -> Duration {
+        let fast_until = *self.fast_until.lock().expect("not poisoned");
+        match (pace.fast, fast_until) {
+            (Some(fast), Some(until)) if Instant::now() < until => fast,
+            _ => pace.interval,
+        }
+    }
+
     /// `node`'s codes from reading `from` on, with repeats collapsed (0 0 1 1 2 → 0 1 2).
     pub(super) fn seen(&self, from: usize, node: &str) -> Vec<u8> {
         let history = self.history.lock().expect("not poisoned");
         collapsed(&history[from.min(history.len())..], node)
     }
 
-    /// Starts the monitor: every `interval`, pg_isready from each node (name, address) to itself
+    /// Starts the monitor: every `pace.interval` (or `pace.fast` after [`Monitor::hurry`]), pg_isready from each node (name, address) to itself
     /// over TCP (code 2 when the node cannot even run it), all nodes at once. Changes become
     /// events. A standby that accepts connections also reports its replay lag (`lag_sql`:
     /// seconds since its last replayed transaction) as an [`Event::Lag`] on every round.
@@ -45,8 +70,9 @@ impl Monitor {
         sink: Sink,
         targets: Vec<(String, String)>,
         lag_sql: String,
-        interval: Duration,
+        pace: Pace,
     ) -> tokio::task::JoinHandle<()> {
+        let monitor = self.clone();
         let history = self.history.clone();
         tokio::spawn(async move {
             let mut last: HashMap<String, u8> = HashMap::new();
@@ -64,7 +90,7 @@ impl Monitor {
                         sink.emit(Event::Readiness { node, code, at });
                     }
                 }
-                tokio::time::sleep(interval).await;
+                tokio::time::sleep(monitor.next_wait(pace)).await;
             }
         })
     }

@@ -253,6 +253,7 @@ impl<L: LabOps> Runner<L> {
         // Dated when the injection starts: a probe may see a killed node before the kill
         // request returns, and detection is measured from this time.
         let started = self.sink.at();
+        self.monitor.hurry(crate::scenario::FAULT_WATCH);
         let output = match self.apply_fault(node, fault, heal).await {
             Ok(output) => output,
             Err(e) => return error(e),

@@ -3,6 +3,7 @@
 use toml::de::DeValue;
 
 use super::*;
+use crate::pg::RestoreCommand;
 use crate::scenario::LOAD_SECONDS;
 
 impl<'a> Checker<'a> {
@@ -132,9 +133,14 @@ impl<'a> Checker<'a> {
                 let timeline = self.opt(param("timeline"), |cx, v| {
                     cx.choice("timeline", v, &["default", "latest"], "timeline")
                 });
+                let names = RestoreCommand::ALL.map(RestoreCommand::as_str);
+                let restore = self.opt(param("restore"), |cx, v| {
+                    cx.choice("restore", v, &names, "restore_command")
+                });
                 Some(Action::MakeStandby {
                     of: of?,
                     latest_timeline: timeline? == Some(1),
+                    restore: restore?.map(|i| RestoreCommand::ALL[i]),
                 })
             }
             ActionKind::Pitr => {
