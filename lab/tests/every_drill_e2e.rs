@@ -154,11 +154,31 @@ fn partition(_pg: Pg, sync: bool, run: &Run) {
     }
 }
 
-/// The rebuilt pair reports the lab's mode in pg_stat_replication.
+/// The rebuilt pair reports the lab's mode in pg_stat_replication; the report's evidence of
+/// chapter 3 is in the report: the monitor saw the master reject connections (1) between
+/// accepting and no response while `pg_ctl status` said it ran, and node2 at the switchback
+/// streamed timeline 2 to its end before it followed timeline 3 (p.43).
 fn switchback(pg: Pg, sync: bool, run: &Run) {
     let mode = if sync { "sync" } else { "async" };
     run.shows(&format!("172.16.{}.101 {mode}", run.net));
-    let _ = pg;
+    for seen in [
+        "monitor saw node1: 0 → 1 → 2",
+        "pg_ctl: server is running",
+        "restored log file \"00000002.history\" from archive",
+        "End of WAL reached on timeline 2",
+        "new target timeline is 3",
+    ] {
+        run.shows(seen);
+    }
+    // 9.3 refuses with the report's own words (from 14 the refusal after redo has started
+    // reads "not yet accepting connections", which the drill also accepts).
+    if pg == Pg::Pg93 {
+        let refused = "FATAL:  the database system is in recovery mode";
+        assert!(
+            run.node1_log.contains(refused),
+            "node1's log lacks {refused:?}"
+        );
+    }
 }
 
 /// The lab's archive_command keeps archiving going after the recovery: the slave's rebuild does

@@ -460,12 +460,12 @@ mod tests {
             "injects wal-permission",
             "What it asserts",
             "the server log shows",
-            "the monitor saw pg_isready of node1 go 0 → 2",
+            "the monitor saw pg_isready of node1 go 0 → 1 → 2",
             "Where versions differ",
             "${pg.wal_dir}",
             "9.3 to 9.6: pg_xlog",
             &format!("10 to {NEWEST_MAJOR}: pg_wal"),
-            "${pg.wal_dir} (steps 6, 9)",
+            "${pg.wal_dir} (steps 6, 10)",
         ] {
             assert!(flat.contains(expected), "no {expected:?} in:\n{text}");
         }

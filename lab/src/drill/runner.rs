@@ -343,13 +343,8 @@ impl<L: LabOps> Runner<L> {
             "SELECT CASE WHEN pg_is_in_recovery() THEN extract(epoch from now() - {}) END",
             self.ctx.dialect.replay_timestamp_function()
         );
-        self.monitor.start(
-            self.lab.clone(),
-            self.sink.clone(),
-            targets,
-            lag_sql,
-            pace,
-        )
+        self.monitor
+            .start(self.lab.clone(), self.sink.clone(), targets, lag_sql, pace)
     }
 
     /// Runs the drill. `pace` is asked before each step (`--step` mode), with the rendered
