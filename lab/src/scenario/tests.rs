@@ -378,6 +378,24 @@ fn top_level_keys_are_checked_without_a_head() {
 }
 
 #[test]
+fn a_monitor_can_sample_faster_after_a_fault() {
+    let steps = "[[steps]]\ntitle = \"n\"\nnote = \"x\"\n";
+    let drill = parse(
+        "d.toml",
+        &format!("{HEAD}monitor = {{ interval = \"1s\", after_fault = \"100ms\" }}\n{steps}"),
+    )
+    .unwrap();
+    assert_eq!(drill.monitor, Some(Duration::from_secs(1)));
+    assert_eq!(drill.monitor_after_fault, Some(Duration::from_millis(100)));
+    let drill = parse("d.toml", &format!("{HEAD}monitor = {{}}\n{steps}")).unwrap();
+    assert_eq!(drill.monitor_after_fault, None);
+    assert_eq!(
+        diagnostics(&format!("monitor = {{ after_fault = \"10ms\" }}\n{steps}")),
+        ["d.toml:4:29: error: `after_fault` must be from 100ms to 1h (as `lab monitor --interval` takes it), not 10ms"]
+    );
+}
+
+#[test]
 fn a_drill_says_what_its_lab_needs() {
     let steps = "[[steps]]\ntitle = \"n\"\nnote = \"x\"\n";
     let drill = parse(

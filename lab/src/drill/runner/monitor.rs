@@ -138,3 +138,24 @@ pub(super) fn is_subsequence(want: &[u8], seen: &[u8]) -> bool {
     let mut it = seen.iter();
     want.iter().all(|w| it.any(|s| s == w))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn it_samples_fast_only_after_a_hurry_and_only_when_it_has_a_fast_pace() {
+        let pace = Pace {
+            interval: Duration::from_secs(1),
+            fast: Some(Duration::from_millis(100)),
+        };
+        let slow_only = Pace { fast: None, ..pace };
+        let m = Monitor::default();
+        assert_eq!(m.next_wait(pace), Duration::from_secs(1));
+        m.hurry(Duration::from_secs(30));
+        assert_eq!(m.next_wait(pace), Duration::from_millis(100));
+        assert_eq!(m.next_wait(slow_only), Duration::from_secs(1));
+        m.hurry(Duration::ZERO);
+        assert_eq!(m.next_wait(pace), Duration::from_secs(1));
+    }
+}
