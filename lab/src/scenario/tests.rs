@@ -391,7 +391,7 @@ fn a_monitor_can_sample_faster_after_a_fault() {
     assert_eq!(drill.monitor_after_fault, None);
     assert_eq!(
         diagnostics(&format!("monitor = {{ after_fault = \"10ms\" }}\n{steps}")),
-        ["d.toml:4:29: error: `after_fault` must be from 100ms to 1h (as `lab monitor --interval` takes it), not 10ms"]
+        ["d.toml:4:27: error: `after_fault` must be from 100ms to 1h (as `lab monitor --interval` takes it), not 10ms"]
     );
 }
 
