@@ -460,7 +460,7 @@ mod tests {
             "injects wal-permission",
             "What it asserts",
             "the server log shows",
-            "the monitor saw pg_isready of node1 go 0 → 1 → 2",
+            "the monitor saw pg_isready of node1 go 0 → 2",
             "Where versions differ",
             "${pg.wal_dir}",
             "9.3 to 9.6: pg_xlog",

@@ -19,6 +19,8 @@ pub(super) struct Monitor {
     history: Arc<Mutex<Vec<Reading>>>,
     /// Until when it samples at its fast interval (set by [`Monitor::hurry`]).
     fast_until: Arc<Mutex<Option<Instant>>>,
+    /// Wakes a monitor sleeping its slow interval when [`Monitor::hurry`] is called.
+    woken: Arc<tokio::sync::Notify>,
 }
 
 /// How often the monitor samples: every `interval`, and every `fast` (when given) for a while
@@ -39,6 +41,7 @@ impl Monitor {
     /// injected, and the state it causes may last only about a second.
     pub(super) fn hurry(&self, watch: Duration) {
         *self.fast_until.lock().expect("not poisoned") = Some(Instant::now() + watch);
+        self.woken.notify_one();
     }
 
     /// How long to wait before the next round.
@@ -90,7 +93,11 @@ impl Monitor {
                         sink.emit(Event::Readiness { node, code, at });
                     }
                 }
-                tokio::time::sleep(monitor.next_wait(pace)).await;
+                let wait = monitor.next_wait(pace);
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = monitor.woken.notified() => {}
+                }
             }
         })
     }
