@@ -19,8 +19,10 @@ use crate::pg::{self, Dialect};
 use crate::plan::{quote, User};
 use crate::scenario::{Action, Area, NodeRef};
 
-/// pgbench's history table grows by a row per transaction: what a load leaves behind.
-const HISTORY_COUNT: &str = "SELECT count(*) FROM pgbench_history";
+/// When pgbench's newest history row was written (seconds since 1970, 0 for none): what a load
+/// leaves behind. Not the row count: pgbench truncates the table when it starts.
+const HISTORY_NEWEST: &str =
+    "SELECT coalesce(extract(epoch from max(mtime)), 0) FROM pgbench_history";
 
 /// How long one probe of a check may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -75,7 +77,7 @@ pub enum Check {
         path: String,
         present: bool,
     },
-    /// The number `sql` answers on `db` is larger than before the step.
+    /// The number `sql` answers on `db` is larger than before the step (pgbench's newest row).
     Grows {
         node: String,
         db: String,
@@ -146,7 +148,7 @@ pub fn spec(ctx: &Context, node: &str, action: &Action) -> Result<Spec, RenderEr
         Action::Load { .. } => vec![Check::Grows {
             node: n(),
             db: "testdb".into(),
-            sql: HISTORY_COUNT.into(),
+            sql: HISTORY_NEWEST.into(),
         }],
         Action::CopyBackup { to, .. } => {
             let to = ctx.render_path(to, false)?;
@@ -367,6 +369,11 @@ impl fmt::Display for Check {
                 "{node}:{path} {}",
                 if *present { "exists" } else { "does not exist" }
             ),
+            Check::Grows { node, db, sql } if sql == HISTORY_NEWEST => write!(
+                f,
+                "{node}'s {db} has pgbench rows newer than before the step (max(mtime) of \
+                 pgbench_history)"
+            ),
             Check::Grows { node, db, sql } => {
                 write!(
                     f,
@@ -394,14 +401,17 @@ impl fmt::Display for Unmet {
 
 /// What the checks compare with from before the step (a timeline, a count), by check index.
 #[derive(Debug, Clone, Default)]
-pub struct Baseline(HashMap<usize, u64>);
+pub struct Baseline(HashMap<usize, f64>);
 
 /// Reads, before the step, what `checks` compare with afterwards.
 pub async fn baseline<L: LabOps>(lab: &L, ctx: &Context, checks: &[Check]) -> Baseline {
     let mut before = HashMap::new();
     for (i, check) in checks.iter().enumerate() {
         let value = match check {
-            Check::NextTimeline { node } => timeline(lab, &ctx.dialect, node).await.ok(),
+            Check::NextTimeline { node } => timeline(lab, &ctx.dialect, node)
+                .await
+                .ok()
+                .map(|t| t as f64),
             Check::Grows { node, db, sql } => number(lab, node, db, sql).await.ok(),
             _ => None,
         };
@@ -445,7 +455,7 @@ async fn look<L: LabOps>(
     lab: &L,
     d: &Dialect,
     check: &Check,
-    before: Option<u64>,
+    before: Option<f64>,
 ) -> Result<(), String> {
     match check {
         Check::Running { node, running } => {
@@ -472,8 +482,8 @@ async fn look<L: LabOps>(
         }
         Check::NextTimeline { node } => {
             let now = timeline(lab, d, node).await?;
-            let was = before.unwrap_or(1);
-            (now > was)
+            let was = before.unwrap_or(1.0);
+            (now as f64 > was)
                 .then_some(())
                 .ok_or_else(|| format!("timeline {now}, as before the step"))
         }
@@ -639,7 +649,7 @@ fn shown(names: &[String]) -> String {
 }
 
 /// A number read over SQL.
-async fn number<L: LabOps>(lab: &L, node: &str, db: &str, sql: &str) -> Result<u64, String> {
+async fn number<L: LabOps>(lab: &L, node: &str, db: &str, sql: &str) -> Result<f64, String> {
     match lab.sql(node, db, sql).await {
         Ok(Some(v)) => v.trim().parse().map_err(|_| format!("`{sql}` answers {v}")),
         Ok(None) => Err(format!("`{sql}` answers NULL")),
