@@ -304,7 +304,8 @@ async fn rehearse(
     );
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
     assert!(
-        junit.contains("performed_by") && junit.contains("wrong_1"),
+        junit.contains("performed by the DBA, after 2 checks")
+            && junit.contains("not yet: expected"),
         "{junit}"
     );
 }
