@@ -492,6 +492,20 @@ async fn look<L: LabOps>(
             upstream,
             address,
         } => streams(lab, d, standby, upstream, address).await,
+        Check::Grows { node, db, sql } => {
+            let now = number(lab, node, db, sql).await?;
+            match before {
+                Some(was) if now <= was => Err(format!("{now}, as before the step")),
+                _ => Ok(()),
+            }
+        }
+        _ => look_at_files(lab, check).await,
+    }
+}
+
+/// One look at a check of files on a node (as root: the data directory is postgres's alone).
+async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> {
+    match check {
         Check::Files { node, dir, names } => {
             let words: Vec<String> = names.iter().map(|n| quote(n).into_owned()).collect();
             let cmd = format!(
@@ -568,13 +582,11 @@ async fn look<L: LabOps>(
                 _ => Ok(()),
             }
         }
-        Check::Grows { node, db, sql } => {
-            let now = number(lab, node, db, sql).await?;
-            match before {
-                Some(was) if now <= was => Err(format!("{now}, as before the step")),
-                _ => Ok(()),
-            }
-        }
+        Check::Running { .. }
+        | Check::Recovery { .. }
+        | Check::NextTimeline { .. }
+        | Check::Streams { .. }
+        | Check::Grows { .. } => Err("not a check of files".into()),
     }
 }
 

@@ -430,7 +430,9 @@ impl<L: LabOps> Runner<L> {
                 if quit {
                     stopped_at = Some(number);
                 }
-                failed |= !outcome.passed() && !step.optional && !quit;
+                // A step the DBA skipped or stopped at is not a failure, as in `--step` mode.
+                let bad = matches!(outcome, Outcome::Failed { .. } | Outcome::Error { .. });
+                failed |= bad && !step.optional;
                 self.finish(number, outcome, output, t0, step.optional);
                 continue;
             } else {
