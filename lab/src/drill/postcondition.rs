@@ -689,7 +689,7 @@ pub fn setting(text: &str, name: &str) -> Option<String> {
             let (key, value) = line.trim().split_once('=')?;
             (key.trim() == name).then(|| unquote(value.trim()))
         })
-        .last()
+        .next_back()
 }
 
 /// A configuration value without its quotes (`'a''b'` is `a'b`) or its trailing comment.

@@ -1929,7 +1929,7 @@ impl World {
         let good = self.good;
         let yes = |ok: bool| if ok == good { exit(0, "") } else { exit(1, "") };
         if cmd == "pg_ctl status" {
-            let runs = !self.stopped.contains(node) == good;
+            let runs = self.stopped.contains(node) != good;
             return Some(if runs {
                 exit(0, "pg_ctl: server is running (PID: 7)")
             } else {
