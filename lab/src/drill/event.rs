@@ -307,6 +307,33 @@ mod tests {
     }
 
     #[test]
+    fn a_hands_on_step_reads_with_its_defaults_and_writes_back() {
+        let minimal =
+            r#"{"events": [{"event": "performed", "number": 3, "by": "lab", "at": 2.5}]}"#;
+        let report: RunReport = serde_json::from_str(minimal).unwrap();
+        assert_eq!(
+            report.events,
+            [Event::Performed {
+                number: 3,
+                by: Performer::Lab,
+                tries: 0,
+                wrong: vec![],
+                at: 2.5
+            }]
+        );
+        let full = Event::Performed {
+            number: 4,
+            by: Performer::Dba,
+            tries: 2,
+            wrong: vec!["expected x; there is: y".into()],
+            at: 9.0,
+        };
+        let json = serde_json::to_string(&full).unwrap();
+        assert!(json.contains(r#""by":"dba""#), "{json}");
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), full);
+    }
+
+    #[test]
     fn a_negative_duration_or_an_unknown_event_is_refused() {
         let bad = r#"{"events": [{"event": "drill_finished", "passed": true, "took": -1.0}]}"#;
         assert!(serde_json::from_str::<RunReport>(bad).is_err());
