@@ -49,6 +49,8 @@ pub struct NodeConfig {
     pub name: String,
     /// The node (node1, node2).
     pub node: String,
+    /// Who `lab shell` and `lab exec` are on the node: postgres, or root (`--root`).
+    pub user: User,
 }
 
 /// `lab images save`.
@@ -487,14 +489,18 @@ pub async fn status(name: &str, json: bool) -> Result<()> {
 
 /// `docker exec` with the terminal attached (psql and shells need a TTY; bollard's attach
 /// would re-implement what the docker CLI already does well).
-fn docker_exec_interactive(container: &str, argv: &[String]) -> Result<NodeExit> {
+fn docker_exec_interactive(container: &str, user: User, argv: &[String]) -> Result<NodeExit> {
     let mut cmd = std::process::Command::new("docker");
     cmd.arg("exec").arg("-i");
     if std::io::stdin().is_terminal() {
         cmd.arg("-t");
     }
-    cmd.args(["-u", "postgres", "-w", "/home/postgres"]);
-    for e in cluster::node::env_for(User::Postgres) {
+    let home = match user {
+        User::Root => "/root",
+        User::Postgres => "/home/postgres",
+    };
+    cmd.args(["-u", user.name(), "-w", home]);
+    for e in cluster::node::env_for(user) {
         if !e.starts_with("LC_ALL=") {
             cmd.arg("-e").arg(e);
         }
@@ -518,14 +524,14 @@ pub async fn psql(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
     let node = lab.node(&at.node)?;
     let mut argv = vec!["psql".to_string()];
     argv.extend(args.iter().cloned());
-    docker_exec_interactive(&node.container, &argv)
+    docker_exec_interactive(&node.container, User::Postgres, &argv)
 }
 
 /// `lab shell NODE`: exits as the shell did.
 pub async fn shell(at: &NodeConfig) -> Result<NodeExit> {
     let (_, lab) = find(&at.name).await?;
     let node = lab.node(&at.node)?;
-    docker_exec_interactive(&node.container, &["bash".into(), "-l".into()])
+    docker_exec_interactive(&node.container, at.user, &["bash".into(), "-l".into()])
 }
 
 /// `lab exec NODE -- CMD`: prints the command's output and exits with its code.
@@ -545,7 +551,7 @@ pub async fn exec(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
     let out = node
         .run(
             &engine,
-            User::Postgres,
+            at.user,
             &command,
             &Default::default(),
             Duration::from_secs(24 * 3600),
@@ -638,6 +644,7 @@ pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
     if follow {
         return docker_exec_interactive(
             &node.container,
+            User::Postgres,
             &["tail".into(), "-n".into(), "+1".into(), "-F".into(), file],
         );
     }

@@ -111,6 +111,57 @@ pub struct NodeCommand {
     pub args: Vec<String>,
 }
 
+/// `lab shell`
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The node.
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// Be root instead of postgres (for the `#` steps of a runbook or a hands-on rehearsal).
+    #[arg(long)]
+    pub root: bool,
+}
+
+/// `lab exec`
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The node and the command.
+    #[command(flatten)]
+    pub command: NodeCommand,
+    /// Run it as root instead of postgres (for the `#` steps of a runbook).
+    #[arg(long)]
+    pub root: bool,
+}
+
+/// Who a `--root` flag makes the user.
+fn user(root: bool) -> lab::plan::User {
+    if root {
+        lab::plan::User::Root
+    } else {
+        lab::plan::User::Postgres
+    }
+}
+
+impl ShellArgs {
+    /// The node and user these flags name.
+    pub fn config(&self) -> NodeConfig {
+        NodeConfig {
+            user: user(self.root),
+            ..self.node.config()
+        }
+    }
+}
+
+impl ExecArgs {
+    /// The node and user these flags name.
+    pub fn config(&self) -> NodeConfig {
+        NodeConfig {
+            user: user(self.root),
+            ..self.command.config()
+        }
+    }
+}
+
 /// `lab logs`
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -390,6 +441,7 @@ impl NodeArg {
         NodeConfig {
             name: self.lab.name.clone(),
             node: self.node.clone(),
+            user: lab::plan::User::Postgres,
         }
     }
 }
@@ -400,6 +452,7 @@ impl NodeCommand {
         NodeConfig {
             name: self.lab.name.clone(),
             node: self.node.clone(),
+            user: lab::plan::User::Postgres,
         }
     }
 }
@@ -410,6 +463,7 @@ impl FaultArgs {
         NodeConfig {
             name: self.lab.name.clone(),
             node: self.node.clone(),
+            user: lab::plan::User::Postgres,
         }
     }
 }

@@ -97,6 +97,14 @@ pub struct RunArgs {
     /// Pause before each step: Enter runs it, `s` skips it, `q` stops the drill.
     #[arg(long)]
     pub step: bool,
+    /// Rehearse by hand: you perform each action and state-changing command on the servers
+    /// (the lab shows what to type, on which node, and how to get there with `lab shell`); on
+    /// Enter the lab checks the outcome from the servers' state. A failed check says what was
+    /// expected and what is there: fix it and press Enter again, or `l` lets the lab do the
+    /// step, `s` skips it, `q` stops. The lab still injects the faults and runs the checks; the
+    /// report records who did each step, its time, the tries and what was wrong.
+    #[arg(long)]
+    pub by_hand: bool,
     /// Show passwords in reports and logs (masked by default).
     #[arg(long)]
     pub show_secrets: bool,
@@ -160,6 +168,7 @@ impl RunArgs {
             profile: self.profile.clone(),
             reuse: self.reuse,
             step: self.step,
+            by_hand: self.by_hand,
             show_secrets: self.show_secrets,
             runs_dir: self.runs_dir.clone(),
             up,
@@ -172,6 +181,7 @@ impl RunArgs {
         for (refused, flag) in [
             (self.reuse, "--reuse"),
             (self.step, "--step"),
+            (self.by_hand, "--by-hand"),
             (self.up.keep, "--keep"),
             (self.up.publish.is_some(), "--publish"),
         ] {

@@ -45,10 +45,10 @@ pub enum Command {
     Status(StatusArgs),
     /// psql on a node, as postgres (arguments after `--` go to psql).
     Psql(NodeCommand),
-    /// An interactive shell on a node, as postgres.
-    Shell(NodeArg),
-    /// Run a command on a node as postgres: `lab exec node1 -- pg_controldata`.
-    Exec(NodeCommand),
+    /// An interactive shell on a node, as postgres (`--root`: as root).
+    Shell(ShellArgs),
+    /// Run a command on a node as postgres (`--root`: as root): `lab exec node1 -- pg_controldata`.
+    Exec(ExecArgs),
     /// The node's PostgreSQL server log (the logging collector's newest file).
     Logs(LogsArgs),
     /// The document's watch loops: pg_isready from every node to itself and to its peer.
@@ -98,7 +98,7 @@ pub async fn run(cli: Cli) -> Result<NodeExit> {
             .map(|()| 0),
         Command::Psql(args) => commands::psql(&args.config(), &args.args).await,
         Command::Shell(args) => commands::shell(&args.config()).await,
-        Command::Exec(args) => commands::exec(&args.config(), &args.args).await,
+        Command::Exec(args) => commands::exec(&args.config(), &args.command.args).await,
         Command::Logs(args) => commands::logs(&args.node.config(), args.follow).await,
         Command::Monitor(args) => {
             let cfg = MonitorConfig {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::event::{Event, Outcome};
 use super::render::{builtin_vars, Context};
-use super::runner::{Pace, Runner, Sink};
+use super::runner::{Hand, HandPrompt, Pace, Pacer, Runner, Sink};
 use super::{load, report, DockerOps, LoadError, BUILTIN};
 use crate::cluster::{self, Lab};
 use crate::commands::{bring_up, BroughtUp, Shutdown, UpConfig};
@@ -26,6 +26,9 @@ pub struct RunConfig {
     pub reuse: bool,
     /// Pause before each step (Enter runs it, `s` skips it, `q` stops the drill).
     pub step: bool,
+    /// A hands-on rehearsal: the DBA performs the actions and state-changing commands on the
+    /// servers, and the lab checks each outcome (`--by-hand`).
+    pub by_hand: bool,
     /// Show passwords in reports and logs.
     pub show_secrets: bool,
     /// Where run directories go.
@@ -183,6 +186,85 @@ fn ask(number: usize, title: &str, commands: &[String]) -> Pace {
     }
 }
 
+/// The terminal as the runner's [`Pacer`]: `--step`'s question before each step the lab
+/// performs, and in a hands-on rehearsal (`--by-hand`) each step the DBA performs: what to type
+/// on which server and how to get there, then the check's verdict. Prompts go to standard error,
+/// answers come from standard input (its end stops the drill).
+struct Terminal {
+    step: bool,
+    /// The lab's name, for the `lab shell` lines.
+    lab: String,
+}
+
+impl Pacer for Terminal {
+    fn pace(&mut self, number: usize, title: &str, commands: &[String]) -> Pace {
+        if self.step {
+            ask(number, title, commands)
+        } else {
+            Pace::Run
+        }
+    }
+
+    fn by_hand(&mut self, prompt: &HandPrompt) -> Hand {
+        eprint!("{}", hand_prompt(prompt, &self.lab));
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+            return Hand::Quit;
+        }
+        match line.trim() {
+            "l" | "L" => Hand::Lab,
+            "s" | "S" => Hand::Skip,
+            "q" | "Q" => Hand::Quit,
+            _ => Hand::Done,
+        }
+    }
+}
+
+/// What the DBA is shown for a step of theirs: the first time, where and what to type and
+/// what the lab will check; after a failed check, what was expected and what is there.
+pub fn hand_prompt(p: &HandPrompt, lab: &str) -> String {
+    let answers = "l: let the lab do it · s: skip · q: stop > ";
+    if let Some(wrong) = &p.wrong {
+        return format!(
+            "   ✘ check {} failed: expected {}
+     there is: {}
+   fix it, then Enter to check again · {answers}",
+            p.tries, wrong.expected, wrong.seen
+        );
+    }
+    let name = if lab == "lab" {
+        String::new()
+    } else {
+        format!(" --name {lab}")
+    };
+    let mut out = format!(
+        "\n── step {} · your turn, on {} ({}): {}\n   get there: lab shell {}{name}",
+        p.number, p.node, p.address, p.title, p.node
+    );
+    if p.root {
+        out.push_str(&format!(
+            "   (the # lines as root: lab shell {} --root{name})",
+            p.node
+        ));
+    }
+    out.push_str("\n   do:\n");
+    for (i, c) in p.commands.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for line in c.lines() {
+            out.push_str(&format!("     {line}\n"));
+        }
+    }
+    out.push_str("   the lab then checks:\n");
+    for c in &p.checks {
+        out.push_str(&format!("     - {c}\n"));
+    }
+    out.push_str(&format!("Enter when done · {answers}"));
+    out
+}
+
 /// The `up` options for a drill's fresh lab: the flags given, and what the drill's `[lab]`
 /// asks for where no flag says otherwise.
 fn drill_up_args(flags: &UpConfig, drill: &Drill) -> UpConfig {
@@ -252,10 +334,16 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
         engine: engine.clone(),
         lab,
     };
-    let mut runner = Runner::new(ops, ctx, nodes, sink.clone()).with_ledger_password(password);
-    let step_mode = args.step;
-    let pace =
-        move |n: usize, t: &str, c: &[String]| if step_mode { ask(n, t, c) } else { Pace::Run };
+    let runner = Runner::new(ops, ctx, nodes, sink.clone()).with_ledger_password(password);
+    let mut runner = if args.by_hand {
+        runner.by_hand()
+    } else {
+        runner.with_postconditions()
+    };
+    let pace = Terminal {
+        step: args.step,
+        lab: name.clone(),
+    };
     let (verdict, interrupted) = tokio::select! {
         biased;
         s = stop.recv() => (None, Some(s)),

@@ -58,6 +58,26 @@ impl Role {
     }
 }
 
+/// Who performed a step of a hands-on rehearsal (`lab drill run --by-hand`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Performer {
+    /// The DBA typed it on the server; the lab checked the outcome.
+    Dba,
+    /// The lab performed it (the DBA let it, or it is the lab's part: faults, checks, marks).
+    Lab,
+}
+
+impl Performer {
+    /// Its name in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Performer::Dba => "DBA",
+            Performer::Lab => "lab",
+        }
+    }
+}
+
 /// One event of a drill run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -160,6 +180,24 @@ pub enum Event {
         /// Seconds since the drill started.
         at: f64,
     },
+    /// A step offered to the DBA in a hands-on rehearsal: who did it in the end, after how
+    /// many checks, and what each failed check found (recorded before its `StepFinished`, whose
+    /// `took` is the whole time from the prompt to the passing check). Absent from other runs,
+    /// and from reports written before hands-on rehearsals existed.
+    Performed {
+        /// 1-based step number.
+        number: usize,
+        /// Who performed it.
+        by: Performer,
+        /// How many times the DBA said "done" and the lab checked.
+        #[serde(default)]
+        tries: u32,
+        /// Each failed check's message, in order: what was wrong before it was right.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        wrong: Vec<String>,
+        /// Seconds since the drill started, when it was settled.
+        at: f64,
+    },
     /// The drill ended.
     DrillFinished {
         /// Whether every step passed (false when stopped).
@@ -184,7 +222,8 @@ impl Event {
             | Event::Role { at, .. }
             | Event::LedgerSample { at, .. }
             | Event::Measure { at, .. }
-            | Event::Lag { at, .. } => Some(*at),
+            | Event::Lag { at, .. }
+            | Event::Performed { at, .. } => Some(*at),
             Event::DrillStarted { .. }
             | Event::StepFinished { .. }
             | Event::DrillFinished { .. } => None,
@@ -265,6 +304,33 @@ mod tests {
         assert_eq!(written, recorded);
         let again: RunReport = serde_json::from_value(written).unwrap();
         assert_eq!(again, report);
+    }
+
+    #[test]
+    fn a_hands_on_step_reads_with_its_defaults_and_writes_back() {
+        let minimal =
+            r#"{"events": [{"event": "performed", "number": 3, "by": "lab", "at": 2.5}]}"#;
+        let report: RunReport = serde_json::from_str(minimal).unwrap();
+        assert_eq!(
+            report.events,
+            [Event::Performed {
+                number: 3,
+                by: Performer::Lab,
+                tries: 0,
+                wrong: vec![],
+                at: 2.5
+            }]
+        );
+        let full = Event::Performed {
+            number: 4,
+            by: Performer::Dba,
+            tries: 2,
+            wrong: vec!["expected x; there is: y".into()],
+            at: 9.0,
+        };
+        let json = serde_json::to_string(&full).unwrap();
+        assert!(json.contains(r#""by":"dba""#), "{json}");
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), full);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::event::{result_word, Event, Outcome};
+use super::event::{result_word, Event, Outcome, Performer};
 
 /// Prints an event as it happens.
 pub fn live(e: &Event) {
@@ -66,6 +66,17 @@ pub fn live(e: &Event) {
         Event::Readiness { node, code, at } => eprintln!("  ◷ {at:.1}s pg_isready {node}: {code}"),
         Event::Role { node, role, at } => eprintln!("  ⇄ {at:.1}s {node} is now {role}"),
         Event::Measure { name, value, .. } => eprintln!("  ∑ {name} = {value:.3}"),
+        Event::Performed {
+            number, by, tries, ..
+        } => eprintln!(
+            "  ✋ {number:>2}. performed by the {}{}",
+            by.as_str(),
+            if *tries > 0 {
+                format!(" ({tries} check(s) by the lab)")
+            } else {
+                String::new()
+            }
+        ),
         Event::LedgerSample { .. } | Event::Lag { .. } => {}
         Event::DrillFinished {
             passed,
@@ -94,6 +105,17 @@ pub(crate) struct StepView<'a> {
     pub(crate) output: &'a str,
     pub(crate) took: f64,
     pub(crate) optional: bool,
+    /// In a hands-on rehearsal, who performed a step offered to the DBA, after how many
+    /// checks, and what the failed ones found.
+    pub(crate) performed: Option<Performed<'a>>,
+}
+
+/// A step of a hands-on rehearsal, as its [`Event::Performed`] says.
+#[derive(Clone, Copy)]
+pub(crate) struct Performed<'a> {
+    pub(crate) by: Performer,
+    pub(crate) tries: u32,
+    pub(crate) wrong: &'a [String],
 }
 
 /// The steps of a run, in order: each `StepStarted` completed by its `StepFinished`.
@@ -116,7 +138,23 @@ pub(crate) fn steps(events: &[Event]) -> Vec<StepView<'_>> {
                 output: "",
                 took: 0.0,
                 optional: false,
+                performed: None,
             }),
+            Event::Performed {
+                number,
+                by,
+                tries,
+                wrong,
+                ..
+            } => {
+                if let Some(s) = out.iter_mut().rev().find(|s| s.number == *number) {
+                    s.performed = Some(Performed {
+                        by: *by,
+                        tries: *tries,
+                        wrong,
+                    });
+                }
+            }
             Event::StepFinished {
                 number,
                 outcome,
@@ -210,6 +248,7 @@ pub fn markdown(events: &[Event]) -> String {
             measures.join("\n")
         );
     }
+    md.push_str(&hands_on(events));
     let _ = writeln!(md, "## Steps\n");
     for s in steps(events) {
         let status = match s.outcome {
@@ -228,6 +267,20 @@ pub fn markdown(events: &[Event]) -> String {
             s.node.unwrap_or("the runner"),
             s.took
         );
+        if let Some(p) = s.performed {
+            let _ = writeln!(
+                md,
+                "Performed by the {}{}.\n",
+                p.by.as_str(),
+                tries_text(p.tries)
+            );
+            for w in p.wrong {
+                let _ = writeln!(md, "- not yet: {}", cell(w));
+            }
+            if !p.wrong.is_empty() {
+                md.push('\n');
+            }
+        }
         if !s.commands.is_empty() {
             let _ = writeln!(md, "```\n{}\n```\n", s.commands.join("\n"));
         }
@@ -257,6 +310,60 @@ pub fn markdown(events: &[Event]) -> String {
         }
     }
     md
+}
+
+/// ", after 2 checks" (nothing when the lab never checked a DBA's attempt).
+fn tries_text(tries: u32) -> String {
+    match tries {
+        0 => String::new(),
+        1 => ", checked once".into(),
+        n => format!(", after {n} checks"),
+    }
+}
+
+/// The hands-on rehearsal's summary (none in other runs): each step offered to the DBA, who
+/// performed it, how long it took, the checks and what was wrong before it was right.
+fn hands_on(events: &[Event]) -> String {
+    let rows: Vec<String> = steps(events)
+        .iter()
+        .filter_map(|s| {
+            let p = s.performed?;
+            let wrong = if p.wrong.is_empty() {
+                "–".to_string()
+            } else {
+                p.wrong
+                    .iter()
+                    .map(|w| cell(w))
+                    .collect::<Vec<_>>()
+                    .join(" <br> ")
+            };
+            let status = match s.outcome {
+                Some(Outcome::Passed) => "passed",
+                Some(Outcome::Skipped { .. }) => "skipped",
+                Some(_) => "FAILED",
+                None => "unfinished",
+            };
+            Some(format!(
+                "| {} | {} | {} | {} | {:.1} s | {} | {status} | {wrong} |",
+                s.number,
+                s.title.replace('|', "\\|"),
+                s.node.unwrap_or("-"),
+                p.by.as_str(),
+                s.took,
+                p.tries,
+            ))
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "## Hands-on rehearsal\n\nWho performed each step offered to the DBA, how long it took \
+         (from the prompt to the passing check), how many times the lab checked, and what each \
+         failed check found.\n\n| step | title | node | by | time | checks | result | what was \
+         wrong before it was right |\n|---|---|---|---|---|---|---|---|\n{}\n\n",
+        rows.join("\n")
+    )
 }
 
 fn cell(s: &str) -> String {
@@ -309,6 +416,14 @@ pub fn junit(events: &[Event]) -> String {
         let mut case = TestCase::new(format!("{:02}. {}", s.number, s.title), status);
         case.set_classname(format!("{name}.{}", s.node.unwrap_or("runner")));
         case.set_time(std::time::Duration::from_secs_f64(s.took));
+        if let Some(p) = s.performed {
+            // In system-out: the JUnit schema gives a test case no properties.
+            let mut text = format!("performed by the {}{}", p.by.as_str(), tries_text(p.tries));
+            for w in p.wrong {
+                text.push_str(&format!("\nnot yet: {w}"));
+            }
+            case.set_system_out(text);
+        }
         suite.add_test_case(case);
     }
     let stopped_at = events.iter().find_map(|e| match e {

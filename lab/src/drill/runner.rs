@@ -9,6 +9,7 @@
 //! faults injected and not yet healed (healed when the drill fails, so a failed drill leaves no
 //! node crippled).
 
+mod hands_on;
 mod monitor;
 mod steps;
 mod tap;
@@ -29,6 +30,7 @@ use crate::ledger::Connector;
 use crate::plan::{Action as PlanAction, Step as PlanStep, User};
 use crate::scenario::{self, Drill, NodeRef, StepKind};
 
+pub use hands_on::{Hand, HandPrompt};
 pub use workload::rto;
 
 /// Why the lab could not do what the runner asked (as opposed to a command that ran and
@@ -114,6 +116,26 @@ pub enum Pace {
     Quit,
 }
 
+/// The person at the terminal, asked by the runner (which never prints): before each step the
+/// lab performs (`--step`), and in a hands-on rehearsal for each step the DBA performs.
+pub trait Pacer {
+    /// Before a step the lab performs, with its rendered commands.
+    fn pace(&mut self, number: usize, title: &str, commands: &[String]) -> Pace;
+
+    /// A step for the DBA to perform by hand (asked again after each failed check); a pacer
+    /// that does not rehearse by hand lets the lab do it.
+    fn by_hand(&mut self, prompt: &HandPrompt) -> Hand {
+        let _ = prompt;
+        Hand::Lab
+    }
+}
+
+impl<F: FnMut(usize, &str, &[String]) -> Pace> Pacer for F {
+    fn pace(&mut self, number: usize, title: &str, commands: &[String]) -> Pace {
+        self(number, title, commands)
+    }
+}
+
 /// Where events go: recorded for the reports, and shown live.
 #[derive(Clone)]
 pub struct Sink {
@@ -171,6 +193,14 @@ pub const LOAD_MARGIN: Duration = Duration::from_secs(60);
 /// How long one readiness probe may take: pg_isready's own connect timeout (3 s) and a second
 /// for the exec around it.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// How long the second look after an action the lab performed may wait for its outcome to
+/// show (a promotion and a standby's first streaming are asynchronous).
+pub const POSTCONDITION_BOUND: Duration = Duration::from_secs(60);
+
+/// How long the check of a step the DBA says is done may wait for its outcome to show: a
+/// wrong command is told quickly, and the DBA can check again.
+pub const BY_HAND_CHECK_BOUND: Duration = Duration::from_secs(20);
 
 /// Why a step could not be performed (an [`Outcome::Error`]).
 #[derive(Debug, thiserror::Error)]
@@ -285,6 +315,10 @@ pub struct Runner<L: LabOps> {
     ledger: Option<workload::LedgerRun>,
     /// When the faulted primary was last made sure to be down (stop action, or a crash).
     fenced_at: Option<f64>,
+    /// Check each action's outcome from the servers after performing it.
+    postconditions: bool,
+    /// Offer the DBA's steps to the pacer (a hands-on rehearsal).
+    by_hand: bool,
 }
 
 impl<L: LabOps> Runner<L> {
@@ -302,7 +336,24 @@ impl<L: LabOps> Runner<L> {
             ledger_enabled: false,
             ledger: None,
             fenced_at: None,
+            postconditions: false,
+            by_hand: false,
         }
+    }
+
+    /// Checks each action's outcome from the servers after performing it (a failed check is
+    /// an [`Outcome::Failed`] saying what was expected and what is there).
+    pub fn with_postconditions(mut self) -> Self {
+        self.postconditions = true;
+        self
+    }
+
+    /// A hands-on rehearsal: the DBA performs the actions and the commands that change state
+    /// ([`hands_on::for_the_dba`]), asked through [`Pacer::by_hand`], and the lab checks each
+    /// outcome; the lab still injects faults and performs the checks, marks and waits.
+    pub fn by_hand(mut self) -> Self {
+        self.by_hand = true;
+        self.with_postconditions()
     }
 
     /// Lets the runner's ledger writer connect to the nodes (through [`LabOps::connect`]).
@@ -349,12 +400,7 @@ impl<L: LabOps> Runner<L> {
 
     /// Runs the drill. `pace` is asked before each step (`--step` mode), with the rendered
     /// commands.
-    pub async fn run(
-        &mut self,
-        drill: &Drill,
-        profile: &str,
-        mut pace: impl FnMut(usize, &str, &[String]) -> Pace,
-    ) -> Verdict {
+    pub async fn run(&mut self, drill: &Drill, profile: &str, mut pacer: impl Pacer) -> Verdict {
         self.begin(drill, profile);
         let started = Instant::now();
         self.sync_all_logs().await;
@@ -378,8 +424,19 @@ impl<L: LabOps> Runner<L> {
                 })
             } else if let Some(when) = self.ctx.unmet(&step.when) {
                 Some(self.ctx.not_applicable(when))
+            } else if self.by_hand && hands_on::for_the_dba(step) {
+                let (outcome, output, quit) =
+                    self.hands_on(number, step, prepared, &mut pacer).await;
+                if quit {
+                    stopped_at = Some(number);
+                }
+                // A step the DBA skipped or stopped at is not a failure, as in `--step` mode.
+                let bad = matches!(outcome, Outcome::Failed { .. } | Outcome::Error { .. });
+                failed |= bad && !step.optional;
+                self.finish(number, outcome, output, t0, step.optional);
+                continue;
             } else {
-                match pace(number, &prepared.title, &prepared.commands) {
+                match pacer.pace(number, &prepared.title, &prepared.commands) {
                     Pace::Run => None,
                     Pace::Skip => Some("skipped in --step mode".to_string()),
                     Pace::Quit => {

@@ -414,7 +414,9 @@ async fn run_in(
     if ledger {
         runner = runner.with_ledger();
     }
-    let verdict = runner.run(&drill, "default", |n, _, _| pace(n)).await;
+    let verdict = runner
+        .run(&drill, "default", |n: usize, _: &str, _: &[String]| pace(n))
+        .await;
     Ran {
         verdict,
         events: runner.sink.events(),
@@ -1882,4 +1884,433 @@ run = "echo ${v} /disk2/${pg.wal_dir}"
         "{}",
         echo.2
     );
+}
+
+/// Servers whose state follows the commands the runner (or the played DBA) types: who runs, who
+/// is in recovery, timelines, signal files, pgbench's rows; and every file probe answered as a
+/// complete backup, moved directories and written settings would answer. With `good = false`
+/// every probe answers the opposite: each postcondition must then fail.
+#[derive(Default)]
+struct World {
+    good: bool,
+    stopped: std::collections::HashSet<String>,
+    promoted: std::collections::HashSet<String>,
+    signals: std::collections::HashSet<String>,
+    history_rows: u64,
+}
+
+impl World {
+    /// Applies a command's effect (what the servers would do).
+    fn apply(&mut self, node: &str, cmd: &str) {
+        let key = |p: &str| format!("{node}:{p}");
+        if cmd.contains("pg_ctl promote") {
+            self.promoted.insert(node.to_string());
+        }
+        if cmd.contains("pg_ctl -m") {
+            self.stopped.insert(node.to_string());
+        }
+        if cmd.contains("pg_ctl start") {
+            self.stopped.remove(node);
+        }
+        if cmd.contains("pgbench -T") {
+            self.history_rows += 10;
+        }
+        for line in cmd.lines() {
+            if let Some(p) = line.strip_prefix("touch ") {
+                self.signals.insert(key(p));
+            } else if let Some(p) = line.strip_prefix("rm -f ") {
+                self.signals.remove(&key(p));
+            }
+        }
+    }
+
+    /// A probe's answer, or `None` for a command that is not one.
+    fn probe(&self, node: &str, cmd: &str) -> Option<Output> {
+        let good = self.good;
+        let yes = |ok: bool| if ok == good { exit(0, "") } else { exit(1, "") };
+        if cmd == "pg_ctl status" {
+            let runs = self.stopped.contains(node) != good;
+            return Some(if runs {
+                exit(0, "pg_ctl: server is running (PID: 7)")
+            } else {
+                exit(3, "pg_ctl: no server running")
+            });
+        }
+        if let Some(dir) = cmd.strip_prefix("ls -A ") {
+            let names = if dir.contains("/disk1/data/pg_wal/") {
+                (self.promoted.contains(node) && good).then_some("00000002.history\n")
+            } else if dir.starts_with("/disk3/backup") {
+                good.then_some("000000010000000000000003\n")
+            } else {
+                (!good).then_some("PG_VERSION\n")
+            };
+            return Some(exit(0, names.unwrap_or_default()));
+        }
+        if let Some(rest) = cmd.strip_prefix("cd ") {
+            let names = rest.split("for f in ").nth(1)?.split("; do").next()?;
+            let listed: String = names.split(' ').map(|n| format!("{n}\n")).collect();
+            return Some(exit(0, if good { &listed } else { "" }));
+        }
+        if cmd.starts_with("readlink ") {
+            return Some(yes(true).with_stdout("/disk2/pg_wal\n"));
+        }
+        if cmd.starts_with("cat ") {
+            let text =
+                "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=s3cret'\n\
+                        restore_command = 'cp /disk3/archive/%f %p'\n\
+                        recovery_target_time = '2024-01-01 00:00:00'\n\
+                        recovery_target_timeline='latest'\n";
+            let bad = "primary_conninfo = 'host=172.16.3.102 password=s3cret'\n";
+            return Some(exit(0, if good { text } else { bad }));
+        }
+        if let Some(path) = cmd.strip_prefix("test -e ") {
+            let present = self.signals.contains(&format!("{node}:{path}"));
+            return Some(yes(present));
+        }
+        None
+    }
+
+    fn sql(&self, node: &str, sql: &str) -> Option<String> {
+        let good = self.good;
+        if sql == "SELECT pg_is_in_recovery()" {
+            let primary = node == "node1" || self.promoted.contains(node);
+            return Some(if primary == good { "f" } else { "t" }.into());
+        }
+        if sql.contains("FROM pg_stat_replication") {
+            return good.then(|| "172.16.3.102 streaming".into());
+        }
+        if sql.contains("pgbench_history") {
+            return Some(if good { self.history_rows } else { 0 }.to_string());
+        }
+        None
+    }
+}
+
+impl Output {
+    fn with_stdout(mut self, stdout: &str) -> Output {
+        if self.code == 0 {
+            self.stdout = stdout.to_string();
+        }
+        self
+    }
+}
+
+/// A fake lab whose servers follow `world` (shared, so a played DBA can change it too).
+fn world_fake(world: Arc<Mutex<World>>) -> Fake {
+    let (w1, w2) = (world.clone(), world);
+    let mut fake = Fake::new().on_sql(move |node, sql| Ok(w2.lock().unwrap().sql(node, sql)));
+    fake.on_run = Box::new(move |node, cmd| {
+        let mut w = w1.lock().unwrap();
+        match w.probe(node, cmd) {
+            Some(out) => Some(Ok(out)),
+            None => {
+                w.apply(node, cmd);
+                None
+            }
+        }
+    });
+    fake
+}
+
+/// One step of each action kind, with a word of what its failed check expects.
+const ACTIONS_AND_CHECKS: &[(&str, &str)] = &[
+    (
+        r#"on = "node1"
+action = "stop""#,
+        "no server runs on node1",
+    ),
+    (
+        r#"on = "node1"
+action = "start""#,
+        "a server runs on node1",
+    ),
+    (
+        r#"on = "node2"
+action = "start""#,
+        "a server runs on node2",
+    ),
+    (
+        r#"on = "node2"
+action = "promote""#,
+        "node2 is out of recovery",
+    ),
+    (
+        r#"on = "node2"
+action = "base_backup"
+with = { from = "node1" }"#,
+        "holds PG_VERSION, global/pg_control, backup_label, backup_manifest",
+    ),
+    (
+        r#"on = "node2"
+action = "local_backup"
+with = { to = "/disk3/backup/data" }"#,
+        "node2:/disk3/backup/data holds PG_VERSION",
+    ),
+    (
+        r#"on = "node1"
+action = "move_aside"
+with = { to = "/disk4/broken" }"#,
+        "node1:/disk4/broken holds data",
+    ),
+    (
+        r#"on = "node2"
+action = "link_wal""#,
+        "node2:/disk1/data/pg_wal links to /disk2/pg_wal",
+    ),
+    (
+        r#"on = "node2"
+action = "make_standby"
+with = { of = "node1", timeline = "latest" }"#,
+        "sets primary_conninfo to a value with `host=172.16.3.101`",
+    ),
+    (
+        r#"on = "node1"
+action = "pitr"
+with = { target_time = "2024-01-01 00:00:00" }"#,
+        "sets recovery_target_time",
+    ),
+    (
+        r#"on = "node1"
+action = "load"
+with = { seconds = "2" }"#,
+        "has pgbench rows newer than before the step",
+    ),
+    (
+        r#"on = "node1"
+action = "copy_backup"
+with = { from = "node2", backup = "/disk3/backup/data" }"#,
+        "node1:/disk1/data holds PG_VERSION",
+    ),
+];
+
+/// Runs `body` with postconditions on servers that behave (`good`) or not.
+async fn run_checked(good: bool, body: &str) -> Ran {
+    let world = Arc::new(Mutex::new(World {
+        good,
+        ..World::default()
+    }));
+    let drill = drill(body);
+    let nodes = vec!["node1".to_string(), "node2".to_string()];
+    let mut runner =
+        Runner::new(world_fake(world), context(), nodes, Sink::new(|_| {})).with_postconditions();
+    let verdict = runner
+        .run(&drill, "default", |_: usize, _: &str, _: &[String]| {
+            Pace::Run
+        })
+        .await;
+    Ran {
+        verdict,
+        events: runner.sink.events(),
+        lab: runner.lab.clone(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_actions_postcondition_passes_on_servers_that_did_it_and_fails_on_others() {
+    for (step, expected) in ACTIONS_AND_CHECKS {
+        let body = format!("[[steps]]\ntitle = \"the action\"\n{step}\n");
+        let ran = run_checked(true, &body).await;
+        assert_eq!(ran.outcome(1), Outcome::Passed, "{step}");
+        let ran = run_checked(false, &body).await;
+        let Outcome::Failed { expected: e, seen } = ran.outcome(1) else {
+            panic!("{step}: {:?}", ran.outcome(1))
+        };
+        assert!(e.contains(expected), "{step}: expected {e}, seen {seen}");
+        assert!(
+            !seen.is_empty() && !seen.contains("s3cret"),
+            "{step}: {seen}"
+        );
+    }
+}
+
+#[test]
+fn every_action_kind_has_a_postcondition_case() {
+    use strum::IntoEnumIterator;
+    for kind in scenario::ActionKind::iter() {
+        let name = kind.name();
+        let ledger = name.starts_with("ledger_");
+        let covered = ACTIONS_AND_CHECKS
+            .iter()
+            .any(|(step, _)| step.contains(&format!("action = \"{name}\"")));
+        assert!(covered || ledger, "no postcondition case for {name}");
+    }
+}
+
+/// The played DBA: answers each prompt with `answer`, which may change the servers.
+struct Dba<F: FnMut(&HandPrompt) -> Hand> {
+    answer: F,
+    prompts: Arc<Mutex<Vec<HandPrompt>>>,
+}
+
+impl<F: FnMut(&HandPrompt) -> Hand> Pacer for Dba<F> {
+    fn pace(&mut self, _: usize, _: &str, _: &[String]) -> Pace {
+        Pace::Run
+    }
+
+    fn by_hand(&mut self, prompt: &HandPrompt) -> Hand {
+        self.prompts.lock().unwrap().push(prompt.clone());
+        (self.answer)(prompt)
+    }
+}
+
+const PROMOTE_BY_HAND: &str = r#"
+[[steps]]
+title = "node1 is gone"
+on = "node1"
+fault = "node-crash"
+
+[[steps]]
+title = "promote node2"
+on = "node2"
+action = "promote"
+
+[[steps]]
+title = "node2 answers"
+on = "node2"
+sql = "SELECT 1"
+"#;
+
+/// Rehearses `body` by hand on good servers, the DBA played by `answer`.
+async fn by_hand(
+    body: &str,
+    answer: impl FnMut(&HandPrompt, &mut World) -> Hand,
+) -> (Ran, Vec<HandPrompt>) {
+    let world = Arc::new(Mutex::new(World {
+        good: true,
+        ..World::default()
+    }));
+    let mut answer = answer;
+    let w = world.clone();
+    let prompts = Arc::new(Mutex::new(Vec::new()));
+    let dba = Dba {
+        answer: move |p: &HandPrompt| answer(p, &mut w.lock().unwrap()),
+        prompts: prompts.clone(),
+    };
+    let drill = drill(body);
+    let nodes = vec!["node1".to_string(), "node2".to_string()];
+    let mut runner = Runner::new(world_fake(world), context(), nodes, Sink::new(|_| {})).by_hand();
+    let verdict = runner.run(&drill, "default", dba).await;
+    let ran = Ran {
+        verdict,
+        events: runner.sink.events(),
+        lab: runner.lab.clone(),
+    };
+    let prompts = prompts.lock().unwrap().clone();
+    (ran, prompts)
+}
+
+fn performed(ran: &Ran) -> Vec<(usize, crate::drill::event::Performer, u32, Vec<String>)> {
+    ran.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Performed {
+                number,
+                by,
+                tries,
+                wrong,
+                ..
+            } => Some((*number, *by, *tries, wrong.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_the_dba_did_passes_its_check_and_the_lab_runs_no_command_for_it() {
+    let (ran, prompts) = by_hand(PROMOTE_BY_HAND, |_, world| {
+        world.apply("node2", "pg_ctl promote");
+        Hand::Done
+    })
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    assert_eq!(prompts.len(), 1, "only the action is the DBA's");
+    let p = &prompts[0];
+    assert_eq!((p.number, p.node.as_str()), (2, "node2"));
+    assert_eq!(p.address, "172.16.3.102");
+    assert_eq!(p.commands, ["$ pg_ctl promote"]);
+    assert!(
+        p.checks.iter().any(|c| c.contains("out of recovery")),
+        "{:?}",
+        p.checks
+    );
+    use crate::drill::event::Performer;
+    assert_eq!(performed(&ran), [(2, Performer::Dba, 1, vec![])]);
+    assert!(
+        !ran.lab
+            .commands()
+            .iter()
+            .any(|(_, _, c)| c.contains("pg_ctl promote")),
+        "the lab promoted: {:?}",
+        ran.lab.commands()
+    );
+    assert!(ran.events.iter().any(
+        |e| matches!(e, Event::Role { node, role, .. } if node == "node2" && role == "primary")
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_command_is_caught_and_the_retry_passes() {
+    let (ran, prompts) = by_hand(PROMOTE_BY_HAND, |p, world| {
+        if p.tries == 1 {
+            world.apply("node2", "pg_ctl promote");
+        }
+        Hand::Done
+    })
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    assert_eq!(prompts.len(), 2);
+    let wrong = prompts[1].wrong.as_ref().expect("the failed check shown");
+    assert_eq!(
+        (wrong.expected.as_str(), wrong.seen.as_str()),
+        (
+            "node2 is out of recovery (pg_is_in_recovery() = f)",
+            "pg_is_in_recovery() = t"
+        )
+    );
+    let [(2, by, 2, messages)] = &performed(&ran)[..] else {
+        panic!("{:?}", performed(&ran))
+    };
+    assert_eq!(*by, crate::drill::event::Performer::Dba);
+    assert_eq!(
+        messages,
+        &["expected node2 is out of recovery (pg_is_in_recovery() = f); there is: pg_is_in_recovery() = t"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_dba_can_let_the_lab_do_a_step_and_its_check_still_runs() {
+    let (ran, _) = by_hand(PROMOTE_BY_HAND, |p, _| {
+        if p.tries == 0 {
+            Hand::Done
+        } else {
+            Hand::Lab
+        }
+    })
+    .await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    let [(2, by, 1, messages)] = &performed(&ran)[..] else {
+        panic!("{:?}", performed(&ran))
+    };
+    assert_eq!(*by, crate::drill::event::Performer::Lab);
+    assert_eq!(messages.len(), 1);
+    assert!(ran
+        .lab
+        .commands()
+        .contains(&cmd("node2", User::Postgres, "set -e\npg_ctl promote")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_dba_can_skip_or_stop_and_the_wait_for_the_dba_has_no_bound() {
+    let (ran, _) = by_hand(PROMOTE_BY_HAND, |_, _| Hand::Skip).await;
+    assert!(matches!(ran.outcome(2), Outcome::Skipped { .. }));
+    assert_eq!(ran.outcome(3), Outcome::Passed, "the drill goes on");
+    let started = Instant::now();
+    let (ran, _) = by_hand(PROMOTE_BY_HAND, |_, _| {
+        // An hour at the prompt: longer than the step's timeout (300 s).
+        std::thread::sleep(Duration::from_millis(1));
+        Hand::Quit
+    })
+    .await;
+    assert_eq!(ran.verdict.stopped_at, Some(2));
+    assert!(started.elapsed() < Duration::from_secs(300));
 }

@@ -11,7 +11,7 @@
 //! unit-tested), and [`html`] renders that model. Every number is printed with fixed decimals, so
 //! the same events always give the same bytes.
 
-use super::event::{Event, Outcome};
+use super::event::{Event, Outcome, Performer};
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
@@ -112,6 +112,8 @@ pub struct StepMark {
     pub outcome: Option<Outcome>,
     /// Whether a failure is tolerated.
     pub optional: bool,
+    /// In a hands-on rehearsal: who performed it and after how many checks.
+    pub performed: Option<(Performer, u32)>,
 }
 
 impl StepMark {
@@ -316,7 +318,15 @@ impl<'a> Fold<'a> {
                 took: None,
                 outcome: None,
                 optional: false,
+                performed: None,
             }),
+            Event::Performed {
+                number, by, tries, ..
+            } => {
+                if let Some(s) = self.steps.iter_mut().rev().find(|s| s.number == *number) {
+                    s.performed = Some((*by, *tries));
+                }
+            }
             Event::StepFinished {
                 number,
                 outcome,

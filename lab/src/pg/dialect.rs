@@ -246,6 +246,22 @@ impl Dialect {
         }
     }
 
+    /// The files a plain-format `pg_basebackup` leaves in its target directory, whatever else
+    /// it copies: `PG_VERSION`, `global/pg_control` and `backup_label` in every version, and
+    /// `backup_manifest` from 13. A directory without one of them is not a complete backup.
+    pub fn base_backup_files(&self) -> &'static [&'static str] {
+        if self.at_least(13, 0) {
+            &[
+                "PG_VERSION",
+                "global/pg_control",
+                "backup_label",
+                "backup_manifest",
+            ]
+        } else {
+            &["PG_VERSION", "global/pg_control", "backup_label"]
+        }
+    }
+
     /// The WAL position columns of `pg_stat_replication`, in order sent, write, flush, replay:
     /// `*_location` before 10, `*_lsn` from 10.
     pub fn replication_position_columns(&self) -> [&'static str; 4] {

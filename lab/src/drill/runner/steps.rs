@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::{error, failure, needs, Deadline, LabOps, Mark, Runner, StepError, StepResult};
 use crate::cluster::OutputCap;
 use crate::drill::event::{Event, Outcome, Role};
+use crate::drill::postcondition;
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
 use crate::plan::{Action as PlanAction, Step as PlanStep, User};
@@ -179,13 +180,21 @@ impl<L: LabOps> Runner<L> {
     /// A built-in action (not the ledger's): its commands on each target, then what it changes
     /// in the drill's state (who is primary, whether the faulted primary is fenced).
     async fn action(&mut self, action: &Action, node: Option<&str>, plans: Plans) -> StepResult {
-        let moves_data = matches!(
-            action,
-            Action::MoveAside { .. } | Action::BaseBackup { .. } | Action::CopyBackup { .. }
-        );
+        let moves_data = moves_data(action);
         if let (true, Some(n)) = (moves_data, node) {
             self.taps.sync(&*self.lab, n, false).await;
         }
+        let look = match node.filter(|_| self.postconditions) {
+            Some(n) => match postcondition::spec(&self.ctx, n, action) {
+                Ok(spec) => {
+                    let before =
+                        postcondition::baseline(&*self.lab, &self.ctx, spec.checks()).await;
+                    Some((spec, before))
+                }
+                Err(e) => return error(e),
+            },
+            None => None,
+        };
         let mut all = String::new();
         for (n, steps) in plans {
             for s in steps {
@@ -210,13 +219,29 @@ impl<L: LabOps> Runner<L> {
                 self.taps.sync(&*self.lab, &n, true).await;
             }
         }
-        if let Some(n) = node {
-            self.roles_after(action, n);
-            if matches!(action, Action::Stop { .. }) && self.faults_on(n) {
-                self.fenced_at = Some(self.sink.at());
+        // The second look: what the action must have left true, read from the servers.
+        if let Some((spec, before)) = look {
+            let checks = spec.checks();
+            let bound = super::POSTCONDITION_BOUND;
+            if let Err(unmet) =
+                postcondition::verify(&*self.lab, &self.ctx, checks, &before, bound).await
+            {
+                return failure(unmet.expected, unmet.seen, all);
             }
         }
+        if let Some(n) = node {
+            self.settle(action, n);
+        }
         (Outcome::Passed, all)
+    }
+
+    /// What an action performed on `node` changes in the drill's state: who is primary, and
+    /// whether the faulted primary is fenced.
+    pub(super) fn settle(&mut self, action: &Action, node: &str) {
+        self.roles_after(action, node);
+        if matches!(action, Action::Stop { .. }) && self.faults_on(node) {
+            self.fenced_at = Some(self.sink.at());
+        }
     }
 
     /// The roles after `action` on `node` (the one rule: [`scenario::primary_after`]). What a
@@ -493,8 +518,16 @@ impl<L: LabOps> Runner<L> {
     }
 }
 
+/// Whether the action moves or replaces a data directory (the log tap adopts the new one).
+pub(super) fn moves_data(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::MoveAside { .. } | Action::BaseBackup { .. } | Action::CopyBackup { .. }
+    )
+}
+
 /// Whether the ledger component performs this action.
-fn is_ledger(action: &Action) -> bool {
+pub(super) fn is_ledger(action: &Action) -> bool {
     matches!(
         action,
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }

@@ -574,6 +574,9 @@ fn step_hover(s: &StepMark) -> String {
         hover.push_str(&format!(" [{node}]"));
     }
     hover.push_str(&format!(" — {word}"));
+    if let Some((by, tries)) = s.performed {
+        hover.push_str(&format!(" by the {} ({tries} check(s))", by.as_str()));
+    }
     if s.optional && s.bad() {
         hover.push_str(" (optional)");
     }
@@ -825,6 +828,9 @@ fn step_row(s: &StepMark) -> Markup {
             td {
                 span class=(class) { (word) }
                 @if s.optional && s.bad() { " " span.skip { "(optional)" } }
+                @if let Some((by, tries)) = s.performed {
+                    " " span.dim { "by the " (by.as_str()) ", " (tries) " check(s)" }
+                }
             }
             td.num { (F(s.start)) " s" }
             td.num { @if let Some(took) = s.took { (F(took)) " s" } }
