@@ -497,7 +497,7 @@ impl MakeWatch {
         if let Some(&n) = self.listed.get() {
             self.progress.expect(n);
         }
-        if line.starts_with("Step ") {
+        if line.starts_with("Step ") || line.starts_with("STEP ") {
             task.say(line, true);
         }
         if !self.progress.line(line) {
@@ -775,8 +775,7 @@ async fn debootstrap_base(
     let mut sorted: Vec<_> = labels.iter().collect();
     sorted.sort();
     changes.extend(sorted.into_iter().map(|(k, v)| format!("LABEL {k}={v}")));
-    let (repo, t) = tag.split_once(':').unwrap_or((tag, "latest"));
-    let result = engine.import_rootfs(repo, t, changes, body).await;
+    let result = engine.import_rootfs(tag, changes, body).await;
     let _ = producer.await;
     result?;
     Ok(())
