@@ -88,7 +88,10 @@ impl EngineKind {
 
     /// The kind of the engine this process connected to, or else the one expected.
     pub fn current() -> EngineKind {
-        CONNECTED.get().copied().unwrap_or_else(EngineKind::expected)
+        CONNECTED
+            .get()
+            .copied()
+            .unwrap_or_else(EngineKind::expected)
     }
 }
 

@@ -501,12 +501,18 @@ mod tests {
     #[test]
     fn the_engine_is_named_from_its_components() {
         let docker = engine_found(&version_answer("Engine", "20.10.24+dfsg1", "1.41"));
-        assert_eq!(docker, Check::ok("engine", "Docker Engine 20.10.24+dfsg1 (API 1.41)"));
+        assert_eq!(
+            docker,
+            Check::ok("engine", "Docker Engine 20.10.24+dfsg1 (API 1.41)")
+        );
         let podman = engine_found(&version_answer("Podman Engine", "4.3.1", "1.41"));
         assert_eq!(podman, Check::ok("engine", "Podman 4.3.1 (API 1.41)"));
         let old = engine_found(&version_answer("Podman Engine", "3.0.1", "1.40"));
         assert_eq!(old.status, Status::Fail);
-        assert_eq!(old.fix.as_deref(), Some("upgrade to Podman 4 (API 1.41) or later"));
+        assert_eq!(
+            old.fix.as_deref(),
+            Some("upgrade to Podman 4 (API 1.41) or later")
+        );
     }
 
     #[test]
