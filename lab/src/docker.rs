@@ -461,6 +461,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_missing_container_init_says_what_to_install() {
+        let e = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory".into(),
+        };
+        let said = describe(&e);
+        assert!(said.contains("apt-get install catatonit"), "{said}");
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "no such container".into(),
+        };
+        assert!(!describe(&other).contains("catatonit"));
+    }
+
+    #[test]
     fn build_output_loses_its_colours_not_its_text() {
         assert_eq!(
             plain("\u{1b}[91museradd warning: postgres's uid 501\n\u{1b}[0m"),

@@ -165,7 +165,7 @@ async fn engine() -> (Check, Option<String>) {
     let info = engine.client().info().await.ok();
     let root = info.and_then(|i| i.docker_root_dir);
     match version {
-        Ok(v) => (engine_found(&v), root),
+        Ok(v) => (engine_found(&v, engine.rootless()), root),
         Err(e) => (
             Check::bad(
                 "engine",
@@ -190,15 +190,16 @@ fn start_engine(kind: EngineKind) -> &'static str {
     }
 }
 
-/// The engine line from the version endpoint: its name, release and API version, failed when
-/// the API is older than the lab needs.
-fn engine_found(v: &bollard::models::SystemVersion) -> Check {
+/// The engine line from the version endpoint: its name, release and API version (and
+/// `rootless` for rootless Podman), failed when the API is older than the lab needs.
+fn engine_found(v: &bollard::models::SystemVersion, rootless: bool) -> Check {
     let kind = EngineKind::of(v);
     let api = v.api_version.clone().unwrap_or_default();
     let found = format!(
-        "{} {} (API {api})",
+        "{} {} (API {api}{})",
         kind.name(),
-        v.version.clone().unwrap_or_default()
+        v.version.clone().unwrap_or_default(),
+        if rootless { ", rootless" } else { "" }
     );
     if !api_too_old(&api) {
         return Check::ok("engine", found);
@@ -500,14 +501,16 @@ mod tests {
 
     #[test]
     fn the_engine_is_named_from_its_components() {
-        let docker = engine_found(&version_answer("Engine", "20.10.24+dfsg1", "1.41"));
+        let docker = engine_found(&version_answer("Engine", "20.10.24+dfsg1", "1.41"), false);
         assert_eq!(
             docker,
             Check::ok("engine", "Docker Engine 20.10.24+dfsg1 (API 1.41)")
         );
-        let podman = engine_found(&version_answer("Podman Engine", "4.3.1", "1.41"));
+        let podman = engine_found(&version_answer("Podman Engine", "4.3.1", "1.41"), false);
         assert_eq!(podman, Check::ok("engine", "Podman 4.3.1 (API 1.41)"));
-        let old = engine_found(&version_answer("Podman Engine", "3.0.1", "1.40"));
+        let rootless = engine_found(&version_answer("Podman Engine", "4.3.1", "1.41"), true);
+        assert_eq!(rootless.found, "Podman 4.3.1 (API 1.41, rootless)");
+        let old = engine_found(&version_answer("Podman Engine", "3.0.1", "1.40"), false);
         assert_eq!(old.status, Status::Fail);
         assert_eq!(
             old.fix.as_deref(),
