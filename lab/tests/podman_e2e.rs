@@ -239,7 +239,7 @@ fn exec(name: &str, node: &str, script: &str) -> String {
     ok(&["exec", "--name", name, node, "--", "sh", "-c", script])
 }
 
-/// The node's status row (`lab status --json`).
+/// The lab's status (`lab status --json`).
 fn status(name: &str) -> serde_json::Value {
     serde_json::from_str(&ok(&["status", "--name", name, "--json"])).expect("status JSON")
 }
@@ -453,7 +453,7 @@ fn context(
 /// tags, removed after.
 async fn image_path(engine: &Engine) {
     let kind = engine.kind().name();
-    let suffix = format!("{}-{}", std::process::id(), kind.len());
+    let suffix = format!("{}-{:?}", std::process::id(), engine.kind()).to_lowercase();
     let base = format!("pglab-e2e/base:probe-{suffix}");
     let build = format!("pglab-e2e/build:probe-{suffix}");
     let changes = [
