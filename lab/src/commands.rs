@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::path::PathBuf;
 
 use crate::cluster::{self, status, up, Lab, LabLayout};
-use crate::docker::Engine;
+use crate::docker::{Engine, EngineKind};
 use crate::error::{Error, Result};
 use crate::image::build::{self, ImageOptions, Images};
 use crate::pg::{ArchiveCommand, Dialect, RestoreCommand, Topology};
@@ -487,10 +487,16 @@ pub async fn status(name: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `docker exec` with the terminal attached (psql and shells need a TTY; bollard's attach
-/// would re-implement what the docker CLI already does well).
-fn docker_exec_interactive(container: &str, user: User, argv: &[String]) -> Result<NodeExit> {
-    let mut cmd = std::process::Command::new("docker");
+/// `docker exec` (or `podman exec`) with the terminal attached (psql and shells need a TTY;
+/// bollard's attach would re-implement what the engine's CLI already does well).
+fn exec_interactive(
+    engine: &Engine,
+    container: &str,
+    user: User,
+    argv: &[String],
+) -> Result<NodeExit> {
+    let kind = engine.kind();
+    let mut cmd = kind.cli();
     cmd.arg("exec").arg("-i");
     if std::io::stdin().is_terminal() {
         cmd.arg("-t");
@@ -507,8 +513,12 @@ fn docker_exec_interactive(container: &str, user: User, argv: &[String]) -> Resu
     }
     cmd.arg(container).args(argv);
     let status = cmd.status().map_err(|e| {
+        let client = match kind {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+        };
         Error::Lab(format!(
-            "running the docker CLI for an interactive session: {e} (install the docker client, or use `lab exec`)"
+            "running the {client} CLI for an interactive session: {e} (install the {client} client, or use `lab exec`)"
         ))
     })?;
     if status.success() {
@@ -520,18 +530,23 @@ fn docker_exec_interactive(container: &str, user: User, argv: &[String]) -> Resu
 
 /// `lab psql NODE [-- ARGS]`: exits as psql did.
 pub async fn psql(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
-    let (_, lab) = find(&at.name).await?;
+    let (engine, lab) = find(&at.name).await?;
     let node = lab.node(&at.node)?;
     let mut argv = vec!["psql".to_string()];
     argv.extend(args.iter().cloned());
-    docker_exec_interactive(&node.container, User::Postgres, &argv)
+    exec_interactive(&engine, &node.container, User::Postgres, &argv)
 }
 
 /// `lab shell NODE`: exits as the shell did.
 pub async fn shell(at: &NodeConfig) -> Result<NodeExit> {
-    let (_, lab) = find(&at.name).await?;
+    let (engine, lab) = find(&at.name).await?;
     let node = lab.node(&at.node)?;
-    docker_exec_interactive(&node.container, at.user, &["bash".into(), "-l".into()])
+    exec_interactive(
+        &engine,
+        &node.container,
+        at.user,
+        &["bash".into(), "-l".into()],
+    )
 }
 
 /// `lab exec NODE -- CMD`: prints the command's output and exits with its code.
@@ -642,7 +657,8 @@ pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
         )));
     }
     if follow {
-        return docker_exec_interactive(
+        return exec_interactive(
+            &engine,
             &node.container,
             User::Postgres,
             &["tail".into(), "-n".into(), "+1".into(), "-F".into(), file],

@@ -1,4 +1,5 @@
-//! The one place that talks to the Docker Engine.
+//! The one place that talks to the engine: the Docker Engine, or Podman's Docker-compatible
+//! API service (`podman system service`), told apart by [`EngineKind`].
 //!
 //! Everything the lab creates carries the [`MANAGED_LABEL`] label (and the lab's name where it
 //! belongs to one lab), so that `lab down` finds it again after a crash. Errors name the
@@ -6,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -22,11 +24,82 @@ pub const LAYER_LABEL: &str = "io.pglab.layer";
 /// Label with an image's content key.
 pub const KEY_LABEL: &str = "io.pglab.key";
 
+/// Which engine answers at the endpoint. Both speak the Docker API; where Podman's answers
+/// differ, the code that meets the difference asks [`Engine::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// The Docker Engine (dockerd).
+    Docker,
+    /// Podman's API service (`podman system service`, or its `podman.socket` unit).
+    Podman,
+}
+
+/// The kind of the engine this process connected to (one per process), for messages written
+/// where no [`Engine`] is at hand.
+static CONNECTED: OnceLock<EngineKind> = OnceLock::new();
+
+impl EngineKind {
+    /// The engine's name in messages and in `lab doctor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "Docker Engine",
+            EngineKind::Podman => "Podman",
+        }
+    }
+
+    /// Tells the engine from its version endpoint: Podman lists its own component as
+    /// "Podman Engine" (the Docker Engine's is "Engine").
+    pub fn of(version: &bollard::models::SystemVersion) -> EngineKind {
+        let podman = version
+            .components
+            .iter()
+            .flatten()
+            .any(|c| c.name.starts_with("Podman"));
+        if podman {
+            EngineKind::Podman
+        } else {
+            EngineKind::Docker
+        }
+    }
+
+    /// Before any answer: the kind the endpoint's address suggests (Podman's sockets are
+    /// `…/podman/podman.sock`), for the messages about an engine that cannot be reached.
+    pub fn expected() -> EngineKind {
+        if endpoint().contains("podman") {
+            EngineKind::Podman
+        } else {
+            EngineKind::Docker
+        }
+    }
+
+    /// The engine's own command-line client, for the interactive sessions the lab hands over
+    /// to it (a terminal attached): `docker` (which honours `DOCKER_HOST`), or Podman's
+    /// `podman --remote` at the same endpoint.
+    pub fn cli(self) -> std::process::Command {
+        match self {
+            EngineKind::Docker => std::process::Command::new("docker"),
+            EngineKind::Podman => {
+                let mut cmd = std::process::Command::new("podman");
+                cmd.args(["--remote", "--url", &endpoint()]);
+                cmd
+            }
+        }
+    }
+
+    /// The kind of the engine this process connected to, or else the one expected.
+    pub fn current() -> EngineKind {
+        CONNECTED
+            .get()
+            .copied()
+            .unwrap_or_else(EngineKind::expected)
+    }
+}
+
 /// A failed engine operation.
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
     /// The engine cannot be reached at all.
-    #[error("cannot reach the Docker Engine ({endpoint}): {source}. Is the daemon running and is this user allowed to use it?")]
+    #[error("cannot reach the {} ({endpoint}): {source}. Is the {} running and is this user allowed to use it?", EngineKind::expected().name(), match EngineKind::expected() { EngineKind::Docker => "daemon", EngineKind::Podman => "API service" })]
     Unreachable {
         /// Where we looked.
         endpoint: String,
@@ -73,13 +146,22 @@ pub fn describe(e: &bollard::errors::Error) -> String {
                 root = next;
             }
             format!(
-                "the Docker Engine ({}) stopped answering: {root}",
+                "the {} ({}) stopped answering: {root}",
+                EngineKind::current().name(),
                 endpoint()
             )
         }
+        other if other.to_string().contains(NO_CONTAINER_INIT) => format!(
+            "{other} (Podman runs the node's init from catatonit: install it, e.g. apt-get install catatonit, or set init_path = \"/usr/bin/tini\" under [containers] in /etc/containers/containers.conf)"
+        ),
         other => other.to_string(),
     }
 }
+
+/// Podman's answer when a container asks for an init (every node does) and the init it is
+/// configured with is not installed: Debian's podman recommends catatonit, tini or dumb-init
+/// but runs catatonit only.
+const NO_CONTAINER_INIT: &str = "container-init binary not found";
 
 /// A connection to the engine.
 ///
@@ -93,6 +175,8 @@ pub fn describe(e: &bollard::errors::Error) -> String {
 pub struct Engine {
     docker: Docker,
     patient: Docker,
+    kind: EngineKind,
+    rootless: bool,
 }
 
 /// How long the engine may take to answer a request (`LAB_ENGINE_TIMEOUT` seconds, else 120).
@@ -128,9 +212,38 @@ impl Engine {
                 })
             })?
             .map_err(unreachable)?;
+        let version = docker.version().await.map_err(unreachable)?;
+        let kind = EngineKind::of(&version);
+        let _ = CONNECTED.set(kind);
+        let rootless = match kind {
+            EngineKind::Docker => false,
+            EngineKind::Podman => docker
+                .info()
+                .await
+                .map_err(unreachable)?
+                .security_options
+                .is_some_and(|o| o.iter().any(|o| o == "name=rootless")),
+        };
         // Builds and imports stream hundreds of megabytes before the engine answers.
         let patient = docker.clone().with_timeout(Duration::from_secs(4 * 3600));
-        Ok(Engine { docker, patient })
+        Ok(Engine {
+            docker,
+            patient,
+            kind,
+            rootless,
+        })
+    }
+
+    /// Which engine this is.
+    pub fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    /// Whether it is rootless Podman (its containers run in the user's own user namespace).
+    /// The Docker Engine is taken as rootful: the lab does nothing differently for rootless
+    /// Docker.
+    pub fn rootless(&self) -> bool {
+        self.rootless
     }
 
     /// The underlying client, for modules that need calls this wrapper does not offer; its
@@ -172,19 +285,21 @@ impl Engine {
             .and_then(|i| i.size)
     }
 
-    /// Imports a root filesystem tarball (streamed) as `repo:tag` with Dockerfile-style
-    /// `changes` (`ENV`, `LABEL`, `CMD`).
+    /// Imports a root filesystem tarball (streamed) as `reference` (`repo:tag`) with
+    /// Dockerfile-style `changes` (`ENV`, `LABEL`, `CMD`).
+    ///
+    /// The whole reference goes in the `repo` parameter: Podman's compat API ignores `tag` on
+    /// an import from source and would name the image `…:latest` (podman issue 18597); the
+    /// Docker Engine reads a tag in `repo` as its own.
     pub async fn import_rootfs(
         &self,
-        repo: &str,
-        tag: &str,
+        reference: &str,
         changes: Vec<String>,
         body: impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     ) -> Result<(), DockerError> {
         let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
             .from_src("-")
-            .repo(repo)
-            .tag(tag)
+            .repo(reference)
             .changes(changes)
             .build();
         let mut stream =
@@ -193,13 +308,13 @@ impl Engine {
         while let Some(item) = stream.next().await {
             let info = item.map_err(|source| DockerError::Op {
                 op: "import",
-                target: format!("{repo}:{tag}"),
+                target: reference.to_string(),
                 source,
             })?;
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
                 return Err(DockerError::Op {
                     op: "import",
-                    target: format!("{repo}:{tag}"),
+                    target: reference.to_string(),
                     source: bollard::errors::Error::DockerStreamError { error: err },
                 });
             }
@@ -344,6 +459,21 @@ impl Drop for ChannelWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_container_init_says_what_to_install() {
+        let e = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "container-init binary not found on the host: stat /usr/libexec/podman/catatonit: no such file or directory".into(),
+        };
+        let said = describe(&e);
+        assert!(said.contains("apt-get install catatonit"), "{said}");
+        let other = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "no such container".into(),
+        };
+        assert!(!describe(&other).contains("catatonit"));
+    }
 
     #[test]
     fn build_output_loses_its_colours_not_its_text() {

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::docker::Engine;
+use crate::docker::{Engine, EngineKind};
 use crate::error::{Error, Result};
 use crate::image::build::{choose_base, debian_sources, is_root, which, ImageOptions};
 use crate::image::Base;
@@ -152,41 +152,63 @@ pub async fn run(opts: &ImageOptions) -> Result<()> {
     verdict(&checks)
 }
 
-/// The engine answers, and its version; also where it keeps images.
+/// The engine answers, which one it is and its version; also where it keeps images.
 async fn engine() -> (Check, Option<String>) {
-    let fix =
-        "start the Docker Engine (systemctl start docker), or point DOCKER_HOST at its socket";
     let engine = match Engine::connect().await {
         Ok(e) => e,
-        Err(e) => return (Check::bad("engine", Status::Fail, e.to_string(), fix), None),
+        Err(e) => {
+            let fix = start_engine(EngineKind::expected());
+            return (Check::bad("engine", Status::Fail, e.to_string(), fix), None);
+        }
     };
     let version = engine.client().version().await;
     let info = engine.client().info().await.ok();
     let root = info.and_then(|i| i.docker_root_dir);
     match version {
-        Ok(v) => {
-            let api = v.api_version.unwrap_or_default();
-            let found = format!(
-                "Docker Engine {} (API {api})",
-                v.version.unwrap_or_default()
-            );
-            let check = if api_too_old(&api) {
-                Check::bad(
-                    "engine",
-                    Status::Fail,
-                    found,
-                    "upgrade to Docker Engine 20.10 (API 1.41) or later",
-                )
-            } else {
-                Check::ok("engine", found)
-            };
-            (check, root)
-        }
+        Ok(v) => (engine_found(&v, engine.rootless()), root),
         Err(e) => (
-            Check::bad("engine", Status::Fail, crate::docker::describe(&e), fix),
+            Check::bad(
+                "engine",
+                Status::Fail,
+                crate::docker::describe(&e),
+                start_engine(engine.kind()),
+            ),
             root,
         ),
     }
+}
+
+/// How to start an engine of this kind.
+fn start_engine(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Docker => {
+            "start the Docker Engine (systemctl start docker), or point DOCKER_HOST at its socket"
+        }
+        EngineKind::Podman => {
+            "start Podman's API service (systemctl enable --now podman.socket, or `podman system service --time=0`), or point DOCKER_HOST at its socket"
+        }
+    }
+}
+
+/// The engine line from the version endpoint: its name, release and API version (and
+/// `rootless` for rootless Podman), failed when the API is older than the lab needs.
+fn engine_found(v: &bollard::models::SystemVersion, rootless: bool) -> Check {
+    let kind = EngineKind::of(v);
+    let api = v.api_version.clone().unwrap_or_default();
+    let found = format!(
+        "{} {} (API {api}{})",
+        kind.name(),
+        v.version.clone().unwrap_or_default(),
+        if rootless { ", rootless" } else { "" }
+    );
+    if !api_too_old(&api) {
+        return Check::ok("engine", found);
+    }
+    let fix = match kind {
+        EngineKind::Docker => "upgrade to Docker Engine 20.10 (API 1.41) or later",
+        EngineKind::Podman => "upgrade to Podman 4 (API 1.41) or later",
+    };
+    Check::bad("engine", Status::Fail, found, fix)
 }
 
 /// Whether an engine API version is older than 20.10's (1.41).
@@ -463,6 +485,36 @@ mod tests {
             text,
             "✔ engine       Docker Engine 20.10.24 (API 1.41)\n\
              ✘ debootstrap  not installed → apt-get install debootstrap\n"
+        );
+    }
+
+    /// The version endpoint's answer, as the two engines give it (trimmed).
+    fn version_answer(component: &str, version: &str, api: &str) -> bollard::models::SystemVersion {
+        serde_json::from_value(serde_json::json!({
+            "Platform": { "Name": "" },
+            "Components": [{ "Name": component, "Version": version }],
+            "Version": version,
+            "ApiVersion": api,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_engine_is_named_from_its_components() {
+        let docker = engine_found(&version_answer("Engine", "20.10.24+dfsg1", "1.41"), false);
+        assert_eq!(
+            docker,
+            Check::ok("engine", "Docker Engine 20.10.24+dfsg1 (API 1.41)")
+        );
+        let podman = engine_found(&version_answer("Podman Engine", "4.3.1", "1.41"), false);
+        assert_eq!(podman, Check::ok("engine", "Podman 4.3.1 (API 1.41)"));
+        let rootless = engine_found(&version_answer("Podman Engine", "4.3.1", "1.41"), true);
+        assert_eq!(rootless.found, "Podman 4.3.1 (API 1.41, rootless)");
+        let old = engine_found(&version_answer("Podman Engine", "3.0.1", "1.40"), false);
+        assert_eq!(old.status, Status::Fail);
+        assert_eq!(
+            old.fix.as_deref(),
+            Some("upgrade to Podman 4 (API 1.41) or later")
         );
     }
 

@@ -18,14 +18,15 @@ use ipnet::Ipv4Net;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, Mount,
-    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 
-use crate::docker::{DockerError, Engine, LAB_LABEL, MANAGED_LABEL};
+use crate::docker::{DockerError, Engine, EngineKind, LAB_LABEL, MANAGED_LABEL};
 use crate::error::{Error, Result};
 use crate::pg::Topology;
 pub use node::{Node, Output, OutputCap};
@@ -252,7 +253,8 @@ pub async fn down_after(engine: &Engine, lab: &str, cause: Error) -> Error {
 /// The error for a lab that could not be removed after `what`.
 pub fn not_removed(lab: &str, what: &str, e: &Error) -> Error {
     Error::Lab(format!(
-        "{what}\nand lab `{lab}` could not be removed: {e}\nonce the Docker Engine answers again, `lab down --name {lab}` removes it"
+        "{what}\nand lab `{lab}` could not be removed: {e}\nonce the {} answers again, `lab down --name {lab}` removes it",
+        crate::docker::EngineKind::current().name()
     ))
 }
 
@@ -429,6 +431,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
             network_mode: Some(network.clone()),
             privileged: Some(false),
             port_bindings,
+            ulimits: node_ulimits(engine),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -459,6 +462,26 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
         name: node.clone(),
         container: name,
         addr: addr.clone(),
+    })
+}
+
+/// The open-file and process limits a node asks for: none on the Docker Engine (its containers
+/// get the engine's own) and on rootless Podman (it caps its defaults at its own limits). Rootful
+/// Podman sets 1048576 open files and 4194304 processes unless told otherwise, and where the
+/// engine may not raise its own hard limits (no `CAP_SYS_RESOURCE`: some sandboxes and CI
+/// containers) the node fails to start ("error setting rlimit"): on rootful Podman a node gets
+/// 4096 open files and 8192 processes, far above what a node's PostgreSQL uses.
+fn node_ulimits(engine: &Engine) -> Option<Vec<ResourcesUlimits>> {
+    let rootful_podman = engine.kind() == EngineKind::Podman && !engine.rootless();
+    rootful_podman.then(|| {
+        [("nofile", 4096), ("nproc", 8192)]
+            .into_iter()
+            .map(|(name, limit)| ResourcesUlimits {
+                name: Some(name.into()),
+                soft: Some(limit),
+                hard: Some(limit),
+            })
+            .collect()
     })
 }
 

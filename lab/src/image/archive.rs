@@ -212,16 +212,22 @@ pub async fn load(engine: &Engine, path: &Path) -> Result<Vec<String>, ArchiveEr
                 failed(bollard::errors::Error::DockerStreamError { error: message }).into(),
             );
         }
-        if let Some(tag) = info
-            .stream
-            .as_deref()
-            .and_then(|s| s.trim().strip_prefix("Loaded image: "))
-        {
-            loaded.push(tag.to_string());
+        if let Some(stream) = info.stream.as_deref() {
+            loaded.extend(loaded_tags(stream));
         }
     }
     let _ = reader.await;
     Ok(loaded)
+}
+
+/// The tags a line of the engine's load output names: the Docker Engine says `Loaded image:
+/// TAG` once per image, Podman once for all of them, the tags joined by commas (and qualified:
+/// `localhost/pglab/node:…`, which Podman finds again by the short name).
+fn loaded_tags(line: &str) -> Vec<String> {
+    line.trim()
+        .strip_prefix("Loaded image: ")
+        .map(|tags| tags.split(',').map(|t| t.trim().to_string()).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -261,6 +267,19 @@ mod tests {
 
     fn v(s: &str) -> PgVersion {
         s.parse().expect("a version")
+    }
+
+    #[test]
+    fn loaded_tags_are_read_from_either_engine() {
+        assert_eq!(
+            loaded_tags("Loaded image: pglab/node:15.18-k\n"),
+            ["pglab/node:15.18-k"]
+        );
+        assert_eq!(
+            loaded_tags("Loaded image: localhost/pglab/node:9.3.5-k,localhost/pglab/base:b"),
+            ["localhost/pglab/node:9.3.5-k", "localhost/pglab/base:b"]
+        );
+        assert!(loaded_tags("sha256:0123").is_empty());
     }
 
     #[test]

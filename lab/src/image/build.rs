@@ -11,7 +11,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::progress::{self, BuildProgress};
 use super::{Base, BuildInputs, Family, NODE_INIT};
 use crate::apt::{self, AptSource};
-use crate::docker::{ChannelWriter, DockerError, Engine, KEY_LABEL, LAYER_LABEL, MANAGED_LABEL};
+use crate::docker::{
+    ChannelWriter, DockerError, Engine, EngineKind, KEY_LABEL, LAYER_LABEL, MANAGED_LABEL,
+};
 use crate::tarball::{self, Tarball, TarballError, TarballRequest};
 use crate::ui::{Task, Ui};
 use crate::version::PgVersion;
@@ -497,7 +499,7 @@ impl MakeWatch {
         if let Some(&n) = self.listed.get() {
             self.progress.expect(n);
         }
-        if line.starts_with("Step ") {
+        if line.starts_with("Step ") || line.starts_with("STEP ") {
             task.say(line, true);
         }
         if !self.progress.line(line) {
@@ -775,11 +777,40 @@ async fn debootstrap_base(
     let mut sorted: Vec<_> = labels.iter().collect();
     sorted.sort();
     changes.extend(sorted.into_iter().map(|(k, v)| format!("LABEL {k}={v}")));
-    let (repo, t) = tag.split_once(':').unwrap_or((tag, "latest"));
-    let result = engine.import_rootfs(repo, t, changes, body).await;
+    let logs = cache_dir.join("logs");
+    let result = import_rootfs(engine, tag, changes, body, &logs, |l| task.say(l, false)).await;
     let _ = producer.await;
-    result?;
-    Ok(())
+    result
+}
+
+/// Imports a root filesystem (streamed) as `tag` with Dockerfile-style `changes` (`ENV`,
+/// `LABEL`, `CMD`).
+///
+/// The Docker Engine applies the changes as it imports. Podman's compat API takes each value of
+/// `changes` as one instruction, and bollard sends them as one value, joined by newlines, as the
+/// Docker Engine reads them: the first instruction would swallow the others (`ENV PATH=…\nENV
+/// LANG=…`, no labels). On Podman the root filesystem is imported bare under a temporary tag,
+/// the changes are applied by a build `FROM` it (they add no layer), and the temporary tag is
+/// removed; the build's log goes to `logs` and its lines to `line`.
+pub async fn import_rootfs(
+    engine: &Engine,
+    tag: &str,
+    changes: Vec<String>,
+    body: impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
+    logs: &Path,
+    line: impl FnMut(&str),
+) -> Result<(), ImageError> {
+    if engine.kind() == EngineKind::Docker {
+        return Ok(engine.import_rootfs(tag, changes, body).await?);
+    }
+    let bare = format!("{tag}-rootfs");
+    engine.import_rootfs(&bare, Vec::new(), body).await?;
+    let dockerfile = format!("FROM {bare}\n{}\n", changes.join("\n"));
+    let files = vec![("Dockerfile".to_string(), FileSource::Text(dockerfile))];
+    std::fs::create_dir_all(logs).map_err(io(format!("creating {}", logs.display())))?;
+    let built = build_from(engine, tag, HashMap::new(), files, logs, line).await;
+    super::remove_tags(engine, &[bare]).await?;
+    built
 }
 
 /// Adds a root filesystem to a tar archive, leaving out the contents of the pseudo file systems
