@@ -136,6 +136,7 @@ pub fn spec(ctx: &Context, node: &str, action: &Action) -> Result<Spec, RenderEr
         Action::MakeStandby {
             of,
             latest_timeline,
+            ..
         } => standby_settings(ctx, node, of, *latest_timeline)?,
         Action::Pitr { target_time, .. } => pitr_settings(d, node, &ctx.render(target_time)?),
         Action::Load {
