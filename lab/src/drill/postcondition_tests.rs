@@ -71,6 +71,7 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
     let standby = Action::MakeStandby {
         of: NodeRef::Node("node1".into()),
         latest_timeline: true,
+        restore: None,
     };
     let on93 = checks("9.3.5", "node2", &standby);
     let setting = |c: &Check| match c {
