@@ -11,6 +11,7 @@ pub mod render;
 pub mod report;
 pub mod runbook;
 pub mod runner;
+pub mod script;
 pub mod shard;
 pub mod suite;
 pub mod suite_index;

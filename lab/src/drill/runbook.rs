@@ -15,6 +15,16 @@ use crate::pg::{self, ArchiveCommand, Dialect, RestoreCommand, Topology};
 use crate::scenario::{self, Drill, NodeRef, StepKind};
 use crate::version::PgVersion;
 
+/// How a runbook is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The procedure as text, prompts and files (the default).
+    #[default]
+    Text,
+    /// A bash script run from an operator host ([`super::script`]).
+    Sh,
+}
+
 /// What a runbook is printed for.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -105,7 +115,7 @@ fn setup(dialect: &Dialect, opts: &Options) -> String {
 
 /// The variables a runbook renders with: built-ins, `today` as the document's `YYYYMMDD`, the
 /// profile's values; captures stay `${name}`.
-fn context(drill: &Drill, dialect: Dialect, opts: &Options) -> Context {
+pub(super) fn context(drill: &Drill, dialect: Dialect, opts: &Options) -> Context {
     let mut vars = builtin_vars(&dialect, &opts.topo, &opts.version.to_string(), "runs");
     vars.insert("today".into(), "YYYYMMDD".into());
     if let Some(values) = drill.profiles.get(&opts.profile) {
