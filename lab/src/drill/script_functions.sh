@@ -19,6 +19,12 @@ addr_of() {
   esac
 }
 
+# fill TEXT: TEXT with @NODE1@ and @NODE2@ as the servers' addresses.
+fill() {
+  local text=${1//@NODE1@/$NODE1}
+  printf '%s\n' "${text//@NODE2@/$NODE2}"
+}
+
 # step N NODE TITLE: the step that runs now, as FAIL and PAUSE lines name it.
 step() {
   STEP=$1 STEP_NODE=$2 STEP_TITLE=$3
@@ -68,9 +74,7 @@ on() {
   local node=$1 user=$2 host block shell=bash
   shift 2
   host=$(addr_of "$node")
-  block=$(cat)
-  block=${block//@NODE1@/$NODE1}
-  block=${block//@NODE2@/$NODE2}
+  block=$(fill "$(cat)")
   if [ "$user" != root ]; then shell="su - $PGOSUSER -c 'bash -s'"; fi
   {
     # shellcheck disable=SC2016 # expanded on the server
@@ -99,12 +103,16 @@ psql_on() {
 
 # check_eq SEEN WANT WHAT: SEEN is WANT.
 check_eq() {
-  if [ "$1" != "$2" ]; then fail "$3: $2" "$1"; fi
+  local want
+  want=$(fill "$2")
+  if [ "$1" != "$want" ]; then fail "$3: $want" "$1"; fi
 }
 
 # check_match OUTPUT REGEX: a line of OUTPUT matches REGEX.
 check_match() {
-  if ! grep -Eq -- "$2" <<< "$1"; then fail "output matching /$2/" "$1"; fi
+  local re
+  re=$(fill "$2")
+  if ! grep -Eq -- "$re" <<< "$1"; then fail "output matching /$re/" "$1"; fi
 }
 
 # write_file NODE PATH [VAR...] / append_file: the text on stdin into PATH on NODE, as postgres;
@@ -222,7 +230,8 @@ wait_isready() {
 
 # wait_sql NODE DB WANT SECONDS [VAR...]: waits at most SECONDS for the SQL on stdin to return WANT.
 wait_sql() {
-  local node=$1 db=$2 want=$3 seconds=$4 sql seen end
+  local node=$1 db=$2 want seconds=$4 sql seen end
+  want=$(fill "$3")
   shift 4
   sql=$(cat)
   end=$((SECONDS + seconds))
@@ -257,7 +266,7 @@ expect_monitor() {
   shift 2
   if [ -z "$MONITOR_FILE" ]; then fail "a monitor (this drill has none)" "none"; fi
   seen=$(tail -n +$((from + 1)) "$MONITOR_FILE" |
-    awk -v n="$node" '$1 == n && $2 != last { printf "%s ", $2; last = $2 }')
+    awk -v n="$node" -v last=none '$1 == n && $2 != last { printf "%s ", $2; last = $2 }')
   if ! awk -v want="$*" -v seen="$seen" 'BEGIN { nw = split(want, w, " "); ns = split(seen, s, " ");
       i = 1; for (j = 1; j <= ns && i <= nw; j++) if (s[j] == w[i]) i++; exit !(i > nw) }'; then
     fail "pg_isready of $node going through $* in this order" "${seen:-nothing}"
@@ -266,9 +275,7 @@ expect_monitor() {
 
 # pause TEXT: the operator does TEXT by hand (a physical fault), then presses Enter.
 pause() {
-  local text=${1//@NODE1@/$NODE1}
-  text=${text//@NODE2@/$NODE2}
-  echo "PAUSE step $STEP: $text, then press Enter"
+  echo "PAUSE step $STEP: $(fill "$1"), then press Enter"
   read -r _ || fail "Enter after the pause" "the end of the input"
 }
 
