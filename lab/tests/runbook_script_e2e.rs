@@ -149,7 +149,7 @@ async fn script_passes(pg: Pg, drill: &str, lab: &'static str, net: u8) -> (Scri
     let script = export(drill, pg, dir.path());
     let run = run_script(&script, lab, net, dir.path());
     eprintln!(
-        "runbook script {drill} on {:?}: {:.0} s",
+        "runbook script {drill} on {}: {:.0} s",
         pg.version(),
         run.seconds
     );

@@ -10,6 +10,7 @@ pub mod explain;
 pub mod render;
 pub mod report;
 pub mod runbook;
+mod runbook_lines;
 pub mod runner;
 pub mod script;
 pub mod shard;

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use super::render::{self, Context};
 use super::runbook::{self, Options};
-use crate::fault::{FaultOp, NodeOp};
+use super::runbook_lines;
 use crate::pg::{self, Dialect};
 use crate::plan::{quote, Action as PlanAction, Step as PlanStep, User};
 use crate::scenario::{self, Action, Drill, NodeRef, Step, StepKind, WaitFor};
@@ -59,7 +59,7 @@ fn header(drill: &Drill, opts: &Options) -> String {
          #   FAIL step N (node1 ADDRESS): expected ..., seen ...\n\
          # A physical fault (power, cable) stops at a line `PAUSE step N: ...`: do it, press Enter.\n\
          # In a block, {ADDR1} and {ADDR2} stand for $NODE1 and $NODE2.\n\
-         set -euo pipefail\n\n\
+         set -Eeuo pipefail\n\n\
          NODE1=${{NODE1:-{addr1}}}   # node1, the master at the start\n\
          NODE2=${{NODE2:-{addr2}}}   # node2, the slave at the start\n\
          PGBIN=${{PGBIN:-/usr/local/pgsql/bin}}\n\
@@ -92,6 +92,17 @@ fn begin(drill: &Drill, _d: &Dialect) -> String {
         ));
     }
     out
+}
+
+/// What a `run` step checks and keeps.
+struct RunChecks {
+    background: bool,
+    /// The exit status that passes (`None`: any).
+    exit: Option<i64>,
+    /// A regex the output (both streams) must match.
+    output: Option<String>,
+    /// The variable the output goes into.
+    capture: Option<String>,
 }
 
 /// The generator's state as it walks the drill.
@@ -172,10 +183,15 @@ impl Gen {
                 expect_output,
                 background,
             } => {
+                let checks = RunChecks {
+                    background: *background,
+                    exit: *expect_exit,
+                    output: expect_output.as_ref().map(|e| self.regex(e)),
+                    capture: step.capture.clone(),
+                };
                 for t in targets {
                     let cmd = self.ctx.render_shell(command).unwrap_or_else(|_| command.raw.clone());
-                    let out = expect_output.as_ref().map(|e| self.regex(e));
-                    self.run(t, *user, &cmd, *background, *expect_exit, out.as_deref());
+                    self.run(t, *user, &cmd, &checks);
                 }
             }
             StepKind::Sql {
@@ -284,34 +300,49 @@ impl Gen {
         self.push(format!("\n{end}"));
     }
 
-    fn run(
-        &mut self,
-        node: &str,
-        user: User,
-        cmd: &str,
-        background: bool,
-        exit: Option<i64>,
-        output: Option<&str>,
-    ) {
-        let on = format!("on {node} {}", user.name());
-        if background {
+    /// A command on `node`: in the background, or checked (exit status, output), its output
+    /// captured if the step captures it; the captured values it uses are passed to it.
+    fn run(&mut self, node: &str, user: User, cmd: &str, run: &RunChecks) {
+        let (cmd, vars) = self.shell_text(cmd);
+        let on = format!("on {node} {}{}", user.name(), var_args(&vars));
+        if run.background {
             self.push("# in the background: started now, stopped when the script ends");
-            self.block(&format!("background {node} {}", user.name()), cmd);
+            self.block(&format!("background {node} {}", user.name()), &cmd);
             return;
         }
-        match (exit, output) {
-            (Some(0), None) => self.block(&on, cmd),
+        match (run.exit, &run.output, &run.capture) {
+            (Some(0), None, None) => self.block(&on, &cmd),
             _ => {
-                self.block(&format!("rc=0; out=$({on}"), cmd);
+                // The output a regex checks is both streams, as the runner's; a capture is stdout.
+                let both = if run.output.is_some() { " 2>&1" } else { "" };
+                self.block(&format!("rc=0; out=$({on}{both}"), &cmd);
                 self.push(") || rc=$?");
-                if let Some(code) = exit {
+                if let Some(code) = run.exit {
                     self.push(format!("check_eq \"$rc\" {code} \"exit status\""));
                 }
-                if let Some(re) = output {
+                if let Some(re) = &run.output {
                     self.push(format!("check_match \"$out\" {}", quote(re)));
+                }
+                if let Some(name) = &run.capture {
+                    self.push(format!("{name}=$out; echo \"{name} = ${name}\""));
+                    self.captured.insert(name.clone());
                 }
             }
         }
+    }
+
+    /// A command with each captured `${name}` quoted as one word, and those names.
+    fn shell_text(&self, cmd: &str) -> (String, Vec<String>) {
+        let mut text = cmd.to_string();
+        let mut vars = Vec::new();
+        for name in &self.captured {
+            let placeholder = format!("${{{name}}}");
+            if text.contains(&placeholder) {
+                text = text.replace(&placeholder, &format!("\"${{{name}}}\""));
+                vars.push(name.clone());
+            }
+        }
+        (text, vars)
     }
 
     fn sql(
@@ -369,8 +400,10 @@ impl Gen {
     fn commands(&mut self, step: &Step, targets: &[String]) {
         for t in targets {
             if let StepKind::Fault { name, heal } = &step.kind {
-                if let Some(op) = node_op(&self.ctx, t, name, *heal) {
-                    self.push(format!("pause {}", quote(&operator_instruction(op, t))));
+                if let Some(op) = runbook_lines::node_op(&self.ctx, t, name, *heal) {
+                    let addr = if t == "node1" { ADDR1 } else { ADDR2 };
+                    let text = runbook_lines::operator(op, t, addr);
+                    self.push(format!("pause {}", quote(&text)));
                     continue;
                 }
             }
@@ -471,26 +504,6 @@ fn moves_data(kind: &StepKind) -> bool {
 }
 
 
-/// The container operation a fault is, if it is one (then the operator does it by hand).
-fn node_op(ctx: &Context, node: &str, name: &str, heal: bool) -> Option<NodeOp> {
-    let fault: crate::fault::Fault = name.parse().ok()?;
-    match fault.op(&ctx.dialect, node, heal).ok()? {
-        FaultOp::Node(op) => Some(op),
-        FaultOp::Commands(_) => None,
-    }
-}
-
-/// What the operator does for a physical fault, in a DBA's words.
-pub fn operator_instruction(op: NodeOp, node: &str) -> String {
-    let addr = if node == "node1" { ADDR1 } else { ADDR2 };
-    match op {
-        NodeOp::Kill => format!("cut the power of {node} ({addr}) now (pull the plug, no shutdown)"),
-        NodeOp::Start => format!("power {node} ({addr}) back on; do not start PostgreSQL"),
-        NodeOp::Disconnect => format!("pull {node}'s network cable ({addr}) now"),
-        NodeOp::Connect => format!("plug {node}'s network cable ({addr}) back in"),
-    }
-}
-
 /// The shell variable of a mark's log offset on `node`.
 fn mark_var(mark: &str) -> String {
     let clean: String = mark
@@ -516,7 +529,7 @@ fn var_args(vars: &[String]) -> String {
     vars.iter().map(|v| format!(" {v}")).collect()
 }
 
-fn seconds(d: std::time::Duration) -> String {
+pub(super) fn seconds(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     if ms % 1000 == 0 {
         (ms / 1000).to_string()
