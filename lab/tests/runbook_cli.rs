@@ -131,7 +131,11 @@ fn the_documented_drills_export_their_golden_scripts() {
     for drill in ["failover-switchback", "pitr-from-standby-backup"] {
         for version in ["9.3.25", "15.18"] {
             let script = runbook(&[drill, "--format", "sh", "--pg-version", version]);
-            assert_eq!(script, fixture(&format!("{drill}-{version}.sh")), "{drill} {version}");
+            assert_eq!(
+                script,
+                fixture(&format!("{drill}-{version}.sh")),
+                "{drill} {version}"
+            );
         }
     }
 }
@@ -181,7 +185,10 @@ fn text_runbooks_are_typeable_on_real_servers() {
                     "{drill}: {line}"
                 );
                 assert!(!line.trim_start().starts_with('/'), "{drill}: {line}");
-                assert!(!line.starts_with("mark `") && !line.starts_with("sleep "), "{drill}: {line}");
+                assert!(
+                    !line.starts_with("mark `") && !line.starts_with("sleep "),
+                    "{drill}: {line}"
+                );
                 assert!(!line.contains("repeat until"), "{drill}: {line}");
                 assert!(!line.contains("C.UTF-8"), "{drill}: {line}");
             }
@@ -189,7 +196,13 @@ fn text_runbooks_are_typeable_on_real_servers() {
         }
     }
     let fifteen = runbook(&["failover-switchback", "--pg-version", "15"]);
-    assert!(fifteen.contains("# cp postgresql-15.20.tar.bz2 /work/"), "{fifteen}");
+    assert!(
+        fifteen.contains("# cp postgresql-15.20.tar.bz2 /work/"),
+        "{fifteen}"
+    );
     let seventeen = runbook(&["failover-switchback", "--pg-version", "17.2"]);
-    assert!(seventeen.contains("$ gmake world-bin\n") && seventeen.contains("# gmake install-world-bin\n"));
+    assert!(
+        seventeen.contains("$ gmake world-bin\n")
+            && seventeen.contains("# gmake install-world-bin\n")
+    );
 }

@@ -100,8 +100,7 @@ fn release(version: &PgVersion) -> String {
     if version.is_exact() {
         return version.to_string();
     }
-    crate::tarball::newest_pinned(version)
-        .map_or_else(|| format!("{version}.Z"), |v| v.to_string())
+    crate::tarball::newest_pinned(version).map_or_else(|| format!("{version}.Z"), |v| v.to_string())
 }
 
 /// Chapters 1 and 5: installation, the pair, its checks, the ssh keys.

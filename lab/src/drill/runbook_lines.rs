@@ -93,12 +93,19 @@ pub fn lines(
         StepKind::ExpectLog { lines, since } => {
             let mut out = vec![format!(
                 "-- each grep must print a line (the log since {}):",
-                since.as_ref().map_or("the drill's start".into(), |m| format!("mark `{m}`"))
+                since
+                    .as_ref()
+                    .map_or("the drill's start".into(), |m| format!("mark `{m}`"))
             )];
             for t in targets {
                 for l in lines {
-                    let re = quote(&ctx.render_regex(l).unwrap_or_else(|_| l.raw.clone())).into_owned();
-                    out.push(format!("{}{} | grep -E -m1 -- {re}", on(t), log_since(since.as_deref(), &logs)));
+                    let re =
+                        quote(&ctx.render_regex(l).unwrap_or_else(|_| l.raw.clone())).into_owned();
+                    out.push(format!(
+                        "{}{} | grep -E -m1 -- {re}",
+                        on(t),
+                        log_since(since.as_deref(), &logs)
+                    ));
                 }
             }
             out
@@ -108,15 +115,24 @@ pub fn lines(
             if let WaitFor::Sql { sql, db, .. } = w {
                 let sql = ctx.render_sql(sql).unwrap_or_else(|_| sql.raw.clone());
                 out.extend(super::render::psql_lines(db, &sql));
-                out.push(format!("-- repeated until it returns the value, at most {seconds} s:"));
+                out.push(format!(
+                    "-- repeated until it returns the value, at most {seconds} s:"
+                ));
             }
             out.extend(targets.iter().map(|t| {
-                format!("{}{}", on(t), wait_loop(ctx, w, t, seconds, &logs, captured))
+                format!(
+                    "{}{}",
+                    on(t),
+                    wait_loop(ctx, w, t, seconds, &logs, captured)
+                )
             }));
             out
         }
         StepKind::ExpectMonitor { codes, of, .. } => {
-            let of = of.as_ref().and_then(|r| ctx.resolve(r)).or_else(|| targets.first().cloned())?;
+            let of = of
+                .as_ref()
+                .and_then(|r| ctx.resolve(r))
+                .or_else(|| targets.first().cloned())?;
             let want: Vec<String> = codes.iter().map(u8::to_string).collect();
             vec![format!(
                 "[{}] $ awk -F, '$1 != last {{ printf \"%s \", $1; last = $1 }} END {{ print \"\" }}' /var/tmp/watch-{of}.log   # the watch loop of {of} (chapter 3 step 0, its output kept with `| tee /var/tmp/watch-{of}.log`) must show {} in this order",
@@ -124,16 +140,28 @@ pub fn lines(
                 want.join(" ")
             )]
         }
-        StepKind::Action(a @ (Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. })) => {
-            targets.iter().flat_map(|t| ledger(ctx, a, t)).collect()
-        }
-        StepKind::Run { command, background: true, .. } => {
-            let cmd = ctx.render_shell(command).unwrap_or_else(|_| command.raw.clone());
+        StepKind::Action(
+            a @ (Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }),
+        ) => targets.iter().flat_map(|t| ledger(ctx, a, t)).collect(),
+        StepKind::Run {
+            command,
+            background: true,
+            ..
+        } => {
+            let cmd = ctx
+                .render_shell(command)
+                .unwrap_or_else(|_| command.raw.clone());
             let mut out = vec!["-- in the background: it returns at once; stop it with `kill $!` when the drill ends if it still runs".to_string()];
-            out.extend(targets.iter().map(|t| format!("{}( {cmd} ) > /var/tmp/step-{number}.log 2>&1 &", on(t))));
+            out.extend(
+                targets
+                    .iter()
+                    .map(|t| format!("{}( {cmd} ) > /var/tmp/step-{number}.log 2>&1 &", on(t))),
+            );
             out
         }
-        StepKind::Sql { sql, db, expect, .. } if step.capture.is_some() || expect.is_some() => {
+        StepKind::Sql {
+            sql, db, expect, ..
+        } if step.capture.is_some() || expect.is_some() => {
             let sql = ctx.render_sql(sql).unwrap_or_else(|_| sql.raw.clone());
             let value = psql_value(db, &sql, captured);
             let mut out = super::render::psql_lines(db, &sql);
@@ -153,8 +181,17 @@ pub fn lines(
             out
         }
         StepKind::Fault { name, heal } => {
-            let op = targets.iter().find_map(|t| node_op(ctx, t, name, *heal).map(|op| (op, t)))?;
-            vec![format!(">>> OPERATOR: {}; then go on", operator(op.0, op.1, &ctx.node(op.1).map(|n| n.address).unwrap_or_default()))]
+            let op = targets
+                .iter()
+                .find_map(|t| node_op(ctx, t, name, *heal).map(|op| (op, t)))?;
+            vec![format!(
+                ">>> OPERATOR: {}; then go on",
+                operator(
+                    op.0,
+                    op.1,
+                    &ctx.node(op.1).map(|n| n.address).unwrap_or_default()
+                )
+            )]
         }
         _ => return None,
     })
@@ -181,7 +218,14 @@ fn log_since(since: Option<&str>, logs: &str) -> String {
 }
 
 /// A bounded wait: at most `seconds` tries a second apart, then what was seen.
-fn wait_loop(ctx: &Context, w: &WaitFor, node: &str, seconds: u64, logs: &str, captured: &[String]) -> String {
+fn wait_loop(
+    ctx: &Context,
+    w: &WaitFor,
+    node: &str,
+    seconds: u64,
+    logs: &str,
+    captured: &[String],
+) -> String {
     let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     let (probe, want) = match w {
         WaitFor::PgIsReady(code) => {
@@ -190,11 +234,24 @@ fn wait_loop(ctx: &Context, w: &WaitFor, node: &str, seconds: u64, logs: &str, c
         }
         WaitFor::Sql { sql, equals, db } => {
             let sql = ctx.render_sql(sql).unwrap_or_else(|_| sql.raw.clone());
-            (format!("v=$({})", psql_value(db, &sql, captured)), sql_word(&r(equals), captured))
+            (
+                format!("v=$({})", psql_value(db, &sql, captured)),
+                sql_word(&r(equals), captured),
+            )
         }
         WaitFor::Log { pattern, since } => {
-            let re = quote(&ctx.render_regex(pattern).unwrap_or_else(|_| pattern.raw.clone())).into_owned();
-            (format!("v=$({} | grep -E -c -- {re})", log_since(since.as_deref(), logs)), "[1-9]*".into())
+            let re = quote(
+                &ctx.render_regex(pattern)
+                    .unwrap_or_else(|_| pattern.raw.clone()),
+            )
+            .into_owned();
+            (
+                format!(
+                    "v=$({} | grep -E -c -- {re})",
+                    log_since(since.as_deref(), logs)
+                ),
+                "[1-9]*".into(),
+            )
         }
     };
     let test = if want == "[1-9]*" {
@@ -243,7 +300,9 @@ pub fn node_op(ctx: &Context, node: &str, name: &str, heal: bool) -> Option<Node
 /// What the operator does for a physical fault, in a DBA's words.
 pub fn operator(op: NodeOp, node: &str, addr: &str) -> String {
     match op {
-        NodeOp::Kill => format!("cut the power of {node} ({addr}) now (pull the plug, no shutdown)"),
+        NodeOp::Kill => {
+            format!("cut the power of {node} ({addr}) now (pull the plug, no shutdown)")
+        }
         NodeOp::Start => format!("power {node} ({addr}) back on; do not start PostgreSQL"),
         NodeOp::Disconnect => format!("pull {node}'s network cable ({addr}) now"),
         NodeOp::Connect => format!("plug {node}'s network cable ({addr}) back in"),

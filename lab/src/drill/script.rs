@@ -163,9 +163,9 @@ impl Gen {
         };
         self.kind(step, &targets);
         if let (StepKind::Action(action), Some(n)) = (&step.kind, &node) {
-            if let Some(p) = scenario::primary_after(action, n, &self.ctx.primary, |r| {
-                self.ctx.resolve(r)
-            }) {
+            if let Some(p) =
+                scenario::primary_after(action, n, &self.ctx.primary, |r| self.ctx.resolve(r))
+            {
                 self.ctx.primary = p;
             }
         }
@@ -190,7 +190,10 @@ impl Gen {
                     capture: step.capture.clone(),
                 };
                 for t in targets {
-                    let cmd = self.ctx.render_shell(command).unwrap_or_else(|_| command.raw.clone());
+                    let cmd = self
+                        .ctx
+                        .render_shell(command)
+                        .unwrap_or_else(|_| command.raw.clone());
                     self.run(t, *user, &cmd, &checks);
                 }
             }
@@ -214,7 +217,9 @@ impl Gen {
                 let of = of.as_ref().and_then(|r| self.ctx.resolve(r));
                 for t in of.iter().chain(targets).take(1) {
                     let codes: Vec<String> = codes.iter().map(u8::to_string).collect();
-                    let mark = since.as_deref().map_or("0".into(), |m| format!("\"${}\"", monitor_var(m)));
+                    let mark = since
+                        .as_deref()
+                        .map_or("0".into(), |m| format!("\"${}\"", monitor_var(m)));
                     self.push(format!("expect_monitor {t} {mark} {}", codes.join(" ")));
                 }
             }
@@ -370,13 +375,20 @@ impl Gen {
     fn wait(&mut self, targets: &[String], w: &WaitFor, seconds: u64) {
         for t in targets {
             match w {
-                WaitFor::PgIsReady(code) => {
-                    self.push(format!("wait_isready {t} {code} {seconds}"))
-                }
+                WaitFor::PgIsReady(code) => self.push(format!("wait_isready {t} {code} {seconds}")),
                 WaitFor::Sql { sql, equals, db } => {
                     let (text, vars) = self.sql_text(sql);
-                    let want = self.word(&self.ctx.render(equals).unwrap_or_else(|_| equals.raw.clone()));
-                    let head = format!("wait_sql {t} {} {want} {seconds}{}", quote(db), var_args(&vars));
+                    let want = self.word(
+                        &self
+                            .ctx
+                            .render(equals)
+                            .unwrap_or_else(|_| equals.raw.clone()),
+                    );
+                    let head = format!(
+                        "wait_sql {t} {} {want} {seconds}{}",
+                        quote(db),
+                        var_args(&vars)
+                    );
                     self.block(&head, &text);
                 }
                 WaitFor::Log { pattern, since } => {
@@ -409,14 +421,18 @@ impl Gen {
             }
             let title = render::title(&self.ctx, &step.title);
             if moves_data(&step.kind) {
-                self.push(format!("sync_logs {t}   # read its log before its data directory goes"));
+                self.push(format!(
+                    "sync_logs {t}   # read its log before its data directory goes"
+                ));
             }
             match render::command_steps(&self.ctx, t, &title, &step.kind) {
                 Ok(steps) => steps.iter().for_each(|s| self.plan_step(t, s)),
                 Err(e) => self.push(format!("fail {}", quote(&format!("cannot render: {e}")))),
             }
             if moves_data(&step.kind) {
-                self.push(format!("sync_logs {t} adopt   # the log files that came with the data"));
+                self.push(format!(
+                    "sync_logs {t} adopt   # the log files that came with the data"
+                ));
             }
         }
     }
@@ -434,7 +450,10 @@ impl Gen {
             } => {
                 let (text, vars) = self.conf_text(content);
                 let op = if *append { "append_file" } else { "write_file" };
-                self.block(&format!("{op} {node} {}{}", quote(path), var_args(&vars)), &text);
+                self.block(
+                    &format!("{op} {node} {}{}", quote(path), var_args(&vars)),
+                    &text,
+                );
             }
         }
     }
@@ -502,7 +521,6 @@ fn moves_data(kind: &StepKind) -> bool {
         )
     )
 }
-
 
 /// The shell variable of a mark's log offset on `node`.
 fn mark_var(mark: &str) -> String {

@@ -96,7 +96,7 @@ psql_on() {
     printf 'psql -X -A -t -q -v ON_ERROR_STOP=1 -P null=NULL -d %q' "$db"
     for v in "$@"; do printf ' -v %q' "$v=${!v}"; done
     printf " <<'LAB_SQL'\n%s\nLAB_SQL\n" "$sql"
-  } | on "$node" postgres)
+  } | on "$node" postgres) || return  # also where a caller tests it (errexit is off there)
   out=${out%%$'\n'*}
   printf '%s\n' "${out%%|*}"
 }
