@@ -247,6 +247,8 @@ wait_sql() {
 start_monitor() {
   MONITOR_FILE=$(mktemp)
   (
+    set +eE  # a server that cannot be asked is a reading (2), never the monitor's end
+    trap - ERR
     while :; do
       for n in node1 node2; do echo "$n $(isready "$n") $(date +%s)"; done
       sleep "$1"
