@@ -11,9 +11,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 # Debian packages the tests use, from the host's apt sources: xmllint validates junit.xml
 # against fixtures/junit/junit.xsd; headless Chromium opens the reports the tests write, as a
-# person's browser would (lab/tests/support/browser.rs).
+# person's browser would (lab/tests/support/browser.rs); shellcheck checks every drill's
+# exported runbook script (`lab drill runbook --format sh`, lab/tests/runbook_cli.rs).
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -60,4 +62,7 @@ elif ! cargo run -q --locked -p lab -- images build --pg-version 9.3.25 --check;
 fi
 cargo run -q --locked -p lab -- images build --pg-version "${LAB_TEST_PG_VERSION:-15}"
 
+# Podman's rootful API service for lab/tests/podman_e2e.rs (installed from the host's apt
+# sources when missing); the tests move the images above into it rather than build them again.
+ci/podman-service.sh >/dev/null
 cargo nextest run --workspace --locked "$@"

@@ -178,7 +178,7 @@ impl Fault {
                 User::Root,
                 // Only ever on a size-limited tmpfs: never fill a disk the host shares.
                 format!(
-                    "[ \"$(stat -f -c %T /disk2)\" = tmpfs ] || {{ echo 'wal-full needs a size-limited WAL disk: lab up --wal-disk-size 256m' >&2; exit 1; }}\n\
+                    "[ \"$(stat -f -c %T /disk2)\" = tmpfs ] || {{ echo 'wal-full needs a size-limited WAL disk: lab up --wal-disk-size 256m' >&2; false; }}\n\
                      dd if=/dev/zero of={FILLER} bs=1M 2>/dev/null || true\n\
                      df -h /disk2"
                 ),

@@ -35,6 +35,15 @@ pub const PINNED_SHA256: &[(&str, &str)] = &[
     ),
 ];
 
+/// The newest release of `PINNED_SHA256` that `version` (a major alone, or a release) matches.
+pub fn newest_pinned(version: &PgVersion) -> Option<PgVersion> {
+    PINNED_SHA256
+        .iter()
+        .filter_map(|(v, _)| v.parse::<PgVersion>().ok())
+        .filter(|v| version.matches(v))
+        .max_by_key(|v| v.minor)
+}
+
 /// The PostgreSQL project's source directory (`v9.3.25/postgresql-9.3.25.tar.bz2` below it).
 pub const DEFAULT_SOURCE_SITE: &str = "https://ftp.postgresql.org/pub/source";
 

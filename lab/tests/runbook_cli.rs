@@ -116,3 +116,93 @@ fn the_readmes_first_drill_is_the_fixture_and_checks() {
     );
     drill(&["check", fixture.to_str().expect("UTF-8")]);
 }
+
+/// Every built-in drill, by name.
+fn builtin_drills() -> Vec<String> {
+    lab::drill::BUILTIN
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// `--format sh` of the two documented drills is the golden script, on 9.3.25 and 15.18.
+#[test]
+fn the_documented_drills_export_their_golden_scripts() {
+    for drill in ["failover-switchback", "pitr-from-standby-backup"] {
+        for version in ["9.3.25", "15.18"] {
+            let script = runbook(&[drill, "--format", "sh", "--pg-version", version]);
+            assert_eq!(
+                script,
+                fixture(&format!("{drill}-{version}.sh")),
+                "{drill} {version}"
+            );
+        }
+    }
+}
+
+/// Every built-in drill's script, on 9.3 and 15, is bash that parses (`bash -n`) and that
+/// shellcheck passes (its warnings included; shellcheck must be installed).
+#[test]
+fn every_script_parses_and_passes_shellcheck() {
+    let dir = tempfile::tempdir().unwrap();
+    for drill in builtin_drills() {
+        for version in ["9.3.25", "15"] {
+            let script = runbook(&[&drill, "--format", "sh", "--pg-version", version]);
+            let path = dir.path().join(format!("{drill}-{version}.sh"));
+            std::fs::write(&path, &script).unwrap();
+            let bash = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+            assert!(
+                bash.status.success(),
+                "{drill} {version}: {}",
+                String::from_utf8_lossy(&bash.stderr)
+            );
+            let check = Command::new("shellcheck")
+                .args(["-s", "bash", "-S", "warning"])
+                .arg(&path)
+                .output()
+                .expect("shellcheck is installed (apt-get install shellcheck)");
+            assert!(
+                check.status.success(),
+                "{drill} {version}:\n{}",
+                String::from_utf8_lossy(&check.stdout)
+            );
+        }
+    }
+}
+
+/// No text runbook has a Docker command, a line that ends the operator's shell, or an
+/// expected log line without the command that checks it; a major alone names a real tarball.
+#[test]
+fn text_runbooks_are_typeable_on_real_servers() {
+    for drill in builtin_drills() {
+        for version in ["9.3.25", "15", "17.2"] {
+            let book = runbook(&[&drill, "--pg-version", version]);
+            for line in book.lines() {
+                let typed = line.starts_with("# ") || line.contains("$ ");
+                assert!(!line.contains("docker"), "{drill}: {line}");
+                assert!(
+                    !(typed && (line.contains("exit 0") || line.contains("exit 1;"))),
+                    "{drill}: {line}"
+                );
+                assert!(!line.trim_start().starts_with('/'), "{drill}: {line}");
+                assert!(
+                    !line.starts_with("mark `") && !line.starts_with("sleep "),
+                    "{drill}: {line}"
+                );
+                assert!(!line.contains("repeat until"), "{drill}: {line}");
+                assert!(!line.contains("C.UTF-8"), "{drill}: {line}");
+            }
+            assert!(book.contains("-- Hosts: node1 = 172.16.3.101"), "{drill}");
+        }
+    }
+    let fifteen = runbook(&["failover-switchback", "--pg-version", "15"]);
+    assert!(
+        fifteen.contains("# cp postgresql-15.20.tar.bz2 /work/"),
+        "{fifteen}"
+    );
+    let seventeen = runbook(&["failover-switchback", "--pg-version", "17.2"]);
+    assert!(
+        seventeen.contains("$ gmake world-bin\n")
+            && seventeen.contains("# gmake install-world-bin\n")
+    );
+}

@@ -151,6 +151,28 @@ pub struct RunbookArgs {
     /// The master's archive_command, as for `lab up`.
     #[arg(long, value_enum, default_value = "atomic")]
     pub archive_command: ArchiveArg,
+    /// `text`: the procedure to read and type; `sh`: a bash script to run from an operator host
+    /// that reaches both servers as root over ssh (NODE1, NODE2, RUNBOOK_SSH from the environment).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+}
+
+/// `lab drill runbook --format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    /// The procedure as text.
+    Text,
+    /// A bash script.
+    Sh,
+}
+
+impl From<FormatArg> for lab::drill::runbook::Format {
+    fn from(arg: FormatArg) -> Self {
+        match arg {
+            FormatArg::Text => Self::Text,
+            FormatArg::Sh => Self::Sh,
+        }
+    }
 }
 
 impl RunArgs {
@@ -285,6 +307,7 @@ impl RunbookArgs {
             without_setup: self.without_setup,
             restore_command: self.restore_command.into(),
             archive_command: self.archive_command.into(),
+            format: self.format.into(),
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct RunbookConfig {
     pub restore_command: RestoreCommand,
     /// The master's archive_command.
     pub archive_command: ArchiveCommand,
+    /// Text, or a bash script.
+    pub format: super::runbook::Format,
 }
 
 pub(crate) fn load_checked(name: &str, profile: &str) -> Result<Drill> {
@@ -164,7 +166,10 @@ pub fn runbook(args: &RunbookConfig) -> Result<()> {
         with_setup: !args.without_setup,
         topo,
     };
-    print!("{}", super::runbook::runbook(&drill, &opts));
+    match args.format {
+        super::runbook::Format::Text => print!("{}", super::runbook::runbook(&drill, &opts)),
+        super::runbook::Format::Sh => print!("{}", super::script::script(&drill, &opts)),
+    }
     Ok(())
 }
 

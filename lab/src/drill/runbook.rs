@@ -15,6 +15,16 @@ use crate::pg::{self, ArchiveCommand, Dialect, RestoreCommand, Topology};
 use crate::scenario::{self, Drill, NodeRef, StepKind};
 use crate::version::PgVersion;
 
+/// How a runbook is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The procedure as text, prompts and files (the default).
+    #[default]
+    Text,
+    /// A bash script run from an operator host ([`super::script`]).
+    Sh,
+}
+
 /// What a runbook is printed for.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -64,8 +74,8 @@ pub fn topology(profile: &str, archive: ArchiveCommand, restore: RestoreCommand)
 
 fn header(drill: &Drill, opts: &Options) -> String {
     let mut out = format!(
-        "# Runbook: {}\n# drill {} ({}), PostgreSQL {}, profile {}\n\
-         # archive_command {}, restore_command {} (--archive-command, --restore-command)\n\n",
+        "== Runbook: {}\n-- drill {} ({}), PostgreSQL {}, profile {}\n\
+         -- archive_command {}, restore_command {} (--archive-command, --restore-command)\n\n",
         drill.title,
         drill.name,
         drill.source.as_deref().unwrap_or("user drill"),
@@ -74,27 +84,38 @@ fn header(drill: &Drill, opts: &Options) -> String {
         format!("{:?}", opts.topo.archive).to_lowercase(),
         format!("{:?}", opts.topo.restore).to_lowercase(),
     );
+    out.push_str(&super::runbook_lines::legend(&opts.topo));
     if let Some(bytes) = drill.lab.wal_disk_size {
         out.push_str(&format!(
-            "# the lab: each node's /disk2 is a tmpfs of {} MiB (lab up --wal-disk-size)\n\n",
+            "-- the lab: each node's /disk2 is a tmpfs of {} MiB (lab up --wal-disk-size)\n\n",
             bytes >> 20
         ));
     }
     out
 }
 
+/// The release a runbook names: the version itself, or for a major alone the newest release
+/// the lab knows the tarball of (`15` is 15.20), else `15.Z` (the newest of the major).
+fn release(version: &PgVersion) -> String {
+    if version.is_exact() {
+        return version.to_string();
+    }
+    crate::tarball::newest_pinned(version).map_or_else(|| format!("{version}.Z"), |v| v.to_string())
+}
+
 /// Chapters 1 and 5: installation, the pair, its checks, the ssh keys.
 fn setup(dialect: &Dialect, opts: &Options) -> String {
     let topo = &opts.topo;
+    let (build, install) = crate::image::make_targets(&opts.version);
     format!(
-        "# Chapter 1 (1): installation on both nodes (pp.5-7; done by `lab images build`: the \
-         build layer runs ./configure, make world and make install-world, the node layer creates \
+        "== Chapter 1 (1): installation on both nodes (pp.5-7; done by `lab images build`: the \
+         build layer runs ./configure, make {build} and make {install}, the node layer creates \
          postgres with uid and gid 501)\n\n{}\n\
-         # Chapter 1 (2): the master/slave pair\n\n{}\
-         # Chapter 1: replication checks (pp.17-18; `lab up` runs them over SQL)\n\n{}\n\
-         # Chapter 5: ssh/scp without a password between the postgres users (p.61; `lab up` \
+         == Chapter 1 (2): the master/slave pair\n\n{}\
+         == Chapter 1: replication checks (pp.17-18; `lab up` runs them over SQL)\n\n{}\n\
+         == Chapter 5: ssh/scp without a password between the postgres users (p.61; `lab up` \
          hands the keys over itself, since the nodes have no password to type)\n\n{}{}\n",
-        pg::install_lines(&opts.version.to_string()),
+        pg::install_lines(&release(&opts.version), (build, install)),
         pg::setup_plan(dialect, topo)
             .map_or_else(|e| format!("(cannot render: {e})\n"), |p| p.render()),
         pg::replication_checks(dialect, topo),
@@ -105,7 +126,7 @@ fn setup(dialect: &Dialect, opts: &Options) -> String {
 
 /// The variables a runbook renders with: built-ins, `today` as the document's `YYYYMMDD`, the
 /// profile's values; captures stay `${name}`.
-fn context(drill: &Drill, dialect: Dialect, opts: &Options) -> Context {
+pub(super) fn context(drill: &Drill, dialect: Dialect, opts: &Options) -> Context {
     let mut vars = builtin_vars(&dialect, &opts.topo, &opts.version.to_string(), "runs");
     vars.insert("today".into(), "YYYYMMDD".into());
     if let Some(values) = drill.profiles.get(&opts.profile) {
@@ -185,21 +206,21 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
     }
     if let Some(interval) = drill.monitor {
         out.push_str(&format!(
-            "# Chapter 3 step 0: each node watches itself and the other (pp.23-24; the lab's \
+            "== Chapter 3 step 0: each node watches itself and the other (pp.23-24; the lab's \
              monitor probes both nodes every {interval:?}; 0 accepting, 1 rejecting, 2 no \
              response)\n\n{}",
             pg::watch_loops(&opts.topo).render()
         ));
     }
     let mut ctx = context(drill, dialect, opts);
-    out.push_str(&format!("# {}\n\n", drill.title));
+    out.push_str(&format!("== {}\n\n", drill.title));
     // Where each captured value comes from: its name and the step that captures it.
     let mut captured: HashMap<String, usize> = HashMap::new();
     for (i, step) in drill.steps.iter().enumerate() {
         let number = i + 1;
         if out.len() > max {
             out.push_str(&format!(
-                "# … the runbook stops before step {number}: it is longer than {max} bytes \
+                "-- … the runbook stops before step {number}: it is longer than {max} bytes \
                  ({RUNBOOK_BYTES_PER_FILE_BYTE} × the drill file + {} MiB)\n",
                 RUNBOOK_BASE_BYTES >> 20
             ));
@@ -213,14 +234,22 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
         let title = render::title(&ctx, &step.title);
         out.push_str(&format!("## {number}. [{where_}] {title}\n"));
         if let Some(when) = ctx.unmet(&step.when) {
-            out.push_str(&format!("# {}\n\n", ctx.not_applicable(when)));
+            out.push_str(&format!("-- {}\n\n", ctx.not_applicable(when)));
             continue;
         }
         for when in &step.when {
             let only = when.condition.describe(when.holds);
-            out.push_str(&format!("# only when {only}\n"));
+            out.push_str(&format!("-- only when {only}\n"));
         }
-        let body = body(&ctx, step, &title);
+        let names: Vec<String> = captured.keys().cloned().collect();
+        let targets: Vec<String> = match &step.on {
+            Some(NodeRef::All) => vec!["node1".into(), "node2".into()],
+            _ => node.clone().into_iter().collect(),
+        };
+        let body = match super::runbook_lines::lines(&ctx, number, step, &targets, &names) {
+            Some(lines) => lines.iter().map(|l| format!("{l}\n")).collect(),
+            None => body(&ctx, step, &title),
+        };
         // One pass over the text for its references, not one per captured value.
         let mut used = BTreeSet::new();
         references(&body, &captured, &mut used);
@@ -231,7 +260,7 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
         }
         out.push_str(&body);
         if let Some(name) = &step.capture {
-            out.push_str(&format!("→ captures ${{{name}}}\n"));
+            out.push_str(&format!("→ captures ${{{name}}} (a shell variable)\n"));
             captured.insert(name.clone(), number);
         }
         out.push('\n');
@@ -295,6 +324,19 @@ mod tests {
         }
     }
 
+    /// The documented drills' scripts (`--format sh`), as `lab drill runbook` prints them
+    /// (`runbook_cli` compares the binary's output with the same files).
+    #[test]
+    fn the_documented_drills_scripts_match_the_golden_files() {
+        for drill in ["failover-switchback", "pitr-from-standby-backup"] {
+            for version in ["9.3.25", "15.18"] {
+                let opts = Options::new(version, "default");
+                let script = super::super::script::script(&load(drill).unwrap(), &opts);
+                golden(&format!("{drill}-{version}.sh"), &script);
+            }
+        }
+    }
+
     /// The runbook follows the roles as the runner does: after node1 is rebuilt as node2's
     /// standby, `primary` is node2 and `standby` node1, on 9.3 and on 15.
     #[test]
@@ -340,14 +382,14 @@ mod tests {
     #[test]
     fn captured_values_are_marked_where_captured_and_where_used() {
         let whole = book("pitr-from-standby-backup", "9.3.25");
-        let book = &whole[whole.find("\n# Recover the master").unwrap()..];
+        let book = &whole[whole.find("\n== Recover the master").unwrap()..];
         let at = |needle: &str| {
             book.find(needle)
                 .unwrap_or_else(|| panic!("{needle:?} missing from\n{book}"))
         };
         assert!(
             at("## 5. [node1] record the time just before the error")
-                < at("→ captures ${before_error}")
+                < at("→ captures ${before_error} (a shell variable)")
         );
         let use_ = at("uses ${before_error} (from step 5)");
         assert!(use_ > at("## 12. [node1]") && use_ < at("## 13."));

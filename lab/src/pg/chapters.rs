@@ -13,7 +13,11 @@ use crate::plan::{Plan, Step, User};
 ///
 /// The lab's build layer runs the same with `make -j` (GNU make is `make` on Debian) and its node
 /// layer creates the user (`lab images build`; the Dockerfiles are in `images/`).
-pub fn install_lines(release: &str) -> String {
+///
+/// `make` is `(build, install)`, the targets the lab's build layer runs for the release
+/// (`world`/`install-world`, from 17 `world-bin`/`install-world-bin`).
+pub fn install_lines(release: &str, make: (&str, &str)) -> String {
+    let (build, install) = make;
     format!(
         "# cp postgresql-{release}.tar.bz2 /work/\n\
          # cd /work\n\
@@ -25,9 +29,9 @@ pub fn install_lines(release: &str) -> String {
          # su - postgres\n\
          $ cd /work/postgresql-{release}\n\
          $ ./configure\n\
-         $ gmake world\n\
+         $ gmake {build}\n\
          $ exit\n\
-         # gmake install-world\n"
+         # gmake {install}\n"
     )
 }
 

@@ -459,12 +459,13 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
     plan.push(make_dirs(dialect, n1, "mkdir -p"));
     // A debootstrap root has no generated locales: without an explicit encoding and locale the
     // cluster would be SQL_ASCII (DOCKER-NOTES, "PostgreSQL in containers").
+    // The C locale with UTF8 exists everywhere; C.UTF-8 does not on RHEL 6 and 7.
     plan.push(Step::shell(
         n1,
         "initialise the cluster with its WAL on /disk2 (p.8; -E/--locale: the image has no locales)",
         User::Postgres,
         format!(
-            "initdb -D {DATA_DIR} -X {} -E UTF8 --locale=C.UTF-8",
+            "initdb -D {DATA_DIR} -X {} -E UTF8 --locale=C",
             dialect.wal_path()
         ),
     ));
@@ -721,7 +722,7 @@ mod tests {
             .unwrap()
             .render();
         for wanted in [
-            "$ initdb -D /disk1/data -X /disk2/pg_wal -E UTF8 --locale=C.UTF-8",
+            "$ initdb -D /disk1/data -X /disk2/pg_wal -E UTF8 --locale=C",
             "wal_level = replica",
             "$ pg_basebackup -h 172.16.3.101 -U repuser -D /disk1/data -X none --progress",
             "$ rmdir /disk1/data/pg_wal",

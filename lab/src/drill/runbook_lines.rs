@@ -1,0 +1,310 @@
+//! The text runbook's lines for the steps a DBA cannot type as the runner performs them: marks,
+//! sleeps, waits, log and monitor checks, the ledger, background commands, captures and physical
+//! faults, each as a command a DBA runs (bounded loops, `grep` since a recorded log offset,
+//! shell variables) or an explicit operator pause (pure).
+
+use super::render::Context;
+use crate::fault::{FaultOp, NodeOp};
+use crate::pg;
+use crate::plan::quote;
+use crate::scenario::{Action, Step, StepKind, WaitFor};
+
+/// How long a wait may take when the drill gives no `timeout` (the runner's default).
+const DEFAULT_WAIT_SECONDS: u64 = 60;
+
+/// The legend: which host each node is, which is master, what the prompts mean.
+pub fn legend(topo: &pg::Topology) -> String {
+    format!(
+        "-- Hosts: node1 = {} (the master at the start), node2 = {} (its slave at the start).\n\
+         -- Prompts: `# ` a command typed as root, `$ ` as postgres (PATH with the PostgreSQL\n\
+         --   binaries, PGDATA={}); `[node2] $ ` on that host. Lines starting `==`, `##` or `--`\n\
+         --   are headings and notes, never typed. `>>> OPERATOR:` is a physical action.\n\
+         -- Values a step captures are shell variables (`acked=$(psql …)`), used later as\n\
+         --   \"${{acked}}\" in the same postgres shell of that host.\n\n",
+        topo.master.address,
+        topo.slave.address,
+        pg::DATA_DIR
+    )
+}
+
+/// A shell word for SQL: double quotes, every `$` but a capture's `${name}` escaped.
+fn sql_word(sql: &str, captured: &[String]) -> String {
+    let mut word = String::from("\"");
+    for c in sql.chars() {
+        if matches!(c, '"' | '\\' | '`' | '$') {
+            word.push('\\');
+        }
+        word.push(c);
+    }
+    for name in captured {
+        word = word.replace(&format!("\\${{{name}}}"), &format!("${{{name}}}"));
+    }
+    word.push('"');
+    word
+}
+
+/// `psql` returning one value, for a variable or a comparison.
+fn psql_value(db: &str, sql: &str, captured: &[String]) -> String {
+    format!(
+        "psql -XAt -d {} -c {}",
+        quote(db),
+        sql_word(sql.trim_end(), captured)
+    )
+}
+
+/// The variable names a mark records on a node.
+fn mark_vars(mark: &str) -> (String, String) {
+    let clean: String = mark
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    (format!("mark_{clean}_log"), format!("mark_{clean}_offset"))
+}
+
+/// The lines of `step` on `targets`, if it is one of the kinds this module prints; `None`
+/// leaves it to the shared rendering.
+pub fn lines(
+    ctx: &Context,
+    number: usize,
+    step: &Step,
+    targets: &[String],
+    captured: &[String],
+) -> Option<Vec<String>> {
+    let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
+    let seconds = step
+        .timeout
+        .map_or(DEFAULT_WAIT_SECONDS, |t| t.as_secs().max(1));
+    let on = |t: &str| format!("[{t}] $ ");
+    let logs = format!("{}/{}", pg::DATA_DIR, ctx.dialect.log_dir_name());
+    Some(match &step.kind {
+        StepKind::Mark(m) => {
+            let (log, off) = mark_vars(m);
+            ["node1", "node2"]
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{}{log}=$(ls -t {logs}/* | head -n 1); {off}=$(stat -c %s \"${log}\")   # mark `{m}`: where the server log is now",
+                        on(t)
+                    )
+                })
+                .collect()
+        }
+        StepKind::Sleep(d) => vec![format!("$ sleep {}", super::script::seconds(*d))],
+        StepKind::ExpectLog { lines, since } => {
+            let mut out = vec![format!(
+                "-- each grep must print a line (the log since {}):",
+                since
+                    .as_ref()
+                    .map_or("the drill's start".into(), |m| format!("mark `{m}`"))
+            )];
+            for t in targets {
+                for l in lines {
+                    let re =
+                        quote(&ctx.render_regex(l).unwrap_or_else(|_| l.raw.clone())).into_owned();
+                    out.push(format!(
+                        "{}{} | grep -E -m1 -- {re}",
+                        on(t),
+                        log_since(since.as_deref(), &logs)
+                    ));
+                }
+            }
+            out
+        }
+        StepKind::Wait(w) => {
+            let mut out = Vec::new();
+            if let WaitFor::Sql { sql, db, .. } = w {
+                let sql = ctx.render_sql(sql).unwrap_or_else(|_| sql.raw.clone());
+                out.extend(super::render::psql_lines(db, &sql));
+                out.push(format!(
+                    "-- repeated until it returns the value, at most {seconds} s:"
+                ));
+            }
+            out.extend(targets.iter().map(|t| {
+                format!(
+                    "{}{}",
+                    on(t),
+                    wait_loop(ctx, w, t, seconds, &logs, captured)
+                )
+            }));
+            out
+        }
+        StepKind::ExpectMonitor { codes, of, .. } => {
+            let of = of
+                .as_ref()
+                .and_then(|r| ctx.resolve(r))
+                .or_else(|| targets.first().cloned())?;
+            let want: Vec<String> = codes.iter().map(u8::to_string).collect();
+            vec![format!(
+                "[{}] $ awk -F, '$1 != last {{ printf \"%s \", $1; last = $1 }} END {{ print \"\" }}' /var/tmp/watch-{of}.log   # the watch loop of {of} (chapter 3 step 0, its output kept with `| tee /var/tmp/watch-{of}.log`) must show {} in this order",
+                peer(&of),
+                want.join(" ")
+            )]
+        }
+        StepKind::Action(
+            a @ (Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }),
+        ) => targets.iter().flat_map(|t| ledger(ctx, a, t)).collect(),
+        StepKind::Run {
+            command,
+            background: true,
+            ..
+        } => {
+            let cmd = ctx
+                .render_shell(command)
+                .unwrap_or_else(|_| command.raw.clone());
+            let mut out = vec!["-- in the background: it returns at once; stop it with `kill $!` when the drill ends if it still runs".to_string()];
+            out.extend(
+                targets
+                    .iter()
+                    .map(|t| format!("{}( {cmd} ) > /var/tmp/step-{number}.log 2>&1 &", on(t))),
+            );
+            out
+        }
+        StepKind::Sql {
+            sql, db, expect, ..
+        } if step.capture.is_some() || expect.is_some() => {
+            let sql = ctx.render_sql(sql).unwrap_or_else(|_| sql.raw.clone());
+            let value = psql_value(db, &sql, captured);
+            let mut out = super::render::psql_lines(db, &sql);
+            out.push("-- the same as one command:".into());
+            out.extend(targets.iter().map(|t| match (&step.capture, expect) {
+                (Some(name), _) => format!("{}{name}=$({value}); echo \"{name} = ${name}\"", on(t)),
+                (None, Some(e)) => {
+                    let want = sql_word(&r(e), captured);
+                    format!(
+                        "{}v=$({value}); [ \"$v\" = {want} ] && echo OK || echo \"NOT AS REHEARSED: $v (expected {})\"",
+                        on(t),
+                        want.trim_matches('"')
+                    )
+                }
+                (None, None) => unreachable!("guarded"),
+            }));
+            out
+        }
+        StepKind::Fault { name, heal } => {
+            let op = targets
+                .iter()
+                .find_map(|t| node_op(ctx, t, name, *heal).map(|op| (op, t)))?;
+            vec![format!(
+                ">>> OPERATOR: {}; then go on",
+                operator(
+                    op.0,
+                    op.1,
+                    &ctx.node(op.1).map(|n| n.address).unwrap_or_default()
+                )
+            )]
+        }
+        _ => return None,
+    })
+}
+
+/// The other node of the pair.
+fn peer(node: &str) -> &'static str {
+    if node == "node1" {
+        "node2"
+    } else {
+        "node1"
+    }
+}
+
+/// The log of the node since a mark (or the whole log since the drill's start).
+fn log_since(since: Option<&str>, logs: &str) -> String {
+    match since {
+        Some(m) => {
+            let (log, off) = mark_vars(m);
+            format!("tail -c +$(({off} + 1)) \"${log}\"")
+        }
+        None => format!("cat {logs}/*"),
+    }
+}
+
+/// A bounded wait: at most `seconds` tries a second apart, then what was seen.
+fn wait_loop(
+    ctx: &Context,
+    w: &WaitFor,
+    node: &str,
+    seconds: u64,
+    logs: &str,
+    captured: &[String],
+) -> String {
+    let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
+    let (probe, want) = match w {
+        WaitFor::PgIsReady(code) => {
+            let addr = ctx.node(node).map(|n| n.address).unwrap_or_default();
+            (format!("pg_isready -h {addr} -q; v=$?"), code.to_string())
+        }
+        WaitFor::Sql { sql, equals, db } => {
+            let sql = ctx.render_sql(sql).unwrap_or_else(|_| sql.raw.clone());
+            (
+                format!("v=$({})", psql_value(db, &sql, captured)),
+                sql_word(&r(equals), captured),
+            )
+        }
+        WaitFor::Log { pattern, since } => {
+            let re = quote(
+                &ctx.render_regex(pattern)
+                    .unwrap_or_else(|_| pattern.raw.clone()),
+            )
+            .into_owned();
+            (
+                format!(
+                    "v=$({} | grep -E -c -- {re})",
+                    log_since(since.as_deref(), logs)
+                ),
+                "[1-9]*".into(),
+            )
+        }
+    };
+    let test = if want == "[1-9]*" {
+        "[ \"$v\" -gt 0 ]".to_string()
+    } else {
+        format!("[ \"$v\" = {want} ]")
+    };
+    format!(
+        "for i in $(seq 1 {seconds}); do {probe}; {test} && break; sleep 1; done; echo \"seen: $v (expected {})\"",
+        want.trim_matches('"')
+    )
+}
+
+/// The ledger as an operator's writer loop (from a host whose psql reaches the master).
+fn ledger(ctx: &Context, action: &Action, node: &str) -> Vec<String> {
+    let addr = ctx.node(node).map(|n| n.address).unwrap_or_default();
+    match action {
+        Action::LedgerStart => vec![
+            "-- the ledger: from an operator host, numbered inserts, each acknowledged id kept".into(),
+            format!("[operator] $ echo {addr} > /var/tmp/ledger.target; rm -f /var/tmp/ledger.stop /var/tmp/ledger.acked"),
+            format!("[operator] $ psql -XAtq -h {addr} -d testdb -c \"{}; {}\"", crate::ledger::create_table_sql(), crate::ledger::reset_sql()),
+            "[operator] $ ( i=0; while [ ! -e /var/tmp/ledger.stop ]; do i=$((i + 1)); psql -XAtq -h \"$(cat /var/tmp/ledger.target)\" -d testdb -c \"INSERT INTO lab_ledger(id) VALUES ($i)\" && echo $i >> /var/tmp/ledger.acked; sleep 0.2; done ) >/dev/null 2>&1 &   # in the background".into(),
+        ],
+        Action::LedgerRetarget => vec![format!("[operator] $ echo {addr} > /var/tmp/ledger.target   # the ledger writes to {node} now")],
+        Action::LedgerCheck { max_lost } => vec![
+            "[operator] $ touch /var/tmp/ledger.stop; sleep 1".into(),
+            format!("[operator] $ psql -XAt -h {addr} -d testdb -c \"{}\" | sort -u > /var/tmp/ledger.present", crate::ledger::present_ids_sql()),
+            format!(
+                "[operator] $ comm -23 <(sort -u /var/tmp/ledger.acked) /var/tmp/ledger.present | wc -l   # acknowledged ids missing on {node}: at most {}",
+                max_lost.map_or("any in async mode, 0 in sync mode".into(), |m| m.to_string())
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// The container operation a fault is, if it is one (then the operator does it by hand).
+pub fn node_op(ctx: &Context, node: &str, name: &str, heal: bool) -> Option<NodeOp> {
+    let fault: crate::fault::Fault = name.parse().ok()?;
+    match fault.op(&ctx.dialect, node, heal).ok()? {
+        FaultOp::Node(op) => Some(op),
+        FaultOp::Commands(_) => None,
+    }
+}
+
+/// What the operator does for a physical fault, in a DBA's words.
+pub fn operator(op: NodeOp, node: &str, addr: &str) -> String {
+    match op {
+        NodeOp::Kill => {
+            format!("cut the power of {node} ({addr}) now (pull the plug, no shutdown)")
+        }
+        NodeOp::Start => format!("power {node} ({addr}) back on; do not start PostgreSQL"),
+        NodeOp::Disconnect => format!("pull {node}'s network cable ({addr}) now"),
+        NodeOp::Connect => format!("plug {node}'s network cable ({addr}) back in"),
+    }
+}

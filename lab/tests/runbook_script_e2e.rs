@@ -1,0 +1,286 @@
+//! End to end: the exported runbook script (`lab drill runbook NAME --format sh`) of every
+//! built-in drill runs to its end against a lab's two servers, exactly as a DBA runs it on real
+//! ones: the containers stand in for the two hosts, a small stand-in for ssh (the only place
+//! Docker appears) maps each address to its container, and only the physical-fault pauses are
+//! answered by the test, which performs the fault through `lab fault` and presses Enter. Then
+//! the drill's evidence is checked on the servers; and a script whose expectation does not hold
+//! stops with its FAIL line and a non-zero exit.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use support::{up, Down, Pg};
+
+/// The stand-in for ssh: `root@ADDRESS COMMAND` runs COMMAND in that address's container.
+fn write_ssh(dir: &Path, lab: &str, net: u8) -> std::path::PathBuf {
+    let path = dir.join("ssh");
+    let text = format!(
+        "#!/bin/bash\n\
+         # Stands in for ssh: root@ADDRESS COMMAND runs COMMAND as root in the lab's container.\n\
+         case ${{1#root@}} in\n\
+         \x20 172.16.{net}.101) c={c1} ;;\n\
+         \x20 172.16.{net}.102) c={c2} ;;\n\
+         \x20 *) echo \"ssh stand-in: unknown host $1\" >&2; exit 255 ;;\n\
+         esac\n\
+         exec docker exec -i -u root \"$c\" bash -c \"$2\"\n",
+        c1 = lab::cluster::container_name(lab, "node1"),
+        c2 = lab::cluster::container_name(lab, "node2"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&path, perms).unwrap();
+    path
+}
+
+/// The fault a pause asks for: (`inject` or `heal`, fault, node).
+fn pause_fault(line: &str) -> (&'static str, &'static str, &'static str) {
+    let node = if line.contains("node1") {
+        "node1"
+    } else {
+        "node2"
+    };
+    if line.contains("cut the power") {
+        ("inject", "node-crash", node)
+    } else if line.contains("back on") {
+        ("heal", "node-crash", node)
+    } else if line.contains("pull") {
+        ("inject", "partition", node)
+    } else if line.contains("plug") {
+        ("heal", "partition", node)
+    } else {
+        panic!("a pause the test cannot answer: {line}")
+    }
+}
+
+/// What a script run left: its exit, its output (both streams), how long it took.
+struct ScriptRun {
+    success: bool,
+    stdout: String,
+    stderr: String,
+    seconds: f64,
+}
+
+/// Runs `script` against lab `lab` in 172.16.`net`, answering its pauses through `lab fault`.
+fn run_script(script: &Path, lab: &str, net: u8, dir: &Path) -> ScriptRun {
+    let ssh = write_ssh(dir, lab, net);
+    let started = Instant::now();
+    let mut child = Command::new("bash")
+        .arg(script)
+        .env("NODE1", format!("172.16.{net}.101"))
+        .env("NODE2", format!("172.16.{net}.102"))
+        .env("RUNBOOK_SSH", &ssh)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut stdout = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("PAUSE step ") {
+            let (verb, fault, node) = pause_fault(&line);
+            support::ok(&["fault", verb, fault, "--node", node, "--name", lab]);
+            writeln!(stdin).unwrap();
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().unwrap();
+    ScriptRun {
+        success: status.success(),
+        stdout,
+        stderr: errors.join().unwrap(),
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The script of `drill` for `pg` (`--without-setup`: the lab brought the pair up).
+fn export(drill: &str, pg: Pg, dir: &Path) -> std::path::PathBuf {
+    let version = pg.version().to_string();
+    let text = support::ok(&[
+        "drill",
+        "runbook",
+        drill,
+        "--format",
+        "sh",
+        "--without-setup",
+        "--pg-version",
+        &version,
+    ]);
+    let path = dir.join(format!("{drill}.sh"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// One value by SQL on `node` of lab `lab` (the test's own look, beside the script's checks).
+fn sql(lab: &str, node: &str, db: &str, query: &str) -> String {
+    let out = Command::new("docker")
+        .args(["exec", "-u", "postgres"])
+        .arg(lab::cluster::container_name(lab, node))
+        .args(["/usr/local/pgsql/bin/psql", "-XAtq", "-d", db, "-c", query])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Brings up lab `lab` in 172.16.`net` on `pg` with the drill's `[lab]` needs.
+async fn lab_for(pg: Pg, drill: &str, lab: &str, net: u8) {
+    let images = pg.images(&support::engine().await).await;
+    let mut extra: Vec<String> = pg.flags(&images).into_iter().skip(2).collect();
+    let d = lab::drill::load(drill).unwrap();
+    if let Some(bytes) = d.lab.wal_disk_size {
+        extra.extend(["--wal-disk-size".to_string(), bytes.to_string()]);
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let subnet = format!("172.16.{net}.0/24");
+    up(&images.version.to_string(), lab, &subnet, &extra);
+}
+
+/// Exports `drill`'s script for `pg`, runs it on a fresh lab, checks it ran to its end and
+/// returns the run (the lab stays up until `_down` drops).
+async fn script_passes(pg: Pg, drill: &str, lab: &'static str, net: u8) -> (ScriptRun, Down) {
+    let down = Down(lab);
+    lab_for(pg, drill, lab, net).await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = export(drill, pg, dir.path());
+    let run = run_script(&script, lab, net, dir.path());
+    eprintln!(
+        "runbook script {drill} on {}: {:.0} s",
+        pg.version(),
+        run.seconds
+    );
+    assert!(
+        run.success && run.stdout.contains("the runbook ran to its end"),
+        "{drill} on {pg:?}: the script stopped:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    (run, down)
+}
+
+/// Who is master at the end: node `master` out of recovery, the other in it.
+#[track_caller]
+fn roles(lab: &str, master: &str) {
+    let other = if master == "node1" { "node2" } else { "node1" };
+    assert_eq!(
+        sql(lab, master, "postgres", "SELECT pg_is_in_recovery()"),
+        "f"
+    );
+    assert_eq!(
+        sql(lab, other, "postgres", "SELECT pg_is_in_recovery()"),
+        "t"
+    );
+}
+
+/// The ledger's line: ids acknowledged, and the new master holds them (asynchronous
+/// replication may lose the last ones, as the drill allows; never all of them).
+#[track_caller]
+fn ledger_accounted(run: &ScriptRun) {
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ledger: "))
+        .unwrap_or_else(|| panic!("no ledger line:\n{}", run.stdout));
+    let numbers: Vec<u64> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+    let [acked, missing] = numbers[..] else {
+        panic!("{line}")
+    };
+    assert!(acked > 0 && missing < acked, "{line}");
+}
+
+fn failover_switchback(lab: &str, run: &ScriptRun) {
+    roles(lab, "node1");
+    let fingerprint = "SELECT (SELECT count(*) FROM pgbench_history) || ' ' || (SELECT sum(abalance) FROM pgbench_accounts)";
+    assert_eq!(
+        sql(lab, "node1", "testdb", fingerprint),
+        sql(lab, "node2", "testdb", fingerprint)
+    );
+    assert!(
+        run.stdout.contains("== step 40 [node2 ") && run.stdout.contains("timeline 3"),
+        "{}",
+        run.stdout
+    );
+}
+
+fn pitr(lab: &str, run: &ScriptRun) {
+    assert!(run.stdout.contains("max_mtime = "), "{}", run.stdout);
+    assert_eq!(
+        sql(lab, "node1", "postgres", "SELECT pg_is_in_recovery()"),
+        "f"
+    );
+}
+
+fn ledger_and_node2(lab: &str, run: &ScriptRun) {
+    roles(lab, "node2");
+    ledger_accounted(run);
+}
+
+fn master_is_node1(lab: &str, _run: &ScriptRun) {
+    roles(lab, "node1");
+}
+
+/// One test per drill and server: `test: "drill" on Pg @ net => check`.
+macro_rules! scripts {
+    ($($test:ident: $drill:literal on $pg:ident @ $net:literal => $check:path;)*) => {$(
+        #[tokio::test]
+        async fn $test() {
+            let lab = concat!("runbook-sh-", $net);
+            let (run, _down) = script_passes(Pg::$pg, $drill, lab, $net).await;
+            $check(lab, &run);
+        }
+    )*};
+}
+
+// The drills whose exported scripts are proven here. The other failure-table drills'
+// scripts (binary-damaged, wal-full, data-area-damaged, wal-segment-corrupted,
+// data-file-corrupted, and node-crash on 9.3) are rendered and shellchecked by runbook_cli but
+// have not yet run to their end against the lab's servers: issue 16 says what is left.
+scripts! {
+    failover_switchback_93: "failover-switchback" on Pg93 @ 200 => failover_switchback;
+    failover_switchback_current: "failover-switchback" on Current @ 201 => failover_switchback;
+    pitr_93: "pitr-from-standby-backup" on Pg93 @ 202 => pitr;
+    pitr_current: "pitr-from-standby-backup" on Current @ 203 => pitr;
+    node_crash_current: "node-crash-failover" on Current @ 205 => ledger_and_node2;
+    partition_heal_93: "partition-heal" on Pg93 @ 216 => master_is_node1;
+    partition_heal_current: "partition-heal" on Current @ 217 => master_is_node1;
+    archive_only_catchup_93: "archive-only-catchup" on Pg93 @ 218 => master_is_node1;
+    archive_only_catchup_current: "archive-only-catchup" on Current @ 219 => master_is_node1;
+}
+
+/// A script whose expectation does not hold on the servers (node2 is the slave, the drill says
+/// it is the master) stops at that step with its FAIL line and a non-zero exit.
+#[tokio::test]
+async fn a_script_stops_where_the_servers_differ_from_the_rehearsal() {
+    let (lab, net) = ("runbook-sh-220", 220);
+    let _down = Down(lab);
+    lab_for(Pg::Current, "failover-switchback", lab, net).await;
+    let dir = tempfile::tempdir().unwrap();
+    let drill = dir.path().join("wrong.toml");
+    std::fs::write(
+        &drill,
+        "name = \"wrong-expectation\"\ntitle = \"node2 is taken for the master\"\n\
+         proves = \"nothing: its check does not hold\"\n\n\
+         [[steps]]\ntitle = \"a row on node1\"\non = \"node1\"\n\
+         sql = \"SELECT 1\"\n\n\
+         [[steps]]\ntitle = \"node2 accepts writes\"\non = \"node2\"\n\
+         sql = \"SELECT pg_is_in_recovery()\"\nexpect = \"f\"\n\n\
+         [[steps]]\ntitle = \"never reached\"\non = \"node1\"\nrun = \"touch /tmp/reached\"\n",
+    )
+    .unwrap();
+    let script = export(drill.to_str().unwrap(), Pg::Current, dir.path());
+    let run = run_script(&script, lab, net, dir.path());
+    assert!(!run.success, "{}", run.stdout);
+    let want = format!(
+        "FAIL step 2 (node2 172.16.{net}.102): node2 accepts writes: expected SELECT pg_is_in_recovery(): f, seen: t"
+    );
+    assert!(run.stderr.contains(&want), "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("== step 3 "), "{}", run.stdout);
+}
