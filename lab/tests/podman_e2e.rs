@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use lab::docker::{Engine, EngineKind};
 use lab::image::build::Images;
-use support::{ok, Pg};
+use support::{ok, succeeded, Pg};
 
 /// Podman's rootful socket, where `ci/podman-service.sh` starts the service.
 const ROOTFUL_SOCKET: &str = "unix:///run/podman/podman.sock";
@@ -109,15 +109,7 @@ fn ok_on_docker(args: &[&str]) -> String {
         Some(host) => cmd.env("DOCKER_HOST", host),
         None => cmd.env_remove("DOCKER_HOST"),
     };
-    let out = cmd.output().expect("the lab binary runs");
-    assert!(
-        out.status.success(),
-        "lab {args:?} on the Docker Engine failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    succeeded(args, cmd.output().expect("the lab binary runs"))
 }
 
 /// The versions the tests run on, as `lab images save --pg-version` takes them.
@@ -239,6 +231,12 @@ fn exec(name: &str, node: &str, script: &str) -> String {
     ok(&["exec", "--name", name, node, "--", "sh", "-c", script])
 }
 
+/// `lab fault VERB --name NAME --node NODE FAULT` (inject or heal), failing the test if it fails.
+#[track_caller]
+fn fault(name: &str, verb: &str, node: &str, fault: &str) {
+    ok(&["fault", verb, "--name", name, "--node", node, fault]);
+}
+
 /// The lab's status (`lab status --json`).
 fn status(name: &str) -> serde_json::Value {
     serde_json::from_str(&ok(&["status", "--name", name, "--json"])).expect("status JSON")
@@ -277,26 +275,10 @@ async fn up_faults_and_down_on_podman_leave_nothing() {
     assert_eq!(psql.trim(), "42");
 
     // A power loss and a reboot: the container is killed and started at its address.
-    ok(&[
-        "fault",
-        "inject",
-        "--name",
-        name,
-        "--node",
-        "node2",
-        "node-crash",
-    ]);
+    fault(name, "inject", "node2", "node-crash");
     let running = podman_inspect(name, "node2", "{{.State.Running}}");
     assert_eq!(running, "false");
-    ok(&[
-        "fault",
-        "heal",
-        "--name",
-        name,
-        "--node",
-        "node2",
-        "node-crash",
-    ]);
+    fault(name, "heal", "node2", "node-crash");
     assert_eq!(podman_inspect(name, "node2", "{{.State.Running}}"), "true");
     exec(
         name,
@@ -305,26 +287,10 @@ async fn up_faults_and_down_on_podman_leave_nothing() {
     );
 
     // A partition: node2 leaves the network and comes back at .102, and streams again.
-    ok(&[
-        "fault",
-        "inject",
-        "--name",
-        name,
-        "--node",
-        "node2",
-        "partition",
-    ]);
+    fault(name, "inject", "node2", "partition");
     let cut = exec(name, "node2", "pg_isready -h 172.16.234.101 -t 2 || true");
     assert!(cut.contains("no response"), "{cut}");
-    ok(&[
-        "fault",
-        "heal",
-        "--name",
-        name,
-        "--node",
-        "node2",
-        "partition",
-    ]);
+    fault(name, "heal", "node2", "partition");
     let addr = exec(name, "node2", "hostname -I");
     assert_eq!(addr.trim(), "172.16.234.102");
     let deadline = Instant::now() + std::time::Duration::from_secs(60);

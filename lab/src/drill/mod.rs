@@ -7,7 +7,6 @@
 pub mod cmd;
 pub mod event;
 pub mod explain;
-pub mod postcondition;
 pub mod render;
 pub mod report;
 pub mod runbook;

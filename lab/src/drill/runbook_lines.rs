@@ -89,7 +89,7 @@ pub fn lines(
                 })
                 .collect()
         }
-        StepKind::Sleep(d) => vec![format!("$ sleep {}", super::script::seconds(*d))],
+        StepKind::Sleep(d) => vec![format!("$ sleep {}", self::seconds(*d))],
         StepKind::ExpectLog { lines, since } => {
             let mut out = vec![format!(
                 "-- each grep must print a line (the log since {}):",
@@ -306,5 +306,15 @@ pub fn operator(op: NodeOp, node: &str, addr: &str) -> String {
         NodeOp::Start => format!("power {node} ({addr}) back on; do not start PostgreSQL"),
         NodeOp::Disconnect => format!("pull {node}'s network cable ({addr}) now"),
         NodeOp::Connect => format!("plug {node}'s network cable ({addr}) back in"),
+    }
+}
+
+/// A duration as `sleep` takes it: whole seconds, or seconds with milliseconds.
+pub(super) fn seconds(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
     }
 }

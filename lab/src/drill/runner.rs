@@ -11,6 +11,7 @@
 
 mod hands_on;
 mod monitor;
+pub mod postcondition;
 mod steps;
 mod tap;
 mod workload;

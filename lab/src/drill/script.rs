@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use super::render::{self, Context};
 use super::runbook::{self, Options};
-use super::runbook_lines;
+use super::runbook_lines::{self, seconds};
 use crate::pg::{self, Dialect};
 use crate::plan::{quote, Action as PlanAction, Step as PlanStep, User};
 use crate::scenario::{self, Action, Drill, NodeRef, Step, StepKind, WaitFor};
@@ -204,7 +204,7 @@ impl Gen {
                     self.sql(t, db, sql, expect.as_ref(), step.capture.as_deref());
                 }
             }
-            StepKind::Action(a) if is_ledger(a) => self.ledger(targets, a),
+            StepKind::Action(a) if a.is_ledger() => self.ledger(targets, a),
             StepKind::Action(_) | StepKind::Fault { .. } => self.commands(step, targets),
             StepKind::Wait(w) => self.wait(targets, w, wait),
             StepKind::ExpectLog { lines, since } => {
@@ -410,6 +410,7 @@ impl Gen {
     /// An action's or a fault's commands, block by block; a fault on the machine itself is a
     /// pause for the operator.
     fn commands(&mut self, step: &Step, targets: &[String]) {
+        let moves_data = matches!(&step.kind, StepKind::Action(a) if a.moves_data());
         for t in targets {
             if let StepKind::Fault { name, heal } = &step.kind {
                 if let Some(op) = runbook_lines::node_op(&self.ctx, t, name, *heal) {
@@ -420,7 +421,7 @@ impl Gen {
                 }
             }
             let title = render::title(&self.ctx, &step.title);
-            if moves_data(&step.kind) {
+            if moves_data {
                 self.push(format!(
                     "sync_logs {t}   # read its log before its data directory goes"
                 ));
@@ -429,7 +430,7 @@ impl Gen {
                 Ok(steps) => steps.iter().for_each(|s| self.plan_step(t, s)),
                 Err(e) => self.push(format!("fail {}", quote(&format!("cannot render: {e}")))),
             }
-            if moves_data(&step.kind) {
+            if moves_data {
                 self.push(format!(
                     "sync_logs {t} adopt   # the log files that came with the data"
                 ));
@@ -506,22 +507,6 @@ fn marks_used(drill: &Drill, monitor: bool) -> BTreeSet<String> {
         .collect()
 }
 
-fn is_ledger(a: &Action) -> bool {
-    matches!(
-        a,
-        Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }
-    )
-}
-
-fn moves_data(kind: &StepKind) -> bool {
-    matches!(
-        kind,
-        StepKind::Action(
-            Action::MoveAside { .. } | Action::BaseBackup { .. } | Action::CopyBackup { .. }
-        )
-    )
-}
-
 /// The shell variable of a mark's log offset on `node`.
 fn mark_var(mark: &str) -> String {
     let clean: String = mark
@@ -545,15 +530,6 @@ fn log_mark(since: Option<&str>, node: &str) -> String {
 
 fn var_args(vars: &[String]) -> String {
     vars.iter().map(|v| format!(" {v}")).collect()
-}
-
-pub(super) fn seconds(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 == 0 {
-        (ms / 1000).to_string()
-    } else {
-        format!("{}.{:03}", ms / 1000, ms % 1000)
-    }
 }
 
 /// A heredoc terminator the body does not contain as a line.

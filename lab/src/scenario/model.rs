@@ -584,6 +584,23 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the ledger writer performs it (start, retarget, check), not a command on a node.
+    pub fn is_ledger(&self) -> bool {
+        matches!(
+            self,
+            Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }
+        )
+    }
+
+    /// Whether it replaces a node's data directory (moved aside, or a backup copied in), so
+    /// that the server log files found there afterwards came with the data.
+    pub fn moves_data(&self) -> bool {
+        matches!(
+            self,
+            Action::MoveAside { .. } | Action::BaseBackup { .. } | Action::CopyBackup { .. }
+        )
+    }
+
     /// Which action it is.
     pub fn kind(&self) -> ActionKind {
         match self {

@@ -143,7 +143,12 @@ pub fn lab(args: &[&str]) -> std::process::Output {
 /// Runs the `lab` binary and returns its standard output, failing the test on a non-zero exit.
 #[track_caller]
 pub fn ok(args: &[&str]) -> String {
-    let out = lab(args);
+    succeeded(args, lab(args))
+}
+
+/// The standard output of a finished `lab ARGS` process, failing the test on a non-zero exit.
+#[track_caller]
+pub fn succeeded(args: &[&str], out: std::process::Output) -> String {
     assert!(
         out.status.success(),
         "lab {args:?} failed ({}):\n{}\n{}",

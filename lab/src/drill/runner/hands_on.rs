@@ -2,14 +2,14 @@
 //!
 //! The runner shows the step through [`super::Pacer::by_hand`] and waits, without a bound, for
 //! the answer: the DBA's time is not the step's. When the DBA says done, the lab reads the
-//! step's postconditions ([`crate::drill::postcondition`]) within
+//! step's postconditions ([`super::postcondition`]) within
 //! [`super::BY_HAND_CHECK_BOUND`]; a failed check is shown with the next prompt, and the DBA
 //! checks again, lets the lab do the step, skips it or stops. [`Event::Performed`] records who
 //! did it, the tries and what each failed check found.
 
-use super::{steps, LabOps, Pacer, Prepared, Runner};
+use super::postcondition::{self, Spec, Unmet};
+use super::{LabOps, Pacer, Prepared, Runner};
 use crate::drill::event::{Event, Outcome, Performer};
-use crate::drill::postcondition::{self, Spec, Unmet};
 use crate::plan::{Action as PlanAction, User};
 use crate::scenario::{self, Action, NodeRef, StepKind};
 
@@ -59,7 +59,7 @@ pub fn for_the_dba(step: &scenario::Step) -> bool {
     }
     match &step.kind {
         StepKind::Action(action) => {
-            !steps::is_ledger(action)
+            !action.is_ledger()
                 && !matches!(
                     action,
                     Action::Load {
@@ -105,7 +105,7 @@ impl<L: LabOps> Runner<L> {
                 "a command: the lab cannot tell what it changed; the steps after it check",
             ),
         };
-        if action.is_some_and(steps::moves_data) {
+        if action.is_some_and(Action::moves_data) {
             self.taps.sync(&*self.lab, &node, false).await;
         }
         let before = postcondition::baseline(&*self.lab, &self.ctx, spec.checks()).await;
@@ -151,7 +151,7 @@ impl<L: LabOps> Runner<L> {
             }
         }
         if let Some(action) = action {
-            if steps::moves_data(action) {
+            if action.moves_data() {
                 self.taps.sync(&*self.lab, &node, true).await;
             }
             self.settle(action, &node);

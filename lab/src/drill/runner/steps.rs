@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::postcondition;
 use super::{error, failure, needs, Deadline, LabOps, Mark, Runner, StepError, StepResult};
 use crate::cluster::OutputCap;
 use crate::drill::event::{Event, Outcome, Role};
-use crate::drill::postcondition;
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
 use crate::plan::{Action as PlanAction, Step as PlanStep, User};
@@ -36,7 +36,7 @@ impl<L: LabOps> Runner<L> {
             StepKind::Action(Action::Load { background, .. }) if *background => {
                 Ok(self.run_in_background(plans, backgrounds))
             }
-            StepKind::Action(action) if is_ledger(action) => match needs(node, "the ledger") {
+            StepKind::Action(action) if action.is_ledger() => match needs(node, "the ledger") {
                 Ok(n) => Ok(self.ledger_action(n, action).await),
                 Err(e) => Err(e),
             },
@@ -180,7 +180,7 @@ impl<L: LabOps> Runner<L> {
     /// A built-in action (not the ledger's): its commands on each target, then what it changes
     /// in the drill's state (who is primary, whether the faulted primary is fenced).
     async fn action(&mut self, action: &Action, node: Option<&str>, plans: Plans) -> StepResult {
-        let moves_data = moves_data(action);
+        let moves_data = action.moves_data();
         if let (true, Some(n)) = (moves_data, node) {
             self.taps.sync(&*self.lab, n, false).await;
         }
@@ -516,22 +516,6 @@ impl<L: LabOps> Runner<L> {
         matches!(step.on, Some(NodeRef::All))
             && matches!(step.kind, StepKind::Sql { .. } | StepKind::Wait(_))
     }
-}
-
-/// Whether the action moves or replaces a data directory (the log tap adopts the new one).
-pub(super) fn moves_data(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::MoveAside { .. } | Action::BaseBackup { .. } | Action::CopyBackup { .. }
-    )
-}
-
-/// Whether the ledger component performs this action.
-pub(super) fn is_ledger(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }
-    )
 }
 
 /// Codes as `0 → 2 → 0`.

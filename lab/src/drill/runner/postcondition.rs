@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::render::{Context, RenderError};
-use super::runner::LabOps;
+use super::LabOps;
+use crate::drill::render::{Context, RenderError};
 use crate::pg::{self, Dialect};
 use crate::plan::{quote, User};
 use crate::scenario::{Action, Area, NodeRef};
@@ -431,7 +431,7 @@ pub async fn verify<L: LabOps>(
     before: &Baseline,
     bound: Duration,
 ) -> Result<(), Unmet> {
-    let deadline = crate::drill::runner::later(Instant::now(), bound);
+    let deadline = super::later(Instant::now(), bound);
     loop {
         let mut unmet = None;
         for (i, check) in checks.iter().enumerate() {
