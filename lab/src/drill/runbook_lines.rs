@@ -52,6 +52,15 @@ fn psql_value(db: &str, sql: &str, captured: &[String]) -> String {
     )
 }
 
+/// Commands started in the background on their hosts, each with its output kept in a file.
+fn background<'a>(number: usize, cmds: impl Iterator<Item = (&'a str, String)>) -> Vec<String> {
+    let mut out = vec!["-- in the background: it returns at once; stop it with `kill $!` when the drill ends if it still runs".to_string()];
+    out.extend(
+        cmds.map(|(t, cmd)| format!("[{t}] $ ( {cmd} ) > /var/tmp/step-{number}.log 2>&1 &")),
+    );
+    out
+}
+
 /// The variable names a mark records on a node.
 fn mark_vars(mark: &str) -> (String, String) {
     let clean: String = mark
@@ -151,13 +160,21 @@ pub fn lines(
             let cmd = ctx
                 .render_shell(command)
                 .unwrap_or_else(|_| command.raw.clone());
-            let mut out = vec!["-- in the background: it returns at once; stop it with `kill $!` when the drill ends if it still runs".to_string()];
-            out.extend(
-                targets
-                    .iter()
-                    .map(|t| format!("{}( {cmd} ) > /var/tmp/step-{number}.log 2>&1 &", on(t))),
-            );
-            out
+            background(number, targets.iter().map(|t| (t.as_str(), cmd.clone())))
+        }
+        StepKind::Action(Action::Load {
+            background: true, ..
+        }) => {
+            let cmds = targets.iter().flat_map(|t| {
+                super::render::command_steps(ctx, t, "", &step.kind)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(move |s| match s.action {
+                        crate::plan::Action::Shell { command, .. } => Some((t.as_str(), command)),
+                        crate::plan::Action::WriteFile { .. } => None,
+                    })
+            });
+            background(number, cmds)
         }
         StepKind::Sql {
             sql, db, expect, ..

@@ -411,6 +411,13 @@ impl Gen {
     /// pause for the operator.
     fn commands(&mut self, step: &Step, targets: &[String]) {
         let moves_data = matches!(&step.kind, StepKind::Action(a) if a.moves_data());
+        let background = matches!(
+            &step.kind,
+            StepKind::Action(Action::Load {
+                background: true,
+                ..
+            })
+        );
         for t in targets {
             if let StepKind::Fault { name, heal } = &step.kind {
                 if let Some(op) = runbook_lines::node_op(&self.ctx, t, name, *heal) {
@@ -427,7 +434,7 @@ impl Gen {
                 ));
             }
             match render::command_steps(&self.ctx, t, &title, &step.kind) {
-                Ok(steps) => steps.iter().for_each(|s| self.plan_step(t, s)),
+                Ok(steps) => steps.iter().for_each(|s| self.plan_step(t, s, background)),
                 Err(e) => self.push(format!("fail {}", quote(&format!("cannot render: {e}")))),
             }
             if moves_data {
@@ -438,9 +445,14 @@ impl Gen {
         }
     }
 
-    fn plan_step(&mut self, node: &str, s: &PlanStep) {
+    /// One of a step's commands; `background`: a load started and not waited for.
+    fn plan_step(&mut self, node: &str, s: &PlanStep, background: bool) {
         self.push(format!("# {}", s.title.replace('\n', " ")));
         match &s.action {
+            PlanAction::Shell { user, command } if background => {
+                self.push("# in the background: started now, stopped when the script ends");
+                self.block(&format!("background {node} {}", user.name()), command)
+            }
             PlanAction::Shell { user, command } => {
                 self.block(&format!("on {node} {}", user.name()), command)
             }

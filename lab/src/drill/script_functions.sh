@@ -71,8 +71,11 @@ log_sync() {
 # su), with PATH and PGDATA set and the shell variables VAR defined; @NODE1@ and @NODE2@ in the
 # block are the servers' addresses.
 on() {
-  local node=$1 user=$2 host block shell=bash
+  local node=$1 user=$2 host block shell=bash limit=()
   shift 2
+  # ON_TIMEOUT=SECONDS bounds the whole call: a server that loses power mid-call leaves ssh
+  # waiting on a connection nothing will ever close.
+  if [ -n "${ON_TIMEOUT:-}" ]; then limit=(timeout "$ON_TIMEOUT"); fi
   host=$(addr_of "$node")
   block=$(fill "$(cat)")
   if [ "$user" != root ]; then shell="su - $PGOSUSER -c 'bash -s'"; fi
@@ -83,7 +86,7 @@ on() {
     declare -f log_sync
     if [ $# -gt 0 ]; then declare -p "$@"; fi
     printf '%s\n' "$block"
-  } | "${SSH[@]}" "root@$host" "$shell"
+  } | ${limit[@]+"${limit[@]}"} "${SSH[@]}" "root@$host" "$shell"
 }
 
 # psql_on NODE DB [VAR...]: the first column of the first row of the SQL on stdin, run by psql
@@ -209,11 +212,12 @@ wait_log() {
   done
 }
 
-# isready NODE: pg_isready's answer for NODE, asked on NODE itself (2 when NODE cannot be asked).
+# isready NODE: pg_isready's answer for NODE, asked on NODE itself (2 when NODE cannot be asked
+# within 5 seconds).
 isready() {
   local code
   code=$(printf 'pg_isready -h %q -q -U postgres -d postgres && echo 0 || echo $?\n' \
-    "$(addr_of "$1")" | on "$1" postgres 2>/dev/null) || code=2
+    "$(addr_of "$1")" | ON_TIMEOUT=5 on "$1" postgres 2>/dev/null) || code=2
   echo "${code:-2}"
 }
 
