@@ -348,3 +348,16 @@ async fn pitr_from_standby_backup_by_hand_on_9_3() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pitr_from_standby_backup_by_hand_on_the_current_major() {
+    rehearse(
+        Pg::Current,
+        "pitr-from-standby-backup",
+        "by-hand-pitr15",
+        "172.16.103.0/24",
+        "start the master",
+        "relink",
+    )
+    .await;
+}

@@ -102,10 +102,11 @@ fn run_script(script: &Path, lab: &str, net: u8, dir: &Path) -> ScriptRun {
     }
 }
 
-/// The script of `drill` for `pg` (`--without-setup`: the lab brought the pair up).
-fn export(drill: &str, pg: Pg, dir: &Path) -> std::path::PathBuf {
+/// The script of `drill` for `pg`, synchronous if `sync` (`--without-setup`: the lab brought
+/// the pair up).
+fn export(drill: &str, pg: Pg, sync: bool, dir: &Path) -> std::path::PathBuf {
     let version = pg.version().to_string();
-    let text = support::ok(&[
+    let mut args = vec![
         "drill",
         "runbook",
         drill,
@@ -114,7 +115,11 @@ fn export(drill: &str, pg: Pg, dir: &Path) -> std::path::PathBuf {
         "--without-setup",
         "--pg-version",
         &version,
-    ]);
+    ];
+    if sync {
+        args.push("--sync");
+    }
+    let text = support::ok(&args);
     let path = dir.join(format!("{drill}.sh"));
     std::fs::write(&path, text).unwrap();
     path
@@ -131,10 +136,14 @@ fn sql(lab: &str, node: &str, db: &str, query: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Brings up lab `lab` in 172.16.`net` on `pg` with the drill's `[lab]` needs.
-async fn lab_for(pg: Pg, drill: &str, lab: &str, net: u8) {
+/// Brings up lab `lab` in 172.16.`net` on `pg` (synchronous if `sync`) with the drill's `[lab]`
+/// needs.
+async fn lab_for(pg: Pg, sync: bool, drill: &str, lab: &str, net: u8) {
     let images = pg.images(&support::engine().await).await;
     let mut extra: Vec<String> = pg.flags(&images).into_iter().skip(2).collect();
+    if sync {
+        extra.push("--sync".to_string());
+    }
     let d = lab::drill::load(drill).unwrap();
     if let Some(bytes) = d.lab.wal_disk_size {
         extra.extend(["--wal-disk-size".to_string(), bytes.to_string()]);
@@ -144,13 +153,19 @@ async fn lab_for(pg: Pg, drill: &str, lab: &str, net: u8) {
     up(&images.version.to_string(), lab, &subnet, &extra);
 }
 
-/// Exports `drill`'s script for `pg`, runs it on a fresh lab, checks it ran to its end and
-/// returns the run (the lab stays up until `_down` drops).
-async fn script_passes(pg: Pg, drill: &str, lab: &'static str, net: u8) -> (ScriptRun, Down) {
+/// Exports `drill`'s script for `pg` (synchronous if `sync`), runs it on a fresh lab of that
+/// mode, checks it ran to its end and returns the run (the lab stays up until `_down` drops).
+async fn script_passes(
+    pg: Pg,
+    sync: bool,
+    drill: &str,
+    lab: &'static str,
+    net: u8,
+) -> (ScriptRun, Down) {
     let down = Down(lab);
-    lab_for(pg, drill, lab, net).await;
+    lab_for(pg, sync, drill, lab, net).await;
     let dir = tempfile::tempdir().unwrap();
-    let script = export(drill, pg, dir.path());
+    let script = export(drill, pg, sync, dir.path());
     let run = run_script(&script, lab, net, dir.path());
     eprintln!(
         "runbook script {drill} on {}: {:.0} s",
@@ -180,7 +195,7 @@ fn roles(lab: &str, master: &str) {
     );
 }
 
-fn failover_switchback(lab: &str, run: &ScriptRun) {
+fn failover_switchback(lab: &str, _sync: bool, run: &ScriptRun) {
     roles(lab, "node1");
     let fingerprint = "SELECT (SELECT count(*) FROM pgbench_history) || ' ' || (SELECT sum(abalance) FROM pgbench_accounts)";
     assert_eq!(
@@ -188,13 +203,13 @@ fn failover_switchback(lab: &str, run: &ScriptRun) {
         sql(lab, "node2", "testdb", fingerprint)
     );
     assert!(
-        run.stdout.contains("== step 40 [node2 ") && run.stdout.contains("timeline 3"),
+        run.stdout.contains("== step 43 [node2 ") && run.stdout.contains("timeline 3"),
         "{}",
         run.stdout
     );
 }
 
-fn pitr(lab: &str, run: &ScriptRun) {
+fn pitr(lab: &str, _sync: bool, run: &ScriptRun) {
     assert!(run.stdout.contains("max_mtime = "), "{}", run.stdout);
     assert_eq!(
         sql(lab, "node1", "postgres", "SELECT pg_is_in_recovery()"),
@@ -202,58 +217,69 @@ fn pitr(lab: &str, run: &ScriptRun) {
     );
 }
 
-fn master_is_node1(lab: &str, _run: &ScriptRun) {
+fn master_is_node1(lab: &str, _sync: bool, _run: &ScriptRun) {
     roles(lab, "node1");
 }
 
-/// A failure-table drill: node2 promoted, node1 rebuilt as its standby, and the script's own
-/// ledger check counted acknowledged rows on the new master (the script stops when more are
-/// missing than the drill allows).
-fn failed_over(lab: &str, run: &ScriptRun) {
+fn master_is_node2(lab: &str, _sync: bool, _run: &ScriptRun) {
     roles(lab, "node2");
-    let acked = run
+}
+
+/// A failure-table drill: node2 promoted, node1 rebuilt as its standby, and the script's own
+/// ledger check counted acknowledged rows on the new master, none missing in synchronous mode
+/// (the script stops when more are missing than the drill allows).
+fn failed_over(lab: &str, sync: bool, run: &ScriptRun) {
+    roles(lab, "node2");
+    let (acked, missing) = run
         .stdout
         .lines()
         .filter_map(|l| l.strip_prefix("ledger: "))
         .filter_map(|l| l.split_once(" acknowledged ids, "))
-        .find(|(_, rest)| rest.ends_with("of them missing on node2"))
-        .and_then(|(n, _)| n.parse::<u64>().ok());
-    assert!(acked > Some(0), "no ledger check on node2:\n{}", run.stdout);
+        .find_map(|(n, rest)| Some((n, rest.strip_suffix(" of them missing on node2")?)))
+        .map(|(n, m)| (n.parse::<u64>().unwrap(), m.parse::<u64>().unwrap()))
+        .unwrap_or_else(|| panic!("no ledger check on node2:\n{}", run.stdout));
+    assert!(acked > 0, "{}", run.stdout);
+    if sync {
+        assert_eq!(missing, 0, "{}", run.stdout);
+    }
 }
 
-/// One test per drill and server: `test: "drill" on Pg @ net => check`.
+/// One test per drill, server and mode: `test: "drill" on Pg [sync] @ net => check`.
 macro_rules! scripts {
-    ($($test:ident: $drill:literal on $pg:ident @ $net:literal => $check:path;)*) => {$(
+    ($($test:ident: $drill:literal on $pg:ident $($sync:ident)? @ $net:literal => $check:path;)*) => {$(
         #[tokio::test]
         async fn $test() {
             let lab = concat!("runbook-sh-", $net);
-            let (run, _down) = script_passes(Pg::$pg, $drill, lab, $net).await;
-            $check(lab, &run);
+            let sync = false $(|| stringify!($sync) == "sync")?;
+            let (run, _down) = script_passes(Pg::$pg, sync, $drill, lab, $net).await;
+            $check(lab, sync, &run);
         }
     )*};
 }
 
-// Every built-in drill's exported script, on both servers.
+// Every built-in drill's exported script, on both servers; on 9.3 the drills whose mode changes
+// nothing but what may be lost run synchronous (with `--sync` scripts), where every_drill_e2e
+// runs them asynchronous.
 scripts! {
     failover_switchback_93: "failover-switchback" on Pg93 @ 200 => failover_switchback;
     failover_switchback_current: "failover-switchback" on Current @ 201 => failover_switchback;
-    pitr_93: "pitr-from-standby-backup" on Pg93 @ 202 => pitr;
+    pitr_93_sync: "pitr-from-standby-backup" on Pg93 sync @ 202 => pitr;
     pitr_current: "pitr-from-standby-backup" on Current @ 203 => pitr;
     partition_heal_93: "partition-heal" on Pg93 @ 216 => master_is_node1;
     partition_heal_current: "partition-heal" on Current @ 217 => master_is_node1;
-    archive_only_catchup_93: "archive-only-catchup" on Pg93 @ 218 => master_is_node1;
+    archive_only_catchup_93_sync: "archive-only-catchup" on Pg93 sync @ 218 => master_is_node1;
     archive_only_catchup_current: "archive-only-catchup" on Current @ 219 => master_is_node1;
-    node_crash_93: "node-crash-failover" on Pg93 @ 204 => failed_over;
+    node_crash_93_sync: "node-crash-failover" on Pg93 sync @ 204 => failed_over;
     node_crash_current: "node-crash-failover" on Current @ 205 => failed_over;
-    binary_damaged_93: "binary-damaged-failover" on Pg93 @ 206 => failed_over;
+    binary_damaged_93_sync: "binary-damaged-failover" on Pg93 sync @ 206 => failed_over;
     binary_damaged_current: "binary-damaged-failover" on Current @ 207 => failed_over;
-    wal_full_93: "wal-full-failover" on Pg93 @ 208 => failed_over;
+    wal_full_93_sync: "wal-full-failover" on Pg93 sync @ 208 => failed_over;
     wal_full_current: "wal-full-failover" on Current @ 209 => failed_over;
-    data_area_damaged_93: "data-area-damaged-failover" on Pg93 @ 210 => failed_over;
+    data_area_damaged_93_sync: "data-area-damaged-failover" on Pg93 sync @ 210 => failed_over;
     data_area_damaged_current: "data-area-damaged-failover" on Current @ 211 => failed_over;
-    wal_segment_corrupted_93: "wal-segment-corrupted-failover" on Pg93 @ 212 => failed_over;
-    wal_segment_corrupted_current: "wal-segment-corrupted-failover" on Current @ 213 => failed_over;
-    data_file_corrupted_93: "data-file-corrupted-failover" on Pg93 @ 214 => failed_over;
+    wal_segment_corrupted_93_sync: "wal-segment-corrupted-failover" on Pg93 sync @ 212 => master_is_node2;
+    wal_segment_corrupted_current: "wal-segment-corrupted-failover" on Current @ 213 => master_is_node2;
+    data_file_corrupted_93_sync: "data-file-corrupted-failover" on Pg93 sync @ 214 => failed_over;
     data_file_corrupted_current: "data-file-corrupted-failover" on Current @ 215 => failed_over;
 }
 
@@ -263,7 +289,7 @@ scripts! {
 async fn a_script_stops_where_the_servers_differ_from_the_rehearsal() {
     let (lab, net) = ("runbook-sh-220", 220);
     let _down = Down(lab);
-    lab_for(Pg::Current, "failover-switchback", lab, net).await;
+    lab_for(Pg::Current, false, "failover-switchback", lab, net).await;
     let dir = tempfile::tempdir().unwrap();
     let drill = dir.path().join("wrong.toml");
     std::fs::write(
@@ -277,7 +303,7 @@ async fn a_script_stops_where_the_servers_differ_from_the_rehearsal() {
          [[steps]]\ntitle = \"never reached\"\non = \"node1\"\nrun = \"touch /tmp/reached\"\n",
     )
     .unwrap();
-    let script = export(drill.to_str().unwrap(), Pg::Current, dir.path());
+    let script = export(drill.to_str().unwrap(), Pg::Current, false, dir.path());
     let run = run_script(&script, lab, net, dir.path());
     assert!(!run.success, "{}", run.stdout);
     let want = format!(

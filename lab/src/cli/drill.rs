@@ -145,6 +145,10 @@ pub struct RunbookArgs {
     /// Leave out chapters 1 and 5 (bringing the pair up).
     #[arg(long)]
     pub without_setup: bool,
+    /// Synchronous replication, as for `lab up --sync`: the steps a drill has for that mode, and
+    /// no acknowledged row allowed to be lost at the ledger's check.
+    #[arg(long)]
+    pub sync: bool,
     /// The standby's restore_command, as for `lab up`.
     #[arg(long, value_enum, default_value = "archive")]
     pub restore_command: RestoreArg,
@@ -305,6 +309,7 @@ impl RunbookArgs {
             version: self.pg_version,
             profile: self.profile.clone(),
             without_setup: self.without_setup,
+            sync: self.sync,
             restore_command: self.restore_command.into(),
             archive_command: self.archive_command.into(),
             format: self.format.into(),

@@ -48,6 +48,8 @@ pub struct RunbookConfig {
     pub profile: String,
     /// Leave out chapters 1 and 5 (bringing the pair up).
     pub without_setup: bool,
+    /// Synchronous replication.
+    pub sync: bool,
     /// The standby's restore_command.
     pub restore_command: RestoreCommand,
     /// The master's archive_command.
@@ -159,7 +161,9 @@ pub fn schema() {
 /// `lab drill runbook`: the version-specific runbook, printed.
 pub fn runbook(args: &RunbookConfig) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
-    let topo = super::runbook::topology(&args.profile, args.archive_command, args.restore_command);
+    let mut topo =
+        super::runbook::topology(&args.profile, args.archive_command, args.restore_command);
+    topo.sync = args.sync;
     let opts = super::runbook::Options {
         version: args.version,
         profile: args.profile.clone(),

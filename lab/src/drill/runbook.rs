@@ -241,6 +241,9 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
             let only = when.condition.describe(when.holds);
             out.push_str(&format!("-- only when {only}\n"));
         }
+        if step.optional {
+            out.push_str("-- optional: if it does not hold, note it and go on\n");
+        }
         let names: Vec<String> = captured.keys().cloned().collect();
         let targets: Vec<String> = match &step.on {
             Some(NodeRef::All) => vec!["node1".into(), "node2".into()],
@@ -349,11 +352,11 @@ mod tests {
         for version in ["9.3.25", "15.18"] {
             let book = runbook(&drill, &Options::new(version, "default"));
             for (step, node) in [
-                ("12. [node2] a second row on the primary", "node2"),
-                ("13. [node1] the standby has replayed it", "node1"),
-                ("14. [node2] stop the primary", "node2"),
-                ("15. [node1] promote the standby again", "node1"),
-                ("17. [node1] a third row on the primary", "node1"),
+                ("14. [node2] a second row on the primary", "node2"),
+                ("15. [node1] the standby has replayed it", "node1"),
+                ("16. [node2] stop the primary", "node2"),
+                ("17. [node1] promote the standby again", "node1"),
+                ("19. [node1] a third row on the primary", "node1"),
             ] {
                 assert!(
                     book.lines().any(|l| l == format!("## {step}")),

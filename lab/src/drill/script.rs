@@ -161,7 +161,13 @@ impl Gen {
             Some(NodeRef::All) => vec!["node1".into(), "node2".into()],
             _ => node.clone().into_iter().collect(),
         };
-        self.kind(step, &targets);
+        if step.optional {
+            self.push("( OPTIONAL=1   # an optional step: what does not hold is said, and the runbook goes on");
+            self.kind(step, &targets);
+            self.push(") || true");
+        } else {
+            self.kind(step, &targets);
+        }
         if let (StepKind::Action(action), Some(n)) = (&step.kind, &node) {
             if let Some(p) =
                 scenario::primary_after(action, n, &self.ctx.primary, |r| self.ctx.resolve(r))

@@ -35,9 +35,14 @@ where() {
   if [ "$STEP_NODE" = - ]; then echo -; else echo "$STEP_NODE $(addr_of "$STEP_NODE")"; fi
 }
 
-# fail EXPECTED [SEEN]: stops the script, saying where and what.
+# fail EXPECTED [SEEN]: stops the script, saying where and what; in an optional step (run in a
+# subshell with OPTIONAL=1) it ends only that step, saying so.
 fail() {
-  echo "FAIL step $STEP ($(where)): $STEP_TITLE: expected $1${2+, seen: $2}" >&2
+  if [ -n "${OPTIONAL:-}" ]; then
+    echo "optional step $STEP ($(where)): $STEP_TITLE: expected $1${2+, seen: $2}: not held, the runbook goes on"
+  else
+    echo "FAIL step $STEP ($(where)): $STEP_TITLE: expected $1${2+, seen: $2}" >&2
+  fi
   exit 1
 }
 
@@ -136,9 +141,13 @@ file_to() {
 background() {
   local block
   block=$(cat)
-  # shellcheck disable=SC2016 # expanded on the server
-  printf 'mkdir -p "$STATE"; echo $$ > "$STATE/bg%s.pid"\n%s\n' "$STEP" "$block" |
-    on "$1" "$2" &
+  (
+    # Its end is not a check (a load cut off by the fault ends that way): no FAIL line.
+    trap - ERR
+    # shellcheck disable=SC2016 # expanded on the server
+    printf 'mkdir -p "$STATE"; echo $$ > "$STATE/bg%s.pid"\n%s\n' "$STEP" "$block" |
+      on "$1" "$2" || echo "the background command of step $STEP on $1 ended with status $?"
+  ) &
   BACKGROUND+=("$1:$2:$STEP:$!")
   echo "started in the background: step $STEP on $1 (local pid $!)"
 }
@@ -266,11 +275,14 @@ monitor_lines() {
 }
 
 # expect_monitor NODE FROM CODE...: since line FROM, the monitor saw NODE's pg_isready go
-# through CODEs in this order (repeats collapsed).
+# through CODEs in this order (repeats collapsed), its look at this moment included: it waits
+# (at most 30 s) for two more rounds, so that a probe of NODE begun after the call is read.
 expect_monitor() {
-  local node=$1 from=${2:-0} seen
+  local node=$1 from=${2:-0} seen have end=$((SECONDS + 30))
   shift 2
   if [ -z "$MONITOR_FILE" ]; then fail "a monitor (this drill has none)" "none"; fi
+  have=$(monitor_lines)
+  while [ "$(monitor_lines)" -lt $((have + 4)) ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.2; done
   seen=$(tail -n +$((from + 1)) "$MONITOR_FILE" |
     awk -v n="$node" -v last=none '$1 == n && $2 != last { printf "%s ", $2; last = $2 }')
   if ! awk -v want="$*" -v seen="$seen" 'BEGIN { nw = split(want, w, " "); ns = split(seen, s, " ");

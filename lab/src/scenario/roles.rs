@@ -253,6 +253,6 @@ mod tests {
         let text = include_str!("../../../fixtures/drills/rebuild-then-promote-again.toml");
         let drill = crate::scenario::parse("rebuild-then-promote-again.toml", text)
             .unwrap_or_else(|d| panic!("{}", d[0]));
-        assert_eq!(drill.steps.len(), 17);
+        assert_eq!(drill.steps.len(), 19);
     }
 }
