@@ -51,23 +51,73 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "steps",
 ];
 
+/// One parameter of an action's `with`: its key, and whether the action needs it. The one table
+/// of them ([`action_params`]) gives the checker its unknown-key and missing-key checks and the
+/// JSON Schema its properties and `required` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Param {
+    pub key: &'static str,
+    pub required: bool,
+}
+
+const fn req(key: &'static str) -> Param {
+    Param {
+        key,
+        required: true,
+    }
+}
+
+const fn opt(key: &'static str) -> Param {
+    Param {
+        key,
+        required: false,
+    }
+}
+
 /// The parameters of an action (`with = { ... }`), in the order messages list them.
-pub(super) fn action_params(action: ActionKind) -> &'static [&'static str] {
+pub(super) fn action_params(action: ActionKind) -> &'static [Param] {
     match action {
         ActionKind::Start
         | ActionKind::Promote
         | ActionKind::LinkWal
         | ActionKind::LedgerStart
         | ActionKind::LedgerRetarget => &[],
-        ActionKind::Stop => &["mode", "fallback"],
-        ActionKind::BaseBackup => &["from", "to", "wal"],
-        ActionKind::LocalBackup => &["to"],
-        ActionKind::MoveAside => &["to", "what"],
-        ActionKind::MakeStandby => &["of", "timeline", "restore"],
-        ActionKind::Pitr => &["target_time", "restore_command"],
-        ActionKind::Load => &["seconds", "clients", "background"],
-        ActionKind::CopyBackup => &["from", "backup", "to"],
-        ActionKind::LedgerCheck => &["max_lost"],
+        ActionKind::Stop => {
+            const P: &[Param] = &[opt("mode"), opt("fallback")];
+            P
+        }
+        ActionKind::BaseBackup => {
+            const P: &[Param] = &[req("from"), opt("to"), opt("wal")];
+            P
+        }
+        ActionKind::LocalBackup => {
+            const P: &[Param] = &[req("to")];
+            P
+        }
+        ActionKind::MoveAside => {
+            const P: &[Param] = &[req("to"), opt("what")];
+            P
+        }
+        ActionKind::MakeStandby => {
+            const P: &[Param] = &[req("of"), opt("timeline"), opt("restore")];
+            P
+        }
+        ActionKind::Pitr => {
+            const P: &[Param] = &[req("target_time"), opt("restore_command")];
+            P
+        }
+        ActionKind::Load => {
+            const P: &[Param] = &[req("seconds"), opt("clients"), opt("background")];
+            P
+        }
+        ActionKind::CopyBackup => {
+            const P: &[Param] = &[req("from"), req("backup"), opt("to")];
+            P
+        }
+        ActionKind::LedgerCheck => {
+            const P: &[Param] = &[opt("max_lost")];
+            P
+        }
     }
 }
 

@@ -201,12 +201,28 @@ fn kind(spec: &KindSpec) -> Value {
 /// One action and the parameters its `with` takes.
 fn action(kind: ActionKind) -> Value {
     let name = kind.name();
-    let fields: Vec<(&str, Value)> = action_params(kind).iter().map(|p| (*p, param(p))).collect();
+    let params = action_params(kind);
+    let fields: Vec<(&str, Value)> = params.iter().map(|p| (p.key, param(p.key))).collect();
+    let required: Vec<&str> = params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.key)
+        .collect();
+    if required.is_empty() {
+        return json!({
+            "properties": {
+                "action": {"const": name},
+                "with": object(&fields, &[]),
+            }
+        });
+    }
+    // `with` itself is required (no `use`: a procedure's step is the procedure's own call).
     json!({
         "properties": {
             "action": {"const": name},
-            "with": object(&fields, &[]),
-        }
+            "with": object(&fields, &required),
+        },
+        "required": ["with"],
     })
 }
 
@@ -486,6 +502,46 @@ sleep = "1m30s"
 
     /// The schema as `lab drill schema` prints it is checked in (`fixtures/drill.schema.json`),
     /// where `.taplo.toml` points editors of this repository's drills.
+    /// The schema and the checker agree on what each action needs: for every action, a step
+    /// without `with` is refused by both exactly when the one table has a required parameter,
+    /// the checker naming each of them, and a `with` holding just those passes the schema.
+    #[test]
+    fn the_schema_and_the_checker_require_the_same_parameters() {
+        let v = validator();
+        for kind in ActionKind::iter() {
+            let step = format!(
+                "name = \"a\"\ntitle = \"a\"\n[[steps]]\ntitle = \"s\"\non = \"node1\"\naction = \"{}\"\n",
+                kind.name()
+            );
+            let required: Vec<&str> = action_params(kind)
+                .iter()
+                .filter(|p| p.required)
+                .map(|p| p.key)
+                .collect();
+            let schema_refuses = !errors(&v, &as_json(&step)).is_empty();
+            assert_eq!(schema_refuses, !required.is_empty(), "{}", kind.name());
+            let needs: Vec<String> = match crate::scenario::parse("a.toml", &step) {
+                Ok(_) => Vec::new(),
+                Err(diagnostics) => diagnostics
+                    .iter()
+                    .map(ToString::to_string)
+                    .filter_map(|d| {
+                        let rest = d.split(" needs `").nth(1)?;
+                        Some(rest.split('`').next()?.to_string())
+                    })
+                    .collect(),
+            };
+            assert_eq!(needs, required, "{}", kind.name());
+            let with: Vec<String> = required.iter().map(|k| format!("{k} = \"x\"")).collect();
+            let given = format!("{step}with = {{ {} }}\n", with.join(", "));
+            let missing: Vec<String> = errors(&v, &as_json(&given))
+                .into_iter()
+                .filter(|e| e.contains("required"))
+                .collect();
+            assert!(missing.is_empty(), "{}: {missing:?}", kind.name());
+        }
+    }
+
     #[test]
     fn the_checked_in_schema_is_the_current_one() {
         let printed = serde_json::to_string_pretty(&drill_schema()).expect("serialises") + "\n";

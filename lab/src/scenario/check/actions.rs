@@ -32,7 +32,7 @@ impl<'a> Checker<'a> {
             Some(w) => self.with_entries(w, "a table of parameters such as { mode = \"fast\" }")?,
         };
         for (k, _) in &params {
-            if allowed.contains(&k.get_ref().as_ref()) {
+            if allowed.iter().any(|p| p.key == k.get_ref().as_ref()) {
                 continue;
             }
             let message = if allowed.is_empty() {
@@ -44,7 +44,7 @@ impl<'a> Checker<'a> {
                 format!(
                     "unknown parameter `{}` for action `{name}`: expected one of {}",
                     k.get_ref(),
-                    list(allowed)
+                    list(&allowed.iter().map(|p| p.key).collect::<Vec<_>>())
                 )
             };
             self.err(k.span(), message);
@@ -60,6 +60,12 @@ impl<'a> Checker<'a> {
         let missing_at = with.map_or_else(|| value.span(), |w| w.span());
         let param = |key: &str| get(&params, key);
         let required = |cx: &mut Self, key: &str, what: &str| {
+            debug_assert!(
+                action_params(kind)
+                    .iter()
+                    .any(|p| p.key == key && p.required),
+                "`{key}` of `{name}` is not required in check::action_params"
+            );
             let v = param(key);
             if v.is_none() {
                 cx.err(
