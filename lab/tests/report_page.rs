@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use lab::drill::event::{Event, Outcome};
+use lab::drill::event::{Event, Outcome, Role};
 use support::browser::{check_page, keep_screenshot, report_expectations, Expect};
 
 fn step(
@@ -56,7 +56,7 @@ fn failover() -> Vec<Event> {
     }];
     e.push(Event::Role {
         node: "node1".into(),
-        role: "primary".into(),
+        role: Role::Primary,
         at: 0.2,
     });
     e.push(readiness("node1", 0, 0.5));
@@ -94,7 +94,7 @@ fn failover() -> Vec<Event> {
     ));
     e.push(Event::Role {
         node: "node2".into(),
-        role: "primary".into(),
+        role: Role::Primary,
         at: 12.0,
     });
     for i in 0..=20 {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::commands::{bring_up, build_images, UpConfig};
 use crate::docker::Engine;
-use crate::drill::event::{Event, RunReport};
+use crate::drill::event::{Event, Role, RunReport};
 use crate::error::{Error, Result};
 use crate::image::build::ImageOptions;
 use crate::pg::{ArchiveCommand, RestoreCommand};
@@ -157,7 +157,7 @@ fn drill_phases(events: &[Event]) -> (Option<f64>, Option<f64>) {
         _ => None,
     });
     let promoted = events.iter().find_map(|e| match e {
-        Event::Role { role, at, .. } if role == "primary" => Some(*at),
+        Event::Role { role, at, .. } if *role == Role::Primary => Some(*at),
         _ => None,
     });
     let fault_to_promoted = match (fault, promoted) {

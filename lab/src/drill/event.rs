@@ -40,7 +40,8 @@ impl Outcome {
 }
 
 /// A node's role, as [`Event::Role`] records it (`"primary"`, `"standby"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Accepts writes.
     Primary,
@@ -55,6 +56,12 @@ impl Role {
             Role::Primary => "primary",
             Role::Standby => "standby",
         }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -149,7 +156,7 @@ pub enum Event {
         /// The node.
         node: String,
         /// `primary` or `standby`.
-        role: String,
+        role: Role,
         /// Seconds since the drill started.
         at: f64,
     },

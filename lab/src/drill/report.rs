@@ -516,6 +516,7 @@ pub fn write_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drill::event::Role;
     use std::time::Duration;
 
     fn started(
@@ -583,7 +584,7 @@ mod tests {
             ),
             Event::Role {
                 node: "node2".into(),
-                role: "primary".into(),
+                role: Role::Primary,
                 at: 2.9,
             },
             finished(2, Outcome::Passed, "server promoting", 1400),

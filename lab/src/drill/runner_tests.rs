@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::*;
+use crate::drill::event::Role;
 use crate::pg::{Dialect, Topology};
 use crate::version::PgVersion;
 
@@ -598,7 +599,7 @@ run = "echo new primary"
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Role { node, role, .. } => Some((node.clone(), role.clone())),
+            Event::Role { node, role, .. } => Some((node.clone(), role.to_string())),
             _ => None,
         })
         .collect();
@@ -1459,7 +1460,7 @@ fn failover_events() -> Vec<Event> {
         },
         Event::Role {
             node: "node2".into(),
-            role: "primary".into(),
+            role: Role::Primary,
             at: 14.0,
         },
     ]
@@ -2244,7 +2245,7 @@ async fn a_step_the_dba_did_passes_its_check_and_the_lab_runs_no_command_for_it(
         ran.lab.commands()
     );
     assert!(ran.events.iter().any(
-        |e| matches!(e, Event::Role { node, role, .. } if node == "node2" && role == "primary")
+        |e| matches!(e, Event::Role { node, role, .. } if node == "node2" && *role == Role::Primary)
     ));
 }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::event::{Event, Outcome};
+use super::event::{Event, Outcome, Role};
 use super::report;
 use super::shard::Shard;
 
@@ -128,7 +128,7 @@ impl SuiteRun {
             _ => None,
         })?;
         self.events.iter().find_map(|e| match e {
-            Event::Role { node, role, at: p } if role == "primary" && *p >= at => {
+            Event::Role { node, role, at: p } if *role == Role::Primary && *p >= at => {
                 Some((fault.clone(), node.clone(), p - at))
             }
             _ => None,

@@ -11,7 +11,7 @@
 //! unit-tested), and [`html`] renders that model. Every number is printed with fixed decimals, so
 //! the same events always give the same bytes.
 
-use super::event::{Event, Outcome, Performer};
+use super::event::{Event, Outcome, Performer, Role};
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
@@ -68,7 +68,7 @@ pub struct RoleMark {
     /// Seconds since the drill started.
     pub at: f64,
     /// `primary` or `standby`.
-    pub role: String,
+    pub role: Role,
 }
 
 /// One node's lane.
@@ -357,7 +357,7 @@ impl<'a> Fold<'a> {
                 node,
                 RoleMark {
                     at: *at,
-                    role: role.clone(),
+                    role: *role,
                 },
             )),
             Event::Measure { name, value, .. } => self.measures.push((name.clone(), *value)),
@@ -553,10 +553,10 @@ mod tests {
         }
     }
 
-    fn role(node: &str, role: &str, at: f64) -> Event {
+    fn role(node: &str, role: Role, at: f64) -> Event {
         Event::Role {
             node: node.into(),
-            role: role.into(),
+            role,
             at,
         }
     }
@@ -650,9 +650,9 @@ mod tests {
     fn lanes_hold_bands_and_role_markers_in_natural_node_order() {
         let t = model(&[
             readiness("node10", 0, 1.0),
-            role("node2", "primary", 20.0),
+            role("node2", Role::Primary, 20.0),
             readiness("node2", 0, 0.6),
-            role("node2", "standby", 0.8),
+            role("node2", Role::Standby, 0.8),
             readiness("node1", 0, 0.5),
             Event::DrillFinished {
                 passed: true,
@@ -669,11 +669,11 @@ mod tests {
             vec![
                 RoleMark {
                     at: 0.8,
-                    role: "standby".into()
+                    role: Role::Standby
                 },
                 RoleMark {
                     at: 20.0,
-                    role: "primary".into()
+                    role: Role::Primary
                 },
             ]
         );
@@ -847,8 +847,8 @@ mod tests {
             profile: "default".into(),
             steps: 7,
         }];
-        e.push(role("node1", "primary", 0.3));
-        e.push(role("node2", "standby", 0.4));
+        e.push(role("node1", Role::Primary, 0.3));
+        e.push(role("node2", Role::Standby, 0.4));
         e.push(readiness("node1", 0, 0.5));
         e.push(readiness("node2", 0, 0.6));
         e.extend(step(
@@ -886,7 +886,7 @@ mod tests {
             1.4,
             Outcome::Passed,
         ));
-        e.push(role("node2", "primary", 20.0));
+        e.push(role("node2", Role::Primary, 20.0));
         e.extend(step(
             5,
             "Writes resume within 5 s of the promotion",
@@ -908,7 +908,7 @@ mod tests {
             6.0,
             Outcome::Passed,
         ));
-        e.push(role("node1", "standby", 30.5));
+        e.push(role("node1", Role::Standby, 30.5));
         e.push(readiness("node1", 0, 31.0));
         e.extend(step(
             7,

@@ -264,7 +264,7 @@ impl<L: LabOps> Runner<L> {
     fn emit_role(&self, node: &str, role: Role) {
         self.sink.emit(Event::Role {
             node: node.to_string(),
-            role: role.as_str().into(),
+            role,
             at: self.sink.at(),
         });
     }

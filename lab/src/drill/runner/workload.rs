@@ -215,9 +215,7 @@ pub fn rto(
         out.push(("rto_fenced_seconds", at - fault_at));
     }
     let promoted = events.iter().find_map(|e| match e {
-        Event::Role { role, at, .. } if role == Role::Primary.as_str() && *at >= fault_at => {
-            Some(*at)
-        }
+        Event::Role { role, at, .. } if *role == Role::Primary && *at >= fault_at => Some(*at),
         _ => None,
     });
     if let Some(at) = promoted {

@@ -10,7 +10,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::{
     LagSeries, Ledger, LedgerPoint, NodeLane, Readiness, Rto, StepMark, Timeline, GAP_MIN,
 };
-use crate::drill::event::Outcome;
+use crate::drill::event::{Outcome, Role};
 
 /// Width of the plot area (the time axis), in pixels.
 pub(super) const PLOT_W: f64 = 1000.0;
@@ -609,10 +609,9 @@ fn node_lane(lane: &NodeLane, top: f64, end: f64, x: &impl Fn(f64) -> f64) -> Ma
             }
             @for r in &lane.roles {
                 @let at = x(r.at);
-                @let class = match r.role.as_str() {
-                    "primary" => "role-primary",
-                    "standby" => "role-standby",
-                    _ => "dim",
+                @let class = match r.role {
+                    Role::Primary => "role-primary",
+                    Role::Standby => "role-standby",
                 };
                 g {
                     title { (node) " became " (r.role) " at " (F(r.at)) " s" }
