@@ -123,13 +123,9 @@ fn at(step: &Step) -> String {
 fn faults(drill: &Drill) -> Vec<String> {
     let mut items = Vec::new();
     for step in &drill.steps {
-        if let StepKind::Fault { name, heal } = &step.kind {
-            let what = name
-                .parse::<crate::fault::Fault>()
-                .map(|f| f.what())
-                .unwrap_or_default();
+        if let StepKind::Fault { fault, heal } = &step.kind {
             let verb = if *heal { "heals" } else { "injects" };
-            let mut text = format!("{}: {verb} {name} ({what})", at(step));
+            let mut text = format!("{}: {verb} {fault} ({})", at(step), fault.what());
             when_suffix(&mut text, step);
             items.push(item(&text));
         }

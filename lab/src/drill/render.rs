@@ -450,10 +450,9 @@ fn copy_backup(
 pub fn fault_steps(
     ctx: &Context,
     node: &str,
-    name: &str,
+    fault: crate::fault::Fault,
     heal: bool,
 ) -> Result<Vec<Step>, RenderError> {
-    let fault: crate::fault::Fault = name.parse()?;
     let op = fault.op(&ctx.dialect, node, heal)?;
     Ok(match op {
         crate::fault::FaultOp::Commands(steps) => steps,
@@ -492,7 +491,7 @@ pub fn command_steps(
             ctx.render_shell(command)?,
         )]),
         StepKind::Action(action) => action_steps(ctx, node, action),
-        StepKind::Fault { name, heal } => fault_steps(ctx, node, name, *heal),
+        StepKind::Fault { fault, heal } => fault_steps(ctx, node, *fault, *heal),
         _ => Ok(Vec::new()),
     }
 }

@@ -197,10 +197,10 @@ pub fn lines(
             }));
             out
         }
-        StepKind::Fault { name, heal } => {
+        StepKind::Fault { fault, heal } => {
             let op = targets
                 .iter()
-                .find_map(|t| node_op(ctx, t, name, *heal).map(|op| (op, t)))?;
+                .find_map(|t| node_op(ctx, t, *fault, *heal).map(|op| (op, t)))?;
             vec![format!(
                 ">>> OPERATOR: {}; then go on",
                 operator(
@@ -306,8 +306,12 @@ fn ledger(ctx: &Context, action: &Action, node: &str) -> Vec<String> {
 }
 
 /// The container operation a fault is, if it is one (then the operator does it by hand).
-pub fn node_op(ctx: &Context, node: &str, name: &str, heal: bool) -> Option<NodeOp> {
-    let fault: crate::fault::Fault = name.parse().ok()?;
+pub fn node_op(
+    ctx: &Context,
+    node: &str,
+    fault: crate::fault::Fault,
+    heal: bool,
+) -> Option<NodeOp> {
     match fault.op(&ctx.dialect, node, heal).ok()? {
         FaultOp::Node(op) => Some(op),
         FaultOp::Commands(_) => None,

@@ -565,7 +565,7 @@ impl<L: LabOps> Runner<L> {
     /// Heals the faults still open, newest first.
     async fn heal_open_faults(&mut self) {
         for (fault, node) in std::mem::take(&mut self.faults).into_iter().rev() {
-            let Ok(steps) = render::fault_steps(&self.ctx, &node, fault.name(), true) else {
+            let Ok(steps) = render::fault_steps(&self.ctx, &node, fault, true) else {
                 continue;
             };
             for s in steps {

@@ -425,8 +425,8 @@ impl Gen {
             })
         );
         for t in targets {
-            if let StepKind::Fault { name, heal } = &step.kind {
-                if let Some(op) = runbook_lines::node_op(&self.ctx, t, name, *heal) {
+            if let StepKind::Fault { fault, heal } = &step.kind {
+                if let Some(op) = runbook_lines::node_op(&self.ctx, t, *fault, *heal) {
                     let addr = if t == "node1" { ADDR1 } else { ADDR2 };
                     let text = runbook_lines::operator(op, t, addr);
                     self.push(format!("pause {}", quote(&text)));

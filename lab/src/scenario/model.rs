@@ -409,8 +409,8 @@ pub enum StepKind {
     Action(Action),
     /// A fault injected, or healed.
     Fault {
-        /// One of [`FAULTS`].
-        name: String,
+        /// The fault, resolved by the checker.
+        fault: crate::fault::Fault,
         /// Heal instead of inject.
         heal: bool,
     },

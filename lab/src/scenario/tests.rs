@@ -682,7 +682,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     assert_eq!(
         s[2].kind,
         StepKind::Fault {
-            name: "wal-permission".into(),
+            fault: crate::fault::Fault::WalPermission,
             heal: false
         }
     );

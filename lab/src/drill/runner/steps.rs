@@ -41,8 +41,8 @@ impl<L: LabOps> Runner<L> {
                 Err(e) => Err(e),
             },
             StepKind::Action(action) => Ok(self.action(action, node, plans).await),
-            StepKind::Fault { name, heal } => match needs(node, "a fault") {
-                Ok(n) => Ok(self.fault(n, name, *heal).await),
+            StepKind::Fault { fault, heal } => match needs(node, "a fault") {
+                Ok(n) => Ok(self.fault(n, *fault, *heal).await),
                 Err(e) => Err(e),
             },
             StepKind::Sql { .. } => match needs(node, "sql") {
@@ -270,11 +270,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// A fault injected or healed on `node`; a healable one is remembered until it is healed.
-    async fn fault(&mut self, node: &str, name: &str, heal: bool) -> StepResult {
-        let fault: Fault = match name.parse() {
-            Ok(f) => f,
-            Err(e) => return error(e),
-        };
+    async fn fault(&mut self, node: &str, fault: Fault, heal: bool) -> StepResult {
         // Dated when the injection starts: a probe may see a killed node before the kill
         // request returns, and detection is measured from this time.
         let started = self.sink.at();
@@ -289,7 +285,7 @@ impl<L: LabOps> Runner<L> {
             self.faults.push((fault, node.to_string()));
         }
         self.sink.emit(Event::Fault {
-            name: name.to_string(),
+            name: fault.name().to_string(),
             node: node.to_string(),
             heal,
             at: started,

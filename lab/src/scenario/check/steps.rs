@@ -400,7 +400,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 Some(StepKind::Fault {
-                    name: FAULTS[name?].to_string(),
+                    fault: <crate::fault::Fault as strum::VariantArray>::VARIANTS[name?],
                     heal: heal?.unwrap_or(false),
                 })
             }
