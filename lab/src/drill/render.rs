@@ -251,14 +251,6 @@ pub fn timestamp() -> String {
     jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string()
 }
 
-fn stop_flag(mode: &StopMode) -> &'static str {
-    match mode {
-        StopMode::Fast => "fast",
-        StopMode::Smart => "smart",
-        StopMode::Immediate => "immediate",
-    }
-}
-
 /// The commands an action runs on `node`.
 pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<Step>, RenderError> {
     let d = &ctx.dialect;
@@ -372,13 +364,13 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
 /// The document's stop: `-m mode`, falling back to `-m fallback`; a server that is already down
 /// counts as stopped (pg_ctl status exits 3).
 fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Step {
-    let mut stop = format!("pg_ctl -m {} stop", stop_flag(mode));
+    let mut stop = format!("pg_ctl -m {} stop", mode.as_str());
     if let Some(fb) = fallback {
-        stop = format!("{stop} || pg_ctl -m {} stop", stop_flag(fb));
+        stop = format!("{stop} || pg_ctl -m {} stop", fb.as_str());
     }
     Step::shell(
         n,
-        &format!("stop the server (-m {})", stop_flag(mode)),
+        &format!("stop the server (-m {})", mode.as_str()),
         User::Postgres,
         format!("if pg_ctl status >/dev/null; then {stop}; else echo 'no server running'; fi"),
     )

@@ -627,8 +627,18 @@ impl Action {
     }
 }
 
-/// A `pg_ctl stop` mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A `pg_ctl stop` mode; its name (in drills and in `-m`) is strum's lowercase spelling.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::VariantArray,
+    strum::VariantNames,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum StopMode {
     /// `-m fast`.
     Fast,
@@ -640,17 +650,13 @@ pub enum StopMode {
 
 impl StopMode {
     /// The names, in the order of [`StopMode::ALL`].
-    pub const NAMES: &'static [&'static str] = &["fast", "smart", "immediate"];
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
     /// Every mode.
-    pub const ALL: [StopMode; 3] = [StopMode::Fast, StopMode::Smart, StopMode::Immediate];
+    pub const ALL: &'static [StopMode] = <Self as strum::VariantArray>::VARIANTS;
 
     /// The `-m` argument.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StopMode::Fast => "fast",
-            StopMode::Smart => "smart",
-            StopMode::Immediate => "immediate",
-        }
+        self.into()
     }
 }
 
