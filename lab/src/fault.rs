@@ -6,7 +6,7 @@
 //! needs a privileged container; rendering does no I/O.
 
 use crate::pg::Dialect;
-use crate::plan::{NodeName, Step, User};
+use crate::plan::{Command, NodeName, User};
 
 /// An operation on a node's container rather than inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub enum NodeOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultOp {
     /// Commands inside the node.
-    Commands(Vec<Step>),
+    Commands(Vec<Command>),
     /// An operation on the container.
     Node(NodeOp),
 }
@@ -325,7 +325,7 @@ const BIN: &str = "/usr/local/pgsql/bin/postgres";
 const FILLER: &str = "/disk2/lab-filler";
 
 fn shell(node: &str, title: &str, user: User, command: impl Into<String>) -> FaultOp {
-    FaultOp::Commands(vec![Step::shell(
+    FaultOp::Commands(vec![Command::shell(
         &NodeName::from(node),
         title,
         user,

@@ -14,7 +14,7 @@ use crate::cluster::{self, LabLayout, Node};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
 use crate::pg::{Dialect, Topology, DATA_DIR};
-use crate::plan::{Plan, Step, User};
+use crate::plan::{Command, Plan, User};
 use crate::sql;
 use crate::ui::Ui;
 
@@ -53,27 +53,27 @@ pub fn controller_steps(
     topo: &Topology,
     gateway: &str,
     password: &str,
-) -> Result<Vec<Step>, crate::plan::QuoteError> {
+) -> Result<Vec<Command>, crate::plan::QuoteError> {
     let line = format!(
         "# the lab's controller (status and checks), from the lab network's gateway\nhost    all     {role}     {gateway}/32     md5\n",
         role = sql::CONTROLLER_ROLE
     );
     let mut steps = Vec::new();
     for node in [&topo.master.name, &topo.slave.name] {
-        steps.push(Step::append(
+        steps.push(Command::append(
             node,
             "let the lab's controller connect (not in the document)",
             &format!("{DATA_DIR}/pg_hba.conf"),
             line.clone(),
         ));
-        steps.push(Step::shell(
+        steps.push(Command::shell(
             node,
             "reload pg_hba.conf",
             User::Postgres,
             "pg_ctl reload",
         ));
     }
-    steps.push(Step::shell(
+    steps.push(Command::shell(
         &topo.master.name,
         "create the controller's role (not in the document)",
         User::Postgres,
@@ -90,12 +90,12 @@ pub fn controller_steps(
 }
 
 /// Runs one plan step on its node; a non-zero exit is an error with the output.
-pub async fn run_step(engine: &Engine, nodes: &[Node], step: &Step) -> Result<cluster::Output> {
+pub async fn run_step(engine: &Engine, nodes: &[Node], step: &Command) -> Result<cluster::Output> {
     let node = nodes
         .iter()
         .find(|n| n.name == step.node.0)
         .ok_or_else(|| Error::Lab(format!("plan names unknown node {}", step.node)))?;
-    let (user, command, env) = step.action.to_command();
+    let (user, command, env) = step.op.to_command();
     let out = node.run(engine, user, &command, &env, STEP_TIMEOUT).await?;
     if !out.ok() {
         return Err(Error::Lab(format!(
@@ -147,7 +147,7 @@ async fn chapter_1(
     engine: &Engine,
     nodes: &[Node],
     parts: crate::pg::SetupParts,
-    controller: &[Step],
+    controller: &[Command],
     ui: &Ui,
     phases: &mut Phases,
 ) -> Result<()> {
@@ -190,7 +190,7 @@ async fn chapter_1(
 }
 
 /// The steps of `steps` that run on the node `name`, in order.
-fn of_node(steps: &[Step], name: &str) -> Plan {
+fn of_node(steps: &[Command], name: &str) -> Plan {
     Plan {
         steps: steps.iter().filter(|s| s.node.0 == name).cloned().collect(),
     }
@@ -522,7 +522,7 @@ mod tests {
     #[test]
     fn the_controllers_role_is_created_with_a_quoted_password() {
         let steps = controller_steps(&Topology::default(), "172.16.3.1", "f00d").unwrap();
-        let crate::plan::Action::Shell { command, .. } = &steps.last().unwrap().action else {
+        let crate::plan::Op::Shell { command, .. } = &steps.last().unwrap().op else {
             panic!("{steps:?}")
         };
         assert_eq!(

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::pg::{self, Dialect, Topology};
-use crate::plan::{NodeName, Step, User};
+use crate::plan::{Command, NodeName, User};
 use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
 
 /// Why a step could not be rendered.
@@ -252,18 +252,22 @@ pub fn timestamp() -> String {
 }
 
 /// The commands an action runs on `node`.
-pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<Step>, RenderError> {
+pub fn action_steps(
+    ctx: &Context,
+    node: &str,
+    action: &Action,
+) -> Result<Vec<Command>, RenderError> {
     let d = &ctx.dialect;
     let n = NodeName::from(node);
     Ok(match action {
-        Action::Start => vec![Step::shell(
+        Action::Start => vec![Command::shell(
             &n,
             "start the server",
             User::Postgres,
             pg::pg_ctl_start("pg_ctl start"),
         )],
         Action::Stop { mode, fallback } => vec![stop_step(&n, mode, fallback.as_ref())],
-        Action::Promote => vec![Step::shell(
+        Action::Promote => vec![Command::shell(
             &n,
             "promote the standby",
             User::Postgres,
@@ -339,7 +343,7 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
                 }
                 Err(e) => return Err(e),
             };
-            vec![Step::shell(
+            vec![Command::shell(
                 &n,
                 "run pgbench",
                 User::Postgres,
@@ -363,12 +367,12 @@ pub fn action_steps(ctx: &Context, node: &str, action: &Action) -> Result<Vec<St
 
 /// The document's stop: `-m mode`, falling back to `-m fallback`; a server that is already down
 /// counts as stopped (pg_ctl status exits 3).
-fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Step {
+fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Command {
     let mut stop = format!("pg_ctl -m {} stop", mode.as_str());
     if let Some(fb) = fallback {
         stop = format!("{stop} || pg_ctl -m {} stop", fb.as_str());
     }
-    Step::shell(
+    Command::shell(
         n,
         &format!("stop the server (-m {})", mode.as_str()),
         User::Postgres,
@@ -377,7 +381,7 @@ fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Step
 }
 
 /// Moves the areas `what` into `to` and recreates them empty.
-fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Step {
+fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Command {
     let dirs: Vec<String> = what
         .iter()
         .map(|a| match a {
@@ -398,7 +402,7 @@ fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Step {
         "chown -R postgres:postgres {to}\nchmod 700 {}",
         pg::DATA_DIR
     ));
-    Step::shell(
+    Command::shell(
         n,
         &format!("move the old directories to {to} and recreate them"),
         User::Root,
@@ -414,7 +418,7 @@ fn copy_backup(
     from: &str,
     backup: &str,
     to: &str,
-) -> Result<Vec<Step>, RenderError> {
+) -> Result<Vec<Command>, RenderError> {
     let from_addr = ctx.node(from)?.address;
     let wal = ctx.dialect.wal_dir_name();
     let parent = to
@@ -422,13 +426,13 @@ fn copy_backup(
         .map(|(p, _)| if p.is_empty() { "/" } else { p })
         .unwrap_or("/");
     Ok(vec![
-        Step::shell(
+        Command::shell(
             n,
             &format!("copy the backup from {from} (scp -pr)"),
             User::Postgres,
             format!("rmdir {to} 2>/dev/null || true\nscp -pr {from_addr}:{backup} {parent}\nchmod 700 {to}"),
         ),
-        Step::shell(
+        Command::shell(
             n,
             &format!("replace the restored {wal} by the link to the intact /disk2/{wal}"),
             User::Postgres,
@@ -444,11 +448,11 @@ pub fn fault_steps(
     node: &str,
     fault: crate::fault::Fault,
     heal: bool,
-) -> Result<Vec<Step>, RenderError> {
+) -> Result<Vec<Command>, RenderError> {
     let op = fault.op(&ctx.dialect, node, heal)?;
     Ok(match op {
         crate::fault::FaultOp::Commands(steps) => steps,
-        crate::fault::FaultOp::Node(op) => vec![Step::shell(
+        crate::fault::FaultOp::Node(op) => vec![Command::shell(
             &NodeName::from(node),
             &format!("{op:?} the node's container"),
             User::Root,
@@ -473,10 +477,10 @@ pub fn command_steps(
     node: &str,
     title: &str,
     kind: &StepKind,
-) -> Result<Vec<Step>, RenderError> {
+) -> Result<Vec<Command>, RenderError> {
     let n = NodeName::from(node);
     match kind {
-        StepKind::Run { command, user, .. } => Ok(vec![Step::shell(
+        StepKind::Run { command, user, .. } => Ok(vec![Command::shell(
             &n,
             title,
             *user,
@@ -664,7 +668,7 @@ mod tests {
             restore_command: Some(t("cp /disk3/archive/%f '%p'")),
         };
         let steps = action_steps(&ctx, "node1", &pitr).unwrap();
-        let crate::plan::Action::WriteFile { content, .. } = &steps[0].action else {
+        let crate::plan::Op::WriteFile { content, .. } = &steps[0].op else {
             panic!("{steps:?}")
         };
         assert!(content.contains("\nrestore_command = 'cp /disk3/archive/%f ''%p'''\n"));

@@ -169,9 +169,9 @@ pub fn lines(
                 super::render::command_steps(ctx, t, "", &step.kind)
                     .unwrap_or_default()
                     .into_iter()
-                    .filter_map(move |s| match s.action {
-                        crate::plan::Action::Shell { command, .. } => Some((t.as_str(), command)),
-                        crate::plan::Action::WriteFile { .. } => None,
+                    .filter_map(move |s| match s.op {
+                        crate::plan::Op::Shell { command, .. } => Some((t.as_str(), command)),
+                        crate::plan::Op::WriteFile { .. } => None,
                     })
             });
             background(number, cmds)

@@ -28,7 +28,7 @@ use super::render::{self, Context};
 use crate::cluster::{Output, OutputCap};
 use crate::fault::Fault;
 use crate::ledger::Connector;
-use crate::plan::{Action as PlanAction, Step as PlanStep, User};
+use crate::plan::{Command, Op, User};
 use crate::scenario::{self, Drill, NodeRef, StepKind};
 
 pub use hands_on::{Hand, HandPrompt};
@@ -617,8 +617,8 @@ impl<L: LabOps> Runner<L> {
             .any(|e| matches!(e, Event::Fault { node: n, heal: false, .. } if n == node))
     }
 
-    async fn exec_plan_step(&self, node: &str, step: &PlanStep) -> Result<Output, LabError> {
-        let (user, command, env) = step.action.to_command();
+    async fn exec_plan_step(&self, node: &str, step: &Command) -> Result<Output, LabError> {
+        let (user, command, env) = step.op.to_command();
         self.lab
             .run(node, user, &command, &env, Duration::from_secs(24 * 3600))
             .await
@@ -681,14 +681,14 @@ impl<L: LabOps> Runner<L> {
 }
 
 /// A plan step as shown in reports: the prompt and command, or the file and its lines.
-pub fn display_step(step: &PlanStep) -> String {
-    match &step.action {
-        PlanAction::Shell { user, command } => command
+pub fn display_step(step: &Command) -> String {
+    match &step.op {
+        Op::Shell { user, command } => command
             .lines()
             .map(|l| format!("{} {l}", user.prompt()))
             .collect::<Vec<_>>()
             .join("\n"),
-        PlanAction::WriteFile {
+        Op::WriteFile {
             path,
             content,
             append,

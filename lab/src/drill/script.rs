@@ -15,7 +15,7 @@ use super::render::{self, Context};
 use super::runbook::{self, Options};
 use super::runbook_lines::{self, seconds};
 use crate::pg::{self, Dialect};
-use crate::plan::{quote, Action as PlanAction, Step as PlanStep, User};
+use crate::plan::{quote, Command, Op, User};
 use crate::scenario::{self, Action, Drill, NodeRef, Step, StepKind, WaitFor};
 
 /// The placeholders the blocks carry for the servers' addresses: `on` replaces them with
@@ -452,17 +452,17 @@ impl Gen {
     }
 
     /// One of a step's commands; `background`: a load started and not waited for.
-    fn plan_step(&mut self, node: &str, s: &PlanStep, background: bool) {
+    fn plan_step(&mut self, node: &str, s: &Command, background: bool) {
         self.push(format!("# {}", s.title.replace('\n', " ")));
-        match &s.action {
-            PlanAction::Shell { user, command } if background => {
+        match &s.op {
+            Op::Shell { user, command } if background => {
                 self.push("# in the background: started now, stopped when the script ends");
                 self.block(&format!("background {node} {}", user.name()), command)
             }
-            PlanAction::Shell { user, command } => {
+            Op::Shell { user, command } => {
                 self.block(&format!("on {node} {}", user.name()), command)
             }
-            PlanAction::WriteFile {
+            Op::WriteFile {
                 path,
                 content,
                 append,

@@ -6,7 +6,7 @@
 
 use super::topology::{Node, Topology};
 use super::Dialect;
-use crate::plan::{Plan, Step, User};
+use crate::plan::{Command, Plan, User};
 
 /// Chapter 1 (1), pp.5–7: unpacking the tarball, the `postgres` user (uid and gid 501), `./configure`,
 /// `gmake world`, `gmake install-world`, as the document types them for `release` (`9.3.25`).
@@ -55,7 +55,7 @@ pub fn replication_checks(dialect: &Dialect, topo: &Topology) -> String {
 
 /// The document's watch loop on `node` (chapter 3 step 0, p.23): every 10 s, `pg_isready`'s
 /// exit code and the date, for the node itself or, with `peer`, for the other node.
-fn watch_loop(node: &Node, peer: Option<&Node>) -> Step {
+fn watch_loop(node: &Node, peer: Option<&Node>) -> Command {
     let (title, probe) = match peer {
         None => (
             "watch the local server".to_string(),
@@ -66,7 +66,7 @@ fn watch_loop(node: &Node, peer: Option<&Node>) -> Step {
             format!("pg_isready -h {} -q", p.address),
         ),
     };
-    Step::shell(
+    Command::shell(
         &node.name,
         &title,
         User::Postgres,
@@ -115,7 +115,7 @@ pub fn lab_ssh_lines() -> String {
 /// (`ssh-keyscan`), then checks `ssh <peer> true` from each node.
 pub fn ssh_plan(topo: &Topology) -> Plan {
     let key = |from: &Node, to: &Node| {
-        Step::shell(
+        Command::shell(
             &from.name,
             &format!("a key for postgres on {}, authorised on {}", from.name, to.name),
             User::Postgres,

@@ -17,7 +17,7 @@
 //!   monitor, `up`'s key exchange), for printed runbooks.
 //!
 //! Architecture invariant: this module does no I/O. It only produces text and
-//! [`Step`](crate::plan::Step)s, so every command for every version can be printed as a runbook
+//! [`Command`](crate::plan::Command)s, so every command for every version can be printed as a runbook
 //! and compared with the golden files in `fixtures/pg/`. The command lines are the document's own
 //! wherever the version allows; every deviation the lab needs is explained where it is made.
 

@@ -13,7 +13,7 @@
 use super::topology::{Node, Topology, ARCHIVE_DIR, BROKEN_DIR, DATA_DIR, PG_CTL_LOG};
 use super::Dialect;
 use crate::plan::{
-    conf_value, quote, sql_ident, sql_literal, NodeName, Plan, QuoteError, Step, User,
+    conf_value, quote, sql_ident, sql_literal, Command, NodeName, Plan, QuoteError, User,
 };
 
 /// The header PostgreSQL writes at the top of `postgresql.auto.conf`, kept when the lab replaces
@@ -42,7 +42,7 @@ pub fn pg_ctl_start(document_command: &str) -> String {
 ///
 /// The line is `.pgpass`'s (`:` and `\` escaped by `\`), shell-quoted as one word; a
 /// control character in the role or password is refused (it would add a line).
-pub fn pgpass(topo: &Topology, node: &NodeName) -> Result<Step, QuoteError> {
+pub fn pgpass(topo: &Topology, node: &NodeName) -> Result<Command, QuoteError> {
     let field = |what: &str, value: &str| -> Result<String, QuoteError> {
         crate::plan::quoting::refuse(what, value, "~/.pgpass")?;
         Ok(value.replace('\\', "\\\\").replace(':', "\\:"))
@@ -52,7 +52,7 @@ pub fn pgpass(topo: &Topology, node: &NodeName) -> Result<Step, QuoteError> {
         field("the replication role", &topo.repl_user)?,
         field("the replication password", &topo.repl_password)?
     );
-    Ok(Step::shell(
+    Ok(Command::shell(
         node,
         "store repuser's password in ~/.pgpass (the document types it at the prompt)",
         User::Postgres,
@@ -73,7 +73,7 @@ pub fn base_backup(
     from_addr: &str,
     target_dir: &str,
     with_wal: bool,
-) -> Step {
+) -> Command {
     let wal_flag = if with_wal {
         Some(dialect.base_backup_wal_flag())
     } else {
@@ -96,13 +96,18 @@ pub fn base_backup(
     } else {
         format!("base backup from {from_addr} into {target_dir}")
     };
-    Step::shell(node, &title, User::Postgres, command)
+    Command::shell(node, &title, User::Postgres, command)
 }
 
 /// §3 step 4 (and §4 step 1): a self-contained backup of the node's own server, through the
 /// `127.0.0.1` replication line of pg_hba.conf, e.g.
 /// `pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress` on 9.3.
-pub fn local_backup(dialect: &Dialect, topo: &Topology, node: &NodeName, target_dir: &str) -> Step {
+pub fn local_backup(
+    dialect: &Dialect,
+    topo: &Topology,
+    node: &NodeName,
+    target_dir: &str,
+) -> Command {
     let mut step = base_backup(dialect, topo, node, "127.0.0.1", target_dir, true);
     step.title = format!("back up the local server into {target_dir}");
     step
@@ -113,7 +118,7 @@ pub fn local_backup(dialect: &Dialect, topo: &Topology, node: &NodeName, target_
 /// (p.33), or for a dated backup `mkdir -p /disk3/backup/YYYYMMDD/data` and
 /// `chown -R postgres:postgres /disk3/backup/YYYYMMDD` (p.46): the directory created below
 /// `/disk3/backup` is what changes hands.
-pub fn backup_dir(node: &NodeName, target_dir: &str) -> Step {
+pub fn backup_dir(node: &NodeName, target_dir: &str) -> Command {
     let top = target_dir
         .strip_prefix("/disk3/backup/")
         .and_then(|rest| rest.split_once('/'))
@@ -122,7 +127,7 @@ pub fn backup_dir(node: &NodeName, target_dir: &str) -> Step {
         Some(top) => format!("chown -R postgres:postgres {top}"),
         None => format!("chown postgres:postgres {target_dir}"),
     };
-    Step::shell(
+    Command::shell(
         node,
         &format!("make the backup directory {target_dir}"),
         User::Root,
@@ -139,10 +144,10 @@ pub fn backup_dir(node: &NodeName, target_dir: &str) -> Step {
 /// fail; the server recreates them at start. Only empty directories are deleted, never WAL.
 /// Two steps, so that a failing `rmdir` cannot be hidden by a succeeding `ln` (which would then
 /// create the link inside the directory).
-pub fn link_wal_dir(dialect: &Dialect, node: &NodeName) -> Vec<Step> {
+pub fn link_wal_dir(dialect: &Dialect, node: &NodeName) -> Vec<Command> {
     let name = dialect.wal_dir_name();
     vec![
-        Step::shell(
+        Command::shell(
             node,
             &format!("remove the empty {name} directory the backup made (p.14)"),
             User::Postgres,
@@ -151,7 +156,7 @@ pub fn link_wal_dir(dialect: &Dialect, node: &NodeName) -> Vec<Step> {
                  rmdir {DATA_DIR}/{name}"
             ),
         ),
-        Step::shell(
+        Command::shell(
             node,
             &format!("link {name} to {} (p.14)", dialect.wal_path()),
             User::Postgres,
@@ -177,7 +182,7 @@ pub fn standby_config(
     standby: &Node,
     primary: &Node,
     timeline_latest: bool,
-) -> Result<Vec<Step>, QuoteError> {
+) -> Result<Vec<Command>, QuoteError> {
     let node = &standby.name;
     let file = dialect.recovery_settings_file();
     let mut content = String::new();
@@ -204,7 +209,7 @@ pub fn standby_config(
         content.push_str("recovery_target_timeline='latest'\n");
     }
     let mut steps = vec![
-        Step::write(
+        Command::write(
             node,
             &format!(
                 "standby settings: follow {} at {} (p.15)",
@@ -213,7 +218,7 @@ pub fn standby_config(
             &data_file(file),
             content,
         ),
-        Step::append(
+        Command::append(
             node,
             "allow read-only queries during recovery (p.15)",
             &data_file("postgresql.conf"),
@@ -221,7 +226,7 @@ pub fn standby_config(
         ),
     ];
     if !dialect.uses_recovery_conf() {
-        steps.push(Step::shell(
+        steps.push(Command::shell(
             node,
             "start as a standby (standby.signal, from 12)",
             User::Postgres,
@@ -244,7 +249,7 @@ pub fn pitr_config(
     node: &NodeName,
     restore_command: &str,
     target_time: &str,
-) -> Result<Vec<Step>, QuoteError> {
+) -> Result<Vec<Command>, QuoteError> {
     let file = dialect.recovery_settings_file();
     let mut content = String::new();
     if !dialect.uses_recovery_conf() {
@@ -265,13 +270,13 @@ pub fn pitr_config(
         content.push_str("recovery_target_timeline = 'current'\n");
     }
     let mut steps = vec![
-        Step::write(
+        Command::write(
             node,
             &format!("recovery settings: replay the archive up to {target_time}"),
             &data_file(file),
             content,
         ),
-        Step::append(
+        Command::append(
             node,
             "no queries during the recovery",
             &data_file("postgresql.conf"),
@@ -279,7 +284,7 @@ pub fn pitr_config(
         ),
     ];
     if !dialect.uses_recovery_conf() {
-        steps.push(Step::shell(
+        steps.push(Command::shell(
             node,
             "start in targeted recovery (recovery.signal, from 12; a backup taken on a standby \
              carries its standby.signal, which would win)",
@@ -296,7 +301,7 @@ pub fn pitr_config(
 
 /// Creates the document's directories on `node` and gives them to `postgres` (p.8 on the
 /// master, p.14 on the slave, which types `mkdir` without `-p`), plus the lab's `/disk4`.
-fn make_dirs(dialect: &Dialect, node: &NodeName, mkdir: &str) -> Step {
+fn make_dirs(dialect: &Dialect, node: &NodeName, mkdir: &str) -> Command {
     let command = format!(
         "{mkdir} {DATA_DIR}\n\
          {mkdir} {wal}\n\
@@ -308,7 +313,7 @@ fn make_dirs(dialect: &Dialect, node: &NodeName, mkdir: &str) -> Step {
          chown -R postgres:postgres /disk4",
         wal = dialect.wal_path()
     );
-    Step::shell(
+    Command::shell(
         node,
         "create the data, WAL and archive directories (and the lab's /disk4)",
         User::Root,
@@ -431,10 +436,10 @@ pub struct SetupParts {
     /// The slave from the master's base backup to its settings: after both of the above.
     pub slave: Plan,
     /// The slave's start (p.16): after [`SetupParts::slave`].
-    pub slave_start: Step,
+    pub slave_start: Command,
     /// The pgbench run on the master that gives replication something to carry (p.16): needs
     /// only the master, so it may run beside [`SetupParts::slave_start`].
-    pub check_load: Step,
+    pub check_load: Command,
 }
 
 impl SetupParts {
@@ -460,7 +465,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
     // A debootstrap root has no generated locales: without an explicit encoding and locale the
     // cluster would be SQL_ASCII (DOCKER-NOTES, "PostgreSQL in containers").
     // The C locale with UTF8 exists everywhere; C.UTF-8 does not on RHEL 6 and 7.
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         "initialise the cluster with its WAL on /disk2 (p.8; -E/--locale: the image has no locales)",
         User::Postgres,
@@ -469,13 +474,13 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
             dialect.wal_path()
         ),
     ));
-    plan.push(Step::append(
+    plan.push(Command::append(
         n1,
         "turn on the logging collector (p.9)",
         &conf,
         "logging_collector = on\n",
     ));
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         "start the master (p.9)",
         User::Postgres,
@@ -483,43 +488,43 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
     ));
 
     // (2) Replication on the master (pp.11-13).
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         "create the replication role (p.11)",
         User::Postgres,
         create_role(topo)?,
     ));
-    plan.push(Step::append(
+    plan.push(Command::append(
         n1,
         "allow replication and cross-monitoring connections (pp.12, 24)",
         &data_file("pg_hba.conf"),
         hba_lines(topo),
     ));
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         "create the test database (p.12)",
         User::Postgres,
         "createdb testdb",
     ));
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         &format!("load pgbench data at scale {} (p.12)", topo.scale),
         User::Postgres,
         format!("pgbench -i -s {} testdb", topo.scale),
     ));
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         "vacuum and analyze every database (p.12)",
         User::Postgres,
         "vacuumdb --all --analyze",
     ));
-    plan.push(Step::append(
+    plan.push(Command::append(
         n1,
         "replication settings of the master (p.13)",
         &conf,
         master_settings(dialect, topo)?,
     ));
-    plan.push(Step::shell(
+    plan.push(Command::shell(
         n1,
         "restart the master to apply them (p.13)",
         User::Postgres,
@@ -549,7 +554,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
         &topo.master,
         false,
     )?);
-    let slave_start = Step::shell(
+    let slave_start = Command::shell(
         n2,
         "start the slave (p.16)",
         User::Postgres,
@@ -557,7 +562,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
     );
 
     // A load on the master for the replication checks (p.16).
-    let check_load = Step::shell(
+    let check_load = Command::shell(
         n1,
         &format!(
             "run pgbench for {} s to have something to replicate (p.16)",
@@ -579,7 +584,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
 mod tests {
     use super::super::topology::{RestoreCommand, BACKUP_DIR, LOCAL_ARCHIVE_RESTORE};
     use super::*;
-    use crate::plan::Action;
+    use crate::plan::Op;
 
     fn dialect(version: &str) -> Dialect {
         let v: crate::version::PgVersion = version.parse().unwrap();
@@ -603,10 +608,10 @@ mod tests {
             assert!(!parts.slave_prep.steps.is_empty());
             for step in &parts.slave_prep.steps {
                 assert_eq!(step.node, topo.slave.name);
-                let (_, command, _) = step.action.to_command();
+                let (_, command, _) = step.op.to_command();
                 assert!(!command.contains(&topo.master.address), "{command}");
             }
-            let (_, first, _) = parts.slave.steps[0].action.to_command();
+            let (_, first, _) = parts.slave.steps[0].op.to_command();
             assert!(first.contains("pg_basebackup -h"), "{first}");
             assert_eq!(parts.check_load.node, topo.master.name);
             assert_eq!(
@@ -743,11 +748,11 @@ mod tests {
         // §4 step 6 on 9.3: the document's own spelling.
         let steps =
             standby_config(&dialect("9.3"), &topo, &topo.slave, &topo.master, true).unwrap();
-        let Action::WriteFile {
+        let Op::WriteFile {
             path,
             content,
             append,
-        } = &steps[0].action
+        } = &steps[0].op
         else {
             panic!("{:?}", steps[0]);
         };
@@ -824,8 +829,8 @@ mod tests {
     /// The settings file's content of a `pitr_config`.
     fn pitr_content(restore: &str, target: &str) -> Result<String, QuoteError> {
         let steps = pitr_config(&dialect("15"), &NodeName::from("node1"), restore, target)?;
-        match &steps[0].action {
-            Action::WriteFile { content, .. } => Ok(content.clone()),
+        match &steps[0].op {
+            Op::WriteFile { content, .. } => Ok(content.clone()),
             other => panic!("{other:?}"),
         }
     }
@@ -871,8 +876,7 @@ mod tests {
             create_role(&odd).unwrap(),
             format!("psql -c {}", quote(sql))
         );
-        let Action::Shell { command, .. } = pgpass(&odd, &NodeName::from("node1")).unwrap().action
-        else {
+        let Op::Shell { command, .. } = pgpass(&odd, &NodeName::from("node1")).unwrap().op else {
             panic!()
         };
         assert_eq!(command.lines().count(), 2, "{command}");
@@ -891,8 +895,8 @@ mod tests {
     fn backups_spell_the_wal_option_per_version() {
         let topo = Topology::document();
         let node = NodeName::from("node2");
-        let command = |step: Step| match step.action {
-            Action::Shell { user, command } => {
+        let command = |step: Command| match step.op {
+            Op::Shell { user, command } => {
                 assert_eq!(user, User::Postgres);
                 command
             }

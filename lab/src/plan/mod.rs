@@ -1,7 +1,7 @@
 //! Command plans: what the lab does on the nodes, as data.
 //!
 //! Every procedure (bringing the pair up, a recovery step of a drill) is first rendered into a
-//! [`Plan`]: an ordered list of [`Step`]s, each acting on one node. Rendering does no I/O, so the
+//! [`Plan`]: an ordered list of [`Command`]s, each acting on one node. Rendering does no I/O, so the
 //! exact commands and files for any PostgreSQL version can be printed as a runbook and compared
 //! with golden files; the cluster module executes the same plan against real containers.
 
@@ -56,7 +56,7 @@ impl User {
 
 /// One thing done on a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Op {
     /// Run a command line with `bash -c` as `user`; a non-zero exit fails the step.
     Shell {
         /// Who runs it.
@@ -75,16 +75,16 @@ pub enum Action {
     },
 }
 
-impl Action {
+impl Op {
     /// How the action runs: the user, a `bash -c` command line (stopping at the first failing
     /// line), and extra environment. A file's content travels in `LAB_CONTENT`, so it needs no
     /// quoting.
     pub fn to_command(&self) -> (User, String, std::collections::HashMap<String, String>) {
         match self {
-            Action::Shell { user, command } => {
+            Op::Shell { user, command } => {
                 (*user, format!("set -e\n{command}"), Default::default())
             }
-            Action::WriteFile {
+            Op::WriteFile {
                 path,
                 content,
                 append,
@@ -112,22 +112,22 @@ pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
 
 /// A titled action on a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub struct Command {
     /// The node it runs on.
     pub node: NodeName,
     /// What it is for, in a few words (shown in progress output and runbooks).
     pub title: String,
     /// What is done.
-    pub action: Action,
+    pub op: Op,
 }
 
-impl Step {
+impl Command {
     /// A shell command as `user` on `node`.
-    pub fn shell(node: &NodeName, title: &str, user: User, command: impl Into<String>) -> Step {
-        Step {
+    pub fn shell(node: &NodeName, title: &str, user: User, command: impl Into<String>) -> Command {
+        Command {
             node: node.clone(),
             title: title.to_string(),
-            action: Action::Shell {
+            op: Op::Shell {
                 user,
                 command: command.into(),
             },
@@ -135,11 +135,11 @@ impl Step {
     }
 
     /// A file written on `node`.
-    pub fn write(node: &NodeName, title: &str, path: &str, content: impl Into<String>) -> Step {
-        Step {
+    pub fn write(node: &NodeName, title: &str, path: &str, content: impl Into<String>) -> Command {
+        Command {
             node: node.clone(),
             title: title.to_string(),
-            action: Action::WriteFile {
+            op: Op::WriteFile {
                 path: path.to_string(),
                 content: content.into(),
                 append: false,
@@ -148,11 +148,11 @@ impl Step {
     }
 
     /// Lines appended to a file on `node`.
-    pub fn append(node: &NodeName, title: &str, path: &str, content: impl Into<String>) -> Step {
-        Step {
+    pub fn append(node: &NodeName, title: &str, path: &str, content: impl Into<String>) -> Command {
+        Command {
             node: node.clone(),
             title: title.to_string(),
-            action: Action::WriteFile {
+            op: Op::WriteFile {
                 path: path.to_string(),
                 content: content.into(),
                 append: true,
@@ -165,12 +165,12 @@ impl Step {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The steps, in order.
-    pub steps: Vec<Step>,
+    pub steps: Vec<Command>,
 }
 
 impl Plan {
     /// Adds a step.
-    pub fn push(&mut self, step: Step) {
+    pub fn push(&mut self, step: Command) {
         self.steps.push(step);
     }
 
@@ -180,13 +180,13 @@ impl Plan {
         let mut out = String::new();
         for (i, step) in self.steps.iter().enumerate() {
             let _ = writeln!(out, "## {}. [{}] {}", i + 1, step.node, step.title);
-            match &step.action {
-                Action::Shell { user, command } => {
+            match &step.op {
+                Op::Shell { user, command } => {
                     for line in command.lines() {
                         let _ = writeln!(out, "{} {}", user.prompt(), line);
                     }
                 }
-                Action::WriteFile {
+                Op::WriteFile {
                     path,
                     content,
                     append,
@@ -213,13 +213,13 @@ mod tests {
     fn renders_commands_and_files_in_the_documents_notation() {
         let n1 = NodeName::from("node1");
         let mut plan = Plan::default();
-        plan.push(Step::shell(
+        plan.push(Command::shell(
             &n1,
             "make dirs",
             User::Root,
             "mkdir -p /disk1/data",
         ));
-        plan.push(Step::append(
+        plan.push(Command::append(
             &n1,
             "settings",
             "/disk1/data/postgresql.conf",

@@ -10,7 +10,7 @@
 use super::postcondition::{self, Spec, Unmet};
 use super::{LabOps, Pacer, Prepared, Runner};
 use crate::drill::event::{Event, Outcome, Performer};
-use crate::plan::{Action as PlanAction, User};
+use crate::plan::{Op, User};
 use crate::scenario::{self, Action, NodeRef, StepKind};
 
 /// What the DBA answers to a step of theirs.
@@ -195,8 +195,8 @@ fn needs_root(prepared: &Prepared) -> bool {
     prepared.plans.iter().any(|(_, steps)| {
         steps.iter().any(|s| {
             matches!(
-                s.action,
-                PlanAction::Shell {
+                s.op,
+                Op::Shell {
                     user: User::Root,
                     ..
                 }

@@ -9,14 +9,14 @@ use crate::cluster::OutputCap;
 use crate::drill::event::{Event, Outcome, Role};
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
-use crate::plan::{Action as PlanAction, Step as PlanStep, User};
+use crate::plan::{Command, Op, User};
 use crate::scenario::{self, Action, NodeRef, StepKind, Template, WaitFor};
 
 /// A day: the bound of a command that has none of its own (the step's bound still applies).
 const UNBOUNDED: Duration = Duration::from_secs(24 * 3600);
 
 /// The rendered plan steps of a step, per target node.
-pub(super) type Plans = Vec<(String, Vec<PlanStep>)>;
+pub(super) type Plans = Vec<(String, Vec<Command>)>;
 
 impl<L: LabOps> Runner<L> {
     /// Runs a step of any kind, without its bound ([`Runner::execute`] adds it).
@@ -93,7 +93,7 @@ impl<L: LabOps> Runner<L> {
         for (n, steps) in plans {
             for s in steps {
                 let lab = self.lab.clone();
-                let PlanAction::Shell { user, command } = s.action else {
+                let Op::Shell { user, command } = s.op else {
                     continue;
                 };
                 let n = n.clone();
@@ -121,7 +121,7 @@ impl<L: LabOps> Runner<L> {
         let mut all = String::new();
         for (n, steps) in plans {
             for s in steps {
-                let PlanAction::Shell { user, command } = &s.action else {
+                let Op::Shell { user, command } = &s.op else {
                     continue;
                 };
                 let timeout = step.effective_timeout().unwrap_or(UNBOUNDED);
