@@ -254,3 +254,79 @@ fn the_test_reads_paths_as_rust_resolves_them() {
     assert_eq!(layer_of("drill::runner"), Some(Layer::Drills));
     assert_eq!(layer_of("cli"), None);
 }
+
+/// The longest a function may be, in lines from its `fn` to its closing brace (issue 18: "a
+/// function you cannot read in one screen is two functions"; most are far shorter).
+const MAX_FUNCTION_LINES: usize = 150;
+
+/// The functions of `source` longer than `limit` lines: (name, first line, lines). A function is
+/// a line starting (after its indentation) with `fn`, `pub fn`, `async fn`, … and ends at the
+/// first later line that is its indentation and `}`, as rustfmt lays it out.
+fn long_functions(source: &str, limit: usize) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut long = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let code = code.strip_prefix("pub ").unwrap_or(code);
+        let code = code
+            .strip_prefix("pub(crate) ")
+            .or_else(|| code.strip_prefix("pub(super) "))
+            .unwrap_or(code);
+        let code = code.strip_prefix("const ").unwrap_or(code);
+        let code = code.strip_prefix("async ").unwrap_or(code);
+        let Some(rest) = code.strip_prefix("fn ") else {
+            continue;
+        };
+        if line.trim_end().ends_with(';') {
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+            let length = end + 2;
+            if length > limit {
+                long.push((name, i + 1, length));
+            }
+        }
+    }
+    long
+}
+
+#[test]
+fn no_function_is_over_150_lines() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut dirs = vec![src];
+    let mut wrong = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a readable source directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("a readable source file");
+                for (name, line, length) in long_functions(&text, MAX_FUNCTION_LINES) {
+                    wrong.push(format!("{}:{line}: {name}, {length} lines", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines (split them):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn a_long_function_is_found_and_a_short_one_is_not() {
+    let body = "    let x = 1;\n".repeat(150);
+    let text = format!(
+        "pub fn short() {{\n}}\n\nimpl X {{\n    pub(crate) async fn long() {{\n{body}    }}\n\n    fn sig(&self);\n}}\n"
+    );
+    assert_eq!(long_functions(&text, 150), [("long".to_string(), 5, 152)]);
+    assert!(long_functions(&text, 152).is_empty());
+}

@@ -631,16 +631,7 @@ with = { max_lost = 0 }
 
 #[test]
 fn a_valid_drill_parses_into_the_expected_structure() {
-    let drill = parse("valid.toml", VALID).unwrap_or_else(|diags| {
-        panic!(
-            "{}",
-            diags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
+    let drill = valid_drill();
     assert_eq!(drill.name, "failover-and-back");
     assert_eq!(drill.source.as_deref(), Some("report chapter 3, pp.21-44"));
     assert_eq!(drill.monitor, Some(Duration::from_millis(500)));
@@ -662,7 +653,25 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     for action in ACTIONS {
         assert!(actions.contains(action), "no {action} action");
     }
+}
 
+/// The valid drill, parsed (its diagnostics shown if it is not).
+fn valid_drill() -> Drill {
+    parse("valid.toml", VALID).unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+#[test]
+fn a_valid_drills_steps_parse_as_written() {
+    let drill = valid_drill();
     let s = &drill.steps;
     assert_eq!((s[0].index, s[0].line), (0, 18));
     assert_eq!(s[0].on, Some(NodeRef::Primary));
