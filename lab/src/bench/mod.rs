@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::commands::{bring_up, build_images, UpConfig};
 use crate::docker::Engine;
-use crate::drill::event::{Event, Role, RunReport};
+use crate::drill::event::{Event, RunReport};
+use crate::drill::summary::RunSummary;
 use crate::error::{Error, Result};
 use crate::image::build::ImageOptions;
 use crate::pg::{ArchiveCommand, RestoreCommand};
@@ -135,36 +136,20 @@ struct DrillRun {
     measures: std::collections::BTreeMap<String, f64>,
 }
 
-/// The `measure` events of a run, by name.
+/// The measures of a run, by name.
 fn drill_measures(events: &[Event]) -> std::collections::BTreeMap<String, f64> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Measure { name, value, .. } => Some((name.clone(), *value)),
-            _ => None,
-        })
+    RunSummary::of(events)
+        .measures
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
         .collect()
 }
 
-/// What a run's events say: (the steps' time, fault → first promotion).
+/// What a run's events say: (the steps' time, the first injected fault → the first promotion
+/// after it).
 fn drill_phases(events: &[Event]) -> (Option<f64>, Option<f64>) {
-    let steps = events.iter().find_map(|e| match e {
-        Event::DrillFinished { took, .. } => Some(took.as_secs_f64()),
-        _ => None,
-    });
-    let fault = events.iter().find_map(|e| match e {
-        Event::Fault { at, .. } => Some(*at),
-        _ => None,
-    });
-    let promoted = events.iter().find_map(|e| match e {
-        Event::Role { role, at, .. } if *role == Role::Primary => Some(*at),
-        _ => None,
-    });
-    let fault_to_promoted = match (fault, promoted) {
-        (Some(f), Some(p)) if p >= f => Some(p - f),
-        _ => None,
-    };
-    (steps, fault_to_promoted)
+    let run = RunSummary::of(events);
+    (run.ending.map(|e| e.took), run.promotion.map(|p| p.after))
 }
 
 /// The events of the `report.json` at `path` (none when it is missing or unreadable: the run

@@ -3,7 +3,7 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use super::event::{Event, Outcome};
+use super::event::Event;
 use super::render::{builtin_vars, Context};
 use super::runner::{Hand, HandPrompt, Pace, Pacer, Runner, Sink};
 use super::{load, report, DockerOps, LoadError, BUILTIN};
@@ -450,16 +450,7 @@ fn verdict_result(
         );
         return Ok(());
     }
-    let lab_error = events.iter().any(|e| {
-        matches!(
-            e,
-            Event::StepFinished {
-                outcome: Outcome::Error { .. },
-                optional: false,
-                ..
-            }
-        )
-    });
+    let lab_error = super::summary::RunSummary::of(events).lab_error();
     let summary = format!(
         "drill {} failed: see {}",
         name,

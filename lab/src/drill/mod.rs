@@ -18,6 +18,7 @@ pub mod suite;
 pub mod suite_index;
 pub mod suite_merge;
 pub mod suite_record;
+pub mod summary;
 pub mod timeline;
 
 use std::collections::HashMap;

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::event::{result_word, Event, Outcome, Performer};
+use super::event::{result_word, Event, Outcome};
+use super::summary::{Incident, RunSummary};
 
 /// Prints an event as it happens.
 pub fn live(e: &Event) {
@@ -93,153 +94,57 @@ pub fn live(e: &Event) {
     }
 }
 
-/// A step as reconstructed from its events (the one reading of steps from a run's events:
-/// the reports here and the suite's comparison use it).
-pub(crate) struct StepView<'a> {
-    pub(crate) number: usize,
-    pub(crate) title: &'a str,
-    pub(crate) node: Option<&'a str>,
-    pub(crate) commands: &'a [String],
-    /// None while the step has not finished (a run cut short).
-    pub(crate) outcome: Option<&'a Outcome>,
-    pub(crate) output: &'a str,
-    pub(crate) took: f64,
-    pub(crate) optional: bool,
-    /// In a hands-on rehearsal, who performed a step offered to the DBA, after how many
-    /// checks, and what the failed ones found.
-    pub(crate) performed: Option<Performed<'a>>,
-}
-
-/// A step of a hands-on rehearsal, as its [`Event::Performed`] says.
-#[derive(Clone, Copy)]
-pub(crate) struct Performed<'a> {
-    pub(crate) by: Performer,
-    pub(crate) tries: u32,
-    pub(crate) wrong: &'a [String],
-}
-
-/// The steps of a run, in order: each `StepStarted` completed by its `StepFinished`.
-pub(crate) fn steps(events: &[Event]) -> Vec<StepView<'_>> {
-    let mut out: Vec<StepView> = Vec::new();
-    for e in events {
-        match e {
-            Event::StepStarted {
-                number,
-                title,
-                node,
-                commands,
-                ..
-            } => out.push(StepView {
-                number: *number,
-                title,
-                node: node.as_deref(),
-                commands,
-                outcome: None,
-                output: "",
-                took: 0.0,
-                optional: false,
-                performed: None,
-            }),
-            Event::Performed {
-                number,
-                by,
-                tries,
-                wrong,
-                ..
-            } => {
-                if let Some(s) = out.iter_mut().rev().find(|s| s.number == *number) {
-                    s.performed = Some(Performed {
-                        by: *by,
-                        tries: *tries,
-                        wrong,
-                    });
-                }
-            }
-            Event::StepFinished {
-                number,
-                outcome,
-                output,
-                took,
-                optional,
-            } => {
-                if let Some(s) = out.iter_mut().rev().find(|s| s.number == *number) {
-                    s.outcome = Some(outcome);
-                    s.output = output;
-                    s.took = took.as_secs_f64();
-                    s.optional = *optional;
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 /// `report.md`: the run as a runbook with its evidence.
 pub fn markdown(events: &[Event]) -> String {
+    let run = RunSummary::of(events);
     let mut md = String::new();
-    let mut passed = None;
-    for e in events {
-        match e {
-            Event::DrillStarted {
-                name,
-                title,
-                proves,
-                pg_version,
-                profile,
-                ..
-            } => {
-                let _ = writeln!(md, "# {title}\n\n`{name}` on PostgreSQL {pg_version}, profile `{profile}`.\n\n**What it proves.** {proves}\n");
-            }
-            Event::DrillFinished {
-                passed: p,
-                stopped_at,
-                took,
-            } => passed = Some((*p, *stopped_at, took.as_secs_f64())),
-            _ => {}
-        }
-    }
-    if let Some((p, stopped_at, took)) = passed {
+    if let Some(h) = run.header {
         let _ = writeln!(
             md,
-            "**Result: {}** in {took:.1} s.{}\n",
-            result_word(p, stopped_at),
-            stopped_at
-                .map(|n| stopped_note(events, n))
+            "# {}\n\n`{}` on PostgreSQL {}, profile `{}`.\n\n**What it proves.** {}\n",
+            h.title, h.name, h.pg_version, h.profile, h.proves
+        );
+    }
+    if let Some(end) = run.ending {
+        let _ = writeln!(
+            md,
+            "**Result: {}** in {:.1} s.{}\n",
+            result_word(end.passed, end.stopped_at),
+            end.took,
+            end.stopped_at
+                .map(|n| stopped_note(&run, n))
                 .unwrap_or_default()
         );
     }
-    let faults: Vec<String> = events
+    let incidents: Vec<String> = run
+        .incidents
         .iter()
-        .filter_map(|e| match e {
-            Event::Fault {
+        .map(|i| match i {
+            Incident::Fault {
                 name,
                 node,
                 heal,
                 at,
-            } => Some(format!(
+            } => format!(
                 "- {at:.1} s: {} `{name}` on {node}",
                 if *heal { "healed" } else { "injected" }
-            )),
-            Event::Readiness { node, code, at } => {
-                Some(format!("- {at:.1} s: pg_isready on {node} → {code}"))
+            ),
+            Incident::Readiness { node, code, at } => {
+                format!("- {at:.1} s: pg_isready on {node} → {code}")
             }
-            _ => None,
         })
         .collect();
-    if !faults.is_empty() {
+    if !incidents.is_empty() {
         let _ = writeln!(
             md,
             "## Timeline of faults and readiness\n\n{}\n",
-            faults.join("\n")
+            incidents.join("\n")
         );
     }
-    let measures: Vec<String> = events
+    let measures: Vec<String> = run
+        .measures
         .iter()
-        .filter_map(|e| match e {
-            Event::Measure { name, value, .. } => Some(format!("| {name} | {value:.3} |")),
-            _ => None,
-        })
+        .map(|(name, value)| format!("| {name} | {value:.3} |"))
         .collect();
     if !measures.is_empty() {
         let _ = writeln!(
@@ -248,9 +153,9 @@ pub fn markdown(events: &[Event]) -> String {
             measures.join("\n")
         );
     }
-    md.push_str(&hands_on(events));
+    md.push_str(&hands_on(&run));
     let _ = writeln!(md, "## Steps\n");
-    for s in steps(events) {
+    for s in &run.steps {
         let status = match s.outcome {
             Some(Outcome::Passed) => "✔ passed",
             Some(Outcome::Failed { .. }) => "✘ FAILED",
@@ -323,8 +228,9 @@ fn tries_text(tries: u32) -> String {
 
 /// The hands-on rehearsal's summary (none in other runs): each step offered to the DBA, who
 /// performed it, how long it took, the checks and what was wrong before it was right.
-fn hands_on(events: &[Event]) -> String {
-    let rows: Vec<String> = steps(events)
+fn hands_on(run: &RunSummary) -> String {
+    let rows: Vec<String> = run
+        .steps
         .iter()
         .filter_map(|s| {
             let p = s.performed?;
@@ -371,8 +277,9 @@ fn cell(s: &str) -> String {
 }
 
 /// What a stopped run did: where it was stopped and which steps ran before.
-fn stopped_note(events: &[Event], at: usize) -> String {
-    let done = steps(events)
+fn stopped_note(run: &RunSummary, at: usize) -> String {
+    let done = run
+        .steps
         .iter()
         .filter(|s| s.number < at && !matches!(s.outcome, Some(Outcome::Skipped { .. }) | None))
         .count();
@@ -385,15 +292,10 @@ fn stopped_note(events: &[Event], at: usize) -> String {
 /// `junit.xml`: one test case per step.
 pub fn junit(events: &[Event]) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-    let name = events
-        .iter()
-        .find_map(|e| match e {
-            Event::DrillStarted { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "drill".into());
+    let run = RunSummary::of(events);
+    let name = run.header.map_or("drill", |h| h.name).to_string();
     let mut suite = TestSuite::new(name.clone());
-    for s in steps(events) {
+    for s in &run.steps {
         let status = match s.outcome {
             Some(Outcome::Passed) => TestCaseStatus::success(),
             Some(Outcome::Failed { expected, seen }) => {
@@ -426,10 +328,7 @@ pub fn junit(events: &[Event]) -> String {
         }
         suite.add_test_case(case);
     }
-    let stopped_at = events.iter().find_map(|e| match e {
-        Event::DrillFinished { stopped_at, .. } => *stopped_at,
-        _ => None,
-    });
+    let stopped_at = run.ending.and_then(|e| e.stopped_at);
     if let Some(at) = stopped_at {
         suite.add_property(quick_junit::Property::new("result", "stopped"));
         suite.add_property(quick_junit::Property::new(

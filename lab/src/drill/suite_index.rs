@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::event::{Event, Outcome, Role};
-use super::report;
+use super::event::{Event, Outcome};
 use super::shard::Shard;
+use super::summary::RunSummary;
 
 /// Two durations of the same step differ when they are further apart than this many seconds…
 pub const TOLERANCE_SECONDS: f64 = 5.0;
@@ -84,12 +84,9 @@ pub struct SuiteRun {
 impl SuiteRun {
     /// How the run ended: from its events when it finished, else from its exit code.
     pub fn result(&self) -> RunResult {
-        let finished = self.events.iter().find_map(|e| match e {
-            Event::DrillFinished {
-                passed, stopped_at, ..
-            } => Some((*passed, *stopped_at)),
-            _ => None,
-        });
+        let finished = RunSummary::of(&self.events)
+            .ending
+            .map(|e| (e.passed, e.stopped_at));
         match (finished, self.exit) {
             (_, None) | (None, _) if self.interrupted => RunResult::Interrupted,
             (_, None) => RunResult::Interrupted,
@@ -102,37 +99,19 @@ impl SuiteRun {
 
     /// The drill's own time (the report's `drill_finished.took`).
     pub fn took(&self) -> Option<f64> {
-        self.events.iter().find_map(|e| match e {
-            Event::DrillFinished { took, .. } => Some(took.as_secs_f64()),
-            _ => None,
-        })
+        RunSummary::of(&self.events).ending.map(|e| e.took)
     }
 
     /// A measure the drill recorded (`rpo_rows`, …).
     pub fn measure(&self, name: &str) -> Option<f64> {
-        self.events.iter().find_map(|e| match e {
-            Event::Measure { name: n, value, .. } if n == name => Some(*value),
-            _ => None,
-        })
+        RunSummary::of(&self.events).measure(name)
     }
 
     /// The first fault injected and the first node promoted after it: `(fault, node, seconds)`.
     pub fn fault_to_promoted(&self) -> Option<(String, String, f64)> {
-        let (fault, at) = self.events.iter().find_map(|e| match e {
-            Event::Fault {
-                name,
-                heal: false,
-                at,
-                ..
-            } => Some((name.clone(), *at)),
-            _ => None,
-        })?;
-        self.events.iter().find_map(|e| match e {
-            Event::Role { node, role, at: p } if *role == Role::Primary && *p >= at => {
-                Some((fault.clone(), node.clone(), p - at))
-            }
-            _ => None,
-        })
+        RunSummary::of(&self.events)
+            .promotion
+            .map(|p| (p.fault.to_string(), p.node.to_string(), p.after))
     }
 
     /// The first step that failed or could not be performed, with what was expected and seen.
@@ -235,9 +214,10 @@ struct StepSeen {
     took: f64,
 }
 
-/// The steps of a run, in order, as the comparison sees them (read by [`report::steps`]).
+/// The steps of a run, in order, as the comparison sees them (read by [`RunSummary`]).
 fn steps(events: &[Event]) -> Vec<StepSeen> {
-    report::steps(events)
+    RunSummary::of(events)
+        .steps
         .into_iter()
         .map(|v| {
             let outcome = v.outcome.cloned().unwrap_or(Outcome::Skipped {
@@ -394,10 +374,11 @@ pub fn compare(suite: &Suite, drill: &str) -> Vec<Difference> {
     }
     let measures: BTreeSet<String> = runs
         .iter()
-        .flat_map(|r| r.events.iter())
-        .filter_map(|e| match e {
-            Event::Measure { name, .. } => Some(name.clone()),
-            _ => None,
+        .flat_map(|r| {
+            RunSummary::of(&r.events)
+                .measures
+                .into_iter()
+                .map(|(name, _)| name.to_string())
         })
         .collect();
     for m in measures {

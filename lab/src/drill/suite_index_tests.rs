@@ -69,7 +69,7 @@ fn crash(version: &str, log: &str, promote_secs: f64, promoted_at: f64) -> Vec<E
         step(2, "promote the slave", &["pg_ctl promote"]),
         Event::Role {
             node: "node2".into(),
-            role: Role::Primary,
+            role: crate::drill::event::Role::Primary,
             at: promoted_at,
         },
         done(2, Outcome::Passed, "server promoting", promote_secs),
