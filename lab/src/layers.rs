@@ -43,13 +43,6 @@ const LAYERS: &[(&str, Layer)] = &[
     ("error", Layer::Engine),
     ("drill", Layer::Drills),
     ("ledger", Layer::Drills),
-    ("drill::cmd", Layer::Commands),
-    // A suite is a command over commands: it makes each version's images and runs
-    // `lab drill run` once per drill and version (its index, `drill::suite_index`, is a drill's
-    // report over events).
-    ("drill::suite", Layer::Commands),
-    // `lab drill merge`: a suite's shards made one suite directory (the suite's writer).
-    ("drill::suite_merge", Layer::Commands),
     ("commands", Layer::Commands),
     ("bench", Layer::Commands),
     ("doctor", Layer::Commands),
@@ -239,18 +232,18 @@ fn only_the_binary_knows_clap_and_exits() {
 
 #[test]
 fn the_test_reads_paths_as_rust_resolves_them() {
-    let file = std::path::Path::new("drill/cmd.rs");
-    assert_eq!(module_of(file), "drill::cmd");
+    let file = std::path::Path::new("commands/drill.rs");
+    assert_eq!(module_of(file), "commands::drill");
     assert_eq!(module_of(std::path::Path::new("pg/mod.rs")), "pg");
     let found = imports(
-        "drill::cmd",
+        "commands::drill",
         "use super::runner::Runner;\nuse crate::cli::X; // crate::bench\nlet _ = super::super::bench::run;",
     );
-    assert_eq!(found, ["drill::runner", "cli", "bench::run"]);
+    assert_eq!(found, ["commands::runner", "cli", "bench::run"]);
     assert_eq!(imports("drill", "super::ledger::x"), ["ledger::x"]);
     assert_eq!(layer_of("text::shorten"), Some(Layer::Core));
     assert_eq!(layer_of("input::subnet"), Some(Layer::Commands));
-    assert_eq!(layer_of("drill::cmd::run"), Some(Layer::Commands));
+    assert_eq!(layer_of("commands::drill::run"), Some(Layer::Commands));
     assert_eq!(layer_of("drill::runner"), Some(Layer::Drills));
     assert_eq!(layer_of("cli"), None);
 }

@@ -1,14 +1,14 @@
-//! `lab drill …`: the flags, turned into the configs of [`lab::drill::cmd`].
+//! `lab drill …`: the flags, turned into the configs of [`lab::commands::drill`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use clap_complete::{ArgValueCandidates, ArgValueCompleter};
 
-use lab::drill::cmd::{self, RunConfig, RunbookConfig};
+use lab::commands::drill::{self as cmd, RunConfig, RunbookConfig};
+use lab::commands::suite::{self, SuiteConfig};
+use lab::commands::suite_merge::{self, MergeConfig};
 use lab::drill::shard::Shard;
-use lab::drill::suite::{self, SuiteConfig};
-use lab::drill::suite_merge::{self, MergeConfig};
 use lab::error::{Error, Result};
 use lab::ui::Ui;
 use lab::version::PgVersion;

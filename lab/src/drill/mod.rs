@@ -4,7 +4,6 @@
 //! renders steps into commands (`render`, pure), runs them (`runner`, through the `LabOps`
 //! trait), and turns the recorded events into reports (`report`).
 
-pub mod cmd;
 pub mod event;
 pub mod explain;
 pub mod render;
@@ -14,9 +13,7 @@ mod runbook_lines;
 pub mod runner;
 pub mod script;
 pub mod shard;
-pub mod suite;
 pub mod suite_index;
-pub mod suite_merge;
 pub mod suite_record;
 pub mod summary;
 pub mod timeline;

@@ -3,7 +3,7 @@
 //!
 //! Everything here is a pure function of the runs' recorded events (their typed `report.json`)
 //! and how each run's process ended, so the index is golden-tested from small hand-made event
-//! streams. [`crate::drill::suite`] runs the drills and writes what this renders.
+//! streams. [`crate::commands::suite`] runs the drills and writes what this renders.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

@@ -1,5 +1,5 @@
 //! A suite directory's record (`suite.json`) and its runs' times (`timings.json`): pure
-//! functions of a [`Suite`], written by [`super::suite`] and read by [`super::suite_merge`].
+//! functions of a [`Suite`], written by [`crate::commands::suite`] and read by [`crate::commands::suite_merge`].
 
 use serde::{Deserialize, Serialize};
 

@@ -10,9 +10,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::shard::Shard;
-use super::suite_index::{Suite, SuiteRun};
-pub use super::suite_record::{RunRecord, SuiteRecord, RECORD};
+use crate::drill::shard::Shard;
+use crate::drill::suite_index::{Suite, SuiteRun};
+pub use crate::drill::suite_record::{RunRecord, SuiteRecord, RECORD};
 use crate::error::{Error, Result};
 
 /// How deep below each given directory suite records are looked for.
@@ -262,7 +262,7 @@ pub fn merge(cfg: &MergeConfig) -> Result<PathBuf> {
     }
     let found = find(&cfg.dirs)?;
     let combined = combine(&found)?;
-    let stamp = super::render::timestamp();
+    let stamp = crate::drill::render::timestamp();
     crate::input::config::runs_dir(&cfg.runs_dir, &[format!("suite/{stamp}")], &[])?;
     let base = cfg.runs_dir.join("suite");
     let out = base.join(&stamp);

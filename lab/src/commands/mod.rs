@@ -1,6 +1,10 @@
 //! The lab commands (`up`, `down`, `status`, `psql`, `shell`, `exec`, `logs`, `monitor`):
 //! each one resolves its arguments, talks to the cluster module and prints.
 
+pub mod drill;
+pub mod suite;
+pub mod suite_merge;
+
 use std::io::IsTerminal;
 use std::time::Duration;
 

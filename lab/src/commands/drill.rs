@@ -1,14 +1,14 @@
-//! The `lab drill` commands: list, check, run, runbook (printed by [`super::runbook`]).
+//! The `lab drill` commands: list, check, run, runbook (printed by [`crate::drill::runbook`]).
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
-use super::event::Event;
-use super::render::{builtin_vars, Context};
-use super::runner::{Hand, HandPrompt, Pace, Pacer, Runner, Sink};
-use super::{load, report, DockerOps, LoadError, BUILTIN};
 use crate::cluster::{self, Lab};
 use crate::commands::{bring_up, BroughtUp, Shutdown, UpConfig};
+use crate::drill::event::Event;
+use crate::drill::render::{builtin_vars, Context};
+use crate::drill::runner::{Hand, HandPrompt, Pace, Pacer, Runner, Sink};
+use crate::drill::{load, report, DockerOps, LoadError, BUILTIN};
 use crate::error::{Error, Result};
 use crate::pg::{ArchiveCommand, Dialect, RestoreCommand};
 use crate::scenario::Drill;
@@ -55,7 +55,7 @@ pub struct RunbookConfig {
     /// The master's archive_command.
     pub archive_command: ArchiveCommand,
     /// Text, or a bash script.
-    pub format: super::runbook::Format,
+    pub format: crate::drill::runbook::Format,
 }
 
 pub(crate) fn load_checked(name: &str, profile: &str) -> Result<Drill> {
@@ -90,7 +90,7 @@ pub fn list() -> Result<()> {
         );
     }
     let width = comfy_table::Table::new().width().unwrap_or(80);
-    print!("{}", super::explain::list(&drills, width));
+    print!("{}", crate::drill::explain::list(&drills, width));
     Ok(())
 }
 
@@ -98,7 +98,7 @@ pub fn list() -> Result<()> {
 /// versions differ.
 pub fn explain(drill: &str) -> Result<()> {
     let drill = load_checked(drill, "default")?;
-    print!("{}", super::explain::explain(&drill));
+    print!("{}", crate::drill::explain::explain(&drill));
     Ok(())
 }
 
@@ -162,17 +162,21 @@ pub fn schema() {
 pub fn runbook(args: &RunbookConfig) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
     let mut topo =
-        super::runbook::topology(&args.profile, args.archive_command, args.restore_command);
+        crate::drill::runbook::topology(&args.profile, args.archive_command, args.restore_command);
     topo.sync = args.sync;
-    let opts = super::runbook::Options {
+    let opts = crate::drill::runbook::Options {
         version: args.version,
         profile: args.profile.clone(),
         with_setup: !args.without_setup,
         topo,
     };
     match args.format {
-        super::runbook::Format::Text => print!("{}", super::runbook::runbook(&drill, &opts)),
-        super::runbook::Format::Sh => print!("{}", super::script::script(&drill, &opts)),
+        crate::drill::runbook::Format::Text => {
+            print!("{}", crate::drill::runbook::runbook(&drill, &opts))
+        }
+        crate::drill::runbook::Format::Sh => {
+            print!("{}", crate::drill::script::script(&drill, &opts))
+        }
     }
     Ok(())
 }
@@ -326,7 +330,7 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     let dialect = Dialect::for_major(v.major);
 
     let primary = current_primary(&lab).await;
-    let stamp = super::render::timestamp();
+    let stamp = crate::drill::render::timestamp();
     let run_dir = args.runs_dir.join(&drill.name).join(&stamp);
     let vars = builtin_vars(&dialect, &topo, &version, &run_dir.display().to_string());
     let ctx = Context {
@@ -434,7 +438,7 @@ async fn current_primary(lab: &Lab) -> String {
 /// a step the lab could not perform, a lab error; otherwise a failed check.
 fn verdict_result(
     name: &str,
-    verdict: &super::runner::Verdict,
+    verdict: &crate::drill::runner::Verdict,
     events: &[Event],
     dir: &std::path::Path,
 ) -> Result<()> {
@@ -450,7 +454,7 @@ fn verdict_result(
         );
         return Ok(());
     }
-    let lab_error = super::summary::RunSummary::of(events).lab_error();
+    let lab_error = crate::drill::summary::RunSummary::of(events).lab_error();
     let summary = format!(
         "drill {} failed: see {}",
         name,

@@ -3,7 +3,7 @@
 //! after `--subnet`), `jobs` side by side; the suite directory
 //! (`<runs>/suite/<timestamp>/`, with a `latest` link) holds each run's usual run directory
 //! (`<release>/<drill>/<timestamp>/`), each run's output (`logs/`) and the index rendered by
-//! [`super::suite_index`].
+//! [`crate::drill::suite_index`].
 //!
 //! The images of every version are made first, one version at a time, so that runs side by
 //! side never build the same image. Ctrl-C or SIGTERM stops every run (each removes its lab)
@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use super::event::{Event, RunReport};
-use super::shard::{Shard, Timings};
-use super::suite_index::{self, Suite, SuiteRun};
 use crate::cluster;
 use crate::docker::Engine;
+use crate::drill::event::{Event, RunReport};
+use crate::drill::shard::{Shard, Timings};
+use crate::drill::suite_index::{self, Suite, SuiteRun};
 use crate::error::{Error, Result};
 use crate::image::build::{self, ImageOptions};
 use crate::ui::Ui;
@@ -112,7 +112,7 @@ pub fn share(
         .iter()
         .map(|&(d, v)| timings.estimate(&drills[d].name, drills[d].steps, &cfg.versions[v]))
         .collect();
-    let mine: Vec<(usize, usize)> = super::shard::select(&costs, shard)
+    let mine: Vec<(usize, usize)> = crate::drill::shard::select(&costs, shard)
         .into_iter()
         .map(|i| all[i])
         .collect();
@@ -183,7 +183,7 @@ fn timings(cfg: &SuiteConfig) -> Result<Timings> {
 fn check(cfg: &SuiteConfig) -> Result<Vec<SuiteDrill>> {
     let mut drills: Vec<SuiteDrill> = Vec::new();
     for arg in &cfg.drills {
-        let drill = super::cmd::load_checked(arg, &cfg.profile)?;
+        let drill = super::drill::load_checked(arg, &cfg.profile)?;
         if drills.iter().any(|d| d.name == drill.name) {
             return Err(Error::Invalid(format!(
                 "drill {} is named twice in the suite",
@@ -204,7 +204,7 @@ fn check(cfg: &SuiteConfig) -> Result<Vec<SuiteDrill>> {
     crate::input::config::suite(&cfg.versions, &cfg.images)?;
     // What the suite writes under --runs-dir: `suite/<stamp>/<release>/<drill>/<stamp>/…` and
     // `suite/<stamp>/logs/<drill>@<release>.log`; a major's release is at most `NN.NNNN`.
-    let stamp = super::render::timestamp();
+    let stamp = crate::drill::render::timestamp();
     let (mut dirs, mut logs) = (Vec::new(), Vec::new());
     for d in &drills {
         for v in &cfg.versions {
@@ -386,7 +386,7 @@ pub async fn run(cfg: &SuiteConfig, ui: &Ui) -> Result<PathBuf> {
         s = stop.recv() => return Err(Error::Lab(format!("suite interrupted by {s} while making images"))),
         r = images(&engine, cfg, ui) => r?,
     };
-    let stamp = super::render::timestamp();
+    let stamp = crate::drill::render::timestamp();
     let base = cfg.runs_dir.join("suite");
     let suite_dir = base.join(&stamp);
     let io = |e: std::io::Error| Error::Lab(format!("writing {}: {e}", suite_dir.display()));
@@ -453,16 +453,16 @@ pub(crate) fn write(dir: &Path, suite: &Suite) -> std::io::Result<()> {
     std::fs::write(dir.join("index.html"), suite_index::html(suite))?;
     std::fs::write(dir.join("junit.xml"), suite_index::junit(suite))?;
     let json = |v: serde_json::Result<String>| v.map_err(std::io::Error::other);
-    let record = super::suite_record::SuiteRecord::of(suite);
+    let record = crate::drill::suite_record::SuiteRecord::of(suite);
     std::fs::write(
-        dir.join(super::suite_record::RECORD),
+        dir.join(crate::drill::suite_record::RECORD),
         json(serde_json::to_string_pretty(&record))?,
     )?;
     std::fs::write(
         dir.join("timings.json"),
-        json(serde_json::to_string_pretty(&super::suite_record::timings(
-            suite,
-        )))?,
+        json(serde_json::to_string_pretty(
+            &crate::drill::suite_record::timings(suite),
+        ))?,
     )
 }
 

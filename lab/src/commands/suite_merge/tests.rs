@@ -33,7 +33,7 @@ fn read_back(dir: &Path, runs: &[SuiteRun]) -> Vec<SuiteRun> {
             events: r
                 .report_dir
                 .as_ref()
-                .map(|d| crate::drill::suite::events(&dir.join(d)))
+                .map(|d| crate::commands::suite::events(&dir.join(d)))
                 .unwrap_or_default(),
             ..r.clone()
         })
@@ -47,7 +47,7 @@ fn write_suite(dir: &Path, suite: &Suite) {
         runs: read_back(dir, &suite.runs),
         ..suite.clone()
     };
-    crate::drill::suite::write(dir, &suite).unwrap();
+    crate::commands::suite::write(dir, &suite).unwrap();
 }
 
 fn read(dir: &Path, file: &str, stamp: &str) -> String {
