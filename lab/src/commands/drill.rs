@@ -291,47 +291,114 @@ fn drill_up_args(flags: &UpConfig, drill: &Drill) -> UpConfig {
 pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
     crate::input::config::runs_dir(&args.runs_dir, std::slice::from_ref(&drill.name), &[])?;
-    let name = args.up.name.clone();
     // Listening from here on, so that a signal between `up` and the first step is not lost.
     let mut stop = Shutdown::new();
-    let (engine, lab, topo, version) = if args.reuse {
-        cluster::check_name(&name)?;
+    let lab = prepare(args, &drill, ui).await?;
+    let engine = lab.engine.clone();
+    let stamp = crate::drill::render::timestamp();
+    let (mut runner, sink) = runner_for(args, lab, &drill, &stamp).await?;
+    let pace = Terminal {
+        step: args.step,
+        lab: args.up.name.clone(),
+    };
+    let (verdict, interrupted) = tokio::select! {
+        biased;
+        s = stop.recv() => (None, Some(s)),
+        v = runner.run(&drill, &args.profile, pace) => (Some(v), None),
+    };
+    let events = sink.events();
+    // The lab is removed even when the reports could not be written.
+    let written = write_reports(args, &drill.name, &stamp, &events, verdict.as_ref());
+    let ended = match (&interrupted, &verdict) {
+        (Some(signal), _) => format!("was interrupted by {signal}"),
+        (None, Some(v)) if v.passed => "passed".to_string(),
+        (None, Some(v)) if v.stopped_at.is_some() => "was stopped".to_string(),
+        _ => "failed".to_string(),
+    };
+    let shown = written.as_ref().map_or(&args.runs_dir, |d| d);
+    teardown(args, &engine, &drill.name, &ended, shown).await?;
+    let dir = written?;
+    if let Some(signal) = interrupted {
+        return Err(Error::Lab(format!("drill interrupted by {signal}")));
+    }
+    let verdict = verdict.expect("set when not interrupted");
+    verdict_result(&drill.name, &verdict, &events, &dir)
+}
+
+/// The lab a drill runs on, its topology and release.
+struct Prepared {
+    engine: crate::docker::Engine,
+    lab: Lab,
+    topo: crate::pg::Topology,
+    version: String,
+}
+
+/// The lab for the drill: the live one (`--reuse`), or a fresh one brought up as the drill's
+/// `[lab]` and the flags say, which must reach streaming replication (else it is removed,
+/// unless `--keep`).
+async fn prepare(args: &RunConfig, drill: &Drill, ui: &Ui) -> Result<Prepared> {
+    let name = &args.up.name;
+    if args.reuse {
+        cluster::check_name(name)?;
         let engine = crate::docker::Engine::connect().await?;
-        let lab = Lab::find(&engine, &name).await?;
+        let lab = Lab::find(&engine, name).await?;
         let topo = lab.topology()?;
         let version = lab.version.clone();
-        (engine, lab, topo, version)
-    } else {
-        let (
+        return Ok(Prepared {
             engine,
-            BroughtUp {
-                images,
-                topo,
-                report,
-                ..
-            },
-        ) = bring_up(&drill_up_args(&args.up, &drill), ui).await?;
-        if !report.checks.failures.is_empty() {
-            let e = Error::CheckFailed(format!(
-                "the lab did not reach streaming replication, so the drill was not run:\n  - {}",
-                report.checks.failures.join("\n  - ")
-            ));
-            if args.up.keep {
-                return Err(e);
-            }
-            return Err(cluster::down_after(&engine, &name, e).await);
+            lab,
+            topo,
+            version,
+        });
+    }
+    let (
+        engine,
+        BroughtUp {
+            images,
+            topo,
+            report,
+            ..
+        },
+    ) = bring_up(&drill_up_args(&args.up, drill), ui).await?;
+    if !report.checks.failures.is_empty() {
+        let e = Error::CheckFailed(format!(
+            "the lab did not reach streaming replication, so the drill was not run:\n  - {}",
+            report.checks.failures.join("\n  - ")
+        ));
+        if args.up.keep {
+            return Err(e);
         }
-        let lab = Lab::find(&engine, &name).await?;
-        (engine, lab, topo, images.version.to_string())
-    };
+        return Err(cluster::down_after(&engine, name, e).await);
+    }
+    let lab = Lab::find(&engine, name).await?;
+    Ok(Prepared {
+        engine,
+        lab,
+        topo,
+        version: images.version.to_string(),
+    })
+}
+
+/// The runner for the drill on the prepared lab (hands-on with `--by-hand`, else with the
+/// postcondition checks), and the sink its events go to.
+async fn runner_for(
+    args: &RunConfig,
+    prepared: Prepared,
+    drill: &Drill,
+    stamp: &str,
+) -> Result<(Runner<DockerOps>, Sink)> {
+    let Prepared {
+        engine,
+        lab,
+        topo,
+        version,
+    } = prepared;
     let v: PgVersion = version
         .parse()
-        .map_err(|e| Error::Lab(format!("lab `{name}`: {e}")))?;
+        .map_err(|e| Error::Lab(format!("lab `{}`: {e}", args.up.name)))?;
     let dialect = Dialect::for_major(v.major);
-
     let primary = current_primary(&lab).await;
-    let stamp = crate::drill::render::timestamp();
-    let run_dir = args.runs_dir.join(&drill.name).join(&stamp);
+    let run_dir = args.runs_dir.join(&drill.name).join(stamp);
     let vars = builtin_vars(&dialect, &topo, &version, &run_dir.display().to_string());
     let ctx = Context {
         dialect,
@@ -343,32 +410,30 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     let sink = Sink::new(report::live);
     let nodes: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
     let password = lab.sql_password.clone();
-    let ops = DockerOps {
-        engine: engine.clone(),
-        lab,
-    };
+    let ops = DockerOps { engine, lab };
     let runner = Runner::new(ops, ctx, nodes, sink.clone()).with_ledger_password(password);
-    let mut runner = if args.by_hand {
+    let runner = if args.by_hand {
         runner.by_hand()
     } else {
         runner.with_postconditions()
     };
-    let pace = Terminal {
-        step: args.step,
-        lab: name.clone(),
-    };
-    let (verdict, interrupted) = tokio::select! {
-        biased;
-        s = stop.recv() => (None, Some(s)),
-        v = runner.run(&drill, &args.profile, pace) => (Some(v), None),
-    };
-    let events = sink.events();
-    let logs = verdict.as_ref().map(|v| v.logs.clone()).unwrap_or_default();
+    Ok((runner, sink))
+}
+
+/// The run directory: the reports and the server logs the run kept.
+fn write_reports(
+    args: &RunConfig,
+    drill: &str,
+    stamp: &str,
+    events: &[Event],
+    verdict: Option<&crate::drill::runner::Verdict>,
+) -> Result<std::path::PathBuf> {
+    let logs = verdict.map(|v| v.logs.clone()).unwrap_or_default();
     let dir = report::write_run(
         &args.runs_dir,
-        &drill.name,
-        &stamp,
-        &events,
+        drill,
+        stamp,
+        events,
         &logs,
         args.show_secrets,
     )
@@ -379,32 +444,34 @@ pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
         ))
     })?;
     eprintln!("reports: {}", dir.display());
-    if !args.reuse {
-        if args.up.keep {
-            eprintln!("lab `{name}` is left running (--keep): `lab down --name {name}` removes it");
-        } else if let Err(e) = cluster::down(&engine, &name).await {
-            return Err(cluster::not_removed(
-                &name,
-                &format!(
-                    "drill {} {} (reports: {})",
-                    drill.name,
-                    match (&interrupted, &verdict) {
-                        (Some(signal), _) => format!("was interrupted by {signal}"),
-                        (None, Some(v)) if v.passed => "passed".to_string(),
-                        (None, Some(v)) if v.stopped_at.is_some() => "was stopped".to_string(),
-                        _ => "failed".to_string(),
-                    },
-                    dir.display()
-                ),
-                &e,
-            ));
-        }
+    Ok(dir)
+}
+
+/// The lab removed after the drill, unless it was reused or `--keep` asks to leave it; `ended`
+/// says how the drill ended when the removal fails.
+async fn teardown(
+    args: &RunConfig,
+    engine: &crate::docker::Engine,
+    drill: &str,
+    ended: &str,
+    dir: &std::path::Path,
+) -> Result<()> {
+    let name = &args.up.name;
+    if args.reuse {
+        return Ok(());
     }
-    if let Some(signal) = interrupted {
-        return Err(Error::Lab(format!("drill interrupted by {signal}")));
+    if args.up.keep {
+        eprintln!("lab `{name}` is left running (--keep): `lab down --name {name}` removes it");
+        return Ok(());
     }
-    let verdict = verdict.expect("set when not interrupted");
-    verdict_result(&drill.name, &verdict, &events, &dir)
+    match cluster::down(engine, name).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(cluster::not_removed(
+            name,
+            &format!("drill {drill} {ended} (reports: {})", dir.display()),
+            &e,
+        )),
+    }
 }
 
 /// The node that is primary now: the one not in recovery (node1 on a fresh lab, or when none
