@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::commands::{bring_up, build_images, UpConfig};
 use crate::docker::Engine;
-use crate::drill::event::{Event, RunReport};
+use crate::drill::event::{Event, RtoPhase, RunReport};
 use crate::drill::summary::RunSummary;
 use crate::error::{Error, Result};
 use crate::image::build::ImageOptions;
@@ -369,10 +369,10 @@ fn failure_costs(drills: &mut Drills, with_scale_100: bool, ui: &Ui) -> Result<V
                     passed: run.passed,
                     rpo_rows: m("rpo_rows"),
                     rpo_seconds: m("rpo_seconds"),
-                    detected: m("rto_detection_seconds"),
-                    fenced: m("rto_fenced_seconds"),
-                    promoted: m("rto_promoted_seconds"),
-                    first_write: m("rto_first_write_seconds"),
+                    detected: m(RtoPhase::Detection.measure()),
+                    fenced: m(RtoPhase::Fenced.measure()),
+                    promoted: m(RtoPhase::Promoted.measure()),
+                    first_write: m(RtoPhase::FirstWrite.measure()),
                     overhead: m("lab_overhead_promote_to_first_write_seconds"),
                 });
             }

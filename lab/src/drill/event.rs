@@ -65,6 +65,33 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// A phase of the recovery time, as the runner measures it from the first fault (each a
+/// [`Event::Measure`] by the name strum spells here, the one place it is spelled).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr, strum::EnumString,
+)]
+pub enum RtoPhase {
+    /// The monitor's first non-accepting reading of the failed node.
+    #[strum(serialize = "rto_detection_seconds")]
+    Detection,
+    /// The old master made sure to be down.
+    #[strum(serialize = "rto_fenced_seconds")]
+    Fenced,
+    /// The first promotion.
+    #[strum(serialize = "rto_promoted_seconds")]
+    Promoted,
+    /// The first write acknowledged after the outage.
+    #[strum(serialize = "rto_first_write_seconds")]
+    FirstWrite,
+}
+
+impl RtoPhase {
+    /// The name of its measure.
+    pub fn measure(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Who performed a step of a hands-on rehearsal (`lab drill run --by-hand`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -346,5 +373,16 @@ mod tests {
         assert!(serde_json::from_str::<RunReport>(bad).is_err());
         let unknown = r#"{"events": [{"event": "weather", "at": 1.0}]}"#;
         assert!(serde_json::from_str::<RunReport>(unknown).is_err());
+    }
+
+    /// Each phase's measure name reads back as that phase; other measures are none.
+    #[test]
+    fn rto_phase_names_read_back() {
+        use strum::VariantArray;
+        for phase in RtoPhase::VARIANTS {
+            assert_eq!(phase.measure().parse::<RtoPhase>(), Ok(*phase));
+            assert!(phase.measure().starts_with("rto_"));
+        }
+        assert!("rpo_rows".parse::<RtoPhase>().is_err());
     }
 }

@@ -11,7 +11,7 @@
 //! unit-tested), and [`html`] renders that model. Every number is printed with fixed decimals, so
 //! the same events always give the same bytes.
 
-use super::event::{Event, Outcome, Performer, Role};
+use super::event::{Event, Outcome, Performer, Role, RtoPhase};
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
@@ -244,12 +244,14 @@ impl Rto {
         let mut rto = Rto::default();
         let mut any = false;
         for (name, value) in measures {
-            let phase = match name.as_str() {
-                "rto_detection_seconds" => &mut rto.detection,
-                "rto_fenced_seconds" => &mut rto.fenced,
-                "rto_promoted_seconds" => &mut rto.promoted,
-                "rto_first_write_seconds" => &mut rto.first_write,
-                _ => continue,
+            let Ok(phase) = name.parse::<RtoPhase>() else {
+                continue;
+            };
+            let phase = match phase {
+                RtoPhase::Detection => &mut rto.detection,
+                RtoPhase::Fenced => &mut rto.fenced,
+                RtoPhase::Promoted => &mut rto.promoted,
+                RtoPhase::FirstWrite => &mut rto.first_write,
             };
             *phase = Some(*value).filter(|v| v.is_finite() && *v >= 0.0);
             any = true;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{error, LabOps, Runner, StepResult};
-use crate::drill::event::{Event, Outcome, Role};
+use crate::drill::event::{Event, Outcome, Role, RtoPhase};
 use crate::ledger::{self, History};
 use crate::scenario;
 
@@ -209,17 +209,17 @@ pub fn rto(
         }
         _ => None,
     }) {
-        out.push(("rto_detection_seconds", at - fault_at));
+        out.push((RtoPhase::Detection.measure(), at - fault_at));
     }
     if let Some(at) = fenced_at.filter(|at| *at >= fault_at) {
-        out.push(("rto_fenced_seconds", at - fault_at));
+        out.push((RtoPhase::Fenced.measure(), at - fault_at));
     }
     let promoted = events.iter().find_map(|e| match e {
         Event::Role { role, at, .. } if *role == Role::Primary && *at >= fault_at => Some(*at),
         _ => None,
     });
     if let Some(at) = promoted {
-        out.push(("rto_promoted_seconds", at - fault_at));
+        out.push((RtoPhase::Promoted.measure(), at - fault_at));
     }
     // The first acknowledgement after the outage (the longest gap in writes), if writes resumed:
     // a stall that lasts to the end of the run has no first write.
@@ -227,7 +227,7 @@ pub fn rto(
         .map(|at| at + ledger_offset)
         .filter(|at| *at >= fault_at);
     if let Some(at) = first_write {
-        out.push(("rto_first_write_seconds", at - fault_at));
+        out.push((RtoPhase::FirstWrite.measure(), at - fault_at));
         if let Some(p) = promoted {
             out.push((
                 "lab_overhead_promote_to_first_write_seconds",
