@@ -78,7 +78,7 @@ fn failover() -> Vec<Event> {
         Outcome::Passed,
     ));
     e.push(Event::Fault {
-        name: "node-crash".into(),
+        fault: lab::fault::Fault::NodeCrash,
         node: "node1".into(),
         heal: false,
         at: 6.0,

@@ -160,8 +160,9 @@ pub enum Event {
     },
     /// A fault was injected or healed.
     Fault {
-        /// The fault.
-        name: String,
+        /// The fault (its name in `report.json`).
+        #[serde(rename = "name")]
+        fault: crate::fault::Fault,
         /// The node.
         node: String,
         /// Healed rather than injected.

@@ -54,13 +54,13 @@ pub fn live(e: &Event) {
             }
         }
         Event::Fault {
-            name,
+            fault,
             node,
             heal,
             at,
         } => {
             eprintln!(
-                "  ⚡ {at:.1}s {} {name} on {node}",
+                "  ⚡ {at:.1}s {} {fault} on {node}",
                 if *heal { "healed" } else { "injected" }
             );
         }
@@ -121,12 +121,12 @@ pub fn markdown(events: &[Event]) -> String {
         .iter()
         .map(|i| match i {
             Incident::Fault {
-                name,
+                fault,
                 node,
                 heal,
                 at,
             } => format!(
-                "- {at:.1} s: {} `{name}` on {node}",
+                "- {at:.1} s: {} `{fault}` on {node}",
                 if *heal { "healed" } else { "injected" }
             ),
             Incident::Readiness { node, code, at } => {
@@ -463,7 +463,7 @@ mod tests {
                 0.5,
             ),
             Event::Fault {
-                name: "node-crash".into(),
+                fault: crate::fault::Fault::NodeCrash,
                 node: "node1".into(),
                 heal: false,
                 at: 0.6,

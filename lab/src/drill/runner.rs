@@ -572,7 +572,7 @@ impl<L: LabOps> Runner<L> {
                 let _ = self.exec_plan_step(&node, &s).await;
             }
             self.sink.emit(Event::Fault {
-                name: fault.name().to_string(),
+                fault,
                 node,
                 heal: true,
                 at: self.sink.at(),

@@ -850,8 +850,8 @@ async fn a_failed_drill_heals_its_faults_after_the_failing_step() {
         .iter()
         .filter_map(|e| match e {
             Event::Fault {
-                name, node, heal, ..
-            } => Some((name.clone(), node.clone(), *heal)),
+                fault, node, heal, ..
+            } => Some((fault.to_string(), node.clone(), *heal)),
             _ => None,
         })
         .collect();
@@ -1448,7 +1448,7 @@ fn ledger_history(acks: &[f64], ended: f64) -> crate::ledger::History {
 fn failover_events() -> Vec<Event> {
     vec![
         Event::Fault {
-            name: "node-crash".into(),
+            fault: crate::fault::Fault::NodeCrash,
             node: "node1".into(),
             heal: false,
             at: 10.0,

@@ -60,7 +60,7 @@ fn crash(version: &str, log: &str, promote_secs: f64, promoted_at: f64) -> Vec<E
         started("node-crash-failover", version, 3),
         step(1, "kill the master", &["docker kill node1"]),
         Event::Fault {
-            name: "node-crash".into(),
+            fault: crate::fault::Fault::NodeCrash,
             node: "node1".into(),
             heal: false,
             at: 1.5,

@@ -6,6 +6,7 @@
 //! (issue 18 says what is left).
 
 use super::event::{Event, Outcome, Performer, Role};
+use crate::fault::Fault;
 
 /// The drill and server a run was for (its `drill_started` event).
 #[derive(Debug, Clone, Copy)]
@@ -73,8 +74,8 @@ pub struct Performed<'a> {
 pub enum Incident<'a> {
     /// A fault injected or healed.
     Fault {
-        /// The fault's name.
-        name: &'a str,
+        /// The fault.
+        fault: Fault,
         /// Where.
         node: &'a str,
         /// Healed, not injected.
@@ -97,7 +98,7 @@ pub enum Incident<'a> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Promotion<'a> {
     /// The first fault injected.
-    pub fault: &'a str,
+    pub fault: Fault,
     /// The node promoted.
     pub node: &'a str,
     /// Seconds from the fault to the promotion.
@@ -125,7 +126,7 @@ impl<'a> RunSummary<'a> {
     /// The one fold of a run's events.
     pub fn of(events: &'a [Event]) -> RunSummary<'a> {
         let mut run = RunSummary::default();
-        let mut first_fault: Option<(&str, f64)> = None;
+        let mut first_fault: Option<(Fault, f64)> = None;
         for e in events {
             match e {
                 Event::DrillStarted {
@@ -203,16 +204,16 @@ impl<'a> RunSummary<'a> {
                 }
                 Event::Measure { name, value, .. } => run.measures.push((name, *value)),
                 Event::Fault {
-                    name,
+                    fault,
                     node,
                     heal,
                     at,
                 } => {
                     if !heal && first_fault.is_none() {
-                        first_fault = Some((name, *at));
+                        first_fault = Some((*fault, *at));
                     }
                     run.incidents.push(Incident::Fault {
-                        name,
+                        fault: *fault,
                         node,
                         heal: *heal,
                         at: *at,
@@ -268,7 +269,7 @@ mod tests {
 
     fn fault(name: &str, heal: bool, at: f64) -> Event {
         Event::Fault {
-            name: name.into(),
+            fault: name.parse().unwrap(),
             node: "node1".into(),
             heal,
             at,
@@ -299,7 +300,7 @@ mod tests {
         assert_eq!(
             run.promotion,
             Some(Promotion {
-                fault: "node-crash",
+                fault: Fault::NodeCrash,
                 node: "node2",
                 after: 4.5
             })

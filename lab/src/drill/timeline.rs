@@ -88,7 +88,7 @@ pub struct FaultMark {
     /// Seconds since the drill started.
     pub at: f64,
     /// The fault.
-    pub name: String,
+    pub fault: crate::fault::Fault,
     /// The node.
     pub node: String,
     /// Healed rather than injected.
@@ -344,13 +344,13 @@ impl<'a> Fold<'a> {
                 }
             }
             Event::Fault {
-                name,
+                fault,
                 node,
                 heal,
                 at,
             } => self.faults.push(FaultMark {
                 at: *at,
-                name: name.clone(),
+                fault: *fault,
                 node: node.clone(),
                 heal: *heal,
             }),
@@ -577,7 +577,7 @@ mod tests {
 
     fn fault(name: &str, node: &str, heal: bool, at: f64) -> Event {
         Event::Fault {
-            name: name.into(),
+            fault: name.parse().expect("a fault of the catalogue"),
             node: node.into(),
             heal,
             at,
@@ -813,7 +813,7 @@ mod tests {
                 steps: 1,
             },
             readiness("<node>", 0, 1.0),
-            fault("a\"b", "<node>", false, 2.0),
+            fault("node-crash", "<node>", false, 2.0),
         ];
         events.extend(step(
             1,
@@ -833,7 +833,7 @@ mod tests {
         assert!(!page.contains("<node>"));
         assert!(!page.contains("</td>\"") && page.contains("&lt;/td&gt;"));
         assert!(page.contains("A &amp; B") && page.contains("x&lt;y"));
-        assert!(page.contains("a&quot;b on &lt;node&gt;"));
+        assert!(page.contains("node-crash on &lt;node&gt;"));
     }
 
     /// A failover: node1 crashes at 4 s, node2 is promoted at 20 s, writes stall between,

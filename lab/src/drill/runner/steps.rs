@@ -285,7 +285,7 @@ impl<L: LabOps> Runner<L> {
             self.faults.push((fault, node.to_string()));
         }
         self.sink.emit(Event::Fault {
-            name: fault.name().to_string(),
+            fault,
             node: node.to_string(),
             heal,
             at: started,

@@ -371,9 +371,9 @@ fn fault_labels(t: &Timeline, x: &impl Fn(f64) -> f64) -> FaultLabels {
         .iter()
         .map(|f| {
             if f.heal {
-                format!("healed {} on {}", f.name, f.node)
+                format!("healed {} on {}", f.fault, f.node)
             } else {
-                format!("{} on {}", f.name, f.node)
+                format!("{} on {}", f.fault, f.node)
             }
         })
         .collect();
@@ -488,7 +488,7 @@ fn svg(t: &Timeline) -> Markup {
                     @let flip = faults.flip[i];
                     g {
                         title {
-                            (if f.heal { "healed" } else { "injected" }) " " (f.name) " on "
+                            (if f.heal { "healed" } else { "injected" }) " " (f.fault.name()) " on "
                             (f.node) " at " (F(f.at)) " s"
                         }
                         line class=(if f.heal { "heal" } else { "fault" }) x1=(F(at))
