@@ -47,6 +47,8 @@ struct Fake {
     hang: Option<&'static str>,
     /// The ledger as the fake's "servers" hold it.
     ledger: Mutex<Ledger>,
+    /// Commands containing the first fail (exit 1) after logging the second on their node.
+    fail_logging: Option<(&'static str, &'static str)>,
 }
 
 /// The fake's ledger table on each node, and which node accepts writes.
@@ -95,7 +97,14 @@ impl Fake {
             on_sql: Box::new(|_, _| Ok(None)),
             hang: None,
             ledger: Mutex::default(),
+            fail_logging: None,
         }
+    }
+
+    /// Commands containing `pattern` write `line` to their node's server log and exit 1.
+    fn fail_logging(mut self, pattern: &'static str, line: &'static str) -> Self {
+        self.fail_logging = Some((pattern, line));
+        self
     }
 
     /// The ledger's servers: `primary` takes writes, and rows up to `replicated_up_to` reach
@@ -263,6 +272,14 @@ impl LabOps for Fake {
         }
         let mut logs = self.logs.lock().unwrap();
         let log = logs.entry(node.to_string()).or_default();
+        if let Some((_, line)) = self.fail_logging.filter(|(p, _)| command.contains(p)) {
+            log.push_str(line);
+            log.push('\n');
+            return Ok(exit(
+                1,
+                "pg_ctl: could not start server\nExamine the log output.\n",
+            ));
+        }
         if command.starts_with("for f in /disk1/pg_ctl.log") {
             let listing = if log.is_empty() {
                 String::new()
@@ -824,6 +841,35 @@ title = "a check"
 on = "node1"
 run = "check-something"
 "#;
+
+/// A command of an action that fails shows, in its output, what the node's server log gained
+/// during the step (pg_ctl's "Examine the log output" answered in the report), and not what it
+/// held before.
+#[tokio::test]
+async fn a_failed_action_shows_the_server_log_it_wrote() {
+    let fake = Fake::new().fail_logging(
+        "pg_ctl start",
+        "FATAL:  could not open file \"global/pg_control\": No such file",
+    );
+    let drill = "\n[[steps]]\ntitle = \"an old line\"\non = \"node1\"\nrun = \"say LOG:  an old line\"\n\n[[steps]]\ntitle = \"start\"\non = \"node1\"\naction = \"start\"\n";
+    let ran = run(fake, drill).await;
+    let output = ran
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::StepFinished {
+                number: 2, output, ..
+            } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        output.contains("node1's server log since the step began")
+            && output.contains("could not open file \"global/pg_control\""),
+        "{output}"
+    );
+    assert!(!output.contains("an old line"), "{output}");
+}
 
 #[tokio::test]
 async fn a_failed_drill_heals_its_faults_after_the_failing_step() {

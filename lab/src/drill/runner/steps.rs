@@ -177,6 +177,24 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// What `node`'s server log (and pg_ctl's) gained since `from`, its last lines, for a
+    /// failed command's output: "Examine the log output" is answered in the report.
+    async fn server_log_since(&mut self, node: &str, from: usize) -> String {
+        const LINES: usize = 20;
+        self.taps.sync(&*self.lab, node, false).await;
+        let text = self.taps.since(node, from);
+        let lines: Vec<&str> = text.lines().collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let shown = &lines[lines.len().saturating_sub(LINES)..];
+        format!(
+            "\n--- {node}'s server log since the step began (last {} lines) ---\n{}\n",
+            shown.len(),
+            shown.join("\n")
+        )
+    }
+
     /// A built-in action (not the ledger's): its commands on each target, then what it changes
     /// in the drill's state (who is primary, whether the faulted primary is fenced).
     async fn action(&mut self, action: &Action, node: Option<&str>, plans: Plans) -> StepResult {
@@ -197,11 +215,15 @@ impl<L: LabOps> Runner<L> {
         };
         let mut all = String::new();
         for (n, steps) in plans {
+            // Where the server log is now, so a failure shows what the step itself logged.
+            self.taps.sync(&*self.lab, &n, false).await;
+            let log_from = self.taps.positions().get(&n).copied().unwrap_or(0);
             for s in steps {
                 match self.exec_plan_step(&n, &s).await {
                     Ok(out) if out.ok() => all.push_str(&out.combined()),
                     Ok(out) => {
                         all.push_str(&out.combined());
+                        all.push_str(&self.server_log_since(&n, log_from).await);
                         let expected = format!("`{}` exits 0", s.title);
                         return failure(expected, out.exit_summary(), all);
                     }
