@@ -301,7 +301,7 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     let mut cx = Checker::new(file, text);
     if text.len() > MAX_FILE_BYTES {
         cx.err(0..0, super::too_big(text.len() as u64));
-        return Err(cx.diags);
+        return Err(cx.notes.diags);
     }
     if let Some(at) = too_many_nodes(text) {
         cx.err(
@@ -311,7 +311,7 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
                  drill has a few hundred"
             ),
         );
-        return Err(cx.diags);
+        return Err(cx.notes.diags);
     }
     // Only the first syntax error: the parser can recover and go on, but what it reports after
     // a missing `]` or `"` is mostly the same mistake seen again.
@@ -329,14 +329,14 @@ pub(super) fn check(file: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
                 format!("invalid TOML: {}", e.message())
             };
             cx.err(span, message);
-            return Err(cx.diags);
+            return Err(cx.notes.diags);
         }
     };
     let drill = cx.drill(root.get_ref());
     match drill {
-        Some(drill) if cx.diags.is_empty() => Ok(drill),
+        Some(drill) if cx.notes.diags.is_empty() => Ok(drill),
         _ => {
-            if cx.diags.is_empty() {
+            if cx.notes.diags.is_empty() {
                 cx.err(
                     0..0,
                     "internal error: the drill was refused without a reason",
@@ -549,11 +549,25 @@ struct Checker<'a> {
     sources: Sources<'a>,
     /// The procedures the step being checked comes from (outermost first).
     origin: Vec<expand::Origin>,
-    diags: Vec<Diagnostic>,
-    /// Where each diagnostic sorts: its offset, or that of the outermost use it comes from.
-    order: Vec<usize>,
     /// 1-based number of the step being checked.
     step_no: usize,
+    /// Who is primary and who follows it, as the steps so far leave them.
+    roles: Roles,
+    /// Each profile's values, by profile and key, for checks of what they make of a value.
+    profile_values: BTreeMap<String, BTreeMap<String, String>>,
+    /// What procedures have expanded to so far (see [`expand::Budget`]).
+    budget: expand::Budget,
+    /// The names the steps define and use: variables, captures, marks, ids, measures.
+    scope: Scope,
+    /// The diagnostics so far, in order, within their bounds.
+    notes: Notes,
+    /// The patterns compiled so far, within the file's budget.
+    regexes: RegexBudget,
+}
+
+/// The names a drill defines as its steps go, for "used before it is defined" and "defined
+/// twice" checks.
+struct Scope {
     /// Variables defined at this point, in the order messages list them.
     defined: Vec<String>,
     /// Every capture in the file and the (first) step that makes it, for "used before its
@@ -561,30 +575,37 @@ struct Checker<'a> {
     captures: BTreeMap<String, usize>,
     /// The same, for lookups.
     defined_set: HashSet<String>,
-    /// Who is primary and who follows it, as the steps so far leave them.
-    roles: Roles,
-    /// Each profile's values, by profile and key, for checks of what they make of a value.
-    profile_values: BTreeMap<String, BTreeMap<String, String>>,
     /// Marks set so far and the step setting each.
     marks: Vec<(String, usize)>,
     /// The same, for lookups: each mark and the (first) step setting it.
     mark_set: HashMap<String, usize>,
-    /// Each `measure` name and the step measuring it.
-    measures: HashMap<String, usize>,
-    /// What procedures have expanded to so far (see [`expand::Budget`]).
-    budget: expand::Budget,
-    /// Bytes of the diagnostics kept so far.
-    shown_bytes: usize,
     /// Every mark in the file and the (first) step setting it.
     all_marks: BTreeMap<String, usize>,
     /// Ids seen so far and the step using each.
     ids: BTreeMap<String, usize>,
-    /// Patterns compiled so far, and their compiled size in bytes.
-    regexes_seen: HashSet<String>,
-    regex_spent: usize,
+    /// Each `measure` name and the step measuring it.
+    measures: HashMap<String, usize>,
+}
+
+/// The diagnostics of a file, kept within [`MAX_DIAGNOSTICS`] and [`MAX_DIAGNOSTIC_BYTES`].
+#[derive(Default)]
+struct Notes {
+    diags: Vec<Diagnostic>,
+    /// Where each diagnostic sorts: its offset, or that of the outermost use it comes from.
+    order: Vec<usize>,
+    /// Bytes of the diagnostics kept so far.
+    shown_bytes: usize,
     /// Diagnostics past [`MAX_DIAGNOSTICS`]: how many, and where the first was.
     suppressed: usize,
     first_suppressed: usize,
+}
+
+/// The patterns a file compiles, within [`REGEX_FILE_BUDGET`].
+#[derive(Default)]
+struct RegexBudget {
+    /// Patterns compiled so far, and their compiled size in bytes.
+    regexes_seen: HashSet<String>,
+    regex_spent: usize,
 }
 
 impl<'a> Checker<'a> {
@@ -592,25 +613,22 @@ impl<'a> Checker<'a> {
         Checker {
             sources: Sources::new(file, src),
             origin: Vec::new(),
-            diags: Vec::new(),
-            order: Vec::new(),
             step_no: 0,
-            defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
-            defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
-            captures: BTreeMap::new(),
-            marks: Vec::new(),
-            mark_set: HashMap::new(),
-            measures: HashMap::new(),
-            budget: expand::Budget::for_file(src.len()),
-            shown_bytes: 0,
-            profile_values: BTreeMap::new(),
             roles: Roles::default(),
-            all_marks: BTreeMap::new(),
-            ids: BTreeMap::new(),
-            regexes_seen: HashSet::new(),
-            regex_spent: 0,
-            suppressed: 0,
-            first_suppressed: 0,
+            profile_values: BTreeMap::new(),
+            budget: expand::Budget::for_file(src.len()),
+            scope: Scope {
+                defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
+                defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
+                captures: BTreeMap::new(),
+                marks: Vec::new(),
+                mark_set: HashMap::new(),
+                all_marks: BTreeMap::new(),
+                ids: BTreeMap::new(),
+                measures: HashMap::new(),
+            },
+            notes: Notes::default(),
+            regexes: RegexBudget::default(),
         }
     }
 
@@ -621,13 +639,13 @@ impl<'a> Checker<'a> {
 
     /// Makes `${name}` usable from here on.
     fn define(&mut self, name: String) {
-        self.defined_set.insert(name.clone());
-        self.defined.push(name);
+        self.scope.defined_set.insert(name.clone());
+        self.scope.defined.push(name);
     }
 
     /// Whether diagnostics are no longer shown: work spent on a message's details is wasted.
     fn flooded(&self) -> bool {
-        self.diags.len() >= MAX_DIAGNOSTICS || self.shown_bytes >= MAX_DIAGNOSTIC_BYTES
+        self.notes.diags.len() >= MAX_DIAGNOSTICS || self.notes.shown_bytes >= MAX_DIAGNOSTIC_BYTES
     }
 
     /// Reports a problem at `span`. One inside a built-in procedure is placed at the
@@ -635,10 +653,10 @@ impl<'a> Checker<'a> {
     /// the procedure. The message is cut to [`MAX_MESSAGE_CHARS`] with its procedure trail.
     fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
         if self.flooded() {
-            if self.suppressed == 0 {
-                self.first_suppressed = span.start;
+            if self.notes.suppressed == 0 {
+                self.notes.first_suppressed = span.start;
             }
-            self.suppressed += 1;
+            self.notes.suppressed += 1;
             return;
         }
         let mut message = message.into();
@@ -653,7 +671,8 @@ impl<'a> Checker<'a> {
             message.push('…');
         }
         let (file, line, col) = self.sources.locate(at);
-        self.order
+        self.notes
+            .order
             .push(self.origin.first().map_or(at, |o| o.used_at()));
         let diagnostic = Diagnostic {
             file: file.to_string(),
@@ -661,32 +680,36 @@ impl<'a> Checker<'a> {
             col,
             message,
         };
-        self.shown_bytes += diagnostic.to_string().len() + 1;
-        self.diags.push(diagnostic);
+        self.notes.shown_bytes += diagnostic.to_string().len() + 1;
+        self.notes.diags.push(diagnostic);
     }
 
     /// The diagnostics, top to bottom, and a last one counting those not shown.
     fn finish(mut self) -> Vec<Diagnostic> {
-        let mut sorted: Vec<(usize, Diagnostic)> =
-            self.order.drain(..).zip(self.diags.drain(..)).collect();
+        let mut sorted: Vec<(usize, Diagnostic)> = self
+            .notes
+            .order
+            .drain(..)
+            .zip(self.notes.diags.drain(..))
+            .collect();
         sorted.sort_by_key(|(at, _)| *at);
         // The same mistake made by a procedure's steps alike is said once.
         sorted.dedup_by(|a, b| a.1 == b.1);
-        self.diags = sorted.into_iter().map(|(_, d)| d).collect();
-        if self.suppressed > 0 {
-            let (file, line, col) = self.sources.locate(self.first_suppressed);
-            self.diags.push(Diagnostic {
+        self.notes.diags = sorted.into_iter().map(|(_, d)| d).collect();
+        if self.notes.suppressed > 0 {
+            let (file, line, col) = self.sources.locate(self.notes.first_suppressed);
+            self.notes.diags.push(Diagnostic {
                 file: file.to_string(),
                 line,
                 col,
                 message: format!(
                     "{} more errors from here on are not shown: fix the first {MAX_DIAGNOSTICS} \
                      and check again",
-                    self.suppressed
+                    self.notes.suppressed
                 ),
             });
         }
-        self.diags
+        self.notes.diags
     }
 
     // ---- scalar checks: each reports and returns None on error ----
@@ -1015,17 +1038,17 @@ impl<'a> Checker<'a> {
 
     /// Why `${name}` cannot be used here, if it cannot.
     fn undefined(&self, name: &str) -> Option<String> {
-        if self.defined_set.contains(name) {
+        if self.scope.defined_set.contains(name) {
             return None;
         }
-        let step = self.captures.get(name).copied();
+        let step = self.scope.captures.get(name).copied();
         let name = &quoted(name);
         let defined = if self.flooded() {
             String::new()
         } else {
             format!(
                 "defined at this point: {}",
-                closest(name, self.defined.iter().map(String::as_str))
+                closest(name, self.scope.defined.iter().map(String::as_str))
             )
         };
         Some(match step {
@@ -1056,7 +1079,7 @@ impl<'a> Checker<'a> {
         let pattern = template
             .render_regex(&|_| Some("x".to_string()))
             .unwrap_or_default();
-        if self.regexes_seen.contains(&pattern) {
+        if self.regexes.regexes_seen.contains(&pattern) {
             return Some(template);
         }
         let problem = self.pattern_problem(&pattern);
@@ -1076,7 +1099,7 @@ impl<'a> Checker<'a> {
         if pattern.len() > MAX_PATTERN_BYTES {
             return Some(RegexProblem::TooLong(pattern.len()).to_string());
         }
-        if self.regex_spent >= REGEX_FILE_BUDGET || self.flooded() {
+        if self.regexes.regex_spent >= REGEX_FILE_BUDGET || self.flooded() {
             return Some(RegexProblem::OverBudget.to_string());
         }
         match regex_syntax::Parser::new().parse(pattern) {
@@ -1091,7 +1114,7 @@ impl<'a> Checker<'a> {
     /// The size is that of the Thompson NFA every regex engine of the runner is built from, so
     /// what passes here compiles there too.
     fn regex_budget(&mut self, pattern: &str) -> Result<(), RegexProblem> {
-        let left = REGEX_FILE_BUDGET.saturating_sub(self.regex_spent);
+        let left = REGEX_FILE_BUDGET.saturating_sub(self.regexes.regex_spent);
         let limit = REGEX_SIZE_LIMIT.min(left);
         use regex_automata::nfa::thompson::{Compiler, Config};
         let nfa = Compiler::new()
@@ -1099,18 +1122,18 @@ impl<'a> Checker<'a> {
             .build(pattern)
             .map_err(|e| match e.size_limit() {
                 Some(_) if limit < REGEX_SIZE_LIMIT => {
-                    self.regex_spent = REGEX_FILE_BUDGET;
+                    self.regexes.regex_spent = REGEX_FILE_BUDGET;
                     RegexProblem::OverBudget
                 }
                 Some(_) => {
                     // Compiling it cost as much as a pattern of the limit's size.
-                    self.regex_spent += REGEX_SIZE_LIMIT;
+                    self.regexes.regex_spent += REGEX_SIZE_LIMIT;
                     RegexProblem::TooBig
                 }
                 None => RegexProblem::Other(e.to_string()),
             })?;
-        self.regex_spent += nfa.memory_usage();
-        self.regexes_seen.insert(pattern.to_string());
+        self.regexes.regex_spent += nfa.memory_usage();
+        self.regexes.regexes_seen.insert(pattern.to_string());
         Ok(())
     }
 
@@ -1144,20 +1167,20 @@ impl<'a> Checker<'a> {
     /// A mark set by an earlier step.
     fn since(&mut self, value: &Value<'_>) -> Option<String> {
         let s = self.string("since", value)?;
-        if self.mark_set.contains_key(s) {
+        if self.scope.mark_set.contains_key(s) {
             return Some(s.to_string());
         }
-        let before = if self.marks.is_empty() {
+        let before = if self.scope.marks.is_empty() {
             "no mark is set before this step".to_string()
         } else if self.flooded() {
             String::new()
         } else {
             format!(
                 "marks set before this step: {}",
-                closest(s, self.marks.iter().map(|(m, _)| m.as_str()))
+                closest(s, self.scope.marks.iter().map(|(m, _)| m.as_str()))
             )
         };
-        let step = self.all_marks.get(s).copied();
+        let step = self.scope.all_marks.get(s).copied();
         let s = &quoted(s);
         let message = match step {
             Some(n) if n > self.step_no => {

@@ -33,14 +33,14 @@ impl<'a> Checker<'a> {
     fn defines(&mut self, n: usize, entries: &[(&Key<'_>, &Value<'_>)], kind: Option<&StepKind>) {
         // Define what this step defines for the steps after it, even if it has errors.
         if let Some(name) = get(entries, "capture").and_then(|v| v.get_ref().as_str()) {
-            if is_variable(name) && !self.defined_set.contains(name) {
+            if is_variable(name) && !self.scope.defined_set.contains(name) {
                 self.define(name.to_string());
             }
         }
         if let Some(StepKind::Mark(name)) = kind {
-            if !self.mark_set.contains_key(name) {
-                self.marks.push((name.clone(), n));
-                self.mark_set.insert(name.clone(), n);
+            if !self.scope.mark_set.contains_key(name) {
+                self.scope.marks.push((name.clone(), n));
+                self.scope.mark_set.insert(name.clone(), n);
             }
         }
     }
@@ -67,8 +67,8 @@ impl<'a> Checker<'a> {
                         map.entry(name.to_string()).or_insert(i + 1);
                     }
                 };
-                note("capture", &mut self.captures);
-                note("mark", &mut self.all_marks);
+                note("capture", &mut self.scope.captures);
+                note("mark", &mut self.scope.all_marks);
             }
         }
         let mut steps = Vec::new();
@@ -190,14 +190,14 @@ impl<'a> Checker<'a> {
         };
         let id = self.opt(get(&entries, "id"), |cx, v| {
             let id = cx.pattern("id", v, is_id, "id", ID_RULE)?;
-            if let Some(first) = cx.ids.get(&id) {
+            if let Some(first) = cx.scope.ids.get(&id) {
                 cx.err(
                     v.span(),
                     format!("duplicate id `{id}`: step {first} already uses it"),
                 );
                 return None;
             }
-            cx.ids.insert(id.clone(), n);
+            cx.scope.ids.insert(id.clone(), n);
             Some(id)
         });
         let optional = self.opt(get(&entries, "optional"), |cx, v| cx.boolean("optional", v));
@@ -241,8 +241,8 @@ impl<'a> Checker<'a> {
                 );
                 return None;
             }
-            if cx.defined_set.contains(&name) {
-                let first = cx.captures.get(&name).copied().unwrap_or(0);
+            if cx.scope.defined_set.contains(&name) {
+                let first = cx.scope.captures.get(&name).copied().unwrap_or(0);
                 cx.err(
                     v.span(),
                     format!("variable `{name}` is already captured by step {first}"),
@@ -361,7 +361,7 @@ impl<'a> Checker<'a> {
                 let measure = self.opt(opt("measure"), |cx, v| {
                     let name =
                         cx.pattern("measure", v, is_variable, "measure name", VARIABLE_RULE)?;
-                    if let Some(first) = cx.measures.get(&name) {
+                    if let Some(first) = cx.scope.measures.get(&name) {
                         let first = *first;
                         cx.err(
                             v.span(),
@@ -372,7 +372,7 @@ impl<'a> Checker<'a> {
                         );
                         return None;
                     }
-                    cx.measures.insert(name.clone(), cx.step_no);
+                    cx.scope.measures.insert(name.clone(), cx.step_no);
                     Some(name)
                 });
                 Some(StepKind::Sql {
@@ -438,7 +438,7 @@ impl<'a> Checker<'a> {
                 // A built-in procedure's mark (`inject`'s `fault`) moves to its latest use:
                 // the procedure can be used more than once.
                 let builtin = !self.sources.in_drill(value.span().start);
-                if let (Some(first), false) = (self.mark_set.get(&name), builtin) {
+                if let (Some(first), false) = (self.scope.mark_set.get(&name), builtin) {
                     let first = *first;
                     self.err(
                         value.span(),
