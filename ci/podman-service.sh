@@ -40,8 +40,11 @@ if ! answers; then
         systemctl enable --now podman.socket >&2
     else
         mkdir -p "$(dirname "$sock")"
-        # Its own session, its output to a file: it outlives this script and the test command.
-        setsid nohup podman system service --time=0 "unix://$sock" >"$log" 2>&1 </dev/null &
+        # Its own session, its output to a file, its working directory `/`: it outlives this
+        # script and the test command, and the containers it starts inherit its directory (one
+        # started in a checkout that was removed later could start no container: "write child:
+        # broken pipe").
+        (cd / && setsid nohup podman system service --time=0 "unix://$sock" >"$log" 2>&1 </dev/null &)
     fi
     for _ in $(seq 60); do
         answers && break
