@@ -300,7 +300,8 @@ pause() {
 note() { echo "note: $1"; }
 
 # ledger_start NODE: numbered inserts into NODE's lab_ledger (testdb), one at a time from this
-# host, in the background; each id whose INSERT returned is recorded as acknowledged.
+# host every half second (each one an ssh call), in the background; each id whose INSERT
+# returned is recorded as acknowledged.
 ledger_start() {
   LEDGER_DIR=$(mktemp -d)
   echo "$1" > "$LEDGER_DIR/target"
@@ -321,7 +322,7 @@ ledger_writer() {
     if echo "INSERT INTO lab_ledger(id) VALUES ($i)" | psql_on "$node" testdb > /dev/null 2>&1; then
       echo "$i" >> "$1/acked"
     fi
-    sleep 0.2
+    sleep 0.5
   done
 }
 
