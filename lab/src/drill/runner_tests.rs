@@ -346,16 +346,7 @@ fn context() -> Context {
 /// A drill made of `body` (its steps, and `monitor` if any).
 fn drill(body: &str) -> Drill {
     let text = format!("name = \"t\"\ntitle = \"T\"\nproves = \"P.\"\n{body}");
-    scenario::parse("t.toml", &text).unwrap_or_else(|diags| {
-        panic!(
-            "{}",
-            diags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
+    scenario::parse_valid("t.toml", &text)
 }
 
 struct Ran {

@@ -106,3 +106,18 @@ impl std::error::Error for Diagnostic {}
 pub fn parse(file_name: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     check::check(file_name, text)
 }
+
+/// A drill parsed from text that must be valid, for tests: its diagnostics are the panic.
+#[cfg(test)]
+pub(crate) fn parse_valid(file: &str, text: &str) -> Drill {
+    parse(file, text).unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}

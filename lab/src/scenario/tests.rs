@@ -657,16 +657,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
 
 /// The valid drill, parsed (its diagnostics shown if it is not).
 fn valid_drill() -> Drill {
-    parse("valid.toml", VALID).unwrap_or_else(|diags| {
-        panic!(
-            "{}",
-            diags
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    })
+    super::parse_valid("valid.toml", VALID)
 }
 
 #[test]
