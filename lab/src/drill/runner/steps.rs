@@ -213,11 +213,23 @@ impl<L: LabOps> Runner<L> {
             },
             None => None,
         };
+        // Where the node's server log is now: a failed command or check shows what followed.
+        let look_from = match node {
+            Some(n) => {
+                self.taps.sync(&*self.lab, n, false).await;
+                self.taps.positions().get(n).copied().unwrap_or(0)
+            }
+            None => 0,
+        };
         let mut all = String::new();
         for (n, steps) in plans {
             // Where the server log is now, so a failure shows what the step itself logged.
-            self.taps.sync(&*self.lab, &n, false).await;
-            let log_from = self.taps.positions().get(&n).copied().unwrap_or(0);
+            let log_from = if node == Some(n.as_str()) {
+                look_from
+            } else {
+                self.taps.sync(&*self.lab, &n, false).await;
+                self.taps.positions().get(&n).copied().unwrap_or(0)
+            };
             for s in steps {
                 match self.exec_plan_step(&n, &s).await {
                     Ok(out) if out.ok() => all.push_str(&out.combined()),
@@ -248,6 +260,9 @@ impl<L: LabOps> Runner<L> {
             if let Err(unmet) =
                 postcondition::verify(&*self.lab, &self.ctx, checks, &before, bound).await
             {
+                if let Some(n) = node {
+                    all.push_str(&self.server_log_since(n, look_from).await);
+                }
                 return failure(unmet.expected, unmet.seen, all);
             }
         }
