@@ -163,10 +163,10 @@ impl Gen {
         };
         if step.optional {
             self.push("( OPTIONAL=1   # an optional step: what does not hold is said, and the runbook goes on");
-            self.kind(step, &targets);
+        }
+        self.kind(step, &targets);
+        if step.optional {
             self.push(") || true");
-        } else {
-            self.kind(step, &targets);
         }
         if let (StepKind::Action(action), Some(n)) = (&step.kind, &node) {
             if let Some(p) =

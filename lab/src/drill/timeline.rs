@@ -12,6 +12,7 @@
 //! the same events always give the same bytes.
 
 use super::event::{Event, Outcome, Performer, Role, RtoPhase};
+use super::summary::RunSummary;
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
@@ -262,11 +263,32 @@ impl Rto {
 
 /// Reduces a drill's events to what the page draws.
 pub fn model(events: &[Event]) -> Timeline {
-    let mut fold = Fold::default();
+    let mut fold = Fold {
+        header: header(&RunSummary::of(events)),
+        ..Fold::default()
+    };
     for e in events {
         fold.apply(e);
     }
     fold.finish()
+}
+
+/// The page's header: the run's drill and server, and how it ended.
+fn header(run: &RunSummary) -> Header {
+    let mut h = Header::default();
+    if let Some(started) = run.header {
+        h.name = started.name.to_string();
+        h.title = started.title.to_string();
+        h.proves = started.proves.to_string();
+        h.pg_version = started.pg_version.to_string();
+        h.profile = started.profile.to_string();
+    }
+    if let Some(end) = run.ending {
+        h.passed = Some(end.passed);
+        h.stopped_at = end.stopped_at;
+        h.took = Some(end.took);
+    }
+    h
 }
 
 /// What [`model`] gathers from the events, in their order, before sorting them into a
@@ -291,21 +313,8 @@ impl<'a> Fold<'a> {
             self.end = self.end.max(at);
         }
         match e {
-            Event::DrillStarted {
-                name,
-                title,
-                proves,
-                pg_version,
-                profile,
-                ..
-            } => {
-                let h = &mut self.header;
-                h.name.clone_from(name);
-                h.title.clone_from(title);
-                h.proves.clone_from(proves);
-                h.pg_version.clone_from(pg_version);
-                h.profile.clone_from(profile);
-            }
+            // The header and the ending come from the run's summary (see `model`).
+            Event::DrillStarted { .. } => {}
             Event::StepStarted {
                 number,
                 title,
@@ -376,16 +385,7 @@ impl<'a> Fold<'a> {
                     points: vec![(*at, *seconds)],
                 }),
             },
-            Event::DrillFinished {
-                passed,
-                stopped_at,
-                took,
-            } => {
-                self.header.passed = Some(*passed);
-                self.header.stopped_at = *stopped_at;
-                self.header.took = Some(took.as_secs_f64());
-                self.end = self.end.max(took.as_secs_f64());
-            }
+            Event::DrillFinished { took, .. } => self.end = self.end.max(took.as_secs_f64()),
         }
     }
 

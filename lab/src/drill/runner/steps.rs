@@ -177,6 +177,12 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
+    /// Where `node`'s server log is, read up to now.
+    async fn log_position(&mut self, node: &str) -> usize {
+        self.taps.sync(&*self.lab, node, false).await;
+        self.taps.positions().get(node).copied().unwrap_or(0)
+    }
+
     /// What `node`'s server log (and pg_ctl's) gained since `from`, its last lines, for a
     /// failed command's output: "Examine the log output" is answered in the report.
     async fn server_log_since(&mut self, node: &str, from: usize) -> String {
@@ -199,9 +205,6 @@ impl<L: LabOps> Runner<L> {
     /// in the drill's state (who is primary, whether the faulted primary is fenced).
     async fn action(&mut self, action: &Action, node: Option<&str>, plans: Plans) -> StepResult {
         let moves_data = action.moves_data();
-        if let (true, Some(n)) = (moves_data, node) {
-            self.taps.sync(&*self.lab, n, false).await;
-        }
         let look = match node.filter(|_| self.postconditions) {
             Some(n) => match postcondition::spec(&self.ctx, n, action) {
                 Ok(spec) => {
@@ -213,12 +216,10 @@ impl<L: LabOps> Runner<L> {
             },
             None => None,
         };
-        // Where the node's server log is now: a failed command or check shows what followed.
+        // The node's server log read up to now (before its data directory may go): a failed
+        // command or check shows what followed.
         let look_from = match node {
-            Some(n) => {
-                self.taps.sync(&*self.lab, n, false).await;
-                self.taps.positions().get(n).copied().unwrap_or(0)
-            }
+            Some(n) => self.log_position(n).await,
             None => 0,
         };
         let mut all = String::new();
@@ -227,8 +228,7 @@ impl<L: LabOps> Runner<L> {
             let log_from = if node == Some(n.as_str()) {
                 look_from
             } else {
-                self.taps.sync(&*self.lab, &n, false).await;
-                self.taps.positions().get(&n).copied().unwrap_or(0)
+                self.log_position(&n).await
             };
             for s in steps {
                 match self.exec_plan_step(&n, &s).await {
