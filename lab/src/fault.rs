@@ -5,8 +5,9 @@
 //! in the node (as root or postgres) or into an operation on the node's container. Nothing here
 //! needs a privileged container; rendering does no I/O.
 
+use crate::node::NodeId;
 use crate::pg::Dialect;
-use crate::plan::{Command, NodeName, User};
+use crate::plan::{Command, User};
 
 /// An operation on a node's container rather than inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,7 +161,7 @@ impl Fault {
     }
 
     /// How to inject it on `node`.
-    pub fn inject(self, dialect: &Dialect, node: &str) -> FaultOp {
+    pub fn inject(self, dialect: &Dialect, node: NodeId) -> FaultOp {
         let wal = dialect.wal_path();
         match self {
             Fault::NodeCrash => FaultOp::Node(NodeOp::Kill),
@@ -221,7 +222,7 @@ impl Fault {
     }
 
     /// How to heal it on `node`; [`FaultError::NoHeal`] for faults that have no heal.
-    pub fn heal(self, dialect: &Dialect, node: &str) -> Result<FaultOp, FaultError> {
+    pub fn heal(self, dialect: &Dialect, node: NodeId) -> Result<FaultOp, FaultError> {
         let wal = dialect.wal_path();
         Ok(match self {
             Fault::NodeCrash => FaultOp::Node(NodeOp::Start),
@@ -259,7 +260,7 @@ impl Fault {
     }
 
     /// Injects (`heal` false) or heals it on `node`.
-    pub fn op(self, dialect: &Dialect, node: &str, heal: bool) -> Result<FaultOp, FaultError> {
+    pub fn op(self, dialect: &Dialect, node: NodeId, heal: bool) -> Result<FaultOp, FaultError> {
         if heal {
             self.heal(dialect, node)
         } else {
@@ -338,16 +339,11 @@ pub fn find(name: &str) -> Result<Entry, FaultError> {
 const BIN: &str = "/usr/local/pgsql/bin/postgres";
 const FILLER: &str = "/disk2/lab-filler";
 
-fn shell(node: &str, title: &str, user: User, command: impl Into<String>) -> FaultOp {
-    FaultOp::Commands(vec![Command::shell(
-        &NodeName::from(node),
-        title,
-        user,
-        command,
-    )])
+fn shell(node: NodeId, title: &str, user: User, command: impl Into<String>) -> FaultOp {
+    FaultOp::Commands(vec![Command::shell(node, title, user, command)])
 }
 
-fn psql(node: &str, title: &str, sql: &str) -> FaultOp {
+fn psql(node: NodeId, title: &str, sql: &str) -> FaultOp {
     shell(
         node,
         title,
@@ -376,9 +372,9 @@ mod tests {
         for f in CATALOGUE {
             assert_eq!(f.name.parse::<Fault>(), Ok(f.fault));
             for v in ["9.3", "15"] {
-                let _ = f.fault.inject(&d(v), "node1");
+                let _ = f.fault.inject(&d(v), NodeId::NODE1);
                 assert_eq!(
-                    f.fault.heal(&d(v), "node1").is_ok(),
+                    f.fault.heal(&d(v), NodeId::NODE1).is_ok(),
                     f.healable,
                     "{}",
                     f.name
@@ -389,17 +385,19 @@ mod tests {
 
     #[test]
     fn the_documents_wal_fault_is_chmod_on_the_versions_wal_directory() {
-        assert!(commands(Fault::WalPermission.inject(&d("9.3"), "node1"))
-            .contains("$ chmod u-w /disk2/pg_xlog"));
         assert!(
-            commands(Fault::WalPermission.heal(&d("15"), "node1").unwrap())
+            commands(Fault::WalPermission.inject(&d("9.3"), NodeId::NODE1))
+                .contains("$ chmod u-w /disk2/pg_xlog")
+        );
+        assert!(
+            commands(Fault::WalPermission.heal(&d("15"), NodeId::NODE1).unwrap())
                 .contains("$ chmod u+w /disk2/pg_wal")
         );
     }
 
     #[test]
     fn filling_the_wal_disk_refuses_anything_but_a_tmpfs() {
-        let c = commands(Fault::WalFull.inject(&d("15"), "node2"));
+        let c = commands(Fault::WalFull.inject(&d("15"), NodeId::NODE2));
         assert!(
             c.contains("stat -f -c %T /disk2") && c.contains("--wal-disk-size"),
             "{c}"
@@ -411,7 +409,7 @@ mod tests {
         let e = "meteor".parse::<Fault>().unwrap_err().to_string();
         assert!(e.contains("node-crash") && e.contains("partition"), "{e}");
         let e = Fault::Truncate
-            .heal(&d("15"), "node1")
+            .heal(&d("15"), NodeId::NODE1)
             .unwrap_err()
             .to_string();
         assert!(e.contains("has no heal"), "{e}");

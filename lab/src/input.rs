@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
+use crate::node::NodeId;
 use crate::scenario::{MAX_MONITOR_INTERVAL, MIN_MONITOR_INTERVAL, NODES};
 use crate::text::shorten;
 use crate::version::PgVersion;
@@ -27,7 +28,7 @@ pub enum InputError {
     #[error("{0}")]
     LabName(String),
     /// No such node.
-    #[error("unknown node `{}`: a lab has {}", shorten(.0, 40), NODES.join(" and "))]
+    #[error("unknown node `{}`: a lab has {}", shorten(.0, 40), NODES.map(NodeId::name).join(" and "))]
     Node(String),
     /// No such fault.
     #[error("unknown fault `{}`: expected one of {}", shorten(.0, 40), crate::fault::names().join(", "))]
@@ -147,11 +148,11 @@ pub fn lab_name(s: &str) -> Result<String> {
 }
 
 /// A node of the lab.
-pub fn node(s: &str) -> Result<String> {
-    if NODES.contains(&s) {
-        return Ok(s.to_string());
+pub fn node(s: &str) -> Result<NodeId> {
+    match s.parse() {
+        Ok(node) if NODES.contains(&node) => Ok(node),
+        _ => Err(InputError::Node(s.to_string())),
     }
-    Err(InputError::Node(s.to_string()))
 }
 
 /// A fault of the catalogue (`lab fault list`).
@@ -500,7 +501,7 @@ mod tests {
 
     #[test]
     fn nodes_and_versions() {
-        assert_eq!(node("node2"), Ok("node2".into()));
+        assert_eq!(node("node2"), Ok(NodeId::NODE2));
         assert!(node("node3")
             .unwrap_err()
             .to_string()

@@ -25,6 +25,8 @@ enum Layer {
 const LAYERS: &[(&str, Layer)] = &[
     ("version", Layer::Core),
     ("plan", Layer::Core),
+    // The one identity of a server of the lab.
+    ("node", Layer::Core),
     ("pg", Layer::Core),
     ("ui", Layer::Core),
     ("golden", Layer::Core),

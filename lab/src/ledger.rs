@@ -45,6 +45,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_postgres::error::Severity;
 
+use crate::node::NodeId;
 use crate::sql;
 
 /// The ledger table.
@@ -155,7 +156,7 @@ impl StatementError {
     }
 }
 
-/// Where the writer's statements go: a target by name (a lab's node), sessions on it, and
+/// Where the writer's statements go: a target (a lab's node), sessions on it, and
 /// statements in a session. The runner passes its lab interface, so a scripted fake lab can
 /// answer the writer as it answers every other step.
 pub trait Connector: Send + Sync + 'static {
@@ -165,7 +166,7 @@ pub trait Connector: Send + Sync + 'static {
     /// Opens a session on `target`'s database `db`, giving up after `timeout`.
     fn connect(
         &self,
-        target: &str,
+        target: NodeId,
         db: &str,
         timeout: Duration,
     ) -> impl Future<Output = Result<Self::Session, StatementError>> + Send;
@@ -224,8 +225,8 @@ pub struct Op {
 pub struct ConnectFailure {
     /// Seconds since the ledger started.
     pub at: f64,
-    /// The address tried.
-    pub addr: String,
+    /// The node tried.
+    pub addr: NodeId,
     /// The error.
     pub error: String,
 }
@@ -481,12 +482,10 @@ impl Book {
         });
     }
 
-    fn connect_failed(&mut self, at: f64, addr: &str, error: String) {
-        self.history.connect_failures.push(ConnectFailure {
-            at,
-            addr: addr.to_string(),
-            error,
-        });
+    fn connect_failed(&mut self, at: f64, addr: NodeId, error: String) {
+        self.history
+            .connect_failures
+            .push(ConnectFailure { at, addr, error });
     }
 
     fn close(mut self, ended: f64) -> History {
@@ -498,7 +497,7 @@ impl Book {
 /// What the writer's owner tells the loop.
 #[derive(Debug, Clone, PartialEq)]
 struct Control {
-    target: String,
+    target: NodeId,
     stop: bool,
 }
 
@@ -531,7 +530,7 @@ impl Writer {
     /// Outside a tokio runtime.
     pub fn start<C: Connector>(
         connector: Arc<C>,
-        target: String,
+        target: NodeId,
         db: String,
         rate: Option<f64>,
     ) -> Writer {
@@ -557,11 +556,11 @@ impl Writer {
     /// Points the writer at another node. A commit waiting on the old one is abandoned
     /// (indeterminate) and the writer reconnects at once. Retargeting to the current target
     /// does nothing.
-    pub fn retarget(&self, target: &str) {
+    pub fn retarget(&self, target: NodeId) {
         self.control.send_if_modified(|c| {
             let moved = c.target != target;
             if moved {
-                c.target = target.to_string();
+                c.target = target;
             }
             moved
         });
@@ -601,7 +600,7 @@ fn stopping(rx: &watch::Receiver<Control>) -> bool {
 /// Connects to `target` and prepares the table (emptying it on the first connection).
 async fn setup<C: Connector>(
     connector: &C,
-    target: &str,
+    target: NodeId,
     db: &str,
     reset: bool,
 ) -> Result<C::Session, StatementError> {
@@ -641,16 +640,16 @@ async fn run<C: Connector>(
                 backoff = false;
                 continue;
             }
-            let addr = rx.borrow_and_update().target.clone();
+            let addr = rx.borrow_and_update().target;
             tokio::select! {
                 _ = rx.changed() => {}
-                r = setup(&*connector, &addr, &db, reset && book.fresh()) => match r {
+                r = setup(&*connector, addr, &db, reset && book.fresh()) => match r {
                     Ok(c) => {
                         client = Some(c);
                         reset = false;
                     }
                     Err(e) => {
-                        book.connect_failed(now(), &addr, e.message);
+                        book.connect_failed(now(), addr, e.message);
                         backoff = true;
                     }
                 },
@@ -920,7 +919,7 @@ mod tests {
         let p = book.begin(0.1);
         assert!(!book.fresh());
         book.finish(p, Some(0.2), OpOutcome::Acked);
-        book.connect_failed(0.3, "10.0.0.2", "no answer".into());
+        book.connect_failed(0.3, NodeId::NODE2, "no answer".into());
         let p = book.begin(0.4);
         book.finish(
             p,

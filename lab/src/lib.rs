@@ -21,6 +21,7 @@ pub mod input;
 #[cfg(test)]
 mod layers;
 pub mod ledger;
+pub mod node;
 pub mod pg;
 pub mod plan;
 pub mod scenario;

@@ -328,7 +328,10 @@ fn podman_inspect(lab: &str, node: &str, format: &str) -> String {
             "--format",
             format,
         ])
-        .arg(lab::cluster::container_name(lab, node))
+        .arg(lab::cluster::container_name(
+            lab,
+            node.parse().expect("a node"),
+        ))
         .output()
         .expect("the podman client runs");
     assert!(out.status.success(), "{out:?}");

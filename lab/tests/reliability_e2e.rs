@@ -299,7 +299,7 @@ fn status_json(name: &str) -> serde_json::Value {
 async fn snapshot(engine: &Engine, name: &str) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for node in ["node1", "node2"] {
-        let c = lab::cluster::container_name(name, node);
+        let c = lab::cluster::container_name(name, node.parse().expect("a node"));
         let i = inspect(engine, &c).await;
         let state = i.state.unwrap();
         assert_eq!(state.running, Some(true), "{c} is not running");
@@ -1182,7 +1182,7 @@ async fn a_running_lab_is_unprivileged_unpublished_and_keeps_its_secrets() {
     // nothing published
     let mut secrets = Vec::new();
     for node in ["node1", "node2"] {
-        let c = lab::cluster::container_name(name, node);
+        let c = lab::cluster::container_name(name, node.parse().expect("a node"));
         let i = inspect(&engine, &c).await;
         let hc = i.host_config.clone().unwrap();
         assert_ne!(hc.privileged, Some(true), "{c} is privileged");
@@ -1346,7 +1346,7 @@ async fn a_running_lab_is_unprivileged_unpublished_and_keeps_its_secrets() {
         "25432",
     ]);
     for (node, port) in [("node1", "25432"), ("node2", "25433")] {
-        let c = lab::cluster::container_name("rel-pub", node);
+        let c = lab::cluster::container_name("rel-pub", node.parse().expect("a node"));
         let i = inspect(&engine, &c).await;
         let bindings = i.host_config.unwrap().port_bindings.unwrap_or_default();
         let live = i.network_settings.and_then(|n| n.ports).unwrap_or_default();

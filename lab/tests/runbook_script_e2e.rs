@@ -27,8 +27,8 @@ fn write_ssh(dir: &Path, lab: &str, net: u8) -> std::path::PathBuf {
          \x20 *) echo \"ssh stand-in: unknown host $1\" >&2; exit 255 ;;\n\
          esac\n\
          exec docker exec -i -u root \"$c\" bash -c \"$2\"\n",
-        c1 = lab::cluster::container_name(lab, "node1"),
-        c2 = lab::cluster::container_name(lab, "node2"),
+        c1 = lab::cluster::container_name(lab, lab::node::NodeId::NODE1),
+        c2 = lab::cluster::container_name(lab, lab::node::NodeId::NODE2),
     );
     std::fs::write(&path, text).unwrap();
     let mut perms = std::fs::metadata(&path).unwrap().permissions();
@@ -129,7 +129,10 @@ fn export(drill: &str, pg: Pg, sync: bool, dir: &Path) -> std::path::PathBuf {
 fn sql(lab: &str, node: &str, db: &str, query: &str) -> String {
     let out = Command::new("docker")
         .args(["exec", "-u", "postgres"])
-        .arg(lab::cluster::container_name(lab, node))
+        .arg(lab::cluster::container_name(
+            lab,
+            node.parse().expect("a node"),
+        ))
         .args(["/usr/local/pgsql/bin/psql", "-XAtq", "-d", db, "-c", query])
         .output()
         .unwrap();

@@ -14,6 +14,7 @@ use crate::drill::event::{Event, RtoPhase, RunReport};
 use crate::drill::summary::RunSummary;
 use crate::error::{Error, Result};
 use crate::image::build::ImageOptions;
+use crate::node::NodeId;
 use crate::pg::{ArchiveCommand, RestoreCommand};
 use crate::plan::User;
 use crate::ui::Ui;
@@ -321,7 +322,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 async fn timed_node(
     engine: &Engine,
     lab: &crate::cluster::Lab,
-    node: &str,
+    node: NodeId,
     cmd: &str,
 ) -> Result<(Duration, String)> {
     let n = lab.node(node)?;
@@ -446,16 +447,22 @@ async fn cold_figures(
 /// directory (the lab is removed if they fail).
 async fn backup_figures(engine: &Engine, figs: &mut Vec<Figure>) -> Result<()> {
     let lab = crate::cluster::Lab::find(engine, "bench-scale").await?;
-    let (_, size) = timed_node(engine, &lab, "node1", "du -sbL /disk1/data | cut -f1").await?;
+    let (_, size) =
+        timed_node(engine, &lab, NodeId::NODE1, "du -sbL /disk1/data | cut -f1").await?;
     let mib = size.trim().parse::<f64>().unwrap_or(0.0) / 1_048_576.0;
-    let from = lab.node("node1")?.addr.clone();
+    let from = lab.node(NodeId::NODE1)?.addr.clone();
     // -X fetch: the document's max_wal_senders = 2 leaves one sender free beside
     // the standby's, and -X stream needs two.
     let bb_cmd = format!("pg_basebackup -h {from} -U repuser -D /disk3/bench-bb -X fetch -c fast");
     let measured = async {
-        let (bb, _) = timed_node(engine, &lab, "node2", &bb_cmd).await?;
-        let (cp, _) =
-            timed_node(engine, &lab, "node1", "cp -a /disk1/data /disk3/bench-copy").await?;
+        let (bb, _) = timed_node(engine, &lab, NodeId::NODE2, &bb_cmd).await?;
+        let (cp, _) = timed_node(
+            engine,
+            &lab,
+            NodeId::NODE1,
+            "cp -a /disk1/data /disk3/bench-copy",
+        )
+        .await?;
         Ok::<_, Error>((bb, cp))
     }
     .await;

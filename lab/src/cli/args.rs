@@ -64,7 +64,7 @@ pub struct FaultArgs {
     pub fault: lab::fault::Fault,
     /// The node.
     #[arg(long, value_parser = lab::input::node, add = ArgValueCandidates::new(complete::nodes))]
-    pub node: String,
+    pub node: lab::node::NodeId,
 }
 
 /// `--name`
@@ -94,7 +94,7 @@ pub struct NodeArg {
     pub lab: NameArg,
     /// The node (node1, node2).
     #[arg(value_parser = lab::input::node, add = ArgValueCandidates::new(complete::nodes))]
-    pub node: String,
+    pub node: lab::node::NodeId,
 }
 
 /// A node and a command line.
@@ -105,7 +105,7 @@ pub struct NodeCommand {
     pub lab: NameArg,
     /// The node (node1, node2).
     #[arg(value_parser = lab::input::node, add = ArgValueCandidates::new(complete::nodes))]
-    pub node: String,
+    pub node: lab::node::NodeId,
     /// The arguments.
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -440,7 +440,7 @@ impl NodeArg {
     pub fn config(&self) -> NodeConfig {
         NodeConfig {
             name: self.lab.name.clone(),
-            node: self.node.clone(),
+            node: self.node,
             user: lab::plan::User::Postgres,
         }
     }
@@ -451,7 +451,7 @@ impl NodeCommand {
     pub fn config(&self) -> NodeConfig {
         NodeConfig {
             name: self.lab.name.clone(),
-            node: self.node.clone(),
+            node: self.node,
             user: lab::plan::User::Postgres,
         }
     }
@@ -462,7 +462,7 @@ impl FaultArgs {
     pub fn config(&self) -> NodeConfig {
         NodeConfig {
             name: self.lab.name.clone(),
-            node: self.node.clone(),
+            node: self.node,
             user: lab::plan::User::Postgres,
         }
     }

@@ -13,7 +13,8 @@ use clap_complete::CompletionCandidate;
 /// The lab's nodes (`lab psql <TAB>`, `--node <TAB>`).
 pub fn nodes() -> Vec<CompletionCandidate> {
     lab::scenario::NODES
-        .iter()
+        .map(lab::node::NodeId::name)
+        .into_iter()
         .zip([
             "the first master (172.16.3.101)",
             "the first slave (172.16.3.102)",

@@ -28,6 +28,7 @@ use bollard::query_parameters::{
 
 use crate::docker::{DockerError, Engine, EngineKind, LAB_LABEL, MANAGED_LABEL};
 use crate::error::{Error, Result};
+use crate::node::NodeId;
 use crate::pg::Topology;
 pub use node::{Node, Output, OutputCap};
 pub use spec::{LabSpec, SPEC_LABEL};
@@ -52,7 +53,7 @@ pub struct LabLayout {
     /// The subnet, CIDR (`172.16.3.0/24`).
     pub subnet: String,
     /// Nodes: name and address.
-    pub nodes: Vec<(String, String)>,
+    pub nodes: Vec<(NodeId, String)>,
     /// The node image.
     pub image: String,
     /// The PostgreSQL release.
@@ -73,12 +74,12 @@ pub fn network_name(lab: &str) -> String {
 }
 
 /// A node container's name.
-pub fn container_name(lab: &str, node: &str) -> String {
+pub fn container_name(lab: &str, node: NodeId) -> String {
     format!("pglab-{lab}-{node}")
 }
 
 /// A node disk volume's name.
-pub fn volume_name(lab: &str, node: &str, disk: &str) -> String {
+pub fn volume_name(lab: &str, node: NodeId, disk: &str) -> String {
     format!("pglab-{lab}-{node}-{}", disk.trim_start_matches('/'))
 }
 
@@ -367,6 +368,7 @@ fn overlaps(a: &str, b: &str) -> bool {
 /// Creates a node's four volumes and its container (not started).
 pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> Result<Node> {
     let (node, addr) = &layout.nodes[index];
+    let node = *node;
     let lab = &layout.name;
     let mut labels = lab_labels(lab);
     let mut mounts = Vec::new();
@@ -387,7 +389,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
         }
         let vol = volume_name(lab, node, disk);
         let mut vol_labels = labels.clone();
-        vol_labels.insert(NODE_LABEL.into(), node.clone());
+        vol_labels.insert(NODE_LABEL.into(), node.name());
         engine
             .client()
             .create_volume(VolumeCreateRequest {
@@ -404,7 +406,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
             ..Default::default()
         });
     }
-    labels.insert(NODE_LABEL.into(), node.clone());
+    labels.insert(NODE_LABEL.into(), node.name());
     labels.insert(ADDR_LABEL.into(), addr.clone());
     labels.insert(VERSION_LABEL.into(), layout.version.clone());
     labels.insert(SECRET_LABEL.into(), layout.sql_password.clone());
@@ -421,7 +423,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
     });
     let body = ContainerCreateBody {
         image: Some(layout.image.clone()),
-        hostname: Some(node.clone()),
+        hostname: Some(node.name()),
         labels: Some(labels),
         exposed_ports: layout.publish.map(|_| vec!["5432/tcp".to_string()]),
         host_config: Some(HostConfig {
@@ -442,7 +444,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
                         ipv4_address: Some(addr.clone()),
                         ..Default::default()
                     }),
-                    aliases: Some(vec![node.clone()]),
+                    aliases: Some(vec![node.name()]),
                     ..Default::default()
                 },
             )])),
@@ -459,7 +461,7 @@ pub async fn create_node(engine: &Engine, layout: &LabLayout, index: usize) -> R
         .await
         .map_err(op("create container", &name))?;
     Ok(Node {
-        name: node.clone(),
+        name: node,
         container: name,
         addr: addr.clone(),
     })
@@ -531,7 +533,7 @@ pub async fn node_op(
                             ipv4_address: Some(node.addr.clone()),
                             ..Default::default()
                         }),
-                        aliases: Some(vec![node.name.clone()]),
+                        aliases: Some(vec![node.name.name()]),
                         ..Default::default()
                     }),
                 },
@@ -582,8 +584,14 @@ impl Lab {
             if let Some(value) = labels.get(SPEC_LABEL) {
                 spec = Some(LabSpec::from_label(name, value)?);
             }
+            let node: NodeId = node.parse().map_err(|e| {
+                Error::Invalid(format!(
+                    "lab `{name}`: container {:?} has a bad {NODE_LABEL} label: {e}",
+                    c.names
+                ))
+            })?;
             nodes.push(Node {
-                name: node.clone(),
+                name: node,
                 container: container_name(name, node),
                 addr: addr.clone(),
             });
@@ -593,7 +601,7 @@ impl Lab {
                 "no lab named `{name}` is running: start one with `lab up --name {name}`"
             )));
         }
-        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        nodes.sort_by_key(|a| a.name);
         Ok(Lab {
             name: name.to_string(),
             nodes,
@@ -610,20 +618,20 @@ impl Lab {
             return Ok(spec.topology());
         }
         let mut topo = Topology::default();
-        topo.master.address = self.node("node1")?.addr.clone();
-        topo.slave.address = self.node("node2")?.addr.clone();
+        topo.master.address = self.node(NodeId::NODE1)?.addr.clone();
+        topo.slave.address = self.node(NodeId::NODE2)?.addr.clone();
         Ok(topo)
     }
 
     /// A node by name, or an error listing the known ones.
-    pub fn node(&self, name: &str) -> Result<&Node> {
+    pub fn node(&self, name: NodeId) -> Result<&Node> {
         self.nodes.iter().find(|n| n.name == name).ok_or_else(|| {
             Error::Invalid(format!(
                 "unknown node `{name}` in lab `{}`: known nodes are {}",
                 self.name,
                 self.nodes
                     .iter()
-                    .map(|n| n.name.as_str())
+                    .map(|n| n.name.name())
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
@@ -658,7 +666,7 @@ mod tests {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert_eq!(
-            volume_name("lab", "node1", "/disk2"),
+            volume_name("lab", NodeId::NODE1, "/disk2"),
             "pglab-lab-node1-disk2"
         );
     }

@@ -7,6 +7,7 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use futures_util::StreamExt;
 
 use crate::docker::{DockerError, Engine};
+use crate::node::NodeId;
 use crate::plan::User;
 
 /// How often a running exec asks the engine about itself, to tell a hung engine from a quiet
@@ -16,8 +17,8 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 /// One node of a running lab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
-    /// The node's name (`node1`).
-    pub name: String,
+    /// Which node it is.
+    pub name: NodeId,
     /// The container's name.
     pub container: String,
     /// The node's address on the lab network.

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::cluster::{Lab, LabSpec, Node};
 use crate::docker::Engine;
+use crate::node::NodeId;
 use crate::pg::Dialect;
 use crate::plan::User;
 use crate::sql;
@@ -32,8 +33,8 @@ pub struct Status {
 /// One node.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeStatus {
-    /// Name (`node1`).
-    pub name: String,
+    /// Which node.
+    pub name: NodeId,
     /// Address on the lab network.
     pub addr: String,
     /// `primary`, `standby` or `down`.
@@ -53,7 +54,7 @@ pub struct NodeStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplicationRow {
     /// The node it was read on.
-    pub on: String,
+    pub on: NodeId,
     /// Column name to value, as the server names them, in the order a DBA reads them.
     pub columns: IndexMap<String, Option<String>>,
 }
@@ -71,7 +72,7 @@ pub async fn status(engine: &Engine, lab: &Lab, dialect: &Dialect) -> Status {
         let (status, rows) = node_status(engine, lab, node, dialect).await;
         nodes.push(status);
         replication.extend(rows.into_iter().map(|columns| ReplicationRow {
-            on: node.name.clone(),
+            on: node.name,
             columns,
         }));
     }
@@ -103,7 +104,7 @@ async fn node_status(
         .and_then(|o| o.stdout.trim().parse().ok())
         .unwrap_or(3);
     let mut st = NodeStatus {
-        name: node.name.clone(),
+        name: node.name,
         addr: node.addr.clone(),
         role: "down".into(),
         timeline: None,
@@ -195,7 +196,7 @@ pub fn render(status: &Status) -> String {
     ]);
     for n in &status.nodes {
         t.add_row([
-            n.name.clone(),
+            n.name.name(),
             n.addr.clone(),
             n.role.clone(),
             n.timeline.map(|t| t.to_string()).unwrap_or_default(),
@@ -224,7 +225,7 @@ pub fn render(status: &Status) -> String {
         header.extend(cols.iter().cloned());
         r.set_header(header);
         for row in &status.replication {
-            let mut cells = vec![row.on.clone()];
+            let mut cells = vec![row.on.name()];
             cells.extend(
                 cols.iter()
                     .map(|c| row.columns.get(c).cloned().flatten().unwrap_or_default()),
@@ -293,7 +294,7 @@ mod tests {
             pg_version: "15.18".into(),
             nodes: vec![],
             replication: vec![ReplicationRow {
-                on: "node1".into(),
+                on: NodeId::NODE1,
                 columns,
             }],
             spec: None,

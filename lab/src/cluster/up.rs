@@ -13,6 +13,7 @@ use futures_util::future::try_join_all;
 use crate::cluster::{self, LabLayout, Node};
 use crate::docker::Engine;
 use crate::error::{Error, Result};
+use crate::node::NodeId;
 use crate::pg::{Dialect, Topology, DATA_DIR};
 use crate::plan::{Command, Plan, User};
 use crate::sql;
@@ -61,20 +62,20 @@ pub fn controller_steps(
     let mut steps = Vec::new();
     for node in [&topo.master.name, &topo.slave.name] {
         steps.push(Command::append(
-            node,
+            *node,
             "let the lab's controller connect (not in the document)",
             &format!("{DATA_DIR}/pg_hba.conf"),
             line.clone(),
         ));
         steps.push(Command::shell(
-            node,
+            *node,
             "reload pg_hba.conf",
             User::Postgres,
             "pg_ctl reload",
         ));
     }
     steps.push(Command::shell(
-        &topo.master.name,
+        topo.master.name,
         "create the controller's role (not in the document)",
         User::Postgres,
         format!(
@@ -93,7 +94,7 @@ pub fn controller_steps(
 pub async fn run_step(engine: &Engine, nodes: &[Node], step: &Command) -> Result<cluster::Output> {
     let node = nodes
         .iter()
-        .find(|n| n.name == step.node.0)
+        .find(|n| n.name == step.node)
         .ok_or_else(|| Error::Lab(format!("plan names unknown node {}", step.node)))?;
     let (user, command, env) = step.op.to_command();
     let out = node.run(engine, user, &command, &env, STEP_TIMEOUT).await?;
@@ -119,7 +120,7 @@ pub async fn run_plan(
 ) -> Result<()> {
     for (i, step) in plan.steps.iter().enumerate() {
         let started = Instant::now();
-        let mut task = ui.task(&step.node.0);
+        let mut task = ui.task(&step.node.name());
         task.say(
             &format!("{}/{} {}", i + 1, plan.steps.len(), step.title),
             false,
@@ -168,7 +169,7 @@ async fn chapter_1(
     let mut node_phases: Vec<Phases> = nodes.iter().map(|_| Phases::default()).collect();
     let start_then_access = async {
         run_plan(engine, nodes, &start, ui, phases).await?;
-        let plans: Vec<Plan> = nodes.iter().map(|n| of_node(controller, &n.name)).collect();
+        let plans: Vec<Plan> = nodes.iter().map(|n| of_node(controller, n.name)).collect();
         try_join_all(
             plans
                 .iter()
@@ -190,9 +191,9 @@ async fn chapter_1(
 }
 
 /// The steps of `steps` that run on the node `name`, in order.
-fn of_node(steps: &[Command], name: &str) -> Plan {
+fn of_node(steps: &[Command], name: NodeId) -> Plan {
     Plan {
-        steps: steps.iter().filter(|s| s.node.0 == name).cloned().collect(),
+        steps: steps.iter().filter(|s| s.node == name).cloned().collect(),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::drill::render::{builtin_vars, Context};
 use crate::drill::runner::{Hand, HandPrompt, Pace, Pacer, Runner, Sink};
 use crate::drill::{load, report, DockerOps, LoadError, BUILTIN};
 use crate::error::{Error, Result};
+use crate::node::NodeId;
 use crate::pg::{ArchiveCommand, Dialect, RestoreCommand};
 use crate::scenario::Drill;
 use crate::ui::Ui;
@@ -408,7 +409,7 @@ async fn runner_for(
         lenient: false,
     };
     let sink = Sink::new(report::live);
-    let nodes: Vec<String> = lab.nodes.iter().map(|n| n.name.clone()).collect();
+    let nodes: Vec<NodeId> = lab.nodes.iter().map(|n| n.name).collect();
     let password = lab.sql_password.clone();
     let ops = DockerOps { engine, lab };
     let runner = Runner::new(ops, ctx, nodes, sink.clone()).with_ledger_password(password);
@@ -428,7 +429,14 @@ fn write_reports(
     events: &[Event],
     verdict: Option<&crate::drill::runner::Verdict>,
 ) -> Result<std::path::PathBuf> {
-    let logs = verdict.map(|v| v.logs.clone()).unwrap_or_default();
+    let logs: Vec<(String, String)> = verdict
+        .map(|v| {
+            v.logs
+                .iter()
+                .map(|(n, text)| (n.name(), text.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let dir = report::write_run(
         &args.runs_dir,
         drill,
@@ -476,8 +484,8 @@ async fn teardown(
 
 /// The node that is primary now: the one not in recovery (node1 on a fresh lab, or when none
 /// answers).
-async fn current_primary(lab: &Lab) -> String {
-    let mut primary = "node1".to_string();
+async fn current_primary(lab: &Lab) -> NodeId {
+    let mut primary = NodeId::NODE1;
     for node in &lab.nodes {
         if let Ok(c) = crate::sql::connect(
             &node.addr,
@@ -494,7 +502,7 @@ async fn current_primary(lab: &Lab) -> String {
                 .as_deref()
                 == Some("f")
             {
-                primary = node.name.clone();
+                primary = node.name;
             }
         }
     }

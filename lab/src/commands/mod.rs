@@ -14,6 +14,7 @@ use crate::cluster::{self, status, up, Lab, LabLayout};
 use crate::docker::{Engine, EngineKind};
 use crate::error::{Error, Result};
 use crate::image::build::{self, ImageOptions, Images};
+use crate::node::NodeId;
 use crate::pg::{ArchiveCommand, Dialect, RestoreCommand, Topology};
 use crate::plan::User;
 use crate::ui::Ui;
@@ -51,8 +52,8 @@ pub struct UpConfig {
 pub struct NodeConfig {
     /// The lab's name.
     pub name: String,
-    /// The node (node1, node2).
-    pub node: String,
+    /// The node.
+    pub node: NodeId,
     /// Who `lab shell` and `lab exec` are on the node: postgres, or root (`--root`).
     pub user: User,
 }
@@ -262,8 +263,8 @@ pub async fn bring_up(args: &UpConfig, ui: &Ui) -> Result<(Engine, BroughtUp)> {
         name: name.clone(),
         subnet: args.subnet.clone(),
         nodes: vec![
-            (topo.master.name.0.clone(), topo.master.address.clone()),
-            (topo.slave.name.0.clone(), topo.slave.address.clone()),
+            (topo.master.name, topo.master.address.clone()),
+            (topo.slave.name, topo.slave.address.clone()),
         ],
         image: images.node.clone(),
         version: images.version.to_string(),
@@ -535,7 +536,7 @@ fn exec_interactive(
 /// `lab psql NODE [-- ARGS]`: exits as psql did.
 pub async fn psql(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
     let (engine, lab) = find(&at.name).await?;
-    let node = lab.node(&at.node)?;
+    let node = lab.node(at.node)?;
     let mut argv = vec!["psql".to_string()];
     argv.extend(args.iter().cloned());
     exec_interactive(&engine, &node.container, User::Postgres, &argv)
@@ -544,7 +545,7 @@ pub async fn psql(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
 /// `lab shell NODE`: exits as the shell did.
 pub async fn shell(at: &NodeConfig) -> Result<NodeExit> {
     let (engine, lab) = find(&at.name).await?;
-    let node = lab.node(&at.node)?;
+    let node = lab.node(at.node)?;
     exec_interactive(
         &engine,
         &node.container,
@@ -561,7 +562,7 @@ pub async fn exec(at: &NodeConfig, args: &[String]) -> Result<NodeExit> {
         ));
     }
     let (engine, lab) = find(&at.name).await?;
-    let node = lab.node(&at.node)?;
+    let node = lab.node(at.node)?;
     let command = args
         .iter()
         .map(|a| crate::plan::quote(a))
@@ -606,7 +607,7 @@ pub fn fault_list() {
 
 /// `lab fault inject|heal FAULT --node N`: prints what was done and when.
 pub async fn fault(at: &NodeConfig, fault: crate::fault::Fault, heal: bool) -> Result<()> {
-    let (name, node) = (at.name.as_str(), at.node.as_str());
+    let (name, node) = (at.name.as_str(), at.node);
     let (engine, lab) = find(name).await?;
     let dialect = dialect_of(&lab)?;
     let n = lab.node(node)?;
@@ -640,7 +641,7 @@ fn newest_log(dialect: &Dialect) -> String {
 pub async fn logs(at: &NodeConfig, follow: bool) -> Result<NodeExit> {
     let (engine, lab) = find(&at.name).await?;
     let dialect = dialect_of(&lab)?;
-    let node = lab.node(&at.node)?;
+    let node = lab.node(at.node)?;
     let file = node
         .must(
             &engine,
@@ -711,8 +712,7 @@ pub async fn monitor(cfg: &MonitorConfig) -> Result<()> {
                     lab.nodes
                         .iter()
                         .find(|n| n.addr == addr)
-                        .map(|n| n.name.clone())
-                        .unwrap_or_else(|| addr.to_string())
+                        .map_or_else(|| addr.to_string(), |n| n.name.name())
                 };
                 match node
                     .run(

@@ -18,6 +18,7 @@ pub mod suite_record;
 pub mod summary;
 pub mod timeline;
 
+use crate::node::NodeId;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -201,7 +202,7 @@ pub struct DockerOps {
 }
 
 impl DockerOps {
-    fn node(&self, node: &str) -> Result<&crate::cluster::Node, runner::LabError> {
+    fn node(&self, node: NodeId) -> Result<&crate::cluster::Node, runner::LabError> {
         self.lab
             .node(node)
             .map_err(|e| runner::LabError::UnknownNode(e.to_string()))
@@ -213,7 +214,7 @@ impl crate::ledger::Connector for DockerOps {
 
     async fn connect(
         &self,
-        node: &str,
+        node: NodeId,
         db: &str,
         timeout: Duration,
     ) -> Result<Self::Session, StatementError> {
@@ -237,7 +238,7 @@ impl crate::ledger::Connector for DockerOps {
 impl runner::LabOps for DockerOps {
     async fn run(
         &self,
-        node: &str,
+        node: NodeId,
         user: User,
         command: &str,
         env: &HashMap<String, String>,
@@ -251,7 +252,7 @@ impl runner::LabOps for DockerOps {
 
     async fn run_capped(
         &self,
-        node: &str,
+        node: NodeId,
         user: User,
         command: &str,
         env: &HashMap<String, String>,
@@ -266,7 +267,7 @@ impl runner::LabOps for DockerOps {
 
     async fn sql(
         &self,
-        node: &str,
+        node: NodeId,
         db: &str,
         sql: &str,
     ) -> Result<Option<String>, runner::LabError> {
@@ -284,7 +285,11 @@ impl runner::LabOps for DockerOps {
             .map_err(|e| runner::LabError::Sql(e.to_string()))
     }
 
-    async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), runner::LabError> {
+    async fn node_op(
+        &self,
+        node: NodeId,
+        op: crate::fault::NodeOp,
+    ) -> Result<(), runner::LabError> {
         let node = self.node(node)?;
         crate::cluster::node_op(&self.engine, &self.lab.name, node, op)
             .await

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
+use crate::node::NodeId;
 use crate::pg::{self, Dialect, Topology};
-use crate::plan::{Command, NodeName, User};
+use crate::plan::{Command, User};
 use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
 
 /// Why a step could not be rendered.
@@ -24,8 +25,8 @@ pub enum RenderError {
     /// A node that is not in the lab's layout.
     #[error("unknown node `{name}`: this lab has {known}")]
     UnknownNode {
-        /// The name asked for.
-        name: String,
+        /// The node asked for.
+        name: NodeId,
         /// The lab's nodes.
         known: String,
     },
@@ -61,7 +62,7 @@ pub struct Context {
     /// The lab's layout.
     pub topo: Topology,
     /// The node currently primary.
-    pub primary: String,
+    pub primary: NodeId,
     /// Variables: built-ins, profile values, captures.
     pub vars: HashMap<String, String>,
     /// Render unknown variables as `${name}` instead of failing (for runbooks, where captured
@@ -71,41 +72,41 @@ pub struct Context {
 
 impl Context {
     /// The node currently standby (the one that is not primary).
-    pub fn standby(&self) -> String {
-        if self.primary == self.topo.master.name.0 {
-            self.topo.slave.name.0.clone()
+    pub fn standby(&self) -> NodeId {
+        if self.primary == self.topo.master.name {
+            self.topo.slave.name
         } else {
-            self.topo.master.name.0.clone()
+            self.topo.master.name
         }
     }
 
     /// The node a reference means now (`All` is not a single node: `None`).
-    pub fn resolve(&self, r: &NodeRef) -> Option<String> {
+    pub fn resolve(&self, r: &NodeRef) -> Option<NodeId> {
         match r {
-            NodeRef::Node(n) => Some(n.clone()),
-            NodeRef::Primary => Some(self.primary.clone()),
+            NodeRef::Node(n) => Some(*n),
+            NodeRef::Primary => Some(self.primary),
             NodeRef::Standby => Some(self.standby()),
             NodeRef::All => None,
         }
     }
 
     /// A node of the topology by name; an unknown name is an error, never silently a node.
-    pub fn node(&self, name: &str) -> Result<pg::Node, RenderError> {
+    pub fn node(&self, name: NodeId) -> Result<pg::Node, RenderError> {
         [&self.topo.master, &self.topo.slave]
             .into_iter()
-            .find(|n| n.name.0 == name)
+            .find(|n| n.name == name)
             .cloned()
             .ok_or_else(|| RenderError::UnknownNode {
-                name: name.to_string(),
-                known: format!("{} and {}", self.topo.master.name.0, self.topo.slave.name.0),
+                name,
+                known: format!("{} and {}", self.topo.master.name, self.topo.slave.name),
             })
     }
 
     /// The value of a variable, built-ins that depend on roles included.
     pub fn var(&self, name: &str) -> Option<String> {
         match name {
-            "primary.addr" => self.node(&self.primary).ok().map(|n| n.address),
-            "standby.addr" => self.node(&self.standby()).ok().map(|n| n.address),
+            "primary.addr" => self.node(self.primary).ok().map(|n| n.address),
+            "standby.addr" => self.node(self.standby()).ok().map(|n| n.address),
             _ => self.vars.get(name).cloned(),
         }
     }
@@ -254,21 +255,21 @@ pub fn timestamp() -> String {
 /// The commands an action runs on `node`.
 pub fn action_steps(
     ctx: &Context,
-    node: &str,
+    node: NodeId,
     action: &Action,
 ) -> Result<Vec<Command>, RenderError> {
     let d = &ctx.dialect;
-    let n = NodeName::from(node);
+    let n = node;
     Ok(match action {
         Action::Start => vec![Command::shell(
-            &n,
+            n,
             "start the server",
             User::Postgres,
             pg::pg_ctl_start("pg_ctl start"),
         )],
-        Action::Stop { mode, fallback } => vec![stop_step(&n, mode, fallback.as_ref())],
+        Action::Stop { mode, fallback } => vec![stop_step(n, mode, fallback.as_ref())],
         Action::Promote => vec![Command::shell(
-            &n,
+            n,
             "promote the standby",
             User::Postgres,
             "pg_ctl promote",
@@ -281,11 +282,11 @@ pub fn action_steps(
             let from = ctx.resolve(from).ok_or(RenderError::NeedsNode(
                 "base_backup needs one node to copy from",
             ))?;
-            let from_addr = ctx.node(&from)?.address;
+            let from_addr = ctx.node(from)?.address;
             vec![pg::base_backup(
                 d,
                 &ctx.topo,
-                &n,
+                n,
                 &from_addr,
                 &ctx.render_path(to, false)?,
                 *with_wal,
@@ -294,14 +295,14 @@ pub fn action_steps(
         Action::LocalBackup { to } => {
             let to = ctx.render_path(to, false)?;
             vec![
-                pg::backup_dir(&n, &to),
-                pg::local_backup(d, &ctx.topo, &n, &to),
+                pg::backup_dir(n, &to),
+                pg::local_backup(d, &ctx.topo, n, &to),
             ]
         }
         Action::MoveAside { to, what } => {
-            vec![move_aside(ctx, &n, &ctx.render_path(to, true)?, what)]
+            vec![move_aside(ctx, n, &ctx.render_path(to, true)?, what)]
         }
-        Action::LinkWal => pg::link_wal_dir(d, &n),
+        Action::LinkWal => pg::link_wal_dir(d, n),
         Action::MakeStandby {
             of,
             latest_timeline,
@@ -312,13 +313,7 @@ pub fn action_steps(
             ))?;
             let mut topo = ctx.topo.clone();
             topo.restore = restore.unwrap_or(topo.restore);
-            pg::standby_config(
-                d,
-                &topo,
-                &ctx.node(node)?,
-                &ctx.node(&of)?,
-                *latest_timeline,
-            )?
+            pg::standby_config(d, &topo, &ctx.node(node)?, &ctx.node(of)?, *latest_timeline)?
         }
         Action::Pitr {
             target_time,
@@ -328,7 +323,7 @@ pub fn action_steps(
                 Some(t) => ctx.render(t)?,
                 None => pg::LOCAL_ARCHIVE_RESTORE.to_string(),
             };
-            pg::pitr_config(d, &n, &restore, &ctx.render(target_time)?)?
+            pg::pitr_config(d, n, &restore, &ctx.render(target_time)?)?
         }
         // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
         Action::Load {
@@ -344,7 +339,7 @@ pub fn action_steps(
                 Err(e) => return Err(e),
             };
             vec![Command::shell(
-                &n,
+                n,
                 "run pgbench",
                 User::Postgres,
                 match clients {
@@ -360,14 +355,14 @@ pub fn action_steps(
                 "copy_backup needs one node to copy from",
             ))?;
             let (backup, to) = (ctx.render_path(backup, false)?, ctx.render_path(to, false)?);
-            copy_backup(ctx, &n, &from, &backup, &to)?
+            copy_backup(ctx, n, from, &backup, &to)?
         }
     })
 }
 
 /// The document's stop: `-m mode`, falling back to `-m fallback`; a server that is already down
 /// counts as stopped (pg_ctl status exits 3).
-fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Command {
+fn stop_step(n: NodeId, mode: &StopMode, fallback: Option<&StopMode>) -> Command {
     let mut stop = format!("pg_ctl -m {} stop", mode.as_str());
     if let Some(fb) = fallback {
         stop = format!("{stop} || pg_ctl -m {} stop", fb.as_str());
@@ -381,7 +376,7 @@ fn stop_step(n: &NodeName, mode: &StopMode, fallback: Option<&StopMode>) -> Comm
 }
 
 /// Moves the areas `what` into `to` and recreates them empty.
-fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Command {
+fn move_aside(ctx: &Context, n: NodeId, to: &str, what: &[Area]) -> Command {
     let dirs: Vec<String> = what
         .iter()
         .map(|a| match a {
@@ -414,8 +409,8 @@ fn move_aside(ctx: &Context, n: &NodeName, to: &str, what: &[Area]) -> Command {
 /// link to the intact WAL disk.
 fn copy_backup(
     ctx: &Context,
-    n: &NodeName,
-    from: &str,
+    n: NodeId,
+    from: NodeId,
     backup: &str,
     to: &str,
 ) -> Result<Vec<Command>, RenderError> {
@@ -445,7 +440,7 @@ fn copy_backup(
 /// as [`crate::fault::NodeOp`]s).
 pub fn fault_steps(
     ctx: &Context,
-    node: &str,
+    node: NodeId,
     fault: crate::fault::Fault,
     heal: bool,
 ) -> Result<Vec<Command>, RenderError> {
@@ -453,7 +448,7 @@ pub fn fault_steps(
     Ok(match op {
         crate::fault::FaultOp::Commands(steps) => steps,
         crate::fault::FaultOp::Node(op) => vec![Command::shell(
-            &NodeName::from(node),
+            node,
             &format!("{op:?} the node's container"),
             User::Root,
             format!("# docker: {} {node}", node_op_verb(op)),
@@ -474,14 +469,14 @@ pub fn node_op_verb(op: crate::fault::NodeOp) -> &'static str {
 /// The plan steps of a step kind that runs commands (`run`, `action`, `fault`) on `node`.
 pub fn command_steps(
     ctx: &Context,
-    node: &str,
+    node: NodeId,
     title: &str,
     kind: &StepKind,
 ) -> Result<Vec<Command>, RenderError> {
-    let n = NodeName::from(node);
+    let n = node;
     match kind {
         StepKind::Run { command, user, .. } => Ok(vec![Command::shell(
-            &n,
+            n,
             title,
             *user,
             ctx.render_shell(command)?,
@@ -625,7 +620,7 @@ mod tests {
             vars,
             dialect,
             topo: Topology::default(),
-            primary: "node1".into(),
+            primary: NodeId::NODE1,
             lenient,
         }
     }
@@ -655,7 +650,7 @@ mod tests {
             background: false,
         };
         assert!(matches!(
-            action_steps(&ctx, "node1", &load),
+            action_steps(&ctx, NodeId::NODE1, &load),
             Err(RenderError::Seconds(_))
         ));
         let runbook = ctx15(true);
@@ -667,7 +662,7 @@ mod tests {
             target_time: t("2013-09-24 16:45:04"),
             restore_command: Some(t("cp /disk3/archive/%f '%p'")),
         };
-        let steps = action_steps(&ctx, "node1", &pitr).unwrap();
+        let steps = action_steps(&ctx, NodeId::NODE1, &pitr).unwrap();
         let crate::plan::Op::WriteFile { content, .. } = &steps[0].op else {
             panic!("{steps:?}")
         };
@@ -681,22 +676,25 @@ mod tests {
             vars: builtin_vars(&dialect, &Topology::default(), "15", "/tmp/run"),
             dialect,
             topo: Topology::default(),
-            primary: "node1".into(),
+            primary: NodeId::NODE1,
             lenient: false,
         };
-        assert_eq!(ctx.node("node2").unwrap().address, ctx.topo.slave.address);
         assert_eq!(
-            ctx.node("node3").unwrap_err().to_string(),
+            ctx.node(NodeId::NODE2).unwrap().address,
+            ctx.topo.slave.address
+        );
+        assert_eq!(
+            ctx.node(NodeId::new(3).unwrap()).unwrap_err().to_string(),
             "unknown node `node3`: this lab has node1 and node2"
         );
         let action = Action::BaseBackup {
-            from: NodeRef::Node("node9".into()),
+            from: NodeRef::Node(NodeId::new(9).unwrap()),
             to: Template::parse("/disk1/data").unwrap(),
             wal: false,
         };
         assert!(matches!(
-            action_steps(&ctx, "node2", &action),
-            Err(RenderError::UnknownNode { name, .. }) if name == "node9"
+            action_steps(&ctx, NodeId::NODE2, &action),
+            Err(RenderError::UnknownNode { name, .. }) if name == NodeId::new(9).unwrap()
         ));
     }
 

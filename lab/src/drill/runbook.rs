@@ -8,6 +8,7 @@
 //! is marked where it is captured (`→ captures ${name}`) and where it is used
 //! (`uses ${name} (from step N)`).
 
+use crate::node::NodeId;
 use std::collections::{BTreeSet, HashMap};
 
 use super::render::{self, builtin_vars, Context};
@@ -137,7 +138,7 @@ pub(super) fn context(drill: &Drill, dialect: Dialect, opts: &Options) -> Contex
     Context {
         dialect,
         topo: opts.topo.clone(),
-        primary: "node1".into(),
+        primary: NodeId::NODE1,
         vars,
         lenient: true,
     }
@@ -145,13 +146,13 @@ pub(super) fn context(drill: &Drill, dialect: Dialect, opts: &Options) -> Contex
 
 /// The commands and descriptions of one step, on every node it acts on.
 fn body(ctx: &Context, step: &crate::scenario::Step, title: &str) -> String {
-    let targets: Vec<String> = match &step.on {
-        Some(NodeRef::All) => vec!["node1".into(), "node2".into()],
+    let targets: Vec<NodeId> = match &step.on {
+        Some(NodeRef::All) => crate::scenario::NODES.to_vec(),
         Some(r) => ctx.resolve(r).into_iter().collect(),
         None => Vec::new(),
     };
     let mut out = String::new();
-    for t in &targets {
+    for &t in &targets {
         match render::command_steps(ctx, t, title, &step.kind) {
             Ok(steps) => {
                 for s in steps {
@@ -229,7 +230,7 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
         let node = step.on.as_ref().and_then(|r| ctx.resolve(r));
         let where_ = match &step.on {
             Some(NodeRef::All) => "all".to_string(),
-            _ => node.clone().unwrap_or_else(|| "-".into()),
+            _ => node.map_or_else(|| "-".into(), NodeId::name),
         };
         let title = render::title(&ctx, &step.title);
         out.push_str(&format!("## {number}. [{where_}] {title}\n"));
@@ -245,9 +246,9 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
             out.push_str("-- optional: if it does not hold, note it and go on\n");
         }
         let names: Vec<String> = captured.keys().cloned().collect();
-        let targets: Vec<String> = match &step.on {
-            Some(NodeRef::All) => vec!["node1".into(), "node2".into()],
-            _ => node.clone().into_iter().collect(),
+        let targets: Vec<NodeId> = match &step.on {
+            Some(NodeRef::All) => crate::scenario::NODES.to_vec(),
+            _ => node.into_iter().collect(),
         };
         let body = match super::runbook_lines::lines(&ctx, number, step, &targets, &names) {
             Some(lines) => lines.iter().map(|l| format!("{l}\n")).collect(),
@@ -267,9 +268,9 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
             captured.insert(name.clone(), number);
         }
         out.push('\n');
-        if let (StepKind::Action(action), Some(n)) = (&step.kind, &node) {
+        if let (StepKind::Action(action), Some(n)) = (&step.kind, node) {
             if let Some(primary) =
-                scenario::primary_after(action, n, &ctx.primary, |r| ctx.resolve(r))
+                scenario::primary_after(action, n, ctx.primary, |r| ctx.resolve(r))
             {
                 ctx.primary = primary;
             }

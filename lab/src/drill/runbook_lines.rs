@@ -5,6 +5,7 @@
 
 use super::render::Context;
 use crate::fault::{FaultOp, NodeOp};
+use crate::node::NodeId;
 use crate::pg;
 use crate::plan::quote;
 use crate::scenario::{Action, Step, StepKind, WaitFor};
@@ -53,7 +54,7 @@ fn psql_value(db: &str, sql: &str, captured: &[String]) -> String {
 }
 
 /// Commands started in the background on their hosts, each with its output kept in a file.
-fn background<'a>(number: usize, cmds: impl Iterator<Item = (&'a str, String)>) -> Vec<String> {
+fn background(number: usize, cmds: impl Iterator<Item = (NodeId, String)>) -> Vec<String> {
     let mut out = vec!["-- in the background: it returns at once; stop it with `kill $!` when the drill ends if it still runs".to_string()];
     out.extend(
         cmds.map(|(t, cmd)| format!("[{t}] $ ( {cmd} ) > /var/tmp/step-{number}.log 2>&1 &")),
@@ -76,19 +77,19 @@ pub fn lines(
     ctx: &Context,
     number: usize,
     step: &Step,
-    targets: &[String],
+    targets: &[NodeId],
     captured: &[String],
 ) -> Option<Vec<String>> {
     let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     let seconds = step
         .timeout
         .map_or(DEFAULT_WAIT_SECONDS, |t| t.as_secs().max(1));
-    let on = |t: &str| format!("[{t}] $ ");
+    let on = |t: &NodeId| format!("[{t}] $ ");
     let logs = format!("{}/{}", pg::DATA_DIR, ctx.dialect.log_dir_name());
     Some(match &step.kind {
         StepKind::Mark(m) => {
             let (log, off) = mark_vars(m);
-            ["node1", "node2"]
+            crate::scenario::NODES
                 .iter()
                 .map(|t| {
                     format!(
@@ -132,7 +133,7 @@ pub fn lines(
                 format!(
                     "{}{}",
                     on(t),
-                    wait_loop(ctx, w, t, seconds, &logs, captured)
+                    wait_loop(ctx, w, *t, seconds, &logs, captured)
                 )
             }));
             out
@@ -141,17 +142,17 @@ pub fn lines(
             let of = of
                 .as_ref()
                 .and_then(|r| ctx.resolve(r))
-                .or_else(|| targets.first().cloned())?;
+                .or_else(|| targets.first().copied())?;
             let want: Vec<String> = codes.iter().map(u8::to_string).collect();
             vec![format!(
                 "[{}] $ awk -F, '$1 != last {{ printf \"%s \", $1; last = $1 }} END {{ print \"\" }}' /var/tmp/watch-{of}.log   # the watch loop of {of} (chapter 3 step 0, its output kept with `| tee /var/tmp/watch-{of}.log`) must show {} in this order",
-                peer(&of),
+                peer(of),
                 want.join(" ")
             )]
         }
         StepKind::Action(
             a @ (Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }),
-        ) => targets.iter().flat_map(|t| ledger(ctx, a, t)).collect(),
+        ) => targets.iter().flat_map(|t| ledger(ctx, a, *t)).collect(),
         StepKind::Run {
             command,
             background: true,
@@ -160,17 +161,17 @@ pub fn lines(
             let cmd = ctx
                 .render_shell(command)
                 .unwrap_or_else(|_| command.raw.clone());
-            background(number, targets.iter().map(|t| (t.as_str(), cmd.clone())))
+            background(number, targets.iter().map(|&t| (t, cmd.clone())))
         }
         StepKind::Action(Action::Load {
             background: true, ..
         }) => {
-            let cmds = targets.iter().flat_map(|t| {
+            let cmds = targets.iter().flat_map(|&t| {
                 super::render::command_steps(ctx, t, "", &step.kind)
                     .unwrap_or_default()
                     .into_iter()
                     .filter_map(move |s| match s.op {
-                        crate::plan::Op::Shell { command, .. } => Some((t.as_str(), command)),
+                        crate::plan::Op::Shell { command, .. } => Some((t, command)),
                         crate::plan::Op::WriteFile { .. } => None,
                     })
             });
@@ -200,13 +201,13 @@ pub fn lines(
         StepKind::Fault { fault, heal } => {
             let op = targets
                 .iter()
-                .find_map(|t| node_op(ctx, t, *fault, *heal).map(|op| (op, t)))?;
+                .find_map(|t| node_op(ctx, *t, *fault, *heal).map(|op| (op, t)))?;
             vec![format!(
                 ">>> OPERATOR: {}; then go on",
                 operator(
                     op.0,
-                    op.1,
-                    &ctx.node(op.1).map(|n| n.address).unwrap_or_default()
+                    *op.1,
+                    &ctx.node(*op.1).map(|n| n.address).unwrap_or_default()
                 )
             )]
         }
@@ -215,11 +216,11 @@ pub fn lines(
 }
 
 /// The other node of the pair.
-fn peer(node: &str) -> &'static str {
-    if node == "node1" {
-        "node2"
+fn peer(node: NodeId) -> NodeId {
+    if node == NodeId::NODE1 {
+        NodeId::NODE2
     } else {
-        "node1"
+        NodeId::NODE1
     }
 }
 
@@ -238,7 +239,7 @@ fn log_since(since: Option<&str>, logs: &str) -> String {
 fn wait_loop(
     ctx: &Context,
     w: &WaitFor,
-    node: &str,
+    node: NodeId,
     seconds: u64,
     logs: &str,
     captured: &[String],
@@ -283,7 +284,7 @@ fn wait_loop(
 }
 
 /// The ledger as an operator's writer loop (from a host whose psql reaches the master).
-fn ledger(ctx: &Context, action: &Action, node: &str) -> Vec<String> {
+fn ledger(ctx: &Context, action: &Action, node: NodeId) -> Vec<String> {
     let addr = ctx.node(node).map(|n| n.address).unwrap_or_default();
     match action {
         Action::LedgerStart => vec![
@@ -308,7 +309,7 @@ fn ledger(ctx: &Context, action: &Action, node: &str) -> Vec<String> {
 /// The container operation a fault is, if it is one (then the operator does it by hand).
 pub fn node_op(
     ctx: &Context,
-    node: &str,
+    node: NodeId,
     fault: crate::fault::Fault,
     heal: bool,
 ) -> Option<NodeOp> {
@@ -319,7 +320,7 @@ pub fn node_op(
 }
 
 /// What the operator does for a physical fault, in a DBA's words.
-pub fn operator(op: NodeOp, node: &str, addr: &str) -> String {
+pub fn operator(op: NodeOp, node: NodeId, addr: &str) -> String {
     match op {
         NodeOp::Kill => {
             format!("cut the power of {node} ({addr}) now (pull the plug, no shutdown)")

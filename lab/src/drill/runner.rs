@@ -16,6 +16,7 @@ mod steps;
 mod tap;
 mod workload;
 
+use crate::node::NodeId;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ pub trait LabOps: Connector {
     /// Runs `bash -c command` as `user` on `node`; `Err` when it could not be run at all.
     fn run(
         &self,
-        node: &str,
+        node: NodeId,
         user: User,
         command: &str,
         env: &HashMap<String, String>,
@@ -71,7 +72,7 @@ pub trait LabOps: Connector {
     /// once collected; a lab that can should cut it while it is read.
     fn run_capped(
         &self,
-        node: &str,
+        node: NodeId,
         user: User,
         command: &str,
         env: &HashMap<String, String>,
@@ -86,7 +87,7 @@ pub trait LabOps: Connector {
     /// no row); `Err` when the server cannot be reached or the statement fails.
     fn sql(
         &self,
-        node: &str,
+        node: NodeId,
         db: &str,
         sql: &str,
     ) -> impl Future<Output = Result<Option<String>, LabError>> + Send;
@@ -94,7 +95,7 @@ pub trait LabOps: Connector {
     /// An operation on the node's container (kill, start, network disconnect and connect).
     fn node_op(
         &self,
-        node: &str,
+        node: NodeId,
         op: crate::fault::NodeOp,
     ) -> impl Future<Output = Result<(), LabError>> + Send {
         let _ = (node, op);
@@ -180,7 +181,7 @@ pub struct Verdict {
     /// The step at which the user stopped the drill (`q` in `--step` mode).
     pub stopped_at: Option<usize>,
     /// Each node's server log as the drill saw it.
-    pub logs: Vec<(String, String)>,
+    pub logs: Vec<(NodeId, String)>,
 }
 
 /// How much longer than its timeout a step may take before the runner ends it: the kinds that
@@ -246,7 +247,7 @@ fn failure(expected: String, seen: String, output: String) -> StepResult {
 }
 
 /// The node a kind needs (`what needs a node` otherwise).
-fn needs<'a>(node: Option<&'a str>, what: &str) -> Result<&'a str, StepResult> {
+fn needs(node: Option<NodeId>, what: &str) -> Result<NodeId, StepResult> {
     node.ok_or_else(|| error(format!("{what} needs a node")))
 }
 
@@ -285,14 +286,14 @@ pub fn later(now: Instant, d: Duration) -> Instant {
 
 /// Where a mark was set: each node's log position, and the monitor's.
 struct Mark {
-    logs: HashMap<String, usize>,
+    logs: HashMap<NodeId, usize>,
     readings: usize,
 }
 
 /// A step as prepared for its run: where it runs and what it renders to.
 struct Prepared {
     /// The node it resolves to (`None` for `all`, or no node).
-    node: Option<String>,
+    node: Option<NodeId>,
     title: String,
     /// The commands shown for it.
     commands: Vec<String>,
@@ -306,11 +307,11 @@ struct Prepared {
 pub struct Runner<L: LabOps> {
     lab: Arc<L>,
     ctx: Context,
-    nodes: Vec<String>,
+    nodes: Vec<NodeId>,
     taps: tap::LogTap,
     marks: HashMap<String, Mark>,
     monitor: monitor::Monitor,
-    faults: Vec<(Fault, String)>,
+    faults: Vec<(Fault, NodeId)>,
     sink: Sink,
     ledger_enabled: bool,
     ledger: Option<workload::LedgerRun>,
@@ -324,7 +325,7 @@ pub struct Runner<L: LabOps> {
 
 impl<L: LabOps> Runner<L> {
     /// A runner for a lab whose nodes are `nodes` and whose current primary is `ctx.primary`.
-    pub fn new(lab: L, ctx: Context, nodes: Vec<String>, sink: Sink) -> Self {
+    pub fn new(lab: L, ctx: Context, nodes: Vec<NodeId>, sink: Sink) -> Self {
         Runner {
             lab: Arc::new(lab),
             taps: tap::LogTap::new(&nodes, ctx.dialect.log_dir_name()),
@@ -370,26 +371,26 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// What the node's log tap holds after `mark` (all of it without one).
-    fn log_since(&self, node: &str, mark: Option<&str>) -> &str {
+    fn log_since(&self, node: NodeId, mark: Option<&str>) -> &str {
         let from = mark
             .and_then(|m| self.marks.get(m))
-            .and_then(|m| m.logs.get(node).copied())
+            .and_then(|m| m.logs.get(&node).copied())
             .unwrap_or(0);
         self.taps.since(node, from)
     }
 
     async fn sync_all_logs(&mut self) {
         for node in self.nodes.clone() {
-            self.taps.sync(&*self.lab, &node, false).await;
+            self.taps.sync(&*self.lab, node, false).await;
         }
     }
 
     /// Starts the readiness monitor (see [`monitor::Monitor::start`]).
     fn start_monitor(&self, pace: monitor::Pace) -> tokio::task::JoinHandle<()> {
-        let targets: Vec<(String, String)> = self
+        let targets: Vec<(NodeId, String)> = self
             .nodes
             .iter()
-            .filter_map(|n| Some((n.clone(), self.ctx.node(n).ok()?.address)))
+            .filter_map(|&n| Some((n, self.ctx.node(n).ok()?.address)))
             .collect();
         let lag_sql = format!(
             "SELECT CASE WHEN pg_is_in_recovery() THEN extract(epoch from now() - {}) END",
@@ -473,7 +474,7 @@ impl<L: LabOps> Runner<L> {
             logs: self
                 .nodes
                 .iter()
-                .map(|n| (n.clone(), self.taps.text(n)))
+                .map(|n| (*n, self.taps.text(*n)))
                 .collect(),
         }
     }
@@ -498,9 +499,9 @@ impl<L: LabOps> Runner<L> {
     /// Resolves a step's node, renders its commands and emits its start.
     fn prepare(&self, number: usize, step: &scenario::Step) -> Prepared {
         let node = step.on.as_ref().and_then(|r| self.ctx.resolve(r));
-        let targets: Vec<String> = match &step.on {
+        let targets: Vec<NodeId> = match &step.on {
             Some(NodeRef::All) => self.nodes.clone(),
-            _ => node.iter().cloned().collect(),
+            _ => node.into_iter().collect(),
         };
         let title = render::title(&self.ctx, &step.title);
         let mut prepared = Prepared {
@@ -510,11 +511,11 @@ impl<L: LabOps> Runner<L> {
             plans: Vec::new(),
             render_error: None,
         };
-        for t in &targets {
+        for &t in &targets {
             match render::command_steps(&self.ctx, t, &prepared.title, &step.kind) {
                 Ok(steps) => {
                     prepared.commands.extend(steps.iter().map(display_step));
-                    prepared.plans.push((t.clone(), steps));
+                    prepared.plans.push((t, steps));
                 }
                 Err(e) => prepared.render_error = Some(e.to_string()),
             }
@@ -527,7 +528,7 @@ impl<L: LabOps> Runner<L> {
             title: prepared.title.clone(),
             node: match &step.on {
                 Some(NodeRef::All) => Some("all".into()),
-                _ => prepared.node.clone(),
+                _ => prepared.node.map(NodeId::name),
             },
             commands: prepared.commands.clone(),
             at: self.sink.at(),
@@ -547,12 +548,12 @@ impl<L: LabOps> Runner<L> {
             return error(e);
         }
         if !Self::on_each(step) {
-            let node = prepared.node.as_deref();
+            let node = prepared.node;
             return self.execute(step, node, prepared.plans, backgrounds).await;
         }
         let (mut outcome, mut outputs) = (Outcome::Passed, Vec::new());
         for n in self.nodes.clone() {
-            let (o, out) = self.execute(step, Some(&n), Vec::new(), backgrounds).await;
+            let (o, out) = self.execute(step, Some(n), Vec::new(), backgrounds).await;
             outputs.push(format!("{n}: {out}"));
             if !o.passed() {
                 outcome = o;
@@ -565,15 +566,15 @@ impl<L: LabOps> Runner<L> {
     /// Heals the faults still open, newest first.
     async fn heal_open_faults(&mut self) {
         for (fault, node) in std::mem::take(&mut self.faults).into_iter().rev() {
-            let Ok(steps) = render::fault_steps(&self.ctx, &node, fault, true) else {
+            let Ok(steps) = render::fault_steps(&self.ctx, node, fault, true) else {
                 continue;
             };
             for s in steps {
-                let _ = self.exec_plan_step(&node, &s).await;
+                let _ = self.exec_plan_step(node, &s).await;
             }
             self.sink.emit(Event::Fault {
                 fault,
-                node,
+                node: node.name(),
                 heal: true,
                 at: self.sink.at(),
             });
@@ -610,14 +611,14 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// Whether a fault was injected on `node` during this drill.
-    fn faults_on(&self, node: &str) -> bool {
+    fn faults_on(&self, node: NodeId) -> bool {
         self.sink
             .events()
             .iter()
-            .any(|e| matches!(e, Event::Fault { node: n, heal: false, .. } if n == node))
+            .any(|e| matches!(e, Event::Fault { node: n, heal: false, .. } if *n == node.name()))
     }
 
-    async fn exec_plan_step(&self, node: &str, step: &Command) -> Result<Output, LabError> {
+    async fn exec_plan_step(&self, node: NodeId, step: &Command) -> Result<Output, LabError> {
         let (user, command, env) = step.op.to_command();
         self.lab
             .run(node, user, &command, &env, Duration::from_secs(24 * 3600))
@@ -632,7 +633,7 @@ impl<L: LabOps> Runner<L> {
     async fn execute(
         &mut self,
         step: &scenario::Step,
-        node: Option<&str>,
+        node: Option<NodeId>,
         plans: steps::Plans,
         backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> StepResult {
@@ -665,7 +666,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// What a step waits for, in words, for the message of a step that reached its bound.
-    fn waiting_for(&self, step: &scenario::Step, node: Option<&str>) -> String {
+    fn waiting_for(&self, step: &scenario::Step, node: Option<NodeId>) -> String {
         let on = node.map(|n| format!(" on {n}")).unwrap_or_default();
         let text = match &step.kind {
             StepKind::Sql { sql, .. } => self.ctx.render(sql).ok(),

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::*;
 use crate::drill::event::Role;
+use crate::node::NodeId;
 use crate::pg::{Dialect, Topology};
 use crate::version::PgVersion;
 
@@ -193,10 +194,12 @@ impl crate::ledger::Connector for Fake {
 
     async fn connect(
         &self,
-        node: &str,
+        node: NodeId,
         _db: &str,
         _timeout: Duration,
     ) -> Result<String, crate::ledger::StatementError> {
+        let node = node.name();
+        let node = node.as_str();
         if self.ledger.lock().unwrap().down.contains(node) {
             return Err(crate::ledger::StatementError::no_answer(format!(
                 "{node}: connection refused"
@@ -241,7 +244,9 @@ impl crate::ledger::Connector for Fake {
 }
 
 impl LabOps for Fake {
-    async fn node_op(&self, node: &str, op: crate::fault::NodeOp) -> Result<(), LabError> {
+    async fn node_op(&self, node: NodeId, op: crate::fault::NodeOp) -> Result<(), LabError> {
+        let node = node.name();
+        let node = node.as_str();
         let mut ledger = self.ledger.lock().unwrap();
         match op {
             crate::fault::NodeOp::Kill => ledger.down.insert(node.to_string()),
@@ -253,12 +258,14 @@ impl LabOps for Fake {
 
     async fn run(
         &self,
-        node: &str,
+        node: NodeId,
         user: User,
         command: &str,
         _env: &HashMap<String, String>,
         _timeout: Duration,
     ) -> Result<Output, LabError> {
+        let node = node.name();
+        let node = node.as_str();
         self.calls.lock().unwrap().push(Call::Run {
             node: node.into(),
             user,
@@ -309,7 +316,9 @@ impl LabOps for Fake {
         Ok(exit(0, ""))
     }
 
-    async fn sql(&self, node: &str, db: &str, sql: &str) -> Result<Option<String>, LabError> {
+    async fn sql(&self, node: NodeId, db: &str, sql: &str) -> Result<Option<String>, LabError> {
+        let node = node.name();
+        let node = node.as_str();
         self.calls.lock().unwrap().push(Call::Sql {
             node: node.into(),
             db: db.into(),
@@ -337,7 +346,7 @@ fn context() -> Context {
     Context {
         dialect,
         topo,
-        primary: "node1".into(),
+        primary: NodeId::NODE1,
         vars,
         lenient: false,
     }
@@ -395,7 +404,12 @@ impl Ran {
     }
 
     fn log(&self, node: &str) -> String {
-        let (_, text) = self.verdict.logs.iter().find(|(n, _)| n == node).unwrap();
+        let (_, text) = self
+            .verdict
+            .logs
+            .iter()
+            .find(|(n, _)| n.name() == node)
+            .unwrap();
         text.clone()
     }
 }
@@ -418,7 +432,7 @@ async fn run_in(
     mut pace: impl FnMut(usize) -> Pace,
 ) -> Ran {
     let drill = drill(body);
-    let nodes = vec!["node1".to_string(), "node2".to_string()];
+    let nodes = NodeId::PAIR.to_vec();
     let mut runner = Runner::new(fake, ctx, nodes, Sink::new(|_| {}));
     if ledger {
         runner = runner.with_ledger();
@@ -2128,7 +2142,7 @@ async fn run_checked(good: bool, body: &str) -> Ran {
         ..World::default()
     }));
     let drill = drill(body);
-    let nodes = vec!["node1".to_string(), "node2".to_string()];
+    let nodes = NodeId::PAIR.to_vec();
     let mut runner =
         Runner::new(world_fake(world), context(), nodes, Sink::new(|_| {})).with_postconditions();
     let verdict = runner
@@ -2225,7 +2239,7 @@ async fn by_hand(
         prompts: prompts.clone(),
     };
     let drill = drill(body);
-    let nodes = vec!["node1".to_string(), "node2".to_string()];
+    let nodes = NodeId::PAIR.to_vec();
     let mut runner = Runner::new(world_fake(world), context(), nodes, Sink::new(|_| {})).by_hand();
     let verdict = runner.run(&drill, "default", dba).await;
     let ran = Ran {
@@ -2263,7 +2277,7 @@ async fn a_step_the_dba_did_passes_its_check_and_the_lab_runs_no_command_for_it(
     assert!(ran.verdict.passed, "{:?}", ran.outcomes());
     assert_eq!(prompts.len(), 1, "only the action is the DBA's");
     let p = &prompts[0];
-    assert_eq!((p.number, p.node.as_str()), (2, "node2"));
+    assert_eq!((p.number, p.node), (2, NodeId::NODE2));
     assert_eq!(p.address, "172.16.3.102");
     assert_eq!(p.commands, ["$ pg_ctl promote"]);
     assert!(

@@ -9,6 +9,7 @@
 //! the drill reaches the script through `plan::quote` (shell words); values captured at run
 //! time are shell variables, passed to SQL as psql variables (`:'name'`).
 
+use crate::node::NodeId;
 use std::collections::BTreeSet;
 
 use super::render::{self, Context};
@@ -142,7 +143,7 @@ impl Gen {
         let node = step.on.as_ref().and_then(|r| self.ctx.resolve(r));
         let at = match &step.on {
             Some(NodeRef::All) => "all".to_string(),
-            _ => node.clone().unwrap_or_else(|| "-".into()),
+            _ => node.map_or_else(|| "-".into(), NodeId::name),
         };
         self.push(format!(
             "\n# ---- step {number} [{at}] {}",
@@ -154,12 +155,12 @@ impl Gen {
         }
         self.push(format!(
             "step {number} {} {}",
-            quote(node.as_deref().unwrap_or("-")),
+            quote(&node.map_or_else(|| "-".into(), NodeId::name)),
             quote(&title)
         ));
-        let targets: Vec<String> = match &step.on {
-            Some(NodeRef::All) => vec!["node1".into(), "node2".into()],
-            _ => node.clone().into_iter().collect(),
+        let targets: Vec<NodeId> = match &step.on {
+            Some(NodeRef::All) => crate::scenario::NODES.to_vec(),
+            _ => node.into_iter().collect(),
         };
         if step.optional {
             self.push("( OPTIONAL=1   # an optional step: what does not hold is said, and the runbook goes on");
@@ -168,16 +169,16 @@ impl Gen {
         if step.optional {
             self.push(") || true");
         }
-        if let (StepKind::Action(action), Some(n)) = (&step.kind, &node) {
+        if let (StepKind::Action(action), Some(n)) = (&step.kind, node) {
             if let Some(p) =
-                scenario::primary_after(action, n, &self.ctx.primary, |r| self.ctx.resolve(r))
+                scenario::primary_after(action, n, self.ctx.primary, |r| self.ctx.resolve(r))
             {
                 self.ctx.primary = p;
             }
         }
     }
 
-    fn kind(&mut self, step: &Step, targets: &[String]) {
+    fn kind(&mut self, step: &Step, targets: &[NodeId]) {
         let wait = step
             .timeout
             .map_or(DEFAULT_WAIT_SECONDS, |t| t.as_secs().max(1));
@@ -195,7 +196,7 @@ impl Gen {
                     output: expect_output.as_ref().map(|e| self.regex(e)),
                     capture: step.capture.clone(),
                 };
-                for t in targets {
+                for &t in targets {
                     let cmd = self
                         .ctx
                         .render_shell(command)
@@ -206,7 +207,7 @@ impl Gen {
             StepKind::Sql {
                 sql, db, expect, ..
             } => {
-                for t in targets {
+                for &t in targets {
                     self.sql(t, db, sql, expect.as_ref(), step.capture.as_deref());
                 }
             }
@@ -215,7 +216,7 @@ impl Gen {
             StepKind::Wait(w) => self.wait(targets, w, wait),
             StepKind::ExpectLog { lines, since } => {
                 let lines: Vec<String> = lines.iter().map(|l| self.regex(l)).collect();
-                for t in targets {
+                for &t in targets {
                     self.expect_log(t, &lines, since.as_deref());
                 }
             }
@@ -313,7 +314,7 @@ impl Gen {
 
     /// A command on `node`: in the background, or checked (exit status, output), its output
     /// captured if the step captures it; the captured values it uses are passed to it.
-    fn run(&mut self, node: &str, user: User, cmd: &str, run: &RunChecks) {
+    fn run(&mut self, node: NodeId, user: User, cmd: &str, run: &RunChecks) {
         let (cmd, vars) = self.shell_text(cmd);
         let on = format!("on {node} {}{}", user.name(), var_args(&vars));
         if run.background {
@@ -358,7 +359,7 @@ impl Gen {
 
     fn sql(
         &mut self,
-        node: &str,
+        node: NodeId,
         db: &str,
         sql: &scenario::Template,
         expect: Option<&scenario::Template>,
@@ -378,7 +379,7 @@ impl Gen {
         }
     }
 
-    fn wait(&mut self, targets: &[String], w: &WaitFor, seconds: u64) {
+    fn wait(&mut self, targets: &[NodeId], w: &WaitFor, seconds: u64) {
         for t in targets {
             match w {
                 WaitFor::PgIsReady(code) => self.push(format!("wait_isready {t} {code} {seconds}")),
@@ -399,14 +400,14 @@ impl Gen {
                 }
                 WaitFor::Log { pattern, since } => {
                     let re = self.regex(pattern);
-                    let mark = log_mark(since.as_deref(), t);
+                    let mark = log_mark(since.as_deref(), *t);
                     self.push(format!("wait_log {t} {mark} {seconds} {}", quote(&re)));
                 }
             }
         }
     }
 
-    fn expect_log(&mut self, node: &str, lines: &[String], since: Option<&str>) {
+    fn expect_log(&mut self, node: NodeId, lines: &[String], since: Option<&str>) {
         let mark = log_mark(since, node);
         let words: Vec<String> = lines.iter().map(|l| quote(l).into_owned()).collect();
         self.push(format!("expect_log {node} {mark} \\"));
@@ -415,7 +416,7 @@ impl Gen {
 
     /// An action's or a fault's commands, block by block; a fault on the machine itself is a
     /// pause for the operator.
-    fn commands(&mut self, step: &Step, targets: &[String]) {
+    fn commands(&mut self, step: &Step, targets: &[NodeId]) {
         let moves_data = matches!(&step.kind, StepKind::Action(a) if a.moves_data());
         let background = matches!(
             &step.kind,
@@ -426,9 +427,10 @@ impl Gen {
         );
         for t in targets {
             if let StepKind::Fault { fault, heal } = &step.kind {
-                if let Some(op) = runbook_lines::node_op(&self.ctx, t, *fault, *heal) {
-                    let addr = if t == "node1" { ADDR1 } else { ADDR2 };
-                    let text = runbook_lines::operator(op, t, addr);
+                if let Some(op) = runbook_lines::node_op(&self.ctx, *t, *fault, *heal) {
+                    // The placeholder of its address (the context's topology holds them).
+                    let addr = self.ctx.node(*t).map(|n| n.address).unwrap_or_default();
+                    let text = runbook_lines::operator(op, *t, &addr);
                     self.push(format!("pause {}", quote(&text)));
                     continue;
                 }
@@ -439,8 +441,8 @@ impl Gen {
                     "sync_logs {t}   # read its log before its data directory goes"
                 ));
             }
-            match render::command_steps(&self.ctx, t, &title, &step.kind) {
-                Ok(steps) => steps.iter().for_each(|s| self.plan_step(t, s, background)),
+            match render::command_steps(&self.ctx, *t, &title, &step.kind) {
+                Ok(steps) => steps.iter().for_each(|s| self.plan_step(*t, s, background)),
                 Err(e) => self.push(format!("fail {}", quote(&format!("cannot render: {e}")))),
             }
             if moves_data {
@@ -452,7 +454,7 @@ impl Gen {
     }
 
     /// One of a step's commands; `background`: a load started and not waited for.
-    fn plan_step(&mut self, node: &str, s: &Command, background: bool) {
+    fn plan_step(&mut self, node: NodeId, s: &Command, background: bool) {
         self.push(format!("# {}", s.title.replace('\n', " ")));
         match &s.op {
             Op::Shell { user, command } if background => {
@@ -492,7 +494,7 @@ impl Gen {
         (text, vars)
     }
 
-    fn ledger(&mut self, targets: &[String], action: &Action) {
+    fn ledger(&mut self, targets: &[NodeId], action: &Action) {
         for t in targets {
             match action {
                 Action::LedgerStart => self.push(format!("ledger_start {t}")),
@@ -539,7 +541,7 @@ fn monitor_var(mark: &str) -> String {
 }
 
 /// The log offset a check on `node` starts from: the mark's, else the script's start.
-fn log_mark(since: Option<&str>, node: &str) -> String {
+fn log_mark(since: Option<&str>, node: NodeId) -> String {
     match since {
         Some(m) => format!("\"${}_{node}\"", mark_var(m)),
         None => "0".into(),

@@ -67,7 +67,7 @@ fn watch_loop(node: &Node, peer: Option<&Node>) -> Command {
         ),
     };
     Command::shell(
-        &node.name,
+        node.name,
         &title,
         User::Postgres,
         format!("while true; do {probe} ; echo $?,`date`; sleep 10; done;"),
@@ -116,7 +116,7 @@ pub fn lab_ssh_lines() -> String {
 pub fn ssh_plan(topo: &Topology) -> Plan {
     let key = |from: &Node, to: &Node| {
         Command::shell(
-            &from.name,
+            from.name,
             &format!("a key for postgres on {}, authorised on {}", from.name, to.name),
             User::Postgres,
             format!(

@@ -12,9 +12,8 @@
 
 use super::topology::{Node, Topology, ARCHIVE_DIR, BROKEN_DIR, DATA_DIR, PG_CTL_LOG};
 use super::Dialect;
-use crate::plan::{
-    conf_value, quote, sql_ident, sql_literal, Command, NodeName, Plan, QuoteError, User,
-};
+use crate::node::NodeId;
+use crate::plan::{conf_value, quote, sql_ident, sql_literal, Command, Plan, QuoteError, User};
 
 /// The header PostgreSQL writes at the top of `postgresql.auto.conf`, kept when the lab replaces
 /// the file (from 12 it holds the standby and PITR settings; see
@@ -42,7 +41,7 @@ pub fn pg_ctl_start(document_command: &str) -> String {
 ///
 /// The line is `.pgpass`'s (`:` and `\` escaped by `\`), shell-quoted as one word; a
 /// control character in the role or password is refused (it would add a line).
-pub fn pgpass(topo: &Topology, node: &NodeName) -> Result<Command, QuoteError> {
+pub fn pgpass(topo: &Topology, node: NodeId) -> Result<Command, QuoteError> {
     let field = |what: &str, value: &str| -> Result<String, QuoteError> {
         crate::plan::quoting::refuse(what, value, "~/.pgpass")?;
         Ok(value.replace('\\', "\\\\").replace(':', "\\:"))
@@ -69,7 +68,7 @@ pub fn pgpass(topo: &Topology, node: &NodeName) -> Result<Command, QuoteError> {
 pub fn base_backup(
     dialect: &Dialect,
     topo: &Topology,
-    node: &NodeName,
+    node: NodeId,
     from_addr: &str,
     target_dir: &str,
     with_wal: bool,
@@ -102,12 +101,7 @@ pub fn base_backup(
 /// §3 step 4 (and §4 step 1): a self-contained backup of the node's own server, through the
 /// `127.0.0.1` replication line of pg_hba.conf, e.g.
 /// `pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress` on 9.3.
-pub fn local_backup(
-    dialect: &Dialect,
-    topo: &Topology,
-    node: &NodeName,
-    target_dir: &str,
-) -> Command {
+pub fn local_backup(dialect: &Dialect, topo: &Topology, node: NodeId, target_dir: &str) -> Command {
     let mut step = base_backup(dialect, topo, node, "127.0.0.1", target_dir, true);
     step.title = format!("back up the local server into {target_dir}");
     step
@@ -118,7 +112,7 @@ pub fn local_backup(
 /// (p.33), or for a dated backup `mkdir -p /disk3/backup/YYYYMMDD/data` and
 /// `chown -R postgres:postgres /disk3/backup/YYYYMMDD` (p.46): the directory created below
 /// `/disk3/backup` is what changes hands.
-pub fn backup_dir(node: &NodeName, target_dir: &str) -> Command {
+pub fn backup_dir(node: NodeId, target_dir: &str) -> Command {
     let top = target_dir
         .strip_prefix("/disk3/backup/")
         .and_then(|rest| rest.split_once('/'))
@@ -144,7 +138,7 @@ pub fn backup_dir(node: &NodeName, target_dir: &str) -> Command {
 /// fail; the server recreates them at start. Only empty directories are deleted, never WAL.
 /// Two steps, so that a failing `rmdir` cannot be hidden by a succeeding `ln` (which would then
 /// create the link inside the directory).
-pub fn link_wal_dir(dialect: &Dialect, node: &NodeName) -> Vec<Command> {
+pub fn link_wal_dir(dialect: &Dialect, node: NodeId) -> Vec<Command> {
     let name = dialect.wal_dir_name();
     vec![
         Command::shell(
@@ -210,7 +204,7 @@ pub fn standby_config(
     }
     let mut steps = vec![
         Command::write(
-            node,
+            *node,
             &format!(
                 "standby settings: follow {} at {} (p.15)",
                 primary.name, primary.address
@@ -219,7 +213,7 @@ pub fn standby_config(
             content,
         ),
         Command::append(
-            node,
+            *node,
             "allow read-only queries during recovery (p.15)",
             &data_file("postgresql.conf"),
             "hot_standby = on\n",
@@ -227,7 +221,7 @@ pub fn standby_config(
     ];
     if !dialect.uses_recovery_conf() {
         steps.push(Command::shell(
-            node,
+            *node,
             "start as a standby (standby.signal, from 12)",
             User::Postgres,
             format!("touch {}", data_file("standby.signal")),
@@ -246,7 +240,7 @@ pub fn standby_config(
 /// backup's timeline, not the newest one found in the archive).
 pub fn pitr_config(
     dialect: &Dialect,
-    node: &NodeName,
+    node: NodeId,
     restore_command: &str,
     target_time: &str,
 ) -> Result<Vec<Command>, QuoteError> {
@@ -301,7 +295,7 @@ pub fn pitr_config(
 
 /// Creates the document's directories on `node` and gives them to `postgres` (p.8 on the
 /// master, p.14 on the slave, which types `mkdir` without `-p`), plus the lab's `/disk4`.
-fn make_dirs(dialect: &Dialect, node: &NodeName, mkdir: &str) -> Command {
+fn make_dirs(dialect: &Dialect, node: NodeId, mkdir: &str) -> Command {
     let command = format!(
         "{mkdir} {DATA_DIR}\n\
          {mkdir} {wal}\n\
@@ -461,12 +455,12 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
     let mut plan = Plan::default();
 
     // (1) The master's cluster (pp.8-9).
-    plan.push(make_dirs(dialect, n1, "mkdir -p"));
+    plan.push(make_dirs(dialect, *n1, "mkdir -p"));
     // A debootstrap root has no generated locales: without an explicit encoding and locale the
     // cluster would be SQL_ASCII (DOCKER-NOTES, "PostgreSQL in containers").
     // The C locale with UTF8 exists everywhere; C.UTF-8 does not on RHEL 6 and 7.
     plan.push(Command::shell(
-        n1,
+        *n1,
         "initialise the cluster with its WAL on /disk2 (p.8; -E/--locale: the image has no locales)",
         User::Postgres,
         format!(
@@ -475,13 +469,13 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
         ),
     ));
     plan.push(Command::append(
-        n1,
+        *n1,
         "turn on the logging collector (p.9)",
         &conf,
         "logging_collector = on\n",
     ));
     plan.push(Command::shell(
-        n1,
+        *n1,
         "start the master (p.9)",
         User::Postgres,
         pg_ctl_start(&format!("pg_ctl start -D {DATA_DIR}")),
@@ -489,64 +483,64 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
 
     // (2) Replication on the master (pp.11-13).
     plan.push(Command::shell(
-        n1,
+        *n1,
         "create the replication role (p.11)",
         User::Postgres,
         create_role(topo)?,
     ));
     plan.push(Command::append(
-        n1,
+        *n1,
         "allow replication and cross-monitoring connections (pp.12, 24)",
         &data_file("pg_hba.conf"),
         hba_lines(topo),
     ));
     plan.push(Command::shell(
-        n1,
+        *n1,
         "create the test database (p.12)",
         User::Postgres,
         "createdb testdb",
     ));
     plan.push(Command::shell(
-        n1,
+        *n1,
         &format!("load pgbench data at scale {} (p.12)", topo.scale),
         User::Postgres,
         format!("pgbench -i -s {} testdb", topo.scale),
     ));
     plan.push(Command::shell(
-        n1,
+        *n1,
         "vacuum and analyze every database (p.12)",
         User::Postgres,
         "vacuumdb --all --analyze",
     ));
     plan.push(Command::append(
-        n1,
+        *n1,
         "replication settings of the master (p.13)",
         &conf,
         master_settings(dialect, topo)?,
     ));
     plan.push(Command::shell(
-        n1,
+        *n1,
         "restart the master to apply them (p.13)",
         User::Postgres,
         pg_ctl_start("pg_ctl restart"),
     ));
     // The master needs the password too, for its own local backups (§3 step 4).
-    plan.push(pgpass(topo, n1)?);
+    plan.push(pgpass(topo, *n1)?);
 
     // The slave, from a base backup of the master (pp.14-16).
     let master = std::mem::take(&mut plan);
     let slave_prep = Plan {
-        steps: vec![make_dirs(dialect, n2, "mkdir"), pgpass(topo, n2)?],
+        steps: vec![make_dirs(dialect, *n2, "mkdir"), pgpass(topo, *n2)?],
     };
     plan.push(base_backup(
         dialect,
         topo,
-        n2,
+        *n2,
         &topo.master.address,
         DATA_DIR,
         false,
     ));
-    plan.steps.extend(link_wal_dir(dialect, n2));
+    plan.steps.extend(link_wal_dir(dialect, *n2));
     plan.steps.extend(standby_config(
         dialect,
         topo,
@@ -555,7 +549,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
         false,
     )?);
     let slave_start = Command::shell(
-        n2,
+        *n2,
         "start the slave (p.16)",
         User::Postgres,
         format!("chmod 700 {DATA_DIR}\n{}", pg_ctl_start("pg_ctl start")),
@@ -563,7 +557,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
 
     // A load on the master for the replication checks (p.16).
     let check_load = Command::shell(
-        n1,
+        *n1,
         &format!(
             "run pgbench for {} s to have something to replicate (p.16)",
             topo.check_seconds
@@ -788,10 +782,10 @@ mod tests {
 
     #[test]
     fn pitr_config_keeps_the_documents_lines_and_behaviour() {
-        let node = NodeName::from("node1");
+        let node = NodeId::NODE1;
         let target = "2013-09-24 16:45:04";
         let rendered = Plan {
-            steps: pitr_config(&dialect("9.3"), &node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
+            steps: pitr_config(&dialect("9.3"), node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
         }
         .render();
         assert_eq!(
@@ -805,7 +799,7 @@ mod tests {
              hot_standby = off\n\n"
         );
         let rendered = Plan {
-            steps: pitr_config(&dialect("15"), &node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
+            steps: pitr_config(&dialect("15"), node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
         }
         .render();
         for wanted in [
@@ -819,7 +813,7 @@ mod tests {
             assert!(rendered.contains(wanted), "{wanted} in\n{rendered}");
         }
         let on_11 = Plan {
-            steps: pitr_config(&dialect("11"), &node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
+            steps: pitr_config(&dialect("11"), node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
         }
         .render();
         assert!(on_11.contains("[/disk1/data/recovery.conf]"));
@@ -828,7 +822,7 @@ mod tests {
     }
     /// The settings file's content of a `pitr_config`.
     fn pitr_content(restore: &str, target: &str) -> Result<String, QuoteError> {
-        let steps = pitr_config(&dialect("15"), &NodeName::from("node1"), restore, target)?;
+        let steps = pitr_config(&dialect("15"), NodeId::NODE1, restore, target)?;
         match &steps[0].op {
             Op::WriteFile { content, .. } => Ok(content.clone()),
             other => panic!("{other:?}"),
@@ -876,7 +870,7 @@ mod tests {
             create_role(&odd).unwrap(),
             format!("psql -c {}", quote(sql))
         );
-        let Op::Shell { command, .. } = pgpass(&odd, &NodeName::from("node1")).unwrap().op else {
+        let Op::Shell { command, .. } = pgpass(&odd, NodeId::NODE1).unwrap().op else {
             panic!()
         };
         assert_eq!(command.lines().count(), 2, "{command}");
@@ -885,7 +879,7 @@ mod tests {
             ..Topology::default()
         };
         assert!(create_role(&newline).is_err());
-        assert!(pgpass(&newline, &NodeName::from("node1")).is_err());
+        assert!(pgpass(&newline, NodeId::NODE1).is_err());
         assert!(newline
             .primary_conninfo(&newline.slave, &newline.master)
             .is_err());
@@ -894,7 +888,7 @@ mod tests {
     #[test]
     fn backups_spell_the_wal_option_per_version() {
         let topo = Topology::document();
-        let node = NodeName::from("node2");
+        let node = NodeId::NODE2;
         let command = |step: Command| match step.op {
             Op::Shell { user, command } => {
                 assert_eq!(user, User::Postgres);
@@ -907,25 +901,25 @@ mod tests {
             command(local_backup(
                 &dialect("9.3"),
                 &Topology::default(),
-                &node,
+                node,
                 BACKUP_DIR
             )),
             "pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress -c fast"
         );
         // §3 step 4, exactly as the document types it.
         assert_eq!(
-            command(local_backup(&dialect("9.3"), &topo, &node, BACKUP_DIR)),
+            command(local_backup(&dialect("9.3"), &topo, node, BACKUP_DIR)),
             "pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data --xlog --progress"
         );
         assert_eq!(
-            command(local_backup(&dialect("15"), &topo, &node, BACKUP_DIR)),
+            command(local_backup(&dialect("15"), &topo, node, BACKUP_DIR)),
             "pg_basebackup -h 127.0.0.1 -U repuser -D /disk3/backup/data -X stream --progress"
         );
         assert_eq!(
             command(base_backup(
                 &dialect("9.6"),
                 &topo,
-                &node,
+                node,
                 "172.16.3.101",
                 DATA_DIR,
                 false
@@ -936,7 +930,7 @@ mod tests {
             command(base_backup(
                 &dialect("10"),
                 &topo,
-                &node,
+                node,
                 "172.16.3.101",
                 DATA_DIR,
                 false

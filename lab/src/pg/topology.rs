@@ -5,7 +5,8 @@
 //! which `restore_command` and `archive_command`) lives in [`Topology`].
 
 use super::Dialect;
-use crate::plan::{conninfo_value, NodeName};
+use crate::node::NodeId;
+use crate::plan::conninfo_value;
 
 /// The data directory (`PGDATA`) on every node.
 pub const DATA_DIR: &str = "/disk1/data";
@@ -39,16 +40,16 @@ pub const LOCAL_ARCHIVE_RESTORE: &str = "cp /disk3/archive/%f \"%p\" 2> /dev/nul
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// Its name (also its container's host name, and its `application_name` when synchronous).
-    pub name: NodeName,
+    pub name: NodeId,
     /// Its IPv4 address on the lab network.
     pub address: String,
 }
 
 impl Node {
     /// A node called `name` at `address`.
-    pub fn new(name: &str, address: &str) -> Self {
+    pub fn new(name: NodeId, address: &str) -> Self {
         Node {
-            name: NodeName::from(name),
+            name,
             address: address.to_string(),
         }
     }
@@ -201,8 +202,8 @@ impl Default for Topology {
     /// `restore_command` and the crash-safe `archive_command`.
     fn default() -> Self {
         Topology {
-            master: Node::new("node1", "172.16.3.101"),
-            slave: Node::new("node2", "172.16.3.102"),
+            master: Node::new(NodeId::NODE1, "172.16.3.101"),
+            slave: Node::new(NodeId::NODE2, "172.16.3.102"),
             subnet: "172.16.3.0/24".to_string(),
             repl_user: "repuser".to_string(),
             repl_password: "repuser".to_string(),
@@ -249,7 +250,7 @@ impl Topology {
         if self.sync {
             conninfo.push_str(&format!(
                 " application_name={}",
-                conninfo_value("the standby's name", &standby.name.0)?
+                conninfo_value("the standby's name", &standby.name.name())?
             ));
         }
         Ok(conninfo)

@@ -5,27 +5,12 @@
 //! exact commands and files for any PostgreSQL version can be printed as a runbook and compared
 //! with golden files; the cluster module executes the same plan against real containers.
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 pub mod quoting;
 
+use crate::node::NodeId;
 pub use quoting::{conf_value, conninfo_value, sql_ident, sql_literal, QuoteError};
-
-/// Which node a step runs on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeName(pub String);
-
-impl fmt::Display for NodeName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<&str> for NodeName {
-    fn from(s: &str) -> Self {
-        NodeName(s.to_string())
-    }
-}
 
 /// The OS user a command runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +99,7 @@ pub fn quote(word: &str) -> std::borrow::Cow<'_, str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// The node it runs on.
-    pub node: NodeName,
+    pub node: NodeId,
     /// What it is for, in a few words (shown in progress output and runbooks).
     pub title: String,
     /// What is done.
@@ -123,9 +108,9 @@ pub struct Command {
 
 impl Command {
     /// A shell command as `user` on `node`.
-    pub fn shell(node: &NodeName, title: &str, user: User, command: impl Into<String>) -> Command {
+    pub fn shell(node: NodeId, title: &str, user: User, command: impl Into<String>) -> Command {
         Command {
-            node: node.clone(),
+            node,
             title: title.to_string(),
             op: Op::Shell {
                 user,
@@ -135,9 +120,9 @@ impl Command {
     }
 
     /// A file written on `node`.
-    pub fn write(node: &NodeName, title: &str, path: &str, content: impl Into<String>) -> Command {
+    pub fn write(node: NodeId, title: &str, path: &str, content: impl Into<String>) -> Command {
         Command {
-            node: node.clone(),
+            node,
             title: title.to_string(),
             op: Op::WriteFile {
                 path: path.to_string(),
@@ -148,9 +133,9 @@ impl Command {
     }
 
     /// Lines appended to a file on `node`.
-    pub fn append(node: &NodeName, title: &str, path: &str, content: impl Into<String>) -> Command {
+    pub fn append(node: NodeId, title: &str, path: &str, content: impl Into<String>) -> Command {
         Command {
-            node: node.clone(),
+            node,
             title: title.to_string(),
             op: Op::WriteFile {
                 path: path.to_string(),
@@ -211,16 +196,16 @@ mod tests {
 
     #[test]
     fn renders_commands_and_files_in_the_documents_notation() {
-        let n1 = NodeName::from("node1");
+        let n1 = NodeId::NODE1;
         let mut plan = Plan::default();
         plan.push(Command::shell(
-            &n1,
+            n1,
             "make dirs",
             User::Root,
             "mkdir -p /disk1/data",
         ));
         plan.push(Command::append(
-            &n1,
+            n1,
             "settings",
             "/disk1/data/postgresql.conf",
             "logging_collector = on\n",

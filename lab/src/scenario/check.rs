@@ -30,6 +30,7 @@ use super::model::*;
 use super::roles::{At, Roles};
 use super::sources::Sources;
 use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
+use crate::node::NodeId;
 use crate::pg::DATA_DIR;
 use crate::plan::User;
 
@@ -921,11 +922,11 @@ impl<'a> Checker<'a> {
 
     fn node(&mut self, key: &str, value: &Value<'_>, allow_all: bool) -> Option<NodeRef> {
         let s = self.string(key, value)?;
-        let node = match s {
-            "primary" => NodeRef::Primary,
-            "standby" => NodeRef::Standby,
-            "all" => NodeRef::All,
-            _ if NODES.contains(&s) => NodeRef::Node(s.to_string()),
+        let node = match (s, s.parse::<NodeId>()) {
+            ("primary", _) => NodeRef::Primary,
+            ("standby", _) => NodeRef::Standby,
+            ("all", _) => NodeRef::All,
+            (_, Ok(n)) if NODES.contains(&n) => NodeRef::Node(n),
             _ => {
                 let s = quoted(s);
                 let all = if allow_all { " or all" } else { "" };
@@ -933,7 +934,7 @@ impl<'a> Checker<'a> {
                     value.span(),
                     format!(
                         "unknown node `{s}` for `{key}`: expected a node ({}), a role ({}){all}",
-                        list(NODES),
+                        node_names(),
                         list(ROLES)
                     ),
                 );
@@ -946,7 +947,7 @@ impl<'a> Checker<'a> {
                 format!(
                     "`{key}` must name one node here, not `all`: expected a node ({}) or a role \
                      ({})",
-                    list(NODES),
+                    node_names(),
                     list(ROLES)
                 ),
             );

@@ -16,10 +16,16 @@ use std::time::Duration;
 use strum::{EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 use super::Template;
+use crate::node::NodeId;
 use crate::plan::User;
 
-/// The nodes of the lab, by name.
-pub const NODES: &[&str] = &["node1", "node2"];
+/// The nodes of the lab.
+pub const NODES: [NodeId; 2] = NodeId::PAIR;
+
+/// The nodes' names, as messages list them (`node1, node2`).
+pub fn node_names() -> String {
+    NODES.map(NodeId::name).join(", ")
+}
 
 /// The replication roles a step may name instead of a node; the runner resolves them when the
 /// step runs (after a promotion, `primary` is another node than before).
@@ -355,7 +361,7 @@ impl Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeRef {
     /// A node by name (one of [`NODES`]).
-    Node(String),
+    Node(NodeId),
     /// Whichever node is the primary when the step runs.
     Primary,
     /// Whichever node is the standby when the step runs.
@@ -367,7 +373,7 @@ pub enum NodeRef {
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NodeRef::Node(name) => f.write_str(name),
+            NodeRef::Node(name) => name.fmt(f),
             NodeRef::Primary => f.write_str("primary"),
             NodeRef::Standby => f.write_str("standby"),
             NodeRef::All => f.write_str("all"),

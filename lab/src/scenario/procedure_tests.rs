@@ -2,6 +2,7 @@
 //! with both the use's and the definition's `file:line:col`, the built-in procedures, and the
 //! rule that the built-in drills repeat no step block more than twice.
 
+use crate::node::NodeId;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +45,7 @@ fn a_drills_own_procedure_expands_with_its_arguments() {
     assert_eq!(titles, ["n", "restart node2", "node2 answers"]);
     let restart = &drill.steps[1];
     assert_eq!(restart.index, 1);
-    assert_eq!(restart.on, Some(NodeRef::Node("node2".into())));
+    assert_eq!(restart.on, Some(NodeRef::Node(NodeId::NODE2)));
     // Steps from a use are on the use's line.
     assert_eq!(restart.line, 23);
     match &restart.kind {

@@ -17,6 +17,7 @@
 use std::collections::BTreeSet;
 
 use super::model::{Action, Area, NodeRef, StepKind};
+use crate::node::NodeId;
 use crate::pg::DATA_DIR;
 
 /// The primary after `action` ran on `node`, when the action decides it (`None`: unchanged).
@@ -28,14 +29,14 @@ use crate::pg::DATA_DIR;
 /// a later step, or already by a `run` step that no checker can read).
 pub fn primary_after(
     action: &Action,
-    node: &str,
-    primary: &str,
-    resolve: impl Fn(&NodeRef) -> Option<String>,
-) -> Option<String> {
+    node: NodeId,
+    primary: NodeId,
+    resolve: impl Fn(&NodeRef) -> Option<NodeId>,
+) -> Option<NodeId> {
     match action {
-        Action::Promote | Action::Pitr { .. } => Some(node.to_string()),
+        Action::Promote | Action::Pitr { .. } => Some(node),
         Action::MakeStandby { of, .. } if node == primary => {
-            resolve(of).filter(|upstream| upstream != node)
+            resolve(of).filter(|upstream| *upstream != node)
         }
         _ => None,
     }
@@ -55,8 +56,8 @@ pub(super) enum At {
 /// The roles after the steps so far.
 #[derive(Debug, Clone)]
 pub(super) struct Roles {
-    primary: String,
-    standbys: BTreeSet<String>,
+    primary: NodeId,
+    standbys: BTreeSet<NodeId>,
     /// The step that last changed the roles, and what it did (0: the lab as it starts).
     changed_by: (usize, &'static str),
     ledger_started: bool,
@@ -65,8 +66,8 @@ pub(super) struct Roles {
 impl Default for Roles {
     fn default() -> Self {
         Roles {
-            primary: "node1".into(),
-            standbys: BTreeSet::from(["node2".to_string()]),
+            primary: NodeId::NODE1,
+            standbys: BTreeSet::from([NodeId::NODE2]),
             changed_by: (0, ""),
             ledger_started: false,
         }
@@ -82,10 +83,10 @@ impl Roles {
         }
     }
 
-    fn resolve(&self, r: &NodeRef) -> Option<String> {
+    fn resolve(&self, r: &NodeRef) -> Option<NodeId> {
         match r {
-            NodeRef::Node(n) => Some(n.clone()),
-            NodeRef::Primary => Some(self.primary.clone()),
+            NodeRef::Node(n) => Some(*n),
+            NodeRef::Primary => Some(self.primary),
             NodeRef::Standby => self.standbys.iter().next().cloned(),
             NodeRef::All => None,
         }
@@ -148,14 +149,14 @@ impl Roles {
         found
     }
 
-    fn apply(&mut self, n: usize, action: &Action, node: Option<String>) {
+    fn apply(&mut self, n: usize, action: &Action, node: Option<NodeId>) {
         if let Action::LedgerStart = action {
             self.ledger_started = true;
         }
         let Some(x) = node else {
             return;
         };
-        if let Some(primary) = primary_after(action, &x, &self.primary, |r| self.resolve(r)) {
+        if let Some(primary) = primary_after(action, x, self.primary, |r| self.resolve(r)) {
             self.primary = primary;
         }
         match action {
@@ -191,26 +192,29 @@ mod tests {
     use super::*;
 
     fn node(n: &str) -> NodeRef {
-        NodeRef::Node(n.to_string())
+        NodeRef::Node(n.parse().unwrap())
     }
 
     /// `primary` and `standby` as a two-node lab whose primary is `primary` answers them.
-    fn two_nodes(primary: &str) -> impl Fn(&NodeRef) -> Option<String> + '_ {
+    fn two_nodes(primary: NodeId) -> impl Fn(&NodeRef) -> Option<NodeId> {
         move |r| match r {
-            NodeRef::Node(n) => Some(n.clone()),
-            NodeRef::Primary => Some(primary.to_string()),
-            NodeRef::Standby => Some(if primary == "node1" { "node2" } else { "node1" }.into()),
+            NodeRef::Node(n) => Some(*n),
+            NodeRef::Primary => Some(primary),
+            NodeRef::Standby => Some(if primary == NodeId::NODE1 {
+                NodeId::NODE2
+            } else {
+                NodeId::NODE1
+            }),
             NodeRef::All => None,
         }
     }
 
     #[test]
     fn the_actions_that_move_the_primary() {
+        const N1: NodeId = NodeId::NODE1;
+        const N2: NodeId = NodeId::NODE2;
         let promote = Action::Promote;
-        assert_eq!(
-            primary_after(&promote, "node2", "node1", two_nodes("node1")),
-            Some("node2".into())
-        );
+        assert_eq!(primary_after(&promote, N2, N1, two_nodes(N1)), Some(N2));
         let follow = |of| Action::MakeStandby {
             of,
             latest_timeline: true,
@@ -218,32 +222,24 @@ mod tests {
         };
         // node1, the primary, rebuilt as node2's standby: node2 is the primary now.
         assert_eq!(
-            primary_after(&follow(node("node2")), "node1", "node1", two_nodes("node1")),
-            Some("node2".into())
+            primary_after(&follow(node("node2")), N1, N1, two_nodes(N1)),
+            Some(N2)
         );
         assert_eq!(
-            primary_after(
-                &follow(NodeRef::Standby),
-                "node1",
-                "node1",
-                two_nodes("node1")
-            ),
-            Some("node2".into())
+            primary_after(&follow(NodeRef::Standby), N1, N1, two_nodes(N1)),
+            Some(N2)
         );
         // A standby re-pointed leaves the primary where it is.
         assert_eq!(
-            primary_after(&follow(node("node1")), "node2", "node1", two_nodes("node1")),
+            primary_after(&follow(node("node1")), N2, N1, two_nodes(N1)),
             None
         );
         // A node cannot follow itself; that is not a change of primary.
         assert_eq!(
-            primary_after(&follow(node("node1")), "node1", "node1", two_nodes("node1")),
+            primary_after(&follow(node("node1")), N1, N1, two_nodes(N1)),
             None
         );
-        assert_eq!(
-            primary_after(&Action::LinkWal, "node1", "node2", two_nodes("node2")),
-            None
-        );
+        assert_eq!(primary_after(&Action::LinkWal, N1, N2, two_nodes(N2)), None);
     }
 
     /// Issue 17: node2 promoted by a `run` step, node1 rebuilt as its standby, then node1

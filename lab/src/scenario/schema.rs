@@ -15,6 +15,7 @@ use strum::IntoEnumIterator;
 use super::check::{action_params, builtin_procedures, KindSpec, On, TOP_KEYS, WAIT_KEYS};
 use super::check::{PROCEDURE_KEYS, USE_KEYS};
 use super::model::{ActionKind, Area, Condition, Kind, StopMode, ACTIONS, FAULTS, NODES, ROLES};
+use crate::node::NodeId;
 
 /// The `$id` of the schema (a name, not a place to fetch it from).
 pub const SCHEMA_ID: &str = "urn:pglab:drill";
@@ -249,7 +250,12 @@ fn names(names: &[&str], description: &str) -> Value {
 
 /// A node or a role (or `all`, where the kind acts on every node).
 fn node(all: bool) -> Value {
-    let mut choices: Vec<&str> = NODES.iter().chain(ROLES).copied().collect();
+    let nodes = NODES.map(NodeId::name);
+    let mut choices: Vec<&str> = nodes
+        .iter()
+        .map(String::as_str)
+        .chain(ROLES.iter().copied())
+        .collect();
     if all {
         choices.push("all");
     }

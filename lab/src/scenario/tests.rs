@@ -4,6 +4,7 @@
 //! Inputs are inline so that each case reads next to its expected message; [`check`] is the one
 //! helper every bad-input case goes through.
 
+use crate::node::NodeId;
 use std::time::Duration;
 
 use super::*;
@@ -705,7 +706,7 @@ fn a_valid_drills_steps_parse_as_written() {
         StepKind::ExpectMonitor {
             codes: vec![0, 1, 2],
             since: Some("before".into()),
-            of: Some(NodeRef::Node("node1".into())),
+            of: Some(NodeRef::Node(NodeId::NODE1)),
         }
     );
     assert_eq!(
@@ -732,7 +733,7 @@ fn a_valid_drills_steps_parse_as_written() {
     assert_eq!(
         s[12].kind,
         StepKind::Action(Action::BaseBackup {
-            from: NodeRef::Node("node2".into()),
+            from: NodeRef::Node(NodeId::NODE2),
             to: Template::literal("/disk1/data"),
             wal: true
         })

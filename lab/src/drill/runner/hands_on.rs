@@ -10,6 +10,7 @@
 use super::postcondition::{self, Spec, Unmet};
 use super::{LabOps, Pacer, Prepared, Runner};
 use crate::drill::event::{Event, Outcome, Performer};
+use crate::node::NodeId;
 use crate::plan::{Op, User};
 use crate::scenario::{self, Action, NodeRef, StepKind};
 
@@ -34,7 +35,7 @@ pub struct HandPrompt {
     /// Its title.
     pub title: String,
     /// The node to do it on.
-    pub node: String,
+    pub node: NodeId,
     /// Its address.
     pub address: String,
     /// Whether one of the commands needs root (`#`).
@@ -94,11 +95,11 @@ impl<L: LabOps> Runner<L> {
         pacer: &mut impl Pacer,
     ) -> (Outcome, String, bool) {
         let (node, action) = match (&prepared.node, &step.kind) {
-            (Some(n), StepKind::Action(a)) => (n.clone(), Some(a)),
-            (Some(n), _) => (n.clone(), None),
+            (Some(n), StepKind::Action(a)) => (*n, Some(a)),
+            (Some(n), _) => (*n, None),
             (None, _) => return self.by_lab(number, step, prepared, 0, Vec::new()).await,
         };
-        let spec = match action.map(|a| postcondition::spec(&self.ctx, &node, a)) {
+        let spec = match action.map(|a| postcondition::spec(&self.ctx, node, a)) {
             Some(Ok(spec)) => spec,
             Some(Err(e)) => return (error(e), String::new(), false),
             None => Spec::Unchecked(
@@ -106,14 +107,14 @@ impl<L: LabOps> Runner<L> {
             ),
         };
         if action.is_some_and(Action::moves_data) {
-            self.taps.sync(&*self.lab, &node, false).await;
+            self.taps.sync(&*self.lab, node, false).await;
         }
         let before = postcondition::baseline(&*self.lab, &self.ctx, spec.checks()).await;
         let mut prompt = HandPrompt {
             number,
             title: prepared.title.clone(),
-            address: self.ctx.node(&node).map(|n| n.address).unwrap_or_default(),
-            node: node.clone(),
+            address: self.ctx.node(node).map(|n| n.address).unwrap_or_default(),
+            node,
             root: needs_root(&prepared),
             commands: prepared.commands.clone(),
             checks: spec.describe(),
@@ -152,9 +153,9 @@ impl<L: LabOps> Runner<L> {
         }
         if let Some(action) = action {
             if action.moves_data() {
-                self.taps.sync(&*self.lab, &node, true).await;
+                self.taps.sync(&*self.lab, node, true).await;
             }
-            self.settle(action, &node);
+            self.settle(action, node);
         }
         self.performed(number, Performer::Dba, prompt.tries, wrong);
         let output = format!(

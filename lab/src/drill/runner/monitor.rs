@@ -1,6 +1,7 @@
 //! The readiness monitor: pg_isready on every node at once, each round, and the replay lag of
 //! every accepting standby.
 
+use crate::node::NodeId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use crate::drill::event::Event;
 use crate::plan::User;
 
 /// One reading: node, pg_isready code, when (drill seconds).
-type Reading = (String, u8, f64);
+type Reading = (NodeId, u8, f64);
 
 /// The monitor's history of readings, shared with its task. It talks to the lab only through
 /// [`LabOps`] (`run` for pg_isready, `sql` for the lag).
@@ -54,7 +55,7 @@ impl Monitor {
     }
 
     /// `node`'s codes from reading `from` on, with repeats collapsed (0 0 1 1 2 → 0 1 2).
-    pub(super) fn seen(&self, from: usize, node: &str) -> Vec<u8> {
+    pub(super) fn seen(&self, from: usize, node: NodeId) -> Vec<u8> {
         let history = self.history.lock().expect("not poisoned");
         collapsed(&history[from.min(history.len())..], node)
     }
@@ -71,26 +72,27 @@ impl Monitor {
         &self,
         lab: Arc<L>,
         sink: Sink,
-        targets: Vec<(String, String)>,
+        targets: Vec<(NodeId, String)>,
         lag_sql: String,
         pace: Pace,
     ) -> tokio::task::JoinHandle<()> {
         let monitor = self.clone();
         let history = self.history.clone();
         tokio::spawn(async move {
-            let mut last: HashMap<String, u8> = HashMap::new();
+            let mut last: HashMap<NodeId, u8> = HashMap::new();
             loop {
                 let probes = targets
                     .iter()
-                    .map(|(node, addr)| probe(&*lab, &sink, node, addr, &lag_sql));
+                    .map(|(node, addr)| probe(&*lab, &sink, *node, addr, &lag_sql));
                 for (node, code, at) in futures_util::future::join_all(probes).await {
-                    history
-                        .lock()
-                        .expect("not poisoned")
-                        .push((node.clone(), code, at));
+                    history.lock().expect("not poisoned").push((node, code, at));
                     if last.get(&node) != Some(&code) {
-                        last.insert(node.clone(), code);
-                        sink.emit(Event::Readiness { node, code, at });
+                        last.insert(node, code);
+                        sink.emit(Event::Readiness {
+                            node: node.name(),
+                            code,
+                            at,
+                        });
                     }
                 }
                 let wait = monitor.next_wait(pace);
@@ -104,7 +106,13 @@ impl Monitor {
 }
 
 /// One node's reading, and its lag when it accepts connections.
-async fn probe<L: LabOps>(lab: &L, sink: &Sink, node: &str, addr: &str, lag_sql: &str) -> Reading {
+async fn probe<L: LabOps>(
+    lab: &L,
+    sink: &Sink,
+    node: NodeId,
+    addr: &str,
+    lag_sql: &str,
+) -> Reading {
     let cmd = crate::pg::isready_command(addr);
     let code = match lab
         .run(node, User::Postgres, &cmd, &HashMap::new(), PROBE_TIMEOUT)
@@ -119,21 +127,21 @@ async fn probe<L: LabOps>(lab: &L, sink: &Sink, node: &str, addr: &str, lag_sql:
         if let Ok(Ok(Some(seconds))) = lag {
             if let Ok(seconds) = seconds.trim().parse::<f64>() {
                 sink.emit(Event::Lag {
-                    node: node.to_string(),
+                    node: node.name(),
                     seconds,
                     at: sink.at(),
                 });
             }
         }
     }
-    (node.to_string(), code, at)
+    (node, code, at)
 }
 
 /// A node's readiness codes with repeats collapsed (0 0 1 1 2 → 0 1 2).
-fn collapsed(history: &[Reading], node: &str) -> Vec<u8> {
+fn collapsed(history: &[Reading], node: NodeId) -> Vec<u8> {
     let mut seen: Vec<u8> = Vec::new();
     for (n, code, _) in history {
-        if n == node && seen.last() != Some(code) {
+        if *n == node && seen.last() != Some(code) {
             seen.push(*code);
         }
     }

@@ -7,6 +7,7 @@
 //! root), never from having run anything, so it judges a step the lab performed (a second
 //! look) and one a DBA typed by hand alike. Version differences come from the dialect.
 
+use crate::node::NodeId;
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -36,50 +37,50 @@ const POLL_EVERY: Duration = Duration::from_millis(500);
 #[allow(missing_docs)] // the fields are the ones each variant's line names
 pub enum Check {
     /// `pg_ctl status` finds a server running (`true`), or none (`false`).
-    Running { node: String, running: bool },
+    Running { node: NodeId, running: bool },
     /// `pg_is_in_recovery()` answers `in_recovery`.
-    Recovery { node: String, in_recovery: bool },
+    Recovery { node: NodeId, in_recovery: bool },
     /// The node is on a newer timeline than before the step (its newest timeline history file).
-    NextTimeline { node: String },
+    NextTimeline { node: NodeId },
     /// `upstream`'s `pg_stat_replication` shows `address` streaming (what every version has;
     /// 9.3 has no `pg_stat_wal_receiver`), and `standby` is on `upstream`'s timeline.
     Streams {
-        standby: String,
-        upstream: String,
+        standby: NodeId,
+        upstream: NodeId,
         address: String,
     },
     /// Every one of `names` exists under `dir`.
     Files {
-        node: String,
+        node: NodeId,
         dir: String,
         names: Vec<String>,
     },
     /// `dir` holds at least one WAL segment.
-    WalSegments { node: String, dir: String },
+    WalSegments { node: NodeId, dir: String },
     /// `path` is a symbolic link to `target`.
     Link {
-        node: String,
+        node: NodeId,
         path: String,
         target: String,
     },
     /// `dir` exists and is empty.
-    Empty { node: String, dir: String },
+    Empty { node: NodeId, dir: String },
     /// The configuration file `file` sets `name` to a value containing `contains`.
     Setting {
-        node: String,
+        node: NodeId,
         file: String,
         name: String,
         contains: String,
     },
     /// `path` exists (`true`) or does not.
     Exists {
-        node: String,
+        node: NodeId,
         path: String,
         present: bool,
     },
     /// The number `sql` answers on `db` is larger than before the step (pgbench's newest row).
     Grows {
-        node: String,
+        node: NodeId,
         db: String,
         sql: String,
     },
@@ -113,21 +114,20 @@ impl Spec {
 }
 
 /// The checks of `action` performed on `node`, with the roles as they were before it.
-pub fn spec(ctx: &Context, node: &str, action: &Action) -> Result<Spec, RenderError> {
+pub fn spec(ctx: &Context, node: NodeId, action: &Action) -> Result<Spec, RenderError> {
     let d = &ctx.dialect;
-    let n = || node.to_string();
     let checks = match action {
         Action::Start => start(ctx, node)?,
         Action::Stop { .. } => vec![Check::Running {
-            node: n(),
+            node,
             running: false,
         }],
         Action::Promote => vec![
             Check::Recovery {
-                node: n(),
+                node,
                 in_recovery: false,
             },
-            Check::NextTimeline { node: n() },
+            Check::NextTimeline { node },
         ],
         Action::BaseBackup { to, wal, .. } => backup(d, node, &ctx.render_path(to, false)?, *wal),
         Action::LocalBackup { to } => backup(d, node, &ctx.render_path(to, false)?, true),
@@ -147,7 +147,7 @@ pub fn spec(ctx: &Context, node: &str, action: &Action) -> Result<Spec, RenderEr
             ))
         }
         Action::Load { .. } => vec![Check::Grows {
-            node: n(),
+            node,
             db: "testdb".into(),
             sql: HISTORY_NEWEST.into(),
         }],
@@ -168,20 +168,20 @@ pub fn spec(ctx: &Context, node: &str, action: &Action) -> Result<Spec, RenderEr
 
 /// A started server runs; the primary opens for writes, a standby recovers and streams from the
 /// primary on its timeline.
-fn start(ctx: &Context, node: &str) -> Result<Vec<Check>, RenderError> {
+fn start(ctx: &Context, node: NodeId) -> Result<Vec<Check>, RenderError> {
     let mut checks = vec![Check::Running {
-        node: node.into(),
+        node,
         running: true,
     }];
     let primary = node == ctx.primary;
     checks.push(Check::Recovery {
-        node: node.into(),
+        node,
         in_recovery: !primary,
     });
     if !primary {
         checks.push(Check::Streams {
-            standby: node.into(),
-            upstream: ctx.primary.clone(),
+            standby: node,
+            upstream: ctx.primary,
             address: ctx.node(node)?.address,
         });
     }
@@ -189,20 +189,20 @@ fn start(ctx: &Context, node: &str) -> Result<Vec<Check>, RenderError> {
 }
 
 /// The files of a complete backup in `dir`, and with its WAL at least one segment.
-fn backup(d: &Dialect, node: &str, dir: &str, wal: bool) -> Vec<Check> {
+fn backup(d: &Dialect, node: NodeId, dir: &str, wal: bool) -> Vec<Check> {
     let mut checks = vec![backup_files(d, node, dir)];
     if wal {
         checks.push(Check::WalSegments {
-            node: node.into(),
+            node,
             dir: format!("{dir}/{}", d.wal_dir_name()),
         });
     }
     checks
 }
 
-fn backup_files(d: &Dialect, node: &str, dir: &str) -> Check {
+fn backup_files(d: &Dialect, node: NodeId, dir: &str) -> Check {
     Check::Files {
-        node: node.into(),
+        node,
         dir: dir.into(),
         names: d
             .base_backup_files()
@@ -213,16 +213,16 @@ fn backup_files(d: &Dialect, node: &str, dir: &str) -> Check {
 }
 
 /// `dir`'s WAL directory is the link to the WAL disk.
-fn wal_link(d: &Dialect, node: &str, dir: &str) -> Check {
+fn wal_link(d: &Dialect, node: NodeId, dir: &str) -> Check {
     Check::Link {
-        node: node.into(),
+        node,
         path: format!("{dir}/{}", d.wal_dir_name()),
         target: d.wal_path(),
     }
 }
 
 /// Each area moved into `to` and recreated empty.
-fn moved(d: &Dialect, node: &str, to: &str, what: &[Area]) -> Vec<Check> {
+fn moved(d: &Dialect, node: NodeId, to: &str, what: &[Area]) -> Vec<Check> {
     let mut checks = Vec::new();
     for area in what {
         let dir = match area {
@@ -232,14 +232,11 @@ fn moved(d: &Dialect, node: &str, to: &str, what: &[Area]) -> Vec<Check> {
         };
         let name = dir.rsplit('/').next().unwrap_or_default().to_string();
         checks.push(Check::Files {
-            node: node.into(),
+            node,
             dir: to.into(),
             names: vec![name],
         });
-        checks.push(Check::Empty {
-            node: node.into(),
-            dir,
-        });
+        checks.push(Check::Empty { node, dir });
     }
     checks
 }
@@ -248,7 +245,7 @@ fn moved(d: &Dialect, node: &str, to: &str, what: &[Area]) -> Vec<Check> {
 /// from 12), and the latest timeline when asked.
 fn standby_settings(
     ctx: &Context,
-    node: &str,
+    node: NodeId,
     of: &NodeRef,
     latest: bool,
 ) -> Result<Vec<Check>, RenderError> {
@@ -258,20 +255,20 @@ fn standby_settings(
     ))?;
     let file = format!("{}/{}", pg::DATA_DIR, d.recovery_settings_file());
     let setting = |name: &str, contains: String| Check::Setting {
-        node: node.into(),
+        node,
         file: file.clone(),
         name: name.into(),
         contains,
     };
     let mut checks = vec![setting(
         "primary_conninfo",
-        format!("host={}", ctx.node(&of)?.address),
+        format!("host={}", ctx.node(of)?.address),
     )];
     if d.uses_recovery_conf() {
         checks.push(setting("standby_mode", "on".into()));
     } else {
         checks.push(Check::Exists {
-            node: node.into(),
+            node,
             path: format!("{}/standby.signal", pg::DATA_DIR),
             present: true,
         });
@@ -284,17 +281,17 @@ fn standby_settings(
 
 /// The recovery settings of a point-in-time recovery up to `target` (and from 12 the
 /// `recovery.signal` that asks for it, without a `standby.signal` that would win).
-fn pitr_settings(d: &Dialect, node: &str, target: &str) -> Vec<Check> {
+fn pitr_settings(d: &Dialect, node: NodeId, target: &str) -> Vec<Check> {
     let file = format!("{}/{}", pg::DATA_DIR, d.recovery_settings_file());
     let mut checks = vec![
         Check::Setting {
-            node: node.into(),
+            node,
             file: file.clone(),
             name: "recovery_target_time".into(),
             contains: target.into(),
         },
         Check::Setting {
-            node: node.into(),
+            node,
             file,
             name: "restore_command".into(),
             contains: String::new(),
@@ -303,7 +300,7 @@ fn pitr_settings(d: &Dialect, node: &str, target: &str) -> Vec<Check> {
     if !d.uses_recovery_conf() {
         for (name, present) in [("recovery.signal", true), ("standby.signal", false)] {
             checks.push(Check::Exists {
-                node: node.into(),
+                node,
                 path: format!("{}/{name}", pg::DATA_DIR),
                 present,
             });
@@ -409,11 +406,11 @@ pub async fn baseline<L: LabOps>(lab: &L, ctx: &Context, checks: &[Check]) -> Ba
     let mut before = HashMap::new();
     for (i, check) in checks.iter().enumerate() {
         let value = match check {
-            Check::NextTimeline { node } => timeline(lab, &ctx.dialect, node)
+            Check::NextTimeline { node } => timeline(lab, &ctx.dialect, *node)
                 .await
                 .ok()
                 .map(|t| t as f64),
-            Check::Grows { node, db, sql } => number(lab, node, db, sql).await.ok(),
+            Check::Grows { node, db, sql } => number(lab, *node, db, sql).await.ok(),
             _ => None,
         };
         if let Some(v) = value {
@@ -460,7 +457,7 @@ async fn look<L: LabOps>(
 ) -> Result<(), String> {
     match check {
         Check::Running { node, running } => {
-            let out = shell(lab, node, User::Postgres, "pg_ctl status").await?;
+            let out = shell(lab, *node, User::Postgres, "pg_ctl status").await?;
             let runs = out.0 == 0;
             let first = out.1.lines().next().unwrap_or_default().to_string();
             (runs == *running)
@@ -470,7 +467,7 @@ async fn look<L: LabOps>(
         Check::Recovery { node, in_recovery } => {
             let want = if *in_recovery { "t" } else { "f" };
             match lab
-                .sql(node, "postgres", "SELECT pg_is_in_recovery()")
+                .sql(*node, "postgres", "SELECT pg_is_in_recovery()")
                 .await
             {
                 Ok(Some(v)) if v == want => Ok(()),
@@ -482,7 +479,7 @@ async fn look<L: LabOps>(
             }
         }
         Check::NextTimeline { node } => {
-            let now = timeline(lab, d, node).await?;
+            let now = timeline(lab, d, *node).await?;
             let was = before.unwrap_or(1.0);
             (now as f64 > was)
                 .then_some(())
@@ -492,9 +489,9 @@ async fn look<L: LabOps>(
             standby,
             upstream,
             address,
-        } => streams(lab, d, standby, upstream, address).await,
+        } => streams(lab, d, *standby, *upstream, address).await,
         Check::Grows { node, db, sql } => {
-            let now = number(lab, node, db, sql).await?;
+            let now = number(lab, *node, db, sql).await?;
             match before {
                 Some(was) if now <= was => Err(format!("{now}, as before the step")),
                 _ => Ok(()),
@@ -514,7 +511,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
                 quote(dir),
                 words.join(" ")
             );
-            let (code, out) = shell(lab, node, User::Root, &cmd).await?;
+            let (code, out) = shell(lab, *node, User::Root, &cmd).await?;
             if code != 0 {
                 return Err(format!("{dir} does not exist"));
             }
@@ -530,7 +527,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
                 .ok_or_else(|| format!("{dir} lacks {}", missing.join(", ")))
         }
         Check::WalSegments { node, dir } => {
-            let names = listing(lab, node, dir).await?;
+            let names = listing(lab, *node, dir).await?;
             names
                 .iter()
                 .any(|n| is_segment(n))
@@ -539,7 +536,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
         }
         Check::Link { node, path, target } => {
             let (code, out) =
-                shell(lab, node, User::Root, &format!("readlink {}", quote(path))).await?;
+                shell(lab, *node, User::Root, &format!("readlink {}", quote(path))).await?;
             match (code, out.trim()) {
                 (0, t) if t == target || t == format!("{target}/") => Ok(()),
                 (0, t) => Err(format!("{path} links to {t}")),
@@ -547,7 +544,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
             }
         }
         Check::Empty { node, dir } => {
-            let names = listing(lab, node, dir).await?;
+            let names = listing(lab, *node, dir).await?;
             names
                 .is_empty()
                 .then_some(())
@@ -560,7 +557,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
             contains,
         } => {
             let (code, text) =
-                shell(lab, node, User::Root, &format!("cat {}", quote(file))).await?;
+                shell(lab, *node, User::Root, &format!("cat {}", quote(file))).await?;
             if code != 0 {
                 return Err(format!("{file} does not exist"));
             }
@@ -576,7 +573,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
             present,
         } => {
             let (code, _) =
-                shell(lab, node, User::Root, &format!("test -e {}", quote(path))).await?;
+                shell(lab, *node, User::Root, &format!("test -e {}", quote(path))).await?;
             match (code == 0, *present) {
                 (true, false) => Err(format!("{path} exists")),
                 (false, true) => Err(format!("{path} does not exist")),
@@ -595,8 +592,8 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
 async fn streams<L: LabOps>(
     lab: &L,
     d: &Dialect,
-    standby: &str,
-    upstream: &str,
+    standby: NodeId,
+    upstream: NodeId,
     address: &str,
 ) -> Result<(), String> {
     let sql = "SELECT string_agg(host(client_addr) || ' ' || state, ', ') FROM pg_stat_replication";
@@ -621,7 +618,7 @@ async fn streams<L: LabOps>(
 }
 
 /// A node's timeline: the newest timeline history file in its WAL directory (1 when none).
-async fn timeline<L: LabOps>(lab: &L, d: &Dialect, node: &str) -> Result<u64, String> {
+async fn timeline<L: LabOps>(lab: &L, d: &Dialect, node: NodeId) -> Result<u64, String> {
     let dir = format!("{}/{}/", pg::DATA_DIR, d.wal_dir_name());
     let names = listing(lab, node, &dir).await?;
     Ok(newest_timeline(&names))
@@ -644,7 +641,7 @@ fn is_segment(name: &str) -> bool {
 }
 
 /// The names in `dir` (as root); `Err` when it cannot be listed.
-async fn listing<L: LabOps>(lab: &L, node: &str, dir: &str) -> Result<Vec<String>, String> {
+async fn listing<L: LabOps>(lab: &L, node: NodeId, dir: &str) -> Result<Vec<String>, String> {
     let (code, out) = shell(lab, node, User::Root, &format!("ls -A {}", quote(dir))).await?;
     if code != 0 {
         return Err(format!("{dir} cannot be listed (it does not exist?)"));
@@ -662,7 +659,7 @@ fn shown(names: &[String]) -> String {
 }
 
 /// A number read over SQL.
-async fn number<L: LabOps>(lab: &L, node: &str, db: &str, sql: &str) -> Result<f64, String> {
+async fn number<L: LabOps>(lab: &L, node: NodeId, db: &str, sql: &str) -> Result<f64, String> {
     match lab.sql(node, db, sql).await {
         Ok(Some(v)) => v.trim().parse().map_err(|_| format!("`{sql}` answers {v}")),
         Ok(None) => Err(format!("`{sql}` answers NULL")),
@@ -673,7 +670,7 @@ async fn number<L: LabOps>(lab: &L, node: &str, db: &str, sql: &str) -> Result<f
 /// A probe's exit code and standard output; `Err` when the lab could not run it.
 async fn shell<L: LabOps>(
     lab: &L,
-    node: &str,
+    node: NodeId,
     user: User,
     command: &str,
 ) -> Result<(i64, String), String> {

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::drill::render::builtin_vars;
+use crate::node::NodeId;
 use crate::pg::Topology;
 use crate::scenario::{StopMode, Template};
 
@@ -15,7 +16,7 @@ fn ctx(version: &str) -> Context {
         vars: builtin_vars(&dialect, &topo, version, "/tmp/run"),
         dialect,
         topo,
-        primary: "node1".into(),
+        primary: NodeId::NODE1,
         lenient: false,
     }
 }
@@ -24,7 +25,7 @@ fn t(s: &str) -> Template {
     Template::parse(s).unwrap()
 }
 
-fn checks(version: &str, node: &str, action: &Action) -> Vec<Check> {
+fn checks(version: &str, node: NodeId, action: &Action) -> Vec<Check> {
     match spec(&ctx(version), node, action).unwrap() {
         Spec::Checks(c) => c,
         Spec::Unchecked(why) => panic!("{action:?} unchecked: {why}"),
@@ -34,11 +35,11 @@ fn checks(version: &str, node: &str, action: &Action) -> Vec<Check> {
 #[test]
 fn a_base_backup_is_complete_by_what_each_version_leaves() {
     let backup = Action::BaseBackup {
-        from: NodeRef::Node("node1".into()),
+        from: NodeRef::Node(NodeId::NODE1),
         to: t("/disk1/data"),
         wal: false,
     };
-    let names = |version| match &checks(version, "node2", &backup)[..] {
+    let names = |version| match &checks(version, NodeId::NODE2, &backup)[..] {
         [Check::Files { names, dir, .. }] if dir == "/disk1/data" => names.clone(),
         other => panic!("{other:?}"),
     };
@@ -59,8 +60,8 @@ fn a_base_backup_is_complete_by_what_each_version_leaves() {
         to: t("/disk3/backup/data"),
     };
     assert!(
-        checks("9.3.5", "node2", &local).contains(&Check::WalSegments {
-            node: "node2".into(),
+        checks("9.3.5", NodeId::NODE2, &local).contains(&Check::WalSegments {
+            node: NodeId::NODE2,
             dir: "/disk3/backup/data/pg_xlog".into()
         })
     );
@@ -69,11 +70,11 @@ fn a_base_backup_is_complete_by_what_each_version_leaves() {
 #[test]
 fn a_standby_is_configured_and_started_as_each_version_spells_it() {
     let standby = Action::MakeStandby {
-        of: NodeRef::Node("node1".into()),
+        of: NodeRef::Node(NodeId::NODE1),
         latest_timeline: true,
         restore: None,
     };
-    let on93 = checks("9.3.5", "node2", &standby);
+    let on93 = checks("9.3.5", NodeId::NODE2, &standby);
     let setting = |c: &Check| match c {
         Check::Setting {
             file,
@@ -92,9 +93,9 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
             "/disk1/data/recovery.conf recovery_target_timeline latest",
         ]
     );
-    let on15 = checks("15", "node2", &standby);
+    let on15 = checks("15", NodeId::NODE2, &standby);
     assert!(on15.contains(&Check::Exists {
-        node: "node2".into(),
+        node: NodeId::NODE2,
         path: "/disk1/data/standby.signal".into(),
         present: true
     }));
@@ -103,15 +104,15 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
         .filter_map(setting)
         .all(|s| s.contains("postgresql.auto.conf")));
     // Started while node1 is primary: node2 must recover and stream from node1.
-    let started = checks("9.3.5", "node2", &Action::Start);
+    let started = checks("9.3.5", NodeId::NODE2, &Action::Start);
     assert!(started.contains(&Check::Streams {
-        standby: "node2".into(),
-        upstream: "node1".into(),
+        standby: NodeId::NODE2,
+        upstream: NodeId::NODE1,
         address: "172.16.3.102".into()
     }));
-    let primary = checks("9.3.5", "node1", &Action::Start);
+    let primary = checks("9.3.5", NodeId::NODE1, &Action::Start);
     assert!(primary.contains(&Check::Recovery {
-        node: "node1".into(),
+        node: NodeId::NODE1,
         in_recovery: false
     }));
 }
@@ -119,14 +120,14 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
 #[test]
 fn promote_stop_and_pitr_check_what_they_leave() {
     assert_eq!(
-        checks("9.3.5", "node2", &Action::Promote),
+        checks("9.3.5", NodeId::NODE2, &Action::Promote),
         [
             Check::Recovery {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 in_recovery: false
             },
             Check::NextTimeline {
-                node: "node2".into()
+                node: NodeId::NODE2
             }
         ]
     );
@@ -135,9 +136,9 @@ fn promote_stop_and_pitr_check_what_they_leave() {
         fallback: None,
     };
     assert_eq!(
-        checks("15", "node1", &stop),
+        checks("15", NodeId::NODE1, &stop),
         [Check::Running {
-            node: "node1".into(),
+            node: NodeId::NODE1,
             running: false
         }]
     );
@@ -145,13 +146,13 @@ fn promote_stop_and_pitr_check_what_they_leave() {
         target_time: t("2024-01-01 00:00:00"),
         restore_command: None,
     };
-    let on15 = checks("15", "node1", &pitr);
+    let on15 = checks("15", NodeId::NODE1, &pitr);
     assert!(on15.contains(&Check::Exists {
-        node: "node1".into(),
+        node: NodeId::NODE1,
         path: "/disk1/data/standby.signal".into(),
         present: false
     }));
-    assert!(checks("9.3.5", "node1", &pitr)
+    assert!(checks("9.3.5", NodeId::NODE1, &pitr)
         .iter()
         .all(|c| !matches!(c, Check::Exists { .. })));
 }
@@ -168,7 +169,7 @@ fn the_ledger_and_background_loads_say_why_they_are_not_checked() {
             background: true,
         },
     ] {
-        let s = spec(&ctx("15"), "node1", &action).unwrap();
+        let s = spec(&ctx("15"), NodeId::NODE1, &action).unwrap();
         assert!(matches!(s, Spec::Unchecked(_)), "{action:?}");
         assert!(s.describe()[0].starts_with("nothing: "));
     }

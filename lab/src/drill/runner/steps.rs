@@ -1,5 +1,6 @@
 //! One handler per step kind; [`Runner::execute_unbounded`] dispatches to them.
 
+use crate::node::NodeId;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -16,14 +17,14 @@ use crate::scenario::{self, Action, NodeRef, StepKind, Template, WaitFor};
 const UNBOUNDED: Duration = Duration::from_secs(24 * 3600);
 
 /// The rendered plan steps of a step, per target node.
-pub(super) type Plans = Vec<(String, Vec<Command>)>;
+pub(super) type Plans = Vec<(NodeId, Vec<Command>)>;
 
 impl<L: LabOps> Runner<L> {
     /// Runs a step of any kind, without its bound ([`Runner::execute`] adds it).
     pub(super) async fn execute_unbounded(
         &mut self,
         step: &scenario::Step,
-        node: Option<&str>,
+        node: Option<NodeId>,
         plans: Plans,
         backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> StepResult {
@@ -64,7 +65,7 @@ impl<L: LabOps> Runner<L> {
             },
             StepKind::ExpectMonitor { codes, since, of } => {
                 let watched = of.as_ref().and_then(|r| self.ctx.resolve(r));
-                match needs(watched.as_deref().or(node), "expect_monitor") {
+                match needs(watched.or(node), "expect_monitor") {
                     Ok(n) => {
                         let timeout = timeout.unwrap_or(Duration::from_secs(30));
                         Ok(self
@@ -96,11 +97,10 @@ impl<L: LabOps> Runner<L> {
                 let Op::Shell { user, command } = s.op else {
                     continue;
                 };
-                let n = n.clone();
                 backgrounds.push(tokio::spawn(async move {
                     let none = HashMap::new();
                     let _ = lab
-                        .run_capped(&n, user, &command, &none, UNBOUNDED, OutputCap::RUN)
+                        .run_capped(n, user, &command, &none, UNBOUNDED, OutputCap::RUN)
                         .await;
                 }));
             }
@@ -127,7 +127,7 @@ impl<L: LabOps> Runner<L> {
                 let timeout = step.effective_timeout().unwrap_or(UNBOUNDED);
                 let out = match self
                     .lab
-                    .run_capped(&n, *user, command, &HashMap::new(), timeout, OutputCap::RUN)
+                    .run_capped(n, *user, command, &HashMap::new(), timeout, OutputCap::RUN)
                     .await
                 {
                     Ok(out) => out,
@@ -178,14 +178,14 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// Where `node`'s server log is, read up to now.
-    async fn log_position(&mut self, node: &str) -> usize {
+    async fn log_position(&mut self, node: NodeId) -> usize {
         self.taps.sync(&*self.lab, node, false).await;
-        self.taps.positions().get(node).copied().unwrap_or(0)
+        self.taps.positions().get(&node).copied().unwrap_or(0)
     }
 
     /// What `node`'s server log (and pg_ctl's) gained since `from`, its last lines, for a
     /// failed command's output: "Examine the log output" is answered in the report.
-    async fn server_log_since(&mut self, node: &str, from: usize) -> String {
+    async fn server_log_since(&mut self, node: NodeId, from: usize) -> String {
         const LINES: usize = 20;
         self.taps.sync(&*self.lab, node, false).await;
         let text = self.taps.since(node, from);
@@ -203,7 +203,7 @@ impl<L: LabOps> Runner<L> {
 
     /// A built-in action (not the ledger's): its commands on each target, then what it changes
     /// in the drill's state (who is primary, whether the faulted primary is fenced).
-    async fn action(&mut self, action: &Action, node: Option<&str>, plans: Plans) -> StepResult {
+    async fn action(&mut self, action: &Action, node: Option<NodeId>, plans: Plans) -> StepResult {
         let moves_data = action.moves_data();
         let look = match node.filter(|_| self.postconditions) {
             Some(n) => match postcondition::spec(&self.ctx, n, action) {
@@ -225,17 +225,17 @@ impl<L: LabOps> Runner<L> {
         let mut all = String::new();
         for (n, steps) in plans {
             // Where the server log is now, so a failure shows what the step itself logged.
-            let log_from = if node == Some(n.as_str()) {
+            let log_from = if node == Some(n) {
                 look_from
             } else {
-                self.log_position(&n).await
+                self.log_position(n).await
             };
             for s in steps {
-                match self.exec_plan_step(&n, &s).await {
+                match self.exec_plan_step(n, &s).await {
                     Ok(out) if out.ok() => all.push_str(&out.combined()),
                     Ok(out) => {
                         all.push_str(&out.combined());
-                        all.push_str(&self.server_log_since(&n, log_from).await);
+                        all.push_str(&self.server_log_since(n, log_from).await);
                         let expected = format!("`{}` exits 0", s.title);
                         return failure(expected, out.exit_summary(), all);
                     }
@@ -250,7 +250,7 @@ impl<L: LabOps> Runner<L> {
                 }
             }
             if moves_data {
-                self.taps.sync(&*self.lab, &n, true).await;
+                self.taps.sync(&*self.lab, n, true).await;
             }
         }
         // The second look: what the action must have left true, read from the servers.
@@ -274,7 +274,7 @@ impl<L: LabOps> Runner<L> {
 
     /// What an action performed on `node` changes in the drill's state: who is primary, and
     /// whether the faulted primary is fenced.
-    pub(super) fn settle(&mut self, action: &Action, node: &str) {
+    pub(super) fn settle(&mut self, action: &Action, node: NodeId) {
         self.roles_after(action, node);
         if matches!(action, Action::Stop { .. }) && self.faults_on(node) {
             self.fenced_at = Some(self.sink.at());
@@ -284,7 +284,7 @@ impl<L: LabOps> Runner<L> {
     /// The roles after `action` on `node` (the one rule: [`scenario::primary_after`]). What a
     /// server did is recorded as an event: a promotion (or a recovery that opens a primary) and
     /// a node made a standby; references to `primary` follow the rule from the next step on.
-    fn roles_after(&mut self, action: &Action, node: &str) {
+    fn roles_after(&mut self, action: &Action, node: NodeId) {
         match action {
             Action::Promote | Action::Pitr { .. } => self.emit_role(node, Role::Primary),
             Action::MakeStandby { .. } => self.emit_role(node, Role::Standby),
@@ -292,22 +292,22 @@ impl<L: LabOps> Runner<L> {
         }
         let ctx = &self.ctx;
         if let Some(primary) =
-            scenario::primary_after(action, node, &ctx.primary, |r| ctx.resolve(r))
+            scenario::primary_after(action, node, ctx.primary, |r| ctx.resolve(r))
         {
             self.ctx.primary = primary;
         }
     }
 
-    fn emit_role(&self, node: &str, role: Role) {
+    fn emit_role(&self, node: NodeId, role: Role) {
         self.sink.emit(Event::Role {
-            node: node.to_string(),
+            node: node.name(),
             role,
             at: self.sink.at(),
         });
     }
 
     /// A fault injected or healed on `node`; a healable one is remembered until it is healed.
-    async fn fault(&mut self, node: &str, fault: Fault, heal: bool) -> StepResult {
+    async fn fault(&mut self, node: NodeId, fault: Fault, heal: bool) -> StepResult {
         // Dated when the injection starts: a probe may see a killed node before the kill
         // request returns, and detection is measured from this time.
         let started = self.sink.at();
@@ -317,13 +317,13 @@ impl<L: LabOps> Runner<L> {
             Err(e) => return error(e),
         };
         if heal {
-            self.faults.retain(|(f, n)| !(*f == fault && n == node));
+            self.faults.retain(|(f, n)| !(*f == fault && *n == node));
         } else if fault.healable() {
-            self.faults.push((fault, node.to_string()));
+            self.faults.push((fault, node));
         }
         self.sink.emit(Event::Fault {
             fault,
-            node: node.to_string(),
+            node: node.name(),
             heal,
             at: started,
         });
@@ -331,7 +331,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// An `sql` step: the first value, captured, recorded as a measure, checked.
-    async fn sql(&mut self, step: &scenario::Step, node: &str) -> StepResult {
+    async fn sql(&mut self, step: &scenario::Step, node: NodeId) -> StepResult {
         let StepKind::Sql {
             sql,
             db,
@@ -377,7 +377,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// A `wait` step: looks until the condition holds or the timeout passes.
-    async fn wait(&mut self, node: &str, w: &WaitFor, timeout: Duration) -> StepResult {
+    async fn wait(&mut self, node: NodeId, w: &WaitFor, timeout: Duration) -> StepResult {
         let deadline = Deadline::after(timeout);
         loop {
             let (done, seen) = match self.look(node, w).await {
@@ -395,7 +395,7 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// One look at a `wait` condition: whether it holds, and what was seen.
-    async fn look(&mut self, node: &str, w: &WaitFor) -> Result<(bool, String), StepError> {
+    async fn look(&mut self, node: NodeId, w: &WaitFor) -> Result<(bool, String), StepError> {
         Ok(match w {
             WaitFor::PgIsReady(code) => {
                 let addr = self.ctx.node(node)?.address;
@@ -438,7 +438,7 @@ impl<L: LabOps> Runner<L> {
     /// until the timeout for the server to write them.
     async fn expect_log(
         &mut self,
-        node: &str,
+        node: NodeId,
         lines: &[Template],
         since: Option<&str>,
         timeout: Duration,
@@ -473,7 +473,7 @@ impl<L: LabOps> Runner<L> {
     /// `since`), waiting until the timeout for the monitor to see them.
     async fn expect_monitor(
         &mut self,
-        watched: &str,
+        watched: NodeId,
         codes: &[u8],
         since: Option<&str>,
         timeout: Duration,
@@ -513,7 +513,7 @@ impl<L: LabOps> Runner<L> {
     /// Injects or heals a fault: commands in the node, or an operation on its container.
     pub(super) async fn apply_fault(
         &self,
-        node: &str,
+        node: NodeId,
         fault: Fault,
         heal: bool,
     ) -> Result<String, StepError> {

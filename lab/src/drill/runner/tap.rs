@@ -1,5 +1,6 @@
 //! The log tap: each node's server log as read so far, file by file, by offset.
 
+use crate::node::NodeId;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ struct Tap {
 /// `tail -c +N` of what grew).
 #[derive(Default)]
 pub(super) struct LogTap {
-    taps: HashMap<String, Tap>,
+    taps: HashMap<NodeId, Tap>,
     /// The command listing a node's log files with their sizes.
     list: String,
 }
@@ -28,9 +29,9 @@ const LOG_LIST: &str = "for f in /disk1/pg_ctl.log $(ls -tr /disk1/data/{dir}/ 2
 
 impl LogTap {
     /// A tap for each of `nodes`, whose server logs are in the data directory's `log_dir`.
-    pub(super) fn new(nodes: &[String], log_dir: &str) -> Self {
+    pub(super) fn new(nodes: &[NodeId], log_dir: &str) -> Self {
         LogTap {
-            taps: nodes.iter().map(|n| (n.clone(), Tap::default())).collect(),
+            taps: nodes.iter().map(|&n| (n, Tap::default())).collect(),
             list: LOG_LIST.replace("{dir}", log_dir),
         }
     }
@@ -38,7 +39,7 @@ impl LogTap {
     /// Reads what `node`'s server log gained since the last look. With `adopt`, files are
     /// taken as already read (a data directory copied from another node brings that node's
     /// logs, which are not this node's). A node that cannot be asked is left as it was.
-    pub(super) async fn sync<L: LabOps>(&mut self, lab: &L, node: &str, adopt: bool) {
+    pub(super) async fn sync<L: LabOps>(&mut self, lab: &L, node: NodeId, adopt: bool) {
         let none = HashMap::new();
         let Ok(out) = lab
             .run(
@@ -53,7 +54,7 @@ impl LogTap {
             return;
         };
         for (file, size) in listing(&out.stdout) {
-            let tap = self.taps.entry(node.to_string()).or_default();
+            let tap = self.taps.entry(node).or_default();
             let read = tap.offsets.get(&file).copied().unwrap_or(0);
             if adopt {
                 tap.offsets.insert(file, size);
@@ -68,7 +69,7 @@ impl LogTap {
                 .run(node, User::Postgres, &cmd, &none, Duration::from_secs(60))
                 .await
             {
-                let tap = self.taps.entry(node.to_string()).or_default();
+                let tap = self.taps.entry(node).or_default();
                 tap.text.push_str(&out.stdout);
                 tap.offsets.insert(file, from + out.stdout.len() as u64);
             }
@@ -76,23 +77,20 @@ impl LogTap {
     }
 
     /// What `node`'s tap holds from byte `from` on.
-    pub(super) fn since(&self, node: &str, from: usize) -> &str {
+    pub(super) fn since(&self, node: NodeId, from: usize) -> &str {
         self.taps
-            .get(node)
+            .get(&node)
             .map(|t| &t.text[from.min(t.text.len())..])
             .unwrap_or("")
     }
 
     /// How much each node's tap holds (a mark's log positions).
-    pub(super) fn positions(&self) -> HashMap<String, usize> {
-        self.taps
-            .iter()
-            .map(|(n, t)| (n.clone(), t.text.len()))
-            .collect()
+    pub(super) fn positions(&self) -> HashMap<NodeId, usize> {
+        self.taps.iter().map(|(&n, t)| (n, t.text.len())).collect()
     }
 
     /// Everything `node`'s tap read.
-    pub(super) fn text(&self, node: &str) -> String {
+    pub(super) fn text(&self, node: NodeId) -> String {
         self.since(node, 0).to_string()
     }
 }

@@ -2,6 +2,7 @@
 //! [`LabOps`] is a [`ledger::Connector`]), so a scripted fake lab answers it like every other step; and the RTO
 //! phases computed from the recorded events and the writer's history.
 
+use crate::node::NodeId;
 use std::time::Duration;
 
 use super::{error, LabOps, Runner, StepResult};
@@ -44,7 +45,7 @@ impl<L: LabOps> Runner<L> {
     /// The ledger actions: start the writer, point it elsewhere, or stop it and account.
     pub(super) async fn ledger_action(
         &mut self,
-        node: &str,
+        node: NodeId,
         action: &scenario::Action,
     ) -> StepResult {
         match action {
@@ -65,7 +66,7 @@ impl<L: LabOps> Runner<L> {
         }
     }
 
-    fn ledger_start(&mut self, node: &str) -> StepResult {
+    fn ledger_start(&mut self, node: NodeId) -> StepResult {
         let addr = match self.ctx.node(node) {
             Ok(n) => n.address,
             Err(e) => return error(e),
@@ -76,8 +77,7 @@ impl<L: LabOps> Runner<L> {
         if self.ledger.is_some() {
             return error("the ledger writer is already running");
         }
-        let writer =
-            ledger::Writer::start(self.lab.clone(), node.to_string(), DB.into(), Some(RATE));
+        let writer = ledger::Writer::start(self.lab.clone(), node, DB.into(), Some(RATE));
         let progress = writer.progress_handle();
         let sink = self.sink.clone();
         let sampler = tokio::spawn(async move {
@@ -99,7 +99,7 @@ impl<L: LabOps> Runner<L> {
         (Outcome::Passed, format!("writing to {node} ({addr})"))
     }
 
-    async fn ledger_check(&mut self, node: &str, max_lost: Option<u64>) -> StepResult {
+    async fn ledger_check(&mut self, node: NodeId, max_lost: Option<u64>) -> StepResult {
         let Some(run) = self.ledger.take() else {
             return error(NOT_RUNNING);
         };

@@ -222,7 +222,7 @@ impl<'a> Checker<'a> {
                     format!(
                         "{} needs `on`: a node ({}), a role ({}){all}",
                         a_step(spec.name()),
-                        list(NODES),
+                        node_names(),
                         list(ROLES)
                     ),
                 );
