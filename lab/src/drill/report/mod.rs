@@ -1,7 +1,11 @@
 //! Reporters: the same recorded events as live terminal lines, `report.md` shaped like the
 //! document (per step: what, where, commands, output excerpt, expected vs seen, duration),
 //! `report.json` (the events themselves) and `junit.xml`, written with each node's server log
-//! under `runs/<drill>/<timestamp>/`, with a `latest` link beside it.
+//! under `runs/<drill>/<timestamp>/`, with a `latest` link beside it; `report.html` is
+//! [`timeline`], and a suite's index and `junit.xml` are [`suite_index`].
+
+pub mod suite_index;
+pub mod timeline;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -389,10 +393,7 @@ pub fn write_run(
     let dir = base.join(drill).join(stamp);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), secret(markdown(events)))?;
-    std::fs::write(
-        dir.join("report.html"),
-        secret(super::timeline::html(events)),
-    )?;
+    std::fs::write(dir.join("report.html"), secret(timeline::html(events)))?;
     std::fs::write(
         dir.join("report.json"),
         secret(

@@ -11,8 +11,8 @@
 //! unit-tested), and [`html`] renders that model. Every number is printed with fixed decimals, so
 //! the same events always give the same bytes.
 
-use super::event::{Event, Outcome, Performer, Role, RtoPhase};
-use super::summary::RunSummary;
+use crate::drill::event::{Event, Outcome, Performer, Role, RtoPhase};
+use crate::drill::summary::RunSummary;
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
