@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use super::event::{Event, Outcome};
 use super::render::{self, Context};
+use super::summary::RunSummary;
 use crate::cluster::{Output, OutputCap};
 use crate::fault::Fault;
 use crate::ledger::Connector;
@@ -611,10 +612,10 @@ impl<L: LabOps> Runner<L> {
 
     /// Whether a fault was injected on `node` during this drill.
     fn faults_on(&self, node: &str) -> bool {
-        self.sink
-            .events()
-            .iter()
-            .any(|e| matches!(e, Event::Fault { node: n, heal: false, .. } if n == node))
+        let events = self.sink.events();
+        let run = RunSummary::of(&events);
+        let injected = run.faults().any(|f| !f.heal && f.node == node);
+        injected
     }
 
     async fn exec_plan_step(&self, node: &str, step: &Command) -> Result<Output, LabError> {

@@ -1,9 +1,10 @@
-//! Reporters: the same recorded events as live terminal lines, `report.md` shaped like the
-//! document (per step: what, where, commands, output excerpt, expected vs seen, duration),
-//! `report.json` (the events themselves) and `junit.xml`, written with each node's server log
-//! under `runs/<drill>/<timestamp>/`, with a `latest` link beside it; `report.html` is
-//! [`timeline`], and a suite's index and `junit.xml` are [`suite_index`].
+//! Reporters: the same recorded events as live terminal lines ([`live`]), `report.md` shaped
+//! like the document (per step: what, where, commands, output excerpt, expected vs seen,
+//! duration), `report.json` (the events themselves) and `junit.xml`, written with each node's
+//! server log under `runs/<drill>/<timestamp>/`, with a `latest` link beside it; `report.html`
+//! is [`timeline`], and a suite's index and `junit.xml` are [`suite_index`].
 
+pub mod live;
 pub mod suite_index;
 pub mod timeline;
 
@@ -11,92 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::event::{result_word, Event, Outcome};
-use super::summary::{Incident, RunSummary};
-
-/// Prints an event as it happens.
-pub fn live(e: &Event) {
-    match e {
-        Event::DrillStarted {
-            name,
-            title,
-            pg_version,
-            profile,
-            steps,
-            ..
-        } => {
-            eprintln!("drill {name}: {title}\n  PostgreSQL {pg_version}, profile {profile}, {steps} steps");
-        }
-        Event::StepStarted {
-            number,
-            title,
-            node,
-            ..
-        } => {
-            eprintln!(
-                "▶ {number:>2}. [{}] {title}",
-                node.as_deref().unwrap_or("-")
-            );
-        }
-        Event::StepFinished {
-            number,
-            outcome,
-            took,
-            optional,
-            ..
-        } => {
-            let secs = took.as_secs_f64();
-            match outcome {
-                Outcome::Passed => eprintln!("  ✔ {number:>2}. passed ({secs:.1}s)"),
-                Outcome::Failed { expected, seen } => eprintln!(
-                    "  ✘ {number:>2}. FAILED{} ({secs:.1}s)\n      expected: {}\n      seen:     {}",
-                    if *optional { " (optional)" } else { "" },
-                    expected,
-                    seen.replace('\n', "\n                ")
-                ),
-                Outcome::Error { message } => eprintln!("  ✘ {number:>2}. ERROR ({secs:.1}s): {message}"),
-                Outcome::Skipped { reason } => eprintln!("  - {number:>2}. skipped: {reason}"),
-            }
-        }
-        Event::Fault {
-            fault,
-            node,
-            heal,
-            at,
-        } => {
-            eprintln!(
-                "  ⚡ {at:.1}s {} {fault} on {node}",
-                if *heal { "healed" } else { "injected" }
-            );
-        }
-        Event::Readiness { node, code, at } => eprintln!("  ◷ {at:.1}s pg_isready {node}: {code}"),
-        Event::Role { node, role, at } => eprintln!("  ⇄ {at:.1}s {node} is now {role}"),
-        Event::Measure { name, value, .. } => eprintln!("  ∑ {name} = {value:.3}"),
-        Event::Performed {
-            number, by, tries, ..
-        } => eprintln!(
-            "  ✋ {number:>2}. performed by the {}{}",
-            by.as_str(),
-            if *tries > 0 {
-                format!(" ({tries} check(s) by the lab)")
-            } else {
-                String::new()
-            }
-        ),
-        Event::LedgerSample { .. } | Event::Lag { .. } => {}
-        Event::DrillFinished {
-            passed,
-            stopped_at,
-            took,
-        } => eprintln!(
-            "drill {}{} in {:.1}s",
-            result_word(*passed, *stopped_at),
-            stopped_at
-                .map(|n| format!(" at step {n} (by the user)"))
-                .unwrap_or_default(),
-            took.as_secs_f64()
-        ),
-    }
-}
+use super::summary::{FaultAt, Incident, Reading, RunSummary};
 
 /// `report.md`: the run as a runbook with its evidence.
 pub fn markdown(events: &[Event]) -> String {
@@ -124,16 +40,16 @@ pub fn markdown(events: &[Event]) -> String {
         .incidents
         .iter()
         .map(|i| match i {
-            Incident::Fault {
+            Incident::Fault(FaultAt {
                 fault,
                 node,
                 heal,
                 at,
-            } => format!(
+            }) => format!(
                 "- {at:.1} s: {} `{fault}` on {node}",
                 if *heal { "healed" } else { "injected" }
             ),
-            Incident::Readiness { node, code, at } => {
+            Incident::Readiness(Reading { node, code, at }) => {
                 format!("- {at:.1} s: pg_isready on {node} → {code}")
             }
         })
