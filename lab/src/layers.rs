@@ -3,7 +3,8 @@
 //!
 //! From the top: the binary (`main.rs`, `cli/`: the only code that knows clap) → commands →
 //! drills → engine → drill language → pure core. A module may use its own layer and those
-//! below it, never one above.
+//! below it, never one above. Beside it, the structural rules: no import cycle, no function over
+//! 150 lines, and no reader of a run's events but the one fold ([`EVENT_READERS`]).
 
 /// A layer, lowest first: a module may import from its own layer and every lower one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -324,4 +325,197 @@ fn a_long_function_is_found_and_a_short_one_is_not() {
     );
     assert_eq!(long_functions(&text, 150), [("long".to_string(), 5, 152)]);
     assert!(long_functions(&text, 152).is_empty());
+}
+
+/// The files that may read an [`crate::drill::event::Event`] by its variants, and why: the
+/// contract itself, the one fold every reader reads, and the terminal's live line. Anything
+/// else reads a [`crate::drill::summary::RunSummary`]; constructing an event to emit it is
+/// allowed anywhere, and test files (`*tests.rs`, inline `mod tests`) are left out.
+const EVENT_READERS: &[(&str, &str)] = &[
+    ("drill/event.rs", "the event contract itself (`Event::at`)"),
+    (
+        "drill/summary.rs",
+        "the one fold of a run's events, `RunSummary`",
+    ),
+    (
+        "drill/report/live.rs",
+        "the terminal's line for each event as it happens: one event, nothing folded",
+    ),
+];
+
+/// The lines of `source` (1-based) that read an `Event` by its variants: `Event::V { … }` as a
+/// pattern (its braces end in `..`; or it is followed, past closing parentheses, by `=>`, `|`,
+/// `if` or a single `=`: a match arm, an or-pattern, a guard, a `let`/`if let`; or it is the
+/// pattern of a `matches!`), or the variants imported (`Event::*`, `Event::{…}`) to be named
+/// bare. Comments and inline `#[cfg(test)] mod`s are left out. (A variant nested in a tuple
+/// pattern that names every field is not caught; the fold and the readers don't write so.)
+fn event_reads(source: &str) -> Vec<usize> {
+    let code = code_outside_tests(source);
+    let line_of = |at: usize| code[..at].matches('\n').count() + 1;
+    let variant = regex::Regex::new(r"\bEvent::(\*|\{|[A-Z][A-Za-z0-9_]*\s*\{)").expect("valid");
+    let mut lines = Vec::new();
+    for m in variant.find_iter(&code) {
+        let read = match m.as_str() {
+            "Event::*" | "Event::{" => true,
+            _ => {
+                let open = m.end() - 1;
+                let close = closing_brace(&code, open);
+                let inside = code[open + 1..close].trim_end();
+                let after = code[close + 1..]
+                    .trim_start_matches(|c: char| c.is_whitespace() || c == ')' || c == ']');
+                inside.ends_with("..")
+                    || after.starts_with("=>")
+                    || (after.starts_with('|') && !after.starts_with("||"))
+                    || after.starts_with("if ")
+                    || (after.starts_with('=') && !after.starts_with("=="))
+                    || in_matches(&code[..m.start()])
+            }
+        };
+        if read && lines.last() != Some(&line_of(m.start())) {
+            lines.push(line_of(m.start()));
+        }
+    }
+    lines
+}
+
+/// `source` without comments and with its inline `#[cfg(test)] mod … { … }` blocks blanked
+/// (their lines kept, empty, so line numbers stay).
+fn code_outside_tests(source: &str) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut kept = Vec::with_capacity(lines.len());
+    let mut test_end: Option<String> = None;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(close) = &test_end {
+            if line == close {
+                test_end = None;
+            }
+            kept.push("");
+            continue;
+        }
+        let code = line.trim_start();
+        let after_cfg = i > 0 && lines[i - 1].trim() == "#[cfg(test)]";
+        if after_cfg && code.starts_with("mod ") && code.ends_with('{') {
+            test_end = Some(format!("{}}}", &line[..line.len() - code.len()]));
+            kept.push("");
+            continue;
+        }
+        kept.push(line.split("//").next().unwrap_or(""));
+    }
+    kept.join("\n")
+}
+
+/// The byte index of the `}` that closes the `{` at `open` (string literals skipped), or the
+/// end of `code`.
+fn closing_brace(code: &str, open: usize) -> usize {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in code[open..].char_indices() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') | (false, '"') => in_string = !in_string,
+            (false, '{') => depth += 1,
+            (false, '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return open + i;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// Whether code ending here stands as the pattern of a `matches!(value, …`: after its first
+/// top-level comma, with no parenthesis of it closed.
+fn in_matches(before: &str) -> bool {
+    let Some(start) = before.rfind("matches!(") else {
+        return false;
+    };
+    let (mut depth, mut comma) = (0i32, false);
+    for c in before[start + "matches!(".len()..].chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => comma = true,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0 && comma
+}
+
+#[test]
+fn only_the_fold_reads_events() {
+    let mut wrong = Vec::new();
+    let mut readers = Vec::new();
+    for (file, source) in library_files() {
+        let name = file.to_string_lossy().to_string();
+        if name.ends_with("tests.rs") || name == "layers.rs" {
+            continue;
+        }
+        let reads = event_reads(&source);
+        if EVENT_READERS.iter().any(|(allowed, _)| *allowed == name) {
+            if !reads.is_empty() {
+                readers.push(name);
+            }
+            continue;
+        }
+        let lines: Vec<&str> = source.lines().collect();
+        for n in reads {
+            wrong.push(format!("{name}:{n}: {}", lines[n - 1].trim()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "events read by their variants outside the fold (read a RunSummary, or add what is \
+         missing to it in drill/summary.rs):\n{}",
+        wrong.join("\n")
+    );
+    for (allowed, why) in EVENT_READERS {
+        assert!(
+            readers.iter().any(|r| r == allowed),
+            "{allowed} ({why}) reads no event any more: drop it from EVENT_READERS"
+        );
+    }
+}
+
+#[test]
+fn an_event_read_is_found_and_an_emission_is_not() {
+    let text = r#"fn f(sink: &Sink, e: &Event, events: &[Event]) {
+    sink.emit(Event::Readiness { node, code, at });
+    sink.emit(Event::Fault {
+        fault,
+        node: format!("{}{{", node),
+        heal: false,
+        at,
+    });
+    let v = vec![Event::Lag { node: n.clone(), seconds: 0.5, at }];
+    match e {
+        Event::Role { node, role, at } => {}
+        Event::Lag { .. } | Event::LedgerSample { .. } => {}
+        Event::Measure { name, value, at } if name == "x" => {}
+        _ => {}
+    }
+    if let Some(Event::Fault { node, heal, fault, at }) = events.first() {}
+    let Event::StepStarted { number, title, node, commands, at } = e else {
+        return;
+    };
+    let any = events.iter().any(|e| matches!(e, Event::DrillFinished { passed, stopped_at, took }));
+    let same = e == &Event::Role { node, role, at };
+    // match e { Event::Role { .. } => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    fn g(e: &Event) -> bool {
+        matches!(e, Event::Role { .. })
+    }
+}
+use crate::drill::event::Event::*;
+"#;
+    assert_eq!(event_reads(text), [11, 12, 13, 16, 17, 20, 31]);
+    assert!(event_reads("sink.emit(Event::Role { node, role, at });").is_empty());
 }

@@ -152,7 +152,7 @@ fn failover() -> Vec<Event> {
 fn a_report_from_hand_made_events_renders_in_chromium_with_every_lane() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    std::fs::write(&page, lab::drill::timeline::html(&failover())).unwrap();
+    std::fs::write(&page, lab::drill::report::timeline::html(&failover())).unwrap();
     let mut expect = report_expectations(&["node1", "node2"], true, true, 4);
     expect.push(Expect::exactly("tr.bad", 1));
     // The RTO phases drawn as one bar: detection, promotion, first acknowledged write.
@@ -178,7 +178,7 @@ fn a_report_from_hand_made_events_renders_in_chromium_with_every_lane() {
 #[test]
 fn a_broken_page_fails_the_browser_check() {
     let dir = tempfile::tempdir().unwrap();
-    let good = lab::drill::timeline::html(&failover());
+    let good = lab::drill::report::timeline::html(&failover());
     let broken = good
         .replacen(
             "</g>\n<g data-lane=\"node1\">",

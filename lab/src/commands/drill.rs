@@ -408,7 +408,7 @@ async fn runner_for(
         vars,
         lenient: false,
     };
-    let sink = Sink::new(report::live);
+    let sink = Sink::new(report::live::print);
     let nodes: Vec<NodeId> = lab.nodes.iter().map(|n| n.name).collect();
     let password = lab.sql_password.clone();
     let ops = DockerOps { engine, lab };

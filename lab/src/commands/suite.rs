@@ -3,7 +3,7 @@
 //! after `--subnet`), `jobs` side by side; the suite directory
 //! (`<runs>/suite/<timestamp>/`, with a `latest` link) holds each run's usual run directory
 //! (`<release>/<drill>/<timestamp>/`), each run's output (`logs/`) and the index rendered by
-//! [`crate::drill::suite_index`].
+//! [`crate::drill::report::suite_index`].
 //!
 //! The images of every version are made first, one version at a time, so that runs side by
 //! side never build the same image. Ctrl-C or SIGTERM stops every run (each removes its lab)
@@ -18,8 +18,8 @@ use ipnet::Ipv4Net;
 use crate::cluster;
 use crate::docker::Engine;
 use crate::drill::event::{Event, RunReport};
+use crate::drill::report::suite_index::{self, Suite, SuiteRun};
 use crate::drill::shard::{Shard, Timings};
-use crate::drill::suite_index::{self, Suite, SuiteRun};
 use crate::error::{Error, Result};
 use crate::image::build::{self, ImageOptions};
 use crate::ui::Ui;

@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::drill::report::suite_index::{Suite, SuiteRun};
 use crate::drill::shard::Shard;
-use crate::drill::suite_index::{Suite, SuiteRun};
 pub use crate::drill::suite_record::{RunRecord, SuiteRecord, RECORD};
 use crate::error::{Error, Result};
 

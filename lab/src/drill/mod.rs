@@ -13,10 +13,8 @@ mod runbook_lines;
 pub mod runner;
 pub mod script;
 pub mod shard;
-pub mod suite_index;
 pub mod suite_record;
 pub mod summary;
-pub mod timeline;
 
 use crate::node::NodeId;
 use std::collections::HashMap;

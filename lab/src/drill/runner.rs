@@ -26,6 +26,7 @@ use tokio::time::Instant;
 
 use super::event::{Event, Outcome};
 use super::render::{self, Context};
+use super::summary::RunSummary;
 use crate::cluster::{Output, OutputCap};
 use crate::fault::Fault;
 use crate::ledger::Connector;
@@ -612,10 +613,10 @@ impl<L: LabOps> Runner<L> {
 
     /// Whether a fault was injected on `node` during this drill.
     fn faults_on(&self, node: NodeId) -> bool {
-        self.sink
-            .events()
-            .iter()
-            .any(|e| matches!(e, Event::Fault { node: n, heal: false, .. } if *n == node.name()))
+        let events = self.sink.events();
+        let run = RunSummary::of(&events);
+        let injected = run.faults().any(|f| !f.heal && f.node == node.name());
+        injected
     }
 
     async fn exec_plan_step(&self, node: NodeId, step: &Command) -> Result<Output, LabError> {

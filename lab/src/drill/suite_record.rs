@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::report::suite_index::Suite;
 use super::shard::{Shard, Timings};
-use super::suite_index::Suite;
 use crate::version::PgVersion;
 
 /// The record's file name in a suite directory.

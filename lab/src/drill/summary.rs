@@ -1,9 +1,10 @@
 //! A run's events folded once into what its readers ask of them (pure): the header, how it
-//! ended, the steps with their outcomes, the measures, the faults and readiness readings in
-//! order, and the first promotion after the first fault. `report.md`, `junit.xml`, the suite's
-//! index and comparison, `lab bench` and the exit code read a [`RunSummary`] instead of walking
-//! the events themselves; the HTML timeline, which draws every reading, still reads the stream
-//! (issue 18 says what is left).
+//! ended, the steps with their outcomes and times, the measures, the faults and readiness
+//! readings in order, the role changes, the ledger's samples, the replay lag, the first
+//! promotion after the first fault and the latest time the run names. `report.md`,
+//! `junit.xml`, `report.html`, the suite's index and comparison, `lab bench`, the exit code and
+//! the runner's own RTO phases read a [`RunSummary`]; nothing else walks the events
+//! (`layers::only_the_fold_reads_events` checks it).
 
 use super::event::{Event, Outcome, Performer, Role};
 use crate::fault::Fault;
@@ -41,6 +42,8 @@ pub struct StepView<'a> {
     pub number: usize,
     /// Its title.
     pub title: &'a str,
+    /// When it started, in seconds since the drill started.
+    pub at: f64,
     /// The node it acted on (none: the runner's own step).
     pub node: Option<&'a str>,
     /// The commands and files, as rendered for the run.
@@ -69,29 +72,70 @@ pub struct Performed<'a> {
     pub wrong: &'a [String],
 }
 
+/// A fault injected or healed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaultAt<'a> {
+    /// The fault.
+    pub fault: Fault,
+    /// Where.
+    pub node: &'a str,
+    /// Healed, not injected.
+    pub heal: bool,
+    /// Seconds since the drill started.
+    pub at: f64,
+}
+
+/// The monitor's pg_isready reading of a node, when it changed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading<'a> {
+    /// Of which node.
+    pub node: &'a str,
+    /// pg_isready's code.
+    pub code: u8,
+    /// Seconds since the drill started.
+    pub at: f64,
+}
+
 /// A fault injected or healed, or a readiness reading, in the order of the run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Incident<'a> {
     /// A fault injected or healed.
-    Fault {
-        /// The fault.
-        fault: Fault,
-        /// Where.
-        node: &'a str,
-        /// Healed, not injected.
-        heal: bool,
-        /// Seconds since the drill started.
-        at: f64,
-    },
+    Fault(FaultAt<'a>),
     /// The monitor's pg_isready reading changed.
-    Readiness {
-        /// Of which node.
-        node: &'a str,
-        /// pg_isready's code.
-        code: u8,
-        /// Seconds since the drill started.
-        at: f64,
-    },
+    Readiness(Reading<'a>),
+}
+
+/// A node taking a role (promoted, or made a standby).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoleChange<'a> {
+    /// The node.
+    pub node: &'a str,
+    /// Its new role.
+    pub role: Role,
+    /// Seconds since the drill started.
+    pub at: f64,
+}
+
+/// One sample of the ledger writer's progress.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LedgerSample {
+    /// Writes acknowledged so far.
+    pub acked: u64,
+    /// Writes failed (or of unknown outcome) so far.
+    pub failed: u64,
+    /// Seconds since the drill started.
+    pub at: f64,
+}
+
+/// A standby's replay lag, as the monitor measured it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LagReading<'a> {
+    /// The standby.
+    pub node: &'a str,
+    /// Seconds since its last replayed transaction.
+    pub seconds: f64,
+    /// Seconds since the drill started.
+    pub at: f64,
 }
 
 /// The first fault injected and the first node promoted after it.
@@ -118,127 +162,191 @@ pub struct RunSummary<'a> {
     pub measures: Vec<(&'a str, f64)>,
     /// Faults and readiness readings, in order.
     pub incidents: Vec<Incident<'a>>,
+    /// Role changes, in order.
+    pub roles: Vec<RoleChange<'a>>,
+    /// The ledger writer's samples, in order.
+    pub ledger: Vec<LedgerSample>,
+    /// Replay lag readings, in order.
+    pub lag: Vec<LagReading<'a>>,
     /// The first promotion after the first injected fault.
     pub promotion: Option<Promotion<'a>>,
+    /// The latest time the run names, in seconds since it started: any event's time, a
+    /// finished step's end, the drill's own time (0 when none).
+    pub latest: f64,
 }
 
 impl<'a> RunSummary<'a> {
     /// The one fold of a run's events.
     pub fn of(events: &'a [Event]) -> RunSummary<'a> {
         let mut run = RunSummary::default();
-        let mut first_fault: Option<(Fault, f64)> = None;
         for e in events {
-            match e {
-                Event::DrillStarted {
+            if let Some(at) = e.at() {
+                run.latest = run.latest.max(at);
+            }
+            run.apply(e);
+        }
+        run
+    }
+
+    /// Folds one event in.
+    fn apply(&mut self, e: &'a Event) {
+        match e {
+            Event::DrillStarted {
+                name,
+                title,
+                proves,
+                pg_version,
+                profile,
+                ..
+            } => {
+                self.header.get_or_insert(Header {
                     name,
                     title,
                     proves,
                     pg_version,
                     profile,
-                    ..
-                } => {
-                    run.header.get_or_insert(Header {
-                        name,
-                        title,
-                        proves,
-                        pg_version,
-                        profile,
-                    });
-                }
-                Event::DrillFinished {
-                    passed,
-                    stopped_at,
-                    took,
-                } => {
-                    run.ending.get_or_insert(Ending {
-                        passed: *passed,
-                        stopped_at: *stopped_at,
-                        took: took.as_secs_f64(),
-                    });
-                }
-                Event::StepStarted {
-                    number,
-                    title,
-                    node,
-                    commands,
-                    ..
-                } => run.steps.push(StepView {
-                    number: *number,
-                    title,
-                    node: node.as_deref(),
-                    commands,
-                    outcome: None,
-                    output: "",
-                    took: 0.0,
-                    optional: false,
-                    performed: None,
-                }),
-                Event::Performed {
-                    number,
-                    by,
-                    tries,
-                    wrong,
-                    ..
-                } => {
-                    if let Some(s) = run.step_mut(*number) {
-                        s.performed = Some(Performed {
-                            by: *by,
-                            tries: *tries,
-                            wrong,
-                        });
-                    }
-                }
-                Event::StepFinished {
-                    number,
-                    outcome,
-                    output,
-                    took,
-                    optional,
-                } => {
-                    if let Some(s) = run.step_mut(*number) {
-                        s.outcome = Some(outcome);
-                        s.output = output;
-                        s.took = took.as_secs_f64();
-                        s.optional = *optional;
-                    }
-                }
-                Event::Measure { name, value, .. } => run.measures.push((name, *value)),
-                Event::Fault {
-                    fault,
-                    node,
-                    heal,
-                    at,
-                } => {
-                    if !heal && first_fault.is_none() {
-                        first_fault = Some((*fault, *at));
-                    }
-                    run.incidents.push(Incident::Fault {
-                        fault: *fault,
-                        node,
-                        heal: *heal,
-                        at: *at,
-                    });
-                }
-                Event::Readiness { node, code, at } => run.incidents.push(Incident::Readiness {
+                });
+            }
+            Event::DrillFinished {
+                passed,
+                stopped_at,
+                took,
+            } => {
+                self.latest = self.latest.max(took.as_secs_f64());
+                self.ending.get_or_insert(Ending {
+                    passed: *passed,
+                    stopped_at: *stopped_at,
+                    took: took.as_secs_f64(),
+                });
+            }
+            Event::StepStarted { .. } | Event::Performed { .. } | Event::StepFinished { .. } => {
+                self.apply_step(e);
+            }
+            Event::Measure { name, value, .. } => self.measures.push((name, *value)),
+            Event::Fault {
+                fault,
+                node,
+                heal,
+                at,
+            } => self.incidents.push(Incident::Fault(FaultAt {
+                fault: *fault,
+                node,
+                heal: *heal,
+                at: *at,
+            })),
+            Event::Readiness { node, code, at } => {
+                self.incidents.push(Incident::Readiness(Reading {
                     node,
                     code: *code,
                     at: *at,
-                }),
-                Event::Role { node, role, at } if *role == Role::Primary => {
-                    if let (Some((fault, fault_at)), None) = (first_fault, run.promotion) {
-                        if *at >= fault_at {
-                            run.promotion = Some(Promotion {
-                                fault,
-                                node,
-                                after: at - fault_at,
-                            });
-                        }
-                    }
+                }))
+            }
+            Event::Role { node, role, at } => self.apply_role(RoleChange {
+                node,
+                role: *role,
+                at: *at,
+            }),
+            Event::LedgerSample { acked, failed, at } => self.ledger.push(LedgerSample {
+                acked: *acked,
+                failed: *failed,
+                at: *at,
+            }),
+            Event::Lag { node, seconds, at } => self.lag.push(LagReading {
+                node,
+                seconds: *seconds,
+                at: *at,
+            }),
+        }
+    }
+
+    /// A step's start, who performed it, and its end.
+    fn apply_step(&mut self, e: &'a Event) {
+        match e {
+            Event::StepStarted {
+                number,
+                title,
+                node,
+                commands,
+                at,
+            } => self.steps.push(StepView {
+                number: *number,
+                title,
+                at: *at,
+                node: node.as_deref(),
+                commands,
+                outcome: None,
+                output: "",
+                took: 0.0,
+                optional: false,
+                performed: None,
+            }),
+            Event::Performed {
+                number,
+                by,
+                tries,
+                wrong,
+                ..
+            } => {
+                if let Some(s) = self.step_mut(*number) {
+                    s.performed = Some(Performed {
+                        by: *by,
+                        tries: *tries,
+                        wrong,
+                    });
                 }
-                _ => {}
+            }
+            Event::StepFinished {
+                number,
+                outcome,
+                output,
+                took,
+                optional,
+            } => {
+                if let Some(s) = self.step_mut(*number) {
+                    s.outcome = Some(outcome);
+                    s.output = output;
+                    s.took = took.as_secs_f64();
+                    s.optional = *optional;
+                    let end = s.at + s.took;
+                    self.latest = self.latest.max(end);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A role change, and the first promotion after the first injected fault.
+    fn apply_role(&mut self, change: RoleChange<'a>) {
+        self.roles.push(change);
+        if change.role != Role::Primary || self.promotion.is_some() {
+            return;
+        }
+        let first = self.faults().find(|f| !f.heal).copied();
+        if let Some(first) = first {
+            if change.at >= first.at {
+                self.promotion = Some(Promotion {
+                    fault: first.fault,
+                    node: change.node,
+                    after: change.at - first.at,
+                });
             }
         }
-        run
+    }
+
+    /// The faults injected and healed, in order.
+    pub fn faults(&self) -> impl Iterator<Item = &FaultAt<'a>> {
+        self.incidents.iter().filter_map(|i| match i {
+            Incident::Fault(f) => Some(f),
+            Incident::Readiness(_) => None,
+        })
+    }
+
+    /// The readiness readings of every node, in order.
+    pub fn readings(&self) -> impl Iterator<Item = &Reading<'a>> {
+        self.incidents.iter().filter_map(|i| match i {
+            Incident::Readiness(r) => Some(r),
+            Incident::Fault(_) => None,
+        })
     }
 
     /// The latest step numbered `number`.
@@ -307,6 +415,75 @@ mod tests {
         );
         assert_eq!(run.incidents.len(), 3);
         assert!(RunSummary::of(&events[..4]).promotion.is_none());
+    }
+
+    /// What the timeline and the runner's RTO read: each kind in the order it happened, and
+    /// the latest time named (an event's, a step's end, the drill's own).
+    #[test]
+    fn readings_roles_ledger_and_lag_are_kept_in_order() {
+        let events = vec![
+            Event::Readiness {
+                node: "node2".into(),
+                code: 0,
+                at: 0.5,
+            },
+            fault("node-crash", false, 1.0),
+            Event::Readiness {
+                node: "node1".into(),
+                code: 2,
+                at: 1.4,
+            },
+            primary("node2", 3.0),
+            Event::LedgerSample {
+                acked: 10,
+                failed: 1,
+                at: 3.5,
+            },
+            Event::Lag {
+                node: "node2".into(),
+                seconds: 0.25,
+                at: 2.0,
+            },
+            Event::StepStarted {
+                number: 1,
+                title: "wait".into(),
+                node: None,
+                commands: vec![],
+                at: 3.0,
+            },
+            Event::StepFinished {
+                number: 1,
+                outcome: Outcome::Passed,
+                output: String::new(),
+                took: Duration::from_secs(2),
+                optional: false,
+            },
+        ];
+        let run = RunSummary::of(&events);
+        let readings: Vec<(&str, u8)> = run.readings().map(|r| (r.node, r.code)).collect();
+        assert_eq!(readings, [("node2", 0), ("node1", 2)]);
+        assert_eq!(run.faults().count(), 1);
+        assert_eq!(
+            run.roles,
+            [RoleChange {
+                node: "node2",
+                role: Role::Primary,
+                at: 3.0
+            }]
+        );
+        assert_eq!(
+            run.ledger,
+            [LedgerSample {
+                acked: 10,
+                failed: 1,
+                at: 3.5
+            }]
+        );
+        assert_eq!(run.lag[0].node, "node2");
+        assert_eq!(run.steps[0].at, 3.0);
+        // The step ends at 5 s, after every event's own time.
+        assert_eq!(run.latest, 5.0);
+        assert_eq!(RunSummary::of(&[]).latest, 0.0);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use super::*;
 use crate::drill::event::RunReport;
+use crate::drill::report::suite_index::tests::suite as small_suite;
 use crate::drill::shard;
-use crate::drill::suite_index::tests::suite as small_suite;
 
 /// Writes each run's `report.json` (and a log) under `dir`, as `lab drill run` and the suite do.
 fn write_runs(dir: &Path, runs: &[SuiteRun]) {

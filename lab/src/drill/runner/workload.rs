@@ -1,12 +1,13 @@
 //! The ledger as a runner component: its writer connects through the lab interface (a
 //! [`LabOps`] is a [`ledger::Connector`]), so a scripted fake lab answers it like every other step; and the RTO
-//! phases computed from the recorded events and the writer's history.
+//! phases computed from the run's summary (the one fold of its events) and the writer's history.
 
 use crate::node::NodeId;
 use std::time::Duration;
 
 use super::{error, LabOps, Runner, StepResult};
 use crate::drill::event::{Event, Outcome, Role, RtoPhase};
+use crate::drill::summary::RunSummary;
 use crate::ledger::{self, History};
 use crate::scenario;
 
@@ -162,7 +163,9 @@ impl<L: LabOps> Runner<L> {
         if let Some((from, to)) = ledger::longest_gap(history) {
             measures.push(("longest_write_gap_seconds", to - from));
         }
-        measures.extend(rto(&self.sink.events(), self.fenced_at, history, offset));
+        let events = self.sink.events();
+        let run = RunSummary::of(&events);
+        measures.extend(rto(&run, self.fenced_at, history, offset));
         let at = self.sink.at();
         for (name, value) in &measures {
             self.sink.emit(Event::Measure {
@@ -184,40 +187,30 @@ impl<L: LabOps> Runner<L> {
 /// when writes never resumed, never the end of the run); plus
 /// the lab's own share between promotion and that first write.
 pub fn rto(
-    events: &[Event],
+    run: &RunSummary,
     fenced_at: Option<f64>,
     history: &History,
     ledger_offset: f64,
 ) -> Vec<(&'static str, f64)> {
-    let Some((fault_node, fault_at)) = events.iter().find_map(|e| match e {
-        Event::Fault {
-            node,
-            heal: false,
-            at,
-            ..
-        } => Some((node.clone(), *at)),
-        _ => None,
-    }) else {
+    let Some(fault) = run.faults().find(|f| !f.heal) else {
         return Vec::new();
     };
+    let fault_at = fault.at;
     let mut out = Vec::new();
-    if let Some(at) = events.iter().find_map(|e| match e {
-        Event::Readiness { node, code, at }
-            if *node == fault_node && *code != 0 && *at >= fault_at =>
-        {
-            Some(*at)
-        }
-        _ => None,
-    }) {
-        out.push((RtoPhase::Detection.measure(), at - fault_at));
+    if let Some(seen) = run
+        .readings()
+        .find(|r| r.node == fault.node && r.code != 0 && r.at >= fault_at)
+    {
+        out.push((RtoPhase::Detection.measure(), seen.at - fault_at));
     }
     if let Some(at) = fenced_at.filter(|at| *at >= fault_at) {
         out.push((RtoPhase::Fenced.measure(), at - fault_at));
     }
-    let promoted = events.iter().find_map(|e| match e {
-        Event::Role { role, at, .. } if *role == Role::Primary && *at >= fault_at => Some(*at),
-        _ => None,
-    });
+    let promoted = run
+        .roles
+        .iter()
+        .find(|r| r.role == Role::Primary && r.at >= fault_at)
+        .map(|r| r.at);
     if let Some(at) = promoted {
         out.push((RtoPhase::Promoted.measure(), at - fault_at));
     }

@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::event::{Event, Outcome};
-use super::shard::Shard;
-use super::summary::RunSummary;
+use crate::drill::event::{Event, Outcome};
+use crate::drill::shard::Shard;
+use crate::drill::summary::RunSummary;
 
 /// Two durations of the same step differ when they are further apart than this many seconds…
 pub const TOLERANCE_SECONDS: f64 = 5.0;

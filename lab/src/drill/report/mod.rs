@@ -1,98 +1,18 @@
-//! Reporters: the same recorded events as live terminal lines, `report.md` shaped like the
-//! document (per step: what, where, commands, output excerpt, expected vs seen, duration),
-//! `report.json` (the events themselves) and `junit.xml`, written with each node's server log
-//! under `runs/<drill>/<timestamp>/`, with a `latest` link beside it.
+//! Reporters: the same recorded events as live terminal lines ([`live`]), `report.md` shaped
+//! like the document (per step: what, where, commands, output excerpt, expected vs seen,
+//! duration), `report.json` (the events themselves) and `junit.xml`, written with each node's
+//! server log under `runs/<drill>/<timestamp>/`, with a `latest` link beside it; `report.html`
+//! is [`timeline`], and a suite's index and `junit.xml` are [`suite_index`].
+
+pub mod live;
+pub mod suite_index;
+pub mod timeline;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::event::{result_word, Event, Outcome};
-use super::summary::{Incident, RunSummary};
-
-/// Prints an event as it happens.
-pub fn live(e: &Event) {
-    match e {
-        Event::DrillStarted {
-            name,
-            title,
-            pg_version,
-            profile,
-            steps,
-            ..
-        } => {
-            eprintln!("drill {name}: {title}\n  PostgreSQL {pg_version}, profile {profile}, {steps} steps");
-        }
-        Event::StepStarted {
-            number,
-            title,
-            node,
-            ..
-        } => {
-            eprintln!(
-                "▶ {number:>2}. [{}] {title}",
-                node.as_deref().unwrap_or("-")
-            );
-        }
-        Event::StepFinished {
-            number,
-            outcome,
-            took,
-            optional,
-            ..
-        } => {
-            let secs = took.as_secs_f64();
-            match outcome {
-                Outcome::Passed => eprintln!("  ✔ {number:>2}. passed ({secs:.1}s)"),
-                Outcome::Failed { expected, seen } => eprintln!(
-                    "  ✘ {number:>2}. FAILED{} ({secs:.1}s)\n      expected: {}\n      seen:     {}",
-                    if *optional { " (optional)" } else { "" },
-                    expected,
-                    seen.replace('\n', "\n                ")
-                ),
-                Outcome::Error { message } => eprintln!("  ✘ {number:>2}. ERROR ({secs:.1}s): {message}"),
-                Outcome::Skipped { reason } => eprintln!("  - {number:>2}. skipped: {reason}"),
-            }
-        }
-        Event::Fault {
-            fault,
-            node,
-            heal,
-            at,
-        } => {
-            eprintln!(
-                "  ⚡ {at:.1}s {} {fault} on {node}",
-                if *heal { "healed" } else { "injected" }
-            );
-        }
-        Event::Readiness { node, code, at } => eprintln!("  ◷ {at:.1}s pg_isready {node}: {code}"),
-        Event::Role { node, role, at } => eprintln!("  ⇄ {at:.1}s {node} is now {role}"),
-        Event::Measure { name, value, .. } => eprintln!("  ∑ {name} = {value:.3}"),
-        Event::Performed {
-            number, by, tries, ..
-        } => eprintln!(
-            "  ✋ {number:>2}. performed by the {}{}",
-            by.as_str(),
-            if *tries > 0 {
-                format!(" ({tries} check(s) by the lab)")
-            } else {
-                String::new()
-            }
-        ),
-        Event::LedgerSample { .. } | Event::Lag { .. } => {}
-        Event::DrillFinished {
-            passed,
-            stopped_at,
-            took,
-        } => eprintln!(
-            "drill {}{} in {:.1}s",
-            result_word(*passed, *stopped_at),
-            stopped_at
-                .map(|n| format!(" at step {n} (by the user)"))
-                .unwrap_or_default(),
-            took.as_secs_f64()
-        ),
-    }
-}
+use super::summary::{FaultAt, Incident, Reading, RunSummary};
 
 /// `report.md`: the run as a runbook with its evidence.
 pub fn markdown(events: &[Event]) -> String {
@@ -120,16 +40,16 @@ pub fn markdown(events: &[Event]) -> String {
         .incidents
         .iter()
         .map(|i| match i {
-            Incident::Fault {
+            Incident::Fault(FaultAt {
                 fault,
                 node,
                 heal,
                 at,
-            } => format!(
+            }) => format!(
                 "- {at:.1} s: {} `{fault}` on {node}",
                 if *heal { "healed" } else { "injected" }
             ),
-            Incident::Readiness { node, code, at } => {
+            Incident::Readiness(Reading { node, code, at }) => {
                 format!("- {at:.1} s: pg_isready on {node} → {code}")
             }
         })
@@ -389,10 +309,7 @@ pub fn write_run(
     let dir = base.join(drill).join(stamp);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), secret(markdown(events)))?;
-    std::fs::write(
-        dir.join("report.html"),
-        secret(super::timeline::html(events)),
-    )?;
+    std::fs::write(dir.join("report.html"), secret(timeline::html(events)))?;
     std::fs::write(
         dir.join("report.json"),
         secret(
@@ -537,6 +454,230 @@ mod tests {
                 took: Duration::from_millis(3456),
             },
         ]
+    }
+
+    /// The first half of [`stopped_hands_on_run`]: up to the optional check after the promotion.
+    fn until_the_check() -> Vec<Event> {
+        vec![
+            Event::DrillStarted {
+                name: "failover-switchback".into(),
+                title: "Failover & switchback <by hand>".into(),
+                proves: "The DBA can promote the slave; no acknowledged row is lost.".into(),
+                pg_version: "9.3.5".into(),
+                profile: "seed".into(),
+                steps: 7,
+            },
+            Event::Role {
+                node: "node1".into(),
+                role: Role::Primary,
+                at: 0.1,
+            },
+            Event::Role {
+                node: "node2".into(),
+                role: Role::Standby,
+                at: 0.2,
+            },
+            Event::Readiness {
+                node: "node1".into(),
+                code: 0,
+                at: 0.4,
+            },
+            Event::Readiness {
+                node: "node2".into(),
+                code: 0,
+                at: 0.5,
+            },
+            started(1, "start the ledger", Some("node1"), &[], 0.3),
+            finished(1, Outcome::Passed, "writing to node1 (172.16.3.101)", 200),
+            started(
+                2,
+                "crash the master",
+                Some("node1"),
+                &["kill -9 $(head -1 /disk1/data/postmaster.pid)"],
+                2.8,
+            ),
+            Event::Fault {
+                fault: crate::fault::Fault::NodeCrash,
+                node: "node1".into(),
+                heal: false,
+                at: 3.0,
+            },
+            finished(2, Outcome::Passed, "", 300),
+            Event::Readiness {
+                node: "node1".into(),
+                code: 2,
+                at: 3.6,
+            },
+            started(
+                3,
+                "promote the slave",
+                Some("node2"),
+                &["pg_ctl promote -D /disk1/data"],
+                4.0,
+            ),
+            Event::Role {
+                node: "node2".into(),
+                role: Role::Primary,
+                at: 7.4,
+            },
+            Event::Performed {
+                number: 3,
+                by: crate::drill::event::Performer::Dba,
+                tries: 2,
+                wrong: vec![
+                    "expected pg_is_in_recovery() = f; there is: t".into(),
+                    "still | in recovery\nsecond line".into(),
+                ],
+                at: 7.5,
+            },
+            finished(3, Outcome::Passed, "server promoting", 3500),
+            started(4, "count rows | on the new master", Some("node2"), &[], 7.6),
+            Event::Performed {
+                number: 4,
+                by: crate::drill::event::Performer::Lab,
+                tries: 0,
+                wrong: vec![],
+                at: 7.6,
+            },
+            Event::StepFinished {
+                number: 4,
+                outcome: Outcome::Failed {
+                    expected: "42".into(),
+                    seen: "41\nrows".into(),
+                },
+                output: "41".into(),
+                took: Duration::from_millis(100),
+                optional: true,
+            },
+        ]
+    }
+
+    /// A stopped hands-on rehearsal with one event of every kind (a step the DBA performed
+    /// after two checks, an optional failure, an error, a step left unfinished, a heal, the
+    /// ledger, replay lag, RTO phases, a password to mask).
+    fn stopped_hands_on_run() -> Vec<Event> {
+        let mut e = until_the_check();
+        for i in 0..=12u64 {
+            let at = i as f64;
+            let acked = match i {
+                0..=3 => i * 20,
+                4..=8 => 60,
+                _ => 60 + (i - 8) * 25,
+            };
+            let failed = match i {
+                0..=4 => 0,
+                5 | 6 => 2,
+                _ => 3,
+            };
+            e.push(Event::LedgerSample { acked, failed, at });
+        }
+        for (node, seconds, at) in [
+            ("node2", 0.1, 1.0),
+            ("node2", 0.3, 2.0),
+            ("node1", 0.7, 11.5),
+        ] {
+            e.push(Event::Lag {
+                node: node.into(),
+                seconds,
+                at,
+            });
+        }
+        for (name, value) in [
+            ("ledger_acked", 160.0),
+            ("rpo_rows", 0.0),
+            ("rto_detection_seconds", 0.6),
+            ("rto_promoted_seconds", 4.4),
+            ("rto_first_write_seconds", 6.0),
+            ("lab_overhead_promote_to_first_write_seconds", 1.6),
+        ] {
+            e.push(Event::Measure {
+                name: name.into(),
+                value,
+                at: 8.0,
+            });
+        }
+        e.extend([
+            started(5, "write on the old master", Some("node1"), &[], 8.2),
+            finished(
+                5,
+                Outcome::Error {
+                    message: "node1: connection refused".into(),
+                },
+                "",
+                0,
+            ),
+            Event::Fault {
+                fault: crate::fault::Fault::NodeCrash,
+                node: "node1".into(),
+                heal: true,
+                at: 9.0,
+            },
+            Event::Readiness {
+                node: "node1".into(),
+                code: 1,
+                at: 9.8,
+            },
+            Event::Readiness {
+                node: "node1".into(),
+                code: 0,
+                at: 10.5,
+            },
+            started(
+                6,
+                "rebuild node1",
+                Some("node1"),
+                &["psql -c \"CREATE ROLE lab LOGIN PASSWORD 'f00d';\""],
+                11.0,
+            ),
+            started(7, "synchronous only", None, &[], 12.0),
+            finished(
+                7,
+                Outcome::Skipped {
+                    reason: "the drill was stopped".into(),
+                },
+                "",
+                0,
+            ),
+            Event::DrillFinished {
+                passed: false,
+                stopped_at: Some(7),
+                took: Duration::from_millis(12500),
+            },
+        ]);
+        e
+    }
+
+    /// Every file `write_run` writes for a run (the reports and the node logs), byte for byte.
+    #[test]
+    fn every_report_of_a_stopped_hands_on_run_matches_its_golden() {
+        let base = tempfile::tempdir().unwrap();
+        let logs = [
+            (
+                "node1".to_string(),
+                "LOG:  primary_conninfo = 'host=172.16.3.102 password=repuser'\n".to_string(),
+            ),
+            ("node2".to_string(), "LOG:  ready\n".to_string()),
+        ];
+        let dir = write_run(
+            base.path(),
+            "failover-switchback",
+            "20261129-110000",
+            &stopped_hands_on_run(),
+            &logs,
+            false,
+        )
+        .unwrap();
+        for file in [
+            "report.md",
+            "report.json",
+            "junit.xml",
+            "report.html",
+            "node1.log",
+            "node2.log",
+        ] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            crate::golden::assert_golden(&format!("report/stopped-hands-on/{file}"), &text);
+        }
     }
 
     #[test]

@@ -962,7 +962,8 @@ mod tests {
             stopped_at: None,
             took: std::time::Duration::from_secs(100),
         });
-        let svg = svg(&super::super::model(&events)).into_string();
+        let run = crate::drill::summary::RunSummary::of(&events);
+        let svg = svg(&super::super::model(&run)).into_string();
         let numbers = regex::Regex::new(r#"class="(dim|bad)">(\d+)</text>"#).unwrap();
         let shown: Vec<&str> = numbers
             .captures_iter(&svg)

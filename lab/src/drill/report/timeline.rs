@@ -7,12 +7,12 @@
 //! writer's progress (with its stalls shaded and its failed writes marked) and, when the monitor
 //! measured it, each standby's replay lag.
 //!
-//! It is built in two stages: [`model`] reduces the recorded events to a [`Timeline`] (pure, and
-//! unit-tested), and [`html`] renders that model. Every number is printed with fixed decimals, so
-//! the same events always give the same bytes.
+//! It is built in two stages: [`model`] turns the run's [`RunSummary`] (the one fold of its
+//! events) into a [`Timeline`] (pure, and unit-tested), and [`html`] renders that model. Every
+//! number is printed with fixed decimals, so the same events always give the same bytes.
 
-use super::event::{Event, Outcome, Performer, Role, RtoPhase};
-use super::summary::RunSummary;
+use crate::drill::event::{Event, Outcome, Performer, Role, RtoPhase};
+use crate::drill::summary::{RunSummary, StepView};
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
@@ -261,16 +261,53 @@ impl Rto {
     }
 }
 
-/// Reduces a drill's events to what the page draws.
-pub fn model(events: &[Event]) -> Timeline {
-    let mut fold = Fold {
-        header: header(&RunSummary::of(events)),
-        ..Fold::default()
+/// What the page draws of a run: a pure function of its summary.
+pub fn model(run: &RunSummary) -> Timeline {
+    let end = if run.latest.is_nan() || run.latest <= 0.0 {
+        1.0
+    } else {
+        run.latest
     };
-    for e in events {
-        fold.apply(e);
+    let mut faults: Vec<FaultMark> = run
+        .faults()
+        .map(|f| FaultMark {
+            at: f.at,
+            fault: f.fault,
+            node: f.node.to_string(),
+            heal: f.heal,
+        })
+        .collect();
+    faults.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let mut points: Vec<LedgerPoint> = run
+        .ledger
+        .iter()
+        .map(|s| LedgerPoint {
+            at: s.at,
+            acked: s.acked,
+            failed: s.failed,
+        })
+        .collect();
+    points.sort_by(|a, b| a.at.total_cmp(&b.at));
+    let measures: Vec<(String, f64)> = run
+        .measures
+        .iter()
+        .map(|(name, value)| (name.to_string(), *value))
+        .collect();
+    Timeline {
+        header: header(run),
+        end,
+        lanes: lanes(run, end),
+        faults,
+        steps: run.steps.iter().map(step_mark).collect(),
+        ledger: Ledger {
+            gaps: ledger_gaps(&points),
+            failures: ledger_failures(&points),
+            points,
+        },
+        lag: lag_series(run),
+        rto: Rto::from_measures(&measures),
+        measures,
     }
-    fold.finish()
 }
 
 /// The page's header: the run's drill and server, and how it ended.
@@ -291,170 +328,74 @@ fn header(run: &RunSummary) -> Header {
     h
 }
 
-/// What [`model`] gathers from the events, in their order, before sorting them into a
-/// [`Timeline`].
-#[derive(Default)]
-struct Fold<'a> {
-    header: Header,
-    steps: Vec<StepMark>,
-    faults: Vec<FaultMark>,
-    readings: Vec<(&'a str, f64, u8)>,
-    roles: Vec<(&'a str, RoleMark)>,
-    points: Vec<LedgerPoint>,
-    lag: Vec<LagSeries>,
-    measures: Vec<(String, f64)>,
-    /// The latest time any event names, in seconds from the start.
-    end: f64,
+/// A step as the page marks it (its time and outcome once finished).
+fn step_mark(s: &StepView) -> StepMark {
+    StepMark {
+        number: s.number,
+        title: s.title.to_string(),
+        node: s.node.map(str::to_string),
+        start: s.at,
+        took: s.outcome.map(|_| s.took),
+        outcome: s.outcome.cloned(),
+        optional: s.optional,
+        performed: s.performed.map(|p| (p.by, p.tries)),
+    }
 }
 
-impl<'a> Fold<'a> {
-    fn apply(&mut self, e: &'a Event) {
-        if let Some(at) = e.at() {
-            self.end = self.end.max(at);
-        }
-        match e {
-            // The header and the ending come from the run's summary (see `model`).
-            Event::DrillStarted { .. } => {}
-            Event::StepStarted {
-                number,
-                title,
-                node,
-                at,
-                ..
-            } => self.steps.push(StepMark {
-                number: *number,
-                title: title.clone(),
-                node: node.clone(),
-                start: *at,
-                took: None,
-                outcome: None,
-                optional: false,
-                performed: None,
-            }),
-            Event::Performed {
-                number, by, tries, ..
-            } => {
-                if let Some(s) = self.steps.iter_mut().rev().find(|s| s.number == *number) {
-                    s.performed = Some((*by, *tries));
-                }
+/// One lane per node that has readings, roles or faults, in natural order.
+fn lanes(run: &RunSummary, end: f64) -> Vec<NodeLane> {
+    let mut nodes: Vec<&str> = run
+        .readings()
+        .map(|r| r.node)
+        .chain(run.roles.iter().map(|r| r.node))
+        .chain(run.faults().map(|f| f.node))
+        .collect();
+    nodes.sort_by(|a, b| natural(a).cmp(&natural(b)));
+    nodes.dedup();
+    nodes
+        .into_iter()
+        .map(|node| {
+            let mine: Vec<(f64, u8)> = run
+                .readings()
+                .filter(|r| r.node == node)
+                .map(|r| (r.at, r.code))
+                .collect();
+            let mut roles: Vec<RoleMark> = run
+                .roles
+                .iter()
+                .filter(|r| r.node == node)
+                .map(|r| RoleMark {
+                    at: r.at,
+                    role: r.role,
+                })
+                .collect();
+            roles.sort_by(|a, b| a.at.total_cmp(&b.at));
+            NodeLane {
+                node: node.to_string(),
+                bands: readiness_bands(&mine, end),
+                roles,
             }
-            Event::StepFinished {
-                number,
-                outcome,
-                took,
-                optional,
-                ..
-            } => {
-                if let Some(s) = self.steps.iter_mut().rev().find(|s| s.number == *number) {
-                    s.took = Some(took.as_secs_f64());
-                    s.outcome = Some(outcome.clone());
-                    s.optional = *optional;
-                    self.end = self.end.max(s.start + took.as_secs_f64());
-                }
-            }
-            Event::Fault {
-                fault,
-                node,
-                heal,
-                at,
-            } => self.faults.push(FaultMark {
-                at: *at,
-                fault: *fault,
-                node: node.clone(),
-                heal: *heal,
-            }),
-            Event::Readiness { node, code, at } => self.readings.push((node, *at, *code)),
-            Event::Role { node, role, at } => self.roles.push((
-                node,
-                RoleMark {
-                    at: *at,
-                    role: *role,
-                },
-            )),
-            Event::Measure { name, value, .. } => self.measures.push((name.clone(), *value)),
-            Event::LedgerSample { acked, failed, at } => self.points.push(LedgerPoint {
-                at: *at,
-                acked: *acked,
-                failed: *failed,
-            }),
-            Event::Lag { node, seconds, at } => match self.lag.iter_mut().find(|s| s.node == *node)
-            {
-                Some(s) => s.points.push((*at, *seconds)),
-                None => self.lag.push(LagSeries {
-                    node: node.clone(),
-                    points: vec![(*at, *seconds)],
-                }),
-            },
-            Event::DrillFinished { took, .. } => self.end = self.end.max(took.as_secs_f64()),
-        }
-    }
+        })
+        .collect()
+}
 
-    /// One lane per node that has readings, roles or faults, in natural order.
-    fn lanes(&self, end: f64) -> Vec<NodeLane> {
-        let mut nodes: Vec<&str> = self
-            .readings
-            .iter()
-            .map(|r| r.0)
-            .chain(self.roles.iter().map(|r| r.0))
-            .chain(self.faults.iter().map(|f| f.node.as_str()))
-            .collect();
-        nodes.sort_by(|a, b| natural(a).cmp(&natural(b)));
-        nodes.dedup();
-        nodes
-            .into_iter()
-            .map(|node| {
-                let mine: Vec<(f64, u8)> = self
-                    .readings
-                    .iter()
-                    .filter(|r| r.0 == node)
-                    .map(|r| (r.1, r.2))
-                    .collect();
-                let mut node_roles: Vec<RoleMark> = self
-                    .roles
-                    .iter()
-                    .filter(|r| r.0 == node)
-                    .map(|r| r.1.clone())
-                    .collect();
-                node_roles.sort_by(|a, b| a.at.total_cmp(&b.at));
-                NodeLane {
-                    node: node.to_string(),
-                    bands: readiness_bands(&mine, end),
-                    roles: node_roles,
-                }
-            })
-            .collect()
-    }
-
-    fn finish(mut self) -> Timeline {
-        let end = if self.end.is_nan() || self.end <= 0.0 {
-            1.0
-        } else {
-            self.end
-        };
-        let lanes = self.lanes(end);
-        self.faults.sort_by(|a, b| a.at.total_cmp(&b.at));
-        self.points.sort_by(|a, b| a.at.total_cmp(&b.at));
-        for s in &mut self.lag {
-            s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        }
-        self.lag
-            .sort_by(|a, b| natural(&a.node).cmp(&natural(&b.node)));
-        Timeline {
-            header: self.header,
-            end,
-            lanes,
-            faults: self.faults,
-            steps: self.steps,
-            ledger: Ledger {
-                gaps: ledger_gaps(&self.points),
-                failures: ledger_failures(&self.points),
-                points: self.points,
-            },
-            lag: self.lag,
-            rto: Rto::from_measures(&self.measures),
-            measures: self.measures,
+/// One series per standby whose lag was measured, its points in time order, in natural order.
+fn lag_series(run: &RunSummary) -> Vec<LagSeries> {
+    let mut lag: Vec<LagSeries> = Vec::new();
+    for r in &run.lag {
+        match lag.iter_mut().find(|s| s.node == r.node) {
+            Some(s) => s.points.push((r.at, r.seconds)),
+            None => lag.push(LagSeries {
+                node: r.node.to_string(),
+                points: vec![(r.at, r.seconds)],
+            }),
         }
     }
+    for s in &mut lag {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    lag.sort_by(|a, b| natural(&a.node).cmp(&natural(&b.node)));
+    lag
 }
 
 /// A sort key that puts `node2` before `node10`.
@@ -538,7 +479,7 @@ mod page;
 
 /// `report.html`: the run as one self-contained page (inline CSS and SVG, no scripts).
 pub fn html(events: &[Event]) -> String {
-    page::page(&model(events)).into_string()
+    page::page(&model(&RunSummary::of(events))).into_string()
 }
 
 #[cfg(test)]
@@ -546,6 +487,10 @@ mod tests {
     use super::page::{tick_label, tick_step};
     use super::*;
     use std::time::Duration;
+
+    fn model_of(events: &[Event]) -> Timeline {
+        model(&RunSummary::of(events))
+    }
 
     fn readiness(node: &str, code: u8, at: f64) -> Event {
         Event::Readiness {
@@ -650,7 +595,7 @@ mod tests {
 
     #[test]
     fn lanes_hold_bands_and_role_markers_in_natural_node_order() {
-        let t = model(&[
+        let t = model_of(&[
             readiness("node10", 0, 1.0),
             role("node2", Role::Primary, 20.0),
             readiness("node2", 0, 0.6),
@@ -759,7 +704,7 @@ mod tests {
                 at: 4.0,
             },
         ];
-        let t = model(&events);
+        let t = model_of(&events);
         assert_eq!(
             t.measures,
             vec![
@@ -782,7 +727,7 @@ mod tests {
             value,
             at: 9.0,
         };
-        let t = model(&[
+        let t = model_of(&[
             m("rpo_rows", 0.0),
             m("rto_detection_seconds", 1.5),
             m("rto_promoted_seconds", 6.0),
@@ -797,7 +742,7 @@ mod tests {
                 first_write: Some(7.4),
             })
         );
-        assert_eq!(model(&[m("rpo_rows", 0.0)]).rto, None);
+        assert_eq!(model_of(&[m("rpo_rows", 0.0)]).rto, None);
         assert!(!html(&[m("rpo_rows", 0.0)]).contains("RTO phases"));
     }
 
@@ -952,7 +897,7 @@ mod tests {
 
     #[test]
     fn failover_model() {
-        let t = model(&failover());
+        let t = model_of(&failover());
         assert_eq!(t.end, 34.2);
         assert_eq!(
             t.ledger.gaps,
