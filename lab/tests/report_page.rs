@@ -21,7 +21,7 @@ fn step(
         Event::StepStarted {
             number,
             title: title.into(),
-            node: Some(node.into()),
+            node: Some(lab::drill::event::Target::Node(node.parse().unwrap())),
             commands: vec![format!("echo step {number} <&> 'quoted'")],
             at,
         },
@@ -37,7 +37,7 @@ fn step(
 
 fn readiness(node: &str, code: u8, at: f64) -> Event {
     Event::Readiness {
-        node: node.into(),
+        node: node.parse().unwrap(),
         code,
         at,
     }
@@ -55,7 +55,7 @@ fn failover() -> Vec<Event> {
         steps: 4,
     }];
     e.push(Event::Role {
-        node: "node1".into(),
+        node: "node1".parse().unwrap(),
         role: Role::Primary,
         at: 0.2,
     });
@@ -79,7 +79,7 @@ fn failover() -> Vec<Event> {
     ));
     e.push(Event::Fault {
         fault: lab::fault::Fault::NodeCrash,
-        node: "node1".into(),
+        node: "node1".parse().unwrap(),
         heal: false,
         at: 6.0,
     });
@@ -93,7 +93,7 @@ fn failover() -> Vec<Event> {
         Outcome::Passed,
     ));
     e.push(Event::Role {
-        node: "node2".into(),
+        node: "node2".parse().unwrap(),
         role: Role::Primary,
         at: 12.0,
     });
@@ -112,7 +112,7 @@ fn failover() -> Vec<Event> {
     }
     for (at, s) in [(1.0, 0.1), (3.0, 0.2), (5.0, 0.1)] {
         e.push(Event::Lag {
-            node: "node2".into(),
+            node: "node2".parse().unwrap(),
             seconds: s,
             at,
         });

@@ -429,14 +429,7 @@ fn write_reports(
     events: &[Event],
     verdict: Option<&crate::drill::runner::Verdict>,
 ) -> Result<std::path::PathBuf> {
-    let logs: Vec<(String, String)> = verdict
-        .map(|v| {
-            v.logs
-                .iter()
-                .map(|(n, text)| (n.name(), text.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let logs = verdict.map(|v| v.logs.clone()).unwrap_or_default();
     let dir = report::write_run(
         &args.runs_dir,
         drill,

@@ -3,9 +3,48 @@
 //! The runner never prints; it emits [`Event`]s. Reporters (live terminal, Markdown, JSON,
 //! JUnit) are built from the same recorded list, so a report shows exactly what happened.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::node::NodeId;
+
+/// Where a step acted: one node, or every node (`"all"` in `report.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// One node.
+    Node(NodeId),
+    /// Every node.
+    All,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Node(node) => node.fmt(f),
+            Target::All => f.write_str("all"),
+        }
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Target, D::Error> {
+        match String::deserialize(deserializer)?.as_str() {
+            "all" => Ok(Target::All),
+            name => name
+                .parse()
+                .map(Target::Node)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,8 +176,8 @@ pub enum Event {
         number: usize,
         /// Its title.
         title: String,
-        /// The node it acts on (resolved from a role if need be).
-        node: Option<String>,
+        /// The node it acts on (resolved from a role if need be), or every node.
+        node: Option<Target>,
         /// The commands and files, rendered for this run.
         commands: Vec<String>,
         /// Seconds since the drill started.
@@ -164,7 +203,7 @@ pub enum Event {
         #[serde(rename = "name")]
         fault: crate::fault::Fault,
         /// The node.
-        node: String,
+        node: NodeId,
         /// Healed rather than injected.
         heal: bool,
         /// Seconds since the drill started.
@@ -173,7 +212,7 @@ pub enum Event {
     /// The monitor saw a node's readiness change.
     Readiness {
         /// The node probed.
-        node: String,
+        node: NodeId,
         /// pg_isready's code.
         code: u8,
         /// Seconds since the drill started.
@@ -182,7 +221,7 @@ pub enum Event {
     /// A node's role changed (promoted, or configured and started as a standby).
     Role {
         /// The node.
-        node: String,
+        node: NodeId,
         /// `primary` or `standby`.
         role: Role,
         /// Seconds since the drill started.
@@ -200,7 +239,7 @@ pub enum Event {
     /// Replication lag of a standby, as the monitor measured it.
     Lag {
         /// The standby.
-        node: String,
+        node: NodeId,
         /// Seconds since its last replayed transaction.
         seconds: f64,
         /// Seconds since the drill started.

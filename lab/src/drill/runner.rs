@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::event::{Event, Outcome};
+use super::event::{Event, Outcome, Target};
 use super::render::{self, Context};
 use super::summary::RunSummary;
 use crate::cluster::{Output, OutputCap};
@@ -528,8 +528,8 @@ impl<L: LabOps> Runner<L> {
             number,
             title: prepared.title.clone(),
             node: match &step.on {
-                Some(NodeRef::All) => Some("all".into()),
-                _ => prepared.node.map(NodeId::name),
+                Some(NodeRef::All) => Some(Target::All),
+                _ => prepared.node.map(Target::Node),
             },
             commands: prepared.commands.clone(),
             at: self.sink.at(),
@@ -575,7 +575,7 @@ impl<L: LabOps> Runner<L> {
             }
             self.sink.emit(Event::Fault {
                 fault,
-                node: node.name(),
+                node,
                 heal: true,
                 at: self.sink.at(),
             });
@@ -615,7 +615,7 @@ impl<L: LabOps> Runner<L> {
     fn faults_on(&self, node: NodeId) -> bool {
         let events = self.sink.events();
         let run = RunSummary::of(&events);
-        let injected = run.faults().any(|f| !f.heal && f.node == node.name());
+        let injected = run.faults().any(|f| !f.heal && f.node == node);
         injected
     }
 

@@ -397,7 +397,7 @@ impl Ran {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::StepStarted { node, .. } => Some(node.clone()),
+                Event::StepStarted { node, .. } => Some(node.map(|n| n.to_string())),
                 _ => None,
             })
             .collect()
@@ -621,7 +621,7 @@ run = "echo new primary"
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Role { node, role, .. } => Some((node.clone(), role.to_string())),
+            Event::Role { node, role, .. } => Some((node.name(), role.to_string())),
             _ => None,
         })
         .collect();
@@ -902,7 +902,7 @@ async fn a_failed_drill_heals_its_faults_after_the_failing_step() {
         .filter_map(|e| match e {
             Event::Fault {
                 fault, node, heal, ..
-            } => Some((fault.to_string(), node.clone(), *heal)),
+            } => Some((fault.to_string(), node.name(), *heal)),
             _ => None,
         })
         .collect();
@@ -1373,7 +1373,7 @@ expect_monitor = [0]
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Readiness { node, code, .. } if node == "node1" => Some(*code),
+            Event::Readiness { node, code, .. } if *node == NodeId::NODE1 => Some(*code),
             _ => None,
         })
         .collect();
@@ -1500,17 +1500,17 @@ fn failover_events() -> Vec<Event> {
     vec![
         Event::Fault {
             fault: crate::fault::Fault::NodeCrash,
-            node: "node1".into(),
+            node: NodeId::NODE1,
             heal: false,
             at: 10.0,
         },
         Event::Readiness {
-            node: "node1".into(),
+            node: NodeId::NODE1,
             code: 2,
             at: 11.0,
         },
         Event::Role {
-            node: "node2".into(),
+            node: NodeId::NODE2,
             role: Role::Primary,
             at: 14.0,
         },
@@ -1576,11 +1576,11 @@ sleep = "600ms"
 "#,
     )
     .await;
-    let lag: Vec<(&str, f64)> = ran
+    let lag: Vec<(NodeId, f64)> = ran
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Lag { node, seconds, .. } => Some((node.as_str(), *seconds)),
+            Event::Lag { node, seconds, .. } => Some((*node, *seconds)),
             _ => None,
         })
         .collect();
@@ -1589,7 +1589,8 @@ sleep = "600ms"
         "two accepting rounds of node2, maybe a third before it stopped: {lag:?}"
     );
     assert!(
-        lag.iter().all(|&(node, s)| node == "node2" && s == 0.25),
+        lag.iter()
+            .all(|&(node, s)| node == NodeId::NODE2 && s == 0.25),
         "{lag:?}"
     );
 }
@@ -2301,7 +2302,7 @@ async fn a_step_the_dba_did_passes_its_check_and_the_lab_runs_no_command_for_it(
         ran.lab.commands()
     );
     assert!(ran.events.iter().any(
-        |e| matches!(e, Event::Role { node, role, .. } if node == "node2" && *role == Role::Primary)
+        |e| matches!(e, Event::Role { node, role, .. } if *node == NodeId::NODE2 && *role == Role::Primary)
     ));
 }
 

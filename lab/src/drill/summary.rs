@@ -6,8 +6,9 @@
 //! the runner's own RTO phases read a [`RunSummary`]; nothing else walks the events
 //! (`layers::only_the_fold_reads_events` checks it).
 
-use super::event::{Event, Outcome, Performer, Role};
+use super::event::{Event, Outcome, Performer, Role, Target};
 use crate::fault::Fault;
+use crate::node::NodeId;
 
 /// The drill and server a run was for (its `drill_started` event).
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +46,7 @@ pub struct StepView<'a> {
     /// When it started, in seconds since the drill started.
     pub at: f64,
     /// The node it acted on (none: the runner's own step).
-    pub node: Option<&'a str>,
+    pub node: Option<Target>,
     /// The commands and files, as rendered for the run.
     pub commands: &'a [String],
     /// None while the step has not finished (a run cut short).
@@ -74,11 +75,11 @@ pub struct Performed<'a> {
 
 /// A fault injected or healed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FaultAt<'a> {
+pub struct FaultAt {
     /// The fault.
     pub fault: Fault,
     /// Where.
-    pub node: &'a str,
+    pub node: NodeId,
     /// Healed, not injected.
     pub heal: bool,
     /// Seconds since the drill started.
@@ -87,9 +88,9 @@ pub struct FaultAt<'a> {
 
 /// The monitor's pg_isready reading of a node, when it changed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reading<'a> {
+pub struct Reading {
     /// Of which node.
-    pub node: &'a str,
+    pub node: NodeId,
     /// pg_isready's code.
     pub code: u8,
     /// Seconds since the drill started.
@@ -98,18 +99,18 @@ pub struct Reading<'a> {
 
 /// A fault injected or healed, or a readiness reading, in the order of the run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Incident<'a> {
+pub enum Incident {
     /// A fault injected or healed.
-    Fault(FaultAt<'a>),
+    Fault(FaultAt),
     /// The monitor's pg_isready reading changed.
-    Readiness(Reading<'a>),
+    Readiness(Reading),
 }
 
 /// A node taking a role (promoted, or made a standby).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RoleChange<'a> {
+pub struct RoleChange {
     /// The node.
-    pub node: &'a str,
+    pub node: NodeId,
     /// Its new role.
     pub role: Role,
     /// Seconds since the drill started.
@@ -129,9 +130,9 @@ pub struct LedgerSample {
 
 /// A standby's replay lag, as the monitor measured it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LagReading<'a> {
+pub struct LagReading {
     /// The standby.
-    pub node: &'a str,
+    pub node: NodeId,
     /// Seconds since its last replayed transaction.
     pub seconds: f64,
     /// Seconds since the drill started.
@@ -140,11 +141,11 @@ pub struct LagReading<'a> {
 
 /// The first fault injected and the first node promoted after it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Promotion<'a> {
+pub struct Promotion {
     /// The first fault injected.
     pub fault: Fault,
     /// The node promoted.
-    pub node: &'a str,
+    pub node: NodeId,
     /// Seconds from the fault to the promotion.
     pub after: f64,
 }
@@ -161,15 +162,15 @@ pub struct RunSummary<'a> {
     /// `(name, value)`, in the order they were measured.
     pub measures: Vec<(&'a str, f64)>,
     /// Faults and readiness readings, in order.
-    pub incidents: Vec<Incident<'a>>,
+    pub incidents: Vec<Incident>,
     /// Role changes, in order.
-    pub roles: Vec<RoleChange<'a>>,
+    pub roles: Vec<RoleChange>,
     /// The ledger writer's samples, in order.
     pub ledger: Vec<LedgerSample>,
     /// Replay lag readings, in order.
-    pub lag: Vec<LagReading<'a>>,
+    pub lag: Vec<LagReading>,
     /// The first promotion after the first injected fault.
-    pub promotion: Option<Promotion<'a>>,
+    pub promotion: Option<Promotion>,
     /// The latest time the run names, in seconds since it started: any event's time, a
     /// finished step's end, the drill's own time (0 when none).
     pub latest: f64,
@@ -230,19 +231,19 @@ impl<'a> RunSummary<'a> {
                 at,
             } => self.incidents.push(Incident::Fault(FaultAt {
                 fault: *fault,
-                node,
+                node: *node,
                 heal: *heal,
                 at: *at,
             })),
             Event::Readiness { node, code, at } => {
                 self.incidents.push(Incident::Readiness(Reading {
-                    node,
+                    node: *node,
                     code: *code,
                     at: *at,
                 }))
             }
             Event::Role { node, role, at } => self.apply_role(RoleChange {
-                node,
+                node: *node,
                 role: *role,
                 at: *at,
             }),
@@ -252,7 +253,7 @@ impl<'a> RunSummary<'a> {
                 at: *at,
             }),
             Event::Lag { node, seconds, at } => self.lag.push(LagReading {
-                node,
+                node: *node,
                 seconds: *seconds,
                 at: *at,
             }),
@@ -272,7 +273,7 @@ impl<'a> RunSummary<'a> {
                 number: *number,
                 title,
                 at: *at,
-                node: node.as_deref(),
+                node: *node,
                 commands,
                 outcome: None,
                 output: "",
@@ -316,7 +317,7 @@ impl<'a> RunSummary<'a> {
     }
 
     /// A role change, and the first promotion after the first injected fault.
-    fn apply_role(&mut self, change: RoleChange<'a>) {
+    fn apply_role(&mut self, change: RoleChange) {
         self.roles.push(change);
         if change.role != Role::Primary || self.promotion.is_some() {
             return;
@@ -334,7 +335,7 @@ impl<'a> RunSummary<'a> {
     }
 
     /// The faults injected and healed, in order.
-    pub fn faults(&self) -> impl Iterator<Item = &FaultAt<'a>> {
+    pub fn faults(&self) -> impl Iterator<Item = &FaultAt> {
         self.incidents.iter().filter_map(|i| match i {
             Incident::Fault(f) => Some(f),
             Incident::Readiness(_) => None,
@@ -342,7 +343,7 @@ impl<'a> RunSummary<'a> {
     }
 
     /// The readiness readings of every node, in order.
-    pub fn readings(&self) -> impl Iterator<Item = &Reading<'a>> {
+    pub fn readings(&self) -> impl Iterator<Item = &Reading> {
         self.incidents.iter().filter_map(|i| match i {
             Incident::Readiness(r) => Some(r),
             Incident::Fault(_) => None,
@@ -378,7 +379,7 @@ mod tests {
     fn fault(name: &str, heal: bool, at: f64) -> Event {
         Event::Fault {
             fault: name.parse().unwrap(),
-            node: "node1".into(),
+            node: NodeId::NODE1,
             heal,
             at,
         }
@@ -386,7 +387,7 @@ mod tests {
 
     fn primary(node: &str, at: f64) -> Event {
         Event::Role {
-            node: node.into(),
+            node: node.parse().unwrap(),
             role: Role::Primary,
             at,
         }
@@ -409,7 +410,7 @@ mod tests {
             run.promotion,
             Some(Promotion {
                 fault: Fault::NodeCrash,
-                node: "node2",
+                node: NodeId::NODE2,
                 after: 4.5
             })
         );
@@ -423,13 +424,13 @@ mod tests {
     fn readings_roles_ledger_and_lag_are_kept_in_order() {
         let events = vec![
             Event::Readiness {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 code: 0,
                 at: 0.5,
             },
             fault("node-crash", false, 1.0),
             Event::Readiness {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 code: 2,
                 at: 1.4,
             },
@@ -440,7 +441,7 @@ mod tests {
                 at: 3.5,
             },
             Event::Lag {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 seconds: 0.25,
                 at: 2.0,
             },
@@ -460,13 +461,13 @@ mod tests {
             },
         ];
         let run = RunSummary::of(&events);
-        let readings: Vec<(&str, u8)> = run.readings().map(|r| (r.node, r.code)).collect();
-        assert_eq!(readings, [("node2", 0), ("node1", 2)]);
+        let readings: Vec<(NodeId, u8)> = run.readings().map(|r| (r.node, r.code)).collect();
+        assert_eq!(readings, [(NodeId::NODE2, 0), (NodeId::NODE1, 2)]);
         assert_eq!(run.faults().count(), 1);
         assert_eq!(
             run.roles,
             [RoleChange {
-                node: "node2",
+                node: NodeId::NODE2,
                 role: Role::Primary,
                 at: 3.0
             }]
@@ -479,7 +480,7 @@ mod tests {
                 at: 3.5
             }]
         );
-        assert_eq!(run.lag[0].node, "node2");
+        assert_eq!(run.lag[0].node, NodeId::NODE2);
         assert_eq!(run.steps[0].at, 3.0);
         // The step ends at 5 s, after every event's own time.
         assert_eq!(run.latest, 5.0);
@@ -492,7 +493,7 @@ mod tests {
             Event::StepStarted {
                 number: 1,
                 title: "promote".into(),
-                node: Some("node2".into()),
+                node: Some(Target::Node(NodeId::NODE2)),
                 commands: vec!["pg_ctl promote".into()],
                 at: 0.0,
             },

@@ -25,7 +25,7 @@ pub fn print(e: &Event) {
         } => {
             eprintln!(
                 "▶ {number:>2}. [{}] {title}",
-                node.as_deref().unwrap_or("-")
+                node.map_or_else(|| "-".into(), |n| n.to_string())
             );
         }
         Event::StepFinished {

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::event::{result_word, Event, Outcome};
 use super::summary::{FaultAt, Incident, Reading, RunSummary};
+use crate::node::NodeId;
 
 /// `report.md`: the run as a runbook with its evidence.
 pub fn markdown(events: &[Event]) -> String {
@@ -89,7 +90,8 @@ pub fn markdown(events: &[Event]) -> String {
             s.number,
             s.title,
             status,
-            s.node.unwrap_or("the runner"),
+            s.node
+                .map_or_else(|| "the runner".into(), |n| n.to_string()),
             s.took
         );
         if let Some(p) = s.performed {
@@ -173,7 +175,7 @@ fn hands_on(run: &RunSummary) -> String {
                 "| {} | {} | {} | {} | {:.1} s | {} | {status} | {wrong} |",
                 s.number,
                 s.title.replace('|', "\\|"),
-                s.node.unwrap_or("-"),
+                s.node.map_or_else(|| "-".into(), |n| n.to_string()),
                 p.by.as_str(),
                 s.took,
                 p.tries,
@@ -236,7 +238,10 @@ pub fn junit(events: &[Event]) -> String {
             None => TestCaseStatus::skipped(),
         };
         let mut case = TestCase::new(format!("{:02}. {}", s.number, s.title), status);
-        case.set_classname(format!("{name}.{}", s.node.unwrap_or("runner")));
+        case.set_classname(format!(
+            "{name}.{}",
+            s.node.map_or_else(|| "runner".into(), |n| n.to_string())
+        ));
         case.set_time(std::time::Duration::from_secs_f64(s.took));
         if let Some(p) = s.performed {
             // In system-out: the JUnit schema gives a test case no properties.
@@ -296,7 +301,7 @@ pub fn write_run(
     drill: &str,
     stamp: &str,
     events: &[Event],
-    logs: &[(String, String)],
+    logs: &[(NodeId, String)],
     show_secrets: bool,
 ) -> std::io::Result<PathBuf> {
     let secret = |text: String| {
@@ -332,7 +337,7 @@ pub fn write_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::event::Role;
+    use crate::drill::event::{Role, Target};
     use std::time::Duration;
 
     fn started(
@@ -345,7 +350,10 @@ mod tests {
         Event::StepStarted {
             number,
             title: title.into(),
-            node: node.map(str::to_string),
+            node: node.map(|n| match n {
+                "all" => Target::All,
+                n => Target::Node(n.parse().unwrap()),
+            }),
             commands: commands.iter().map(|c| c.to_string()).collect(),
             at,
         }
@@ -381,13 +389,13 @@ mod tests {
             ),
             Event::Fault {
                 fault: crate::fault::Fault::NodeCrash,
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 heal: false,
                 at: 0.6,
             },
             finished(1, Outcome::Passed, "", 250),
             Event::Readiness {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 code: 2,
                 at: 1.2,
             },
@@ -399,7 +407,7 @@ mod tests {
                 1.5,
             ),
             Event::Role {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 role: Role::Primary,
                 at: 2.9,
             },
@@ -468,22 +476,22 @@ mod tests {
                 steps: 7,
             },
             Event::Role {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 role: Role::Primary,
                 at: 0.1,
             },
             Event::Role {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 role: Role::Standby,
                 at: 0.2,
             },
             Event::Readiness {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 code: 0,
                 at: 0.4,
             },
             Event::Readiness {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 code: 0,
                 at: 0.5,
             },
@@ -498,13 +506,13 @@ mod tests {
             ),
             Event::Fault {
                 fault: crate::fault::Fault::NodeCrash,
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 heal: false,
                 at: 3.0,
             },
             finished(2, Outcome::Passed, "", 300),
             Event::Readiness {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 code: 2,
                 at: 3.6,
             },
@@ -516,7 +524,7 @@ mod tests {
                 4.0,
             ),
             Event::Role {
-                node: "node2".into(),
+                node: NodeId::NODE2,
                 role: Role::Primary,
                 at: 7.4,
             },
@@ -577,7 +585,7 @@ mod tests {
             ("node1", 0.7, 11.5),
         ] {
             e.push(Event::Lag {
-                node: node.into(),
+                node: node.parse().unwrap(),
                 seconds,
                 at,
             });
@@ -608,17 +616,17 @@ mod tests {
             ),
             Event::Fault {
                 fault: crate::fault::Fault::NodeCrash,
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 heal: true,
                 at: 9.0,
             },
             Event::Readiness {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 code: 1,
                 at: 9.8,
             },
             Event::Readiness {
-                node: "node1".into(),
+                node: NodeId::NODE1,
                 code: 0,
                 at: 10.5,
             },
@@ -653,10 +661,10 @@ mod tests {
         let base = tempfile::tempdir().unwrap();
         let logs = [
             (
-                "node1".to_string(),
+                NodeId::NODE1,
                 "LOG:  primary_conninfo = 'host=172.16.3.102 password=repuser'\n".to_string(),
             ),
-            ("node2".to_string(), "LOG:  ready\n".to_string()),
+            (NodeId::NODE2, "LOG:  ready\n".to_string()),
         ];
         let dir = write_run(
             base.path(),

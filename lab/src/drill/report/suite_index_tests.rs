@@ -1,6 +1,8 @@
 use std::time::Duration;
 
 use super::*;
+use crate::drill::event::Target;
+use crate::node::NodeId;
 
 fn started(drill: &str, version: &str, steps: usize) -> Event {
     Event::DrillStarted {
@@ -17,7 +19,7 @@ fn step(number: usize, title: &str, commands: &[&str]) -> Event {
     Event::StepStarted {
         number,
         title: title.into(),
-        node: Some("node1".into()),
+        node: Some(Target::Node(NodeId::NODE1)),
         commands: commands.iter().map(|c| c.to_string()).collect(),
         at: number as f64,
     }
@@ -61,14 +63,14 @@ fn crash(version: &str, log: &str, promote_secs: f64, promoted_at: f64) -> Vec<E
         step(1, "kill the master", &["docker kill node1"]),
         Event::Fault {
             fault: crate::fault::Fault::NodeCrash,
-            node: "node1".into(),
+            node: NodeId::NODE1,
             heal: false,
             at: 1.5,
         },
         done(1, Outcome::Passed, "", 0.2),
         step(2, "promote the slave", &["pg_ctl promote"]),
         Event::Role {
-            node: "node2".into(),
+            node: NodeId::NODE2,
             role: crate::drill::event::Role::Primary,
             at: promoted_at,
         },

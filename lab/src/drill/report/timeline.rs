@@ -11,8 +11,9 @@
 //! events) into a [`Timeline`] (pure, and unit-tested), and [`html`] renders that model. Every
 //! number is printed with fixed decimals, so the same events always give the same bytes.
 
-use crate::drill::event::{Event, Outcome, Performer, Role, RtoPhase};
+use crate::drill::event::{Event, Outcome, Performer, Role, RtoPhase, Target};
 use crate::drill::summary::{RunSummary, StepView};
+use crate::node::NodeId;
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
 pub const GAP_MIN: f64 = 1.0;
@@ -76,7 +77,7 @@ pub struct RoleMark {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeLane {
     /// The node.
-    pub node: String,
+    pub node: NodeId,
     /// Its readiness, covering the whole drill without overlaps.
     pub bands: Vec<Band>,
     /// Its role changes, in time order.
@@ -91,7 +92,7 @@ pub struct FaultMark {
     /// The fault.
     pub fault: crate::fault::Fault,
     /// The node.
-    pub node: String,
+    pub node: NodeId,
     /// Healed rather than injected.
     pub heal: bool,
 }
@@ -103,8 +104,8 @@ pub struct StepMark {
     pub number: usize,
     /// Its title.
     pub title: String,
-    /// The node it acted on.
-    pub node: Option<String>,
+    /// The node it acted on, or every node.
+    pub node: Option<Target>,
     /// Seconds since the drill started.
     pub start: f64,
     /// How long it took, once finished.
@@ -173,7 +174,7 @@ pub struct Ledger {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LagSeries {
     /// The standby.
-    pub node: String,
+    pub node: NodeId,
     /// `(seconds since the drill started, lag in seconds)`, in time order.
     pub points: Vec<(f64, f64)>,
 }
@@ -273,7 +274,7 @@ pub fn model(run: &RunSummary) -> Timeline {
         .map(|f| FaultMark {
             at: f.at,
             fault: f.fault,
-            node: f.node.to_string(),
+            node: f.node,
             heal: f.heal,
         })
         .collect();
@@ -333,7 +334,7 @@ fn step_mark(s: &StepView) -> StepMark {
     StepMark {
         number: s.number,
         title: s.title.to_string(),
-        node: s.node.map(str::to_string),
+        node: s.node,
         start: s.at,
         took: s.outcome.map(|_| s.took),
         outcome: s.outcome.cloned(),
@@ -342,15 +343,15 @@ fn step_mark(s: &StepView) -> StepMark {
     }
 }
 
-/// One lane per node that has readings, roles or faults, in natural order.
+/// One lane per node that has readings, roles or faults, in node order.
 fn lanes(run: &RunSummary, end: f64) -> Vec<NodeLane> {
-    let mut nodes: Vec<&str> = run
+    let mut nodes: Vec<NodeId> = run
         .readings()
         .map(|r| r.node)
         .chain(run.roles.iter().map(|r| r.node))
         .chain(run.faults().map(|f| f.node))
         .collect();
-    nodes.sort_by(|a, b| natural(a).cmp(&natural(b)));
+    nodes.sort();
     nodes.dedup();
     nodes
         .into_iter()
@@ -371,7 +372,7 @@ fn lanes(run: &RunSummary, end: f64) -> Vec<NodeLane> {
                 .collect();
             roles.sort_by(|a, b| a.at.total_cmp(&b.at));
             NodeLane {
-                node: node.to_string(),
+                node,
                 bands: readiness_bands(&mine, end),
                 roles,
             }
@@ -379,14 +380,14 @@ fn lanes(run: &RunSummary, end: f64) -> Vec<NodeLane> {
         .collect()
 }
 
-/// One series per standby whose lag was measured, its points in time order, in natural order.
+/// One series per standby whose lag was measured, its points in time order, in node order.
 fn lag_series(run: &RunSummary) -> Vec<LagSeries> {
     let mut lag: Vec<LagSeries> = Vec::new();
     for r in &run.lag {
         match lag.iter_mut().find(|s| s.node == r.node) {
             Some(s) => s.points.push((r.at, r.seconds)),
             None => lag.push(LagSeries {
-                node: r.node.to_string(),
+                node: r.node,
                 points: vec![(r.at, r.seconds)],
             }),
         }
@@ -394,15 +395,8 @@ fn lag_series(run: &RunSummary) -> Vec<LagSeries> {
     for s in &mut lag {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    lag.sort_by(|a, b| natural(&a.node).cmp(&natural(&b.node)));
+    lag.sort_by_key(|s| s.node);
     lag
-}
-
-/// A sort key that puts `node2` before `node10`.
-fn natural(name: &str) -> (&str, u64, &str) {
-    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    let (prefix, number) = name.split_at(name.len() - digits);
-    (prefix, number.parse().unwrap_or(0), name)
 }
 
 /// Turns a node's readiness readings (`(seconds, pg_isready code)`) into bands covering
@@ -494,7 +488,7 @@ mod tests {
 
     fn readiness(node: &str, code: u8, at: f64) -> Event {
         Event::Readiness {
-            node: node.into(),
+            node: node.parse().unwrap(),
             code,
             at,
         }
@@ -502,7 +496,7 @@ mod tests {
 
     fn role(node: &str, role: Role, at: f64) -> Event {
         Event::Role {
-            node: node.into(),
+            node: node.parse().unwrap(),
             role,
             at,
         }
@@ -514,7 +508,7 @@ mod tests {
 
     fn lag(node: &str, seconds: f64, at: f64) -> Event {
         Event::Lag {
-            node: node.into(),
+            node: node.parse().unwrap(),
             seconds,
             at,
         }
@@ -523,7 +517,7 @@ mod tests {
     fn fault(name: &str, node: &str, heal: bool, at: f64) -> Event {
         Event::Fault {
             fault: name.parse().expect("a fault of the catalogue"),
-            node: node.into(),
+            node: node.parse().unwrap(),
             heal,
             at,
         }
@@ -541,7 +535,7 @@ mod tests {
             Event::StepStarted {
                 number,
                 title: title.into(),
-                node: Some(node.into()),
+                node: Some(Target::Node(node.parse().unwrap())),
                 commands: vec![],
                 at,
             },
@@ -594,9 +588,9 @@ mod tests {
     }
 
     #[test]
-    fn lanes_hold_bands_and_role_markers_in_natural_node_order() {
+    fn lanes_hold_bands_and_role_markers_in_node_order() {
         let t = model_of(&[
-            readiness("node10", 0, 1.0),
+            readiness("node3", 0, 1.0),
             role("node2", Role::Primary, 20.0),
             readiness("node2", 0, 0.6),
             role("node2", Role::Standby, 0.8),
@@ -608,8 +602,8 @@ mod tests {
             },
         ]);
         assert_eq!(t.end, 30.0);
-        let names: Vec<&str> = t.lanes.iter().map(|l| l.node.as_str()).collect();
-        assert_eq!(names, ["node1", "node2", "node10"]);
+        let names: Vec<String> = t.lanes.iter().map(|l| l.node.name()).collect();
+        assert_eq!(names, ["node1", "node2", "node3"]);
         let node2 = &t.lanes[1];
         assert_eq!(
             node2.roles,
@@ -757,13 +751,13 @@ mod tests {
                 profile: "default".into(),
                 steps: 1,
             },
-            readiness("<node>", 0, 1.0),
-            fault("node-crash", "<node>", false, 2.0),
+            readiness("node1", 0, 1.0),
+            fault("node-crash", "node1", false, 2.0),
         ];
         events.extend(step(
             1,
             "Check <b>\"a\" & 'b'</b>",
-            "<node>",
+            "node1",
             0.0,
             1.0,
             Outcome::Failed {
@@ -772,13 +766,12 @@ mod tests {
             },
         ));
         let page = html(&events);
+        // Node names are typed (`NodeId`) and hold no markup; the free text does.
         // maud escapes `&`, `<`, `>` and `"`: a `'` is harmless in text and in `"`-quoted values.
         assert!(page.contains("Check &lt;b&gt;&quot;a&quot; &amp; 'b'&lt;/b&gt;"));
         assert!(!page.contains("<b>"));
-        assert!(!page.contains("<node>"));
         assert!(!page.contains("</td>\"") && page.contains("&lt;/td&gt;"));
         assert!(page.contains("A &amp; B") && page.contains("x&lt;y"));
-        assert!(page.contains("node-crash on &lt;node&gt;"));
     }
 
     /// A failover: node1 crashes at 4 s, node2 is promoted at 20 s, writes stall between,

@@ -88,11 +88,7 @@ impl Monitor {
                     history.lock().expect("not poisoned").push((node, code, at));
                     if last.get(&node) != Some(&code) {
                         last.insert(node, code);
-                        sink.emit(Event::Readiness {
-                            node: node.name(),
-                            code,
-                            at,
-                        });
+                        sink.emit(Event::Readiness { node, code, at });
                     }
                 }
                 let wait = monitor.next_wait(pace);
@@ -127,7 +123,7 @@ async fn probe<L: LabOps>(
         if let Ok(Ok(Some(seconds))) = lag {
             if let Ok(seconds) = seconds.trim().parse::<f64>() {
                 sink.emit(Event::Lag {
-                    node: node.name(),
+                    node,
                     seconds,
                     at: sink.at(),
                 });

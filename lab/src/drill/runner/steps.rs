@@ -300,7 +300,7 @@ impl<L: LabOps> Runner<L> {
 
     fn emit_role(&self, node: NodeId, role: Role) {
         self.sink.emit(Event::Role {
-            node: node.name(),
+            node,
             role,
             at: self.sink.at(),
         });
@@ -323,7 +323,7 @@ impl<L: LabOps> Runner<L> {
         }
         self.sink.emit(Event::Fault {
             fault,
-            node: node.name(),
+            node,
             heal,
             at: started,
         });

@@ -716,7 +716,7 @@ fn lag_lane(lag: &[LagSeries], top: f64, x: &impl Fn(f64) -> f64) -> Markup {
         .iter()
         .scan(LEFT + 8.0, |next, s| {
             let here = *next;
-            *next += 30.0 + text_w(&s.node);
+            *next += 30.0 + text_w(&s.node.name());
             Some(here)
         })
         .collect();
@@ -822,7 +822,7 @@ fn step_row(s: &StepMark) -> Markup {
     html! {
         tr class=[s.bad().then_some("bad")] {
             td.num { (s.number) }
-            td { (s.node.as_deref().unwrap_or("runner")) }
+            td { (s.node.map_or_else(|| "runner".into(), |n| n.to_string())) }
             td { (s.title) }
             td {
                 span class=(class) { (word) }
