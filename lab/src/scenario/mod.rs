@@ -31,6 +31,9 @@ mod procedure_tests;
 mod roles;
 mod schema;
 mod sources;
+mod spec;
+#[cfg(test)]
+mod spec_tests;
 mod template;
 #[cfg(test)]
 mod tests;

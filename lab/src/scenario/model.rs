@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use strum::{EnumIter, EnumString, IntoStaticStr, VariantNames};
 
+use super::spec::KindSpec;
 use super::Template;
 use crate::plan::User;
 
@@ -463,35 +464,32 @@ impl StepKind {
         self.kind().name()
     }
 
-    /// How long the step may take when the file gives no `timeout`; `None` for kinds that take
-    /// no timeout (`mark`, `sleep`, `note`).
+    /// The action, for an action step.
+    pub fn action(&self) -> Option<&Action> {
+        match self {
+            StepKind::Action(action) => Some(action),
+            StepKind::Run { .. }
+            | StepKind::Sql { .. }
+            | StepKind::Fault { .. }
+            | StepKind::Wait(_)
+            | StepKind::ExpectLog { .. }
+            | StepKind::ExpectMonitor { .. }
+            | StepKind::Mark(_)
+            | StepKind::Sleep(_)
+            | StepKind::Note(_) => None,
+        }
+    }
+
+    /// How long the step may take when the file gives no `timeout`: its kind's (or its
+    /// action's) in the one table ([`super::spec`]); `None` for kinds that take no timeout
+    /// (`mark`, `sleep`, `note`).
     ///
     /// For `expect_log` and `expect_monitor` it is how long the runner may wait for what is
     /// expected to show up; for a background `run`, how long starting it may take.
     pub fn default_timeout(&self) -> Option<Duration> {
-        let secs = match self {
-            StepKind::Run { .. } => 600,
-            StepKind::Sql { .. } => 60,
-            StepKind::Action(action) => match action {
-                Action::Start
-                | Action::Stop { .. }
-                | Action::Promote
-                | Action::LinkWal
-                | Action::MakeStandby { .. } => 300,
-                Action::BaseBackup { .. }
-                | Action::LocalBackup { .. }
-                | Action::MoveAside { .. }
-                | Action::Pitr { .. }
-                | Action::Load { .. }
-                | Action::CopyBackup { .. } => 3600,
-                Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => 60,
-            },
-            StepKind::Fault { .. } => 60,
-            StepKind::Wait(_) => 60,
-            StepKind::ExpectLog { .. } | StepKind::ExpectMonitor { .. } => 30,
-            StepKind::Mark(_) | StepKind::Sleep(_) | StepKind::Note(_) => return None,
-        };
-        Some(Duration::from_secs(secs))
+        KindSpec::of(self.kind())
+            .timeout
+            .of(self.action().map(Action::kind))
     }
 }
 
