@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use crate::node::NodeId;
 use crate::pg::{self, Dialect, Topology};
 use crate::plan::{Command, User};
-use crate::scenario::{Action, Area, Condition, NodeRef, StepKind, StopMode, Template, When};
+use crate::scenario::{
+    Action, Area, Condition, LedgerAction, NodeRef, StepKind, StopMode, Template, When,
+};
 
 /// Why a step could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -483,7 +485,13 @@ pub fn command_steps(
         )]),
         StepKind::Action(action) => action_steps(ctx, node, action),
         StepKind::Fault { fault, heal } => fault_steps(ctx, node, *fault, *heal),
-        _ => Ok(Vec::new()),
+        StepKind::Sql { .. }
+        | StepKind::Wait(_)
+        | StepKind::ExpectLog { .. }
+        | StepKind::ExpectMonitor { .. }
+        | StepKind::Mark(_)
+        | StepKind::Sleep(_)
+        | StepKind::Note(_) => Ok(Vec::new()),
     }
 }
 
@@ -574,16 +582,21 @@ pub fn describe(ctx: &Context, kind: &StepKind) -> Vec<String> {
                 .collect::<Vec<_>>()
                 .join(" → ")
         )],
-        StepKind::Action(Action::LedgerStart) => vec!["start the ledger writer: numbered rows, one per transaction, each acknowledgement timed".into()],
-        StepKind::Action(Action::LedgerRetarget) => vec!["point the ledger writer at this node".into()],
-        StepKind::Action(Action::LedgerCheck { max_lost }) => vec![format!(
-            "stop the ledger writer and check it against this node's rows (lost acknowledged rows allowed: {})",
-            max_lost.map_or("any in async mode, none in sync mode".to_string(), |m| m.to_string())
-        )],
+        StepKind::Action(action) => match action.ledger() {
+            Some(LedgerAction::Start) => vec!["start the ledger writer: numbered rows, one per transaction, each acknowledgement timed".into()],
+            Some(LedgerAction::Retarget) => vec!["point the ledger writer at this node".into()],
+            Some(LedgerAction::Check { max_lost }) => vec![format!(
+                "stop the ledger writer and check it against this node's rows (lost acknowledged rows allowed: {})",
+                max_lost.map_or("any in async mode, none in sync mode".to_string(), |m| m.to_string())
+            )],
+            // Its commands describe it.
+            None => Vec::new(),
+        },
         StepKind::Mark(m) => vec![format!("mark `{m}`")],
         StepKind::Sleep(d) => vec![format!("sleep {d:?}")],
         StepKind::Note(n) => vec![format!("note: {n}")],
-        _ => Vec::new(),
+        // Their commands describe them.
+        StepKind::Run { .. } | StepKind::Fault { .. } => Vec::new(),
     }
 }
 

@@ -8,10 +8,13 @@ use crate::fault::{FaultOp, NodeOp};
 use crate::node::NodeId;
 use crate::pg;
 use crate::plan::quote;
-use crate::scenario::{Action, Step, StepKind, WaitFor};
+use crate::scenario::{Action, LedgerAction, Performed, Step, StepKind, WaitFor};
 
-/// How long a wait may take when the drill gives no `timeout` (the runner's default).
-const DEFAULT_WAIT_SECONDS: u64 = 60;
+/// How long the step may wait, in whole seconds (at least one): its `timeout`, else its
+/// kind's default (the runner's).
+pub(super) fn wait_seconds(step: &Step) -> u64 {
+    step.effective_timeout().map_or(1, |t| t.as_secs().max(1))
+}
 
 /// The legend: which host each node is, which is master, what the prompts mean.
 pub fn legend(topo: &pg::Topology) -> String {
@@ -81,9 +84,7 @@ pub fn lines(
     captured: &[String],
 ) -> Option<Vec<String>> {
     let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
-    let seconds = step
-        .timeout
-        .map_or(DEFAULT_WAIT_SECONDS, |t| t.as_secs().max(1));
+    let seconds = wait_seconds(step);
     let on = |t: &NodeId| format!("[{t}] $ ");
     let logs = format!("{}/{}", pg::DATA_DIR, ctx.dialect.log_dir_name());
     Some(match &step.kind {
@@ -150,9 +151,7 @@ pub fn lines(
                 want.join(" ")
             )]
         }
-        StepKind::Action(
-            a @ (Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }),
-        ) => targets.iter().flat_map(|t| ledger(ctx, a, *t)).collect(),
+        StepKind::Action(a) => action_lines(ctx, number, step, a, targets)?,
         StepKind::Run {
             command,
             background: true,
@@ -162,20 +161,6 @@ pub fn lines(
                 .render_shell(command)
                 .unwrap_or_else(|_| command.raw.clone());
             background(number, targets.iter().map(|&t| (t, cmd.clone())))
-        }
-        StepKind::Action(Action::Load {
-            background: true, ..
-        }) => {
-            let cmds = targets.iter().flat_map(|&t| {
-                super::render::command_steps(ctx, t, "", &step.kind)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(move |s| match s.op {
-                        crate::plan::Op::Shell { command, .. } => Some((t, command)),
-                        crate::plan::Op::WriteFile { .. } => None,
-                    })
-            });
-            background(number, cmds)
         }
         StepKind::Sql {
             sql, db, expect, ..
@@ -211,8 +196,41 @@ pub fn lines(
                 )
             )]
         }
-        _ => return None,
+        // The shared rendering prints these.
+        StepKind::Run {
+            background: false, ..
+        }
+        | StepKind::Sql { .. }
+        | StepKind::Note(_) => return None,
     })
+}
+
+/// The lines of an action step: the ledger's writer loop, or a load started in the
+/// background; `None` for the others (their commands are printed as they are).
+fn action_lines(
+    ctx: &Context,
+    number: usize,
+    step: &Step,
+    action: &Action,
+    targets: &[NodeId],
+) -> Option<Vec<String>> {
+    match action.performed() {
+        Performed::ByLedger(l) => {
+            return Some(targets.iter().flat_map(|&t| ledger(ctx, l, t)).collect())
+        }
+        Performed::Waited { .. } => return None,
+        Performed::InBackground => {}
+    }
+    let cmds = targets.iter().flat_map(|&t| {
+        super::render::command_steps(ctx, t, "", &step.kind)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(move |s| match s.op {
+                crate::plan::Op::Shell { command, .. } => Some((t, command)),
+                crate::plan::Op::WriteFile { .. } => None,
+            })
+    });
+    Some(background(number, cmds))
 }
 
 /// The other node of the pair.
@@ -284,17 +302,17 @@ fn wait_loop(
 }
 
 /// The ledger as an operator's writer loop (from a host whose psql reaches the master).
-fn ledger(ctx: &Context, action: &Action, node: NodeId) -> Vec<String> {
+fn ledger(ctx: &Context, action: LedgerAction, node: NodeId) -> Vec<String> {
     let addr = ctx.node(node).map(|n| n.address).unwrap_or_default();
     match action {
-        Action::LedgerStart => vec![
+        LedgerAction::Start => vec![
             "-- the ledger: from an operator host, numbered inserts, each acknowledged id kept".into(),
             format!("[operator] $ echo {addr} > /var/tmp/ledger.target; rm -f /var/tmp/ledger.stop /var/tmp/ledger.acked"),
             format!("[operator] $ psql -XAtq -h {addr} -d testdb -c \"{}; {}\"", crate::ledger::create_table_sql(), crate::ledger::reset_sql()),
             "[operator] $ ( i=0; while [ ! -e /var/tmp/ledger.stop ]; do i=$((i + 1)); psql -XAtq -h \"$(cat /var/tmp/ledger.target)\" -d testdb -c \"INSERT INTO lab_ledger(id) VALUES ($i)\" && echo $i >> /var/tmp/ledger.acked; sleep 0.2; done ) >/dev/null 2>&1 &   # in the background".into(),
         ],
-        Action::LedgerRetarget => vec![format!("[operator] $ echo {addr} > /var/tmp/ledger.target   # the ledger writes to {node} now")],
-        Action::LedgerCheck { max_lost } => vec![
+        LedgerAction::Retarget => vec![format!("[operator] $ echo {addr} > /var/tmp/ledger.target   # the ledger writes to {node} now")],
+        LedgerAction::Check { max_lost } => vec![
             "[operator] $ touch /var/tmp/ledger.stop; sleep 1".into(),
             format!("[operator] $ psql -XAt -h {addr} -d testdb -c \"{}\" | sort -u > /var/tmp/ledger.present", crate::ledger::present_ids_sql()),
             format!(
@@ -302,7 +320,6 @@ fn ledger(ctx: &Context, action: &Action, node: NodeId) -> Vec<String> {
                 max_lost.map_or("any in async mode, 0 in sync mode".into(), |m| m.to_string())
             ),
         ],
-        _ => Vec::new(),
     }
 }
 

@@ -672,12 +672,19 @@ impl<L: LabOps> Runner<L> {
         let text = match &step.kind {
             StepKind::Sql { sql, .. } => self.ctx.render(sql).ok(),
             StepKind::Run { command, .. } => self.ctx.render(command).ok(),
-            _ => None,
+            StepKind::Action(a) => return format!("the `{}` action{on}", a.name()),
+            // The step is what it waits for.
+            StepKind::Fault { .. }
+            | StepKind::Wait(_)
+            | StepKind::ExpectLog { .. }
+            | StepKind::ExpectMonitor { .. }
+            | StepKind::Mark(_)
+            | StepKind::Sleep(_)
+            | StepKind::Note(_) => None,
         };
-        match (text, &step.kind) {
-            (Some(t), _) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
-            (None, StepKind::Action(a)) => format!("the `{}` action{on}", a.name()),
-            (None, kind) => format!("the `{}` step{on}", kind.key()),
+        match text {
+            Some(t) => format!("`{}`{on}", t.lines().next().unwrap_or_default()),
+            None => format!("the `{}` step{on}", step.kind.key()),
         }
     }
 }
@@ -729,20 +736,14 @@ fn excerpt(s: &str) -> String {
 
 /// See [`Runner::bound`].
 fn load_bound(ctx: &render::Context, step: &scenario::Step) -> Option<Duration> {
-    let load_seconds = match (&step.kind, step.timeout) {
-        (
-            StepKind::Action(scenario::Action::Load {
-                seconds,
-                background: false,
-                ..
-            }),
-            None,
-        ) => ctx
-            .render(seconds)
-            .ok()
-            .and_then(|s| render::load_seconds(&s).ok()),
-        _ => None,
-    };
+    // A step's own timeout wins over its action's length.
+    let load_seconds = step
+        .kind
+        .action()
+        .and_then(scenario::Action::runs_for)
+        .filter(|_| step.timeout.is_none())
+        .and_then(|seconds| ctx.render(seconds).ok())
+        .and_then(|s| render::load_seconds(&s).ok());
     match load_seconds {
         Some(s) => Some(
             Duration::from_secs(s)

@@ -17,15 +17,12 @@ use super::runbook::{self, Options};
 use super::runbook_lines::{self, seconds};
 use crate::pg::{self, Dialect};
 use crate::plan::{quote, Command, Op, User};
-use crate::scenario::{self, Action, Drill, NodeRef, Step, StepKind, WaitFor};
+use crate::scenario::{self, Action, Drill, LedgerAction, NodeRef, Step, StepKind, WaitFor};
 
 /// The placeholders the blocks carry for the servers' addresses: `on` replaces them with
 /// `$NODE1`/`$NODE2` as it sends a block.
 const ADDR1: &str = "@NODE1@";
 const ADDR2: &str = "@NODE2@";
-
-/// How long a wait may take when the drill gives no `timeout` (the runner's default).
-const DEFAULT_WAIT_SECONDS: u64 = 60;
 
 /// The script's functions (no drill value in them).
 const FUNCTIONS: &str = include_str!("script_functions.sh");
@@ -179,9 +176,7 @@ impl Gen {
     }
 
     fn kind(&mut self, step: &Step, targets: &[NodeId]) {
-        let wait = step
-            .timeout
-            .map_or(DEFAULT_WAIT_SECONDS, |t| t.as_secs().max(1));
+        let wait = runbook_lines::wait_seconds(step);
         match &step.kind {
             StepKind::Run {
                 command,
@@ -211,8 +206,11 @@ impl Gen {
                     self.sql(t, db, sql, expect.as_ref(), step.capture.as_deref());
                 }
             }
-            StepKind::Action(a) if a.is_ledger() => self.ledger(targets, a),
-            StepKind::Action(_) | StepKind::Fault { .. } => self.commands(step, targets),
+            StepKind::Action(a) => match a.ledger() {
+                Some(ledger) => self.ledger(targets, ledger),
+                None => self.commands(step, targets),
+            },
+            StepKind::Fault { .. } => self.commands(step, targets),
             StepKind::Wait(w) => self.wait(targets, w, wait),
             StepKind::ExpectLog { lines, since } => {
                 let lines: Vec<String> = lines.iter().map(|l| self.regex(l)).collect();
@@ -417,14 +415,9 @@ impl Gen {
     /// An action's or a fault's commands, block by block; a fault on the machine itself is a
     /// pause for the operator.
     fn commands(&mut self, step: &Step, targets: &[NodeId]) {
-        let moves_data = matches!(&step.kind, StepKind::Action(a) if a.moves_data());
-        let background = matches!(
-            &step.kind,
-            StepKind::Action(Action::Load {
-                background: true,
-                ..
-            })
-        );
+        let action = step.kind.action();
+        let moves_data = action.is_some_and(Action::moves_data);
+        let background = action.is_some_and(Action::in_background);
         for t in targets {
             if let StepKind::Fault { fault, heal } = &step.kind {
                 if let Some(op) = runbook_lines::node_op(&self.ctx, *t, *fault, *heal) {
@@ -494,12 +487,12 @@ impl Gen {
         (text, vars)
     }
 
-    fn ledger(&mut self, targets: &[NodeId], action: &Action) {
+    fn ledger(&mut self, targets: &[NodeId], action: LedgerAction) {
         for t in targets {
             match action {
-                Action::LedgerStart => self.push(format!("ledger_start {t}")),
-                Action::LedgerRetarget => self.push(format!("ledger_retarget {t}")),
-                Action::LedgerCheck { max_lost } => {
+                LedgerAction::Start => self.push(format!("ledger_start {t}")),
+                LedgerAction::Retarget => self.push(format!("ledger_retarget {t}")),
+                LedgerAction::Check { max_lost } => {
                     let allowed = match (max_lost, self.ctx.topo.sync) {
                         (Some(m), _) => m.to_string(),
                         (None, true) => "0".into(),
@@ -507,7 +500,6 @@ impl Gen {
                     };
                     self.push(format!("ledger_check {t} {allowed}"));
                 }
-                _ => {}
             }
         }
     }
@@ -518,11 +510,19 @@ fn marks_used(drill: &Drill, monitor: bool) -> BTreeSet<String> {
     drill
         .steps
         .iter()
-        .filter_map(|s| match (&s.kind, monitor) {
-            (StepKind::ExpectMonitor { since, .. }, true) => since.clone(),
-            (StepKind::ExpectLog { since, .. }, false) => since.clone(),
-            (StepKind::Wait(WaitFor::Log { since, .. }), false) => since.clone(),
-            _ => None,
+        .filter_map(|s| match &s.kind {
+            StepKind::ExpectMonitor { since, .. } => since.clone().filter(|_| monitor),
+            StepKind::ExpectLog { since, .. } | StepKind::Wait(WaitFor::Log { since, .. }) => {
+                since.clone().filter(|_| !monitor)
+            }
+            StepKind::Wait(WaitFor::PgIsReady(_) | WaitFor::Sql { .. })
+            | StepKind::Run { .. }
+            | StepKind::Sql { .. }
+            | StepKind::Action(_)
+            | StepKind::Fault { .. }
+            | StepKind::Mark(_)
+            | StepKind::Sleep(_)
+            | StepKind::Note(_) => None,
         })
         .collect()
 }

@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::time::Duration;
 
-use strum::IntoEnumIterator;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
@@ -29,6 +28,8 @@ pub(super) use expand::{builtin_procedures, PROCEDURE_KEYS, USE_KEYS};
 use super::model::*;
 use super::roles::{At, Roles};
 use super::sources::Sources;
+use super::spec::{common_keys, is_step_key, ActionSpec, KeySpec, KindSpec, On, Shape, Type};
+use super::spec::{CLIENTS, MAX_LOST, MONITOR_CODES, WAIT_KEYS, WAIT_READY};
 use super::{parse_duration, Diagnostic, Part, Template, MAX_FILE_BYTES};
 use crate::node::NodeId;
 use crate::pg::DATA_DIR;
@@ -51,79 +52,6 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "procedures",
     "steps",
 ];
-
-/// One parameter of an action's `with`: its key, and whether the action needs it. The one table
-/// of them ([`action_params`]) gives the checker its unknown-key and missing-key checks and the
-/// JSON Schema its properties and `required` lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Param {
-    pub key: &'static str,
-    pub required: bool,
-}
-
-const fn req(key: &'static str) -> Param {
-    Param {
-        key,
-        required: true,
-    }
-}
-
-const fn opt(key: &'static str) -> Param {
-    Param {
-        key,
-        required: false,
-    }
-}
-
-/// The parameters of an action (`with = { ... }`), in the order messages list them.
-pub(super) fn action_params(action: ActionKind) -> &'static [Param] {
-    match action {
-        ActionKind::Start
-        | ActionKind::Promote
-        | ActionKind::LinkWal
-        | ActionKind::LedgerStart
-        | ActionKind::LedgerRetarget => &[],
-        ActionKind::Stop => {
-            const P: &[Param] = &[opt("mode"), opt("fallback")];
-            P
-        }
-        ActionKind::BaseBackup => {
-            const P: &[Param] = &[req("from"), opt("to"), opt("wal")];
-            P
-        }
-        ActionKind::LocalBackup => {
-            const P: &[Param] = &[req("to")];
-            P
-        }
-        ActionKind::MoveAside => {
-            const P: &[Param] = &[req("to"), opt("what")];
-            P
-        }
-        ActionKind::MakeStandby => {
-            const P: &[Param] = &[req("of"), opt("timeline"), opt("restore")];
-            P
-        }
-        ActionKind::Pitr => {
-            const P: &[Param] = &[req("target_time"), opt("restore_command")];
-            P
-        }
-        ActionKind::Load => {
-            const P: &[Param] = &[req("seconds"), opt("clients"), opt("background")];
-            P
-        }
-        ActionKind::CopyBackup => {
-            const P: &[Param] = &[req("from"), req("backup"), opt("to")];
-            P
-        }
-        ActionKind::LedgerCheck => {
-            const P: &[Param] = &[opt("max_lost")];
-            P
-        }
-    }
-}
-
-/// The keys of a `wait` table.
-pub(super) const WAIT_KEYS: &[&str] = &["pg_isready", "sql", "equals", "db", "log", "since"];
 
 /// The database `sql` and `wait.sql` use unless `db` says otherwise.
 const DEFAULT_DB: &str = "postgres";
@@ -208,93 +136,6 @@ fn closest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Str
         0 => list(&shown),
         more => format!("{} (and {more} more)", list(&shown)),
     }
-}
-
-/// Whether a step kind takes `on`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum On {
-    /// It acts on no node.
-    No,
-    /// It acts on one node.
-    One,
-    /// It acts on one node or on all of them.
-    OneOrAll,
-}
-
-/// What the checker knows of a step kind before reading its value.
-#[derive(Clone, Copy)]
-pub(super) struct KindSpec {
-    pub(super) kind: Kind,
-    /// Keys besides the common ones and the kind key.
-    pub(super) extra: &'static [&'static str],
-    pub(super) on: On,
-    pub(super) capturable: bool,
-    pub(super) timeout: bool,
-}
-
-impl KindSpec {
-    /// What the checker knows of `kind`.
-    pub(super) fn of(kind: Kind) -> KindSpec {
-        type Spec = (&'static [&'static str], On, bool, bool);
-        let (extra, on, capturable, timeout): Spec = match kind {
-            Kind::Run => (
-                &["user", "expect_exit", "expect_output", "background"],
-                On::OneOrAll,
-                true,
-                true,
-            ),
-            Kind::Sql => (&["db", "expect", "measure"], On::OneOrAll, true, true),
-            Kind::Action => (&["with"], On::OneOrAll, false, true),
-            Kind::Fault => (&["heal"], On::One, false, true),
-            Kind::Wait => (&[], On::OneOrAll, false, true),
-            Kind::ExpectLog => (&["since"], On::One, false, true),
-            Kind::ExpectMonitor => (&["since", "of"], On::One, false, true),
-            Kind::Mark | Kind::Sleep | Kind::Note => (&[], On::No, false, false),
-        };
-        KindSpec {
-            kind,
-            extra,
-            on,
-            capturable,
-            timeout,
-        }
-    }
-
-    /// Every kind's, in the order of [`Kind`].
-    pub(super) fn all() -> impl Iterator<Item = KindSpec> {
-        Kind::iter().map(KindSpec::of)
-    }
-
-    /// The kind's key.
-    pub(super) fn name(&self) -> &'static str {
-        self.kind.name()
-    }
-
-    /// Every key a step of this kind may have, in the order messages list them.
-    pub(super) fn keys(&self) -> Vec<&'static str> {
-        let mut keys = vec!["title"];
-        if self.on != On::No {
-            keys.push("on");
-        }
-        if self.timeout {
-            keys.push("timeout");
-        }
-        if self.capturable {
-            keys.push("capture");
-        }
-        keys.extend(["id", "optional", "when", self.name()]);
-        keys.extend(self.extra);
-        keys
-    }
-}
-
-/// Whether `key` is valid in a step of some kind.
-fn is_step_key(key: &str) -> bool {
-    [
-        "title", "on", "timeout", "capture", "id", "optional", "when",
-    ]
-    .contains(&key)
-        || KindSpec::all().any(|s| s.name() == key || s.extra.contains(&key))
 }
 
 /// Reads and checks a drill file.
@@ -426,10 +267,20 @@ fn list(items: &[&str]) -> String {
 
 /// `a, b or c`.
 fn or_list(items: &[&str]) -> String {
+    joined(items, "or")
+}
+
+/// `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    joined(items, "and")
+}
+
+/// `a, b WORD c`.
+fn joined(items: &[&str], word: &str) -> String {
     match items.split_last() {
         None => String::new(),
         Some((last, [])) => last.to_string(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        Some((last, rest)) => format!("{} {word} {last}", rest.join(", ")),
     }
 }
 
@@ -453,6 +304,19 @@ fn type_name(value: &DeValue<'_>) -> &'static str {
         DeValue::Datetime(_) => "a datetime",
         DeValue::Array(_) => "an array",
         DeValue::Table(_) => "a table",
+    }
+}
+
+/// A value's TOML type, as [`Type::shapes`] names them (`None`: a float or a datetime, which
+/// no key takes).
+fn shape(value: &DeValue<'_>) -> Option<Shape> {
+    match value {
+        DeValue::String(_) => Some(Shape::String),
+        DeValue::Integer(_) => Some(Shape::Integer),
+        DeValue::Boolean(_) => Some(Shape::Boolean),
+        DeValue::Array(_) => Some(Shape::Array),
+        DeValue::Table(_) => Some(Shape::Table),
+        DeValue::Float(_) | DeValue::Datetime(_) => None,
     }
 }
 
@@ -599,6 +463,9 @@ struct Notes {
     /// Diagnostics past [`MAX_DIAGNOSTICS`]: how many, and where the first was.
     suppressed: usize,
     first_suppressed: usize,
+    /// Where the values of the step being checked whose type was found wrong start (see
+    /// [`Checker::typed`]): their readers do not say it again.
+    mistyped: HashSet<usize>,
 }
 
 /// The patterns a file compiles, within [`REGEX_FILE_BUDGET`].
@@ -715,7 +582,27 @@ impl<'a> Checker<'a> {
 
     // ---- scalar checks: each reports and returns None on error ----
 
+    /// Checks the type of each entry's value against its key's in `keys` (the one table's:
+    /// [`super::spec`]), and reports each that has another. The readers of the values run
+    /// afterwards all the same (so that one bad value does not hide the next) and find the
+    /// same type wrong, which is not said twice.
+    fn typed(&mut self, keys: &[KeySpec], entries: &[(&Key<'_>, &Value<'_>)]) {
+        for (k, v) in entries {
+            let Some(key) = keys.iter().find(|key| key.name == k.get_ref().as_ref()) else {
+                continue;
+            };
+            if !shape(v.get_ref()).is_some_and(|s| key.ty.shapes().contains(&s)) {
+                self.wrong_type(key.name, v, &key.ty.expected());
+                self.notes.mistyped.insert(v.span().start);
+            }
+        }
+    }
+
+    /// Reports that `value` is not what `key` takes (once: see [`Checker::typed`]).
     fn wrong_type(&mut self, key: &str, value: &Value<'_>, expected: &str) {
+        if self.notes.mistyped.contains(&value.span().start) {
+            return;
+        }
         let found = type_name(value.get_ref());
         self.err(
             value.span(),
@@ -805,6 +692,13 @@ impl<'a> Checker<'a> {
                 None
             }
         }
+    }
+
+    /// An integer of a counted type (a [`Type::Count`], a [`Type::ReadyCode`]): in the
+    /// table's range, and said as the table says it.
+    fn counted(&mut self, key: &str, ty: Type, value: &Value<'_>) -> Option<i64> {
+        let range = ty.range().unwrap_or(i64::MIN..=i64::MAX);
+        self.integer(key, value, range, &ty.expected())
     }
 
     /// `when = "CONDITION"`, `"not CONDITION"`, or a list of them (all must hold).
@@ -1575,6 +1469,7 @@ impl<'a> Checker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::IntoEnumIterator;
 
     #[test]
     fn kinds_and_actions_are_named_as_drill_files_write_them() {

@@ -31,6 +31,9 @@ mod procedure_tests;
 mod roles;
 mod schema;
 mod sources;
+mod spec;
+#[cfg(test)]
+mod spec_tests;
 mod template;
 #[cfg(test)]
 mod tests;
@@ -40,10 +43,10 @@ use std::fmt;
 pub use check::BUILTIN_PROCEDURES;
 pub use duration::{parse_duration, parse_wal_disk_size, BadDuration, BadSize};
 pub use model::{
-    node_names, Action, ActionKind, Area, Condition, Drill, Kind, LabNeeds, NodeRef, Step,
-    StepKind, StopMode, WaitFor, When, ACTIONS, BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL,
-    FAULTS, FAULT_WATCH, KINDS, LOAD_SECONDS, MAX_MONITOR_INTERVAL, MAX_STEP_DURATION,
-    MIN_MONITOR_INTERVAL, NODES, ROLES,
+    Action, ActionKind, Area, Condition, Drill, Kind, LabNeeds, LedgerAction, NodeRef, Performed,
+    RoleChange, Step, StepKind, StopMode, WaitFor, When, ACTIONS, BUILTIN_VARIABLES,
+    DEFAULT_MONITOR_INTERVAL, FAULTS, FAULT_WATCH, KINDS, LOAD_SECONDS, MAX_MONITOR_INTERVAL,
+    MAX_STEP_DURATION, MIN_MONITOR_INTERVAL, NODES, ROLES,
 };
 pub use roles::primary_after;
 pub use schema::{drill_schema, SCHEMA_ID};

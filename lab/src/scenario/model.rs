@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use strum::{EnumIter, EnumString, IntoStaticStr, VariantNames};
 
+use super::spec::KindSpec;
 use super::Template;
 use crate::node::NodeId;
 use crate::plan::User;
@@ -469,36 +470,81 @@ impl StepKind {
         self.kind().name()
     }
 
-    /// How long the step may take when the file gives no `timeout`; `None` for kinds that take
-    /// no timeout (`mark`, `sleep`, `note`).
+    /// The action, for an action step.
+    pub fn action(&self) -> Option<&Action> {
+        match self {
+            StepKind::Action(action) => Some(action),
+            StepKind::Run { .. }
+            | StepKind::Sql { .. }
+            | StepKind::Fault { .. }
+            | StepKind::Wait(_)
+            | StepKind::ExpectLog { .. }
+            | StepKind::ExpectMonitor { .. }
+            | StepKind::Mark(_)
+            | StepKind::Sleep(_)
+            | StepKind::Note(_) => None,
+        }
+    }
+
+    /// How long the step may take when the file gives no `timeout`: its kind's (or its
+    /// action's) in the one table ([`super::spec`]); `None` for kinds that take no timeout
+    /// (`mark`, `sleep`, `note`).
     ///
     /// For `expect_log` and `expect_monitor` it is how long the runner may wait for what is
     /// expected to show up; for a background `run`, how long starting it may take.
     pub fn default_timeout(&self) -> Option<Duration> {
-        let secs = match self {
-            StepKind::Run { .. } => 600,
-            StepKind::Sql { .. } => 60,
-            StepKind::Action(action) => match action {
-                Action::Start
-                | Action::Stop { .. }
-                | Action::Promote
-                | Action::LinkWal
-                | Action::MakeStandby { .. } => 300,
-                Action::BaseBackup { .. }
-                | Action::LocalBackup { .. }
-                | Action::MoveAside { .. }
-                | Action::Pitr { .. }
-                | Action::Load { .. }
-                | Action::CopyBackup { .. } => 3600,
-                Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => 60,
-            },
-            StepKind::Fault { .. } => 60,
-            StepKind::Wait(_) => 60,
-            StepKind::ExpectLog { .. } | StepKind::ExpectMonitor { .. } => 30,
-            StepKind::Mark(_) | StepKind::Sleep(_) | StepKind::Note(_) => return None,
-        };
-        Some(Duration::from_secs(secs))
+        KindSpec::of(self.kind())
+            .timeout
+            .of(self.action().map(Action::kind))
     }
+}
+
+/// How the runner performs an action ([`Action::performed`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Performed<'a> {
+    /// By the lab's ledger writer, not on a node.
+    ByLedger(LedgerAction),
+    /// Its commands started on the node and not waited for (a `load` in the background).
+    InBackground,
+    /// Its commands on the node, waited for.
+    Waited {
+        /// How long it runs by its own parameters (a `load`'s `seconds`); `None`: until its
+        /// work is done.
+        runs_for: Option<&'a Template>,
+    },
+}
+
+/// What an action does to the roles of the node it runs on ([`Action::role_change`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RoleChange<'a> {
+    /// Nothing.
+    None,
+    /// `promote`: the node opens as the primary and is a standby no longer.
+    Promoted,
+    /// `pitr`: the node opens as a primary that no node follows.
+    Recovered,
+    /// `make_standby`: the node follows this one.
+    Follows(&'a NodeRef),
+    /// `base_backup`, `copy_backup`: a backup copied into this directory (into the data
+    /// directory, the node is a standby no longer until it is made one again).
+    CopiedInto(&'a Template),
+    /// `move_aside`: these areas moved aside (the data among them, the node is a standby no
+    /// longer until it is made one again).
+    MovedAside(&'a [Area]),
+}
+
+/// What the ledger writer does for one of the ledger's actions ([`Action::ledger`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerAction {
+    /// `ledger_start`: the writer started against the node.
+    Start,
+    /// `ledger_retarget`: the writer pointed at the node.
+    Retarget,
+    /// `ledger_check`: the writer stopped and its history checked against the node's rows.
+    Check {
+        /// The most acknowledged rows that may be lost ([`Action::LedgerCheck`]).
+        max_lost: Option<u64>,
+    },
 }
 
 /// A built-in procedure, with its parameters (`with = { ... }`).
@@ -590,21 +636,94 @@ pub enum Action {
 }
 
 impl Action {
+    /// How the runner performs it: the one place each action says it.
+    pub fn performed(&self) -> Performed<'_> {
+        match self {
+            Action::LedgerStart => Performed::ByLedger(LedgerAction::Start),
+            Action::LedgerRetarget => Performed::ByLedger(LedgerAction::Retarget),
+            Action::LedgerCheck { max_lost } => Performed::ByLedger(LedgerAction::Check {
+                max_lost: *max_lost,
+            }),
+            Action::Load {
+                background: true, ..
+            } => Performed::InBackground,
+            Action::Load { seconds, .. } => Performed::Waited {
+                runs_for: Some(seconds),
+            },
+            Action::Start
+            | Action::Stop { .. }
+            | Action::Promote
+            | Action::BaseBackup { .. }
+            | Action::LocalBackup { .. }
+            | Action::MoveAside { .. }
+            | Action::LinkWal
+            | Action::MakeStandby { .. }
+            | Action::Pitr { .. }
+            | Action::CopyBackup { .. } => Performed::Waited { runs_for: None },
+        }
+    }
+
+    /// What the ledger writer does, when the writer performs it (start, retarget, check);
+    /// `None` for the actions that are commands on a node.
+    pub fn ledger(&self) -> Option<LedgerAction> {
+        match self.performed() {
+            Performed::ByLedger(ledger) => Some(ledger),
+            Performed::InBackground | Performed::Waited { .. } => None,
+        }
+    }
+
     /// Whether the ledger writer performs it (start, retarget, check), not a command on a node.
     pub fn is_ledger(&self) -> bool {
-        matches!(
-            self,
-            Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. }
-        )
+        self.ledger().is_some()
+    }
+
+    /// Whether it is started and not waited for (a `load` in the background), its exit not
+    /// checked, like a `run` step's `background`.
+    pub fn in_background(&self) -> bool {
+        matches!(self.performed(), Performed::InBackground)
+    }
+
+    /// How long it runs by its own parameters when it is waited for: a foreground `load`'s
+    /// `seconds` (`pgbench -T`). `None` for the others, which end when their work is done.
+    pub fn runs_for(&self) -> Option<&Template> {
+        match self.performed() {
+            Performed::Waited { runs_for } => runs_for,
+            Performed::ByLedger(_) | Performed::InBackground => None,
+        }
     }
 
     /// Whether it replaces a node's data directory (moved aside, or a backup copied in), so
     /// that the server log files found there afterwards came with the data.
     pub fn moves_data(&self) -> bool {
-        matches!(
-            self,
-            Action::MoveAside { .. } | Action::BaseBackup { .. } | Action::CopyBackup { .. }
-        )
+        match self.role_change() {
+            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) => true,
+            RoleChange::None
+            | RoleChange::Promoted
+            | RoleChange::Recovered
+            | RoleChange::Follows(_) => false,
+        }
+    }
+
+    /// What it does to the roles of the node it runs on: the one place each action says it
+    /// (read by [`super::primary_after`], the checker's role tracking and the runner).
+    pub fn role_change(&self) -> RoleChange<'_> {
+        match self {
+            Action::Promote => RoleChange::Promoted,
+            Action::Pitr { .. } => RoleChange::Recovered,
+            Action::MakeStandby { of, .. } => RoleChange::Follows(of),
+            Action::BaseBackup { to, .. } | Action::CopyBackup { to, .. } => {
+                RoleChange::CopiedInto(to)
+            }
+            Action::MoveAside { what, .. } => RoleChange::MovedAside(what),
+            Action::Start
+            | Action::Stop { .. }
+            | Action::LocalBackup { .. }
+            | Action::LinkWal
+            | Action::Load { .. }
+            | Action::LedgerStart
+            | Action::LedgerRetarget
+            | Action::LedgerCheck { .. } => RoleChange::None,
+        }
     }
 
     /// Which action it is.

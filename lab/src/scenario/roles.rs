@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 
-use super::model::{Action, Area, NodeRef, StepKind};
+use super::model::{Action, Area, NodeRef, RoleChange, StepKind};
 use crate::node::NodeId;
 use crate::pg::DATA_DIR;
 
@@ -33,12 +33,15 @@ pub fn primary_after(
     primary: NodeId,
     resolve: impl Fn(&NodeRef) -> Option<NodeId>,
 ) -> Option<NodeId> {
-    match action {
-        Action::Promote | Action::Pitr { .. } => Some(node),
-        Action::MakeStandby { of, .. } if node == primary => {
+    match action.role_change() {
+        RoleChange::Promoted | RoleChange::Recovered => Some(node),
+        RoleChange::Follows(of) if node == primary => {
             resolve(of).filter(|upstream| *upstream != node)
         }
-        _ => None,
+        RoleChange::Follows(_)
+        | RoleChange::CopiedInto(_)
+        | RoleChange::MovedAside(_)
+        | RoleChange::None => None,
     }
 }
 
@@ -110,43 +113,53 @@ impl Roles {
             ));
         }
         let node = on.and_then(|r| self.resolve(r));
-        let StepKind::Action(action) = kind else {
+        let Some(action) = kind.action() else {
             return found;
         };
-        match (action, &node) {
-            (Action::Promote, Some(x)) if *x == self.primary && !self.standbys.contains(x) => found
-                .push((
-                    At::Kind,
-                    format!(
-                        "{x} is the primary already ({}): it cannot be promoted",
-                        self.since()
-                    ),
-                )),
-            (Action::BaseBackup { from, .. }, Some(x))
-                if self.resolve(from).as_ref() == Some(x) =>
-            {
-                found.push((
-                    At::From,
-                    format!(
-                        "a base backup of {x} onto {x} itself ({}): `from` must be the other node",
-                        self.since()
-                    ),
-                ))
-            }
-            (Action::LedgerCheck { .. } | Action::LedgerRetarget, _) if !self.ledger_started => {
-                found.push((
-                    At::Kind,
-                    format!(
+        found.extend(self.cannot(action, node));
+        self.apply(n, action, node);
+        found
+    }
+
+    /// Why `action` on `node` cannot mean what it says as the roles stand, if it cannot.
+    fn cannot(&self, action: &Action, node: Option<NodeId>) -> Option<(At, String)> {
+        let since = self.since();
+        match action {
+            Action::Promote => node
+                .filter(|x| *x == self.primary && !self.standbys.contains(x))
+                .map(|x| {
+                    let why = format!("{x} is the primary already ({since}): it cannot be promoted");
+                    (At::Kind, why)
+                }),
+            Action::BaseBackup { from, .. } => node
+                .filter(|x| self.resolve(from) == Some(*x))
+                .map(|x| {
+                    let why = format!(
+                        "a base backup of {x} onto {x} itself ({since}): `from` must be the other node"
+                    );
+                    (At::From, why)
+                }),
+            Action::LedgerCheck { .. } | Action::LedgerRetarget => {
+                (!self.ledger_started).then(|| {
+                    let why = format!(
                         "action `{}` needs the ledger: start it in an earlier step with action \
                          `ledger_start`",
                         action.name()
-                    ),
-                ))
+                    );
+                    (At::Kind, why)
+                })
             }
-            _ => {}
+            Action::Start
+            | Action::Stop { .. }
+            | Action::LocalBackup { .. }
+            | Action::MoveAside { .. }
+            | Action::LinkWal
+            | Action::MakeStandby { .. }
+            | Action::Pitr { .. }
+            | Action::Load { .. }
+            | Action::CopyBackup { .. }
+            | Action::LedgerStart => None,
         }
-        self.apply(n, action, node);
-        found
     }
 
     fn apply(&mut self, n: usize, action: &Action, node: Option<NodeId>) {
@@ -159,30 +172,30 @@ impl Roles {
         if let Some(primary) = primary_after(action, x, self.primary, |r| self.resolve(r)) {
             self.primary = primary;
         }
-        match action {
-            Action::Promote => {
+        match action.role_change() {
+            RoleChange::Promoted => {
                 self.standbys.remove(&x);
                 self.changed_by = (n, "a promotion");
             }
-            Action::Pitr { .. } => {
+            RoleChange::Recovered => {
                 self.standbys.clear();
                 self.changed_by = (n, "a point-in-time recovery");
             }
-            Action::MakeStandby { .. } => {
+            RoleChange::Follows(_) => {
                 self.standbys.insert(x);
                 self.changed_by = (n, "make_standby");
             }
-            Action::BaseBackup { to, .. } | Action::CopyBackup { to, .. }
-                if to.raw == DATA_DIR && self.standbys.remove(&x) =>
-            {
-                self.changed_by = (n, "its data replaced");
+            RoleChange::CopiedInto(to) => {
+                if to.raw == DATA_DIR && self.standbys.remove(&x) {
+                    self.changed_by = (n, "its data replaced");
+                }
             }
-            Action::MoveAside { what, .. }
-                if what.contains(&Area::Data) && self.standbys.remove(&x) =>
-            {
-                self.changed_by = (n, "its data moved aside");
+            RoleChange::MovedAside(what) => {
+                if what.contains(&Area::Data) && self.standbys.remove(&x) {
+                    self.changed_by = (n, "its data moved aside");
+                }
             }
-            _ => {}
+            RoleChange::None => {}
         }
     }
 }

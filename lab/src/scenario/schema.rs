@@ -1,20 +1,22 @@
 //! A JSON Schema (draft 07) of the drill format, for editors with TOML schema support (taplo,
 //! Even Better TOML): they complete keys and check values as a drill is typed.
 //!
-//! The schema is built from the checker's own tables (`check::TOP_KEYS`, `KindSpec`,
-//! `action_params`) and the model's vocabulary ([`Kind`], [`ActionKind`], (`NODES`, `ROLES`, `ACTIONS`, `FAULTS`, …), so a
-//! key or a name added to the checker appears here; the type of each key is the one table kept
-//! here, and a test fails when a key has none. The checker stays the authority (it also checks
-//! paths, regexes, variables and marks, which a schema cannot); the schema never refuses a
-//! drill the checker accepts (tested on every built-in drill).
+//! The steps' part is written from the one table of step kinds and actions (`spec.rs`: each
+//! kind's and each action's keys, their types, whether required, their descriptions), which
+//! the checker reads its key checks from too; the rest from the checker's own lists
+//! (`check::TOP_KEYS`, the procedures' and `use`'s keys) and the model's vocabulary. The checker
+//! stays the authority (it also checks paths, regexes, variables and marks, which a schema
+//! cannot); the schema never refuses a drill the checker accepts (tested on every built-in
+//! drill), and accepts no key, and misses no required key, the checker refuses (tested per kind).
 
 use serde_json::{json, Map, Value};
 
 use strum::IntoEnumIterator;
 
-use super::check::{action_params, builtin_procedures, KindSpec, On, TOP_KEYS, WAIT_KEYS};
+use super::check::{builtin_procedures, TOP_KEYS};
 use super::check::{PROCEDURE_KEYS, USE_KEYS};
-use super::model::{ActionKind, Area, Condition, Kind, StopMode, ACTIONS, FAULTS, NODES, ROLES};
+use super::model::{ActionKind, Area, Condition, Kind, LOAD_SECONDS, NODES, ROLES};
+use super::spec::{ActionSpec, KeySpec, KindSpec, On, Type, WAIT_KEYS, WHEN};
 use crate::node::NodeId;
 
 /// The `$id` of the schema (a name, not a place to fetch it from).
@@ -35,7 +37,7 @@ pub fn drill_schema() -> Value {
         "title": "pglab drill",
         "description": "A drill: one of the report's procedures as steps that `lab drill run` performs and checks (`lab drill check` validates it fully).",
         "type": "object",
-        "required": ["name", "title", "steps"],
+        "required": ["name", "title", "proves", "steps"],
         "additionalProperties": false,
         "properties": top,
     })
@@ -88,7 +90,7 @@ fn top_key(key: &str) -> Value {
                 "additionalProperties": procedure(),
             })
         }
-        "steps" => json!({"type": "array", "items": step()}),
+        "steps" => json!({"type": "array", "minItems": 1, "items": step()}),
         other => unreachable!("top-level key `{other}` has no type in the schema"),
     }
 }
@@ -164,7 +166,7 @@ fn use_step() -> Value {
                 "description": "A procedure: a built-in one or one of the drill's [procedures]; it stands for its steps.",
             }),
             "with" => json!({"type": "object", "description": "The procedure's parameters."}),
-            "when" => when(),
+            "when" => typed(&WHEN),
             other => unreachable!("use key `{other}` has no type in the schema"),
         };
         props.insert(key.to_string(), value);
@@ -178,18 +180,17 @@ fn use_step() -> Value {
     })
 }
 
+/// A step of one kind: its keys, those it requires, and for an action each action's `with`.
 fn kind(spec: &KindSpec) -> Value {
-    let mut props = Map::new();
-    for key in spec.keys() {
-        let value = match key {
-            "on" => node(spec.on == On::OneOrAll),
-            _ => step_key(key),
-        };
-        props.insert(key.to_string(), value);
-    }
+    let keys = spec.keys();
+    let props: Map<String, Value> = keys
+        .iter()
+        .map(|k| (k.name.to_string(), typed(k)))
+        .collect();
+    let required: Vec<&str> = keys.iter().filter(|k| k.required).map(|k| k.name).collect();
     let mut schema = json!({
         "title": spec.name(),
-        "required": ["title", spec.name()],
+        "required": required,
         "additionalProperties": false,
         "properties": props,
     });
@@ -199,32 +200,31 @@ fn kind(spec: &KindSpec) -> Value {
     schema
 }
 
-/// One action and the parameters its `with` takes.
+/// One action: the parameters its `with` takes, and `on` without `all` for one that acts on
+/// one node.
 fn action(kind: ActionKind) -> Value {
-    let name = kind.name();
-    let params = action_params(kind);
-    let fields: Vec<(&str, Value)> = params.iter().map(|p| (p.key, param(p.key))).collect();
-    let required: Vec<&str> = params
+    let spec = ActionSpec::of(kind);
+    let fields: Vec<(&str, Value)> = spec.params.iter().map(|p| (p.name, typed(p))).collect();
+    let required: Vec<&str> = spec
+        .params
         .iter()
         .filter(|p| p.required)
-        .map(|p| p.key)
+        .map(|p| p.name)
         .collect();
-    if required.is_empty() {
-        return json!({
-            "properties": {
-                "action": {"const": name},
-                "with": object(&fields, &[]),
-            }
-        });
+    let mut form = json!({
+        "properties": {
+            "action": {"const": kind.name()},
+            "with": object(&fields, &required),
+        }
+    });
+    if spec.on == On::One {
+        form["properties"]["on"] = of_type(Type::Node { all: false });
     }
     // `with` itself is required (no `use`: a procedure's step is the procedure's own call).
-    json!({
-        "properties": {
-            "action": {"const": name},
-            "with": object(&fields, &required),
-        },
-        "required": ["with"],
-    })
+    if !required.is_empty() {
+        form["required"] = json!(["with"]);
+    }
+    form
 }
 
 /// A table of the given keys and nothing else; `required` of them must be there.
@@ -248,66 +248,68 @@ fn names(names: &[&str], description: &str) -> Value {
     json!({"enum": names, "description": description})
 }
 
-/// A node or a role (or `all`, where the kind acts on every node).
-fn node(all: bool) -> Value {
-    let nodes = NODES.map(NodeId::name);
-    let mut choices: Vec<&str> = nodes
-        .iter()
-        .map(String::as_str)
-        .chain(ROLES.iter().copied())
-        .collect();
-    if all {
-        choices.push("all");
+/// A key: its type's schema, with its description.
+fn typed(key: &KeySpec) -> Value {
+    let mut value = of_type(key.ty);
+    if let Some(about) = key.about {
+        value["description"] = about.into();
     }
-    names(&choices, "A node, or a role resolved when the step runs.")
+    value
 }
 
-/// The type of each step key other than `on`.
-fn step_key(key: &str) -> Value {
-    match key {
-        "title" => string("What the step does, as reports show it."),
-        "timeout" => duration("How long the step may take."),
-        "capture" => {
-            json!({"type": "string", "pattern": "^[a-z_][a-z0-9_]*$", "description": "Keep the output as ${NAME} for later steps."})
+/// The schema of a type (without a description).
+fn of_type(ty: Type) -> Value {
+    // The checker refuses an empty array wherever an array is taken.
+    let array = |items: Value| json!({"type": "array", "minItems": 1, "items": items});
+    match ty {
+        Type::Text => json!({"type": "string"}),
+        Type::Id => json!({"type": "string", "pattern": "^[a-z0-9_-]+$"}),
+        Type::Variable => json!({"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"}),
+        // A path's text before its first variable is on a disk (`check::path_problem`).
+        Type::Directory { spare: false } => json!({"type": "string", "pattern": "^/disk[1-4]/"}),
+        Type::Directory { spare: true } => json!({"type": "string", "pattern": "^/disk4/"}),
+        Type::Boolean => json!({"type": "boolean"}),
+        Type::Count { min, max, .. } => {
+            let mut count = json!({"type": "integer", "minimum": min});
+            if let Some(max) = max {
+                count["maximum"] = max.into();
+            }
+            count
         }
-        "id" => string("An identifier other steps and reports refer to."),
-        "optional" => {
-            json!({"type": "boolean", "description": "A failure of this step does not fail the drill."})
+        Type::ReadyCode { max } => json!({"type": "integer", "minimum": 0, "maximum": max}),
+        Type::ReadyCodes { .. } | Type::Regexes => array(of_type(ty.item())),
+        Type::Areas => {
+            let mut areas = array(names(Area::NAMES, "An area."));
+            areas["uniqueItems"] = true.into();
+            areas
         }
-        "when" => when(),
-        "run" => string("A shell command."),
-        "user" => names(
-            &["postgres", "root"],
-            "Who runs the command (default postgres).",
-        ),
-        "expect_exit" => {
-            json!({"oneOf": [{"type": "integer", "minimum": 0, "maximum": 255}, {"const": "any"}], "description": "The exit code expected (default 0), or \"any\"."})
+        Type::Duration => json!({"type": "string", "pattern": DURATION}),
+        Type::OneOf(names) => json!({"enum": names}),
+        Type::Node { all } => {
+            let nodes = NODES.map(NodeId::name);
+            let mut choices: Vec<&str> = nodes
+                .iter()
+                .map(String::as_str)
+                .chain(ROLES.iter().copied())
+                .collect();
+            if all {
+                choices.push("all");
+            }
+            json!({"enum": choices})
         }
-        "expect_output" => string("A regex the output must match."),
-        "background" => json!({"type": "boolean", "description": "Run until the drill ends."}),
-        "sql" => string("An SQL statement."),
-        "db" => string("The database (default postgres)."),
-        "expect" => string("The output expected."),
-        "measure" => {
-            json!({"type": "string", "pattern": "^[a-z_][a-z0-9_]*$", "description": "Record the (numeric) output as a measure of this name in the report."})
+        Type::ExitCode => {
+            json!({"oneOf": [{"type": "integer", "minimum": 0, "maximum": 255}, {"const": "any"}]})
         }
-        "action" => names(ACTIONS, "A built-in action, rendered per version."),
-        "with" => json!({"type": "object", "description": "The action's parameters."}),
-        "fault" => names(FAULTS, "A fault of `lab fault list`."),
-        "heal" => json!({"type": "boolean", "description": "Undo the fault instead."}),
-        "wait" => wait(),
-        "expect_log" => {
-            json!({"type": "array", "items": {"type": "string"}, "description": "Regexes the server log must show, in order."})
+        Type::Seconds => json!({"oneOf": [
+            {"type": "integer", "minimum": LOAD_SECONDS.start(), "maximum": LOAD_SECONDS.end()},
+            {"type": "string"},
+        ]}),
+        Type::When => when(),
+        Type::Wait => {
+            let fields: Vec<(&str, Value)> = WAIT_KEYS.iter().map(|k| (k.name, typed(k))).collect();
+            object(&fields, &[])
         }
-        "expect_monitor" => {
-            json!({"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 3}, "description": "pg_isready codes the monitor must have seen, in order."})
-        }
-        "since" => string("A mark set by an earlier step."),
-        "of" => node(false),
-        "mark" => string("A name for this moment."),
-        "sleep" => duration("How long to pause."),
-        "note" => string("A note for the report."),
-        other => unreachable!("step key `{other}` has no type in the schema"),
+        Type::Params => json!({"type": "object"}),
     }
 }
 
@@ -321,57 +323,13 @@ fn when() -> Value {
     let alternatives = Condition::NAMES.join("|");
     let grammar = format!(r"^(\s*|not \s*)({alternatives})\s*$");
     let one = json!({"anyOf": [{"enum": names}, {"type": "string", "pattern": grammar}]});
-    json!({
-        "oneOf": [one, {"type": "array", "items": one}],
-        "description": "Run the step only when these hold (else it is skipped as not applying)."
-    })
-}
-
-fn wait() -> Value {
-    let fields: Vec<(&str, Value)> = WAIT_KEYS
-        .iter()
-        .map(|k| {
-            let value = match *k {
-                "pg_isready" => json!({"type": "integer", "minimum": 0, "maximum": 3}),
-                "sql" => string("A query whose output must equal `equals`."),
-                "equals" => string("The output waited for."),
-                "db" => string("The database (default postgres)."),
-                "log" => string("A regex the server log must show."),
-                "since" => string("A mark: the log is searched from there."),
-                other => unreachable!("wait key `{other}` has no type in the schema"),
-            };
-            (*k, value)
-        })
-        .collect();
-    object(&fields, &[])
-}
-
-/// The type of each action parameter.
-fn param(key: &str) -> Value {
-    let seconds = json!({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 86_400}, {"type": "string"}], "description": "Seconds (1 to 86400), or a string such as \"${profile.load_seconds}\"."});
-    match key {
-        "mode" | "fallback" => names(StopMode::NAMES, "pg_ctl stop -m MODE."),
-        "from" | "of" => node(false),
-        "to" | "backup" => string("A node or a directory under /disk1/ to /disk4/."),
-        "wal" | "background" => json!({"type": "boolean"}),
-        "what" => json!({"type": "array", "items": names(Area::NAMES, "An area.")}),
-        "timeline" => names(&["default", "latest"], "recovery_target_timeline."),
-        "target_time" => string("The recovery_target_time."),
-        "restore_command" => string("The restore_command."),
-        "restore" => names(
-            &crate::pg::RestoreCommand::ALL.map(crate::pg::RestoreCommand::as_str),
-            "The standby's restore_command: literal (the document's, from its own WAL directory) or archive (the lab's).",
-        ),
-        "seconds" => seconds,
-        "clients" => json!({"type": "integer", "minimum": 1, "maximum": 1000}),
-        "max_lost" => json!({"type": "integer", "minimum": 0}),
-        other => unreachable!("action parameter `{other}` has no type in the schema"),
-    }
+    json!({"oneOf": [one, {"type": "array", "minItems": 1, "items": one}]})
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::{ACTIONS, FAULTS};
 
     fn validator() -> jsonschema::Validator {
         jsonschema::draft7::new(&drill_schema()).expect("the schema is a valid draft-07 schema")
@@ -407,6 +365,7 @@ mod tests {
     const SMALL: &str = r#"
 name = "small"
 title = "a small drill"
+proves = "that it validates"
 [[steps]]
 title = "stop node1"
 on = "node1"
@@ -467,12 +426,91 @@ sleep = "1m30s"
         }
     }
 
+    /// What the schema once took and the checker refuses: refused by both now.
+    #[test]
+    fn what_the_checker_refuses_the_schema_refuses() {
+        let v = validator();
+        let sleep = "sleep = \"1m30s\"";
+        let step = |extra: &str| format!("{sleep}\n[[steps]]\ntitle = \"x\"\n{extra}");
+        let cases: [(&str, String, String); 11] = [
+            (
+                "no proves",
+                "proves = \"that it validates\"\n".into(),
+                String::new(),
+            ),
+            (
+                "a node's step without on",
+                "on = \"node1\"\n".into(),
+                String::new(),
+            ),
+            (
+                "a code the monitor never records",
+                sleep.into(),
+                step("on = \"node1\"\nexpect_monitor = [0, 3]"),
+            ),
+            ("an empty when", sleep.into(), format!("{sleep}\nwhen = []")),
+            (
+                "an empty expect_log",
+                sleep.into(),
+                step("on = \"node1\"\nexpect_log = []"),
+            ),
+            (
+                "an id of capitals",
+                sleep.into(),
+                format!("{sleep}\nid = \"Step-2\""),
+            ),
+            (
+                "a mark of words",
+                sleep.into(),
+                step("mark = \"before it\""),
+            ),
+            (
+                "a directory off the lab's disks",
+                "with = { mode = \"fast\" }".into(),
+                "action = \"local_backup\"\nwith = { to = \"/var/backup\" }".into(),
+            ),
+            (
+                "a directory moved aside off the spare disk",
+                "with = { mode = \"fast\" }".into(),
+                "action = \"move_aside\"\nwith = { to = \"/disk1/old\" }".into(),
+            ),
+            (
+                "a promotion of every node",
+                "on = \"node1\"\naction = \"stop\"\nwith = { mode = \"fast\" }".into(),
+                "on = \"all\"\naction = \"promote\"".into(),
+            ),
+            (
+                "an area twice",
+                "with = { mode = \"fast\" }".into(),
+                "action = \"move_aside\"\nwith = { to = \"/disk4/a\", what = [\"wal\", \"wal\"] }"
+                    .into(),
+            ),
+        ];
+        for (what, from, to) in cases {
+            let text = SMALL
+                .replacen(&from, &to, 1)
+                .replacen("action = \"stop\"\n", "", 1);
+            assert_ne!(text, SMALL, "{what}: nothing replaced");
+            assert!(
+                crate::scenario::parse("small.toml", &text).is_err(),
+                "{what}: the checker accepts it:\n{text}"
+            );
+            assert!(
+                !errors(&v, &as_json(&text)).is_empty(),
+                "{what}: the schema accepts it:\n{text}"
+            );
+        }
+        let no_steps = "name = \"a\"\ntitle = \"t\"\nproves = \"p\"\nsteps = []\n";
+        assert!(crate::scenario::parse("a.toml", no_steps).is_err());
+        assert!(!errors(&v, &as_json(no_steps)).is_empty());
+    }
+
     #[test]
     fn procedures_and_their_uses_validate() {
         let v = validator();
         let own = "[procedures.restart]\nparams = { node = \"the node\" }\n[[procedures.restart.steps]]\ntitle = \"restart\"\non = \"${node}\"\nrun = \"pg_ctl restart\"\n";
         let uses = "[[steps]]\nuse = \"restart\"\nwith = { node = \"node1\" }\n[[steps]]\nuse = \"promote-the-slave\"\nwith = { node = \"node2\" }\nwhen = \"sync\"\n";
-        let text = format!("name = \"p\"\ntitle = \"t\"\n{own}{uses}");
+        let text = format!("name = \"p\"\ntitle = \"t\"\nproves = \"p\"\n{own}{uses}");
         assert_eq!(errors(&v, &as_json(&text)), Vec::<String>::new());
         for (what, from, to) in [
             (
@@ -516,13 +554,14 @@ sleep = "1m30s"
         let v = validator();
         for kind in ActionKind::iter() {
             let step = format!(
-                "name = \"a\"\ntitle = \"a\"\n[[steps]]\ntitle = \"s\"\non = \"node1\"\naction = \"{}\"\n",
+                "name = \"a\"\ntitle = \"a\"\nproves = \"p\"\n[[steps]]\ntitle = \"s\"\non = \"node1\"\naction = \"{}\"\n",
                 kind.name()
             );
-            let required: Vec<&str> = action_params(kind)
+            let required: Vec<&str> = ActionSpec::of(kind)
+                .params
                 .iter()
                 .filter(|p| p.required)
-                .map(|p| p.key)
+                .map(|p| p.name)
                 .collect();
             let schema_refuses = !errors(&v, &as_json(&step)).is_empty();
             assert_eq!(schema_refuses, !required.is_empty(), "{}", kind.name());

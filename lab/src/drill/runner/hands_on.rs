@@ -59,16 +59,7 @@ pub fn for_the_dba(step: &scenario::Step) -> bool {
         return false;
     }
     match &step.kind {
-        StepKind::Action(action) => {
-            !action.is_ledger()
-                && !matches!(
-                    action,
-                    Action::Load {
-                        background: true,
-                        ..
-                    }
-                )
-        }
+        StepKind::Action(action) => !action.is_ledger() && !action.in_background(),
         StepKind::Run {
             background,
             expect_exit,
@@ -80,7 +71,15 @@ pub fn for_the_dba(step: &scenario::Step) -> bool {
                 && *expect_exit == Some(0)
                 && step.capture.is_none()
         }
-        _ => false,
+        // The lab's checks.
+        StepKind::Sql { .. }
+        | StepKind::Wait(_)
+        | StepKind::ExpectLog { .. }
+        | StepKind::ExpectMonitor { .. } => false,
+        // The lab's own doing: a fault is the lab's to inject, the others are no command.
+        StepKind::Fault { .. } | StepKind::Mark(_) | StepKind::Sleep(_) | StepKind::Note(_) => {
+            false
+        }
     }
 }
 
@@ -94,11 +93,10 @@ impl<L: LabOps> Runner<L> {
         prepared: Prepared,
         pacer: &mut impl Pacer,
     ) -> (Outcome, String, bool) {
-        let (node, action) = match (&prepared.node, &step.kind) {
-            (Some(n), StepKind::Action(a)) => (*n, Some(a)),
-            (Some(n), _) => (*n, None),
-            (None, _) => return self.by_lab(number, step, prepared, 0, Vec::new()).await,
+        let Some(node) = prepared.node else {
+            return self.by_lab(number, step, prepared, 0, Vec::new()).await;
         };
+        let action = step.kind.action();
         let spec = match action.map(|a| postcondition::spec(&self.ctx, node, a)) {
             Some(Ok(spec)) => spec,
             Some(Err(e)) => return (error(e), String::new(), false),

@@ -11,7 +11,7 @@ use crate::drill::event::{Event, Outcome, Role};
 use crate::drill::render;
 use crate::fault::{Fault, FaultOp};
 use crate::plan::{Command, Op, User};
-use crate::scenario::{self, Action, NodeRef, StepKind, Template, WaitFor};
+use crate::scenario::{self, Action, NodeRef, Performed, RoleChange, StepKind, Template, WaitFor};
 
 /// A day: the bound of a command that has none of its own (the step's bound still applies).
 const UNBOUNDED: Duration = Duration::from_secs(24 * 3600);
@@ -28,20 +28,22 @@ impl<L: LabOps> Runner<L> {
         plans: Plans,
         backgrounds: &mut Vec<tokio::task::JoinHandle<()>>,
     ) -> StepResult {
+        // The kinds that wait (`wait`, `expect_log`, `expect_monitor`) all have one: their
+        // kind's default when the step gives none (`spec.rs`).
         let timeout = step.effective_timeout();
         let outcome = match &step.kind {
             StepKind::Run { background, .. } if *background => {
                 Ok(self.run_in_background(plans, backgrounds))
             }
             StepKind::Run { .. } => Ok(self.run_commands(step, plans).await),
-            StepKind::Action(Action::Load { background, .. }) if *background => {
-                Ok(self.run_in_background(plans, backgrounds))
-            }
-            StepKind::Action(action) if action.is_ledger() => match needs(node, "the ledger") {
-                Ok(n) => Ok(self.ledger_action(n, action).await),
-                Err(e) => Err(e),
+            StepKind::Action(action) => match action.performed() {
+                Performed::InBackground => Ok(self.run_in_background(plans, backgrounds)),
+                Performed::ByLedger(ledger) => match needs(node, "the ledger") {
+                    Ok(n) => Ok(self.ledger_action(n, ledger).await),
+                    Err(e) => Err(e),
+                },
+                Performed::Waited { .. } => Ok(self.action(action, node, plans).await),
             },
-            StepKind::Action(action) => Ok(self.action(action, node, plans).await),
             StepKind::Fault { fault, heal } => match needs(node, "a fault") {
                 Ok(n) => Ok(self.fault(n, *fault, *heal).await),
                 Err(e) => Err(e),
@@ -51,14 +53,12 @@ impl<L: LabOps> Runner<L> {
                 Err(e) => Err(e),
             },
             StepKind::Wait(w) => match needs(node, "wait") {
-                Ok(n) => Ok(self
-                    .wait(n, w, timeout.unwrap_or(Duration::from_secs(60)))
-                    .await),
+                Ok(n) => Ok(self.wait(n, w, timeout.unwrap_or_default()).await),
                 Err(e) => Err(e),
             },
             StepKind::ExpectLog { lines, since } => match needs(node, "expect_log") {
                 Ok(n) => {
-                    let timeout = timeout.unwrap_or(Duration::from_secs(30));
+                    let timeout = timeout.unwrap_or_default();
                     Ok(self.expect_log(n, lines, since.as_deref(), timeout).await)
                 }
                 Err(e) => Err(e),
@@ -67,7 +67,7 @@ impl<L: LabOps> Runner<L> {
                 let watched = of.as_ref().and_then(|r| self.ctx.resolve(r));
                 match needs(watched.or(node), "expect_monitor") {
                     Ok(n) => {
-                        let timeout = timeout.unwrap_or(Duration::from_secs(30));
+                        let timeout = timeout.unwrap_or_default();
                         Ok(self
                             .expect_monitor(n, codes, since.as_deref(), timeout)
                             .await)
@@ -285,10 +285,10 @@ impl<L: LabOps> Runner<L> {
     /// server did is recorded as an event: a promotion (or a recovery that opens a primary) and
     /// a node made a standby; references to `primary` follow the rule from the next step on.
     fn roles_after(&mut self, action: &Action, node: NodeId) {
-        match action {
-            Action::Promote | Action::Pitr { .. } => self.emit_role(node, Role::Primary),
-            Action::MakeStandby { .. } => self.emit_role(node, Role::Standby),
-            _ => {}
+        match action.role_change() {
+            RoleChange::Promoted | RoleChange::Recovered => self.emit_role(node, Role::Primary),
+            RoleChange::Follows(_) => self.emit_role(node, Role::Standby),
+            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) | RoleChange::None => {}
         }
         let ctx = &self.ctx;
         if let Some(primary) =
@@ -546,8 +546,18 @@ impl<L: LabOps> Runner<L> {
     /// Whether `sql`/`wait` on `all` runs on each node in turn (the other kinds render one
     /// plan per node instead).
     pub(super) fn on_each(step: &scenario::Step) -> bool {
-        matches!(step.on, Some(NodeRef::All))
-            && matches!(step.kind, StepKind::Sql { .. } | StepKind::Wait(_))
+        let each_in_turn = match step.kind {
+            StepKind::Sql { .. } | StepKind::Wait(_) => true,
+            StepKind::Run { .. }
+            | StepKind::Action(_)
+            | StepKind::Fault { .. }
+            | StepKind::ExpectLog { .. }
+            | StepKind::ExpectMonitor { .. }
+            | StepKind::Mark(_)
+            | StepKind::Sleep(_)
+            | StepKind::Note(_) => false,
+        };
+        each_in_turn && matches!(step.on, Some(NodeRef::All))
     }
 }
 

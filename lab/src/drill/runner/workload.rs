@@ -47,11 +47,11 @@ impl<L: LabOps> Runner<L> {
     pub(super) async fn ledger_action(
         &mut self,
         node: NodeId,
-        action: &scenario::Action,
+        action: scenario::LedgerAction,
     ) -> StepResult {
         match action {
-            scenario::Action::LedgerStart => self.ledger_start(node),
-            scenario::Action::LedgerRetarget => match &self.ledger {
+            scenario::LedgerAction::Start => self.ledger_start(node),
+            scenario::LedgerAction::Retarget => match &self.ledger {
                 Some(run) => match self.ctx.node(node) {
                     Ok(n) => {
                         run.writer.retarget(node);
@@ -62,8 +62,7 @@ impl<L: LabOps> Runner<L> {
                 },
                 None => error(NOT_RUNNING),
             },
-            scenario::Action::LedgerCheck { max_lost } => self.ledger_check(node, *max_lost).await,
-            other => error(format!("`{}` is not a ledger action", other.name())),
+            scenario::LedgerAction::Check { max_lost } => self.ledger_check(node, max_lost).await,
         }
     }
 

@@ -26,13 +26,13 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
-        let (name, allowed) = (kind.name(), action_params(kind));
+        let (name, allowed) = (kind.name(), ActionSpec::of(kind).params);
         let params = match with {
             None => Vec::new(),
-            Some(w) => self.with_entries(w, "a table of parameters such as { mode = \"fast\" }")?,
+            Some(w) => self.with_entries(w, &Type::Params.expected())?,
         };
         for (k, _) in &params {
-            if allowed.iter().any(|p| p.key == k.get_ref().as_ref()) {
+            if allowed.iter().any(|p| p.name == k.get_ref().as_ref()) {
                 continue;
             }
             let message = if allowed.is_empty() {
@@ -44,11 +44,12 @@ impl<'a> Checker<'a> {
                 format!(
                     "unknown parameter `{}` for action `{name}`: expected one of {}",
                     k.get_ref(),
-                    list(&allowed.iter().map(|p| p.key).collect::<Vec<_>>())
+                    list(&allowed.iter().map(|p| p.name).collect::<Vec<_>>())
                 )
             };
             self.err(k.span(), message);
         }
+        self.typed(allowed, &params);
         Some((kind, params))
     }
 
@@ -61,10 +62,8 @@ impl<'a> Checker<'a> {
         let param = |key: &str| get(&params, key);
         let required = |cx: &mut Self, key: &str, what: &str| {
             debug_assert!(
-                action_params(kind)
-                    .iter()
-                    .any(|p| p.key == key && p.required),
-                "`{key}` of `{name}` is not required in check::action_params"
+                ActionSpec::of(kind).param(key).is_some_and(|p| p.required),
+                "`{key}` of `{name}` is not required in spec::ActionSpec"
             );
             let v = param(key);
             if v.is_none() {
@@ -89,8 +88,7 @@ impl<'a> Checker<'a> {
             ActionKind::LedgerRetarget => Some(Action::LedgerRetarget),
             ActionKind::LedgerCheck => {
                 let max_lost = self.opt(param("max_lost"), |cx, v| {
-                    cx.integer("max_lost", v, 0..=i64::MAX, "a number of rows (0 or more)")
-                        .map(|n| n as u64)
+                    cx.counted(MAX_LOST.name, MAX_LOST.ty, v).map(|n| n as u64)
                 });
                 Some(Action::LedgerCheck {
                     max_lost: max_lost?,
@@ -163,9 +161,8 @@ impl<'a> Checker<'a> {
             ActionKind::Load => {
                 let seconds = required(self, "seconds", "how long pgbench runs")
                     .and_then(|v| self.seconds(v));
-                let clients = self.opt(param("clients"), |cx, v| {
-                    cx.integer("clients", v, 1..=1000, "a number of clients (1 to 1000)")
-                        .map(|c| c as u32)
+                let clients = self.opt(param(CLIENTS.name), |cx, v| {
+                    cx.counted(CLIENTS.name, CLIENTS.ty, v).map(|c| c as u32)
                 });
                 let background = self.opt(param("background"), |cx, v| cx.boolean("background", v));
                 Some(Action::Load {
@@ -195,8 +192,7 @@ impl<'a> Checker<'a> {
 
     /// `move_aside`'s `what`: distinct areas.
     fn areas(&mut self, value: &Value<'_>) -> Option<Vec<Area>> {
-        let expected = "an array of \"data\", \"wal\", \"archive\"";
-        let areas = self.array("what", value, expected, |cx, v| {
+        let areas = self.array("what", value, &Type::Areas.expected(), |cx, v| {
             cx.choice("what", v, Area::NAMES, "area")
                 .map(|i| Area::ALL[i])
         })?;
@@ -251,11 +247,7 @@ impl<'a> Checker<'a> {
     /// in range; with other variables (captures, built-ins), its known text digits only, so no
     /// value can add a word to the command. The runner checks the rendered value again.
     fn seconds(&mut self, value: &Value<'_>) -> Option<Template> {
-        let expected = format!(
-            "a number of seconds ({} to {}), or a string such as \"${{profile.load_seconds}}\"",
-            LOAD_SECONDS.start(),
-            LOAD_SECONDS.end()
-        );
+        let expected = Type::Seconds.expected();
         match value.get_ref() {
             DeValue::Integer(_) => {
                 let (min, max) = (*LOAD_SECONDS.start() as i64, *LOAD_SECONDS.end() as i64);

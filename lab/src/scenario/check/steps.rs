@@ -1,5 +1,6 @@
 //! A step: its kind, its common keys, what it does, and the `wait` table.
 
+use strum::IntoEnumIterator;
 use toml::de::DeValue;
 
 use super::*;
@@ -137,7 +138,7 @@ impl<'a> Checker<'a> {
         };
         // Keys this kind does not take.
         if let Some(spec) = spec {
-            let keys = spec.keys();
+            let keys: Vec<&str> = spec.keys().iter().map(|k| k.name).collect();
             for (k, _) in entries {
                 let key: &str = k.get_ref();
                 if keys.contains(&key) {
@@ -170,8 +171,13 @@ impl<'a> Checker<'a> {
         };
         let at = value.span();
         let entries = entries(table);
+        self.notes.mistyped.clear();
         let (spec, kind_value) = self.step_kind(n, &at, &entries);
-        let takes = |key: &str| spec.is_none_or(|s| s.keys().contains(&key));
+        // The keys of its kind (only the common ones when its kind is not known).
+        let keys = spec.map_or_else(|| common_keys().to_vec(), |s| s.keys());
+        self.typed(&keys, &entries);
+        self.missing(n, &at, spec, &keys, &entries);
+        let takes = |key: &str| spec.is_none() || keys.iter().any(|k| k.name == key);
 
         // The common keys.
         // A title is a template too: reports and runbooks show it rendered.
@@ -180,13 +186,7 @@ impl<'a> Checker<'a> {
             Some(v) => self
                 .line("title", v)
                 .filter(|t| self.template_of(t, v.span()).is_some()),
-            None => {
-                self.err(
-                    at.clone(),
-                    format!("missing `title` in step {n}: every step needs one"),
-                );
-                None
-            }
+            None => None,
         };
         let id = self.opt(get(&entries, "id"), |cx, v| {
             let id = cx.pattern("id", v, is_id, "id", ID_RULE)?;
@@ -210,47 +210,8 @@ impl<'a> Checker<'a> {
         let on_value = get(&entries, "on").filter(|_| takes("on"));
         let allow_all = spec.is_none_or(|s| s.on == On::OneOrAll);
         let on = self.opt(on_value, |cx, v| cx.node("on", v, allow_all));
-        if let (Some(spec), None) = (spec, on_value) {
-            if spec.on != On::No {
-                let all = if spec.on == On::OneOrAll {
-                    " or all"
-                } else {
-                    ""
-                };
-                self.err(
-                    at.clone(),
-                    format!(
-                        "{} needs `on`: a node ({}), a role ({}){all}",
-                        a_step(spec.name()),
-                        node_names(),
-                        list(ROLES)
-                    ),
-                );
-            }
-        }
         let capture_value = get(&entries, "capture").filter(|_| takes("capture"));
-        let capture = self.opt(capture_value, |cx, v| {
-            let name = cx.pattern("capture", v, is_variable, "variable name", VARIABLE_RULE)?;
-            if BUILTIN_VARIABLES.contains(&name.as_str()) {
-                cx.err(
-                    v.span(),
-                    format!(
-                        "`{name}` is a built-in variable: capture into a name of your own, such \
-                         as `{name}_value`"
-                    ),
-                );
-                return None;
-            }
-            if cx.scope.defined_set.contains(&name) {
-                let first = cx.scope.captures.get(&name).copied().unwrap_or(0);
-                cx.err(
-                    v.span(),
-                    format!("variable `{name}` is already captured by step {first}"),
-                );
-                return None;
-            }
-            Some(name)
-        });
+        let capture = self.opt(capture_value, |cx, v| cx.capture(v));
         if let (Some(v), Some(Some(NodeRef::All))) = (capture_value, &on) {
             self.err(v.span(), "`capture` needs one node, not `on = \"all\"`");
         }
@@ -259,18 +220,10 @@ impl<'a> Checker<'a> {
             (Some(spec), Some(v)) => self.kind(spec.kind, v, &entries),
             _ => None,
         };
-        if let (Some(StepKind::Action(action)), Some(Some(NodeRef::All))) = (&kind, &on) {
-            if !matches!(action, Action::Start | Action::Stop { .. }) {
-                if let Some(v) = on_value {
-                    self.err(
-                        v.span(),
-                        format!(
-                            "action `{}` acts on one node: `all` is allowed only for start and stop",
-                            action.name()
-                        ),
-                    );
-                }
-            }
+        if let (Some(action), Some(Some(NodeRef::All)), Some(v)) =
+            (kind.as_ref().and_then(StepKind::action), &on, on_value)
+        {
+            self.on_all(action.kind(), v);
         }
 
         if let (Some(kind), Some(on)) = (&kind, &on) {
@@ -294,6 +247,80 @@ impl<'a> Checker<'a> {
             when: when?.unwrap_or_default(),
             kind: kind?,
         })
+    }
+
+    /// `capture`: a variable name of the drill's own, not captured before.
+    fn capture(&mut self, value: &Value<'_>) -> Option<String> {
+        let name = self.pattern(
+            "capture",
+            value,
+            is_variable,
+            "variable name",
+            VARIABLE_RULE,
+        )?;
+        if BUILTIN_VARIABLES.contains(&name.as_str()) {
+            self.err(
+                value.span(),
+                format!(
+                    "`{name}` is a built-in variable: capture into a name of your own, such as \
+                     `{name}_value`"
+                ),
+            );
+            return None;
+        }
+        if self.scope.defined_set.contains(&name) {
+            let first = self.scope.captures.get(&name).copied().unwrap_or(0);
+            self.err(
+                value.span(),
+                format!("variable `{name}` is already captured by step {first}"),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    /// Refuses `on = "all"` (at `on`) for an action that acts on one node ([`ActionSpec::on`]).
+    fn on_all(&mut self, action: ActionKind, on: &Value<'_>) {
+        if ActionSpec::of(action).on == On::OneOrAll {
+            return;
+        }
+        let all: Vec<&str> = ActionKind::iter()
+            .filter(|a| ActionSpec::of(*a).on == On::OneOrAll)
+            .map(ActionKind::name)
+            .collect();
+        let message = format!(
+            "action `{}` acts on one node: `all` is allowed only for {}",
+            action.name(),
+            and_list(&all)
+        );
+        self.err(on.span(), message);
+    }
+
+    /// Reports each of `keys` that is required and missing from `entries` (step `n`, at `at`,
+    /// of kind `spec` when it is known).
+    fn missing(
+        &mut self,
+        n: usize,
+        at: &Range<usize>,
+        spec: Option<KindSpec>,
+        keys: &[KeySpec],
+        entries: &[(&Key<'_>, &Value<'_>)],
+    ) {
+        for key in keys.iter().filter(|k| k.required) {
+            if get(entries, key.name).is_some() {
+                continue;
+            }
+            let message = match spec.filter(|_| !common_keys().contains(key)) {
+                Some(spec) => format!(
+                    "{} needs `{}`: {}",
+                    a_step(spec.name()),
+                    key.name,
+                    key.ty.expected()
+                ),
+                None => format!("missing `{}` in step {n}: every step needs one", key.name),
+            };
+            self.err(at.clone(), message);
+        }
     }
 
     /// A `run` step's command and keys.
@@ -418,12 +445,9 @@ impl<'a> Checker<'a> {
                 })
             }
             Kind::ExpectMonitor => {
-                let expected = "an array of pg_isready codes (0, 1, 2)";
-                let codes = self.array("expect_monitor", value, expected, |cx, v| {
-                    let expected =
-                        "a pg_isready code: 0 (accepting), 1 (rejecting) or 2 (no response)";
-                    cx.integer("expect_monitor", v, 0..=2, expected)
-                        .map(|c| c as u8)
+                let (array, code) = (MONITOR_CODES, MONITOR_CODES.item());
+                let codes = self.array("expect_monitor", value, &array.expected(), |cx, v| {
+                    cx.counted("expect_monitor", code, v).map(|c| c as u8)
                 });
                 let since = self.opt(opt("since"), |cx, v| cx.since(v));
                 let of = self.opt(opt("of"), |cx, v| cx.node("of", v, false));
@@ -475,25 +499,26 @@ impl<'a> Checker<'a> {
     }
 
     fn wait(&mut self, value: &Value<'_>) -> Option<WaitFor> {
-        const KEYS: &[&str] = WAIT_KEYS;
         const FORMS: &[&str] = &["pg_isready", "sql", "log"];
         let Some(table) = value.get_ref().as_table() else {
-            self.wrong_type("wait", value, "a table such as { pg_isready = 0 }");
+            self.wrong_type("wait", value, &Type::Wait.expected());
             return None;
         };
         let entries = entries(table);
+        let keys: Vec<&str> = WAIT_KEYS.iter().map(|k| k.name).collect();
         for (k, _) in &entries {
-            if !KEYS.contains(&k.get_ref().as_ref()) {
+            if !keys.contains(&k.get_ref().as_ref()) {
                 self.err(
                     k.span(),
                     format!(
                         "unknown key `{}` in `wait`: expected one of {}",
                         k.get_ref(),
-                        list(KEYS)
+                        list(&keys)
                     ),
                 );
             }
         }
+        self.typed(WAIT_KEYS, &entries);
         let forms: Vec<_> = entries
             .iter()
             .filter(|(k, _)| FORMS.contains(&k.get_ref().as_ref()))
@@ -540,9 +565,7 @@ impl<'a> Checker<'a> {
         }
         match form {
             "pg_isready" => {
-                let expected =
-                    "a pg_isready code: 0 (accepting), 1 (rejecting), 2 (no response) or 3 (no attempt)";
-                let code = self.integer("pg_isready", form_value, 0..=3, expected)?;
+                let code = self.counted("pg_isready", WAIT_READY, form_value)?;
                 Some(WaitFor::PgIsReady(code as u8))
             }
             "sql" => {
