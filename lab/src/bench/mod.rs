@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::commands::{bring_up, build_images, UpConfig};
 use crate::docker::Engine;
-use crate::drill::event::{Event, RtoPhase, RunReport};
+use crate::drill::event::{Event, MeasureName, RtoPhase, RunReport};
 use crate::drill::summary::RunSummary;
 use crate::error::{Error, Result};
 use crate::image::build::ImageOptions;
@@ -134,15 +134,15 @@ struct DrillRun {
     /// The process's peak resident memory, in MiB.
     peak_mib: f64,
     /// The drill's measures (`measure` events), by name.
-    measures: std::collections::BTreeMap<String, f64>,
+    measures: std::collections::BTreeMap<MeasureName, f64>,
 }
 
 /// The measures of a run, by name.
-fn drill_measures(events: &[Event]) -> std::collections::BTreeMap<String, f64> {
+fn drill_measures(events: &[Event]) -> std::collections::BTreeMap<MeasureName, f64> {
     RunSummary::of(events)
         .measures
         .into_iter()
-        .map(|(name, value)| (name.to_string(), value))
+        .map(|(name, value)| (name.clone(), value))
         .collect()
 }
 
@@ -362,19 +362,19 @@ fn failure_costs(drills: &mut Drills, with_scale_100: bool, ui: &Ui) -> Result<V
                 let mode = if sync { "sync" } else { "async" };
                 ui.println(&format!("failure drill {name}, scale {scale}, {mode}…"));
                 let run = drills.run(name, scale, sync)?;
-                let m = |k: &str| run.measures.get(k).copied();
+                let m = |k: MeasureName| run.measures.get(&k).copied();
                 failures.push(FailureCost {
                     drill: name.to_string(),
                     scale,
                     sync,
                     passed: run.passed,
-                    rpo_rows: m("rpo_rows"),
-                    rpo_seconds: m("rpo_seconds"),
-                    detected: m(RtoPhase::Detection.measure()),
-                    fenced: m(RtoPhase::Fenced.measure()),
-                    promoted: m(RtoPhase::Promoted.measure()),
-                    first_write: m(RtoPhase::FirstWrite.measure()),
-                    overhead: m("lab_overhead_promote_to_first_write_seconds"),
+                    rpo_rows: m("rpo_rows".into()),
+                    rpo_seconds: m("rpo_seconds".into()),
+                    detected: m(MeasureName::Rto(RtoPhase::Detection)),
+                    fenced: m(MeasureName::Rto(RtoPhase::Fenced)),
+                    promoted: m(MeasureName::Rto(RtoPhase::Promoted)),
+                    first_write: m(MeasureName::Rto(RtoPhase::FirstWrite)),
+                    overhead: m("lab_overhead_promote_to_first_write_seconds".into()),
                 });
             }
         }
@@ -742,8 +742,8 @@ mod tests {
         ]}));
         let m = drill_measures(&report);
         assert_eq!(m.len(), 2);
-        assert_eq!(m["rpo_rows"], 0.0);
-        assert_eq!(m["rto_promoted_seconds"], 2.25);
+        assert_eq!(m[&MeasureName::from("rpo_rows")], 0.0);
+        assert_eq!(m[&MeasureName::Rto(RtoPhase::Promoted)], 2.25);
     }
 
     #[test]

@@ -107,7 +107,17 @@ impl std::fmt::Display for Role {
 /// A phase of the recovery time, as the runner measures it from the first fault (each a
 /// [`Event::Measure`] by the name strum spells here, the one place it is spelled).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr, strum::EnumString,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
 )]
 pub enum RtoPhase {
     /// The monitor's first non-accepting reading of the failed node.
@@ -128,6 +138,55 @@ impl RtoPhase {
     /// The name of its measure.
     pub fn measure(self) -> &'static str {
         self.into()
+    }
+}
+
+/// What a measure measures: a phase of the recovery time, typed, or any other figure by its
+/// name (the ledger's RPO and write gap, a drill's own `measure`). `report.json` spells both
+/// as the name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MeasureName {
+    /// A phase of the recovery time.
+    Rto(RtoPhase),
+    /// Any other figure.
+    Named(String),
+}
+
+impl MeasureName {
+    /// Its name in reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MeasureName::Rto(phase) => phase.measure(),
+            MeasureName::Named(name) => name,
+        }
+    }
+}
+
+impl From<&str> for MeasureName {
+    /// An RTO phase's name is that phase; any other name is a named figure.
+    fn from(name: &str) -> MeasureName {
+        name.parse()
+            .map_or_else(|_| MeasureName::Named(name.to_string()), MeasureName::Rto)
+    }
+}
+
+impl std::fmt::Display for MeasureName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for MeasureName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for MeasureName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<MeasureName, D::Error> {
+        Ok(MeasureName::from(
+            String::deserialize(deserializer)?.as_str(),
+        ))
     }
 }
 
@@ -248,7 +307,7 @@ pub enum Event {
     /// A figure the drill measured (RPO, RTO phases, write gaps).
     Measure {
         /// What (`rpo_rows`, `rpo_seconds`, `rto_detection_seconds`, …).
-        name: String,
+        name: MeasureName,
         /// The value.
         value: f64,
         /// Seconds since the drill started.

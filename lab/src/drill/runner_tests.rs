@@ -1522,13 +1522,14 @@ fn rto_first_write_is_the_first_acknowledgement_after_the_outage() {
     // The ledger started 2 s into the drill; writes stall at 8 (drill 10) and resume at 13
     // (drill 15), a second after the promotion.
     let history = ledger_history(&[1.0, 4.0, 8.0, 13.0, 14.0, 15.0], 15.5);
-    let rto: HashMap<_, _> = rto(
+    let rto: HashMap<String, f64> = rto(
         &RunSummary::of(&failover_events()),
         Some(12.0),
         &history,
         2.0,
     )
     .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
     .collect();
     assert_eq!(rto["rto_detection_seconds"], 1.0);
     assert_eq!(rto["rto_fenced_seconds"], 2.0);
@@ -1542,8 +1543,9 @@ fn rto_has_no_first_write_when_writes_never_resume() {
     // Writes stop at the fault and the run ends 30 s later without another acknowledgement:
     // the end of the run is not a write.
     let history = ledger_history(&[1.0, 4.0, 8.0], 38.0);
-    let rto: HashMap<_, _> = rto(&RunSummary::of(&failover_events()), None, &history, 2.0)
+    let rto: HashMap<String, f64> = rto(&RunSummary::of(&failover_events()), None, &history, 2.0)
         .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
         .collect();
     assert_eq!(rto["rto_promoted_seconds"], 4.0);
     assert!(!rto.contains_key("rto_first_write_seconds"), "{rto:?}");
@@ -1606,7 +1608,7 @@ impl Ran {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::Measure { name, value, .. } => Some((name.clone(), *value)),
+                Event::Measure { name, value, .. } => Some((name.to_string(), *value)),
                 _ => None,
             })
             .collect()

@@ -6,7 +6,7 @@
 //! the runner's own RTO phases read a [`RunSummary`]; nothing else walks the events
 //! (`layers::only_the_fold_reads_events` checks it).
 
-use super::event::{Event, Outcome, Performer, Role, Target};
+use super::event::{Event, MeasureName, Outcome, Performer, Role, RtoPhase, Target};
 use crate::fault::Fault;
 use crate::node::NodeId;
 
@@ -160,7 +160,7 @@ pub struct RunSummary<'a> {
     /// The steps, in order.
     pub steps: Vec<StepView<'a>>,
     /// `(name, value)`, in the order they were measured.
-    pub measures: Vec<(&'a str, f64)>,
+    pub measures: Vec<(&'a MeasureName, f64)>,
     /// Faults and readiness readings, in order.
     pub incidents: Vec<Incident>,
     /// Role changes, in order.
@@ -359,7 +359,15 @@ impl<'a> RunSummary<'a> {
     pub fn measure(&self, name: &str) -> Option<f64> {
         self.measures
             .iter()
-            .find_map(|(n, v)| (*n == name).then_some(*v))
+            .find_map(|(n, v)| (n.as_str() == name).then_some(*v))
+    }
+
+    /// The RTO phase's measure (the last, if it was measured twice).
+    pub fn rto(&self, phase: RtoPhase) -> Option<f64> {
+        self.measures
+            .iter()
+            .rev()
+            .find_map(|(n, v)| (**n == MeasureName::Rto(phase)).then_some(*v))
     }
 
     /// Whether a step that counts (not optional) could not be performed: the lab failed, not a

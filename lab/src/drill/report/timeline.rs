@@ -240,25 +240,18 @@ pub struct Rto {
 }
 
 impl Rto {
-    /// The RTO phases among a run's measures (the last value of each wins), or `None` when it
-    /// measured none.
-    pub fn from_measures(measures: &[(String, f64)]) -> Option<Rto> {
-        let mut rto = Rto::default();
-        let mut any = false;
-        for (name, value) in measures {
-            let Ok(phase) = name.parse::<RtoPhase>() else {
-                continue;
-            };
-            let phase = match phase {
-                RtoPhase::Detection => &mut rto.detection,
-                RtoPhase::Fenced => &mut rto.fenced,
-                RtoPhase::Promoted => &mut rto.promoted,
-                RtoPhase::FirstWrite => &mut rto.first_write,
-            };
-            *phase = Some(*value).filter(|v| v.is_finite() && *v >= 0.0);
-            any = true;
-        }
-        any.then_some(rto)
+    /// The run's RTO phases (the last value of each wins), or `None` when it measured none.
+    pub fn of(run: &RunSummary) -> Option<Rto> {
+        let phase = |p| run.rto(p).filter(|v| v.is_finite() && *v >= 0.0);
+        let any = <RtoPhase as strum::VariantArray>::VARIANTS
+            .iter()
+            .any(|p| run.rto(*p).is_some());
+        any.then(|| Rto {
+            detection: phase(RtoPhase::Detection),
+            fenced: phase(RtoPhase::Fenced),
+            promoted: phase(RtoPhase::Promoted),
+            first_write: phase(RtoPhase::FirstWrite),
+        })
     }
 }
 
@@ -306,7 +299,7 @@ pub fn model(run: &RunSummary) -> Timeline {
             points,
         },
         lag: lag_series(run),
-        rto: Rto::from_measures(&measures),
+        rto: Rto::of(run),
         measures,
     }
 }

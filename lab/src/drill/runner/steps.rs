@@ -359,7 +359,7 @@ impl<L: LabOps> Runner<L> {
                 return failure(expected, shown.clone(), shown);
             };
             self.sink.emit(Event::Measure {
-                name: name.clone(),
+                name: crate::drill::event::MeasureName::Named(name.clone()),
                 value,
                 at: self.sink.at(),
             });

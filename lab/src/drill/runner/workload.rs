@@ -6,7 +6,7 @@ use crate::node::NodeId;
 use std::time::Duration;
 
 use super::{error, LabOps, Runner, StepResult};
-use crate::drill::event::{Event, Outcome, Role, RtoPhase};
+use crate::drill::event::{Event, MeasureName, Outcome, Role, RtoPhase};
 use crate::drill::summary::RunSummary;
 use crate::ledger::{self, History};
 use crate::scenario;
@@ -34,9 +34,14 @@ impl LedgerRun {
     }
 }
 
+/// A measure of the ledger's own (not an RTO phase).
+fn named(name: &str) -> MeasureName {
+    MeasureName::Named(name.to_string())
+}
+
 /// What `ledger_check` measured.
 struct Checked {
-    measures: Vec<(&'static str, f64)>,
+    measures: Vec<(MeasureName, f64)>,
     lost: Vec<i64>,
 }
 
@@ -153,14 +158,17 @@ impl<L: LabOps> Runner<L> {
     fn account(&self, history: &History, offset: f64, present: &[i64]) -> Checked {
         let acc = ledger::account(history, present);
         let mut measures = vec![
-            ("ledger_acked", acc.acked as f64),
-            ("rpo_rows", acc.rpo_rows as f64),
-            ("rpo_seconds", acc.rpo_seconds),
-            ("unacknowledged_present", acc.unacked_present.len() as f64),
-            ("duplicated", acc.duplicated.len() as f64),
+            (named("ledger_acked"), acc.acked as f64),
+            (named("rpo_rows"), acc.rpo_rows as f64),
+            (named("rpo_seconds"), acc.rpo_seconds),
+            (
+                named("unacknowledged_present"),
+                acc.unacked_present.len() as f64,
+            ),
+            (named("duplicated"), acc.duplicated.len() as f64),
         ];
         if let Some((from, to)) = ledger::longest_gap(history) {
-            measures.push(("longest_write_gap_seconds", to - from));
+            measures.push((named("longest_write_gap_seconds"), to - from));
         }
         let events = self.sink.events();
         let run = RunSummary::of(&events);
@@ -168,7 +176,7 @@ impl<L: LabOps> Runner<L> {
         let at = self.sink.at();
         for (name, value) in &measures {
             self.sink.emit(Event::Measure {
-                name: name.to_string(),
+                name: name.clone(),
                 value: *value,
                 at,
             });
@@ -190,7 +198,7 @@ pub fn rto(
     fenced_at: Option<f64>,
     history: &History,
     ledger_offset: f64,
-) -> Vec<(&'static str, f64)> {
+) -> Vec<(MeasureName, f64)> {
     let Some(fault) = run.faults().find(|f| !f.heal) else {
         return Vec::new();
     };
@@ -200,10 +208,10 @@ pub fn rto(
         .readings()
         .find(|r| r.node == fault.node && r.code != 0 && r.at >= fault_at)
     {
-        out.push((RtoPhase::Detection.measure(), seen.at - fault_at));
+        out.push((MeasureName::Rto(RtoPhase::Detection), seen.at - fault_at));
     }
     if let Some(at) = fenced_at.filter(|at| *at >= fault_at) {
-        out.push((RtoPhase::Fenced.measure(), at - fault_at));
+        out.push((MeasureName::Rto(RtoPhase::Fenced), at - fault_at));
     }
     let promoted = run
         .roles
@@ -211,7 +219,7 @@ pub fn rto(
         .find(|r| r.role == Role::Primary && r.at >= fault_at)
         .map(|r| r.at);
     if let Some(at) = promoted {
-        out.push((RtoPhase::Promoted.measure(), at - fault_at));
+        out.push((MeasureName::Rto(RtoPhase::Promoted), at - fault_at));
     }
     // The first acknowledgement after the outage (the longest gap in writes), if writes resumed:
     // a stall that lasts to the end of the run has no first write.
@@ -219,10 +227,10 @@ pub fn rto(
         .map(|at| at + ledger_offset)
         .filter(|at| *at >= fault_at);
     if let Some(at) = first_write {
-        out.push((RtoPhase::FirstWrite.measure(), at - fault_at));
+        out.push((MeasureName::Rto(RtoPhase::FirstWrite), at - fault_at));
         if let Some(p) = promoted {
             out.push((
-                "lab_overhead_promote_to_first_write_seconds",
+                named("lab_overhead_promote_to_first_write_seconds"),
                 (at - p).max(0.0),
             ));
         }
