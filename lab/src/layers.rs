@@ -509,3 +509,44 @@ use crate::drill::event::Event::*;
     assert_eq!(event_reads(text), [11, 12, 13, 16, 17, 20, 31]);
     assert!(event_reads("sink.emit(Event::Role { node, role, at });").is_empty());
 }
+
+/// The lines of `source` (1-based, outside comments and tests) that hold a node's name as a
+/// string literal of its own (`"node1"`; not a drill's text that names one, `on = \"node1\"`,
+/// nor a variable such as `"node1.addr"`).
+fn node_names_spelled(source: &str) -> Vec<usize> {
+    let name = regex::Regex::new(r#"(^|[^\\])"node[0-9]+""#).expect("valid");
+    let code = code_outside_tests(source);
+    code.lines()
+        .enumerate()
+        .filter(|(_, line)| name.is_match(line))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// A node is a [`crate::node::NodeId`] from the checker down to the engine: its name is made
+/// and read in `node.rs` only, so no module passes a node around as text.
+#[test]
+fn node_names_are_spelled_in_node_rs_only() {
+    let mut wrong = Vec::new();
+    for (file, source) in library_files() {
+        let name = file.to_string_lossy().to_string();
+        if name.ends_with("tests.rs") || name == "layers.rs" || name == "node.rs" {
+            continue;
+        }
+        let lines: Vec<&str> = source.lines().collect();
+        for n in node_names_spelled(&source) {
+            wrong.push(format!("{name}:{n}: {}", lines[n - 1].trim()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "a node's name spelled as text (use NodeId):\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn a_node_name_in_code_is_found_and_one_in_a_comment_or_a_test_is_not() {
+    let source = "fn a() {\n    let n = \"node1\"; // \"node2\"\n    let t = \"on = \\\"node1\\\"\"; let v = \"node1.addr\";\n}\n// \"node3\"\n#[cfg(test)]\nmod tests {\n    const N: &str = \"node1\";\n}\n";
+    assert_eq!(node_names_spelled(source), [2]);
+}

@@ -243,7 +243,7 @@ impl Gen {
             self.monitor_marks.contains(name),
         );
         if log {
-            for node in ["node1", "node2"] {
+            for node in crate::scenario::NODES {
                 self.push(format!("{var}_{node}=$(log_offset {node})"));
             }
             self.push(format!(
