@@ -550,3 +550,64 @@ fn a_node_name_in_code_is_found_and_one_in_a_comment_or_a_test_is_not() {
     let source = "fn a() {\n    let n = \"node1\"; // \"node2\"\n    let t = \"on = \\\"node1\\\"\"; let v = \"node1.addr\";\n}\n// \"node3\"\n#[cfg(test)]\nmod tests {\n    const N: &str = \"node1\";\n}\n";
     assert_eq!(node_names_spelled(source), [2]);
 }
+
+/// Every test ARCHITECTURE.md's table of invariants names (`module::test_name`, or a whole
+/// binary `name_e2e` / `lab/tests/name.rs`) exists, so the document cannot cite a test that is
+/// gone.
+#[test]
+fn the_invariants_name_tests_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("../ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let tests_dir = root.join("tests");
+    let mut sources: Vec<String> = library_files().into_iter().map(|(_, s)| s).collect();
+    for entry in std::fs::read_dir(&tests_dir).expect("lab/tests") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            sources.push(std::fs::read_to_string(&path).expect("a test file"));
+        }
+    }
+    let cited = regex::Regex::new(r"`([a-z_:]+(?:\*)?|lab/tests/[a-z_]+\.rs)`").expect("valid");
+    let table = doc
+        .split("## Invariants")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("ARCHITECTURE.md has a section of invariants");
+    let mut missing = Vec::new();
+    let mut count = 0;
+    for row in table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Invariant"))
+    {
+        let tests = row.rsplit(" | ").next().unwrap_or_default();
+        for name in cited.captures_iter(tests).map(|c| c[1].to_string()) {
+            count += 1;
+            let last = name
+                .rsplit("::")
+                .next()
+                .unwrap_or(&name)
+                .trim_end_matches('*');
+            let found = if let Some(file) = name.strip_prefix("lab/tests/") {
+                tests_dir.join(file).is_file()
+            } else if last.is_empty() || !name.contains("::") {
+                let binary = name.trim_end_matches("::*").trim_end_matches("::tests");
+                tests_dir.join(format!("{binary}.rs")).is_file()
+                    || library_files()
+                        .iter()
+                        .any(|(p, _)| p.to_string_lossy().replace('/', "::").contains(binary))
+            } else {
+                sources.iter().any(|s| s.contains(&format!("fn {last}(")))
+            };
+            if !found {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(
+        count > 10,
+        "the table names {count} tests: is it still a table?"
+    );
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names tests that do not exist: {missing:?}"
+    );
+}
