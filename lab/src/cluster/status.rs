@@ -37,8 +37,8 @@ pub struct NodeStatus {
     pub name: NodeId,
     /// Address on the lab network.
     pub addr: String,
-    /// `primary`, `standby` or `down`.
-    pub role: String,
+    /// What it is now, as its server answers.
+    pub role: NodeState,
     /// The timeline the node is on, if known.
     pub timeline: Option<u32>,
     /// `pg_isready` over TCP to the node itself: 0 accepting, 1 rejecting, 2 no response,
@@ -62,6 +62,19 @@ pub struct ReplicationRow {
 /// The timeline in a WAL file name (`000000020000000000000003` → 2).
 fn timeline_of_walfile(name: &str) -> Option<u32> {
     u32::from_str_radix(name.get(..8)?, 16).ok()
+}
+
+/// A node's state as `lab status` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::Display)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum NodeState {
+    /// Accepts writes (`pg_is_in_recovery()` is false).
+    Primary,
+    /// In recovery.
+    Standby,
+    /// Its server does not answer.
+    Down,
 }
 
 /// Collects the status of every node.
@@ -106,7 +119,7 @@ async fn node_status(
     let mut st = NodeStatus {
         name: node.name,
         addr: node.addr.clone(),
-        role: "down".into(),
+        role: NodeState::Down,
         timeline: None,
         pg_isready: isready,
         last_replay: None,
@@ -129,7 +142,7 @@ async fn node_status(
         .flatten();
     match in_recovery.as_deref() {
         Some("f") => {
-            st.role = "primary".into();
+            st.role = NodeState::Primary;
             let walfile = format!(
                 "SELECT {}({})",
                 if dialect.wal_dir_name() == "pg_xlog" {
@@ -149,7 +162,7 @@ async fn node_status(
             }
         }
         Some("t") => {
-            st.role = "standby".into();
+            st.role = NodeState::Standby;
             let q = format!(
                 "SELECT {f}, extract(epoch from now() - {f})",
                 f = dialect.replay_timestamp_function()
@@ -198,7 +211,7 @@ pub fn render(status: &Status) -> String {
         t.add_row([
             n.name.name(),
             n.addr.clone(),
-            n.role.clone(),
+            n.role.to_string(),
             n.timeline.map(|t| t.to_string()).unwrap_or_default(),
             n.pg_isready.to_string(),
             n.last_replay.clone().unwrap_or_default(),
