@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use strum::{EnumIter, EnumString, IntoStaticStr, VariantNames};
 
-use super::spec::KindSpec;
 use super::Template;
 use crate::node::NodeId;
 use crate::plan::User;
@@ -484,18 +483,6 @@ impl StepKind {
             | StepKind::Sleep(_)
             | StepKind::Note(_) => None,
         }
-    }
-
-    /// How long the step may take when the file gives no `timeout`: its kind's (or its
-    /// action's) in the one table ([`super::spec`]); `None` for kinds that take no timeout
-    /// (`mark`, `sleep`, `note`).
-    ///
-    /// For `expect_log` and `expect_monitor` it is how long the runner may wait for what is
-    /// expected to show up; for a background `run`, how long starting it may take.
-    pub fn default_timeout(&self) -> Option<Duration> {
-        KindSpec::of(self.kind())
-            .timeout
-            .of(self.action().map(Action::kind))
     }
 }
 

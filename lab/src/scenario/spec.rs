@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use super::model::{ActionKind, Area, Kind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES};
+use super::model::{
+    Action, ActionKind, Area, Kind, StepKind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES,
+};
 
 /// What a key's value is: the type the checker reads it as (and refuses otherwise) and the
 /// schema describes. The checker checks more than the type where it can (names, paths, regexes,
@@ -753,6 +755,21 @@ impl ActionSpec {
     /// The parameter named `name`, if the action takes it.
     pub(super) fn param(&self, name: &str) -> Option<&'static KeySpec> {
         self.params.iter().find(|p| p.name == name)
+    }
+}
+
+impl StepKind {
+    /// How long the step may take when the file gives no `timeout`: its kind's (or its
+    /// action's) in the one table; `None` for kinds that take no timeout (`mark`, `sleep`,
+    /// `note`). (Here rather than beside [`StepKind`] in the model, which the table reads: the
+    /// model does not read the table.)
+    ///
+    /// For `expect_log` and `expect_monitor` it is how long the runner may wait for what is
+    /// expected to show up; for a background `run`, how long starting it may take.
+    pub fn default_timeout(&self) -> Option<Duration> {
+        KindSpec::of(self.kind())
+            .timeout
+            .of(self.action().map(Action::kind))
     }
 }
 
