@@ -37,6 +37,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/pitr-from-standby-backup.toml"),
     ),
     (
+        "recovery-targets",
+        include_str!("../../../scenarios/recovery-targets.toml"),
+    ),
+    (
         "node-crash-failover",
         include_str!("../../../scenarios/node-crash-failover.toml"),
     ),
