@@ -37,10 +37,6 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/pitr-from-standby-backup.toml"),
     ),
     (
-        "recovery-targets",
-        include_str!("../../../scenarios/recovery-targets.toml"),
-    ),
-    (
         "node-crash-failover",
         include_str!("../../../scenarios/node-crash-failover.toml"),
     ),
@@ -71,6 +67,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "archive-only-catchup",
         include_str!("../../../scenarios/archive-only-catchup.toml"),
+    ),
+    (
+        "recovery-targets",
+        include_str!("../../../scenarios/recovery-targets.toml"),
     ),
 ];
 
