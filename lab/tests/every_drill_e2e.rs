@@ -204,6 +204,19 @@ fn no_loss(_pg: Pg, sync: bool, run: &Run) {
     }
 }
 
+/// Each recovery stopped at its target: the rows before it, none after (the drill's own
+/// `expect`s), and the server said where it stopped.
+fn exact_rows(_pg: Pg, _sync: bool, run: &Run) {
+    run.shows("exactly the rows before the restore point: 1 and 2 — ✔ passed");
+    run.shows("exactly the rows up to that transaction: 1, 2 and 3, not 4 — ✔ passed");
+    assert!(
+        run.node1_log
+            .contains("recovery stopping at restore point \"before_three\""),
+        "{}",
+        run.node1_log
+    );
+}
+
 drills! {
     // Real 9.3, asynchronous, as the report.
     pg93_failover_switchback: "failover-switchback" on Pg93 @ 150 => switchback;
@@ -216,6 +229,7 @@ drills! {
     pg93_data_file_corrupted_failover: "data-file-corrupted-failover" on Pg93 @ 157 => no_loss;
     pg93_partition_heal: "partition-heal" on Pg93 @ 158 => partition;
     pg93_archive_only_catchup: "archive-only-catchup" on Pg93 @ 159;
+    pg93_recovery_targets: "recovery-targets" on Pg93 @ 191 => exact_rows;
 
     // Real 9.3, synchronous ("should also work with synchronous replication", §2), where the
     // mode changes what a drill sees or may lose. The other drills run synchronous on 9.3 as
@@ -232,6 +246,7 @@ drills! {
     current_wal_segment_corrupted_failover: "wal-segment-corrupted-failover" on Current @ 173 => wal_segment_corrupted;
     current_partition_heal: "partition-heal" on Current @ 175 => partition;
     current_archive_only_catchup: "archive-only-catchup" on Current @ 176;
+    current_recovery_targets: "recovery-targets" on Current @ 192 => exact_rows;
 
     // The current major, synchronous, where the mode changes what a drill sees.
     current_sync_failover_switchback: "failover-switchback" on Current sync true @ 177 => switchback;

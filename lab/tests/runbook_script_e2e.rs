@@ -220,6 +220,17 @@ fn pitr(lab: &str, _sync: bool, run: &ScriptRun) {
     );
 }
 
+/// The script's second recovery left the master with the rows up to the target transaction.
+fn recovered_rows(lab: &str, _sync: bool, run: &ScriptRun) {
+    assert!(run.stdout.contains("xid = "), "{}", run.stdout);
+    let rows = "SELECT string_agg(id::text, ',' ORDER BY id) FROM recovered";
+    assert_eq!(sql(lab, "node1", "testdb", rows), "1,2,3");
+    assert_eq!(
+        sql(lab, "node1", "postgres", "SELECT pg_is_in_recovery()"),
+        "f"
+    );
+}
+
 fn master_is_node1(lab: &str, _sync: bool, _run: &ScriptRun) {
     roles(lab, "node1");
 }
@@ -268,6 +279,8 @@ scripts! {
     failover_switchback_current: "failover-switchback" on Current @ 201 => failover_switchback;
     pitr_93_sync: "pitr-from-standby-backup" on Pg93 sync @ 202 => pitr;
     pitr_current: "pitr-from-standby-backup" on Current @ 203 => pitr;
+    recovery_targets_93: "recovery-targets" on Pg93 @ 225 => recovered_rows;
+    recovery_targets_current: "recovery-targets" on Current @ 226 => recovered_rows;
     partition_heal_93: "partition-heal" on Pg93 @ 216 => master_is_node1;
     partition_heal_current: "partition-heal" on Current @ 217 => master_is_node1;
     archive_only_catchup_93_sync: "archive-only-catchup" on Pg93 sync @ 218 => master_is_node1;

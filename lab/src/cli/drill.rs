@@ -33,6 +33,10 @@ pub enum DrillCommand {
         /// Drill files, built-in names, or directories (each of their `*.toml` files).
         #[arg(required = true, add = ArgValueCompleter::new(complete::drills_or_files))]
         files: Vec<String>,
+        /// Also check that this release has what the drills ask of it (a recovery target or
+        /// an end action of `pitr`), where a step does not say `when` it applies.
+        #[arg(long, value_parser = lab::input::version)]
+        pg_version: Option<PgVersion>,
     },
     /// Run a drill (a built-in name or a file) on a lab; several drills (or `--all`) and
     /// several versions (`--pg-version 9.3.5,15`) make a suite: each pair on its own lab.
@@ -322,7 +326,7 @@ pub async fn run(command: DrillCommand, ui: &Ui) -> Result<()> {
     match command {
         DrillCommand::List => cmd::list(),
         DrillCommand::Explain { drill } => cmd::explain(&drill),
-        DrillCommand::Check { files } => cmd::check(&files),
+        DrillCommand::Check { files, pg_version } => cmd::check(&files, pg_version.as_ref()),
         DrillCommand::Schema => {
             cmd::schema();
             Ok(())

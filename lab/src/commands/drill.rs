@@ -81,6 +81,28 @@ pub(crate) fn load_checked(name: &str, profile: &str) -> Result<Drill> {
     Ok(drill)
 }
 
+/// Refuses a drill that asks `version` for what it does not have ([`scenario::check_release`]):
+/// every such step, at its line, as `lab drill check --pg-version` says it (exit 2).
+fn for_release(drill: &Drill, file: &str, version: &PgVersion) -> Result<()> {
+    let found = release_problems(drill, file, version);
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Located(format!(
+        "{}\nthe drill cannot run on PostgreSQL {version}: nothing was run",
+        found.join("\n")
+    )))
+}
+
+/// Each step of `drill` that asks `version` for what it does not have, as a diagnostic line.
+fn release_problems(drill: &Drill, file: &str, version: &PgVersion) -> Vec<String> {
+    let dialect = Dialect::for_major(version.major);
+    crate::scenario::check_release(drill, file, &dialect)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// `lab drill list`: the built-in drills, in a table as wide as the terminal (80 columns when
 /// the output is not a terminal).
 pub fn list() -> Result<()> {
@@ -104,8 +126,9 @@ pub fn explain(drill: &str) -> Result<()> {
 }
 
 /// `lab drill check FILE…`: validates drill files (or built-in names, or every `*.toml` file
-/// of a directory), running nothing.
-pub fn check(files: &[String]) -> Result<()> {
+/// of a directory), running nothing; with `version`, also that the release has what each
+/// drill asks of it (a recovery target, an end action) where its steps do not say `when`.
+pub fn check(files: &[String], version: Option<&PgVersion>) -> Result<()> {
     let mut bad = Vec::new();
     let files: Vec<String> = files
         .iter()
@@ -113,7 +136,13 @@ pub fn check(files: &[String]) -> Result<()> {
         .collect();
     for f in files {
         match load(&f) {
-            Ok(d) => println!("{f}: ok ({} steps)", d.steps.len()),
+            Ok(d) => {
+                let problems = version.map_or_else(Vec::new, |v| release_problems(&d, &f, v));
+                if problems.is_empty() {
+                    println!("{f}: ok ({} steps)", d.steps.len());
+                }
+                bad.extend(problems);
+            }
             Err(e @ LoadError::NotFound(_)) => bad.push(format!("error: {e}")),
             Err(e) => bad.push(e.to_string()),
         }
@@ -162,6 +191,7 @@ pub fn schema() {
 /// `lab drill runbook`: the version-specific runbook, printed.
 pub fn runbook(args: &RunbookConfig) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
+    for_release(&drill, &args.drill, &args.version)?;
     let mut topo =
         crate::drill::runbook::topology(&args.profile, args.archive_command, args.restore_command);
     topo.sync = args.sync;
@@ -291,6 +321,9 @@ fn drill_up_args(flags: &UpConfig, drill: &Drill) -> UpConfig {
 /// the run directory and removes a fresh lab (unless `keep`).
 pub async fn run(args: &RunConfig, ui: &Ui) -> Result<()> {
     let drill = load_checked(&args.drill, &args.profile)?;
+    if !args.reuse {
+        for_release(&drill, &args.drill, &args.up.images.version)?;
+    }
     crate::input::config::runs_dir(&args.runs_dir, std::slice::from_ref(&drill.name), &[])?;
     // Listening from here on, so that a signal between `up` and the first step is not lost.
     let mut stop = Shutdown::new();

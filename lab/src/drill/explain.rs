@@ -352,10 +352,10 @@ fn action_templates(a: &Action) -> Vec<&Template> {
         Action::BaseBackup { to, .. } | Action::LocalBackup { to } => vec![to],
         Action::MoveAside { to, .. } => vec![to],
         Action::Pitr {
-            target_time,
+            recovery,
             restore_command,
         } => {
-            let mut t = vec![target_time];
+            let mut t: Vec<&Template> = recovery.target.value().into_iter().collect();
             t.extend(restore_command);
             t
         }

@@ -68,6 +68,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "archive-only-catchup",
         include_str!("../../../scenarios/archive-only-catchup.toml"),
     ),
+    (
+        "recovery-targets",
+        include_str!("../../../scenarios/recovery-targets.toml"),
+    ),
 ];
 
 /// Why a drill could not be loaded.

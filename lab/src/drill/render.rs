@@ -39,6 +39,15 @@ pub enum RenderError {
     /// configuration value).
     #[error(transparent)]
     Quote(#[from] crate::plan::QuoteError),
+    /// A `pitr` whose target or end action the release does not have (a drill checked
+    /// without the release, run or printed for it).
+    #[error("PostgreSQL {major} cannot perform this recovery: {why}")]
+    NotInRelease {
+        /// The release's major.
+        major: String,
+        /// What it lacks ([`Condition::describe`]).
+        why: &'static str,
+    },
     /// A `load`'s `seconds` that is not a number of seconds once its variables have values.
     #[error("`seconds` is \"{0}\": it must be a number of seconds ({min} to {max})", min = LOAD_SECONDS.start(), max = LOAD_SECONDS.end())]
     Seconds(String),
@@ -128,8 +137,13 @@ impl Context {
         match condition {
             Condition::Sync => self.topo.sync,
             Condition::LiteralArchive => self.topo.archive == pg::ArchiveCommand::Literal,
-            Condition::PreviousCheckpoint => self.dialect.falls_back_to_previous_checkpoint(),
-            Condition::PartialSegment => self.dialect.archives_partial_segment(),
+            Condition::PreviousCheckpoint
+            | Condition::PartialSegment
+            | Condition::TargetImmediate
+            | Condition::TargetLsn
+            | Condition::TargetAction => condition
+                .for_release(&self.dialect)
+                .expect("the release answers its own conditions"),
         }
     }
 
@@ -318,14 +332,25 @@ pub fn action_steps(
             pg::standby_config(d, &topo, &ctx.node(node)?, &ctx.node(of)?, *latest_timeline)?
         }
         Action::Pitr {
-            target_time,
+            recovery,
             restore_command,
         } => {
+            if let Some(lacking) = action.needs().into_iter().find(|c| !ctx.condition(*c)) {
+                return Err(RenderError::NotInRelease {
+                    major: d.major().to_string(),
+                    why: lacking.describe(false),
+                });
+            }
             let restore = match restore_command {
                 Some(t) => ctx.render(t)?,
                 None => pg::LOCAL_ARCHIVE_RESTORE.to_string(),
             };
-            pg::pitr_config(d, n, &restore, &ctx.render(target_time)?)?
+            let rendered = pg::Recovery {
+                target: recovery.target.try_map(|t| ctx.render(t))?,
+                inclusive: recovery.inclusive,
+                at_target: recovery.at_target,
+            };
+            pg::pitr_config(d, n, &restore, &rendered)?
         }
         // One client is pgbench's default, and the document's `pgbench -T 180 testdb`.
         Action::Load {
@@ -672,7 +697,11 @@ mod tests {
             "SELECT ${later}"
         );
         let pitr = Action::Pitr {
-            target_time: t("2013-09-24 16:45:04"),
+            recovery: pg::Recovery {
+                target: pg::RecoveryTarget::Time(t("2013-09-24 16:45:04")),
+                inclusive: None,
+                at_target: None,
+            },
             restore_command: Some(t("cp /disk3/archive/%f '%p'")),
         };
         let steps = action_steps(&ctx, NodeId::NODE1, &pitr).unwrap();

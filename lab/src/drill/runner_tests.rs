@@ -2019,6 +2019,7 @@ impl World {
                 "primary_conninfo = 'host=172.16.3.101 port=5432 user=repuser password=s3cret'\n\
                         restore_command = 'cp /disk3/archive/%f %p'\n\
                         recovery_target_time = '2024-01-01 00:00:00'\n\
+                        recovery_target_action = 'promote'\n\
                         recovery_target_timeline='latest'\n";
             let bad = "primary_conninfo = 'host=172.16.3.102 password=s3cret'\n";
             return Some(exit(0, if good { text } else { bad }));

@@ -340,6 +340,17 @@ impl Dialect {
         self.at_least(9, 5)
     }
 
+    /// Whether `recovery_target = 'immediate'` exists (from 9.4): recovery stops as soon as
+    /// the backup is consistent.
+    pub fn has_recovery_target_immediate(&self) -> bool {
+        self.at_least(9, 4)
+    }
+
+    /// Whether `recovery_target_lsn` exists (from 10).
+    pub fn has_recovery_target_lsn(&self) -> bool {
+        self.at_least(10, 0)
+    }
+
     /// Whether the server keeps a previous checkpoint and, when the latest checkpoint record
     /// cannot be read, falls back to it and opens (before 11, which removed the secondary
     /// checkpoint). Seen on 9.3.5: `invalid primary checkpoint record` → `using previous
@@ -456,6 +467,10 @@ mod tests {
         assert_eq!(dialect("9.5").wal_level(), "hot_standby");
         assert!(!dialect("9.4").has_recovery_target_action());
         assert!(dialect("9.5").has_recovery_target_action());
+        assert!(!dialect("9.3").has_recovery_target_immediate());
+        assert!(dialect("9.4").has_recovery_target_immediate());
+        assert!(!dialect("9.6").has_recovery_target_lsn());
+        assert!(dialect("10").has_recovery_target_lsn());
         assert!(dialect("11").uses_recovery_conf());
         assert!(!dialect("12").uses_recovery_conf());
         assert_eq!(dialect("9.6").base_backup_no_wal_flag(), None);

@@ -25,6 +25,7 @@ mod chapters;
 mod dialect;
 #[cfg(test)]
 pub(crate) mod document_lines;
+mod recovery;
 mod setup;
 mod topology;
 
@@ -34,6 +35,7 @@ pub use chapters::{
 pub use dialect::{
     check_supported, final_release, Dialect, Unsupported, NEWEST_MAJOR, OLDEST_MAJOR,
 };
+pub use recovery::{target_settings, Recovery, RecoveryTarget, TargetAction, TargetKind};
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
     setup_parts, setup_plan, standby_config, SetupParts,

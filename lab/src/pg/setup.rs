@@ -10,6 +10,7 @@
 //! the last line fail too, because a step's outcome is the exit status of its command; anything
 //! that could fail on its own is a step of its own.
 
+use super::recovery::{target_settings, Recovery, RecoveryTarget, TargetAction};
 use super::topology::{Node, Topology, ARCHIVE_DIR, BROKEN_DIR, DATA_DIR, PG_CTL_LOG};
 use super::Dialect;
 use crate::node::NodeId;
@@ -230,19 +231,27 @@ pub fn standby_config(
     Ok(steps)
 }
 
-/// Prepares a point-in-time recovery of the server in `/disk1/data` on `node` up to
-/// `target_time` (§4 step 5): `restore_command` and `recovery_target_time`, then
-/// `hot_standby = off` in `postgresql.conf`, and from 12 the `recovery.signal` file.
+/// Prepares a point-in-time recovery of the server in `/disk1/data` on `node` (§4 step 5):
+/// `restore_command` and the recovery target (the document's `recovery_target_time`, or a
+/// restore point, a transaction id, a WAL position, `immediate`), with
+/// `recovery_target_inclusive` and the end action when given, then `hot_standby` in
+/// `postgresql.conf` (`off`, as the document; `on` when replay pauses at the target, so that
+/// the DBA can look), and from 12 the `recovery.signal` file. Every value goes through
+/// [`conf_value`].
 ///
-/// Where the version has them, two settings keep the document's 9.3 behaviour explicit:
-/// `recovery_target_action = 'promote'` from 9.5 (see [`Dialect::has_recovery_target_action`])
-/// and, from 12, `recovery_target_timeline = 'current'` (9.3's default: recover along the
-/// backup's timeline, not the newest one found in the archive).
+/// The end action is spelled `pause_at_recovery_target` before 9.5 (`pause` true, `promote`
+/// false) and `recovery_target_action` from 9.5, which the lab sets to `'promote'` when none is
+/// given (see [`Dialect::has_recovery_target_action`]); and from 12,
+/// `recovery_target_timeline = 'current'` (9.3's default: recover along the backup's timeline,
+/// not the newest one found in the archive). The caller refuses a target or an end action the
+/// release does not have (the drill's checker, through the `when` conditions); a `shutdown`
+/// before 9.5 is still written as `recovery_target_action`, which that server refuses to start
+/// with rather than silently opening.
 pub fn pitr_config(
     dialect: &Dialect,
     node: NodeId,
     restore_command: &str,
-    target_time: &str,
+    recovery: &Recovery<String>,
 ) -> Result<Vec<Command>, QuoteError> {
     let file = dialect.recovery_settings_file();
     let mut content = String::new();
@@ -253,28 +262,31 @@ pub fn pitr_config(
         "restore_command = {}\n",
         conf_value("restore_command", restore_command)?
     ));
-    content.push_str(&format!(
-        "recovery_target_time = {}\n",
-        conf_value("target_time", target_time)?
-    ));
-    if dialect.has_recovery_target_action() {
-        content.push_str("recovery_target_action = 'promote'\n");
-    }
+    content.push_str(&recovery_target_lines(dialect, recovery)?);
     if !dialect.uses_recovery_conf() {
         content.push_str("recovery_target_timeline = 'current'\n");
     }
+    let pause = recovery.at_target == Some(TargetAction::Pause);
+    let (hot_standby, why) = if pause {
+        ("on", "queries while replay pauses at the target")
+    } else {
+        ("off", "no queries during the recovery")
+    };
     let mut steps = vec![
         Command::write(
             node,
-            &format!("recovery settings: replay the archive up to {target_time}"),
+            &format!(
+                "recovery settings: replay the archive up to {}",
+                target_words(&recovery.target)
+            ),
             &data_file(file),
             content,
         ),
         Command::append(
             node,
-            "no queries during the recovery",
+            why,
             &data_file("postgresql.conf"),
-            "hot_standby = off\n",
+            format!("hot_standby = {hot_standby}\n"),
         ),
     ];
     if !dialect.uses_recovery_conf() {
@@ -291,6 +303,26 @@ pub fn pitr_config(
         ));
     }
     Ok(steps)
+}
+
+/// The target's lines: [`target_settings`], each value through [`conf_value`].
+fn recovery_target_lines(dialect: &Dialect, r: &Recovery<String>) -> Result<String, QuoteError> {
+    let mut lines = String::new();
+    for (setting, value) in target_settings(dialect, r) {
+        lines.push_str(&format!("{setting} = {}\n", conf_value(&setting, &value)?));
+    }
+    Ok(lines)
+}
+
+/// The target in a step's title: the time as the document gives it, else what it is.
+fn target_words(target: &RecoveryTarget<String>) -> String {
+    match target {
+        RecoveryTarget::Time(t) => t.clone(),
+        RecoveryTarget::Name(n) => format!("the restore point {n}"),
+        RecoveryTarget::Xid(x) => format!("transaction {x}"),
+        RecoveryTarget::Lsn(l) => format!("WAL position {l}"),
+        RecoveryTarget::Immediate => "the end of the backup (immediate)".into(),
+    }
 }
 
 /// Creates the document's directories on `node` and gives them to `postgres` (p.8 on the
@@ -785,7 +817,13 @@ mod tests {
         let node = NodeId::NODE1;
         let target = "2013-09-24 16:45:04";
         let rendered = Plan {
-            steps: pitr_config(&dialect("9.3"), node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
+            steps: pitr_config(
+                &dialect("9.3"),
+                node,
+                LOCAL_ARCHIVE_RESTORE,
+                &at_time(target),
+            )
+            .unwrap(),
         }
         .render();
         assert_eq!(
@@ -799,7 +837,13 @@ mod tests {
              hot_standby = off\n\n"
         );
         let rendered = Plan {
-            steps: pitr_config(&dialect("15"), node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
+            steps: pitr_config(
+                &dialect("15"),
+                node,
+                LOCAL_ARCHIVE_RESTORE,
+                &at_time(target),
+            )
+            .unwrap(),
         }
         .render();
         for wanted in [
@@ -813,16 +857,105 @@ mod tests {
             assert!(rendered.contains(wanted), "{wanted} in\n{rendered}");
         }
         let on_11 = Plan {
-            steps: pitr_config(&dialect("11"), node, LOCAL_ARCHIVE_RESTORE, target).unwrap(),
+            steps: pitr_config(
+                &dialect("11"),
+                node,
+                LOCAL_ARCHIVE_RESTORE,
+                &at_time(target),
+            )
+            .unwrap(),
         }
         .render();
         assert!(on_11.contains("[/disk1/data/recovery.conf]"));
         assert!(on_11.contains("recovery_target_action = 'promote'"));
         assert!(!on_11.contains("signal"));
     }
+    /// A recovery to `time`, nothing else said.
+    fn at_time(time: &str) -> Recovery<String> {
+        Recovery {
+            target: RecoveryTarget::Time(time.to_string()),
+            inclusive: None,
+            at_target: None,
+        }
+    }
+
+    /// The settings file's and postgresql.conf's lines of a `pitr_config` on `version`.
+    fn pitr_files(version: &str, recovery: &Recovery<String>) -> (String, String) {
+        let steps = pitr_config(&dialect(version), NodeId::NODE1, "cp", recovery).unwrap();
+        let text = |i: usize| match &steps[i].op {
+            Op::WriteFile { content, .. } => content.clone(),
+            other => panic!("{other:?}"),
+        };
+        (text(0), text(1))
+    }
+
+    #[test]
+    fn each_target_and_end_action_is_spelled_as_the_release_spells_it() {
+        let r = |target, inclusive, at_target| Recovery {
+            target,
+            inclusive,
+            at_target,
+        };
+        let name = RecoveryTarget::Name("before_error".to_string());
+        let (on_93, conf) = pitr_files("9.3", &r(name.clone(), None, Some(TargetAction::Pause)));
+        assert_eq!(
+            on_93,
+            "restore_command = 'cp'\nrecovery_target_name = 'before_error'\n\
+             pause_at_recovery_target = 'true'\n"
+        );
+        assert_eq!(conf, "hot_standby = on\n");
+        let (on_15, conf) = pitr_files("15", &r(name, None, Some(TargetAction::Pause)));
+        assert!(
+            on_15.contains(
+                "\nrecovery_target_name = 'before_error'\nrecovery_target_action = 'pause'\n"
+            ),
+            "{on_15}"
+        );
+        assert_eq!(conf, "hot_standby = on\n");
+        let xid = RecoveryTarget::Xid("1234".to_string());
+        let (on_93, conf) = pitr_files(
+            "9.3",
+            &r(xid.clone(), Some(false), Some(TargetAction::Promote)),
+        );
+        assert!(on_93.ends_with("recovery_target_xid = '1234'\nrecovery_target_inclusive = 'false'\npause_at_recovery_target = 'false'\n"), "{on_93}");
+        assert_eq!(conf, "hot_standby = off\n");
+        let (on_11, _) = pitr_files("11", &r(xid, Some(true), Some(TargetAction::Shutdown)));
+        assert!(
+            on_11.ends_with(
+                "recovery_target_inclusive = 'true'\nrecovery_target_action = 'shutdown'\n"
+            ),
+            "{on_11}"
+        );
+        let (on_94, _) = pitr_files("9.4", &r(RecoveryTarget::Immediate, None, None));
+        assert!(
+            on_94.ends_with("\nrecovery_target = 'immediate'\n"),
+            "{on_94}"
+        );
+        let lsn = RecoveryTarget::Lsn("0/3000060".to_string());
+        let (on_15, _) = pitr_files("15", &r(lsn, None, None));
+        assert!(
+            on_15.contains(
+                "\nrecovery_target_lsn = '0/3000060'\nrecovery_target_action = 'promote'\n"
+            ),
+            "{on_15}"
+        );
+        let hostile = RecoveryTarget::Name("x' recovery_target_action = 'shutdown".to_string());
+        let (on_15, _) = pitr_files("15", &r(hostile, None, None));
+        assert!(
+            on_15.contains("\nrecovery_target_name = 'x'' recovery_target_action = ''shutdown'\n"),
+            "{on_15}"
+        );
+        let newline = r(
+            RecoveryTarget::Xid("1\nrecovery_target_action = 'shutdown'".to_string()),
+            None,
+            None,
+        );
+        assert!(pitr_config(&dialect("15"), NodeId::NODE1, "cp", &newline).is_err());
+    }
+
     /// The settings file's content of a `pitr_config`.
     fn pitr_content(restore: &str, target: &str) -> Result<String, QuoteError> {
-        let steps = pitr_config(&dialect("15"), NodeId::NODE1, restore, target)?;
+        let steps = pitr_config(&dialect("15"), NodeId::NODE1, restore, &at_time(target))?;
         match &steps[0].op {
             Op::WriteFile { content, .. } => Ok(content.clone()),
             other => panic!("{other:?}"),

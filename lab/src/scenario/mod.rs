@@ -110,6 +110,41 @@ pub fn parse(file_name: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
     check::check(file_name, text)
 }
 
+/// What a valid drill asks of a release it does not have (a `pitr` to an LSN on 9.3), each at
+/// its step's line in `file`: a step that needs a release's [`Condition`] must say so in its
+/// `when` (then it is skipped where the condition does not hold), or the drill is refused for
+/// that release. `lab drill check --pg-version`, `run` and `runbook` ask it.
+pub fn check_release(drill: &Drill, file: &str, dialect: &crate::pg::Dialect) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for step in &drill.steps {
+        let Some(action) = step.kind.action() else {
+            continue;
+        };
+        for needed in action.needs() {
+            let guarded = step.when.iter().any(|w| w.condition == needed && w.holds);
+            if guarded || needed.for_release(dialect) != Some(false) {
+                continue;
+            }
+            found.push(Diagnostic {
+                file: file.to_string(),
+                line: step.line,
+                col: 1,
+                message: format!(
+                    "step {} ({}): PostgreSQL {} cannot perform this `{}`: {}; add \
+                     `when = \"{}\"` to skip the step on releases without it",
+                    step.index + 1,
+                    step.title,
+                    dialect.major(),
+                    action.name(),
+                    needed.describe(false),
+                    needed.as_str()
+                ),
+            });
+        }
+    }
+    found
+}
+
 /// A drill parsed from text that must be valid, for tests: its diagnostics are the panic.
 #[cfg(test)]
 pub(crate) fn parse_valid(file: &str, text: &str) -> Drill {

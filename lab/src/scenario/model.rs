@@ -265,15 +265,25 @@ pub enum Condition {
     /// as `.partial` (from 9.5); before, it is offered to the archive under its plain name,
     /// which the archive may already hold.
     PartialSegment,
+    /// `target-immediate`: the release has `recovery_target = 'immediate'` (from 9.4).
+    TargetImmediate,
+    /// `target-lsn`: the release has `recovery_target_lsn` (from 10).
+    TargetLsn,
+    /// `target-action`: the release has `recovery_target_action`, and so `shutdown` at the
+    /// target (from 9.5; before, `pause_at_recovery_target`).
+    TargetAction,
 }
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 4] = [
+    pub const ALL: [Condition; 7] = [
         Condition::Sync,
         Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
         Condition::PartialSegment,
+        Condition::TargetImmediate,
+        Condition::TargetLsn,
+        Condition::TargetAction,
     ];
     /// The names used in drill files.
     pub const NAMES: &'static [&'static str] = &[
@@ -281,6 +291,9 @@ impl Condition {
         "literal-archive",
         "previous-checkpoint",
         "partial-segment",
+        "target-immediate",
+        "target-lsn",
+        "target-action",
     ];
 
     /// The name used in drill files.
@@ -317,6 +330,35 @@ impl Condition {
             (Condition::PartialSegment, false) => {
                 "this release archives the old timeline's last segment under its plain name (before 9.5)"
             }
+            (Condition::TargetImmediate, true) => {
+                "this release has recovery_target = 'immediate' (9.4 and later)"
+            }
+            (Condition::TargetImmediate, false) => {
+                "this release has no recovery_target = 'immediate' (it came in 9.4)"
+            }
+            (Condition::TargetLsn, true) => "this release has recovery_target_lsn (10 and later)",
+            (Condition::TargetLsn, false) => {
+                "this release has no recovery_target_lsn (it came in 10)"
+            }
+            (Condition::TargetAction, true) => {
+                "this release has recovery_target_action, shutdown included (9.5 and later)"
+            }
+            (Condition::TargetAction, false) => {
+                "this release has pause_at_recovery_target, no recovery_target_action and no shutdown at the target (before 9.5)"
+            }
+        }
+    }
+
+    /// Whether the condition holds for a release, when the release alone answers it (the
+    /// dialect's answer); `None` for the lab's own conditions (`sync`, `literal-archive`).
+    pub fn for_release(self, dialect: &crate::pg::Dialect) -> Option<bool> {
+        match self {
+            Condition::Sync | Condition::LiteralArchive => None,
+            Condition::PreviousCheckpoint => Some(dialect.falls_back_to_previous_checkpoint()),
+            Condition::PartialSegment => Some(dialect.archives_partial_segment()),
+            Condition::TargetImmediate => Some(dialect.has_recovery_target_immediate()),
+            Condition::TargetLsn => Some(dialect.has_recovery_target_lsn()),
+            Condition::TargetAction => Some(dialect.has_recovery_target_action()),
         }
     }
 }
@@ -582,10 +624,11 @@ pub enum Action {
         /// timelines it already knows, as the document's switchback did (§3 step 6).
         restore: Option<crate::pg::RestoreCommand>,
     },
-    /// Configure a point-in-time recovery and start.
+    /// Configure a point-in-time recovery (the server is started by a later step).
     Pitr {
-        /// `recovery_target_time`.
-        target_time: Template,
+        /// Exactly one target (`target_time`, `target_name`, `target_xid`, `target_lsn` or
+        /// `target = "immediate"`), `inclusive` and `at_target`.
+        recovery: crate::pg::Recovery<Template>,
         /// `restore_command` (default: the lab's local archive copy).
         restore_command: Option<Template>,
     },
@@ -711,6 +754,25 @@ impl Action {
             | Action::LedgerRetarget
             | Action::LedgerCheck { .. } => RoleChange::None,
         }
+    }
+
+    /// The conditions of the release it needs (a `pitr` to an LSN needs `target-lsn`): a
+    /// step of it runs only where they hold, and a drill checked for a release without one is
+    /// refused unless the step's `when` asks for it (then it is skipped there).
+    pub fn needs(&self) -> Vec<Condition> {
+        let Action::Pitr { recovery, .. } = self else {
+            return Vec::new();
+        };
+        let target = match recovery.target.kind() {
+            crate::pg::TargetKind::Immediate => Some(Condition::TargetImmediate),
+            crate::pg::TargetKind::Lsn => Some(Condition::TargetLsn),
+            crate::pg::TargetKind::Time
+            | crate::pg::TargetKind::Name
+            | crate::pg::TargetKind::Xid => None,
+        };
+        let shutdown = (recovery.at_target == Some(crate::pg::TargetAction::Shutdown))
+            .then_some(Condition::TargetAction);
+        target.into_iter().chain(shutdown).collect()
     }
 
     /// Which action it is.

@@ -211,17 +211,27 @@ fn action(kind: ActionKind) -> Value {
         .filter(|p| p.required)
         .map(|p| p.name)
         .collect();
+    let mut with = object(&fields, &required);
+    if !spec.one_of.is_empty() {
+        // Exactly one of them: each form requires its own, and no other is allowed beside it.
+        let forms: Vec<Value> = spec
+            .one_of
+            .iter()
+            .map(|name| json!({"required": [name]}))
+            .collect();
+        with["oneOf"] = Value::Array(forms);
+    }
     let mut form = json!({
         "properties": {
             "action": {"const": kind.name()},
-            "with": object(&fields, &required),
+            "with": with,
         }
     });
     if spec.on == On::One {
         form["properties"]["on"] = of_type(Type::Node { all: false });
     }
     // `with` itself is required (no `use`: a procedure's step is the procedure's own call).
-    if !required.is_empty() {
+    if !required.is_empty() || !spec.one_of.is_empty() {
         form["required"] = json!(["with"]);
     }
     form
@@ -557,14 +567,16 @@ sleep = "1m30s"
                 "name = \"a\"\ntitle = \"a\"\nproves = \"p\"\n[[steps]]\ntitle = \"s\"\non = \"node1\"\naction = \"{}\"\n",
                 kind.name()
             );
-            let required: Vec<&str> = ActionSpec::of(kind)
+            let spec = ActionSpec::of(kind);
+            let required: Vec<&str> = spec
                 .params
                 .iter()
                 .filter(|p| p.required)
                 .map(|p| p.name)
                 .collect();
             let schema_refuses = !errors(&v, &as_json(&step)).is_empty();
-            assert_eq!(schema_refuses, !required.is_empty(), "{}", kind.name());
+            let needs_with = !required.is_empty() || !spec.one_of.is_empty();
+            assert_eq!(schema_refuses, needs_with, "{}", kind.name());
             let needs: Vec<String> = match crate::scenario::parse("a.toml", &step) {
                 Ok(_) => Vec::new(),
                 Err(diagnostics) => diagnostics
@@ -577,7 +589,11 @@ sleep = "1m30s"
                     .collect(),
             };
             assert_eq!(needs, required, "{}", kind.name());
-            let with: Vec<String> = required.iter().map(|k| format!("{k} = \"x\"")).collect();
+            let with: Vec<String> = spec
+                .needed()
+                .iter()
+                .map(|k| format!("{} = \"x\"", k.name))
+                .collect();
             let given = format!("{step}with = {{ {} }}\n", with.join(", "));
             let missing: Vec<String> = errors(&v, &as_json(&given))
                 .into_iter()

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::model::{
     Action, ActionKind, Area, Kind, StepKind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES,
 };
+use crate::pg::TargetAction;
 
 /// What a key's value is: the type the checker reads it as (and refuses otherwise) and the
 /// schema describes. The checker checks more than the type where it can (names, paths, regexes,
@@ -591,6 +592,8 @@ pub(super) struct ActionSpec {
     pub on: On,
     /// How long a step of it may take when it gives no `timeout`.
     pub timeout: Duration,
+    /// Parameters of which exactly one must be given (`pitr`'s targets); none when empty.
+    pub one_of: &'static [&'static str],
 }
 
 /// `restore`'s names: [`crate::pg::RestoreCommand`]'s (a test keeps them the same).
@@ -652,6 +655,7 @@ impl ActionSpec {
             params,
             on: On::One,
             timeout: secs(timeout),
+            one_of: &[],
         }
     }
 
@@ -716,13 +720,50 @@ impl ActionSpec {
         300,
     );
 
-    const PITR: ActionSpec = Self::on_one(
-        &[
-            required("target_time", Type::Text, "The recovery_target_time."),
-            key("restore_command", Type::Text, "The restore_command."),
-        ],
-        3600,
-    );
+    const PITR: ActionSpec = ActionSpec {
+        one_of: &["target_time", "target_name", "target_xid", "target_lsn", "target"],
+        ..Self::on_one(
+            &[
+                key(
+                    "target_time",
+                    Type::Text,
+                    "recovery_target_time: stop at this time (one target only).",
+                ),
+                key(
+                    "target_name",
+                    Type::Text,
+                    "recovery_target_name: stop at this restore point, made by pg_create_restore_point() (one target only).",
+                ),
+                key(
+                    "target_xid",
+                    Type::Text,
+                    "recovery_target_xid: stop at this transaction id (one target only).",
+                ),
+                key(
+                    "target_lsn",
+                    Type::Text,
+                    "recovery_target_lsn: stop at this WAL position, from PostgreSQL 10 (one target only; when = \"target-lsn\" skips the step before 10).",
+                ),
+                key(
+                    "target",
+                    Type::OneOf(&["immediate"]),
+                    "recovery_target = 'immediate': stop as soon as the backup is consistent, from 9.4 (one target only; when = \"target-immediate\").",
+                ),
+                key(
+                    "inclusive",
+                    Type::Boolean,
+                    "recovery_target_inclusive: stop just after the target (true, the default) or just before it; for target_time, target_xid and target_lsn.",
+                ),
+                key(
+                    "at_target",
+                    Type::OneOf(TargetAction::NAMES),
+                    "What the server does at the target: promote (the default: open on a new timeline), pause (hot_standby on) or shutdown (from 9.5; when = \"target-action\"). pause_at_recovery_target before 9.5, recovery_target_action from 9.5.",
+                ),
+                key("restore_command", Type::Text, "The restore_command."),
+            ],
+            3600,
+        )
+    };
 
     const LOAD: ActionSpec = Self::on_one(
         &[
@@ -751,6 +792,30 @@ impl ActionSpec {
     const LEDGER_RETARGET: ActionSpec = Self::on_one(&[], 60);
 
     const LEDGER_CHECK: ActionSpec = Self::on_one(&[MAX_LOST], 60);
+
+    /// The parameters a step of the action may give together: all but the second and later
+    /// of [`ActionSpec::one_of`] (tests give every parameter at once).
+    #[cfg(test)]
+    pub(super) fn together(&self) -> Vec<KeySpec> {
+        let first = self.one_of.first();
+        self.params
+            .iter()
+            .filter(|p| !self.one_of.contains(&p.name) || Some(&p.name) == first)
+            .copied()
+            .collect()
+    }
+
+    /// The parameters a step of the action must give: the required ones and the first of
+    /// [`ActionSpec::one_of`].
+    #[cfg(test)]
+    pub(super) fn needed(&self) -> Vec<KeySpec> {
+        let first = self.one_of.first();
+        self.params
+            .iter()
+            .filter(|p| p.required || Some(&p.name) == first)
+            .copied()
+            .collect()
+    }
 
     /// The parameter named `name`, if the action takes it.
     pub(super) fn param(&self, name: &str) -> Option<&'static KeySpec> {
@@ -814,6 +879,21 @@ mod tests {
             let params = ActionSpec::of(action).params;
             for (i, p) in params.iter().enumerate() {
                 assert!(!params[..i].iter().any(|o| o.name == p.name), "{}", p.name);
+            }
+        }
+    }
+
+    #[test]
+    fn pitrs_targets_are_its_parameters_and_the_dialects_names() {
+        let names: Vec<&str> = crate::pg::TargetKind::ALL
+            .iter()
+            .map(|k| k.param())
+            .collect();
+        assert_eq!(ActionSpec::PITR.one_of, names);
+        for action in ActionKind::iter() {
+            let spec = ActionSpec::of(action);
+            for name in spec.one_of {
+                assert!(spec.param(name).is_some_and(|p| !p.required), "{name}");
             }
         }
     }

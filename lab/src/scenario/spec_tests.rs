@@ -243,7 +243,7 @@ fn a_key_of_the_wrong_type_is_refused_by_both_in_the_tables_words() {
 fn an_action_parameter_of_the_wrong_type_is_refused_by_both() {
     let v = validator();
     for action in ActionKind::iter() {
-        let params = ActionSpec::of(action).params;
+        let params = &ActionSpec::of(action).together();
         let step = |with: &[String]| {
             drill(&[
                 "title = \"a\"".to_string(),
@@ -266,12 +266,7 @@ fn the_schema_and_the_checker_take_all_nodes_for_the_same_actions() {
     let v = validator();
     for action in ActionKind::iter() {
         let spec = ActionSpec::of(action);
-        let with: Vec<String> = spec
-            .params
-            .iter()
-            .filter(|p| p.required)
-            .map(line)
-            .collect();
+        let with: Vec<String> = spec.needed().iter().map(line).collect();
         let step = |on: &str| {
             drill(&[
                 "title = \"a\"".to_string(),

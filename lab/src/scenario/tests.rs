@@ -775,11 +775,14 @@ fn a_valid_drills_steps_parse_as_written() {
     assert_eq!(expect_output.as_ref().map(|t| t.raw.as_str()), Some("^t$"));
     assert_eq!(s[19].on, Some(NodeRef::All));
     let StepKind::Action(Action::Pitr {
-        target_time,
+        recovery,
         restore_command,
     }) = &s[21].kind
     else {
         panic!("{:?}", s[21].kind)
+    };
+    let crate::pg::RecoveryTarget::Time(target_time) = &recovery.target else {
+        panic!("{recovery:?}")
     };
     assert_eq!(target_time.parts, [Part::Var("replayed".into())]);
     assert_eq!(
@@ -859,4 +862,94 @@ fn literal_templates_round_trip() {
     assert_eq!(t.raw, "a $$b");
     assert_eq!(Template::parse(&t.raw).unwrap(), t);
     assert_eq!(t.render(&|_| None).unwrap(), "a $b");
+}
+
+/// A `pitr` step on node1 with this `with` table.
+fn pitr_step(with: &str) -> String {
+    format!(
+        "[[steps]]\ntitle = \"recover\"\non = \"node1\"\naction = \"pitr\"\nwith = {{ {with} }}\n"
+    )
+}
+
+#[test]
+fn pitr_takes_exactly_one_target() {
+    assert_eq!(
+        diagnostics(&pitr_step("restore_command = \"cp\"")),
+        ["d.toml:8:8: error: action `pitr` needs one recovery target in `with`: target_time, target_name, target_xid, target_lsn or target (= \"immediate\")"]
+    );
+    assert_eq!(
+        diagnostics(&pitr_step("target_time = \"2024-01-01\", target_name = \"p\"")),
+        ["d.toml:8:38: error: action `pitr` takes exactly one recovery target, found `target_time` and `target_name`: one of target_time, target_name, target_xid, target_lsn, target is the point where recovery stops"]
+    );
+    let immediate = diagnostics(&pitr_step("target = \"now\""));
+    assert!(
+        immediate[0].contains("unknown recovery target `now` for `target`: expected immediate"),
+        "{immediate:?}"
+    );
+    let inclusive = diagnostics(&pitr_step("target_name = \"p\", inclusive = false"));
+    assert!(inclusive[0].contains("`inclusive` (recovery_target_inclusive) applies to target_time, target_xid and target_lsn, not to `target_name`"), "{inclusive:?}");
+    let action = diagnostics(&pitr_step("target_xid = \"1\", at_target = \"stop\""));
+    assert!(
+        action[0].contains(
+            "unknown end action `stop` for `at_target`: expected pause, promote or shutdown"
+        ),
+        "{action:?}"
+    );
+    let newline = diagnostics(&pitr_step(
+        "target_name = \"p\\nrecovery_target_action = 'shutdown'\"",
+    ));
+    assert!(
+        newline[0].contains("`target_name` holds '\\n'"),
+        "{newline:?}"
+    );
+    for with in [
+        "target_name = \"before_error\"",
+        "target_xid = \"${xid}\", inclusive = false, at_target = \"pause\"",
+        "target_lsn = \"0/3000060\", at_target = \"shutdown\"",
+        "target = \"immediate\", at_target = \"promote\"",
+    ] {
+        let text = format!(
+            "[[steps]]\ntitle = \"x\"\non = \"node1\"\nsql = \"SELECT 1\"\ncapture = \"xid\"\n{}",
+            pitr_step(with)
+        );
+        assert_eq!(diagnostics(&text), Vec::<String>::new(), "{with}");
+    }
+}
+
+#[test]
+fn a_target_the_release_lacks_is_refused_for_it_unless_the_step_says_when() {
+    let dialect = |v: &str| {
+        crate::pg::Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major)
+    };
+    let lsn = parse_valid(
+        "d.toml",
+        &format!("{HEAD}{}", pitr_step("target_lsn = \"0/3000060\"")),
+    );
+    assert_eq!(check_release(&lsn, "d.toml", &dialect("15")), []);
+    let on_93: Vec<String> = check_release(&lsn, "d.toml", &dialect("9.3.5"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        on_93,
+        ["d.toml:4:1: error: step 1 (recover): PostgreSQL 9.3 cannot perform this `pitr`: this release has no recovery_target_lsn (it came in 10); add `when = \"target-lsn\"` to skip the step on releases without it"]
+    );
+    let guarded = format!(
+        "{HEAD}{}when = \"target-lsn\"\n",
+        pitr_step("target_lsn = \"0/3000060\"")
+    );
+    assert_eq!(
+        check_release(&parse_valid("d.toml", &guarded), "d.toml", &dialect("9.3")),
+        []
+    );
+    let both = parse_valid(
+        "d.toml",
+        &format!(
+            "{HEAD}{}",
+            pitr_step("target = \"immediate\", at_target = \"shutdown\"")
+        ),
+    );
+    assert_eq!(check_release(&both, "d.toml", &dialect("9.3")).len(), 2);
+    assert_eq!(check_release(&both, "d.toml", &dialect("9.4")).len(), 1);
+    assert_eq!(check_release(&both, "d.toml", &dialect("9.5")), []);
 }

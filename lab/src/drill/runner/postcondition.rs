@@ -138,7 +138,14 @@ pub fn spec(ctx: &Context, node: NodeId, action: &Action) -> Result<Spec, Render
             latest_timeline,
             ..
         } => standby_settings(ctx, node, of, *latest_timeline)?,
-        Action::Pitr { target_time, .. } => pitr_settings(d, node, &ctx.render(target_time)?),
+        Action::Pitr { recovery, .. } => {
+            let rendered = pg::Recovery {
+                target: recovery.target.try_map(|t| ctx.render(t))?,
+                inclusive: recovery.inclusive,
+                at_target: recovery.at_target,
+            };
+            pitr_settings(d, node, &rendered)
+        }
         Action::Load {
             background: true, ..
         } => {
@@ -279,24 +286,23 @@ fn standby_settings(
     Ok(checks)
 }
 
-/// The recovery settings of a point-in-time recovery up to `target` (and from 12 the
-/// `recovery.signal` that asks for it, without a `standby.signal` that would win).
-fn pitr_settings(d: &Dialect, node: NodeId, target: &str) -> Vec<Check> {
+/// The recovery settings of a point-in-time recovery as they were written (the target, its
+/// `recovery_target_inclusive` and end action as the release spells them, the
+/// `restore_command`), and from 12 the `recovery.signal` that asks for it, without a
+/// `standby.signal` that would win.
+fn pitr_settings(d: &Dialect, node: NodeId, recovery: &pg::Recovery<String>) -> Vec<Check> {
     let file = format!("{}/{}", pg::DATA_DIR, d.recovery_settings_file());
-    let mut checks = vec![
-        Check::Setting {
-            node,
-            file: file.clone(),
-            name: "recovery_target_time".into(),
-            contains: target.into(),
-        },
-        Check::Setting {
-            node,
-            file,
-            name: "restore_command".into(),
-            contains: String::new(),
-        },
-    ];
+    let setting = |name: String, contains: String| Check::Setting {
+        node,
+        file: file.clone(),
+        name,
+        contains,
+    };
+    let mut checks: Vec<Check> = pg::target_settings(d, recovery)
+        .into_iter()
+        .map(|(name, value)| setting(name, value))
+        .collect();
+    checks.push(setting("restore_command".into(), String::new()));
     if !d.uses_recovery_conf() {
         for (name, present) in [("recovery.signal", true), ("standby.signal", false)] {
             checks.push(Check::Exists {

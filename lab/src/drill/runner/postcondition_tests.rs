@@ -143,7 +143,11 @@ fn promote_stop_and_pitr_check_what_they_leave() {
         }]
     );
     let pitr = Action::Pitr {
-        target_time: t("2024-01-01 00:00:00"),
+        recovery: crate::pg::Recovery {
+            target: crate::pg::RecoveryTarget::Time(t("2024-01-01 00:00:00")),
+            inclusive: None,
+            at_target: None,
+        },
         restore_command: None,
     };
     let on15 = checks("15", NodeId::NODE1, &pitr);
@@ -155,6 +159,40 @@ fn promote_stop_and_pitr_check_what_they_leave() {
     assert!(checks("9.3.5", NodeId::NODE1, &pitr)
         .iter()
         .all(|c| !matches!(c, Check::Exists { .. })));
+}
+
+/// A `pitr` checks the target and end action it wrote, as the release spells them.
+#[test]
+fn a_pitr_checks_the_target_and_end_action_it_wrote() {
+    let pitr = Action::Pitr {
+        recovery: crate::pg::Recovery {
+            target: crate::pg::RecoveryTarget::Name(t("before_error")),
+            inclusive: None,
+            at_target: Some(crate::pg::TargetAction::Pause),
+        },
+        restore_command: None,
+    };
+    let setting = |file: &str, name: &str, contains: &str| Check::Setting {
+        node: NodeId::NODE1,
+        file: format!("/disk1/data/{file}"),
+        name: name.into(),
+        contains: contains.into(),
+    };
+    let on93 = checks("9.3.5", NodeId::NODE1, &pitr);
+    assert!(on93.contains(&setting(
+        "recovery.conf",
+        "recovery_target_name",
+        "before_error"
+    )));
+    assert!(on93.contains(&setting(
+        "recovery.conf",
+        "pause_at_recovery_target",
+        "true"
+    )));
+    let on15 = checks("15", NodeId::NODE1, &pitr);
+    let auto = "postgresql.auto.conf";
+    assert!(on15.contains(&setting(auto, "recovery_target_name", "before_error")));
+    assert!(on15.contains(&setting(auto, "recovery_target_action", "pause")));
 }
 
 #[test]

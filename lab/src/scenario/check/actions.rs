@@ -3,7 +3,7 @@
 use toml::de::DeValue;
 
 use super::*;
-use crate::pg::RestoreCommand;
+use crate::pg::{Recovery, RecoveryTarget, RestoreCommand, TargetAction, TargetKind};
 use crate::scenario::LOAD_SECONDS;
 
 impl<'a> Checker<'a> {
@@ -147,17 +147,7 @@ impl<'a> Checker<'a> {
                     restore: restore?.map(|i| RestoreCommand::ALL[i]),
                 })
             }
-            ActionKind::Pitr => {
-                let target_time = required(self, "target_time", "the recovery_target_time")
-                    .and_then(|v| self.conf_template("target_time", v));
-                let restore_command = self.opt(param("restore_command"), |cx, v| {
-                    cx.conf_template("restore_command", v)
-                });
-                Some(Action::Pitr {
-                    target_time: target_time?,
-                    restore_command: restore_command?,
-                })
-            }
+            ActionKind::Pitr => self.pitr(&params, missing_at),
             ActionKind::Load => {
                 let seconds = required(self, "seconds", "how long pgbench runs")
                     .and_then(|v| self.seconds(v));
@@ -190,6 +180,92 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `pitr`: exactly one recovery target, `inclusive` where the target takes it, the end
+    /// action and the `restore_command`.
+    fn pitr(
+        &mut self,
+        params: &[(&Key<'_>, &Value<'_>)],
+        missing_at: Range<usize>,
+    ) -> Option<Action> {
+        let given: Vec<(TargetKind, &Key<'_>, &Value<'_>)> = TargetKind::ALL
+            .iter()
+            .filter_map(|k| {
+                let (key, value) = params.iter().find(|(p, _)| p.get_ref() == k.param())?;
+                Some((*k, *key, *value))
+            })
+            .collect();
+        let names = || {
+            TargetKind::ALL
+                .iter()
+                .map(|k| k.param())
+                .collect::<Vec<_>>()
+        };
+        let (kind, value) = match given.as_slice() {
+            [] => {
+                let message = format!(
+                    "action `pitr` needs one recovery target in `with`: {} (= \"{}\")",
+                    or_list(&names()),
+                    TargetKind::IMMEDIATE
+                );
+                self.err(missing_at, message);
+                return None;
+            }
+            [(kind, _, value)] => (*kind, *value),
+            [(first, ..), (second, key, _), ..] => {
+                let message = format!(
+                    "action `pitr` takes exactly one recovery target, found `{}` and `{}`: \
+                     one of {} is the point where recovery stops",
+                    first.param(),
+                    second.param(),
+                    list(&names())
+                );
+                self.err(key.span(), message);
+                return None;
+            }
+        };
+        let target = match kind {
+            TargetKind::Immediate => self
+                .choice(
+                    kind.param(),
+                    value,
+                    &[TargetKind::IMMEDIATE],
+                    "recovery target",
+                )
+                .map(|_| RecoveryTarget::Immediate),
+            _ => self
+                .conf_template(kind.param(), value)
+                .map(|t| RecoveryTarget::of(kind, t)),
+        };
+        let inclusive = self.opt(get(params, "inclusive"), |cx, v| {
+            let inclusive = cx.boolean("inclusive", v)?;
+            if !kind.takes_inclusive() {
+                let message = format!(
+                    "`inclusive` (recovery_target_inclusive) applies to target_time, target_xid \
+                     and target_lsn, not to `{}`",
+                    kind.param()
+                );
+                cx.err(v.span(), message);
+                return None;
+            }
+            Some(inclusive)
+        });
+        let at_target = self.opt(get(params, "at_target"), |cx, v| {
+            cx.choice("at_target", v, TargetAction::NAMES, "end action")
+                .map(|i| TargetAction::ALL[i])
+        });
+        let restore_command = self.opt(get(params, "restore_command"), |cx, v| {
+            cx.conf_template("restore_command", v)
+        });
+        Some(Action::Pitr {
+            recovery: Recovery {
+                target: target?,
+                inclusive: inclusive?,
+                at_target: at_target?,
+            },
+            restore_command: restore_command?,
+        })
+    }
+
     /// `move_aside`'s `what`: distinct areas.
     fn areas(&mut self, value: &Value<'_>) -> Option<Vec<Area>> {
         let areas = self.array("what", value, &Type::Areas.expected(), |cx, v| {
@@ -208,7 +284,7 @@ impl<'a> Checker<'a> {
         Some(areas)
     }
 
-    /// A template whose value goes into a configuration file (`pitr`'s `target_time` and
+    /// A template whose value goes into a configuration file (`pitr`'s target and
     /// `restore_command`): what it and each profile make of it must be writable there
     /// ([`crate::plan::conf_value`]: no control character, such as a newline that would end the
     /// line). Values only known at run time are checked when the step is rendered.
