@@ -25,6 +25,7 @@ mod chapters;
 mod dialect;
 #[cfg(test)]
 pub(crate) mod document_lines;
+mod settings;
 mod setup;
 mod topology;
 
@@ -33,6 +34,10 @@ pub use chapters::{
 };
 pub use dialect::{
     check_supported, final_release, Dialect, Unsupported, NEWEST_MAJOR, OLDEST_MAJOR,
+};
+pub use settings::{
+    check as check_setting, check_name as check_setting_name, conf_lines as setting_lines,
+    merged as merged_settings, parse_assignment, setting, Setting, SettingError,
 };
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,

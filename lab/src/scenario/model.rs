@@ -218,6 +218,11 @@ pub struct LabNeeds {
     /// `wal_disk_size = "256m"`: each node's WAL disk is a tmpfs of this many bytes, as
     /// `--wal-disk-size` makes it (the `wal-full` fault fills it).
     pub wal_disk_size: Option<i64>,
+    /// `settings = { max_prepared_transactions = 10 }`: server settings on both servers from
+    /// chapter 1, as `--set` writes them (a flag's value wins for the same name).
+    pub settings: Vec<crate::pg::Setting>,
+    /// `data_checksums = true`: `initdb -k`, as `--data-checksums`.
+    pub data_checksums: bool,
 }
 
 /// One step of a drill.

@@ -413,7 +413,38 @@ fn a_drill_says_what_its_lab_needs() {
         )),
         [
             "d.toml:5:17: error: `wal_disk_size`: `1m` is too small for a WAL disk: give at least 64m",
-            "d.toml:6:1: error: unknown key `wal_size` in `lab`: expected wal_disk_size",
+            "d.toml:6:1: error: unknown key `wal_size` in `lab`: expected wal_disk_size or settings or data_checksums",
+        ]
+    );
+    let drill = parse(
+        "d.toml",
+        &format!("{HEAD}[lab]\ndata_checksums = true\nsettings = {{ Max_Prepared_Transactions = 10, hot_standby_feedback = true, application_name = \"it's # x\" }}\n{steps}"),
+    )
+    .unwrap();
+    assert!(drill.lab.data_checksums);
+    let pairs: Vec<(&str, &str)> = drill
+        .lab
+        .settings
+        .iter()
+        .map(|s| (s.name.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("max_prepared_transactions", "10"),
+            ("hot_standby_feedback", "on"),
+            ("application_name", "it's # x")
+        ]
+    );
+    assert_eq!(
+        diagnostics(&format!(
+            "[lab]\nsettings = {{ port = 5433, \"a b\" = 1, work_mem = [1], x = \"a\\nb\" }}\n{steps}"
+        )),
+        [
+            "d.toml:5:14: error: `settings`: `port` is set by the lab itself: the lab's layout (/disk1/data, port 5432, the pair's addresses) is the document's, and its steps, checks and connections depend on it",
+            "d.toml:5:27: error: `settings`: `a b` is not a setting's name: letters, digits and `_` (a custom setting: `class.name`), starting with a letter or `_`, at most 63 characters",
+            "d.toml:5:49: error: `settings`: a setting's value is a string, a number or a boolean, not an array",
+            "d.toml:5:54: error: `settings`: x \"a\\nb\" holds a control character ('\\n'), which cannot be written in a configuration file",
         ]
     );
     assert_eq!(
