@@ -37,7 +37,8 @@ pub use dialect::{
 };
 pub use settings::{
     check as check_setting, check_name as check_setting_name, conf_lines as setting_lines,
-    merged as merged_settings, parse_assignment, setting, Setting, SettingError,
+    merged as merged_settings, parse_assignment, setting, shows as setting_shows, Setting,
+    SettingError,
 };
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,

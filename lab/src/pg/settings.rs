@@ -300,6 +300,46 @@ pub fn merged(base: &[Setting], over: &[Setting]) -> Vec<Setting> {
     out
 }
 
+/// Whether `shown` (what `SHOW` / `current_setting` answers) is the value `written`: the same
+/// text ignoring case, the same boolean (`on`/`true`/`yes`/`1`), or the same amount in memory
+/// (`kB` to `TB`) or time (`ms` to `d`) units. A bare number written for a setting with a unit
+/// is in the setting's own unit, which only the server knows: it compares as text.
+pub fn shows(shown: &str, written: &str) -> bool {
+    let (shown, written) = (shown.trim(), written.trim());
+    if shown.eq_ignore_ascii_case(written) {
+        return true;
+    }
+    let boolean = |v: &str| match v.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Some(true),
+        "off" | "false" | "no" | "0" => Some(false),
+        _ => None,
+    };
+    if let (Some(a), Some(b)) = (boolean(shown), boolean(written)) {
+        return a == b;
+    }
+    matches!((amount(shown), amount(written)), (Some(a), Some(b)) if a == b)
+}
+
+/// A number with a memory or time unit, in kB or ms (PostgreSQL's unit names, case-sensitive).
+fn amount(v: &str) -> Option<(u8, u128)> {
+    const UNITS: &[(&str, u8, u128)] = &[
+        ("kB", 0, 1),
+        ("MB", 0, 1 << 10),
+        ("GB", 0, 1 << 20),
+        ("TB", 0, 1 << 30),
+        ("ms", 1, 1),
+        ("s", 1, 1000),
+        ("min", 1, 60_000),
+        ("h", 1, 3_600_000),
+        ("d", 1, 86_400_000),
+    ];
+    let digits = v.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = v.split_at(digits);
+    let n: u128 = n.parse().ok()?;
+    let (_, kind, scale) = UNITS.iter().find(|(u, ..)| *u == unit.trim())?;
+    Some((*kind, n.checked_mul(*scale)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +494,15 @@ mod tests {
             !plain.contains(" -k") && !plain.contains("own settings"),
             "{plain}"
         );
+    }
+
+    #[test]
+    fn shown_values_compare_as_the_server_means_them() {
+        assert!(shows("10", "10"));
+        assert!(shows("on", "TRUE") && shows("off", "0") && !shows("on", "off"));
+        assert!(shows("8MB", "8192kB") && shows("1min", "60s") && shows("1GB", "1024MB"));
+        assert!(!shows("8MB", "8GB") && !shows("8MB", "8192") && !shows("1s", "1kB"));
+        assert!(shows("it's # x", "it's # x"));
     }
 
     #[test]

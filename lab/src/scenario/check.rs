@@ -1566,7 +1566,8 @@ mod tests {
                 "copy_backup",
                 "ledger_start",
                 "ledger_retarget",
-                "ledger_check"
+                "ledger_check",
+                "set"
             ]
         );
         for kind in Kind::iter() {

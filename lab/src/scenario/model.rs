@@ -106,6 +106,8 @@ pub enum ActionKind {
     LedgerRetarget,
     /// The ledger checked.
     LedgerCheck,
+    /// Server settings changed (appended to postgresql.conf), then a reload or a restart.
+    Set,
 }
 
 impl ActionKind {
@@ -638,6 +640,14 @@ pub enum Action {
         /// The most acknowledged rows that may be lost (no limit when absent, in async mode).
         max_lost: Option<u64>,
     },
+    /// Change server settings: append them to postgresql.conf (a later line wins, on every
+    /// version: 9.3 has no ALTER SYSTEM) and reload or restart the server.
+    Set {
+        /// The settings, each checked ([`crate::pg::setting`]).
+        settings: Vec<crate::pg::Setting>,
+        /// How the server takes them (default reload).
+        apply: Apply,
+    },
 }
 
 impl Action {
@@ -664,7 +674,8 @@ impl Action {
             | Action::LinkWal
             | Action::MakeStandby { .. }
             | Action::Pitr { .. }
-            | Action::CopyBackup { .. } => Performed::Waited { runs_for: None },
+            | Action::CopyBackup { .. }
+            | Action::Set { .. } => Performed::Waited { runs_for: None },
         }
     }
 
@@ -727,7 +738,8 @@ impl Action {
             | Action::Load { .. }
             | Action::LedgerStart
             | Action::LedgerRetarget
-            | Action::LedgerCheck { .. } => RoleChange::None,
+            | Action::LedgerCheck { .. }
+            | Action::Set { .. } => RoleChange::None,
         }
     }
 
@@ -748,6 +760,7 @@ impl Action {
             Action::LedgerStart => ActionKind::LedgerStart,
             Action::LedgerRetarget => ActionKind::LedgerRetarget,
             Action::LedgerCheck { .. } => ActionKind::LedgerCheck,
+            Action::Set { .. } => ActionKind::Set,
         }
     }
 
@@ -755,6 +768,19 @@ impl Action {
     pub fn name(&self) -> &'static str {
         self.kind().name()
     }
+}
+
+/// How a `set` action's settings take effect; its name in drills is strum's lowercase spelling
+/// (the names: `<Apply as VariantNames>::VARIANTS`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, EnumString, IntoStaticStr, VariantNames,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum Apply {
+    /// `pg_ctl reload`: settings of context sighup and below.
+    Reload,
+    /// `pg_ctl restart`: every setting, postmaster ones too.
+    Restart,
 }
 
 /// A `pg_ctl stop` mode; its name (in drills and in `-m`) is strum's lowercase spelling.

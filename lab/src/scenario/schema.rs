@@ -317,6 +317,7 @@ fn of_type(ty: Type) -> Value {
             object(&fields, &[])
         }
         Type::Params => json!({"type": "object"}),
+        Type::Settings => settings_schema("Server settings."),
     }
 }
 

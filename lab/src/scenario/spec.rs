@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::model::{ActionKind, Area, Kind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES};
+use super::model::{ActionKind, Apply, Area, Kind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES};
 
 /// What a key's value is: the type the checker reads it as (and refuses otherwise) and the
 /// schema describes. The checker checks more than the type where it can (names, paths, regexes,
@@ -73,6 +73,8 @@ pub(super) enum Type {
     Wait,
     /// An action's `with` table ([`ActionSpec::params`]).
     Params,
+    /// A table of server settings (`{ max_prepared_transactions = 10 }`).
+    Settings,
 }
 
 /// The TOML types a value can have, as far as [`Type`]s tell them apart.
@@ -106,7 +108,7 @@ impl Type {
             Type::ExitCode | Type::Seconds => &[Shape::Integer, Shape::String],
             Type::ReadyCodes { .. } | Type::Regexes | Type::Areas => &[Shape::Array],
             Type::When => &[Shape::String, Shape::Array],
-            Type::Wait | Type::Params => &[Shape::Table],
+            Type::Wait | Type::Params | Type::Settings => &[Shape::Table],
         }
     }
 
@@ -161,6 +163,9 @@ impl Type {
             Type::When => "a condition or an array of conditions".into(),
             Type::Wait => "a table such as { pg_isready = 0 }".into(),
             Type::Params => "a table of parameters such as { mode = \"fast\" }".into(),
+            Type::Settings => {
+                "a table of settings such as { max_prepared_transactions = 10 }".into()
+            }
         }
     }
 
@@ -193,7 +198,8 @@ impl Type {
             | Type::Seconds
             | Type::When
             | Type::Wait
-            | Type::Params => None,
+            | Type::Params
+            | Type::Settings => None,
         }
     }
 }
@@ -641,6 +647,7 @@ impl ActionSpec {
             ActionKind::LedgerStart => Self::LEDGER_START,
             ActionKind::LedgerRetarget => Self::LEDGER_RETARGET,
             ActionKind::LedgerCheck => Self::LEDGER_CHECK,
+            ActionKind::Set => Self::SET,
         }
     }
 
@@ -749,6 +756,25 @@ impl ActionSpec {
     const LEDGER_RETARGET: ActionSpec = Self::on_one(&[], 60);
 
     const LEDGER_CHECK: ActionSpec = Self::on_one(&[MAX_LOST], 60);
+
+    const SET: ActionSpec = ActionSpec {
+        on: On::OneOrAll,
+        ..Self::on_one(
+            &[
+                required(
+                    "settings",
+                    Type::Settings,
+                    "Server settings appended to postgresql.conf (a later line wins), such as { hot_standby_feedback = true }.",
+                ),
+                key(
+                    "apply",
+                    Type::OneOf(<Apply as strum::VariantNames>::VARIANTS),
+                    "reload (default: pg_ctl reload) or restart (pg_ctl restart, for settings that need one).",
+                ),
+            ],
+            300,
+        )
+    };
 
     /// The parameter named `name`, if the action takes it.
     pub(super) fn param(&self, name: &str) -> Option<&'static KeySpec> {
