@@ -127,6 +127,13 @@ pub fn refused(flag: &'static str, value: impl Into<String>, why: impl Into<Stri
 
 type Result<T, E = InputError> = std::result::Result<T, E>;
 
+/// `--set NAME=VALUE`: a setting's name and a value postgresql.conf can hold, not one the lab
+/// sets itself (whether the version has it is checked with the version,
+/// [`config::settings`]).
+pub fn setting(s: &str) -> Result<crate::pg::Setting> {
+    crate::pg::parse_assignment(s).map_err(|e| refused("--set", s, e.to_string()))
+}
+
 /// A PostgreSQL version the lab can speak (see [`crate::pg::check_supported`]).
 pub fn version(s: &str) -> Result<PgVersion> {
     if s.contains(',') {

@@ -375,6 +375,11 @@ fn bad_flags_are_refused_before_the_engine_is_contacted() {
         ("up --pg-tarball TARDIR", "not a regular file"),
         ("up --pg-tarball FAKE", "not gz data"),
         ("up --wal-disk-size 8589934592g", "too large"),
+        ("up --set port=5433", "`port` is set by the lab itself"),
+        ("up --set logging_collector=off", "log assertions"),
+        ("up --set 1x=1", "is not a setting's name"),
+        ("up --set work_mem", "expected NAME=VALUE"),
+        ("up --set data_checksums=on", "--data-checksums"),
         ("up --name Bad_Name", "lab name"),
         ("up --name LONG", "lab name"),
         ("psql node3", "unknown node `node3`"),
@@ -474,6 +479,18 @@ fn flags_checked_together_or_against_the_machine_are_refused_before_the_engine()
         (
             "drill run failover-switchback partition-heal --runs-dir /proc",
             "--runs-dir",
+        ),
+        (
+            "up --set wal_keep_size=1GB --pg-version 9.3.5",
+            "`wal_keep_size` does not exist in PostgreSQL 9.3: it was introduced in 13",
+        ),
+        (
+            "up --set wal_keep_segments=64 --pg-version 15",
+            "it was removed in 13 (use wal_keep_size)",
+        ),
+        (
+            "drill run failover-switchback --set max_replication_slots=2 --pg-version 9.3.5",
+            "introduced in 9.4",
         ),
         ("up --cache-dir FILE", "--cache-dir"),
         ("images build --cache-dir FILE", "--cache-dir"),

@@ -51,31 +51,7 @@ async fn up_reaches_streaming_and_down_removes_everything() {
         "-c",
         "CREATE TABLE e2e(v text); INSERT INTO e2e VALUES ('written on node1')",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = lab(&[
-            "exec",
-            "--name",
-            name,
-            "node2",
-            "--",
-            "psql",
-            "-X",
-            "-At",
-            "-d",
-            "testdb",
-            "-c",
-            "SELECT v FROM e2e",
-        ]);
-        if String::from_utf8_lossy(&out.stdout).trim() == "written on node1" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the row never reached node2: {out:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until(name, "node2", "SELECT v FROM e2e", "written on node1").await;
 
     // an archived WAL file of the master can be fetched from node2 with scp (chapter 5)
     ok(&[
@@ -268,4 +244,112 @@ async fn an_interrupted_up_removes_what_it_created() {
         assert!(err.contains("interrupted by"), "{err}");
         assert_nothing_left(name).await;
     }
+}
+
+/// Waits up to 60 s until `sql` on `node` of lab `name` answers `want` (`psql -At`).
+async fn until(name: &str, node: &str, sql: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let args = [
+            "exec", "--name", name, node, "--", "psql", "-X", "-At", "-d", "testdb", "-c", sql,
+        ];
+        let out = lab(&args);
+        if String::from_utf8_lossy(&out.stdout).trim() == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{node} never answered {want:?} to {sql}: {out:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `lab exec --name NAME NODE -- COMMAND…`, failing the test on a non-zero exit.
+fn exec(name: &str, node: &str, command: &[&str]) -> String {
+    let mut args = vec!["exec", "--name", name, node, "--"];
+    args.extend_from_slice(command);
+    ok(&args)
+}
+
+/// `psql -X -At -d testdb -c SQL` on `node` of lab `name`, stopping at the first error.
+fn sql_on(name: &str, node: &str, sql: &str) -> String {
+    let psql = [
+        "psql",
+        "-X",
+        "-At",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        "testdb",
+        "-c",
+        sql,
+    ];
+    exec(name, node, &psql).trim().to_string()
+}
+
+/// `lab up --set max_prepared_transactions=10` on 9.3: both servers have the setting (the slave
+/// through its base backup), and a transaction prepared on the master survives a failover: the
+/// promoted slave lists it and commits it.
+#[tokio::test]
+async fn a_setting_from_up_reaches_both_servers_and_a_prepared_transaction_survives_failover() {
+    let engine = support::engine().await;
+    let pg = support::Pg::Pg93;
+    let images = pg.images(&engine).await;
+    let name = "e2e-settings";
+    let _down = Down(name);
+    let started = Instant::now();
+    let mut extra: Vec<String> = pg.flags(&images)[2..].to_vec();
+    extra.extend(["--set".into(), "max_prepared_transactions=10".into()]);
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    support::up(&images.version.to_string(), name, "172.16.41.0/24", &extra);
+    for node in ["node1", "node2"] {
+        assert_eq!(
+            sql_on(name, node, "SHOW max_prepared_transactions"),
+            "10",
+            "{node}"
+        );
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["status", "--name", name, "--json"])).unwrap();
+    assert_eq!(
+        status["spec"]["settings"][0]["name"], "max_prepared_transactions",
+        "{status}"
+    );
+
+    // A prepared transaction on the master, then a committed marker after it: once the slave
+    // has replayed the marker, it has replayed the PREPARE.
+    sql_on(
+        name,
+        "node1",
+        "CREATE TABLE e2e_2pc(v text); BEGIN; INSERT INTO e2e_2pc VALUES ('prepared'); \
+         PREPARE TRANSACTION 'e2e'; CREATE TABLE e2e_marker();",
+    );
+    until(
+        name,
+        "node2",
+        "SELECT count(*) FROM pg_class WHERE relname = 'e2e_marker'",
+        "1",
+    )
+    .await;
+
+    // Failover: the master stops dead, the slave is promoted.
+    let data = "/disk1/data";
+    exec(
+        name,
+        "node1",
+        &["pg_ctl", "stop", "-m", "immediate", "-D", data],
+    );
+    exec(name, "node2", &["pg_ctl", "promote", "-D", data]);
+    until(name, "node2", "SELECT pg_is_in_recovery()", "f").await;
+    assert_eq!(
+        sql_on(name, "node2", "SELECT gid FROM pg_prepared_xacts"),
+        "e2e"
+    );
+    sql_on(name, "node2", "COMMIT PREPARED 'e2e'");
+    assert_eq!(sql_on(name, "node2", "SELECT v FROM e2e_2pc"), "prepared");
+    eprintln!("settings e2e: {:?}", started.elapsed());
+
+    ok(&["down", "--name", name]);
+    assert_nothing_left(name).await;
 }

@@ -302,6 +302,8 @@ fn up_args(images: &ImageOptions, name: &str, subnet: &str, scale: u32) -> UpCon
         publish: None,
         keep: false,
         wal_disk_size: None,
+        settings: Vec::new(),
+        data_checksums: false,
     }
 }
 

@@ -344,6 +344,15 @@ pub struct UpArgs {
     /// `wal-full` fault can fill it.
     #[arg(long, value_parser = lab::scenario::parse_wal_disk_size, value_name = "SIZE")]
     pub wal_disk_size: Option<i64>,
+    /// A server setting on both servers from chapter 1 (repeatable), written to the master's
+    /// postgresql.conf before its first start; the slave gets it with its base backup. E.g.
+    /// `--set max_prepared_transactions=10`. Refused: a setting this PostgreSQL version lacks,
+    /// and those the lab sets itself (port, wal_level, archive_command, logging, …).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = lab::input::setting)]
+    pub settings: Vec<lab::pg::Setting>,
+    /// Data page checksums (`initdb -k`).
+    #[arg(long)]
+    pub data_checksums: bool,
 }
 
 /// `--archive-command`.
@@ -431,6 +440,8 @@ impl UpArgs {
             publish: self.publish,
             keep: self.keep,
             wal_disk_size: self.wal_disk_size,
+            settings: self.settings.clone(),
+            data_checksums: self.data_checksums,
         }
     }
 }

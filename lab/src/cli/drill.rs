@@ -257,6 +257,7 @@ impl RunArgs {
         for (on, flag) in [
             (self.show_secrets, "--show-secrets"),
             (up.sync, "--sync"),
+            (up.data_checksums, "--data-checksums"),
             (rel.allow_unverified, "--allow-unverified"),
             (rel.refresh, "--refresh"),
             (img.check, "--check"),
@@ -296,6 +297,11 @@ impl RunArgs {
                 f.extend([flag.to_string(), v]);
             }
         }
+        f.extend(
+            up.settings
+                .iter()
+                .map(|s| format!("--set={}={}", s.name, s.value)),
+        );
         f.extend(
             img.configure_args
                 .iter()

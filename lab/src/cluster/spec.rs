@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::pg::{ArchiveCommand, RestoreCommand, Topology};
+use crate::pg::{ArchiveCommand, RestoreCommand, Setting, Topology};
 
 /// Label with the lab's [`LabSpec`] as JSON.
 pub const SPEC_LABEL: &str = "io.pglab.spec";
@@ -40,6 +40,10 @@ pub struct LabSpec {
     pub wal_disk_size: Option<i64>,
     /// The first host port published on 127.0.0.1, if any.
     pub publish: Option<u16>,
+    /// The user's server settings (`--set`, a drill's `[lab] settings`).
+    pub settings: Vec<Setting>,
+    /// Data page checksums (`initdb -k`).
+    pub data_checksums: bool,
 }
 
 impl Default for LabSpec {
@@ -68,6 +72,8 @@ impl LabSpec {
             archive_command: topo.archive,
             wal_disk_size,
             publish,
+            settings: topo.settings.clone(),
+            data_checksums: topo.data_checksums,
         }
     }
 
@@ -80,6 +86,8 @@ impl LabSpec {
             sync: self.sync,
             restore: self.restore_command,
             archive: self.archive_command,
+            settings: self.settings.clone(),
+            data_checksums: self.data_checksums,
             ..Topology::default()
         };
         topo.master.address = self.master_address.clone();
@@ -117,6 +125,12 @@ impl LabSpec {
         ];
         if let Some(size) = self.wal_disk_size {
             parts.push(format!("WAL disk {size} bytes"));
+        }
+        if self.data_checksums {
+            parts.push("data checksums".to_string());
+        }
+        for s in &self.settings {
+            parts.push(format!("{} = {:?}", s.name, s.value));
         }
         if let Some(port) = self.publish {
             parts.push(format!("published on 127.0.0.1:{port}"));

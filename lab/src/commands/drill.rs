@@ -314,6 +314,8 @@ pub fn hand_prompt(p: &HandPrompt, lab: &str) -> String {
 fn drill_up_args(flags: &UpConfig, drill: &Drill) -> UpConfig {
     let mut args = flags.clone();
     args.wal_disk_size = args.wal_disk_size.or(drill.lab.wal_disk_size);
+    args.settings = crate::pg::merged_settings(&drill.lab.settings, &flags.settings);
+    args.data_checksums |= drill.lab.data_checksums;
     args
 }
 

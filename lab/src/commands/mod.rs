@@ -45,6 +45,10 @@ pub struct UpConfig {
     pub keep: bool,
     /// `--wal-disk-size`: each node's /disk2 a tmpfs of this many bytes.
     pub wal_disk_size: Option<i64>,
+    /// `--set NAME=VALUE`: server settings on both servers from chapter 1.
+    pub settings: Vec<crate::pg::Setting>,
+    /// `--data-checksums`: `initdb -k`.
+    pub data_checksums: bool,
 }
 
 /// A node of a lab (`lab shell`, `lab logs`, `lab psql`, `lab exec`, `lab fault`).
@@ -218,6 +222,8 @@ pub fn topology(args: &UpConfig) -> Result<Topology> {
             .to_string()
     };
     let mut topo = Topology {
+        settings: args.settings.clone(),
+        data_checksums: args.data_checksums,
         scale: args.scale,
         check_seconds: args.check_seconds,
         sync: args.sync,
@@ -250,6 +256,7 @@ pub async fn bring_up(args: &UpConfig, ui: &Ui) -> Result<(Engine, BroughtUp)> {
     cluster::check_name(&name)?;
     let topo = topology(args)?;
     crate::input::config::images(&args.images)?;
+    crate::input::config::settings(&args.images.version, &topo)?;
     let engine = Engine::connect().await?;
     if !cluster::inventory(&engine, Some(&name)).await?.is_empty() {
         return Err(Error::Invalid(format!(

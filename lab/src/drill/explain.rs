@@ -368,7 +368,8 @@ fn action_templates(a: &Action) -> Vec<&Template> {
         | Action::MakeStandby { .. }
         | Action::LedgerStart
         | Action::LedgerRetarget
-        | Action::LedgerCheck { .. } => Vec::new(),
+        | Action::LedgerCheck { .. }
+        | Action::Set { .. } => Vec::new(),
     }
 }
 

@@ -48,6 +48,9 @@ pub enum RenderError {
         /// What it lacks ([`Condition::describe`]).
         why: &'static str,
     },
+    /// A setting the version does not have (a `set` action).
+    #[error(transparent)]
+    Setting(#[from] crate::pg::SettingError),
     /// A `load`'s `seconds` that is not a number of seconds once its variables have values.
     #[error("`seconds` is \"{0}\": it must be a number of seconds ({min} to {max})", min = LOAD_SECONDS.start(), max = LOAD_SECONDS.end())]
     Seconds(String),
@@ -268,6 +271,38 @@ pub fn timestamp() -> String {
     jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string()
 }
 
+/// A `set` action: the settings appended to postgresql.conf (a later line wins; the same on
+/// every version, as 9.3 has no ALTER SYSTEM), each checked for the version, then a reload
+/// or a restart.
+fn set_settings(
+    d: &crate::pg::Dialect,
+    n: NodeId,
+    settings: &[crate::pg::Setting],
+    apply: crate::scenario::Apply,
+) -> Result<Vec<Command>, RenderError> {
+    for s in settings {
+        pg::check_setting(d, s)?;
+    }
+    let conf = format!("{}/postgresql.conf", pg::DATA_DIR);
+    let append = Command::append(
+        n,
+        "append the settings to postgresql.conf (a later line wins)",
+        &conf,
+        pg::setting_lines(settings)?,
+    );
+    let (title, command) = match apply {
+        crate::scenario::Apply::Reload => ("reload the configuration", "pg_ctl reload".to_string()),
+        crate::scenario::Apply::Restart => (
+            "restart the server to apply them",
+            pg::pg_ctl_start("pg_ctl restart"),
+        ),
+    };
+    Ok(vec![
+        append,
+        Command::shell(n, title, User::Postgres, command),
+    ])
+}
+
 /// The commands an action runs on `node`.
 pub fn action_steps(
     ctx: &Context,
@@ -319,6 +354,7 @@ pub fn action_steps(
             vec![move_aside(ctx, n, &ctx.render_path(to, true)?, what)]
         }
         Action::LinkWal => pg::link_wal_dir(d, n),
+        Action::Set { settings, apply } => set_settings(d, n, settings, *apply)?,
         Action::MakeStandby {
             of,
             latest_timeline,
@@ -647,6 +683,44 @@ mod tests {
             psql_lines("postgres", "SELECT 'a' || \"b\";"),
             ["$ psql postgres", "postgres=# SELECT 'a' || \"b\";"]
         );
+    }
+
+    #[test]
+    fn set_appends_the_settings_then_reloads_or_restarts_on_every_version() {
+        let settings = [
+            pg::setting("hot_standby_feedback", "on").unwrap(),
+            pg::setting("application_name", "it's # x").unwrap(),
+        ];
+        for v in ["9.3", "15"] {
+            let d = Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major);
+            let render = |apply| {
+                crate::plan::Plan {
+                    steps: set_settings(&d, NodeId::NODE2, &settings, apply).unwrap(),
+                }
+                .render()
+            };
+            let reload = render(crate::scenario::Apply::Reload);
+            assert!(
+                reload.contains("hot_standby_feedback = 'on'\napplication_name = 'it''s # x'\n"),
+                "{v}: {reload}"
+            );
+            assert!(
+                reload.contains("/disk1/data/postgresql.conf"),
+                "{v}: {reload}"
+            );
+            assert!(reload.contains("$ pg_ctl reload"), "{v}: {reload}");
+            let restart = render(crate::scenario::Apply::Restart);
+            assert!(restart.contains("$ pg_ctl restart -w -l"), "{v}: {restart}");
+        }
+        let refused = |v: &str, name: &str| {
+            let d = Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major);
+            let s = [pg::setting(name, "64").unwrap()];
+            set_settings(&d, NodeId::NODE1, &s, crate::scenario::Apply::Reload)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused("9.3", "wal_keep_size").contains("introduced in 13"));
+        assert!(refused("15", "wal_keep_segments").contains("removed in 13"));
     }
 
     fn ctx15(lenient: bool) -> Context {

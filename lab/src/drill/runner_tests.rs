@@ -2037,6 +2037,9 @@ impl World {
             let primary = node == "node1" || self.promoted.contains(node);
             return Some(if primary == good { "f" } else { "t" }.into());
         }
+        if sql.starts_with("SELECT current_setting(") {
+            return Some(if good { "8MB" } else { "4MB" }.into());
+        }
         if sql.contains("FROM pg_stat_replication") {
             return good.then(|| "172.16.3.102 streaming".into());
         }
@@ -2141,6 +2144,12 @@ with = { seconds = "2" }"#,
 action = "copy_backup"
 with = { from = "node2", backup = "/disk3/backup/data" }"#,
         "node1:/disk1/data holds PG_VERSION",
+    ),
+    (
+        r#"on = "node1"
+action = "set"
+with = { settings = { work_mem = "8192kB" } }"#,
+        "SHOW work_mem on node1 answers \"8192kB\"",
     ),
 ];
 

@@ -55,6 +55,30 @@ pub fn images(opts: &ImageOptions) -> Result<()> {
     }
 }
 
+/// The server settings and `--data-checksums` of a lab of `version`, checked before the engine is
+/// contacted: a setting the major does not have is refused with the major that introduced or
+/// removed it ([`crate::pg::check_setting`]); checksums where initdb has no `-k`.
+pub fn settings(version: &PgVersion, topo: &crate::pg::Topology) -> Result<()> {
+    let dialect = crate::pg::Dialect::for_major(version.major);
+    for s in &topo.settings {
+        crate::pg::check_setting(&dialect, s).map_err(|e| {
+            refused(
+                "--set (or the drill's [lab] settings)",
+                format!("{}={}", s.name, s.value),
+                format!("{e} (--pg-version {version})"),
+            )
+        })?;
+    }
+    if topo.data_checksums && dialect.data_checksums_flag().is_none() {
+        return Err(refused(
+            "--data-checksums",
+            "",
+            format!("PostgreSQL {version}'s initdb has no data checksums"),
+        ));
+    }
+    Ok(())
+}
+
 /// The image flags of a suite on `versions`: the cache directory can be written, a
 /// `--pg-tarball` is one of the versions, and no release is named twice (a major is resolved as
 /// the build will: the tarball given, the newest cached unless `--refresh`, a retired major's

@@ -293,6 +293,13 @@ impl Dialect {
         }
     }
 
+    /// initdb's flag for data page checksums: `-k` from 9.3 (9.3 release notes: "Add an option
+    /// to checksum data pages", `initdb --data-checksums`), so on every major the lab speaks;
+    /// `None` would be a major without them.
+    pub fn data_checksums_flag(&self) -> Option<&'static str> {
+        self.at_least(9, 3).then_some("-k")
+    }
+
     /// The setting that spaces checkpoints: `checkpoint_segments` before 9.5, `max_wal_size`
     /// from 9.5 (they are not measured in the same unit).
     pub fn checkpoint_spacing_setting(&self) -> &'static str {

@@ -26,6 +26,7 @@ mod dialect;
 #[cfg(test)]
 pub(crate) mod document_lines;
 mod recovery;
+mod settings;
 mod setup;
 mod topology;
 
@@ -36,6 +37,11 @@ pub use dialect::{
     check_supported, final_release, Dialect, Unsupported, NEWEST_MAJOR, OLDEST_MAJOR,
 };
 pub use recovery::{target_settings, Recovery, RecoveryTarget, TargetAction, TargetKind};
+pub use settings::{
+    check as check_setting, check_name as check_setting_name, conf_lines as setting_lines,
+    merged as merged_settings, parse_assignment, setting, shows as setting_shows, Setting,
+    SettingError,
+};
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
     setup_parts, setup_plan, standby_config, SetupParts,

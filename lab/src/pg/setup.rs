@@ -347,6 +347,20 @@ fn make_dirs(dialect: &Dialect, node: NodeId, mkdir: &str) -> Command {
     )
 }
 
+/// The document's `initdb` (p.8) with an encoding and a locale, and `-k` with
+/// [`Topology::data_checksums`] (where the version has none, `lab up` has refused it before).
+fn initdb(dialect: &Dialect, topo: &Topology) -> String {
+    let mut line = format!(
+        "initdb -D {DATA_DIR} -X {} -E UTF8 --locale=C",
+        dialect.wal_path()
+    );
+    if let (true, Some(flag)) = (topo.data_checksums, dialect.data_checksums_flag()) {
+        line.push(' ');
+        line.push_str(flag);
+    }
+    line
+}
+
 /// The master's replication settings (p.13), with the document's Japanese comments in English.
 fn master_settings(dialect: &Dialect, topo: &Topology) -> Result<String, QuoteError> {
     let mut s = format!(
@@ -495,10 +509,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
         *n1,
         "initialise the cluster with its WAL on /disk2 (p.8; -E/--locale: the image has no locales)",
         User::Postgres,
-        format!(
-            "initdb -D {DATA_DIR} -X {} -E UTF8 --locale=C",
-            dialect.wal_path()
-        ),
+        initdb(dialect, topo),
     ));
     plan.push(Command::append(
         *n1,
@@ -506,6 +517,17 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
         &conf,
         "logging_collector = on\n",
     ));
+    if !topo.settings.is_empty() {
+        plan.push(Command::append(
+            *n1,
+            "the lab's own settings (lab up --set, the drill's [lab] settings); the slave gets them with its base backup",
+            &conf,
+            format!(
+                "# the lab's own settings\n{}",
+                super::setting_lines(&topo.settings)?
+            ),
+        ));
+    }
     plan.push(Command::shell(
         *n1,
         "start the master (p.9)",

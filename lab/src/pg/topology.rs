@@ -194,6 +194,12 @@ pub struct Topology {
     /// (`lab drill runbook --profile seed`) and [`Topology::document`]: a container the size of
     /// the lab's could not start with 16 GB of shared buffers.
     pub document_tuning: bool,
+    /// Server settings of the user's (`lab up --set`, a drill's `[lab] settings`), written to
+    /// the master's postgresql.conf before its first start (the slave's comes with its base
+    /// backup); each checked by [`super::settings`].
+    pub settings: Vec<super::Setting>,
+    /// `initdb -k`: data page checksums (`lab up --data-checksums`).
+    pub data_checksums: bool,
 }
 
 impl Default for Topology {
@@ -214,6 +220,8 @@ impl Default for Topology {
             archive: ArchiveCommand::Atomic,
             fast_checkpoint: true,
             document_tuning: false,
+            settings: Vec::new(),
+            data_checksums: false,
         }
     }
 }

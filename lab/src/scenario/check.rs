@@ -56,6 +56,9 @@ pub(super) const TOP_KEYS: &[&str] = &[
 /// The database `sql` and `wait.sql` use unless `db` says otherwise.
 const DEFAULT_DB: &str = "postgres";
 
+/// The keys of a drill's `[lab]` table.
+pub(crate) const LAB_KEYS: &[&str] = &["wal_disk_size", "settings", "data_checksums"];
+
 /// The lab's disks: every path a drill names must be under one of them.
 const DISK_ROOTS: &[&str] = &["/disk1/", "/disk2/", "/disk3/", "/disk4/"];
 
@@ -1208,7 +1211,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         let entries = entries(table);
-        let ok = self.only_keys("lab", &entries, &["wal_disk_size"]);
+        let ok = self.only_keys("lab", &entries, LAB_KEYS);
         let wal_disk_size = match get(&entries, "wal_disk_size") {
             None => None,
             Some(v) => {
@@ -1222,7 +1225,66 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        ok.then_some(LabNeeds { wal_disk_size })
+        let settings = match get(&entries, "settings") {
+            None => Vec::new(),
+            Some(v) => self.settings("settings", v)?,
+        };
+        let data_checksums = match get(&entries, "data_checksums") {
+            None => false,
+            Some(v) => self.boolean("data_checksums", v)?,
+        };
+        ok.then_some(LabNeeds {
+            wal_disk_size,
+            settings,
+            data_checksums,
+        })
+    }
+
+    /// A table of server settings (`{ max_prepared_transactions = 10, hot_standby_feedback =
+    /// true }`): each name checked and each value one postgresql.conf can hold
+    /// ([`crate::pg::setting`]); a number as written, a boolean `on`/`off`. Whether the version
+    /// has a setting is checked when a lab of a version is brought up.
+    pub(crate) fn settings(
+        &mut self,
+        key: &str,
+        value: &Value<'_>,
+    ) -> Option<Vec<crate::pg::Setting>> {
+        let Some(table) = value.get_ref().as_table() else {
+            self.wrong_type(
+                key,
+                value,
+                "a table such as { max_prepared_transactions = 10 }",
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (name, v) in entries(table) {
+            let text = match v.get_ref() {
+                DeValue::String(s) => s.to_string(),
+                DeValue::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+                DeValue::Integer(_) | DeValue::Float(_) => {
+                    self.source_text(v.span()).replace('_', "")
+                }
+                other => {
+                    let what = type_name(other);
+                    self.err(
+                        v.span(),
+                        format!("`{key}`: a setting's value is a string, a number or a boolean, not {what}"),
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            match crate::pg::setting(name.get_ref(), &text) {
+                Ok(setting) => out.push(setting),
+                Err(e) => {
+                    self.err(name.span(), format!("`{key}`: {e}"));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     /// Reports every key of table `what` not in `allowed`; whether there was none.
@@ -1504,7 +1566,8 @@ mod tests {
                 "copy_backup",
                 "ledger_start",
                 "ledger_retarget",
-                "ledger_check"
+                "ledger_check",
+                "set"
             ]
         );
         for kind in Kind::iter() {

@@ -105,6 +105,8 @@ pub enum ActionKind {
     LedgerRetarget,
     /// The ledger checked.
     LedgerCheck,
+    /// Server settings changed (appended to postgresql.conf), then a reload or a restart.
+    Set,
 }
 
 impl ActionKind {
@@ -217,6 +219,11 @@ pub struct LabNeeds {
     /// `wal_disk_size = "256m"`: each node's WAL disk is a tmpfs of this many bytes, as
     /// `--wal-disk-size` makes it (the `wal-full` fault fills it).
     pub wal_disk_size: Option<i64>,
+    /// `settings = { max_prepared_transactions = 10 }`: server settings on both servers from
+    /// chapter 1, as `--set` writes them (a flag's value wins for the same name).
+    pub settings: Vec<crate::pg::Setting>,
+    /// `data_checksums = true`: `initdb -k`, as `--data-checksums`.
+    pub data_checksums: bool,
 }
 
 /// One step of a drill.
@@ -663,6 +670,14 @@ pub enum Action {
         /// The most acknowledged rows that may be lost (no limit when absent, in async mode).
         max_lost: Option<u64>,
     },
+    /// Change server settings: append them to postgresql.conf (a later line wins, on every
+    /// version: 9.3 has no ALTER SYSTEM) and reload or restart the server.
+    Set {
+        /// The settings, each checked ([`crate::pg::setting`]).
+        settings: Vec<crate::pg::Setting>,
+        /// How the server takes them (default reload).
+        apply: Apply,
+    },
 }
 
 impl Action {
@@ -689,7 +704,8 @@ impl Action {
             | Action::LinkWal
             | Action::MakeStandby { .. }
             | Action::Pitr { .. }
-            | Action::CopyBackup { .. } => Performed::Waited { runs_for: None },
+            | Action::CopyBackup { .. }
+            | Action::Set { .. } => Performed::Waited { runs_for: None },
         }
     }
 
@@ -752,7 +768,8 @@ impl Action {
             | Action::Load { .. }
             | Action::LedgerStart
             | Action::LedgerRetarget
-            | Action::LedgerCheck { .. } => RoleChange::None,
+            | Action::LedgerCheck { .. }
+            | Action::Set { .. } => RoleChange::None,
         }
     }
 
@@ -792,6 +809,7 @@ impl Action {
             Action::LedgerStart => ActionKind::LedgerStart,
             Action::LedgerRetarget => ActionKind::LedgerRetarget,
             Action::LedgerCheck { .. } => ActionKind::LedgerCheck,
+            Action::Set { .. } => ActionKind::Set,
         }
     }
 
@@ -799,6 +817,19 @@ impl Action {
     pub fn name(&self) -> &'static str {
         self.kind().name()
     }
+}
+
+/// How a `set` action's settings take effect; its name in drills is strum's lowercase spelling
+/// (the names: `<Apply as VariantNames>::VARIANTS`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, EnumString, IntoStaticStr, VariantNames,
+)]
+#[strum(serialize_all = "lowercase")]
+pub enum Apply {
+    /// `pg_ctl reload`: settings of context sighup and below.
+    Reload,
+    /// `pg_ctl restart`: every setting, postmaster ones too.
+    Restart,
 }
 
 /// A `pg_ctl stop` mode; its name (in drills and in `-m`) is strum's lowercase spelling.

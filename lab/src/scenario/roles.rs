@@ -158,7 +158,8 @@ impl Roles {
             | Action::Pitr { .. }
             | Action::Load { .. }
             | Action::CopyBackup { .. }
-            | Action::LedgerStart => None,
+            | Action::LedgerStart
+            | Action::Set { .. } => None,
         }
     }
 

@@ -67,10 +67,17 @@ fn top_key(key: &str) -> Value {
             &[],
         ),
         "lab" => object(
-            &[(
-                "wal_disk_size",
-                json!({"type": "string", "pattern": "^[0-9]+[kmgKMG]?$", "description": "The WAL disks as tmpfs of this size, such as \"256m\"."}),
-            )],
+            &[
+                (
+                    "wal_disk_size",
+                    json!({"type": "string", "pattern": "^[0-9]+[kmgKMG]?$", "description": "The WAL disks as tmpfs of this size, such as \"256m\"."}),
+                ),
+                ("settings", settings_schema("Server settings on both servers from chapter 1, written to postgresql.conf before the master's first start (as lab up --set).")),
+                (
+                    "data_checksums",
+                    json!({"type": "boolean", "description": "Data page checksums (initdb -k), as lab up --data-checksums."}),
+                ),
+            ],
             &[],
         ),
         "profiles" => json!({
@@ -320,6 +327,7 @@ fn of_type(ty: Type) -> Value {
             object(&fields, &[])
         }
         Type::Params => json!({"type": "object"}),
+        Type::Settings => settings_schema("Server settings."),
     }
 }
 
@@ -334,6 +342,16 @@ fn when() -> Value {
     let grammar = format!(r"^(\s*|not \s*)({alternatives})\s*$");
     let one = json!({"anyOf": [{"enum": names}, {"type": "string", "pattern": grammar}]});
     json!({"oneOf": [one, {"type": "array", "minItems": 1, "items": one}]})
+}
+
+/// The schema of a table of server settings (`[lab] settings`, the `set` action's `settings`).
+pub(crate) fn settings_schema(description: &str) -> Value {
+    json!({
+        "type": "object",
+        "description": description,
+        "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$"},
+        "additionalProperties": {"type": ["string", "integer", "number", "boolean"]}
+    })
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::model::{
-    Action, ActionKind, Area, Kind, StepKind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES,
+    Action, ActionKind, Apply, Area, Kind, StepKind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES,
 };
 use crate::pg::TargetAction;
 
@@ -76,6 +76,8 @@ pub(super) enum Type {
     Wait,
     /// An action's `with` table ([`ActionSpec::params`]).
     Params,
+    /// A table of server settings (`{ max_prepared_transactions = 10 }`).
+    Settings,
 }
 
 /// The TOML types a value can have, as far as [`Type`]s tell them apart.
@@ -109,7 +111,7 @@ impl Type {
             Type::ExitCode | Type::Seconds => &[Shape::Integer, Shape::String],
             Type::ReadyCodes { .. } | Type::Regexes | Type::Areas => &[Shape::Array],
             Type::When => &[Shape::String, Shape::Array],
-            Type::Wait | Type::Params => &[Shape::Table],
+            Type::Wait | Type::Params | Type::Settings => &[Shape::Table],
         }
     }
 
@@ -164,6 +166,9 @@ impl Type {
             Type::When => "a condition or an array of conditions".into(),
             Type::Wait => "a table such as { pg_isready = 0 }".into(),
             Type::Params => "a table of parameters such as { mode = \"fast\" }".into(),
+            Type::Settings => {
+                "a table of settings such as { max_prepared_transactions = 10 }".into()
+            }
         }
     }
 
@@ -196,7 +201,8 @@ impl Type {
             | Type::Seconds
             | Type::When
             | Type::Wait
-            | Type::Params => None,
+            | Type::Params
+            | Type::Settings => None,
         }
     }
 }
@@ -646,6 +652,7 @@ impl ActionSpec {
             ActionKind::LedgerStart => Self::LEDGER_START,
             ActionKind::LedgerRetarget => Self::LEDGER_RETARGET,
             ActionKind::LedgerCheck => Self::LEDGER_CHECK,
+            ActionKind::Set => Self::SET,
         }
     }
 
@@ -816,6 +823,25 @@ impl ActionSpec {
             .copied()
             .collect()
     }
+
+    const SET: ActionSpec = ActionSpec {
+        on: On::OneOrAll,
+        ..Self::on_one(
+            &[
+                required(
+                    "settings",
+                    Type::Settings,
+                    "Server settings appended to postgresql.conf (a later line wins), such as { hot_standby_feedback = true }.",
+                ),
+                key(
+                    "apply",
+                    Type::OneOf(<Apply as strum::VariantNames>::VARIANTS),
+                    "reload (default: pg_ctl reload) or restart (pg_ctl restart, for settings that need one).",
+                ),
+            ],
+            300,
+        )
+    };
 
     /// The parameter named `name`, if the action takes it.
     pub(super) fn param(&self, name: &str) -> Option<&'static KeySpec> {

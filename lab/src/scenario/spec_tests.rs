@@ -79,6 +79,7 @@ fn example(key: &KeySpec) -> String {
         Type::Wait => "{ pg_isready = 0 }".into(),
         // The first action (`start`) takes no parameters.
         Type::Params => "{}".into(),
+        Type::Settings => "{ work_mem = \"8MB\" }".into(),
     }
 }
 

@@ -89,7 +89,7 @@ const BAD: &[Bad] = &[
         name: "all for an action other than start and stop",
         body: "[[steps]]\ntitle = \"p\"\non = \"all\"\naction = \"promote\"\n",
         expected: &[
-            "d.toml:6:6: error: action `promote` acts on one node: `all` is allowed only for start and stop",
+            "d.toml:6:6: error: action `promote` acts on one node: `all` is allowed only for start, stop and set",
         ],
     },
     Bad {
@@ -110,7 +110,7 @@ const BAD: &[Bad] = &[
         name: "unknown action",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promot\"\n",
         expected: &[
-            "d.toml:7:10: error: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check",
+            "d.toml:7:10: error: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check, set",
         ],
     },
     Bad {
@@ -397,6 +397,50 @@ fn a_monitor_can_sample_faster_after_a_fault() {
 }
 
 #[test]
+fn a_set_action_takes_settings_and_how_to_apply_them() {
+    let step = |with: &str| {
+        format!("{HEAD}[[steps]]\ntitle = \"s\"\non = \"all\"\naction = \"set\"\nwith = {with}\n")
+    };
+    let drill = parse(
+        "d.toml",
+        &step("{ settings = { work_mem = \"8MB\", hot_standby_feedback = true }, apply = \"restart\" }"),
+    )
+    .unwrap();
+    let StepKind::Action(action) = &drill.steps[0].kind else {
+        panic!("{:?}", drill.steps[0].kind)
+    };
+    let Action::Set { settings, apply } = action else {
+        panic!("{action:?}")
+    };
+    assert_eq!(*apply, Apply::Restart);
+    assert_eq!(settings[1].value, "on");
+    let drill = parse("d.toml", &step("{ settings = { work_mem = 1 } }")).unwrap();
+    assert!(matches!(
+        &drill.steps[0].kind,
+        StepKind::Action(Action::Set {
+            apply: Apply::Reload,
+            ..
+        })
+    ));
+    for (with, says) in [
+        (
+            "{ apply = \"reload\" }",
+            "action `set` needs `settings` in `with`",
+        ),
+        (
+            "{ settings = { port = 1 } }",
+            "`port` is set by the lab itself",
+        ),
+        ("{ settings = { a = 1 }, apply = \"later\" }", "apply"),
+    ] {
+        let text = step(with);
+        let d = super::parse("d.toml", &text).unwrap_err();
+        let all: Vec<String> = d.iter().map(ToString::to_string).collect();
+        assert!(all.iter().any(|m| m.contains(says)), "{with}: {all:?}");
+    }
+}
+
+#[test]
 fn a_drill_says_what_its_lab_needs() {
     let steps = "[[steps]]\ntitle = \"n\"\nnote = \"x\"\n";
     let drill = parse(
@@ -413,7 +457,38 @@ fn a_drill_says_what_its_lab_needs() {
         )),
         [
             "d.toml:5:17: error: `wal_disk_size`: `1m` is too small for a WAL disk: give at least 64m",
-            "d.toml:6:1: error: unknown key `wal_size` in `lab`: expected wal_disk_size",
+            "d.toml:6:1: error: unknown key `wal_size` in `lab`: expected wal_disk_size or settings or data_checksums",
+        ]
+    );
+    let drill = parse(
+        "d.toml",
+        &format!("{HEAD}[lab]\ndata_checksums = true\nsettings = {{ Max_Prepared_Transactions = 10, hot_standby_feedback = true, application_name = \"it's # x\" }}\n{steps}"),
+    )
+    .unwrap();
+    assert!(drill.lab.data_checksums);
+    let pairs: Vec<(&str, &str)> = drill
+        .lab
+        .settings
+        .iter()
+        .map(|s| (s.name.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("max_prepared_transactions", "10"),
+            ("hot_standby_feedback", "on"),
+            ("application_name", "it's # x")
+        ]
+    );
+    assert_eq!(
+        diagnostics(&format!(
+            "[lab]\nsettings = {{ port = 5433, \"a b\" = 1, work_mem = [1], x = \"a\\nb\" }}\n{steps}"
+        )),
+        [
+            "d.toml:5:14: error: `settings`: `port` is set by the lab itself: the lab's layout (/disk1/data, port 5432, the pair's addresses) is the document's, and its steps, checks and connections depend on it",
+            "d.toml:5:27: error: `settings`: `a b` is not a setting's name: letters, digits and `_` (a custom setting: `class.name`), starting with a letter or `_`, at most 63 characters",
+            "d.toml:5:49: error: `settings`: a setting's value is a string, a number or a boolean, not an array",
+            "d.toml:5:54: error: `settings`: x \"a\\nb\" holds a control character ('\\n'), which cannot be written in a configuration file",
         ]
     );
     assert_eq!(
@@ -628,6 +703,12 @@ title = "Check the ledger"
 on = "node2"
 action = "ledger_check"
 with = { max_lost = 0 }
+
+[[steps]]
+title = "Keep more WAL for the standbys"
+on = "all"
+action = "set"
+with = { settings = { hot_standby_feedback = true }, apply = "reload" }
 "#;
 
 #[test]
@@ -638,7 +719,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     assert_eq!(drill.monitor, Some(Duration::from_millis(500)));
     assert_eq!(drill.profiles["default"]["load_seconds"], "30");
     assert_eq!(drill.profiles["long"]["load_seconds"], "180");
-    assert_eq!(drill.steps.len(), 27);
+    assert_eq!(drill.steps.len(), 28);
     let kinds: Vec<&str> = drill.steps.iter().map(|s| s.kind.key()).collect();
     for kind in KINDS {
         assert!(kinds.contains(kind), "no {kind} step");

@@ -78,6 +78,12 @@ pub enum Check {
         path: String,
         present: bool,
     },
+    /// `SHOW name` on the node answers `value` ([`crate::pg::setting_shows`]).
+    Shows {
+        node: NodeId,
+        name: String,
+        value: String,
+    },
     /// The number `sql` answers on `db` is larger than before the step (pgbench's newest row).
     Grows {
         node: NodeId,
@@ -164,6 +170,14 @@ pub fn spec(ctx: &Context, node: NodeId, action: &Action) -> Result<Spec, Render
             checks.push(wal_link(d, node, &to));
             checks
         }
+        Action::Set { settings, .. } => settings
+            .iter()
+            .map(|s| Check::Shows {
+                node,
+                name: s.name.clone(),
+                value: s.value.clone(),
+            })
+            .collect(),
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => {
             return Ok(Spec::Unchecked(
                 "the lab's own ledger writer, not a server's state (ledger_check is a check)",
@@ -373,6 +387,9 @@ impl fmt::Display for Check {
                 "{node}:{path} {}",
                 if *present { "exists" } else { "does not exist" }
             ),
+            Check::Shows { node, name, value } => {
+                write!(f, "SHOW {name} on {node} answers {value:?}")
+            }
             Check::Grows { node, db, sql } if sql == HISTORY_NEWEST => write!(
                 f,
                 "{node}'s {db} has pgbench rows newer than before the step (max(mtime) of \
@@ -503,6 +520,16 @@ async fn look<L: LabOps>(
                 _ => Ok(()),
             }
         }
+        Check::Shows { node, name, value } => {
+            let sql = crate::plan::sql_literal("a setting's name", name)
+                .map(|n| format!("SELECT current_setting({n})"))
+                .map_err(|e| e.to_string())?;
+            match lab.sql(*node, "postgres", &sql).await {
+                Ok(Some(v)) if crate::pg::setting_shows(&v, value) => Ok(()),
+                Ok(v) => Err(format!("SHOW {name} answers {:?}", v.unwrap_or_default())),
+                Err(e) => Err(format!("no answer over SQL: {e}")),
+            }
+        }
         _ => look_at_files(lab, check).await,
     }
 }
@@ -590,6 +617,7 @@ async fn look_at_files<L: LabOps>(lab: &L, check: &Check) -> Result<(), String> 
         | Check::Recovery { .. }
         | Check::NextTimeline { .. }
         | Check::Streams { .. }
+        | Check::Shows { .. }
         | Check::Grows { .. } => Err("not a check of files".into()),
     }
 }

@@ -53,6 +53,24 @@ impl<'a> Checker<'a> {
         Some((kind, params))
     }
 
+    /// `set`'s parameters: the settings (checked as `--set` is) and how to apply them.
+    fn set_action(
+        &mut self,
+        settings: Option<&Value<'_>>,
+        apply: Option<&Value<'_>>,
+    ) -> Option<Action> {
+        let settings = settings.and_then(|v| self.settings("settings", v));
+        let apply = self.opt(apply, |cx, v| {
+            let names = <Apply as strum::VariantNames>::VARIANTS;
+            cx.choice("apply", v, names, "way to apply")
+                .and_then(|i| <Apply as strum::IntoEnumIterator>::iter().nth(i))
+        });
+        Some(Action::Set {
+            settings: settings?,
+            apply: apply?.unwrap_or(Apply::Reload),
+        })
+    }
+
     /// An action with its parameters. One arm per action, each a few lines of its own
     /// parameters' checks: split, they would only be harder to compare.
     pub(super) fn action(&mut self, value: &Value<'_>, with: Option<&Value<'_>>) -> Option<Action> {
@@ -85,6 +103,14 @@ impl<'a> Checker<'a> {
             ActionKind::Promote => Some(Action::Promote),
             ActionKind::LinkWal => Some(Action::LinkWal),
             ActionKind::LedgerStart => Some(Action::LedgerStart),
+            ActionKind::Set => {
+                let settings = required(
+                    self,
+                    "settings",
+                    "the settings, such as { work_mem = \"8MB\" }",
+                );
+                self.set_action(settings, param("apply"))
+            }
             ActionKind::LedgerRetarget => Some(Action::LedgerRetarget),
             ActionKind::LedgerCheck => {
                 let max_lost = self.opt(param("max_lost"), |cx, v| {
