@@ -115,11 +115,37 @@ pub fn parse(file_name: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
 /// `when` (then it is skipped where the condition does not hold), or the drill is refused for
 /// that release. `lab drill check --pg-version`, `run` and `runbook` ask it.
 pub fn check_release(drill: &Drill, file: &str, dialect: &crate::pg::Dialect) -> Vec<Diagnostic> {
-    let mut found = Vec::new();
+    let diagnostic = |line: usize, message: String| Diagnostic {
+        file: file.to_string(),
+        line,
+        col: 1,
+        message,
+    };
+    // The `[lab]` table's settings (its line is not kept: the file's first line stands for it).
+    let mut found: Vec<Diagnostic> = drill
+        .lab
+        .settings
+        .iter()
+        .filter_map(|s| crate::pg::check_setting(dialect, s).err())
+        .map(|e| diagnostic(1, format!("[lab] settings: {e}")))
+        .collect();
     for step in &drill.steps {
         let Some(action) = step.kind.action() else {
             continue;
         };
+        if let Action::Set { settings, .. } = action {
+            found.extend(
+                settings
+                    .iter()
+                    .filter_map(|s| crate::pg::check_setting(dialect, s).err())
+                    .map(|e| {
+                        diagnostic(
+                            step.line,
+                            format!("step {} ({}): {e}", step.index + 1, step.title),
+                        )
+                    }),
+            );
+        }
         for needed in action.needs() {
             let guarded = step.when.iter().any(|w| w.condition == needed && w.holds);
             if guarded || needed.for_release(dialect) != Some(false) {

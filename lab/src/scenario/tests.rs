@@ -1034,3 +1034,28 @@ fn a_target_the_release_lacks_is_refused_for_it_unless_the_step_says_when() {
     assert_eq!(check_release(&both, "d.toml", &dialect("9.4")).len(), 1);
     assert_eq!(check_release(&both, "d.toml", &dialect("9.5")), []);
 }
+
+#[test]
+fn settings_the_release_lacks_are_refused_for_it() {
+    let dialect = |v: &str| {
+        crate::pg::Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major)
+    };
+    let text = format!(
+        "{HEAD}[lab]\nsettings = {{ wal_keep_size = \"1GB\" }}\n\n[[steps]]\ntitle = \"slots\"\non = \"all\"\naction = \"set\"\nwith = {{ settings = {{ max_replication_slots = 2 }} }}\n"
+    );
+    let drill = parse_valid("d.toml", &text);
+    let on_93: Vec<String> = check_release(&drill, "d.toml", &dialect("9.3.5"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(on_93.len(), 2, "{on_93:?}");
+    assert!(
+        on_93[0].starts_with("d.toml:1:1: error: [lab] settings: ") && on_93[0].contains("13"),
+        "{on_93:?}"
+    );
+    assert!(
+        on_93[1].contains("step 1 (slots): ") && on_93[1].contains("9.4"),
+        "{on_93:?}"
+    );
+    assert_eq!(check_release(&drill, "d.toml", &dialect("15")), []);
+}
