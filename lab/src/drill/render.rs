@@ -87,7 +87,12 @@ pub struct Context {
 impl Context {
     /// The node currently standby (the one that is not primary).
     pub fn standby(&self) -> NodeId {
-        if self.primary == self.topo.master.name {
+        self.other(self.primary)
+    }
+
+    /// The other node of the pair.
+    pub fn other(&self, node: NodeId) -> NodeId {
+        if node == self.topo.master.name {
             self.topo.slave.name
         } else {
             self.topo.master.name

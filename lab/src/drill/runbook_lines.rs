@@ -147,7 +147,7 @@ pub fn lines(
             let want: Vec<String> = codes.iter().map(u8::to_string).collect();
             vec![format!(
                 "[{}] $ awk -F, '$1 != last {{ printf \"%s \", $1; last = $1 }} END {{ print \"\" }}' /var/tmp/watch-{of}.log   # the watch loop of {of} (chapter 3 step 0, its output kept with `| tee /var/tmp/watch-{of}.log`) must show {} in this order",
-                peer(of),
+                ctx.other(of),
                 want.join(" ")
             )]
         }
@@ -231,15 +231,6 @@ fn action_lines(
             })
     });
     Some(background(number, cmds))
-}
-
-/// The other node of the pair.
-fn peer(node: NodeId) -> NodeId {
-    if node == NodeId::NODE1 {
-        NodeId::NODE2
-    } else {
-        NodeId::NODE1
-    }
 }
 
 /// The log of the node since a mark (or the whole log since the drill's start).

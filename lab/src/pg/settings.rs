@@ -276,13 +276,17 @@ pub fn check(dialect: &Dialect, setting: &Setting) -> Result<(), SettingError> {
 /// The postgresql.conf lines of `settings`, each `name = 'value'` ([`conf_value`]); a later
 /// line wins over an earlier one of the same name, so appending them changes a setting.
 pub fn conf_lines(settings: &[Setting]) -> Result<String, QuoteError> {
+    conf_pairs(settings.iter().map(|s| (s.name.as_str(), s.value.as_str())))
+}
+
+/// The configuration lines `name = 'value'` of `(name, value)` pairs, each value through
+/// [`conf_value`]: the one way the lab writes settings into postgresql.conf or recovery.conf.
+pub fn conf_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<String, QuoteError> {
     let mut out = String::new();
-    for s in settings {
-        out.push_str(&format!(
-            "{} = {}\n",
-            s.name,
-            conf_value(&s.name, &s.value)?
-        ));
+    for (name, value) in pairs {
+        out.push_str(&format!("{name} = {}\n", conf_value(name, value)?));
     }
     Ok(out)
 }

@@ -307,11 +307,8 @@ pub fn pitr_config(
 
 /// The target's lines: [`target_settings`], each value through [`conf_value`].
 fn recovery_target_lines(dialect: &Dialect, r: &Recovery<String>) -> Result<String, QuoteError> {
-    let mut lines = String::new();
-    for (setting, value) in target_settings(dialect, r) {
-        lines.push_str(&format!("{setting} = {}\n", conf_value(&setting, &value)?));
-    }
-    Ok(lines)
+    let settings = target_settings(dialect, r);
+    super::settings::conf_pairs(settings.iter().map(|(s, v)| (s.as_str(), v.as_str())))
 }
 
 /// The target in a step's title: the time as the document gives it, else what it is.

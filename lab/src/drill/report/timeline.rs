@@ -12,7 +12,7 @@
 //! number is printed with fixed decimals, so the same events always give the same bytes.
 
 use crate::drill::event::{Event, Outcome, Performer, Role, RtoPhase, Target};
-use crate::drill::summary::{RunSummary, StepView};
+use crate::drill::summary::{FaultAt, RunSummary, StepView};
 use crate::node::NodeId;
 
 /// Ledger stalls longer than this (seconds without an acknowledged write) are shaded.
@@ -82,19 +82,6 @@ pub struct NodeLane {
     pub bands: Vec<Band>,
     /// Its role changes, in time order.
     pub roles: Vec<RoleMark>,
-}
-
-/// A fault injected or healed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FaultMark {
-    /// Seconds since the drill started.
-    pub at: f64,
-    /// The fault.
-    pub fault: crate::fault::Fault,
-    /// The node.
-    pub node: NodeId,
-    /// Healed rather than injected.
-    pub heal: bool,
 }
 
 /// A step, as its start and end events describe it.
@@ -207,10 +194,10 @@ pub struct Timeline {
     pub header: Header,
     /// The end of the time axis (seconds; the drill's duration, or its last event).
     pub end: f64,
-    /// One lane per node, in natural name order.
+    /// One lane per node, in node order.
     pub lanes: Vec<NodeLane>,
     /// Faults and heals, in time order.
-    pub faults: Vec<FaultMark>,
+    pub faults: Vec<FaultAt>,
     /// Steps, in the order they started.
     pub steps: Vec<StepMark>,
     /// The ledger lane (empty when the drill ran no ledger writer).
@@ -262,15 +249,7 @@ pub fn model(run: &RunSummary) -> Timeline {
     } else {
         run.latest
     };
-    let mut faults: Vec<FaultMark> = run
-        .faults()
-        .map(|f| FaultMark {
-            at: f.at,
-            fault: f.fault,
-            node: f.node,
-            heal: f.heal,
-        })
-        .collect();
+    let mut faults: Vec<FaultAt> = run.faults().copied().collect();
     faults.sort_by(|a, b| a.at.total_cmp(&b.at));
     let mut points: Vec<LedgerPoint> = run
         .ledger
