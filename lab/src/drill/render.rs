@@ -255,6 +255,15 @@ pub fn builtin_vars(
         "pg_switch_wal()"
     };
     v.insert("pg.switch_wal".into(), switch.into());
+    let positions = [
+        ("pg.current_lsn", dialect.current_wal_position_function()),
+        ("pg.receive_lsn", dialect.receive_position_function()),
+        ("pg.replay_lsn", dialect.replay_position_function()),
+        ("pg.lsn_diff", dialect.position_diff_function()),
+    ];
+    for (name, function) in positions {
+        v.insert(name.into(), function.into());
+    }
     v.insert("pg.version".into(), pg_version.into());
     v.insert("pg.major".into(), dialect.major().to_string());
     v.insert("node1.addr".into(), topo.master.address.clone());

@@ -293,6 +293,36 @@ impl Dialect {
         }
     }
 
+    /// A standby's last WAL position received: `pg_last_xlog_receive_location()` before 10,
+    /// `pg_last_wal_receive_lsn()` from 10.
+    pub fn receive_position_function(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "pg_last_wal_receive_lsn()"
+        } else {
+            "pg_last_xlog_receive_location()"
+        }
+    }
+
+    /// A standby's last WAL position replayed: `pg_last_xlog_replay_location()` before 10,
+    /// `pg_last_wal_replay_lsn()` from 10.
+    pub fn replay_position_function(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "pg_last_wal_replay_lsn()"
+        } else {
+            "pg_last_xlog_replay_location()"
+        }
+    }
+
+    /// The function giving the bytes between two WAL positions (its name, for `name(a, b)`):
+    /// `pg_xlog_location_diff` (9.2) before 10, `pg_wal_lsn_diff` from 10.
+    pub fn position_diff_function(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "pg_wal_lsn_diff"
+        } else {
+            "pg_xlog_location_diff"
+        }
+    }
+
     /// initdb's flag for data page checksums: `-k` from 9.3 (9.3 release notes: "Add an option
     /// to checksum data pages", `initdb --data-checksums`), so on every major the lab speaks;
     /// `None` would be a major without them.

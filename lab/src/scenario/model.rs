@@ -135,6 +135,11 @@ pub const FAULTS: &[&str] = &crate::fault::NAMES;
 /// - `pg.startup_failure`: the log line of a startup process that gives up
 ///   (`aborting startup due to startup process failure` on 9.3).
 /// - `pg.replay_timestamp_function`: `pg_last_xact_replay_timestamp`.
+/// - `pg.current_lsn`, `pg.receive_lsn`, `pg.replay_lsn`: the primary's current WAL position
+///   and a standby's last received and replayed ones (`pg_current_xlog_location()` … before 10,
+///   `pg_current_wal_lsn()` … from 10), as calls.
+/// - `pg.lsn_diff`: the name of the function giving the bytes between two positions
+///   (`pg_xlog_location_diff` before 10, `pg_wal_lsn_diff` from 10), for `${pg.lsn_diff}(a, b)`.
 /// - `pg.version`, `pg.major`: the release under test (`9.3.0`) and its major (`9.3`).
 /// - `node1.addr`, `node2.addr`, `primary.addr`, `standby.addr`: IPv4 addresses (roles are
 ///   resolved when the step runs).
@@ -148,6 +153,10 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "pg.startup_failure",
     "pg.replay_timestamp_function",
     "pg.switch_wal",
+    "pg.current_lsn",
+    "pg.receive_lsn",
+    "pg.replay_lsn",
+    "pg.lsn_diff",
     "pg.version",
     "pg.major",
     "node1.addr",

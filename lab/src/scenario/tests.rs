@@ -160,29 +160,29 @@ const BAD: &[Bad] = &[
         name: "undefined variable",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"ls ${pg.wal} ${nope}\"\n",
         expected: &[
-            "d.toml:7:11: error: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.major, pg.log_dir, pg.switch_wal, pg.startup_failure (and 9 more)",
-            "d.toml:7:21: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_timestamp_function, today (and 9 more)",
+            "d.toml:7:11: error: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.major, pg.log_dir, pg.lsn_diff, pg.replay_lsn (and 13 more)",
+            "d.toml:7:21: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 13 more)",
         ],
     },
     Bad {
         name: "variable used before its capture",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\n\n[[steps]]\ntitle = \"b\"\non = \"node2\"\nsql = \"select now()\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: error: variable `${ts}` is used before step 2 captures it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.switch_wal (and 9 more)",
+            "d.toml:7:13: error: variable `${ts}` is used before step 2 captures it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.lsn_diff (and 13 more)",
         ],
     },
     Bad {
         name: "variable used by the step capturing it",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: error: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.switch_wal (and 9 more)",
+            "d.toml:7:13: error: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.lsn_diff (and 13 more)",
         ],
     },
     Bad {
         name: "shell variable",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls ${PGDATA}\"\n",
         expected: &[
-            "d.toml:7:11: error: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal (and 9 more)",
+            "d.toml:7:11: error: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal (and 13 more)",
         ],
     },
     Bad {
@@ -196,14 +196,14 @@ const BAD: &[Bad] = &[
         name: "undefined variable in a title",
         body: "[[steps]]\ntitle = \"at ${nope}\"\non = \"node1\"\nrun = \"true\"\n",
         expected: &[
-            "d.toml:5:13: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_timestamp_function, today (and 9 more)",
+            "d.toml:5:13: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 13 more)",
         ],
     },
     Bad {
         name: "reference in a string with escapes points at the string",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
         expected: &[
-            "d.toml:7:7: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_timestamp_function, today (and 9 more)",
+            "d.toml:7:7: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 13 more)",
         ],
     },
     Bad {
