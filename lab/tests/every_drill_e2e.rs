@@ -217,6 +217,21 @@ fn exact_rows(_pg: Pg, _sync: bool, run: &Run) {
     );
 }
 
+/// Both switchovers lost nothing, and node1 rejoined from its own data directory: its log shows
+/// it started from a clean shutdown each time and never from a backup.
+fn switched_over(_pg: Pg, _sync: bool, run: &Run) {
+    assert!(run.measure("ledger_acked") > 0.0, "{}", run.md);
+    assert_eq!(run.measure("rpo_rows"), 0.0, "{}", run.md);
+    run.shows("node1 started from its own cleanly shut down data directory, not a backup, and streams timeline 2 — ✔ passed");
+    run.shows("node2 started from its own cleanly shut down data directory, not a backup, and streams timeline 3 — ✔ passed");
+    assert!(
+        !run.node1_log.contains("was interrupted"),
+        "{}",
+        run.node1_log
+    );
+    assert!(!run.md.contains("pg_basebackup"), "{}", run.md);
+}
+
 drills! {
     // Real 9.3, asynchronous, as the report.
     pg93_failover_switchback: "failover-switchback" on Pg93 @ 150 => switchback;
@@ -230,6 +245,7 @@ drills! {
     pg93_partition_heal: "partition-heal" on Pg93 @ 158 => partition;
     pg93_archive_only_catchup: "archive-only-catchup" on Pg93 @ 159;
     pg93_recovery_targets: "recovery-targets" on Pg93 @ 191 => exact_rows;
+    pg93_planned_switchover: "planned-switchover" on Pg93 @ 193 => switched_over;
 
     // Real 9.3, synchronous ("should also work with synchronous replication", §2), where the
     // mode changes what a drill sees or may lose. The other drills run synchronous on 9.3 as
@@ -247,6 +263,7 @@ drills! {
     current_partition_heal: "partition-heal" on Current @ 175 => partition;
     current_archive_only_catchup: "archive-only-catchup" on Current @ 176;
     current_recovery_targets: "recovery-targets" on Current @ 192 => exact_rows;
+    current_planned_switchover: "planned-switchover" on Current @ 194 => switched_over;
 
     // The current major, synchronous, where the mode changes what a drill sees.
     current_sync_failover_switchback: "failover-switchback" on Current sync true @ 177 => switchback;

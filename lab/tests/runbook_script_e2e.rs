@@ -258,6 +258,23 @@ fn failed_over(lab: &str, sync: bool, run: &ScriptRun) {
     }
 }
 
+/// Both switchovers done: node1 is master again, and the script's ledger check found every
+/// acknowledged row on it (it stops when any is missing: `max_lost = 0`).
+fn switched_over_and_back(lab: &str, _sync: bool, run: &ScriptRun) {
+    roles(lab, "node1");
+    let missing = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("ledger: "))
+        .find_map(|l| {
+            l.split_once(" acknowledged ids, ")?
+                .1
+                .strip_suffix(" of them missing on node1")
+        })
+        .unwrap_or_else(|| panic!("no ledger check on node1:\n{}", run.stdout));
+    assert_eq!(missing, "0", "{}", run.stdout);
+}
+
 /// One test per drill, server and mode: `test: "drill" on Pg [sync] @ net => check`.
 macro_rules! scripts {
     ($($test:ident: $drill:literal on $pg:ident $($sync:ident)? @ $net:literal => $check:path;)*) => {$(
@@ -281,6 +298,7 @@ scripts! {
     pitr_current: "pitr-from-standby-backup" on Current @ 203 => pitr;
     recovery_targets_93: "recovery-targets" on Pg93 @ 225 => recovered_rows;
     recovery_targets_current: "recovery-targets" on Current @ 226 => recovered_rows;
+    planned_switchover_93_sync: "planned-switchover" on Pg93 sync @ 227 => switched_over_and_back;
     partition_heal_93: "partition-heal" on Pg93 @ 216 => master_is_node1;
     partition_heal_current: "partition-heal" on Current @ 217 => master_is_node1;
     archive_only_catchup_93_sync: "archive-only-catchup" on Pg93 sync @ 218 => master_is_node1;

@@ -72,6 +72,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "recovery-targets",
         include_str!("../../../scenarios/recovery-targets.toml"),
     ),
+    (
+        "planned-switchover",
+        include_str!("../../../scenarios/planned-switchover.toml"),
+    ),
 ];
 
 /// Why a drill could not be loaded.

@@ -443,6 +443,9 @@ struct Scope {
     captures: BTreeMap<String, usize>,
     /// The same, for lookups.
     defined_set: HashSet<String>,
+    /// The captures made by a procedure's steps: a later use of a procedure (the same one used
+    /// twice) may capture them again, and the steps after it see the new value.
+    procedure_captures: HashSet<String>,
     /// Marks set so far and the step setting each.
     marks: Vec<(String, usize)>,
     /// The same, for lookups: each mark and the (first) step setting it.
@@ -491,6 +494,7 @@ impl<'a> Checker<'a> {
             scope: Scope {
                 defined: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
                 defined_set: BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect(),
+                procedure_captures: HashSet::new(),
                 captures: BTreeMap::new(),
                 marks: Vec::new(),
                 mark_set: HashMap::new(),

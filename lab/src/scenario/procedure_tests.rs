@@ -73,7 +73,7 @@ fn misuses_name_the_use_and_the_definition() {
         (
             "unknown procedure",
             "[[steps]]\nuse = \"promote-the-slav\"\n".to_string(),
-            &["d.toml:5:7: error: unknown procedure `promote-the-slav`: expected one of promote-the-slave, rebuild-the-old-master, rebuild-as-slave, fence-the-master, fail-over-with-ledger (and 5 more)"],
+            &["d.toml:5:7: error: unknown procedure `promote-the-slav`: expected one of promote-the-slave, rebuild-the-old-master, rebuild-as-slave, fence-the-master, fail-over-with-ledger (and 6 more)"],
         ),
         (
             "missing parameter",
@@ -318,4 +318,45 @@ fn expansion_has_a_budget() {
         diags[0]
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// A procedure that captures, used twice: the second use captures again (its later steps see
+/// the new value); a drill's own step may not capture the same name, before or after.
+#[test]
+fn a_procedure_used_twice_captures_again_and_only_it_may() {
+    let capturing = r#"[procedures.where]
+about = "where the WAL is"
+params = { node = "the node" }
+
+[[procedures.where.steps]]
+title = "the WAL position on ${node}"
+on = "${node}"
+sql = "SELECT 1"
+capture = "position"
+
+[[procedures.where.steps]]
+title = "use it on ${node}"
+on = "${node}"
+sql = "SELECT ${position}"
+"#;
+    let twice = format!(
+        "{capturing}\n[[steps]]\nuse = \"where\"\nwith = {{ node = \"node1\" }}\n\n[[steps]]\nuse = \"where\"\nwith = {{ node = \"node2\" }}\n"
+    );
+    assert_eq!(diagnostics(&twice), Vec::<String>::new());
+    let mine_after = format!(
+        "{twice}\n[[steps]]\ntitle = \"mine\"\non = \"node1\"\nsql = \"SELECT 2\"\ncapture = \"position\"\n"
+    );
+    assert_eq!(
+        diagnostics(&mine_after),
+        ["d.toml:31:11: error: variable `position` is already captured by step 1"]
+    );
+    let mine_before = format!(
+        "{capturing}\n[[steps]]\ntitle = \"mine\"\non = \"node1\"\nsql = \"SELECT 2\"\ncapture = \"position\"\n\n[[steps]]\nuse = \"where\"\nwith = {{ node = \"node1\" }}\n"
+    );
+    assert_eq!(
+        diagnostics(&mine_before).len(),
+        1,
+        "{:?}",
+        diagnostics(&mine_before)
+    );
 }

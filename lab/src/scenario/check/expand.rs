@@ -69,6 +69,10 @@ pub const BUILTIN_PROCEDURES: &[(&str, &str)] = &[
         "rebuild-and-check-the-ledger",
         include_str!("../../../../scenarios/procedures/rebuild-and-check-the-ledger.toml"),
     ),
+    (
+        "switch-over",
+        include_str!("../../../../scenarios/procedures/switch-over.toml"),
+    ),
 ];
 
 /// A built-in procedure as the schema and the README list it.

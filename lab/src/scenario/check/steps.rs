@@ -268,13 +268,18 @@ impl<'a> Checker<'a> {
             );
             return None;
         }
-        if self.scope.defined_set.contains(&name) {
+        let from_procedure = !self.origin.is_empty();
+        let again = from_procedure && self.scope.procedure_captures.contains(&name);
+        if self.scope.defined_set.contains(&name) && !again {
             let first = self.scope.captures.get(&name).copied().unwrap_or(0);
             self.err(
                 value.span(),
                 format!("variable `{name}` is already captured by step {first}"),
             );
             return None;
+        }
+        if from_procedure {
+            self.scope.procedure_captures.insert(name.clone());
         }
         Some(name)
     }
