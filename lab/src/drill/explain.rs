@@ -363,7 +363,7 @@ fn action_templates(a: &Action) -> Vec<&Template> {
         Action::CopyBackup { backup, to, .. } => vec![backup, to],
         Action::Start
         | Action::Stop { .. }
-        | Action::Promote
+        | Action::Promote { .. }
         | Action::LinkWal
         | Action::MakeStandby { .. }
         | Action::LedgerStart

@@ -149,7 +149,8 @@ impl Context {
             | Condition::PartialSegment
             | Condition::TargetImmediate
             | Condition::TargetLsn
-            | Condition::TargetAction => condition
+            | Condition::TargetAction
+            | Condition::TriggerFile => condition
                 .for_release(&self.dialect)
                 .expect("the release answers its own conditions"),
         }
@@ -317,6 +318,69 @@ fn set_settings(
     ])
 }
 
+/// A `promote` action: `pg_ctl promote`, or the trigger file. The standby reads its trigger
+/// setting only from its configuration, so the lab adds it where the release keeps it: in
+/// recovery.conf, read only at start, then a restart (before 12); in postgresql.conf, then a
+/// reload (12 to 15). Creating the file promotes; the server removes it.
+fn promote(
+    ctx: &Context,
+    n: NodeId,
+    method: crate::scenario::PromoteMethod,
+    action: &Action,
+) -> Result<Vec<Command>, RenderError> {
+    let d = &ctx.dialect;
+    let setting = match method {
+        crate::scenario::PromoteMethod::PgCtl => {
+            return Ok(vec![Command::shell(
+                n,
+                "promote the standby",
+                User::Postgres,
+                "pg_ctl promote",
+            )]);
+        }
+        crate::scenario::PromoteMethod::TriggerFile => d.promote_trigger_setting(),
+    };
+    let Some(setting) = setting else {
+        let lacking = action.needs().into_iter().find(|c| !ctx.condition(*c));
+        return Err(RenderError::NotInRelease {
+            major: d.major().to_string(),
+            why: lacking.map_or("", |c| c.describe(false)),
+        });
+    };
+    let line = pg::conf_pairs([(setting, pg::PROMOTE_TRIGGER_FILE)])?;
+    let (file, apply) = if d.uses_recovery_conf() {
+        (
+            format!("{}/recovery.conf", pg::DATA_DIR),
+            Command::shell(
+                n,
+                "restart the standby: it reads recovery.conf only at start",
+                User::Postgres,
+                pg::pg_ctl_start("pg_ctl restart -m fast"),
+            ),
+        )
+    } else {
+        (
+            format!("{}/postgresql.conf", pg::DATA_DIR),
+            Command::shell(
+                n,
+                "reload the configuration",
+                User::Postgres,
+                "pg_ctl reload",
+            ),
+        )
+    };
+    Ok(vec![
+        Command::append(n, "the standby's promotion trigger file", &file, line),
+        apply,
+        Command::shell(
+            n,
+            "create the trigger file: the standby promotes itself",
+            User::Postgres,
+            format!("touch {}", crate::plan::quote(pg::PROMOTE_TRIGGER_FILE)),
+        ),
+    ])
+}
+
 /// The commands an action runs on `node`.
 pub fn action_steps(
     ctx: &Context,
@@ -333,12 +397,7 @@ pub fn action_steps(
             pg::pg_ctl_start("pg_ctl start"),
         )],
         Action::Stop { mode, fallback } => vec![stop_step(n, mode, fallback.as_ref())],
-        Action::Promote => vec![Command::shell(
-            n,
-            "promote the standby",
-            User::Postgres,
-            "pg_ctl promote",
-        )],
+        Action::Promote { method } => promote(ctx, n, *method, action)?,
         Action::BaseBackup {
             from,
             to,
@@ -735,6 +794,50 @@ mod tests {
         };
         assert!(refused("9.3", "wal_keep_size").contains("introduced in 13"));
         assert!(refused("15", "wal_keep_segments").contains("removed in 13"));
+    }
+
+    #[test]
+    fn a_trigger_file_promotion_is_written_where_the_release_reads_it() {
+        let promote = Action::Promote {
+            method: crate::scenario::PromoteMethod::TriggerFile,
+        };
+        let render = |v: &str| {
+            let mut ctx = ctx15(false);
+            ctx.dialect = Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major);
+            action_steps(&ctx, NodeId::NODE2, &promote)
+                .map(|steps| crate::plan::Plan { steps }.render())
+        };
+        let on_93 = render("9.3").unwrap();
+        assert!(
+            on_93.contains(
+                "[/disk1/data/recovery.conf] (append)\ntrigger_file = '/disk1/promote.trigger'\n"
+            ),
+            "{on_93}"
+        );
+        assert!(on_93.contains("$ pg_ctl restart -m fast -w"), "{on_93}");
+        assert!(on_93.contains("$ touch /disk1/promote.trigger"), "{on_93}");
+        let on_15 = render("15").unwrap();
+        assert!(
+            on_15.contains("[/disk1/data/postgresql.conf] (append)\npromote_trigger_file = '/disk1/promote.trigger'\n"),
+            "{on_15}"
+        );
+        assert!(on_15.contains("$ pg_ctl reload"), "{on_15}");
+        assert!(!on_15.contains("restart"), "{on_15}");
+        let on_17 = render("17").unwrap_err().to_string();
+        assert!(on_17.contains("removed in 16"), "{on_17}");
+        let by_pg_ctl = Action::Promote {
+            method: crate::scenario::PromoteMethod::PgCtl,
+        };
+        let ctx = ctx15(false);
+        let steps = action_steps(&ctx, NodeId::NODE2, &by_pg_ctl).unwrap();
+        assert_eq!(
+            crate::plan::Plan { steps }
+                .render()
+                .trim_end()
+                .lines()
+                .last(),
+            Some("$ pg_ctl promote")
+        );
     }
 
     fn ctx15(lenient: bool) -> Context {

@@ -323,6 +323,20 @@ impl Dialect {
         }
     }
 
+    /// The recovery setting naming a file whose creation promotes the standby: `trigger_file`
+    /// (recovery.conf) before 12, `promote_trigger_file` from 12 (renamed with recovery.conf's
+    /// end, 12 release notes), none from 16 (removed: "Remove the promote_trigger_file
+    /// setting", 16 release notes).
+    pub fn promote_trigger_setting(&self) -> Option<&'static str> {
+        if self.at_least(16, 0) {
+            None
+        } else if self.at_least(12, 0) {
+            Some("promote_trigger_file")
+        } else {
+            Some("trigger_file")
+        }
+    }
+
     /// initdb's flag for data page checksums: `-k` from 9.3 (9.3 release notes: "Add an option
     /// to checksum data pages", `initdb --data-checksums`), so on every major the lab speaks;
     /// `None` would be a major without them.

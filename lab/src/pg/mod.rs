@@ -39,8 +39,8 @@ pub use dialect::{
 pub use recovery::{target_settings, Recovery, RecoveryTarget, TargetAction, TargetKind};
 pub use settings::{
     check as check_setting, check_name as check_setting_name, conf_lines as setting_lines,
-    merged as merged_settings, parse_assignment, setting, shows as setting_shows, Setting,
-    SettingError,
+    conf_pairs, merged as merged_settings, parse_assignment, setting, shows as setting_shows,
+    Setting, SettingError,
 };
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
@@ -48,7 +48,7 @@ pub use setup::{
 };
 pub use topology::{
     ArchiveCommand, Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,
-    LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT,
+    LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT, PROMOTE_TRIGGER_FILE,
 };
 
 /// The document's readiness probe over TCP to `addr`, printing pg_isready's exit code (0

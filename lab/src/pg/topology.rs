@@ -29,6 +29,10 @@ pub const BROKEN_DIR: &str = "/disk4/broken";
 /// `docker exec` would never see end-of-file and never finish.
 pub const PG_CTL_LOG: &str = "/disk1/pg_ctl.log";
 
+/// The file whose creation promotes a standby, for the `promote` action's `trigger_file`
+/// method: beside the data directory, not in it (a base backup would copy it).
+pub const PROMOTE_TRIGGER_FILE: &str = "/disk1/promote.trigger";
+
 /// The port every server listens on: PostgreSQL's default, which the document does not change.
 pub const PORT: u16 = 5432;
 

@@ -421,6 +421,9 @@ struct Checker<'a> {
     step_no: usize,
     /// Who is primary and who follows it, as the steps so far leave them.
     roles: Roles,
+    /// The last step's `when` and the roles before it: a next step whose `when` is its exact
+    /// opposite is its alternative (one of the two runs), checked against the same roles.
+    alternative: Option<(Vec<When>, Roles)>,
     /// Each profile's values, by profile and key, for checks of what they make of a value.
     profile_values: BTreeMap<String, BTreeMap<String, String>>,
     /// What procedures have expanded to so far (see [`expand::Budget`]).
@@ -489,6 +492,7 @@ impl<'a> Checker<'a> {
             origin: Vec::new(),
             step_no: 0,
             roles: Roles::default(),
+            alternative: None,
             profile_values: BTreeMap::new(),
             budget: expand::Budget::for_file(src.len()),
             scope: Scope {

@@ -44,9 +44,9 @@ pub use check::BUILTIN_PROCEDURES;
 pub use duration::{parse_duration, parse_wal_disk_size, BadDuration, BadSize};
 pub use model::{
     Action, ActionKind, Apply, Area, Condition, Drill, Kind, LabNeeds, LedgerAction, NodeRef,
-    Performed, RoleChange, Step, StepKind, StopMode, WaitFor, When, ACTIONS, BUILTIN_VARIABLES,
-    DEFAULT_MONITOR_INTERVAL, FAULTS, FAULT_WATCH, KINDS, LOAD_SECONDS, MAX_MONITOR_INTERVAL,
-    MAX_STEP_DURATION, MIN_MONITOR_INTERVAL, NODES, ROLES,
+    Performed, PromoteMethod, RoleChange, Step, StepKind, StopMode, WaitFor, When, ACTIONS,
+    BUILTIN_VARIABLES, DEFAULT_MONITOR_INTERVAL, FAULTS, FAULT_WATCH, KINDS, LOAD_SECONDS,
+    MAX_MONITOR_INTERVAL, MAX_STEP_DURATION, MIN_MONITOR_INTERVAL, NODES, ROLES,
 };
 pub use roles::primary_after;
 pub use schema::{drill_schema, SCHEMA_ID};

@@ -288,11 +288,14 @@ pub enum Condition {
     /// `target-action`: the release has `recovery_target_action`, and so `shutdown` at the
     /// target (from 9.5; before, `pause_at_recovery_target`).
     TargetAction,
+    /// `trigger-file`: a standby can be promoted by creating a trigger file (`trigger_file` in
+    /// recovery.conf before 12, `promote_trigger_file` from 12; removed in 16).
+    TriggerFile,
 }
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 7] = [
+    pub const ALL: [Condition; 8] = [
         Condition::Sync,
         Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
@@ -300,6 +303,7 @@ impl Condition {
         Condition::TargetImmediate,
         Condition::TargetLsn,
         Condition::TargetAction,
+        Condition::TriggerFile,
     ];
     /// The names used in drill files.
     pub const NAMES: &'static [&'static str] = &[
@@ -310,6 +314,7 @@ impl Condition {
         "target-immediate",
         "target-lsn",
         "target-action",
+        "trigger-file",
     ];
 
     /// The name used in drill files.
@@ -362,6 +367,12 @@ impl Condition {
             (Condition::TargetAction, false) => {
                 "this release has pause_at_recovery_target, no recovery_target_action and no shutdown at the target (before 9.5)"
             }
+            (Condition::TriggerFile, true) => {
+                "this release promotes a standby by a trigger file (trigger_file, promote_trigger_file from 12; before 16)"
+            }
+            (Condition::TriggerFile, false) => {
+                "this release has no promotion trigger file (promote_trigger_file was removed in 16: use pg_ctl promote)"
+            }
         }
     }
 
@@ -375,6 +386,7 @@ impl Condition {
             Condition::TargetImmediate => Some(dialect.has_recovery_target_immediate()),
             Condition::TargetLsn => Some(dialect.has_recovery_target_lsn()),
             Condition::TargetAction => Some(dialect.has_recovery_target_action()),
+            Condition::TriggerFile => Some(dialect.promote_trigger_setting().is_some()),
         }
     }
 }
@@ -604,8 +616,11 @@ pub enum Action {
         /// The mode to try if `mode` fails (the document: fast, else immediate).
         fallback: Option<StopMode>,
     },
-    /// `pg_ctl promote`.
-    Promote,
+    /// Promote the standby: `pg_ctl promote`, or by its trigger file.
+    Promote {
+        /// How (default `pg_ctl promote`).
+        method: PromoteMethod,
+    },
     /// `pg_basebackup` from another node into this one.
     BaseBackup {
         /// The node copied.
@@ -706,7 +721,7 @@ impl Action {
             },
             Action::Start
             | Action::Stop { .. }
-            | Action::Promote
+            | Action::Promote { .. }
             | Action::BaseBackup { .. }
             | Action::LocalBackup { .. }
             | Action::MoveAside { .. }
@@ -763,7 +778,7 @@ impl Action {
     /// (read by [`super::primary_after`], the checker's role tracking and the runner).
     pub fn role_change(&self) -> RoleChange<'_> {
         match self {
-            Action::Promote => RoleChange::Promoted,
+            Action::Promote { .. } => RoleChange::Promoted,
             Action::Pitr { .. } => RoleChange::Recovered,
             Action::MakeStandby { of, .. } => RoleChange::Follows(of),
             Action::BaseBackup { to, .. } | Action::CopyBackup { to, .. } => {
@@ -786,6 +801,12 @@ impl Action {
     /// step of it runs only where they hold, and a drill checked for a release without one is
     /// refused unless the step's `when` asks for it (then it is skipped there).
     pub fn needs(&self) -> Vec<Condition> {
+        if let Action::Promote {
+            method: PromoteMethod::TriggerFile,
+        } = self
+        {
+            return vec![Condition::TriggerFile];
+        }
         let Action::Pitr { recovery, .. } = self else {
             return Vec::new();
         };
@@ -806,7 +827,7 @@ impl Action {
         match self {
             Action::Start => ActionKind::Start,
             Action::Stop { .. } => ActionKind::Stop,
-            Action::Promote => ActionKind::Promote,
+            Action::Promote { .. } => ActionKind::Promote,
             Action::BaseBackup { .. } => ActionKind::BaseBackup,
             Action::LocalBackup { .. } => ActionKind::LocalBackup,
             Action::MoveAside { .. } => ActionKind::MoveAside,
@@ -839,6 +860,35 @@ pub enum Apply {
     Reload,
     /// `pg_ctl restart`: every setting, postmaster ones too.
     Restart,
+}
+
+/// How `promote` promotes a standby; its name in drills is strum's snake_case spelling.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    strum::VariantArray,
+    strum::VariantNames,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum PromoteMethod {
+    /// `pg_ctl promote` (from 9.1).
+    #[default]
+    PgCtl,
+    /// Create the trigger file the standby watches ([`Condition::TriggerFile`]): the way 9.3's
+    /// runbooks promoted beside `pg_ctl promote`.
+    TriggerFile,
+}
+
+impl PromoteMethod {
+    /// The names, in the order of [`PromoteMethod::ALL`].
+    pub const NAMES: &'static [&'static str] = <Self as strum::VariantNames>::VARIANTS;
+    /// Every method.
+    pub const ALL: &'static [PromoteMethod] = <Self as strum::VariantArray>::VARIANTS;
 }
 
 /// A `pg_ctl stop` mode; its name (in drills and in `-m`) is strum's lowercase spelling.

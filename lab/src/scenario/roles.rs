@@ -125,7 +125,7 @@ impl Roles {
     fn cannot(&self, action: &Action, node: Option<NodeId>) -> Option<(At, String)> {
         let since = self.since();
         match action {
-            Action::Promote => node
+            Action::Promote { .. } => node
                 .filter(|x| *x == self.primary && !self.standbys.contains(x))
                 .map(|x| {
                     let why = format!("{x} is the primary already ({since}): it cannot be promoted");
@@ -227,7 +227,9 @@ mod tests {
     fn the_actions_that_move_the_primary() {
         const N1: NodeId = NodeId::NODE1;
         const N2: NodeId = NodeId::NODE2;
-        let promote = Action::Promote;
+        let promote = Action::Promote {
+            method: Default::default(),
+        };
         assert_eq!(primary_after(&promote, N2, N1, two_nodes(N1)), Some(N2));
         let follow = |of| Action::MakeStandby {
             of,

@@ -11,7 +11,8 @@
 use std::time::Duration;
 
 use super::model::{
-    Action, ActionKind, Apply, Area, Kind, StepKind, StopMode, ACTIONS, FAULTS, LOAD_SECONDS, ROLES,
+    Action, ActionKind, Apply, Area, Kind, PromoteMethod, StepKind, StopMode, ACTIONS, FAULTS,
+    LOAD_SECONDS, ROLES,
 };
 use crate::pg::TargetAction;
 
@@ -682,7 +683,16 @@ impl ActionSpec {
         )
     };
 
-    const PROMOTE: ActionSpec = Self::on_one(&[], 300);
+    const PROMOTE: ActionSpec = Self::on_one(
+        &[key(
+            "method",
+            Type::OneOf(PromoteMethod::NAMES),
+            "pg_ctl (pg_ctl promote, the default) or trigger_file: the lab adds the release's \
+             trigger setting (trigger_file in recovery.conf and a restart before 12, \
+             promote_trigger_file and a reload from 12; none from 16) and creates the file.",
+        )],
+        300,
+    );
 
     const BASE_BACKUP: ActionSpec = Self::on_one(
         &[

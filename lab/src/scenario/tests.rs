@@ -123,9 +123,9 @@ const BAD: &[Bad] = &[
     },
     Bad {
         name: "parameter for an action that takes none",
-        body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\nwith = { fast = true }\n",
+        body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"start\"\nwith = { fast = true }\n",
         expected: &[
-            "d.toml:8:10: error: action `promote` takes no parameters, found `fast`",
+            "d.toml:8:10: error: action `start` takes no parameters, found `fast`",
         ],
     },
     Bad {
@@ -1058,4 +1058,46 @@ fn settings_the_release_lacks_are_refused_for_it() {
         "{on_93:?}"
     );
     assert_eq!(check_release(&drill, "d.toml", &dialect("15")), []);
+}
+
+#[test]
+fn a_trigger_file_promotion_is_refused_where_the_release_has_none_unless_the_step_says_when() {
+    let dialect = |v: &str| {
+        crate::pg::Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major)
+    };
+    let step = "[[steps]]\ntitle = \"promote\"\non = \"node2\"\naction = \"promote\"\nwith = { method = \"trigger_file\" }\n";
+    let drill = parse_valid("d.toml", &format!("{HEAD}{step}"));
+    assert_eq!(check_release(&drill, "d.toml", &dialect("9.3.5")), []);
+    assert_eq!(check_release(&drill, "d.toml", &dialect("15")), []);
+    let on_17: Vec<String> = check_release(&drill, "d.toml", &dialect("17"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(on_17.len(), 1, "{on_17:?}");
+    assert!(
+        on_17[0].contains("promote_trigger_file was removed in 16"),
+        "{on_17:?}"
+    );
+    assert!(on_17[0].contains("when = \"trigger-file\""), "{on_17:?}");
+    let guarded = parse_valid("d.toml", &format!("{HEAD}{step}when = \"trigger-file\"\n"));
+    assert_eq!(check_release(&guarded, "d.toml", &dialect("17")), []);
+    assert_eq!(
+        diagnostics(&step.replace("trigger_file", "signal")),
+        ["d.toml:8:19: error: unknown promotion method `signal` for `method`: expected pg_ctl or trigger_file"]
+    );
+}
+
+/// Two steps in a row with opposite `when`s are alternatives: the second is checked against the
+/// roles before the first, so both may promote the same standby.
+#[test]
+fn opposite_whens_in_a_row_are_alternatives_for_the_roles() {
+    let promote = |when: &str| {
+        format!(
+            "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promote\"\nwhen = \"{when}\"\n\n"
+        )
+    };
+    let pair = format!("{}{}", promote("sync"), promote("not sync"));
+    assert_eq!(diagnostics(&pair), Vec::<String>::new());
+    let same = format!("{}{}", promote("sync"), promote("sync"));
+    assert_eq!(diagnostics(&same).len(), 1, "{:?}", diagnostics(&same));
 }

@@ -128,7 +128,7 @@ pub fn spec(ctx: &Context, node: NodeId, action: &Action) -> Result<Spec, Render
             node,
             running: false,
         }],
-        Action::Promote => vec![
+        Action::Promote { .. } => vec![
             Check::Recovery {
                 node,
                 in_recovery: false,

@@ -120,7 +120,13 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
 #[test]
 fn promote_stop_and_pitr_check_what_they_leave() {
     assert_eq!(
-        checks("9.3.5", NodeId::NODE2, &Action::Promote),
+        checks(
+            "9.3.5",
+            NodeId::NODE2,
+            &Action::Promote {
+                method: Default::default()
+            }
+        ),
         [
             Check::Recovery {
                 node: NodeId::NODE2,

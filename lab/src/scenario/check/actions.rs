@@ -4,7 +4,7 @@ use toml::de::DeValue;
 
 use super::*;
 use crate::pg::{Recovery, RecoveryTarget, RestoreCommand, TargetAction, TargetKind};
-use crate::scenario::LOAD_SECONDS;
+use crate::scenario::{PromoteMethod, LOAD_SECONDS};
 
 impl<'a> Checker<'a> {
     /// The action `value` names and the entries of its `with`, each key checked against the
@@ -100,7 +100,15 @@ impl<'a> Checker<'a> {
         let data_dir = || Template::literal(DATA_DIR);
         match kind {
             ActionKind::Start => Some(Action::Start),
-            ActionKind::Promote => Some(Action::Promote),
+            ActionKind::Promote => {
+                let method = self.opt(param("method"), |cx, v| {
+                    cx.choice("method", v, PromoteMethod::NAMES, "promotion method")
+                        .map(|i| PromoteMethod::ALL[i])
+                });
+                Some(Action::Promote {
+                    method: method?.unwrap_or_default(),
+                })
+            }
             ActionKind::LinkWal => Some(Action::LinkWal),
             ActionKind::LedgerStart => Some(Action::LedgerStart),
             ActionKind::Set => {

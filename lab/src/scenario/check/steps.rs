@@ -29,6 +29,24 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Two steps in a row whose `when`s are each other's opposite (`when = "c"`, then `when =
+    /// "not c"`) are alternatives: one of them runs, so the second is checked against the roles
+    /// as they were before the first. Keeps this step's `when` and roles for the next step.
+    fn alternative_to_the_last(&mut self, when: Option<&Vec<When>>) {
+        let last = self.alternative.take();
+        let Some(when) = when.filter(|w| !w.is_empty()) else {
+            return;
+        };
+        let opposite = |a: &[When], b: &[When]| matches!((a, b), ([x], [y]) if x.condition == y.condition && x.holds != y.holds);
+        if let Some((last_when, before)) = last {
+            if opposite(&last_when, when) {
+                self.roles = before;
+                return;
+            }
+        }
+        self.alternative = Some((when.clone(), self.roles.clone()));
+    }
+
     /// Makes what step `n` defines (its capture, its mark) known to the steps after it, even
     /// when the step has errors, so that their uses are not reported again.
     fn defines(&mut self, n: usize, entries: &[(&Key<'_>, &Value<'_>)], kind: Option<&StepKind>) {
@@ -226,6 +244,7 @@ impl<'a> Checker<'a> {
             self.on_all(action.kind(), v);
         }
 
+        self.alternative_to_the_last(when.as_ref().and_then(Option::as_ref));
         if let (Some(kind), Some(on)) = (&kind, &on) {
             let places = (on_value, kind_value, &at);
             self.roles_after(n, on.as_ref(), kind, &entries, places);
