@@ -30,6 +30,8 @@ async fn up_reaches_streaming_and_down_removes_everything() {
     assert_eq!(status["nodes"][1]["role"], "standby");
     assert_eq!(status["nodes"][1]["timeline"], 1);
     assert!(status["nodes"][1]["last_replay"].is_string(), "{status}");
+    // the replay lag in bytes, read on the primary (pg_wal_lsn_diff … replay_lsn)
+    assert!(status["nodes"][1]["replay_lag_bytes"].is_u64(), "{status}");
     let rows = status["replication"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{status}");
     assert_eq!(rows[0]["on"], "node1");
