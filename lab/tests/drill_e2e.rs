@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use support::browser::{check_page, keep_screenshot, report_expectations};
+use support::browser::{check_page, keep_screenshot, lanes_of, report_expectations};
 use support::{lab, run_drill};
 
 fn read(path: &Path) -> String {
@@ -52,12 +52,11 @@ fn assert_passed(out: &Output, runs: &Path, drill: &str) {
 fn check_report_in_browser(latest: &Path, drill: &str) {
     let json: serde_json::Value = serde_json::from_str(&read(&latest.join("report.json"))).unwrap();
     let events = json["events"].as_array().unwrap();
-    let has = |kind: &str| events.iter().any(|e| e["event"] == kind);
     let steps = events
         .iter()
         .filter(|e| e["event"] == "step_started")
         .count();
-    let expect = report_expectations(&["node1", "node2"], has("ledger_sample"), has("lag"), steps);
+    let expect = report_expectations(&["node1", "node2"], &lanes_of(events), steps);
     let shot = latest.join("screenshot.png");
     check_page(&latest.join("report.html"), &expect, &shot, (1280, 1000));
     keep_screenshot(&shot, drill);

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use lab::drill::event::{Event, Outcome, Role};
-use support::browser::{check_page, keep_screenshot, report_expectations, Expect};
+use support::browser::{check_page, keep_screenshot, report_expectations, Expect, LAG_LANES};
 
 fn step(
     number: usize,
@@ -110,10 +110,11 @@ fn failover() -> Vec<Event> {
             at,
         });
     }
-    for (at, s) in [(1.0, 0.1), (3.0, 0.2), (5.0, 0.1)] {
+    for (at, s, bytes) in [(1.0, 0.1, 0), (3.0, 0.2, 16_384), (5.0, 0.1, 0)] {
         e.push(Event::Lag {
             node: "node2".parse().unwrap(),
             seconds: s,
+            bytes: Some(bytes),
             at,
         });
     }
@@ -153,7 +154,11 @@ fn a_report_from_hand_made_events_renders_in_chromium_with_every_lane() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
     std::fs::write(&page, lab::drill::report::timeline::html(&failover())).unwrap();
-    let mut expect = report_expectations(&["node1", "node2"], true, true, 4);
+    let mut expect = report_expectations(
+        &["node1", "node2"],
+        &["ledger", LAG_LANES[0], LAG_LANES[1]],
+        4,
+    );
     expect.push(Expect::exactly("tr.bad", 1));
     // The RTO phases drawn as one bar: detection, promotion, first acknowledged write.
     expect.push(Expect::exactly(
@@ -192,7 +197,11 @@ fn a_broken_page_fails_the_browser_check() {
         );
     let page = dir.path().join("report.html");
     std::fs::write(&page, broken).unwrap();
-    let expect = report_expectations(&["node1", "node2"], true, true, 4);
+    let expect = report_expectations(
+        &["node1", "node2"],
+        &["ledger", LAG_LANES[0], LAG_LANES[1]],
+        4,
+    );
     let shot = dir.path().join("screenshot.png");
     let failure = std::panic::catch_unwind(|| check_page(&page, &expect, &shot, (800, 600)))
         .expect_err("a broken page must fail the check");
@@ -203,7 +212,7 @@ fn a_broken_page_fails_the_browser_check() {
     for want in [
         "console message: \"boom\"",
         "broken link: gone.html",
-        "> g[data-lane]\": 0 element(s), expected 4",
+        "> g[data-lane]\": 0 element(s), expected 5",
     ] {
         assert!(message.contains(want), "{want:?} not in: {message}");
     }

@@ -30,6 +30,8 @@ async fn up_reaches_streaming_and_down_removes_everything() {
     assert_eq!(status["nodes"][1]["role"], "standby");
     assert_eq!(status["nodes"][1]["timeline"], 1);
     assert!(status["nodes"][1]["last_replay"].is_string(), "{status}");
+    // the replay lag in bytes, read on the primary (pg_wal_lsn_diff … replay_lsn)
+    assert!(status["nodes"][1]["replay_lag_bytes"].is_u64(), "{status}");
     let rows = status["replication"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{status}");
     assert_eq!(rows[0]["on"], "node1");
@@ -352,4 +354,116 @@ async fn a_setting_from_up_reaches_both_servers_and_a_prepared_transaction_survi
 
     ok(&["down", "--name", name]);
     assert_nothing_left(name).await;
+}
+
+/// The replay lag in bytes on real 9.3 (whose columns and functions are `*_location`):
+/// `lab status` (JSON and text), `lab monitor` and a drill's monitor read it on the primary and
+/// show it beside the seconds since the last replayed commit; once a write has been replayed
+/// on an idle pair it is 0 B, while the seconds keep growing.
+#[tokio::test]
+async fn pg93_status_monitor_and_a_drill_show_the_replay_lag_in_bytes() {
+    let engine = support::engine().await;
+    let images = support::Pg::Pg93.images(&engine).await;
+    let name = "e2e-240";
+    let _down = Down(name);
+    let started = Instant::now();
+    let mut extra = support::Pg::Pg93.flags(&images);
+    extra.drain(..2); // --pg-version, which `up` names itself
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    support::up(&images.version.to_string(), name, "172.16.240.0/24", &extra);
+    eprintln!("up: {:?}", started.elapsed());
+
+    exec(
+        name,
+        "node1",
+        &[
+            "psql",
+            "-X",
+            "-d",
+            "testdb",
+            "-c",
+            "CREATE TABLE lag_probe AS SELECT 1 AS v",
+        ],
+    );
+    until(name, "node2", "SELECT count(*) FROM lag_probe", "1").await;
+
+    // The standby reports its replay position every wal_receiver_status_interval (10 s) when
+    // idle, so the primary's figure reaches 0 within about that.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status: serde_json::Value =
+            serde_json::from_str(&ok(&["status", "--name", name, "--json"])).unwrap();
+        let node2 = &status["nodes"][1];
+        assert_eq!(node2["role"], "standby", "{status}");
+        assert!(node2["replay_lag_bytes"].is_u64(), "{status}");
+        assert!(node2["replay_lag_seconds"].is_number(), "{status}");
+        if node2["replay_lag_bytes"] == 0 {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "never 0 bytes behind: {status}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(status["nodes"][0]["replay_lag_bytes"].is_null(), "{status}");
+    let text = ok(&["status", "--name", name]);
+    assert!(text.contains("replay lag behind primary"), "{text}");
+    let row = text.lines().find(|l| l.contains("standby")).unwrap();
+    assert!(row.contains(" 0 B "), "{text}");
+
+    let watched = ok(&["monitor", "--name", name, "--count", "1"]);
+    assert!(
+        watched.contains("node2: replay lag 0 B behind the primary (")
+            && watched.contains(" s since last replayed commit)"),
+        "{watched}"
+    );
+    eprintln!("status and monitor: {:?}", started.elapsed());
+
+    // A drill's monitor: its lag events carry the bytes, and the report draws them.
+    let runs = tempfile::tempdir().unwrap();
+    let drill = runs.path().join("lag-watch.toml");
+    std::fs::write(
+        &drill,
+        r#"name = "lag-watch"
+title = "Watch the replay lag"
+proves = "The monitor reads the replay lag in bytes on the primary."
+monitor = { interval = "200ms" }
+
+[[steps]]
+title = "a write on the master"
+on = "primary"
+db = "testdb"
+sql = "INSERT INTO lag_probe SELECT generate_series(1, 1000); SELECT 1"
+expect = "1"
+
+[[steps]]
+title = "let the monitor watch"
+sleep = "1500ms"
+"#,
+    )
+    .unwrap();
+    let out = support::run_drill_reusing(drill.to_str().unwrap(), name, runs.path());
+    let latest = runs.path().join("lag-watch/latest");
+    let report = std::fs::read_to_string(latest.join("report.json")).unwrap_or_default();
+    assert!(out.status.success(), "{out:?}\n{report}");
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let lag: Vec<&serde_json::Value> = report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "lag")
+        .collect();
+    assert!(!lag.is_empty(), "{report}");
+    for e in &lag {
+        assert_eq!(e["node"], "node2", "{e}");
+        assert!(
+            e["bytes"].as_u64().is_some_and(|b| b < 16 << 20),
+            "a standby of a live primary is a few bytes behind: {e}"
+        );
+    }
+    let html = std::fs::read_to_string(latest.join("report.html")).unwrap();
+    assert!(
+        html.contains("<g data-lane=\"replay lag\">")
+            && html.contains("<g data-lane=\"last commit\">"),
+        "report.html lacks a lag lane"
+    );
+    eprintln!("with the drill: {:?}", started.elapsed());
 }

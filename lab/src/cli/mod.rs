@@ -41,7 +41,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Remove every container, network and volume of a lab, whatever its state.
     Down(NameArg),
-    /// Each node's role, timeline, pg_isready code and lag; the primary's pg_stat_replication.
+    /// Each node's role, timeline, pg_isready code and replay lag (bytes behind the primary,
+    /// and seconds since the last replayed commit); the primary's pg_stat_replication.
     Status(StatusArgs),
     /// psql on a node, as postgres (arguments after `--` go to psql).
     Psql(NodeCommand),
@@ -51,7 +52,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// The node's PostgreSQL server log (the logging collector's newest file).
     Logs(LogsArgs),
-    /// The document's watch loops: pg_isready from every node to itself and to its peer.
+    /// The document's watch loops: pg_isready from every node to itself and to its peer; then
+    /// each standby's replay lag (bytes behind the primary, seconds since its last replayed commit).
     Monitor(MonitorArgs),
     /// Print a static shell completion script (subcommands and flags): `lab completions bash >
     /// /etc/bash_completion.d/lab`. For nodes, drills, faults and profiles too, source the

@@ -1,6 +1,9 @@
 //! `lab status`: per node its role, timeline, pg_isready code and replay lag, and the primary's
 //! `pg_stat_replication` with the running version's column names.
 //!
+//! A standby's replay lag is in bytes behind the primary, read on the primary (see
+//! [`crate::pg::lag`]), with the seconds since its last replayed commit beside it.
+//!
 //! The JSON form is stable: fields are only ever added. See README ("lab status --json").
 
 use indexmap::IndexMap;
@@ -11,7 +14,7 @@ use serde::Serialize;
 use crate::cluster::{Lab, LabSpec, Node};
 use crate::docker::Engine;
 use crate::node::NodeId;
-use crate::pg::Dialect;
+use crate::pg::{lag, Dialect};
 use crate::plan::User;
 use crate::sql;
 
@@ -46,8 +49,13 @@ pub struct NodeStatus {
     pub pg_isready: i64,
     /// `pg_last_xact_replay_timestamp()` (standbys).
     pub last_replay: Option<String>,
-    /// Seconds since the last replayed transaction (standbys).
+    /// Seconds since the last replayed transaction (standbys). It grows on an idle primary:
+    /// the lag is `replay_lag_bytes`.
     pub replay_lag_seconds: Option<f64>,
+    /// Bytes of WAL the primary has written that the standby has not replayed: the primary's
+    /// current WAL position minus the standby's replay position in the primary's
+    /// `pg_stat_replication` (standbys a primary lists).
+    pub replay_lag_bytes: Option<u64>,
 }
 
 /// A `pg_stat_replication` row.
@@ -81,13 +89,20 @@ pub enum NodeState {
 pub async fn status(engine: &Engine, lab: &Lab, dialect: &Dialect) -> Status {
     let mut nodes = Vec::new();
     let mut replication = Vec::new();
+    let mut answers = Vec::new();
     for node in &lab.nodes {
-        let (status, rows) = node_status(engine, lab, node, dialect).await;
+        let (status, rows, lag) = node_status(engine, lab, node, dialect).await;
         nodes.push(status);
         replication.extend(rows.into_iter().map(|columns| ReplicationRow {
             on: node.name,
             columns,
         }));
+        answers.extend(lag);
+    }
+    for n in &mut nodes {
+        if n.role == NodeState::Standby {
+            n.replay_lag_bytes = lag::bytes_behind(&answers, &n.addr);
+        }
     }
     Status {
         lab: lab.name.clone(),
@@ -103,7 +118,11 @@ async fn node_status(
     lab: &Lab,
     node: &Node,
     dialect: &Dialect,
-) -> (NodeStatus, Vec<IndexMap<String, Option<String>>>) {
+) -> (
+    NodeStatus,
+    Vec<IndexMap<String, Option<String>>>,
+    Option<lag::Probe>,
+) {
     let isready = node
         .run(
             engine,
@@ -124,8 +143,10 @@ async fn node_status(
         pg_isready: isready,
         last_replay: None,
         replay_lag_seconds: None,
+        replay_lag_bytes: None,
     };
     let mut rows = Vec::new();
+    let mut probe = None;
     let Ok(client) = sql::connect(
         &node.addr,
         "postgres",
@@ -134,7 +155,7 @@ async fn node_status(
     )
     .await
     else {
-        return (st, rows);
+        return (st, rows, probe);
     };
     let in_recovery = sql::scalar(&client, "SELECT pg_is_in_recovery()")
         .await
@@ -160,6 +181,11 @@ async fn node_status(
             if let Ok(r) = sql::query(&client, &dialect.replication_status_query()).await {
                 rows = r.iter().map(sql::row_map).collect();
             }
+            probe = sql::scalar(&client, &lag::probe_query(dialect))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|a| lag::parse_probe(&a));
         }
         Some("t") => {
             st.role = NodeState::Standby;
@@ -191,7 +217,31 @@ async fn node_status(
         }
         _ => {}
     }
-    (st, rows)
+    (st, rows, probe)
+}
+
+/// Every standby's replay lag that can be read now (see [`crate::pg::lag`]): each node that
+/// answers SQL is asked [`lag::probe_query`]; a standby that does not answer is left out.
+pub async fn replay_lags(lab: &Lab, dialect: &Dialect) -> Vec<(NodeId, lag::ReplayLag)> {
+    let sql = lag::probe_query(dialect);
+    let asks = lab.nodes.iter().map(|node| async {
+        let client = sql::connect(
+            &node.addr,
+            "postgres",
+            &lab.sql_password,
+            Duration::from_secs(5),
+        )
+        .await
+        .ok()?;
+        let answer = sql::scalar(&client, &sql).await.ok().flatten()?;
+        Some((node.name, node.addr.as_str(), lag::parse_probe(&answer)?))
+    });
+    let answers: Vec<_> = futures_util::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    lag::replay_lags(&answers)
 }
 
 /// The status as a table for people.
@@ -204,8 +254,9 @@ pub fn render(status: &Status) -> String {
         "role",
         "timeline",
         "pg_isready",
-        "last replay",
-        "lag (s)",
+        "last replayed commit",
+        "replay lag behind primary",
+        "since last replayed commit",
     ]);
     for n in &status.nodes {
         t.add_row([
@@ -215,8 +266,9 @@ pub fn render(status: &Status) -> String {
             n.timeline.map(|t| t.to_string()).unwrap_or_default(),
             n.pg_isready.to_string(),
             n.last_replay.clone().unwrap_or_default(),
+            lag::bytes_cell(n.replay_lag_bytes),
             n.replay_lag_seconds
-                .map(|l| format!("{l:.1}"))
+                .map(|l| format!("{l:.1} s"))
                 .unwrap_or_default(),
         ]);
     }
@@ -286,6 +338,43 @@ mod tests {
         let old = Status { spec: None, ..st };
         assert!(render(&old).contains("made with: (not recorded"));
         assert!(serde_json::to_value(&old).unwrap()["spec"].is_null());
+    }
+
+    #[test]
+    fn a_standbys_lag_shows_in_bytes_beside_the_seconds() {
+        let node = |name: NodeId, role, bytes, seconds: Option<f64>| NodeStatus {
+            name,
+            addr: format!("172.16.3.10{}", name.name().trim_start_matches("node")),
+            role,
+            timeline: Some(1),
+            pg_isready: 0,
+            last_replay: seconds.map(|_| "2026-01-01 00:00:00+00".to_string()),
+            replay_lag_seconds: seconds,
+            replay_lag_bytes: bytes,
+        };
+        let st = Status {
+            lab: "l".into(),
+            pg_version: "9.3.5".into(),
+            nodes: vec![
+                node(NodeId::NODE1, NodeState::Primary, None, None),
+                node(NodeId::NODE2, NodeState::Standby, Some(1536), Some(42.31)),
+            ],
+            replication: vec![],
+            spec: None,
+        };
+        let text = render(&st);
+        let header = text.lines().find(|l| l.contains("node")).unwrap();
+        assert!(
+            header.contains("replay lag behind primary")
+                && header.contains("since last replayed commit"),
+            "{text}"
+        );
+        let row = text.lines().find(|l| l.contains("standby")).unwrap();
+        assert!(row.contains("1.5 KiB") && row.contains("42.3 s"), "{text}");
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["nodes"][1]["replay_lag_bytes"], 1536);
+        assert_eq!(json["nodes"][1]["replay_lag_seconds"], 42.31);
+        assert!(json["nodes"][0]["replay_lag_bytes"].is_null());
     }
 
     #[test]

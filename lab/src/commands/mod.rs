@@ -705,6 +705,7 @@ pub fn monitor_command(own: &str, peers: &[&str]) -> String {
 pub async fn monitor(cfg: &MonitorConfig) -> Result<()> {
     let (interval, count) = (cfg.interval, cfg.count);
     let (engine, lab) = find(&cfg.name).await?;
+    let dialect = dialect_of(&lab)?;
     let mut round = 0u64;
     let watch = async {
         loop {
@@ -740,6 +741,9 @@ pub async fn monitor(cfg: &MonitorConfig) -> Result<()> {
                     }
                     Err(e) => println!("{}: node unreachable ({e})", node.name),
                 }
+            }
+            for (node, lag) in status::replay_lags(&lab, &dialect).await {
+                println!("{node}: {lag}");
             }
             round += 1;
             if count.is_some_and(|c| round >= c) {

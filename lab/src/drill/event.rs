@@ -295,12 +295,17 @@ pub enum Event {
         /// Seconds since the drill started.
         at: f64,
     },
-    /// Replication lag of a standby, as the monitor measured it.
+    /// Replication lag of a standby, as the monitor measured it (see [`crate::pg::lag`]).
     Lag {
         /// The standby.
         node: NodeId,
-        /// Seconds since its last replayed transaction.
+        /// Seconds since its last replayed transaction (grows on an idle primary).
         seconds: f64,
+        /// Bytes of WAL the primary has written that the standby has not replayed, from the
+        /// primary's `pg_stat_replication` in the same round; absent when no primary listed
+        /// the standby, and in reports written before the lab measured it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
         /// Seconds since the drill started.
         at: f64,
     },
@@ -464,6 +469,38 @@ mod tests {
         let json = serde_json::to_string(&full).unwrap();
         assert!(json.contains(r#""by":"dba""#), "{json}");
         assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), full);
+    }
+
+    #[test]
+    fn lag_reads_with_or_without_its_bytes_and_writes_them_only_when_measured() {
+        let old = r#"{"event": "lag", "node": "node2", "seconds": 0.125, "at": 4.0}"#;
+        let without = serde_json::from_str::<Event>(old).unwrap();
+        assert_eq!(
+            without,
+            Event::Lag {
+                node: NodeId::NODE2,
+                seconds: 0.125,
+                bytes: None,
+                at: 4.0
+            }
+        );
+        assert!(!serde_json::to_string(&without).unwrap().contains("bytes"));
+        let new =
+            r#"{"event": "lag", "node": "node2", "seconds": 0.125, "bytes": 8192, "at": 4.0}"#;
+        let with = serde_json::from_str::<Event>(new).unwrap();
+        assert_eq!(
+            with,
+            Event::Lag {
+                node: NodeId::NODE2,
+                seconds: 0.125,
+                bytes: Some(8192),
+                at: 4.0
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(&with).unwrap(),
+            serde_json::from_str::<serde_json::Value>(new).unwrap()
+        );
     }
 
     #[test]

@@ -393,10 +393,7 @@ impl<L: LabOps> Runner<L> {
             .iter()
             .filter_map(|&n| Some((n, self.ctx.node(n).ok()?.address)))
             .collect();
-        let lag_sql = format!(
-            "SELECT CASE WHEN pg_is_in_recovery() THEN extract(epoch from now() - {}) END",
-            self.ctx.dialect.replay_timestamp_function()
-        );
+        let lag_sql = crate::pg::lag::probe_query(&self.ctx.dialect);
         self.monitor
             .start(self.lab.clone(), self.sink.clone(), targets, lag_sql, pace)
     }

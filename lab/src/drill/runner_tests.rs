@@ -1558,14 +1558,24 @@ fn rto_has_no_first_write_when_writes_never_resume() {
 
 #[tokio::test]
 async fn the_monitor_reports_the_replay_lag_of_an_accepting_standby() {
-    // node1 is a primary (the query answers NULL), node2 a standby 0.25 s behind; a node that
-    // does not accept connections is not asked.
+    // node1 is a primary listing node2 4 KiB behind, node2 a standby whose last replayed commit
+    // is 0.25 s old; a node that does not accept connections is not asked. Both answer the one
+    // probe, which reads the bytes on the primary.
+    let node2_addr = context().node(NodeId::NODE2).unwrap().address;
     let fake = Fake::new()
         .ready("node1", &[0])
         .ready("node2", &[0, 0, 2])
-        .on_sql(|node, sql| {
+        .on_sql(move |node, sql| {
             assert!(sql.contains("pg_last_xact_replay_timestamp()"), "{sql}");
-            Ok((node == "node2").then(|| "0.25".to_string()))
+            assert!(
+                sql.contains("pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)"),
+                "{sql}"
+            );
+            Ok(Some(if node == "node2" {
+                "standby 0.25".to_string()
+            } else {
+                format!("primary {node2_addr}=4096")
+            }))
         });
     let ran = run(
         fake,
@@ -1578,11 +1588,16 @@ sleep = "600ms"
 "#,
     )
     .await;
-    let lag: Vec<(NodeId, f64)> = ran
+    let lag: Vec<(NodeId, f64, Option<u64>)> = ran
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::Lag { node, seconds, .. } => Some((*node, *seconds)),
+            Event::Lag {
+                node,
+                seconds,
+                bytes,
+                ..
+            } => Some((*node, *seconds, *bytes)),
             _ => None,
         })
         .collect();
@@ -1591,8 +1606,53 @@ sleep = "600ms"
         "two accepting rounds of node2, maybe a third before it stopped: {lag:?}"
     );
     assert!(
-        lag.iter()
-            .all(|&(node, s)| node == NodeId::NODE2 && s == 0.25),
+        lag.iter().all(|&l| l == (NodeId::NODE2, 0.25, Some(4096))),
+        "{lag:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_primary_listing_it_a_standby_has_no_bytes() {
+    // node1 answers as a primary whose pg_stat_replication lists no standby.
+    let fake = Fake::new()
+        .ready("node1", &[0])
+        .ready("node2", &[0])
+        .on_sql(|node, _| {
+            Ok(Some(
+                if node == "node2" {
+                    "standby 7.5"
+                } else {
+                    "primary"
+                }
+                .to_string(),
+            ))
+        });
+    let ran = run(
+        fake,
+        r#"
+monitor = { interval = "100ms" }
+
+[[steps]]
+title = "let the monitor watch"
+sleep = "250ms"
+"#,
+    )
+    .await;
+    let lag: Vec<&Event> = ran
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Lag { .. }))
+        .collect();
+    assert!(!lag.is_empty());
+    assert!(
+        lag.iter().all(|e| matches!(
+            e,
+            Event::Lag {
+                seconds: 7.5,
+                bytes: None,
+                ..
+            }
+        )),
         "{lag:?}"
     );
 }

@@ -135,6 +135,8 @@ pub struct LagReading {
     pub node: NodeId,
     /// Seconds since its last replayed transaction.
     pub seconds: f64,
+    /// Bytes behind the primary, when a primary listed it (see [`crate::pg::lag`]).
+    pub bytes: Option<u64>,
     /// Seconds since the drill started.
     pub at: f64,
 }
@@ -252,9 +254,15 @@ impl<'a> RunSummary<'a> {
                 failed: *failed,
                 at: *at,
             }),
-            Event::Lag { node, seconds, at } => self.lag.push(LagReading {
+            Event::Lag {
+                node,
+                seconds,
+                bytes,
+                at,
+            } => self.lag.push(LagReading {
                 node: *node,
                 seconds: *seconds,
+                bytes: *bytes,
                 at: *at,
             }),
         }
@@ -451,6 +459,7 @@ mod tests {
             Event::Lag {
                 node: NodeId::NODE2,
                 seconds: 0.25,
+                bytes: Some(4096),
                 at: 2.0,
             },
             Event::StepStarted {
@@ -488,7 +497,15 @@ mod tests {
                 at: 3.5
             }]
         );
-        assert_eq!(run.lag[0].node, NodeId::NODE2);
+        assert_eq!(
+            run.lag,
+            [LagReading {
+                node: NodeId::NODE2,
+                seconds: 0.25,
+                bytes: Some(4096),
+                at: 2.0
+            }]
+        );
         assert_eq!(run.steps[0].at, 3.0);
         // The step ends at 5 s, after every event's own time.
         assert_eq!(run.latest, 5.0);

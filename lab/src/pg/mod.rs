@@ -15,6 +15,7 @@
 //! - [`install_lines`], [`replication_checks`], [`watch_loops`] and [`ssh_plan`] write, as the
 //!   document does, what the lab does by other means (image layers, SQL checks, the drill
 //!   monitor, `up`'s key exchange), for printed runbooks.
+//! - [`lag`] is the replication lag the lab shows: the query, its reading, the words.
 //!
 //! Architecture invariant: this module does no I/O. It only produces text and
 //! [`Command`](crate::plan::Command)s, so every command for every version can be printed as a runbook
@@ -25,6 +26,7 @@ mod chapters;
 mod dialect;
 #[cfg(test)]
 pub(crate) mod document_lines;
+pub mod lag;
 mod recovery;
 mod settings;
 mod setup;

@@ -214,18 +214,38 @@ pub fn check_page(
     rendered
 }
 
-/// The expectations every `report.html` meets: the timeline's SVG holds one lane per node in
-/// `nodes`, then the ledger and replay-lag lanes when the run drew them, each directly under
-/// the SVG (so nothing swallowed it) and labelled; the steps table has `steps` rows.
-pub fn report_expectations(nodes: &[&str], ledger: bool, lag: bool, steps: usize) -> Vec<Expect> {
-    const SVG: &str = "section > svg[aria-label=\"drill timeline\"]";
-    let mut lanes: Vec<&str> = nodes.to_vec();
-    if ledger {
+/// The lanes of a standby's lag: the replay lag in bytes behind the primary (drawn when a
+/// reading had it), and the seconds since its last replayed commit (drawn when there is any).
+pub const LAG_LANES: [&str; 2] = ["replay lag", "last commit"];
+
+/// The lanes a run's `report.json` events draw after the node lanes: the ledger, then the lag
+/// lanes.
+pub fn lanes_of(events: &[serde_json::Value]) -> Vec<&'static str> {
+    let has = |kind: &str| events.iter().any(|e| e["event"] == kind);
+    let mut lanes = Vec::new();
+    if has("ledger_sample") {
         lanes.push("ledger");
     }
-    if lag {
-        lanes.push("replay lag");
+    if events
+        .iter()
+        .any(|e| e["event"] == "lag" && e["bytes"].is_u64())
+    {
+        lanes.push(LAG_LANES[0]);
     }
+    if has("lag") {
+        lanes.push(LAG_LANES[1]);
+    }
+    lanes
+}
+
+/// The expectations every `report.html` meets: the timeline's SVG holds one lane per node in
+/// `nodes`, then the `other` lanes (the ledger and lag lanes the run drew, in order), each
+/// directly under the SVG (so nothing swallowed it) and labelled; the steps table has `steps`
+/// rows.
+pub fn report_expectations(nodes: &[&str], other: &[&str], steps: usize) -> Vec<Expect> {
+    const SVG: &str = "section > svg[aria-label=\"drill timeline\"]";
+    let mut lanes: Vec<&str> = nodes.to_vec();
+    lanes.extend_from_slice(other);
     let mut out = vec![
         Expect::exactly(SVG, 1),
         Expect::exactly(&format!("{SVG} > g[data-lane]"), lanes.len()),

@@ -579,14 +579,16 @@ mod tests {
             };
             e.push(Event::LedgerSample { acked, failed, at });
         }
-        for (node, seconds, at) in [
-            ("node2", 0.1, 1.0),
-            ("node2", 0.3, 2.0),
-            ("node1", 0.7, 11.5),
+        // node1 rebuilt at 11.5 s: no primary listed it yet, so no bytes.
+        for (node, seconds, bytes, at) in [
+            ("node2", 0.1, Some(0), 1.0),
+            ("node2", 0.3, Some(24_576), 2.0),
+            ("node1", 0.7, None, 11.5),
         ] {
             e.push(Event::Lag {
                 node: node.parse().unwrap(),
                 seconds,
+                bytes,
                 at,
             });
         }

@@ -162,8 +162,19 @@ pub struct Ledger {
 pub struct LagSeries {
     /// The standby.
     pub node: NodeId,
-    /// `(seconds since the drill started, lag in seconds)`, in time order.
+    /// `(seconds since the drill started, seconds since its last replayed commit)`, in time
+    /// order.
     pub points: Vec<(f64, f64)>,
+    /// `(seconds since the drill started, bytes behind the primary)`, in time order: the
+    /// readings that had a primary's figure (none in reports from before the lab measured it).
+    pub bytes: Vec<(f64, f64)>,
+}
+
+impl LagSeries {
+    /// Whether any standby's lag was measured in bytes.
+    pub fn any_bytes(lag: &[LagSeries]) -> bool {
+        lag.iter().any(|s| !s.bytes.is_empty())
+    }
 }
 
 /// What the header says.
@@ -356,16 +367,25 @@ fn lanes(run: &RunSummary, end: f64) -> Vec<NodeLane> {
 fn lag_series(run: &RunSummary) -> Vec<LagSeries> {
     let mut lag: Vec<LagSeries> = Vec::new();
     for r in &run.lag {
-        match lag.iter_mut().find(|s| s.node == r.node) {
-            Some(s) => s.points.push((r.at, r.seconds)),
-            None => lag.push(LagSeries {
-                node: r.node,
-                points: vec![(r.at, r.seconds)],
-            }),
+        let i = match lag.iter().position(|s| s.node == r.node) {
+            Some(i) => i,
+            None => {
+                lag.push(LagSeries {
+                    node: r.node,
+                    points: vec![],
+                    bytes: vec![],
+                });
+                lag.len() - 1
+            }
+        };
+        lag[i].points.push((r.at, r.seconds));
+        if let Some(b) = r.bytes {
+            lag[i].bytes.push((r.at, b as f64));
         }
     }
     for s in &mut lag {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        s.bytes.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     lag.sort_by_key(|s| s.node);
     lag
@@ -478,10 +498,11 @@ mod tests {
         Event::LedgerSample { acked, failed, at }
     }
 
-    fn lag(node: &str, seconds: f64, at: f64) -> Event {
+    fn lag(node: &str, seconds: f64, bytes: Option<u64>, at: f64) -> Event {
         Event::Lag {
             node: node.parse().unwrap(),
             seconds,
+            bytes,
             at,
         }
     }
@@ -844,14 +865,16 @@ mod tests {
             };
             e.push(sample(at, acked, failed));
         }
-        for (at, s) in [(1.0, 0.1), (3.0, 0.3)] {
-            e.push(lag("node2", s, at));
+        // node2 behind node1 in bytes while node1 is up, then no primary lists it; node1
+        // rebuilt behind node2.
+        for (at, s, b) in [(1.0, 0.1, 0), (3.0, 0.3, 180_224)] {
+            e.push(lag("node2", s, Some(b), at));
         }
         for at in [6.0, 10.0, 14.0, 18.0] {
-            e.push(lag("node2", at - 4.0, at));
+            e.push(lag("node2", at - 4.0, None, at));
         }
-        e.push(lag("node1", 2.5, 31.0));
-        e.push(lag("node1", 0.4, 33.0));
+        e.push(lag("node1", 2.5, Some(2 << 20), 31.0));
+        e.push(lag("node1", 0.4, Some(0), 33.0));
         e.push(Event::DrillFinished {
             passed: false,
             stopped_at: None,
@@ -879,6 +902,9 @@ mod tests {
             [Unknown, Accepting, Rejecting, NoResponse, Rejecting, Accepting]
         );
         assert_eq!(t.lag.len(), 2);
+        assert_eq!(t.lag[0].bytes, [(31.0, 2097152.0), (33.0, 0.0)]);
+        assert_eq!(t.lag[1].points.len(), 6);
+        assert_eq!(t.lag[1].bytes, [(1.0, 0.0), (3.0, 180224.0)]);
         assert!(t.steps[4].bad() && !t.steps[3].bad());
     }
 

@@ -1,5 +1,6 @@
 //! The readiness monitor: pg_isready on every node at once, each round, and the replay lag of
-//! every accepting standby.
+//! every accepting standby: bytes behind the primary (from the primary's `pg_stat_replication`
+//! in the same round) and seconds since its last replayed commit (see [`crate::pg::lag`]).
 
 use crate::node::NodeId;
 use std::collections::HashMap;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::{LabOps, Sink, PROBE_TIMEOUT};
 use crate::drill::event::Event;
+use crate::pg::lag::{self, Probe};
 use crate::plan::User;
 
 /// One reading: node, pg_isready code, when (drill seconds).
@@ -62,8 +64,10 @@ impl Monitor {
 
     /// Starts the monitor: every `pace.interval` (or `pace.fast` after [`Monitor::hurry`]), pg_isready from each node (name, address) to itself
     /// over TCP (code 2 when the node cannot even run it), all nodes at once. Changes become
-    /// events. A standby that accepts connections also reports its replay lag (`lag_sql`:
-    /// seconds since its last replayed transaction) as an [`Event::Lag`] on every round.
+    /// events. Every node that accepts connections is asked `lag_sql` ([`lag::probe_query`]);
+    /// each standby that answers reports, as an [`Event::Lag`] on every round, the seconds
+    /// since its last replayed commit and the bytes the primary that lists it in
+    /// `pg_stat_replication` says it is behind.
     ///
     /// A reading is dated when the probe ends, when the monitor knows. An exec into a container
     /// killed while the probe runs can hang: such a probe gives up after [`PROBE_TIMEOUT`] and
@@ -84,13 +88,15 @@ impl Monitor {
                 let probes = targets
                     .iter()
                     .map(|(node, addr)| probe(&*lab, &sink, *node, addr, &lag_sql));
-                for (node, code, at) in futures_util::future::join_all(probes).await {
+                let round = futures_util::future::join_all(probes).await;
+                for &((node, code, at), _) in &round {
                     history.lock().expect("not poisoned").push((node, code, at));
                     if last.get(&node) != Some(&code) {
                         last.insert(node, code);
                         sink.emit(Event::Readiness { node, code, at });
                     }
                 }
+                emit_lag(&sink, &targets, &round);
                 let wait = monitor.next_wait(pace);
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
@@ -101,14 +107,15 @@ impl Monitor {
     }
 }
 
-/// One node's reading, and its lag when it accepts connections.
+/// One node's reading, and its answer to the lag probe (with when it came) when it accepts
+/// connections.
 async fn probe<L: LabOps>(
     lab: &L,
     sink: &Sink,
     node: NodeId,
     addr: &str,
     lag_sql: &str,
-) -> Reading {
+) -> (Reading, Option<(Probe, f64)>) {
     let cmd = crate::pg::isready_command(addr);
     let code = match lab
         .run(node, User::Postgres, &cmd, &HashMap::new(), PROBE_TIMEOUT)
@@ -118,19 +125,37 @@ async fn probe<L: LabOps>(
         Err(_) => 2,
     };
     let at = sink.at();
+    let mut answer = None;
     if code == 0 {
         let lag = tokio::time::timeout(PROBE_TIMEOUT, lab.sql(node, "postgres", lag_sql)).await;
-        if let Ok(Ok(Some(seconds))) = lag {
-            if let Ok(seconds) = seconds.trim().parse::<f64>() {
-                sink.emit(Event::Lag {
-                    node,
-                    seconds,
-                    at: sink.at(),
-                });
-            }
+        if let Ok(Ok(Some(text))) = lag {
+            answer = lag::parse_probe(&text).map(|p| (p, sink.at()));
         }
     }
-    (node, code, at)
+    ((node, code, at), answer)
+}
+
+/// The round's [`Event::Lag`]s: each standby that told its seconds, with the bytes a primary
+/// of the same round reported for its address, dated when the standby answered.
+fn emit_lag(sink: &Sink, targets: &[(NodeId, String)], round: &[(Reading, Option<(Probe, f64)>)]) {
+    let answered: Vec<(NodeId, &str, Probe, f64)> = targets
+        .iter()
+        .zip(round)
+        .filter_map(|((node, addr), (_, answer))| {
+            let (probe, at) = answer.clone()?;
+            Some((*node, addr.as_str(), probe, at))
+        })
+        .collect();
+    for (node, addr, probe, at) in &answered {
+        if let Probe::Standby(Some(seconds)) = probe {
+            sink.emit(Event::Lag {
+                node: *node,
+                seconds: *seconds,
+                bytes: lag::bytes_behind(answered.iter().map(|a| &a.2), addr),
+                at: *at,
+            });
+        }
+    }
 }
 
 /// A node's readiness codes with repeats collapsed (0 0 1 1 2 → 0 1 2).

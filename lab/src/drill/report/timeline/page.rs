@@ -349,7 +349,9 @@ struct Layout {
     lanes_top: f64,
     /// Top of the ledger lane, if drawn.
     ledger_top: Option<f64>,
-    /// Top of the lag lane, if drawn.
+    /// Top of the replay lag lane (bytes behind the primary), if drawn.
+    lag_bytes_top: Option<f64>,
+    /// Top of the lane of seconds since the last replayed commit, if drawn.
     lag_top: Option<f64>,
     /// Bottom of the last lane.
     lanes_bottom: f64,
@@ -421,6 +423,11 @@ fn layout(t: &Timeline, step_rows: usize, fault_rows: usize) -> Layout {
         y = top + LEDGER_H + LANE_GAP;
         top
     });
+    let lag_bytes_top = LagSeries::any_bytes(&t.lag).then(|| {
+        let top = y + 4.0;
+        y = top + LAG_H + LANE_GAP;
+        top
+    });
     let lag_top = (!t.lag.is_empty()).then(|| {
         let top = y + 4.0;
         y = top + LAG_H + LANE_GAP;
@@ -431,13 +438,15 @@ fn layout(t: &Timeline, step_rows: usize, fault_rows: usize) -> Layout {
         fault_base,
         lanes_top,
         ledger_top,
+        lag_bytes_top,
         lag_top,
         lanes_bottom: y - LANE_GAP,
     }
 }
 
-/// The timeline: one `<g data-lane=…>` per lane (each node, then the ledger and the replay
-/// lag when drawn), under the step row and over the time axis, crossed by the faults.
+/// The timeline: one `<g data-lane=…>` per lane (each node, then the ledger, the replay lag in
+/// bytes and the seconds since the last replayed commit when drawn), under the step row and
+/// over the time axis, crossed by the faults.
 fn svg(t: &Timeline) -> Markup {
     let x = |s: f64| LEFT + s.clamp(0.0, t.end) / t.end * PLOT_W;
     let right_edge = LEFT + PLOT_W + RIGHT;
@@ -478,7 +487,8 @@ fn svg(t: &Timeline) -> Markup {
                 (node_lane(lane, l.lanes_top + i as f64 * (LANE_H + LANE_GAP), t.end, &x))
             }
             @if let Some(top) = l.ledger_top { (ledger_lane(&t.ledger, top, &x)) }
-            @if let Some(top) = l.lag_top { (lag_lane(&t.lag, top, &x)) }
+            @if let Some(top) = l.lag_bytes_top { (lag_lane(&t.lag, LagLane::Bytes, top, &x)) }
+            @if let Some(top) = l.lag_top { (lag_lane(&t.lag, LagLane::Seconds, top, &x)) }
             // Faults last, so that their lines cross every lane.
             g {
                 (NL)
@@ -704,33 +714,96 @@ fn ledger_lane(ledger: &Ledger, top: f64, x: &impl Fn(f64) -> f64) -> Markup {
     }
 }
 
-fn lag_lane(lag: &[LagSeries], top: f64, x: &impl Fn(f64) -> f64) -> Markup {
+/// A plotted point: `(seconds since the drill started, value)`.
+type Point = (f64, f64);
+
+/// The two lanes of a standby's lag.
+#[derive(Clone, Copy)]
+enum LagLane {
+    /// The replay lag: bytes behind the primary.
+    Bytes,
+    /// Seconds since the last replayed commit.
+    Seconds,
+}
+
+impl LagLane {
+    /// The lane's name (its label and `data-lane`).
+    fn name(self) -> &'static str {
+        match self {
+            LagLane::Bytes => "replay lag",
+            LagLane::Seconds => "last commit",
+        }
+    }
+
+    /// What the lane plots, in two short lines under its name.
+    fn notes(self) -> [&'static str; 2] {
+        match self {
+            LagLane::Bytes => ["bytes behind", "the primary"],
+            LagLane::Seconds => ["seconds since", "it was replayed"],
+        }
+    }
+
+    /// A standby's points in this lane.
+    fn points(self, s: &LagSeries) -> &[Point] {
+        match self {
+            LagLane::Bytes => &s.bytes,
+            LagLane::Seconds => &s.points,
+        }
+    }
+
+    /// A value on the lane's scale.
+    fn value(self, v: f64) -> String {
+        match self {
+            LagLane::Bytes => crate::pg::lag::bytes_text(v as u64),
+            LagLane::Seconds => format!("{} s", F(v)),
+        }
+    }
+
+    /// What a standby's line is, on hover.
+    fn title(self, node: crate::node::NodeId) -> String {
+        match self {
+            LagLane::Bytes => format!("replay lag of {node}: bytes behind the primary"),
+            LagLane::Seconds => format!("seconds since {node}'s last replayed commit"),
+        }
+    }
+}
+
+fn lag_lane(all: &[LagSeries], lane: LagLane, top: f64, x: &impl Fn(f64) -> f64) -> Markup {
     let (y0, y1) = (top + 18.0, top + LAG_H - 6.0);
+    // The standbys with points in this lane, each in its colour in every lane.
+    let lag: Vec<(&str, &LagSeries, &[Point])> = all
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (LAG_COLOURS[i % LAG_COLOURS.len()], s, lane.points(s)))
+        .filter(|(_, _, points)| !points.is_empty())
+        .collect();
     let max = lag
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .flat_map(|(_, _, points)| points.iter().map(|p| p.1))
         .fold(1.0_f64, f64::max);
     let y = |v: f64| y1 - v.max(0.0) / max * (y1 - y0);
     // Where each standby's key goes, left to right.
     let key_x: Vec<f64> = lag
         .iter()
-        .scan(LEFT + 8.0, |next, s| {
+        .scan(LEFT + 8.0, |next, (_, s, _)| {
             let here = *next;
             *next += 30.0 + text_w(&s.node.name());
             Some(here)
         })
         .collect();
     html! {
-        g data-lane="replay lag" {
+        g data-lane=(lane.name()) {
             (NL)
-            (lane_frame(top, LAG_H, top + 34.0, "replay lag"))
-            (y_scale(y0, y1, &format!("{} s", F(max))))
-            @for (i, s) in lag.iter().enumerate() {
-                @let colour = LAG_COLOURS[i % LAG_COLOURS.len()];
+            (lane_frame(top, LAG_H, top + 34.0, lane.name()))
+            @for (k, note) in lane.notes().iter().enumerate() {
+                text x="10" y=(F(top + 46.0 + k as f64 * 11.0)) class="dim" { (note) } (NL)
+            }
+            (y_scale(y0, y1, &lane.value(max)))
+            @for (i, (colour, s, points)) in lag.iter().enumerate() {
                 g {
-                    title { "replay lag of " (s.node) }
+                    title { (lane.title(s.node)) }
                     (NL)
-                    @for run in lag_runs(&s.points) {
+                    @for run in lag_runs(points) {
                         @if run.len() > 1 {
                             polyline.lag stroke=(colour) points=(run
                                 .iter()
@@ -886,8 +959,18 @@ fn legend(t: &Timeline) -> Markup {
                     li { span style="color:#d1343a;font-weight:700" { "✕" } " failed writes" }
                     (NL)
                 }
+                @if LagSeries::any_bytes(&t.lag) {
+                    li {
+                        "replay lag: bytes of WAL the primary has written that the standby has \
+                         not replayed (the primary's pg_stat_replication)"
+                    }
+                    (NL)
+                }
                 @if !t.lag.is_empty() {
-                    li { "replay lag: seconds since the standby's last replayed transaction" }
+                    li {
+                        "last commit: seconds since the standby's last replayed transaction \
+                         (it grows while the primary is idle)"
+                    }
                     (NL)
                 }
             }
