@@ -245,12 +245,11 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
         if step.optional {
             out.push_str("-- optional: if it does not hold, note it and go on\n");
         }
-        let names: Vec<String> = captured.keys().cloned().collect();
         let targets: Vec<NodeId> = match &step.on {
             Some(NodeRef::All) => crate::scenario::NODES.to_vec(),
             _ => node.into_iter().collect(),
         };
-        let body = match super::runbook_lines::lines(&ctx, number, step, &targets, &names) {
+        let body = match super::runbook_lines::lines(&ctx, number, step, &targets, &captured) {
             Some(lines) => lines.iter().map(|l| format!("{l}\n")).collect(),
             None => body(&ctx, step, &title),
         };

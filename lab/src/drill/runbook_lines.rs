@@ -10,6 +10,9 @@ use crate::pg;
 use crate::plan::quote;
 use crate::scenario::{Action, LedgerAction, Performed, Step, StepKind, WaitFor};
 
+/// The variables captured so far, each with the step that captures it.
+pub type Captured = std::collections::HashMap<String, usize>;
+
 /// How long the step may wait, in whole seconds (at least one): its `timeout`, else its
 /// kind's default (the runner's).
 pub(super) fn wait_seconds(step: &Step) -> u64 {
@@ -31,24 +34,33 @@ pub fn legend(topo: &pg::Topology) -> String {
     )
 }
 
-/// A shell word for SQL: double quotes, every `$` but a capture's `${name}` escaped.
-fn sql_word(sql: &str, captured: &[String]) -> String {
+/// A shell word for SQL: double quotes, every `$` but a capture's `${name}` escaped. One pass
+/// over the text, whatever the number of captures.
+fn sql_word(sql: &str, captured: &Captured) -> String {
     let mut word = String::from("\"");
-    for c in sql.chars() {
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        let capture = rest
+            .strip_prefix("${")
+            .and_then(|r| r.split_once('}'))
+            .filter(|(name, _)| captured.contains_key(*name));
+        if let Some((name, after)) = capture {
+            word.push_str(&format!("${{{name}}}"));
+            rest = after;
+            continue;
+        }
         if matches!(c, '"' | '\\' | '`' | '$') {
             word.push('\\');
         }
         word.push(c);
-    }
-    for name in captured {
-        word = word.replace(&format!("\\${{{name}}}"), &format!("${{{name}}}"));
+        rest = &rest[c.len_utf8()..];
     }
     word.push('"');
     word
 }
 
 /// `psql` returning one value, for a variable or a comparison.
-fn psql_value(db: &str, sql: &str, captured: &[String]) -> String {
+fn psql_value(db: &str, sql: &str, captured: &Captured) -> String {
     format!(
         "psql -XAt -d {} -c {}",
         quote(db),
@@ -81,7 +93,7 @@ pub fn lines(
     number: usize,
     step: &Step,
     targets: &[NodeId],
-    captured: &[String],
+    captured: &Captured,
 ) -> Option<Vec<String>> {
     let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     let seconds = wait_seconds(step);
@@ -251,7 +263,7 @@ fn wait_loop(
     node: NodeId,
     seconds: u64,
     logs: &str,
-    captured: &[String],
+    captured: &Captured,
 ) -> String {
     let r = |t: &crate::scenario::Template| ctx.render(t).unwrap_or_else(|_| t.raw.clone());
     let (probe, want) = match w {
@@ -346,5 +358,24 @@ pub(super) fn seconds(d: std::time::Duration) -> String {
         (ms / 1000).to_string()
     } else {
         format!("{}.{:03}", ms / 1000, ms % 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_words_escape_everything_but_the_captures() {
+        let captured = Captured::from([("xid".to_string(), 3)]);
+        assert_eq!(
+            sql_word(
+                r#"SELECT ${xid}, '${other}', "q" || `b` || '\' || $$d$$"#,
+                &captured
+            ),
+            r#""SELECT ${xid}, '\${other}', \"q\" || \`b\` || '\\' || \$\$d\$\$""#
+        );
+        assert_eq!(sql_word("${xid", &captured), r#""\${xid""#);
+        assert_eq!(sql_word("é ${xid}}", &captured), r#""é ${xid}}""#);
     }
 }
