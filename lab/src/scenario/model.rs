@@ -140,6 +140,11 @@ pub const FAULTS: &[&str] = &crate::fault::NAMES;
 ///   `pg_current_wal_lsn()` … from 10), as calls.
 /// - `pg.lsn_diff`: the name of the function giving the bytes between two positions
 ///   (`pg_xlog_location_diff` before 10, `pg_wal_lsn_diff` from 10), for `${pg.lsn_diff}(a, b)`.
+/// - `pg.replay_pause`, `pg.replay_resume`, `pg.replay_paused`: a standby's replay paused,
+///   resumed, and whether it is paused (`pg_xlog_replay_pause()` … before 10,
+///   `pg_wal_replay_pause()` … from 10), as calls.
+/// - `pg.receive_wal`: the program that streams WAL into a directory, as a standby would
+///   (`pg_receivexlog` before 10, `pg_receivewal` from 10).
 /// - `pg.version`, `pg.major`: the release under test (`9.3.0`) and its major (`9.3`).
 /// - `node1.addr`, `node2.addr`, `primary.addr`, `standby.addr`: IPv4 addresses (roles are
 ///   resolved when the step runs).
@@ -157,6 +162,10 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "pg.receive_lsn",
     "pg.replay_lsn",
     "pg.lsn_diff",
+    "pg.replay_pause",
+    "pg.replay_resume",
+    "pg.replay_paused",
+    "pg.receive_wal",
     "pg.version",
     "pg.major",
     "node1.addr",
@@ -288,11 +297,15 @@ pub enum Condition {
     /// `target-action`: the release has `recovery_target_action`, and so `shutdown` at the
     /// target (from 9.5; before, `pause_at_recovery_target`).
     TargetAction,
+    /// `slots`: the release has replication slots (from 9.4).
+    Slots,
+    /// `apply-delay`: a standby can delay its replay (`recovery_min_apply_delay`, from 9.4).
+    ApplyDelay,
 }
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 7] = [
+    pub const ALL: [Condition; 9] = [
         Condition::Sync,
         Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
@@ -300,6 +313,8 @@ impl Condition {
         Condition::TargetImmediate,
         Condition::TargetLsn,
         Condition::TargetAction,
+        Condition::Slots,
+        Condition::ApplyDelay,
     ];
     /// The names used in drill files.
     pub const NAMES: &'static [&'static str] = &[
@@ -310,6 +325,8 @@ impl Condition {
         "target-immediate",
         "target-lsn",
         "target-action",
+        "slots",
+        "apply-delay",
     ];
 
     /// The name used in drill files.
@@ -362,6 +379,16 @@ impl Condition {
             (Condition::TargetAction, false) => {
                 "this release has pause_at_recovery_target, no recovery_target_action and no shutdown at the target (before 9.5)"
             }
+            (Condition::Slots, true) => "this release has replication slots (9.4 and later)",
+            (Condition::Slots, false) => {
+                "this release has no replication slots (they came in 9.4)"
+            }
+            (Condition::ApplyDelay, true) => {
+                "this release can delay a standby's replay, recovery_min_apply_delay (9.4 and later)"
+            }
+            (Condition::ApplyDelay, false) => {
+                "this release cannot delay a standby's replay: no recovery_min_apply_delay (it came in 9.4)"
+            }
         }
     }
 
@@ -375,6 +402,8 @@ impl Condition {
             Condition::TargetImmediate => Some(dialect.has_recovery_target_immediate()),
             Condition::TargetLsn => Some(dialect.has_recovery_target_lsn()),
             Condition::TargetAction => Some(dialect.has_recovery_target_action()),
+            Condition::Slots => Some(dialect.has_replication_slots()),
+            Condition::ApplyDelay => Some(dialect.has_recovery_min_apply_delay()),
         }
     }
 }
@@ -639,6 +668,9 @@ pub enum Action {
         /// document's copy from the node's own WAL directory, lets a standby find only the
         /// timelines it already knows, as the document's switchback did (§3 step 6).
         restore: Option<crate::pg::RestoreCommand>,
+        /// `recovery_min_apply_delay`: the standby applies each commit this long after the
+        /// primary made it (a delayed standby, from 9.4); `None`: at once.
+        apply_delay: Option<Duration>,
     },
     /// Configure a point-in-time recovery (the server is started by a later step).
     Pitr {
@@ -786,8 +818,24 @@ impl Action {
     /// step of it runs only where they hold, and a drill checked for a release without one is
     /// refused unless the step's `when` asks for it (then it is skipped there).
     pub fn needs(&self) -> Vec<Condition> {
-        let Action::Pitr { recovery, .. } = self else {
-            return Vec::new();
+        let recovery = match self {
+            Action::Pitr { recovery, .. } => recovery,
+            Action::MakeStandby { apply_delay, .. } => {
+                return apply_delay.map(|_| Condition::ApplyDelay).into_iter().collect()
+            }
+            Action::Start
+            | Action::Stop { .. }
+            | Action::Promote
+            | Action::BaseBackup { .. }
+            | Action::LocalBackup { .. }
+            | Action::MoveAside { .. }
+            | Action::LinkWal
+            | Action::Load { .. }
+            | Action::CopyBackup { .. }
+            | Action::LedgerStart
+            | Action::LedgerRetarget
+            | Action::LedgerCheck { .. }
+            | Action::Set { .. } => return Vec::new(),
         };
         let target = match recovery.target.kind() {
             crate::pg::TargetKind::Immediate => Some(Condition::TargetImmediate),
