@@ -72,6 +72,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "recovery-targets",
         include_str!("../../../scenarios/recovery-targets.toml"),
     ),
+    (
+        "delayed-standby",
+        include_str!("../../../scenarios/delayed-standby.toml"),
+    ),
+    (
+        "slot-fills-wal",
+        include_str!("../../../scenarios/slot-fills-wal.toml"),
+    ),
 ];
 
 /// Why a drill could not be loaded.
