@@ -557,8 +557,14 @@ mod tests {
             assert_eq!(dialect(v).has_replication_slots(), has, "{v}");
             assert_eq!(dialect(v).has_recovery_min_apply_delay(), has, "{v}");
         }
-        assert_eq!(dialect("9.6").replay_pause_functions()[0], "pg_xlog_replay_pause()");
-        assert_eq!(dialect("10").replay_pause_functions()[2], "pg_is_wal_replay_paused()");
+        assert_eq!(
+            dialect("9.6").replay_pause_functions()[0],
+            "pg_xlog_replay_pause()"
+        );
+        assert_eq!(
+            dialect("10").replay_pause_functions()[2],
+            "pg_is_wal_replay_paused()"
+        );
         assert_eq!(dialect("9.6").receive_wal_program(), "pg_receivexlog");
         assert_eq!(dialect("10").receive_wal_program(), "pg_receivewal");
         assert!(dialect("11").uses_recovery_conf());

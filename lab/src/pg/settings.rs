@@ -303,7 +303,10 @@ pub fn time_value(d: std::time::Duration) -> String {
     [("h", 3_600_000), ("min", 60_000), ("s", 1_000)]
         .into_iter()
         .find(|(_, unit)| ms % unit == 0 && ms > 0)
-        .map_or_else(|| format!("{ms}ms"), |(name, unit)| format!("{}{name}", ms / unit))
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(name, unit)| format!("{}{name}", ms / unit),
+        )
 }
 
 /// `base` with `over` laid on it: a setting of `over` replaces the one of the same name in

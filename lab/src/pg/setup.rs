@@ -871,8 +871,8 @@ mod tests {
             ("12", "/disk1/data/postgresql.auto.conf"),
             ("15", "/disk1/data/postgresql.auto.conf"),
         ] {
-            let steps = standby_config(&dialect(v), &topo, &topo.slave, &topo.master, delayed)
-                .unwrap();
+            let steps =
+                standby_config(&dialect(v), &topo, &topo.slave, &topo.master, delayed).unwrap();
             let Op::WriteFile { path, content, .. } = &steps[0].op else {
                 panic!("{:?}", steps[0]);
             };

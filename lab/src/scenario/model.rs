@@ -821,7 +821,10 @@ impl Action {
         let recovery = match self {
             Action::Pitr { recovery, .. } => recovery,
             Action::MakeStandby { apply_delay, .. } => {
-                return apply_delay.map(|_| Condition::ApplyDelay).into_iter().collect()
+                return apply_delay
+                    .map(|_| Condition::ApplyDelay)
+                    .into_iter()
+                    .collect()
             }
             Action::Start
             | Action::Stop { .. }

@@ -300,10 +300,7 @@ fn standby_settings(
         checks.push(setting("recovery_target_timeline", "latest".into()));
     }
     if let Some(delay) = apply_delay {
-        checks.push(setting(
-            pg::APPLY_DELAY_SETTING,
-            pg::time_value(delay),
-        ));
+        checks.push(setting(pg::APPLY_DELAY_SETTING, pg::time_value(delay)));
     }
     Ok(checks)
 }
