@@ -63,7 +63,7 @@ pub enum SettingError {
         instead: Option<&'static str>,
     },
     /// A recovery setting before 12: it belongs in recovery.conf, not postgresql.conf.
-    #[error("`{name}` is a recovery.conf setting in PostgreSQL {major} (a server setting from 12), which a postgresql.conf line would make the server refuse to start with")]
+    #[error("`{name}` is a recovery.conf setting in PostgreSQL {major} (a server setting from 12), which a postgresql.conf line would make the server refuse to start with{}", recovery_conf_instead(.name))]
     RecoveryConf {
         /// The setting.
         name: String,
@@ -73,6 +73,15 @@ pub enum SettingError {
     /// The value cannot be written in postgresql.conf.
     #[error(transparent)]
     Quote(#[from] QuoteError),
+}
+
+/// Where the lab writes a recovery.conf setting itself, for the message that refuses it.
+fn recovery_conf_instead(name: &str) -> &'static str {
+    if name == APPLY_DELAY_SETTING {
+        " (a delayed standby: make_standby's apply_delay writes it there)"
+    } else {
+        ""
+    }
 }
 
 fn instead_of(instead: &Option<&'static str>) -> String {
@@ -468,7 +477,10 @@ mod tests {
             .contains("9.4"));
         assert!(on("9.4", "recovery_min_apply_delay")
             .unwrap_err()
-            .contains("recovery.conf"));
+            .ends_with("recovery.conf setting in PostgreSQL 9.4 (a server setting from 12), which a postgresql.conf line would make the server refuse to start with (a delayed standby: make_standby's apply_delay writes it there)"));
+        assert!(on("11", "primary_slot_name")
+            .unwrap_err()
+            .ends_with("refuse to start with"));
         assert!(on("12", "recovery_min_apply_delay").is_ok());
         for name in [
             "wal_receiver_timeout",
