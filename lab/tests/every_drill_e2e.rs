@@ -232,6 +232,67 @@ fn switched_over(_pg: Pg, _sync: bool, run: &Run) {
     assert!(!run.md.contains("pg_basebackup"), "{}", run.md);
 }
 
+/// The delayed standby kept the rows the master lost and gave them back (9.4+); 9.3 cannot
+/// delay a standby, and the report says why those steps were skipped.
+fn delayed_standby(pg: Pg, _sync: bool, run: &Run) {
+    let skipped = "does not apply (`when = \"apply-delay\"`): this release cannot delay a standby's replay: no recovery_min_apply_delay (it came in 9.4)";
+    match pg {
+        Pg::Pg93 => {
+            run.shows(skipped);
+            run.shows(
+                "without a delay the slave has replayed it at once: the rows are gone there too — ✔ passed",
+            );
+            assert!(!run.md.contains("COPY 100"), "{}", run.md);
+        }
+        Pg::Current => {
+            for step in [
+                "the delayed slave still has every row: the delay holds the DELETE back — ✔ passed",
+                "the slave's replay is paused — ✔ passed",
+                "the master has exactly the rows again — ✔ passed",
+                "the slave catches up: both servers hold the same rows (with the delay: the DELETE replayed, then the rows copied back) — ✔ passed",
+                "recovery_min_apply_delay = '1h'",
+                "COPY 100",
+            ] {
+                run.shows(step);
+            }
+            run.shows("does not apply (`when = \"not apply-delay\"`)");
+            assert!(!run.md.contains(skipped), "{}", run.md);
+        }
+    }
+}
+
+/// The slot filled the master's WAL disk until it stopped, and the master recovered and took
+/// writes again (9.4+); 9.3 has no slots, and its WAL disk stayed far from full.
+fn slot_fills_wal(pg: Pg, _sync: bool, run: &Run) {
+    let skipped = "does not apply (`when = \"slots\"`): this release has no replication slots (they came in 9.4)";
+    match pg {
+        Pg::Pg93 => {
+            run.shows(skipped);
+            run.shows("fewer than 10 segments on the master's WAL disk, which holds 16 — ✔ passed");
+            assert!(!run.node1_log.contains("No space left on device"));
+        }
+        Pg::Current => {
+            let panic = run.node1_log.lines().any(|l| {
+                l.contains("PANIC:")
+                    && l.contains("could not write to file")
+                    && l.contains("No space left on device")
+            });
+            assert!(panic, "node1's log lacks the PANIC:\n{}", run.node1_log);
+            assert!(run.measure("wal_retained_mb") >= 48.0, "{}", run.md);
+            for step in [
+                "the checkpoints freed nothing the slot holds: its restart_lsn has not moved — ✔ passed",
+                "start the master: crash recovery finishes — ✔ passed",
+                "the checkpoints freed the WAL the slot held — ✔ passed",
+                "the master accepts writes — ✔ passed",
+                "the slave has every row — ✔ passed",
+            ] {
+                run.shows(step);
+            }
+            assert!(!run.md.contains(skipped), "{}", run.md);
+        }
+    }
+}
+
 drills! {
     // Real 9.3, asynchronous, as the report.
     pg93_failover_switchback: "failover-switchback" on Pg93 @ 150 => switchback;
@@ -246,6 +307,8 @@ drills! {
     pg93_archive_only_catchup: "archive-only-catchup" on Pg93 @ 159;
     pg93_recovery_targets: "recovery-targets" on Pg93 @ 191 => exact_rows;
     pg93_planned_switchover: "planned-switchover" on Pg93 @ 193 => switched_over;
+    pg93_delayed_standby: "delayed-standby" on Pg93 @ 197 => delayed_standby;
+    pg93_slot_fills_wal: "slot-fills-wal" on Pg93 @ 198 => slot_fills_wal;
 
     // Real 9.3, synchronous ("should also work with synchronous replication", §2), where the
     // mode changes what a drill sees or may lose. The other drills run synchronous on 9.3 as
@@ -264,6 +327,8 @@ drills! {
     current_archive_only_catchup: "archive-only-catchup" on Current @ 176;
     current_recovery_targets: "recovery-targets" on Current @ 192 => exact_rows;
     current_planned_switchover: "planned-switchover" on Current @ 194 => switched_over;
+    current_delayed_standby: "delayed-standby" on Current @ 199 => delayed_standby;
+    current_slot_fills_wal: "slot-fills-wal" on Current @ 237 => slot_fills_wal;
 
     // The current major, synchronous, where the mode changes what a drill sees.
     current_sync_failover_switchback: "failover-switchback" on Current sync true @ 177 => switchback;

@@ -76,6 +76,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "planned-switchover",
         include_str!("../../../scenarios/planned-switchover.toml"),
     ),
+    (
+        "delayed-standby",
+        include_str!("../../../scenarios/delayed-standby.toml"),
+    ),
+    (
+        "slot-fills-wal",
+        include_str!("../../../scenarios/slot-fills-wal.toml"),
+    ),
 ];
 
 /// Why a drill could not be loaded.

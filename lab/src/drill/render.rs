@@ -39,9 +39,10 @@ pub enum RenderError {
     /// configuration value).
     #[error(transparent)]
     Quote(#[from] crate::plan::QuoteError),
-    /// A `pitr` whose target or end action the release does not have (a drill checked
-    /// without the release, run or printed for it).
-    #[error("PostgreSQL {major} cannot perform this recovery: {why}")]
+    /// An action the release cannot perform (a `pitr` whose target or end action it does not
+    /// have, a `make_standby` with an apply delay before 9.4), in a drill checked without the
+    /// release, run or printed for it.
+    #[error("PostgreSQL {major} cannot perform this step: {why}")]
     NotInRelease {
         /// The release's major.
         major: String,
@@ -150,7 +151,9 @@ impl Context {
             | Condition::TargetImmediate
             | Condition::TargetLsn
             | Condition::TargetAction
-            | Condition::TriggerFile => condition
+            | Condition::TriggerFile
+            | Condition::Slots
+            | Condition::ApplyDelay => condition
                 .for_release(&self.dialect)
                 .expect("the release answers its own conditions"),
         }
@@ -262,7 +265,14 @@ pub fn builtin_vars(
         ("pg.replay_lsn", dialect.replay_position_function()),
         ("pg.lsn_diff", dialect.position_diff_function()),
     ];
-    for (name, function) in positions {
+    let [pause, resume, paused] = dialect.replay_pause_functions();
+    let more = [
+        ("pg.replay_pause", pause),
+        ("pg.replay_resume", resume),
+        ("pg.replay_paused", paused),
+        ("pg.receive_wal", dialect.receive_wal_program()),
+    ];
+    for (name, function) in positions.into_iter().chain(more) {
         v.insert(name.into(), function.into());
     }
     v.insert("pg.version".into(), pg_version.into());
@@ -389,6 +399,12 @@ pub fn action_steps(
 ) -> Result<Vec<Command>, RenderError> {
     let d = &ctx.dialect;
     let n = node;
+    if let Some(lacking) = action.needs().into_iter().find(|c| !ctx.condition(*c)) {
+        return Err(RenderError::NotInRelease {
+            major: d.major().to_string(),
+            why: lacking.describe(false),
+        });
+    }
     Ok(match action {
         Action::Start => vec![Command::shell(
             n,
@@ -432,24 +448,23 @@ pub fn action_steps(
             of,
             latest_timeline,
             restore,
+            apply_delay,
         } => {
             let of = ctx.resolve(of).ok_or(RenderError::NeedsNode(
                 "make_standby needs one node to follow",
             ))?;
             let mut topo = ctx.topo.clone();
             topo.restore = restore.unwrap_or(topo.restore);
-            pg::standby_config(d, &topo, &ctx.node(node)?, &ctx.node(of)?, *latest_timeline)?
+            let options = pg::StandbyOptions {
+                timeline_latest: *latest_timeline,
+                apply_delay: *apply_delay,
+            };
+            pg::standby_config(d, &topo, &ctx.node(node)?, &ctx.node(of)?, options)?
         }
         Action::Pitr {
             recovery,
             restore_command,
         } => {
-            if let Some(lacking) = action.needs().into_iter().find(|c| !ctx.condition(*c)) {
-                return Err(RenderError::NotInRelease {
-                    major: d.major().to_string(),
-                    why: lacking.describe(false),
-                });
-            }
             let restore = match restore_command {
                 Some(t) => ctx.render(t)?,
                 None => pg::LOCAL_ARCHIVE_RESTORE.to_string(),

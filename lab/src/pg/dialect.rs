@@ -337,6 +337,51 @@ impl Dialect {
         }
     }
 
+    /// Whether replication slots exist (from 9.4: `pg_create_physical_replication_slot()`,
+    /// `pg_replication_slots`, `max_replication_slots`, the slot's directory under
+    /// `pg_replslot/`). A slot keeps every WAL segment from its `restart_lsn` on until it is
+    /// dropped, whether or not its standby ever comes back.
+    pub fn has_replication_slots(&self) -> bool {
+        self.at_least(9, 4)
+    }
+
+    /// Whether a standby can delay applying what it receives (`recovery_min_apply_delay`, from
+    /// 9.4: a recovery.conf setting before 12, a server setting from 12, which the lab writes
+    /// where it writes the standby's other settings, [`Dialect::recovery_settings_file`]).
+    pub fn has_recovery_min_apply_delay(&self) -> bool {
+        self.at_least(9, 4)
+    }
+
+    /// The functions that pause and resume a standby's replay and ask whether it is paused,
+    /// as calls: `pg_xlog_replay_pause()`, `pg_xlog_replay_resume()` and
+    /// `pg_is_xlog_replay_paused()` (9.1) before 10, `pg_wal_replay_pause()`… from 10.
+    pub fn replay_pause_functions(&self) -> [&'static str; 3] {
+        if self.at_least(10, 0) {
+            [
+                "pg_wal_replay_pause()",
+                "pg_wal_replay_resume()",
+                "pg_is_wal_replay_paused()",
+            ]
+        } else {
+            [
+                "pg_xlog_replay_pause()",
+                "pg_xlog_replay_resume()",
+                "pg_is_xlog_replay_paused()",
+            ]
+        }
+    }
+
+    /// The client that streams WAL from a server into a directory, as a standby would (and,
+    /// with `-S`, through a replication slot): `pg_receivexlog` (9.2) before 10,
+    /// `pg_receivewal` from 10.
+    pub fn receive_wal_program(&self) -> &'static str {
+        if self.at_least(10, 0) {
+            "pg_receivewal"
+        } else {
+            "pg_receivexlog"
+        }
+    }
+
     /// initdb's flag for data page checksums: `-k` from 9.3 (9.3 release notes: "Add an option
     /// to checksum data pages", `initdb --data-checksums`), so on every major the lab speaks;
     /// `None` would be a major without them.
@@ -522,6 +567,20 @@ mod tests {
         assert!(dialect("9.4").has_recovery_target_immediate());
         assert!(!dialect("9.6").has_recovery_target_lsn());
         assert!(dialect("10").has_recovery_target_lsn());
+        for (v, has) in [("9.3", false), ("9.4", true), ("15", true)] {
+            assert_eq!(dialect(v).has_replication_slots(), has, "{v}");
+            assert_eq!(dialect(v).has_recovery_min_apply_delay(), has, "{v}");
+        }
+        assert_eq!(
+            dialect("9.6").replay_pause_functions()[0],
+            "pg_xlog_replay_pause()"
+        );
+        assert_eq!(
+            dialect("10").replay_pause_functions()[2],
+            "pg_is_wal_replay_paused()"
+        );
+        assert_eq!(dialect("9.6").receive_wal_program(), "pg_receivexlog");
+        assert_eq!(dialect("10").receive_wal_program(), "pg_receivewal");
         assert!(dialect("11").uses_recovery_conf());
         assert!(!dialect("12").uses_recovery_conf());
         assert_eq!(dialect("9.6").base_backup_no_wal_flag(), None);

@@ -42,11 +42,11 @@ pub use recovery::{target_settings, Recovery, RecoveryTarget, TargetAction, Targ
 pub use settings::{
     check as check_setting, check_name as check_setting_name, conf_lines as setting_lines,
     conf_pairs, merged as merged_settings, parse_assignment, setting, shows as setting_shows,
-    Setting, SettingError,
+    time_value, Setting, SettingError, APPLY_DELAY_SETTING,
 };
 pub use setup::{
     backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
-    setup_parts, setup_plan, standby_config, SetupParts,
+    setup_parts, setup_plan, standby_config, SetupParts, StandbyOptions,
 };
 pub use topology::{
     ArchiveCommand, Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,

@@ -63,7 +63,7 @@ pub enum SettingError {
         instead: Option<&'static str>,
     },
     /// A recovery setting before 12: it belongs in recovery.conf, not postgresql.conf.
-    #[error("`{name}` is a recovery.conf setting in PostgreSQL {major} (a server setting from 12), which a postgresql.conf line would make the server refuse to start with")]
+    #[error("`{name}` is a recovery.conf setting in PostgreSQL {major} (a server setting from 12), which a postgresql.conf line would make the server refuse to start with{}", recovery_conf_instead(.name))]
     RecoveryConf {
         /// The setting.
         name: String,
@@ -73,6 +73,15 @@ pub enum SettingError {
     /// The value cannot be written in postgresql.conf.
     #[error(transparent)]
     Quote(#[from] QuoteError),
+}
+
+/// Where the lab writes a recovery.conf setting itself, for the message that refuses it.
+fn recovery_conf_instead(name: &str) -> &'static str {
+    if name == APPLY_DELAY_SETTING {
+        " (a delayed standby: make_standby's apply_delay writes it there)"
+    } else {
+        ""
+    }
 }
 
 fn instead_of(instead: &Option<&'static str>) -> String {
@@ -291,6 +300,24 @@ pub fn conf_pairs<'a>(
     Ok(out)
 }
 
+/// A delayed standby's setting (9.4+), which the lab writes with the standby's other recovery
+/// settings (`make_standby`'s `apply_delay`), never as a `set`: before 12 it is a recovery.conf
+/// setting ([`RECOVERY_CONF_BEFORE_12`]).
+pub const APPLY_DELAY_SETTING: &str = "recovery_min_apply_delay";
+
+/// A duration as a time setting's value, in the largest of PostgreSQL's units (`h`, `min`,
+/// `s`, `ms`) that says it exactly: `1h`, `90s`, `1500ms`.
+pub fn time_value(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    [("h", 3_600_000), ("min", 60_000), ("s", 1_000)]
+        .into_iter()
+        .find(|(_, unit)| ms % unit == 0 && ms > 0)
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(name, unit)| format!("{}{name}", ms / unit),
+        )
+}
+
 /// `base` with `over` laid on it: a setting of `over` replaces the one of the same name in
 /// place, a new one is added at the end.
 pub fn merged(base: &[Setting], over: &[Setting]) -> Vec<Setting> {
@@ -450,7 +477,10 @@ mod tests {
             .contains("9.4"));
         assert!(on("9.4", "recovery_min_apply_delay")
             .unwrap_err()
-            .contains("recovery.conf"));
+            .ends_with("recovery.conf setting in PostgreSQL 9.4 (a server setting from 12), which a postgresql.conf line would make the server refuse to start with (a delayed standby: make_standby's apply_delay writes it there)"));
+        assert!(on("11", "primary_slot_name")
+            .unwrap_err()
+            .ends_with("refuse to start with"));
         assert!(on("12", "recovery_min_apply_delay").is_ok());
         for name in [
             "wal_receiver_timeout",
@@ -507,6 +537,17 @@ mod tests {
         assert!(shows("8MB", "8192kB") && shows("1min", "60s") && shows("1GB", "1024MB"));
         assert!(!shows("8MB", "8GB") && !shows("8MB", "8192") && !shows("1s", "1kB"));
         assert!(shows("it's # x", "it's # x"));
+    }
+
+    #[test]
+    fn durations_are_written_in_the_largest_exact_unit() {
+        let t = |ms| time_value(std::time::Duration::from_millis(ms));
+        assert_eq!(t(3_600_000), "1h");
+        assert_eq!(t(5_400_000), "90min");
+        assert_eq!(t(90_000), "90s");
+        assert_eq!(t(1_500), "1500ms");
+        assert_eq!(t(0), "0ms");
+        assert!(shows("1h", &t(3_600_000)) && shows("90s", &t(90_000)));
     }
 
     #[test]

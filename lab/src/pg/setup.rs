@@ -160,6 +160,16 @@ pub fn link_wal_dir(dialect: &Dialect, node: NodeId) -> Vec<Command> {
     ]
 }
 
+/// What a standby is made to do beyond following its primary ([`standby_config`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StandbyOptions {
+    /// `recovery_target_timeline='latest'` (else the version's default).
+    pub timeline_latest: bool,
+    /// `recovery_min_apply_delay` (from 9.4; the caller refuses it before, see
+    /// [`Dialect::has_recovery_min_apply_delay`]).
+    pub apply_delay: Option<std::time::Duration>,
+}
+
 /// Makes the server in `/disk1/data` on `standby` a standby of `primary` (document p.15, and
 /// §3 steps 5–6, §4 step 6): the standby settings, `hot_standby = on`, and from 12 the
 /// `standby.signal` file.
@@ -167,16 +177,17 @@ pub fn link_wal_dir(dialect: &Dialect, node: NodeId) -> Vec<Command> {
 /// Before 12 this writes `recovery.conf` with `standby_mode = 'on'`, `primary_conninfo` and the
 /// topology's `restore_command`; from 12 the same settings (without `standby_mode`, which no
 /// longer exists) replace `postgresql.auto.conf` (see [`Dialect::recovery_settings_file`] for
-/// why not `postgresql.conf`). `timeline_latest` adds the document's
-/// `recovery_target_timeline='latest'` (§4 step 6); without it the version's default applies
-/// (`current` before 12, `latest` from 12). `hot_standby = on` is appended to
-/// `postgresql.conf`, as the document does.
+/// why not `postgresql.conf`). `options` add the document's
+/// `recovery_target_timeline='latest'` (§4 step 6; without it the version's default applies,
+/// `current` before 12, `latest` from 12) and a delayed standby's `recovery_min_apply_delay`
+/// (from 9.4, in the same file: a recovery.conf setting before 12). `hot_standby = on` is
+/// appended to `postgresql.conf`, as the document does.
 pub fn standby_config(
     dialect: &Dialect,
     topo: &Topology,
     standby: &Node,
     primary: &Node,
-    timeline_latest: bool,
+    options: StandbyOptions,
 ) -> Result<Vec<Command>, QuoteError> {
     let node = &standby.name;
     let file = dialect.recovery_settings_file();
@@ -200,8 +211,14 @@ pub fn standby_config(
             &topo.restore.command(dialect, &primary.address)
         )?
     ));
-    if timeline_latest {
+    if options.timeline_latest {
         content.push_str("recovery_target_timeline='latest'\n");
+    }
+    if let Some(delay) = options.apply_delay {
+        content.push_str(&super::settings::conf_pairs([(
+            super::APPLY_DELAY_SETTING,
+            super::time_value(delay).as_str(),
+        )])?);
     }
     let mut steps = vec![
         Command::write(
@@ -597,7 +614,7 @@ pub fn setup_parts(dialect: &Dialect, topo: &Topology) -> Result<SetupParts, Quo
         topo,
         &topo.slave,
         &topo.master,
-        false,
+        StandbyOptions::default(),
     )?);
     let slave_start = Command::shell(
         *n2,
@@ -791,8 +808,12 @@ mod tests {
     fn standby_config_can_follow_the_latest_timeline() {
         let topo = Topology::default();
         // §4 step 6 on 9.3: the document's own spelling.
+        let latest = StandbyOptions {
+            timeline_latest: true,
+            ..Default::default()
+        };
         let steps =
-            standby_config(&dialect("9.3"), &topo, &topo.slave, &topo.master, true).unwrap();
+            standby_config(&dialect("9.3"), &topo, &topo.slave, &topo.master, latest).unwrap();
         let Op::WriteFile {
             path,
             content,
@@ -812,8 +833,14 @@ mod tests {
         );
         assert_eq!(steps.len(), 2);
         // §3 step 5 on 15: node1 follows node2, from node2's archive.
-        let steps =
-            standby_config(&dialect("15"), &topo, &topo.master, &topo.slave, false).unwrap();
+        let steps = standby_config(
+            &dialect("15"),
+            &topo,
+            &topo.master,
+            &topo.slave,
+            StandbyOptions::default(),
+        )
+        .unwrap();
         let rendered = Plan { steps }.render();
         assert_eq!(
             rendered,
@@ -829,6 +856,32 @@ mod tests {
              ## 3. [node1] start as a standby (standby.signal, from 12)\n\
              $ touch /disk1/data/standby.signal\n\n"
         );
+    }
+
+    #[test]
+    fn a_delayed_standby_has_its_delay_with_its_other_recovery_settings() {
+        let topo = Topology::default();
+        let delayed = StandbyOptions {
+            apply_delay: Some(std::time::Duration::from_secs(3600)),
+            ..Default::default()
+        };
+        for (v, file) in [
+            ("9.4", "/disk1/data/recovery.conf"),
+            ("11", "/disk1/data/recovery.conf"),
+            ("12", "/disk1/data/postgresql.auto.conf"),
+            ("15", "/disk1/data/postgresql.auto.conf"),
+        ] {
+            let steps =
+                standby_config(&dialect(v), &topo, &topo.slave, &topo.master, delayed).unwrap();
+            let Op::WriteFile { path, content, .. } = &steps[0].op else {
+                panic!("{:?}", steps[0]);
+            };
+            assert_eq!(path, file, "{v}");
+            assert!(
+                content.ends_with("\nrecovery_min_apply_delay = '1h'\n"),
+                "{v}: {content}"
+            );
+        }
     }
 
     #[test]

@@ -113,7 +113,10 @@ pub fn parse(file_name: &str, text: &str) -> Result<Drill, Vec<Diagnostic>> {
 /// What a valid drill asks of a release it does not have (a `pitr` to an LSN on 9.3), each at
 /// its step's line in `file`: a step that needs a release's [`Condition`] must say so in its
 /// `when` (then it is skipped where the condition does not hold), or the drill is refused for
-/// that release. `lab drill check --pg-version`, `run` and `runbook` ask it.
+/// that release. A step whose `when` names a condition the release does not meet is skipped
+/// there, so nothing it does is asked of that release (a `set` of `max_replication_slots`
+/// under `when = "slots"` passes on 9.3). `lab drill check --pg-version`, `run` and `runbook`
+/// ask it.
 pub fn check_release(drill: &Drill, file: &str, dialect: &crate::pg::Dialect) -> Vec<Diagnostic> {
     let diagnostic = |line: usize, message: String| Diagnostic {
         file: file.to_string(),
@@ -129,10 +132,14 @@ pub fn check_release(drill: &Drill, file: &str, dialect: &crate::pg::Dialect) ->
         .filter_map(|s| crate::pg::check_setting(dialect, s).err())
         .map(|e| diagnostic(1, format!("[lab] settings: {e}")))
         .collect();
+    let skipped = |when: &When| when.condition.for_release(dialect) == Some(!when.holds);
     for step in &drill.steps {
         let Some(action) = step.kind.action() else {
             continue;
         };
+        if step.when.iter().any(skipped) {
+            continue;
+        }
         if let Action::Set { settings, .. } = action {
             found.extend(
                 settings

@@ -140,6 +140,11 @@ pub const FAULTS: &[&str] = &crate::fault::NAMES;
 ///   `pg_current_wal_lsn()` … from 10), as calls.
 /// - `pg.lsn_diff`: the name of the function giving the bytes between two positions
 ///   (`pg_xlog_location_diff` before 10, `pg_wal_lsn_diff` from 10), for `${pg.lsn_diff}(a, b)`.
+/// - `pg.replay_pause`, `pg.replay_resume`, `pg.replay_paused`: a standby's replay paused,
+///   resumed, and whether it is paused (`pg_xlog_replay_pause()` … before 10,
+///   `pg_wal_replay_pause()` … from 10), as calls.
+/// - `pg.receive_wal`: the program that streams WAL into a directory, as a standby would
+///   (`pg_receivexlog` before 10, `pg_receivewal` from 10).
 /// - `pg.version`, `pg.major`: the release under test (`9.3.0`) and its major (`9.3`).
 /// - `node1.addr`, `node2.addr`, `primary.addr`, `standby.addr`: IPv4 addresses (roles are
 ///   resolved when the step runs).
@@ -157,6 +162,10 @@ pub const BUILTIN_VARIABLES: &[&str] = &[
     "pg.receive_lsn",
     "pg.replay_lsn",
     "pg.lsn_diff",
+    "pg.replay_pause",
+    "pg.replay_resume",
+    "pg.replay_paused",
+    "pg.receive_wal",
     "pg.version",
     "pg.major",
     "node1.addr",
@@ -291,11 +300,15 @@ pub enum Condition {
     /// `trigger-file`: a standby can be promoted by creating a trigger file (`trigger_file` in
     /// recovery.conf before 12, `promote_trigger_file` from 12; removed in 16).
     TriggerFile,
+    /// `slots`: the release has replication slots (from 9.4).
+    Slots,
+    /// `apply-delay`: a standby can delay its replay (`recovery_min_apply_delay`, from 9.4).
+    ApplyDelay,
 }
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 8] = [
+    pub const ALL: [Condition; 10] = [
         Condition::Sync,
         Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
@@ -304,6 +317,8 @@ impl Condition {
         Condition::TargetLsn,
         Condition::TargetAction,
         Condition::TriggerFile,
+        Condition::Slots,
+        Condition::ApplyDelay,
     ];
     /// The names used in drill files.
     pub const NAMES: &'static [&'static str] = &[
@@ -315,6 +330,8 @@ impl Condition {
         "target-lsn",
         "target-action",
         "trigger-file",
+        "slots",
+        "apply-delay",
     ];
 
     /// The name used in drill files.
@@ -373,6 +390,16 @@ impl Condition {
             (Condition::TriggerFile, false) => {
                 "this release has no promotion trigger file (promote_trigger_file was removed in 16: use pg_ctl promote)"
             }
+            (Condition::Slots, true) => "this release has replication slots (9.4 and later)",
+            (Condition::Slots, false) => {
+                "this release has no replication slots (they came in 9.4)"
+            }
+            (Condition::ApplyDelay, true) => {
+                "this release can delay a standby's replay, recovery_min_apply_delay (9.4 and later)"
+            }
+            (Condition::ApplyDelay, false) => {
+                "this release cannot delay a standby's replay: no recovery_min_apply_delay (it came in 9.4)"
+            }
         }
     }
 
@@ -387,6 +414,8 @@ impl Condition {
             Condition::TargetLsn => Some(dialect.has_recovery_target_lsn()),
             Condition::TargetAction => Some(dialect.has_recovery_target_action()),
             Condition::TriggerFile => Some(dialect.promote_trigger_setting().is_some()),
+            Condition::Slots => Some(dialect.has_replication_slots()),
+            Condition::ApplyDelay => Some(dialect.has_recovery_min_apply_delay()),
         }
     }
 }
@@ -654,6 +683,9 @@ pub enum Action {
         /// document's copy from the node's own WAL directory, lets a standby find only the
         /// timelines it already knows, as the document's switchback did (§3 step 6).
         restore: Option<crate::pg::RestoreCommand>,
+        /// `recovery_min_apply_delay`: the standby applies each commit this long after the
+        /// primary made it (a delayed standby, from 9.4); `None`: at once.
+        apply_delay: Option<Duration>,
     },
     /// Configure a point-in-time recovery (the server is started by a later step).
     Pitr {
@@ -801,14 +833,32 @@ impl Action {
     /// step of it runs only where they hold, and a drill checked for a release without one is
     /// refused unless the step's `when` asks for it (then it is skipped there).
     pub fn needs(&self) -> Vec<Condition> {
-        if let Action::Promote {
-            method: PromoteMethod::TriggerFile,
-        } = self
-        {
-            return vec![Condition::TriggerFile];
-        }
-        let Action::Pitr { recovery, .. } = self else {
-            return Vec::new();
+        let recovery = match self {
+            Action::Pitr { recovery, .. } => recovery,
+            Action::Promote {
+                method: PromoteMethod::TriggerFile,
+            } => return vec![Condition::TriggerFile],
+            Action::MakeStandby { apply_delay, .. } => {
+                return apply_delay
+                    .map(|_| Condition::ApplyDelay)
+                    .into_iter()
+                    .collect()
+            }
+            Action::Start
+            | Action::Stop { .. }
+            | Action::Promote {
+                method: PromoteMethod::PgCtl,
+            }
+            | Action::BaseBackup { .. }
+            | Action::LocalBackup { .. }
+            | Action::MoveAside { .. }
+            | Action::LinkWal
+            | Action::Load { .. }
+            | Action::CopyBackup { .. }
+            | Action::LedgerStart
+            | Action::LedgerRetarget
+            | Action::LedgerCheck { .. }
+            | Action::Set { .. } => return Vec::new(),
         };
         let target = match recovery.target.kind() {
             crate::pg::TargetKind::Immediate => Some(Condition::TargetImmediate),

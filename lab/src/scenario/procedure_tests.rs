@@ -146,7 +146,7 @@ fn a_mistake_in_a_built_in_procedure_step_is_placed_at_its_use() {
         got,
         [
             format!("d.toml:4:1: error: unknown mark `promote` for `since`; no mark is set before this step (at {p}:7:9){note}"),
-            format!("d.toml:4:1: error: undefined variable `${{acked}}`; defined at this point: pg.wal_dir, primary.addr, standby.addr, pg.current_lsn, lab.sync_state (and 13 more) (at {p}:13:27){note}"),
+            format!("d.toml:4:1: error: undefined variable `${{acked}}`; defined at this point: pg.wal_dir, primary.addr, standby.addr, pg.current_lsn, lab.sync_state (and 17 more) (at {p}:13:27){note}"),
         ]
     );
 }

@@ -235,6 +235,7 @@ mod tests {
             of,
             latest_timeline: true,
             restore: None,
+            apply_delay: None,
         };
         // node1, the primary, rebuilt as node2's standby: node2 is the primary now.
         assert_eq!(

@@ -733,6 +733,11 @@ impl ActionSpec {
                 Type::OneOf(RESTORE_COMMANDS),
                 "The standby's restore_command: literal (the document's, from its own WAL directory) or archive (the lab's).",
             ),
+            key(
+                "apply_delay",
+                Type::Duration,
+                "recovery_min_apply_delay: the standby applies each commit this long after the primary made it (a delayed standby), from PostgreSQL 9.4 (when = \"apply-delay\" skips the step before 9.4).",
+            ),
         ],
         300,
     );

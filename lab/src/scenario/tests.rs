@@ -160,29 +160,29 @@ const BAD: &[Bad] = &[
         name: "undefined variable",
         body: "[[steps]]\ntitle = \"r\"\non = \"node1\"\nrun = \"ls ${pg.wal} ${nope}\"\n",
         expected: &[
-            "d.toml:7:11: error: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.major, pg.log_dir, pg.lsn_diff, pg.replay_lsn (and 13 more)",
-            "d.toml:7:21: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 13 more)",
+            "d.toml:7:11: error: undefined variable `${pg.wal}`; defined at this point: pg.wal_dir, pg.major, pg.log_dir, pg.lsn_diff, pg.replay_lsn (and 17 more)",
+            "d.toml:7:21: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 17 more)",
         ],
     },
     Bad {
         name: "variable used before its capture",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\n\n[[steps]]\ntitle = \"b\"\non = \"node2\"\nsql = \"select now()\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: error: variable `${ts}` is used before step 2 captures it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.lsn_diff (and 13 more)",
+            "d.toml:7:13: error: variable `${ts}` is used before step 2 captures it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.lsn_diff (and 17 more)",
         ],
     },
     Bad {
         name: "variable used by the step capturing it",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"echo ${ts}\"\ncapture = \"ts\"\n",
         expected: &[
-            "d.toml:7:13: error: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.lsn_diff (and 13 more)",
+            "d.toml:7:13: error: variable `${ts}` is captured by this step, so only later steps can use it; defined at this point: pg.replay_timestamp_function, today, standby.addr, pg.startup_failure, pg.lsn_diff (and 17 more)",
         ],
     },
     Bad {
         name: "shell variable",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"ls ${PGDATA}\"\n",
         expected: &[
-            "d.toml:7:11: error: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal (and 13 more)",
+            "d.toml:7:11: error: undefined variable `${PGDATA}` (for a shell variable write `$${PGDATA}`); defined at this point: pg.wal_dir, pg.log_dir, pg.startup_failure, pg.replay_timestamp_function, pg.switch_wal (and 17 more)",
         ],
     },
     Bad {
@@ -196,14 +196,14 @@ const BAD: &[Bad] = &[
         name: "undefined variable in a title",
         body: "[[steps]]\ntitle = \"at ${nope}\"\non = \"node1\"\nrun = \"true\"\n",
         expected: &[
-            "d.toml:5:13: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 13 more)",
+            "d.toml:5:13: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 17 more)",
         ],
     },
     Bad {
         name: "reference in a string with escapes points at the string",
         body: "[[steps]]\ntitle = \"a\"\non = \"node1\"\nrun = \"printf \\\"${nope}\\\"\"\n",
         expected: &[
-            "d.toml:7:7: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 13 more)",
+            "d.toml:7:7: error: undefined variable `${nope}`; defined at this point: node1.addr, node2.addr, pg.version, pg.replay_lsn, pg.current_lsn (and 17 more)",
         ],
     },
     Bad {
@@ -824,7 +824,8 @@ fn a_valid_drills_steps_parse_as_written() {
         StepKind::Action(Action::MakeStandby {
             of: NodeRef::Primary,
             latest_timeline: true,
-            restore: None
+            restore: None,
+            apply_delay: None
         })
     );
     let StepKind::Action(Action::Load {
@@ -1100,4 +1101,44 @@ fn opposite_whens_in_a_row_are_alternatives_for_the_roles() {
     assert_eq!(diagnostics(&pair), Vec::<String>::new());
     let same = format!("{}{}", promote("sync"), promote("sync"));
     assert_eq!(diagnostics(&same).len(), 1, "{:?}", diagnostics(&same));
+}
+
+#[test]
+fn a_delayed_standby_needs_apply_delay_and_a_skipped_step_asks_nothing_of_the_release() {
+    let dialect = |v: &str| {
+        crate::pg::Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major)
+    };
+    let delayed = |when: &str| {
+        format!(
+            "{HEAD}[[steps]]\ntitle = \"delay\"\non = \"node2\"\naction = \"make_standby\"\nwith = {{ of = \"node1\", apply_delay = \"1h\" }}\n{when}\n\
+             [[steps]]\ntitle = \"slots\"\non = \"node1\"\naction = \"set\"\nwith = {{ settings = {{ max_replication_slots = 2 }}, apply = \"restart\" }}\n{}\n",
+            when.replace("apply-delay", "slots")
+        )
+    };
+    let bare = parse_valid("d.toml", &delayed(""));
+    let StepKind::Action(Action::MakeStandby { apply_delay, .. }) = &bare.steps[0].kind else {
+        panic!("{:?}", bare.steps[0]);
+    };
+    assert_eq!(*apply_delay, Some(std::time::Duration::from_secs(3600)));
+    let on_93: Vec<String> = check_release(&bare, "d.toml", &dialect("9.3.5"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(on_93.len(), 2, "{on_93:?}");
+    assert_eq!(
+        on_93[0],
+        "d.toml:4:1: error: step 1 (delay): PostgreSQL 9.3 cannot perform this `make_standby`: this release cannot delay a standby's replay: no recovery_min_apply_delay (it came in 9.4); add `when = \"apply-delay\"` to skip the step on releases without it"
+    );
+    assert!(on_93[1].contains("max_replication_slots") && on_93[1].contains("9.4"));
+    for v in ["9.4", "11", "15"] {
+        assert_eq!(check_release(&bare, "d.toml", &dialect(v)), [], "{v}");
+    }
+    let guarded = parse_valid("d.toml", &delayed("when = \"apply-delay\""));
+    assert_eq!(check_release(&guarded, "d.toml", &dialect("9.3")), []);
+    assert_eq!(
+        diagnostics(
+            "[[steps]]\ntitle = \"d\"\non = \"node2\"\naction = \"make_standby\"\nwith = { of = \"node1\", apply_delay = \"0s\" }\n"
+        ),
+        ["d.toml:8:38: error: `apply_delay` must be longer than 0s"]
+    );
 }

@@ -142,8 +142,9 @@ pub fn spec(ctx: &Context, node: NodeId, action: &Action) -> Result<Spec, Render
         Action::MakeStandby {
             of,
             latest_timeline,
+            apply_delay,
             ..
-        } => standby_settings(ctx, node, of, *latest_timeline)?,
+        } => standby_settings(ctx, node, of, *latest_timeline, *apply_delay)?,
         Action::Pitr { recovery, .. } => {
             let rendered = pg::Recovery {
                 target: recovery.target.try_map(|t| ctx.render(t))?,
@@ -263,12 +264,13 @@ fn moved(d: &Dialect, node: NodeId, to: &str, what: &[Area]) -> Vec<Check> {
 }
 
 /// The standby settings: following `of` by its address, standby mode (or `standby.signal`
-/// from 12), and the latest timeline when asked.
+/// from 12), the latest timeline and the apply delay when asked.
 fn standby_settings(
     ctx: &Context,
     node: NodeId,
     of: &NodeRef,
     latest: bool,
+    apply_delay: Option<std::time::Duration>,
 ) -> Result<Vec<Check>, RenderError> {
     let d = &ctx.dialect;
     let of = ctx.resolve(of).ok_or(RenderError::NeedsNode(
@@ -296,6 +298,9 @@ fn standby_settings(
     }
     if latest {
         checks.push(setting("recovery_target_timeline", "latest".into()));
+    }
+    if let Some(delay) = apply_delay {
+        checks.push(setting(pg::APPLY_DELAY_SETTING, pg::time_value(delay)));
     }
     Ok(checks)
 }

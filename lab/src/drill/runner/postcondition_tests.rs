@@ -73,6 +73,7 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
         of: NodeRef::Node(NodeId::NODE1),
         latest_timeline: true,
         restore: None,
+        apply_delay: None,
     };
     let on93 = checks("9.3.5", NodeId::NODE2, &standby);
     let setting = |c: &Check| match c {
@@ -103,6 +104,23 @@ fn a_standby_is_configured_and_started_as_each_version_spells_it() {
         .iter()
         .filter_map(setting)
         .all(|s| s.contains("postgresql.auto.conf")));
+    // A delayed standby: the delay in the file the standby's settings are in, per release.
+    let delayed = Action::MakeStandby {
+        of: NodeRef::Node(NodeId::NODE1),
+        latest_timeline: false,
+        restore: None,
+        apply_delay: Some(std::time::Duration::from_secs(3600)),
+    };
+    for (v, file) in [("9.4", "recovery.conf"), ("15", "postgresql.auto.conf")] {
+        let settings: Vec<String> = checks(v, NodeId::NODE2, &delayed)
+            .iter()
+            .filter_map(setting)
+            .collect();
+        assert!(
+            settings.contains(&format!("/disk1/data/{file} recovery_min_apply_delay 1h")),
+            "{v}: {settings:?}"
+        );
+    }
     // Started while node1 is primary: node2 must recover and stream from node1.
     let started = checks("9.3.5", NodeId::NODE2, &Action::Start);
     assert!(started.contains(&Check::Streams {

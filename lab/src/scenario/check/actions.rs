@@ -175,10 +175,14 @@ impl<'a> Checker<'a> {
                 let restore = self.opt(param("restore"), |cx, v| {
                     cx.choice("restore", v, &names, "restore_command")
                 });
+                let apply_delay = self.opt(param("apply_delay"), |cx, v| {
+                    cx.positive_duration("apply_delay", v)
+                });
                 Some(Action::MakeStandby {
                     of: of?,
                     latest_timeline: timeline? == Some(1),
                     restore: restore?.map(|i| RestoreCommand::ALL[i]),
+                    apply_delay: apply_delay?,
                 })
             }
             ActionKind::Pitr => self.pitr(&params, missing_at),
