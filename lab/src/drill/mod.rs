@@ -72,6 +72,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "recovery-targets",
         include_str!("../../../scenarios/recovery-targets.toml"),
     ),
+    (
+        "rewind-rejoin",
+        include_str!("../../../scenarios/rewind-rejoin.toml"),
+    ),
 ];
 
 /// Why a drill could not be loaded.

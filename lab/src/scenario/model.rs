@@ -107,6 +107,8 @@ pub enum ActionKind {
     LedgerCheck,
     /// Server settings changed (appended to postgresql.conf), then a reload or a restart.
     Set,
+    /// `pg_rewind` from another node (the stopped old master rejoins without a base backup).
+    Rewind,
 }
 
 impl ActionKind {
@@ -288,11 +290,13 @@ pub enum Condition {
     /// `target-action`: the release has `recovery_target_action`, and so `shutdown` at the
     /// target (from 9.5; before, `pause_at_recovery_target`).
     TargetAction,
+    /// `rewind`: the release has `pg_rewind` (from 9.5), which the `rewind` action runs.
+    Rewind,
 }
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 7] = [
+    pub const ALL: [Condition; 8] = [
         Condition::Sync,
         Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
@@ -300,6 +304,7 @@ impl Condition {
         Condition::TargetImmediate,
         Condition::TargetLsn,
         Condition::TargetAction,
+        Condition::Rewind,
     ];
     /// The names used in drill files.
     pub const NAMES: &'static [&'static str] = &[
@@ -310,6 +315,7 @@ impl Condition {
         "target-immediate",
         "target-lsn",
         "target-action",
+        "rewind",
     ];
 
     /// The name used in drill files.
@@ -362,6 +368,8 @@ impl Condition {
             (Condition::TargetAction, false) => {
                 "this release has pause_at_recovery_target, no recovery_target_action and no shutdown at the target (before 9.5)"
             }
+            (Condition::Rewind, true) => "this release has pg_rewind (9.5 and later)",
+            (Condition::Rewind, false) => "this release has no pg_rewind (it came in 9.5)",
         }
     }
 
@@ -375,6 +383,7 @@ impl Condition {
             Condition::TargetImmediate => Some(dialect.has_recovery_target_immediate()),
             Condition::TargetLsn => Some(dialect.has_recovery_target_lsn()),
             Condition::TargetAction => Some(dialect.has_recovery_target_action()),
+            Condition::Rewind => Some(dialect.has_pg_rewind()),
         }
     }
 }
@@ -576,6 +585,10 @@ pub enum RoleChange<'a> {
     /// `move_aside`: these areas moved aside (the data among them, the node is a standby no
     /// longer until it is made one again).
     MovedAside(&'a [Area]),
+    /// `rewind`: the data directory rewound to the source's timeline, with the source's
+    /// configuration files and server logs copied over it (the node is a standby no longer until
+    /// it is made one again).
+    Rewound,
 }
 
 /// What the ledger writer does for one of the ledger's actions ([`Action::ledger`]).
@@ -687,6 +700,14 @@ pub enum Action {
         /// How the server takes them (default reload).
         apply: Apply,
     },
+    /// `pg_rewind` of this (stopped) node's data directory from a running node: the blocks
+    /// changed since the timelines forked are copied back from the source, so that the old
+    /// master can follow the new one without a base backup. From 9.5 ([`Condition::Rewind`]);
+    /// the target needs data checksums or `wal_log_hints`.
+    Rewind {
+        /// The running server rewound from (the new primary).
+        from: NodeRef,
+    },
 }
 
 impl Action {
@@ -714,7 +735,8 @@ impl Action {
             | Action::MakeStandby { .. }
             | Action::Pitr { .. }
             | Action::CopyBackup { .. }
-            | Action::Set { .. } => Performed::Waited { runs_for: None },
+            | Action::Set { .. }
+            | Action::Rewind { .. } => Performed::Waited { runs_for: None },
         }
     }
 
@@ -747,11 +769,12 @@ impl Action {
         }
     }
 
-    /// Whether it replaces a node's data directory (moved aside, or a backup copied in), so
-    /// that the server log files found there afterwards came with the data.
+    /// Whether it replaces a node's data directory (moved aside, a backup copied in, or rewound
+    /// from another node's, whose log directory pg_rewind copies too), so that the server log
+    /// files found there afterwards came with the data.
     pub fn moves_data(&self) -> bool {
         match self.role_change() {
-            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) => true,
+            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) | RoleChange::Rewound => true,
             RoleChange::None
             | RoleChange::Promoted
             | RoleChange::Recovered
@@ -770,6 +793,7 @@ impl Action {
                 RoleChange::CopiedInto(to)
             }
             Action::MoveAside { what, .. } => RoleChange::MovedAside(what),
+            Action::Rewind { .. } => RoleChange::Rewound,
             Action::Start
             | Action::Stop { .. }
             | Action::LocalBackup { .. }
@@ -786,6 +810,9 @@ impl Action {
     /// step of it runs only where they hold, and a drill checked for a release without one is
     /// refused unless the step's `when` asks for it (then it is skipped there).
     pub fn needs(&self) -> Vec<Condition> {
+        if let Action::Rewind { .. } = self {
+            return vec![Condition::Rewind];
+        }
         let Action::Pitr { recovery, .. } = self else {
             return Vec::new();
         };
@@ -819,6 +846,7 @@ impl Action {
             Action::LedgerRetarget => ActionKind::LedgerRetarget,
             Action::LedgerCheck { .. } => ActionKind::LedgerCheck,
             Action::Set { .. } => ActionKind::Set,
+            Action::Rewind { .. } => ActionKind::Rewind,
         }
     }
 

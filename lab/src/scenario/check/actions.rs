@@ -112,6 +112,15 @@ impl<'a> Checker<'a> {
                 self.set_action(settings, param("apply"))
             }
             ActionKind::LedgerRetarget => Some(Action::LedgerRetarget),
+            ActionKind::Rewind => {
+                let from = required(
+                    self,
+                    "from",
+                    &format!("the running node to rewind from, {node}"),
+                )
+                .and_then(|v| self.node("from", v, false));
+                Some(Action::Rewind { from: from? })
+            }
             ActionKind::LedgerCheck => {
                 let max_lost = self.opt(param("max_lost"), |cx, v| {
                     cx.counted(MAX_LOST.name, MAX_LOST.ty, v).map(|n| n as u64)
