@@ -9,6 +9,7 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
+use regex::Regex;
 use support::{run_drill_on, Pg};
 
 /// What a run left: its report.md and report.html.
@@ -293,6 +294,56 @@ fn slot_fills_wal(pg: Pg, _sync: bool, run: &Run) {
     }
 }
 
+/// The crashed master rejoins by pg_rewind where the release has it: on the current major both
+/// ways are measured, the rewind passed, and node1's log shows it started from the rewound
+/// directory (the backup label pg_rewind wrote names the last common checkpoint pg_rewind
+/// reported) and then streamed timeline 2; on 9.3 the rewind is skipped, saying why, and the
+/// rebuild alone is measured.
+fn rewind_rejoin(pg: Pg, _sync: bool, run: &Run) {
+    let rebuild = run.measure("rebuild_seconds");
+    assert!(rebuild > 0.0, "{}", run.md);
+    match pg {
+        Pg::Current => {
+            let rewind = run.measure("rewind_seconds");
+            assert!(rewind > 0.0, "{}", run.md);
+            eprintln!(
+                "rewind-rejoin on {}: rewind {rewind} s, rebuild {rebuild} s",
+                pg.version()
+            );
+            run.shows("rewind node1 to node2's timeline — ✔ passed");
+            run.shows("pg_rewind: Done!");
+            let common = run
+                .md
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("pg_rewind: rewinding from last common checkpoint at ")
+                })
+                .and_then(|l| l.split(' ').next())
+                .unwrap_or_else(|| panic!("pg_rewind named no common checkpoint:\n{}", run.md));
+            let label = format!("checkpoint LSN {common}, on timeline ID 1");
+            let from = run
+                .node1_log
+                .find(&label)
+                .unwrap_or_else(|| panic!("node1's log lacks {label:?}:\n{}", run.node1_log));
+            let streamed =
+                Regex::new(r"started streaming WAL from primary at \S+ on timeline 2").unwrap();
+            assert!(
+                streamed.is_match(&run.node1_log[from..]),
+                "node1 did not stream timeline 2 after the rewind:\n{}",
+                &run.node1_log[from..]
+            );
+        }
+        Pg::Pg93 => {
+            eprintln!("rewind-rejoin on {}: rebuild {rebuild} s", pg.version());
+            run.shows("rewind node1 to node2's timeline — – skipped");
+            run.shows(
+                "does not apply (`when = \"rewind\"`): this release has no pg_rewind (it came in 9.5)",
+            );
+            assert!(!run.md.contains("| rewind_seconds |"), "{}", run.md);
+        }
+    }
+}
+
 drills! {
     // Real 9.3, asynchronous, as the report.
     pg93_failover_switchback: "failover-switchback" on Pg93 @ 150 => switchback;
@@ -309,6 +360,7 @@ drills! {
     pg93_planned_switchover: "planned-switchover" on Pg93 @ 193 => switched_over;
     pg93_delayed_standby: "delayed-standby" on Pg93 @ 197 => delayed_standby;
     pg93_slot_fills_wal: "slot-fills-wal" on Pg93 @ 198 => slot_fills_wal;
+    pg93_rewind_rejoin: "rewind-rejoin" on Pg93 @ 195 => rewind_rejoin;
 
     // Real 9.3, synchronous ("should also work with synchronous replication", §2), where the
     // mode changes what a drill sees or may lose. The other drills run synchronous on 9.3 as
@@ -329,6 +381,7 @@ drills! {
     current_planned_switchover: "planned-switchover" on Current @ 194 => switched_over;
     current_delayed_standby: "delayed-standby" on Current @ 199 => delayed_standby;
     current_slot_fills_wal: "slot-fills-wal" on Current @ 237 => slot_fills_wal;
+    current_rewind_rejoin: "rewind-rejoin" on Current @ 196 => rewind_rejoin;
 
     // The current major, synchronous, where the mode changes what a drill sees.
     current_sync_failover_switchback: "failover-switchback" on Current sync true @ 177 => switchback;

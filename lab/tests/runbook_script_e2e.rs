@@ -151,6 +151,15 @@ async fn lab_for(pg: Pg, sync: bool, drill: &str, lab: &str, net: u8) {
     if let Some(bytes) = d.lab.wal_disk_size {
         extra.extend(["--wal-disk-size".to_string(), bytes.to_string()]);
     }
+    if d.lab.data_checksums {
+        extra.push("--data-checksums".to_string());
+    }
+    for setting in &d.lab.settings {
+        extra.extend([
+            "--set".to_string(),
+            format!("{}={}", setting.name, setting.value),
+        ]);
+    }
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let subnet = format!("172.16.{net}.0/24");
     up(&images.version.to_string(), lab, &subnet, &extra);
@@ -314,6 +323,24 @@ fn switched_over_and_back(lab: &str, _sync: bool, run: &ScriptRun) {
     assert_eq!(missing, "0", "{}", run.stdout);
 }
 
+/// The old master rejoined by pg_rewind, then rebuilt from a base backup: node2 is the master
+/// and node1 its standby, the script printed both measures, and pg_rewind finished.
+fn rejoined(lab: &str, sync: bool, run: &ScriptRun) {
+    failed_over(lab, sync, run);
+    for name in ["rewind_seconds", "rebuild_seconds"] {
+        let seconds: f64 = run
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("measure {name} = ")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no measure {name}:\n{}", run.stdout));
+        assert!(seconds > 0.0, "{name} = {seconds}");
+        eprintln!("runbook script rewind-rejoin: {name} = {seconds}");
+    }
+    let output = format!("{}\n{}", run.stdout, run.stderr);
+    assert!(output.contains("pg_rewind: Done!"), "{output}");
+}
+
 /// One test per drill, server and mode: `test: "drill" on Pg [sync] @ net => check`.
 macro_rules! scripts {
     ($($test:ident: $drill:literal on $pg:ident $($sync:ident)? @ $net:literal => $check:path;)*) => {$(
@@ -357,6 +384,9 @@ scripts! {
     wal_segment_corrupted_current: "wal-segment-corrupted-failover" on Current @ 213 => master_is_node2;
     data_file_corrupted_93_sync: "data-file-corrupted-failover" on Pg93 sync @ 214 => failed_over;
     data_file_corrupted_current: "data-file-corrupted-failover" on Current @ 215 => failed_over;
+    // On the current major only: on 9.3 the rewind is skipped and the rest is the rebuild that
+    // node_crash_93_sync's script runs.
+    rewind_rejoin_current: "rewind-rejoin" on Current @ 229 => rejoined;
 }
 
 /// A script whose expectation does not hold on the servers (node2 is the slave, the drill says

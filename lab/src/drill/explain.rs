@@ -282,6 +282,13 @@ fn versions(drill: &Drill) -> Vec<String> {
             w.join(", and ")
         )));
     }
+    items.extend(
+        drill
+            .steps
+            .iter()
+            .filter_map(rewind_by_release)
+            .map(|t| item(&t)),
+    );
     for (var, steps) in pg_variables(drill) {
         let spellings = spellings(&var);
         if spellings.len() < 2 {
@@ -296,6 +303,34 @@ fn versions(drill: &Drill) -> Vec<String> {
         items.push(s);
     }
     items
+}
+
+/// How a `rewind` step is done per release, from the dialect: which major has pg_rewind, and
+/// from which pg_rewind finishes a crashed server's recovery itself (before, the lab does it in
+/// single-user mode first).
+fn rewind_by_release(step: &Step) -> Option<String> {
+    let Some(Action::Rewind { .. }) = step.kind.action() else {
+        return None;
+    };
+    let first = |holds: fn(&Dialect) -> bool| {
+        majors()
+            .into_iter()
+            .find(|m| holds(&Dialect::for_major(*m)))
+            .map_or_else(|| "no release".to_string(), |m| m.to_string())
+    };
+    let (has, recovers) = (
+        first(Dialect::has_pg_rewind),
+        first(Dialect::rewind_recovers_crashed_target),
+    );
+    Some(format!(
+        "{} ({}) runs pg_rewind, which exists from {has}; before {recovers} a server that \
+         crashed first finishes its recovery in single-user mode keeping its WAL files \
+         (pg_rewind wants it shut down cleanly), from {recovers} pg_rewind does that itself and \
+         fetches the WAL files that recovery recycled from the node's archive \
+         (--restore-target-wal)",
+        at(step),
+        step.title
+    ))
 }
 
 /// The `pg.*` variables a drill uses, each with the (1-based) steps that use it, in first use.
@@ -369,7 +404,8 @@ fn action_templates(a: &Action) -> Vec<&Template> {
         | Action::LedgerStart
         | Action::LedgerRetarget
         | Action::LedgerCheck { .. }
-        | Action::Set { .. } => Vec::new(),
+        | Action::Set { .. }
+        | Action::Rewind { .. } => Vec::new(),
     }
 }
 
@@ -494,6 +530,21 @@ mod tests {
             text.contains("runs only when the lab replicates synchronously"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn explain_says_how_each_release_rewinds() {
+        let text = explain(&builtin("rewind-rejoin"));
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            "(rewind node1 to node2's timeline) runs only when this release has pg_rewind (9.5 and later)",
+            "(rewind node1 to node2's timeline) runs pg_rewind, which exists from 9.5; before 13 a server that crashed first finishes its recovery in single-user mode",
+            "from 13 pg_rewind does that itself",
+            "SQL measures rewind_seconds",
+            "SQL measures rebuild_seconds",
+        ] {
+            assert!(flat.contains(expected), "no {expected:?} in:\n{text}");
+        }
     }
 
     #[test]

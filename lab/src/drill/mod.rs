@@ -84,6 +84,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "slot-fills-wal",
         include_str!("../../../scenarios/slot-fills-wal.toml"),
     ),
+    (
+        "rewind-rejoin",
+        include_str!("../../../scenarios/rewind-rejoin.toml"),
+    ),
 ];
 
 /// Why a drill could not be loaded.

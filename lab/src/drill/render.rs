@@ -40,12 +40,15 @@ pub enum RenderError {
     #[error(transparent)]
     Quote(#[from] crate::plan::QuoteError),
     /// An action the release cannot perform (a `pitr` whose target or end action it does not
-    /// have, a `make_standby` with an apply delay before 9.4), in a drill checked without the
-    /// release, run or printed for it.
-    #[error("PostgreSQL {major} cannot perform this step: {why}")]
+    /// have, a `make_standby` with an apply delay before 9.4, a `rewind` before pg_rewind, a
+    /// `promote` by a trigger file from 16), in a drill checked without the release, run or
+    /// printed for it.
+    #[error("PostgreSQL {major} cannot perform this `{action}`: {why}")]
     NotInRelease {
         /// The release's major.
         major: String,
+        /// The action's name.
+        action: &'static str,
         /// What it lacks ([`Condition::describe`]).
         why: &'static str,
     },
@@ -153,7 +156,8 @@ impl Context {
             | Condition::TargetAction
             | Condition::TriggerFile
             | Condition::Slots
-            | Condition::ApplyDelay => condition
+            | Condition::ApplyDelay
+            | Condition::Rewind => condition
                 .for_release(&self.dialect)
                 .expect("the release answers its own conditions"),
         }
@@ -351,10 +355,10 @@ fn promote(
         crate::scenario::PromoteMethod::TriggerFile => d.promote_trigger_setting(),
     };
     let Some(setting) = setting else {
-        let lacking = action.needs().into_iter().find(|c| !ctx.condition(*c));
         return Err(RenderError::NotInRelease {
             major: d.major().to_string(),
-            why: lacking.map_or("", |c| c.describe(false)),
+            action: action.name(),
+            why: crate::scenario::Condition::TriggerFile.describe(false),
         });
     };
     let line = pg::conf_pairs([(setting, pg::PROMOTE_TRIGGER_FILE)])?;
@@ -399,12 +403,7 @@ pub fn action_steps(
 ) -> Result<Vec<Command>, RenderError> {
     let d = &ctx.dialect;
     let n = node;
-    if let Some(lacking) = action.needs().into_iter().find(|c| !ctx.condition(*c)) {
-        return Err(RenderError::NotInRelease {
-            major: d.major().to_string(),
-            why: lacking.describe(false),
-        });
-    }
+    in_release(ctx, action)?;
     Ok(match action {
         Action::Start => vec![Command::shell(
             n,
@@ -508,7 +507,26 @@ pub fn action_steps(
             let (backup, to) = (ctx.render_path(backup, false)?, ctx.render_path(to, false)?);
             copy_backup(ctx, n, from, &backup, &to)?
         }
+        Action::Rewind { from } => {
+            in_release(ctx, action)?;
+            let from = ctx.resolve(from).ok_or(RenderError::NeedsNode(
+                "rewind needs one node to rewind from",
+            ))?;
+            pg::rewind(d, &ctx.topo, n, &ctx.node(from)?)?
+        }
     })
+}
+
+/// Refuses an action that needs what the release lacks ([`Action::needs`]).
+fn in_release(ctx: &Context, action: &Action) -> Result<(), RenderError> {
+    match action.needs().into_iter().find(|c| !ctx.condition(*c)) {
+        Some(lacking) => Err(RenderError::NotInRelease {
+            major: ctx.dialect.major().to_string(),
+            action: action.name(),
+            why: lacking.describe(false),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The document's stop: `-m mode`, falling back to `-m fallback`; a server that is already down
@@ -853,6 +871,87 @@ mod tests {
                 .last(),
             Some("$ pg_ctl promote")
         );
+    }
+
+    /// The rewind of node1 from node2, rendered for `version`.
+    fn rewind_on(version: &str) -> Result<String, RenderError> {
+        let dialect =
+            Dialect::for_major(version.parse::<crate::version::PgVersion>().unwrap().major);
+        let ctx = Context {
+            vars: builtin_vars(&dialect, &Topology::default(), version, "/tmp/run"),
+            dialect,
+            topo: Topology::default(),
+            primary: NodeId::NODE2,
+            lenient: false,
+        };
+        let rewind = Action::Rewind {
+            from: NodeRef::Node(NodeId::NODE2),
+        };
+        let steps = action_steps(&ctx, NodeId::NODE1, &rewind)?;
+        assert!(steps.iter().all(|s| s.node == NodeId::NODE1));
+        Ok(crate::plan::Plan { steps }.render())
+    }
+
+    #[test]
+    fn rewind_finishes_crash_recovery_by_hand_before_13_and_lets_pg_rewind_do_it_from_13() {
+        let rewind = "$ pg_rewind --target-pgdata=/disk1/data \
+                      --source-server='host=172.16.3.102 port=5432 user=postgres dbname=postgres'";
+        let single =
+            "postgres --single -D /disk1/data -c wal_keep_segments=2147483647 template1 </dev/null";
+        let checkpoint = "$ psql -X -d 'host=172.16.3.102 port=5432 user=postgres dbname=postgres' -c CHECKPOINT\n";
+        let archive = "restore_command = 'cp /disk3/archive/%f \"%p\" 2> /dev/null'\n";
+        for v in ["9.5", "12"] {
+            let plan = rewind_on(v).unwrap();
+            assert!(plan.contains(&format!("{rewind}\n")), "{v}: {plan}");
+            assert!(
+                plan.contains("if LC_ALL=C pg_controldata /disk1/data | grep -q '^Database cluster state: *shut down'; then"),
+                "{v}: {plan}"
+            );
+            // single-user recovery first, then the source's checkpoint, then the rewind
+            let at = |s: &str| {
+                plan.find(s)
+                    .unwrap_or_else(|| panic!("{v}: no {s:?} in {plan}"))
+            };
+            assert!(
+                at(single) < at(checkpoint) && at(checkpoint) < at(rewind),
+                "{v}: {plan}"
+            );
+            assert!(
+                !plan.contains("--restore-target-wal") && !plan.contains(archive),
+                "{v}: {plan}"
+            );
+        }
+        for v in ["13", "15"] {
+            let plan = rewind_on(v).unwrap();
+            let at = |s: &str| {
+                plan.find(s)
+                    .unwrap_or_else(|| panic!("{v}: no {s:?} in {plan}"))
+            };
+            assert!(
+                plan.contains(&format!("{rewind} --restore-target-wal\n")),
+                "{v}: {plan}"
+            );
+            assert!(
+                at(archive) < at(checkpoint) && at(checkpoint) < at(rewind),
+                "{v}: {plan}"
+            );
+            assert!(
+                plan.contains("[/disk1/data/postgresql.conf] (append)"),
+                "{v}: {plan}"
+            );
+            assert!(
+                !plan.contains("--single") && !plan.contains("pg_controldata"),
+                "{v}: {plan}"
+            );
+        }
+        for v in ["9.3", "9.4"] {
+            assert_eq!(
+                rewind_on(v).unwrap_err().to_string(),
+                format!(
+                    "PostgreSQL {v} cannot perform this `rewind`: this release has no pg_rewind (it came in 9.5)"
+                )
+            );
+        }
     }
 
     fn ctx15(lenient: bool) -> Context {

@@ -104,9 +104,14 @@ fn release(version: &PgVersion) -> String {
     crate::tarball::newest_pinned(version).map_or_else(|| format!("{version}.Z"), |v| v.to_string())
 }
 
-/// Chapters 1 and 5: installation, the pair, its checks, the ssh keys.
-fn setup(dialect: &Dialect, opts: &Options) -> String {
-    let topo = &opts.topo;
+/// Chapters 1 and 5: installation, the pair, its checks, the ssh keys; chapter 1 with what the
+/// drill's `[lab]` table asks of a fresh lab (its settings, `initdb -k`), as `lab drill run`
+/// brings the pair up.
+fn setup(drill: &Drill, dialect: &Dialect, opts: &Options) -> String {
+    let mut topo = opts.topo.clone();
+    topo.settings = pg::merged_settings(&drill.lab.settings, &topo.settings);
+    topo.data_checksums |= drill.lab.data_checksums;
+    let topo = &topo;
     let (build, install) = crate::image::make_targets(&opts.version);
     format!(
         "== Chapter 1 (1): installation on both nodes (pp.5-7; done by `lab images build`: the \
@@ -203,7 +208,7 @@ fn runbook_within(drill: &Drill, opts: &Options, max: usize) -> String {
     let dialect = Dialect::for_major(opts.version.major);
     let mut out = header(drill, opts);
     if opts.with_setup {
-        out.push_str(&setup(&dialect, opts));
+        out.push_str(&setup(drill, &dialect, opts));
     }
     if let Some(interval) = drill.monitor {
         out.push_str(&format!(
@@ -297,6 +302,17 @@ mod tests {
         let mut opts = Options::new("9.3.25", "seed");
         opts.topo = topology("seed", ArchiveCommand::Literal, RestoreCommand::Literal);
         runbook(&load(drill).unwrap(), &opts)
+    }
+
+    /// Chapter 1 is the pair a fresh lab of the drill would be: its `[lab]` table's `initdb -k`.
+    #[test]
+    fn chapter_1_takes_the_drills_lab_needs() {
+        let rewind = book("rewind-rejoin", "15.18");
+        assert!(
+            rewind.contains("$ initdb -D /disk1/data -X /disk2/pg_wal -E UTF8 --locale=C -k\n"),
+            "{rewind}"
+        );
+        assert!(!book("node-crash-failover", "15.18").contains("--locale=C -k"));
     }
 
     /// Past its bound a runbook stops, saying where.

@@ -1805,6 +1805,27 @@ async fn fencing_is_a_stop_on_a_faulted_node_only() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_faulted_node_stopped_after_another_was_promoted_is_not_fenced() {
+    // The old master stopped once node2 is the primary (as rewind-rejoin stops the rejoined
+    // node1 to rebuild it): no fencing phase, which would date after the promotion.
+    let body = LEDGER_FAILOVER.replace(
+        "[[steps]]\ntitle = \"fence the old primary\"\non = \"node1\"\naction = \"stop\"\n\n",
+        "",
+    );
+    let body = body.replace(
+        "[[steps]]\ntitle = \"account\"",
+        "[[steps]]\ntitle = \"stop the old master to rebuild it\"\non = \"node1\"\naction = \"stop\"\n\n[[steps]]\ntitle = \"account\"",
+    );
+    assert!(body.contains("stop the old master") && !body.contains("fence the old"));
+    let fake = Fake::new().ledger("node1", "node2", 100);
+    let ran = run_with_ledger(fake, &body).await;
+    assert!(ran.verdict.passed, "{:?}", ran.outcomes());
+    let m = ran.measures();
+    assert!(!m.contains_key("rto_fenced_seconds"), "{m:?}");
+    assert_close(m["rto_promoted_seconds"], 1.0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn synchronous_replication_allows_no_loss_unless_the_drill_says_so() {
     let body = LEDGER_FAILOVER.replace("with = { max_lost = 1000 }\n", "");
     let fake = Fake::new().ledger("node1", "node2", 100);
@@ -2026,7 +2047,8 @@ impl World {
         if cmd.contains("pg_ctl promote") {
             self.promoted.insert(node.to_string());
         }
-        if cmd.contains("pg_ctl -m") {
+        // pg_rewind runs on a stopped server only, and starts none.
+        if cmd.contains("pg_ctl -m") || cmd.contains("pg_rewind ") {
             self.stopped.insert(node.to_string());
         }
         if cmd.contains("pg_ctl start") {
@@ -2210,6 +2232,12 @@ with = { from = "node2", backup = "/disk3/backup/data" }"#,
 action = "set"
 with = { settings = { work_mem = "8192kB" } }"#,
         "SHOW work_mem on node1 answers \"8192kB\"",
+    ),
+    (
+        r#"on = "node1"
+action = "rewind"
+with = { from = "node2" }"#,
+        "no server runs on node1",
     ),
 ];
 

@@ -200,10 +200,18 @@ impl Gen {
                 }
             }
             StepKind::Sql {
-                sql, db, expect, ..
+                sql,
+                db,
+                expect,
+                measure,
             } => {
                 for &t in targets {
-                    self.sql(t, db, sql, expect.as_ref(), step.capture.as_deref());
+                    let answer = Answer {
+                        expect: expect.as_ref(),
+                        capture: step.capture.as_deref(),
+                        measure: measure.as_deref(),
+                    };
+                    self.sql(t, db, sql, answer);
                 }
             }
             StepKind::Action(a) => match a.ledger() {
@@ -355,25 +363,22 @@ impl Gen {
         (text, vars)
     }
 
-    fn sql(
-        &mut self,
-        node: NodeId,
-        db: &str,
-        sql: &scenario::Template,
-        expect: Option<&scenario::Template>,
-        capture: Option<&str>,
-    ) {
+    fn sql(&mut self, node: NodeId, db: &str, sql: &scenario::Template, answer: Answer<'_>) {
         let (text, vars) = self.sql_text(sql);
         let head = format!("seen=$(psql_on {node} {}{}", quote(db), var_args(&vars));
         self.block(&head, &text);
         self.push(")");
-        if let Some(e) = expect {
+        if let Some(e) = answer.expect {
             let want = self.word(&self.ctx.render(e).unwrap_or_else(|_| e.raw.clone()));
             self.push(format!("check_eq \"$seen\" {want} {}", quote(&text)));
         }
-        if let Some(name) = capture {
+        if let Some(name) = answer.capture {
             self.push(format!("{name}=$seen; echo \"{name} = ${name}\""));
             self.captured.insert(name.to_string());
+        }
+        // A measure's name is a variable's (checked): plain word characters.
+        if let Some(name) = answer.measure {
+            self.push(format!("echo \"measure {name} = $seen\""));
         }
     }
 
@@ -503,6 +508,13 @@ impl Gen {
             }
         }
     }
+}
+
+/// What an `sql` step does with its answer: checks it, captures it, prints it as a measure.
+struct Answer<'a> {
+    expect: Option<&'a scenario::Template>,
+    capture: Option<&'a str>,
+    measure: Option<&'a str>,
 }
 
 /// The marks the drill's log checks (or its monitor checks) count from.

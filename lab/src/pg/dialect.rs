@@ -466,6 +466,22 @@ impl Dialect {
         self.at_least(9, 5)
     }
 
+    /// Whether `pg_rewind` exists (from 9.5): a stopped old master is brought back onto the
+    /// new master's timeline by copying only the blocks changed since the fork, instead of a
+    /// whole base backup. It needs data checksums (`initdb -k`) or `wal_log_hints = on` on
+    /// the target, and `full_page_writes` on the source.
+    pub fn has_pg_rewind(&self) -> bool {
+        self.at_least(9, 5)
+    }
+
+    /// Whether `pg_rewind` finishes the crash recovery of a target that was not shut down
+    /// cleanly itself (from 13: it runs the target in single-user mode first). Before 13 it
+    /// refuses such a target ("target server must be shut down cleanly"), and the DBA runs
+    /// that single-user recovery by hand.
+    pub fn rewind_recovers_crashed_target(&self) -> bool {
+        self.at_least(13, 0)
+    }
+
     /// The default `recovery_target_timeline`: `current` (the backup's timeline) before 12,
     /// `latest` from 12.
     pub fn default_recovery_target_timeline(&self) -> &'static str {
@@ -583,6 +599,10 @@ mod tests {
         assert_eq!(dialect("10").receive_wal_program(), "pg_receivewal");
         assert!(dialect("11").uses_recovery_conf());
         assert!(!dialect("12").uses_recovery_conf());
+        assert!(!dialect("9.4").has_pg_rewind());
+        assert!(dialect("9.5").has_pg_rewind());
+        assert!(!dialect("12").rewind_recovers_crashed_target());
+        assert!(dialect("13").rewind_recovers_crashed_target());
         assert_eq!(dialect("9.6").base_backup_no_wal_flag(), None);
         assert_eq!(dialect("10").base_backup_no_wal_flag(), Some("-X none"));
     }

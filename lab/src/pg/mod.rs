@@ -45,12 +45,12 @@ pub use settings::{
     time_value, Setting, SettingError, APPLY_DELAY_SETTING,
 };
 pub use setup::{
-    backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config,
+    backup_dir, base_backup, link_wal_dir, local_backup, pg_ctl_start, pgpass, pitr_config, rewind,
     setup_parts, setup_plan, standby_config, SetupParts, StandbyOptions,
 };
 pub use topology::{
     ArchiveCommand, Node, RestoreCommand, Topology, ARCHIVE_DIR, BACKUP_DIR, BROKEN_DIR, DATA_DIR,
-    LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT, PROMOTE_TRIGGER_FILE,
+    LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG, PORT, PROMOTE_TRIGGER_FILE, SUPERUSER,
 };
 
 /// The document's readiness probe over TCP to `addr`, printing pg_isready's exit code (0

@@ -11,7 +11,9 @@
 //! that could fail on its own is a step of its own.
 
 use super::recovery::{target_settings, Recovery, RecoveryTarget, TargetAction};
-use super::topology::{Node, Topology, ARCHIVE_DIR, BROKEN_DIR, DATA_DIR, PG_CTL_LOG};
+use super::topology::{
+    Node, Topology, ARCHIVE_DIR, BROKEN_DIR, DATA_DIR, LOCAL_ARCHIVE_RESTORE, PG_CTL_LOG,
+};
 use super::Dialect;
 use crate::node::NodeId;
 use crate::plan::{conf_value, quote, sql_ident, sql_literal, Command, Plan, QuoteError, User};
@@ -169,6 +171,95 @@ pub struct StandbyOptions {
     /// [`Dialect::has_recovery_min_apply_delay`]).
     pub apply_delay: Option<std::time::Duration>,
 }
+
+/// `pg_rewind` of the stopped server in `/disk1/data` on `node` from the running server
+/// `source` (the new master): `pg_rewind --target-pgdata=/disk1/data
+/// --source-server='host=… port=5432 user=postgres dbname=postgres'` as postgres
+/// ([`Topology::rewind_conninfo`]), which copies back the blocks changed since the timelines
+/// forked and the source's other files (its configuration among them: the standby settings
+/// are written afterwards), writing through the WAL directory's link to /disk2.
+///
+/// A master that crashed was not shut down cleanly, and its crash recovery ends with a
+/// checkpoint that recycles the WAL files before it, among them the ones pg_rewind reads back
+/// from the fork to the last checkpoint both servers share ("could not open file
+/// 000000010000000000000004", seen on 15.18). How that is met differs by release
+/// ([`Dialect::rewind_recovers_crashed_target`]):
+///
+/// - before 13 pg_rewind refuses a target not shut down cleanly ("target server must be shut
+///   down cleanly"): the recovery is finished first in single-user mode, with
+///   `wal_keep_segments` at its largest for that run so that its checkpoint removes no WAL
+///   file. Single-user mode reads its commands from standard input: `</dev/null` ends it at
+///   once (the script's blocks are fed on theirs). The state is read in the C locale
+///   (`pg_controldata` speaks the server's language);
+/// - from 13 pg_rewind runs that recovery itself, and `--restore-target-wal` fetches the WAL
+///   files it recycled from the node's own archive, through a `restore_command` in the
+///   target's postgresql.conf (pg_rewind then copies the source's postgresql.conf over it).
+///
+/// pg_rewind takes the source's timeline from its control file, which a server just promoted
+/// updates only at its next checkpoint (the promotion's is not waited for): until then pg_rewind
+/// sees both on the old timeline and answers "no rewind required" (seen on 15.18), and the old
+/// master then cannot follow ("requested timeline 2 is not a child of this server's history").
+/// So a `CHECKPOINT` on the source comes first (pg_rewind's documentation asks for it), over
+/// the same connection.
+pub fn rewind(
+    dialect: &Dialect,
+    topo: &Topology,
+    node: NodeId,
+    source: &Node,
+) -> Result<Vec<Command>, QuoteError> {
+    let mut steps = Vec::new();
+    let mut options = String::new();
+    if dialect.rewind_recovers_crashed_target() {
+        steps.push(Command::append(
+            node,
+            "where pg_rewind finds the WAL files its crash recovery recycles: the node's own archive",
+            &data_file("postgresql.conf"),
+            format!(
+                "restore_command = {}\n",
+                conf_value("restore_command", LOCAL_ARCHIVE_RESTORE)?
+            ),
+        ));
+        options.push_str(" --restore-target-wal");
+    } else {
+        steps.push(Command::shell(
+            node,
+            "finish crash recovery in single-user mode, removing no WAL file (pg_rewind before 13 \
+             needs a server shut down cleanly, and the WAL since the fork)",
+            User::Postgres,
+            format!(
+                "if LC_ALL=C pg_controldata {DATA_DIR} | grep -q '^Database cluster state: *shut down'; then\n\
+                 \x20 echo 'shut down cleanly: no crash recovery needed'\n\
+                 else\n\
+                 \x20 postgres --single -D {DATA_DIR} -c wal_keep_segments={KEEP_ALL} template1 </dev/null\n\
+                 fi"
+            ),
+        ));
+    }
+    let conninfo = quote(&topo.rewind_conninfo(source)?).into_owned();
+    steps.push(Command::shell(
+        node,
+        &format!(
+            "a checkpoint on {}: pg_rewind reads the source's timeline from its control file, \
+             which a server just promoted updates only at its next checkpoint",
+            source.name
+        ),
+        User::Postgres,
+        format!("psql -X -d {conninfo} -c CHECKPOINT"),
+    ));
+    steps.push(Command::shell(
+        node,
+        &format!(
+            "rewind {DATA_DIR} to {}'s timeline (pg_rewind)",
+            source.name
+        ),
+        User::Postgres,
+        format!("pg_rewind --target-pgdata={DATA_DIR} --source-server={conninfo}{options}"),
+    ));
+    Ok(steps)
+}
+
+/// `wal_keep_segments` at its largest (`INT_MAX`): a checkpoint keeps every WAL file there is.
+const KEEP_ALL: i32 = i32::MAX;
 
 /// Makes the server in `/disk1/data` on `standby` a standby of `primary` (document p.15, and
 /// §3 steps 5–6, §4 step 6): the standby settings, `hot_standby = on`, and from 12 the

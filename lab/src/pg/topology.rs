@@ -36,6 +36,10 @@ pub const PROMOTE_TRIGGER_FILE: &str = "/disk1/promote.trigger";
 /// The port every server listens on: PostgreSQL's default, which the document does not change.
 pub const PORT: u16 = 5432;
 
+/// The superuser role `initdb` made (named after the OS user that ran it): `pg_rewind`
+/// connects to its source as it.
+pub const SUPERUSER: &str = "postgres";
+
 /// The `restore_command` of the document's §4 point-in-time recovery: a local copy from the
 /// node's own archive.
 pub const LOCAL_ARCHIVE_RESTORE: &str = "cp /disk3/archive/%f \"%p\" 2> /dev/null";
@@ -253,20 +257,44 @@ impl Topology {
         standby: &Node,
         primary: &Node,
     ) -> Result<String, crate::plan::QuoteError> {
-        let mut conninfo = format!(
-            "host={} port={PORT} user={} password={}",
-            conninfo_value("the primary's address", &primary.address)?,
-            conninfo_value("the replication role", &self.repl_user)?,
-            conninfo_value("the replication password", &self.repl_password)?
-        );
+        let port = PORT.to_string();
+        let name = standby.name.name();
+        let mut words = vec![
+            ("host", "the primary's address", primary.address.as_str()),
+            ("port", "the port", port.as_str()),
+            ("user", "the replication role", self.repl_user.as_str()),
+            ("password", "the replication password", &self.repl_password),
+        ];
         if self.sync {
-            conninfo.push_str(&format!(
-                " application_name={}",
-                conninfo_value("the standby's name", &standby.name.name())?
-            ));
+            words.push(("application_name", "the standby's name", &name));
         }
-        Ok(conninfo)
+        conninfo(&words)
     }
+
+    /// `pg_rewind --source-server`'s connection string for the server at `source`: a normal
+    /// (not a replication) connection as the [`SUPERUSER`] to the `postgres` database, which
+    /// the document's monitoring line of pg_hba.conf admits from the peer (p.24, `host postgres
+    /// postgres <peer>/32 md5`; the password comes from the target's `~/.pgpass`). Each value
+    /// is quoted as in [`Topology::primary_conninfo`].
+    pub fn rewind_conninfo(&self, source: &Node) -> Result<String, crate::plan::QuoteError> {
+        let port = PORT.to_string();
+        conninfo(&[
+            ("host", "the source's address", &source.address),
+            ("port", "the port", &port),
+            ("user", "the superuser", SUPERUSER),
+            ("dbname", "the database", "postgres"),
+        ])
+    }
+}
+
+/// A libpq connection string of `key=value` words, each value quoted for it
+/// ([`conninfo_value`]; `what` names it in a refusal).
+fn conninfo(words: &[(&str, &str, &str)]) -> Result<String, crate::plan::QuoteError> {
+    let words: Result<Vec<String>, _> = words
+        .iter()
+        .map(|(key, what, value)| conninfo_value(what, value).map(|v| format!("{key}={v}")))
+        .collect();
+    Ok(words?.join(" "))
 }
 
 #[cfg(test)]
@@ -307,6 +335,20 @@ mod tests {
     }
 
     #[test]
+    fn rewind_connects_as_the_superuser_to_the_postgres_database() {
+        let topo = Topology::default();
+        assert_eq!(
+            topo.rewind_conninfo(&topo.slave).unwrap(),
+            "host=172.16.3.102 port=5432 user=postgres dbname=postgres"
+        );
+        let odd = Node::new(NodeId::NODE2, "a b");
+        assert_eq!(
+            topo.rewind_conninfo(&odd).unwrap(),
+            "host='a b' port=5432 user=postgres dbname=postgres"
+        );
+    }
+
+    #[test]
     fn conninfo_names_the_standby_only_when_synchronous() {
         let mut topo = Topology::default();
         assert_eq!(
@@ -317,6 +359,11 @@ mod tests {
         assert_eq!(
             topo.primary_conninfo(&topo.master, &topo.slave).unwrap(),
             "host=172.16.3.102 port=5432 user=repuser password=repuser application_name=node1"
+        );
+        topo.repl_password = "it's a secret".into();
+        assert_eq!(
+            topo.primary_conninfo(&topo.slave, &topo.master).unwrap(),
+            r"host=172.16.3.101 port=5432 user=repuser password='it\'s a secret' application_name=node2"
         );
     }
 }

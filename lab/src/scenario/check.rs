@@ -1575,7 +1575,8 @@ mod tests {
                 "ledger_start",
                 "ledger_retarget",
                 "ledger_check",
-                "set"
+                "set",
+                "rewind"
             ]
         );
         for kind in Kind::iter() {

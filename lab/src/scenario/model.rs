@@ -107,6 +107,8 @@ pub enum ActionKind {
     LedgerCheck,
     /// Server settings changed (appended to postgresql.conf), then a reload or a restart.
     Set,
+    /// `pg_rewind` from another node (the stopped old master rejoins without a base backup).
+    Rewind,
 }
 
 impl ActionKind {
@@ -304,11 +306,13 @@ pub enum Condition {
     Slots,
     /// `apply-delay`: a standby can delay its replay (`recovery_min_apply_delay`, from 9.4).
     ApplyDelay,
+    /// `rewind`: the release has `pg_rewind` (from 9.5), which the `rewind` action runs.
+    Rewind,
 }
 
 impl Condition {
     /// Every condition, in the order of [`Condition::NAMES`].
-    pub const ALL: [Condition; 10] = [
+    pub const ALL: [Condition; 11] = [
         Condition::Sync,
         Condition::LiteralArchive,
         Condition::PreviousCheckpoint,
@@ -319,6 +323,7 @@ impl Condition {
         Condition::TriggerFile,
         Condition::Slots,
         Condition::ApplyDelay,
+        Condition::Rewind,
     ];
     /// The names used in drill files.
     pub const NAMES: &'static [&'static str] = &[
@@ -332,6 +337,7 @@ impl Condition {
         "trigger-file",
         "slots",
         "apply-delay",
+        "rewind",
     ];
 
     /// The name used in drill files.
@@ -400,6 +406,8 @@ impl Condition {
             (Condition::ApplyDelay, false) => {
                 "this release cannot delay a standby's replay: no recovery_min_apply_delay (it came in 9.4)"
             }
+            (Condition::Rewind, true) => "this release has pg_rewind (9.5 and later)",
+            (Condition::Rewind, false) => "this release has no pg_rewind (it came in 9.5)",
         }
     }
 
@@ -416,6 +424,7 @@ impl Condition {
             Condition::TriggerFile => Some(dialect.promote_trigger_setting().is_some()),
             Condition::Slots => Some(dialect.has_replication_slots()),
             Condition::ApplyDelay => Some(dialect.has_recovery_min_apply_delay()),
+            Condition::Rewind => Some(dialect.has_pg_rewind()),
         }
     }
 }
@@ -617,6 +626,10 @@ pub enum RoleChange<'a> {
     /// `move_aside`: these areas moved aside (the data among them, the node is a standby no
     /// longer until it is made one again).
     MovedAside(&'a [Area]),
+    /// `rewind`: the data directory rewound to the source's timeline, with the source's
+    /// configuration files and server logs copied over it (the node is a standby no longer until
+    /// it is made one again).
+    Rewound,
 }
 
 /// What the ledger writer does for one of the ledger's actions ([`Action::ledger`]).
@@ -734,6 +747,14 @@ pub enum Action {
         /// How the server takes them (default reload).
         apply: Apply,
     },
+    /// `pg_rewind` of this (stopped) node's data directory from a running node: the blocks
+    /// changed since the timelines forked are copied back from the source, so that the old
+    /// master can follow the new one without a base backup. From 9.5 ([`Condition::Rewind`]);
+    /// the target needs data checksums or `wal_log_hints`.
+    Rewind {
+        /// The running server rewound from (the new primary).
+        from: NodeRef,
+    },
 }
 
 impl Action {
@@ -761,7 +782,8 @@ impl Action {
             | Action::MakeStandby { .. }
             | Action::Pitr { .. }
             | Action::CopyBackup { .. }
-            | Action::Set { .. } => Performed::Waited { runs_for: None },
+            | Action::Set { .. }
+            | Action::Rewind { .. } => Performed::Waited { runs_for: None },
         }
     }
 
@@ -794,11 +816,12 @@ impl Action {
         }
     }
 
-    /// Whether it replaces a node's data directory (moved aside, or a backup copied in), so
-    /// that the server log files found there afterwards came with the data.
+    /// Whether it replaces a node's data directory (moved aside, a backup copied in, or rewound
+    /// from another node's, whose log directory pg_rewind copies too), so that the server log
+    /// files found there afterwards came with the data.
     pub fn moves_data(&self) -> bool {
         match self.role_change() {
-            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) => true,
+            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) | RoleChange::Rewound => true,
             RoleChange::None
             | RoleChange::Promoted
             | RoleChange::Recovered
@@ -817,6 +840,7 @@ impl Action {
                 RoleChange::CopiedInto(to)
             }
             Action::MoveAside { what, .. } => RoleChange::MovedAside(what),
+            Action::Rewind { .. } => RoleChange::Rewound,
             Action::Start
             | Action::Stop { .. }
             | Action::LocalBackup { .. }
@@ -835,6 +859,7 @@ impl Action {
     pub fn needs(&self) -> Vec<Condition> {
         let recovery = match self {
             Action::Pitr { recovery, .. } => recovery,
+            Action::Rewind { .. } => return vec![Condition::Rewind],
             Action::Promote {
                 method: PromoteMethod::TriggerFile,
             } => return vec![Condition::TriggerFile],
@@ -890,6 +915,7 @@ impl Action {
             Action::LedgerRetarget => ActionKind::LedgerRetarget,
             Action::LedgerCheck { .. } => ActionKind::LedgerCheck,
             Action::Set { .. } => ActionKind::Set,
+            Action::Rewind { .. } => ActionKind::Rewind,
         }
     }
 

@@ -8,7 +8,7 @@
 //! primary, the node it follows is the primary from then on (promoted by a later step, or
 //! already by a `run` step the checker cannot read); a point-in-time recovery opens its node as
 //! a primary without standbys; replacing a node's data (`base_backup`, `copy_backup`,
-//! `move_aside`) takes it out of the standbys until `make_standby`. A node is promotable while
+//! `move_aside`, `rewind`) takes it out of the standbys until `make_standby`. A node is promotable while
 //! it is a standby, even when references name it the primary.
 //!
 //! Who is primary after an action is [`primary_after`], the one rule the checker, the printed
@@ -41,6 +41,7 @@ pub fn primary_after(
         RoleChange::Follows(_)
         | RoleChange::CopiedInto(_)
         | RoleChange::MovedAside(_)
+        | RoleChange::Rewound
         | RoleChange::None => None,
     }
 }
@@ -139,6 +140,14 @@ impl Roles {
                     );
                     (At::From, why)
                 }),
+            Action::Rewind { from } => node
+                .filter(|x| self.resolve(from) == Some(*x))
+                .map(|x| {
+                    let why = format!(
+                        "a rewind of {x} from {x} itself ({since}): `from` must be the other node"
+                    );
+                    (At::From, why)
+                }),
             Action::LedgerCheck { .. } | Action::LedgerRetarget => {
                 (!self.ledger_started).then(|| {
                     let why = format!(
@@ -194,6 +203,11 @@ impl Roles {
             RoleChange::MovedAside(what) => {
                 if what.contains(&Area::Data) && self.standbys.remove(&x) {
                     self.changed_by = (n, "its data moved aside");
+                }
+            }
+            RoleChange::Rewound => {
+                if self.standbys.remove(&x) {
+                    self.changed_by = (n, "its data rewound");
                 }
             }
             RoleChange::None => {}

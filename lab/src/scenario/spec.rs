@@ -654,6 +654,7 @@ impl ActionSpec {
             ActionKind::LedgerRetarget => Self::LEDGER_RETARGET,
             ActionKind::LedgerCheck => Self::LEDGER_CHECK,
             ActionKind::Set => Self::SET,
+            ActionKind::Rewind => Self::REWIND,
         }
     }
 
@@ -857,6 +858,18 @@ impl ActionSpec {
             300,
         )
     };
+
+    /// `pg_rewind` of the stopped node from a running one: a few seconds on the lab; on a
+    /// large database it reads every file's size and copies what changed, so the bound is a
+    /// base backup's.
+    const REWIND: ActionSpec = Self::on_one(
+        &[required(
+            "from",
+            NODE,
+            "The running server to rewind from (the new master), which pg_rewind --source-server reaches as postgres through pg_hba.conf's monitoring line (p.24, md5: its postgres role needs a password the target's ~/.pgpass holds). The node rewound must be stopped; pg_rewind exists from 9.5 (when = \"rewind\" skips the step before).",
+        )],
+        3600,
+    );
 
     /// The parameter named `name`, if the action takes it.
     pub(super) fn param(&self, name: &str) -> Option<&'static KeySpec> {

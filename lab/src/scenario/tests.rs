@@ -110,7 +110,7 @@ const BAD: &[Bad] = &[
         name: "unknown action",
         body: "[[steps]]\ntitle = \"p\"\non = \"node2\"\naction = \"promot\"\n",
         expected: &[
-            "d.toml:7:10: error: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check, set",
+            "d.toml:7:10: error: unknown action `promot`: expected one of start, stop, promote, base_backup, local_backup, move_aside, link_wal, make_standby, pitr, load, copy_backup, ledger_start, ledger_retarget, ledger_check, set, rewind",
         ],
     },
     Bad {
@@ -709,6 +709,13 @@ title = "Keep more WAL for the standbys"
 on = "all"
 action = "set"
 with = { settings = { hot_standby_feedback = true }, apply = "reload" }
+
+[[steps]]
+title = "Rewind the old master"
+when = "rewind"
+on = "node1"
+action = "rewind"
+with = { from = "node2" }
 "#;
 
 #[test]
@@ -719,7 +726,7 @@ fn a_valid_drill_parses_into_the_expected_structure() {
     assert_eq!(drill.monitor, Some(Duration::from_millis(500)));
     assert_eq!(drill.profiles["default"]["load_seconds"], "30");
     assert_eq!(drill.profiles["long"]["load_seconds"], "180");
-    assert_eq!(drill.steps.len(), 28);
+    assert_eq!(drill.steps.len(), 29);
     let kinds: Vec<&str> = drill.steps.iter().map(|s| s.kind.key()).collect();
     for kind in KINDS {
         assert!(kinds.contains(kind), "no {kind} step");
@@ -1034,6 +1041,60 @@ fn a_target_the_release_lacks_is_refused_for_it_unless_the_step_says_when() {
     assert_eq!(check_release(&both, "d.toml", &dialect("9.3")).len(), 2);
     assert_eq!(check_release(&both, "d.toml", &dialect("9.4")).len(), 1);
     assert_eq!(check_release(&both, "d.toml", &dialect("9.5")), []);
+}
+
+#[test]
+fn a_rewind_is_refused_before_pg_rewind_unless_the_step_says_when() {
+    let dialect = |v: &str| {
+        crate::pg::Dialect::for_major(v.parse::<crate::version::PgVersion>().unwrap().major)
+    };
+    let step = "[[steps]]\ntitle = \"rejoin\"\non = \"node1\"\naction = \"rewind\"\nwith = { from = \"node2\" }\n";
+    let bare = parse_valid("d.toml", &format!("{HEAD}{step}"));
+    let StepKind::Action(Action::Rewind { from }) = &bare.steps[0].kind else {
+        panic!("{:?}", bare.steps[0].kind)
+    };
+    assert_eq!(from, &NodeRef::Node(crate::node::NodeId::NODE2));
+    let on_93: Vec<String> = check_release(&bare, "d.toml", &dialect("9.3.5"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        on_93,
+        ["d.toml:4:1: error: step 1 (rejoin): PostgreSQL 9.3 cannot perform this `rewind`: this release has no pg_rewind (it came in 9.5); add `when = \"rewind\"` to skip the step on releases without it"]
+    );
+    assert_eq!(check_release(&bare, "d.toml", &dialect("9.4")).len(), 1);
+    for v in ["9.5", "12", "15"] {
+        assert_eq!(check_release(&bare, "d.toml", &dialect(v)), [], "{v}");
+    }
+    let guarded = parse_valid("d.toml", &format!("{HEAD}{step}when = \"rewind\"\n"));
+    assert_eq!(check_release(&guarded, "d.toml", &dialect("9.3.5")), []);
+    // `not rewind` does not guard it: the step would run where pg_rewind is missing.
+    let inverted = parse_valid("d.toml", &format!("{HEAD}{step}when = \"not rewind\"\n"));
+    assert_eq!(
+        check_release(&inverted, "d.toml", &dialect("9.3.5")).len(),
+        1
+    );
+}
+
+#[test]
+fn a_rewind_needs_another_node_to_rewind_from() {
+    let step = |with: &str| {
+        format!("[[steps]]\ntitle = \"r\"\non = \"node1\"\naction = \"rewind\"\n{with}")
+    };
+    assert_eq!(
+        diagnostics(&step("")),
+        ["d.toml:7:10: error: action `rewind` needs `from` in `with`: the running node to rewind from, a node (node1, node2) or a role (primary, standby)"]
+    );
+    let itself = diagnostics(&step("with = { from = \"node1\" }\n"));
+    assert_eq!(itself.len(), 1, "{itself:?}");
+    assert!(
+        itself[0].contains("a rewind of node1 from node1 itself (as the lab starts): `from` must be the other node"),
+        "{itself:?}"
+    );
+    assert!(
+        diagnostics(&step("with = { from = \"node2\", to = \"/disk1/x\" }\n"))[0]
+            .contains("unknown parameter `to` for action `rewind`: expected one of from")
+    );
 }
 
 #[test]

@@ -179,6 +179,15 @@ pub fn spec(ctx: &Context, node: NodeId, action: &Action) -> Result<Spec, Render
                 value: s.value.clone(),
             })
             .collect(),
+        // Stopped still (pg_rewind starts nothing), its WAL directory the link to /disk2
+        // still (pg_rewind writes through it).
+        Action::Rewind { .. } => vec![
+            Check::Running {
+                node,
+                running: false,
+            },
+            wal_link(d, node, pg::DATA_DIR),
+        ],
         Action::LedgerStart | Action::LedgerRetarget | Action::LedgerCheck { .. } => {
             return Ok(Spec::Unchecked(
                 "the lab's own ledger writer, not a server's state (ledger_check is a check)",

@@ -273,10 +273,13 @@ impl<L: LabOps> Runner<L> {
     }
 
     /// What an action performed on `node` changes in the drill's state: who is primary, and
-    /// whether the faulted primary is fenced.
+    /// whether the faulted primary is fenced (a stop of the primary a fault struck; a node
+    /// stopped once another is primary, as an old master rejoined and stopped again to be
+    /// rebuilt, is not fencing).
     pub(super) fn settle(&mut self, action: &Action, node: NodeId) {
+        let primary = node == self.ctx.primary;
         self.roles_after(action, node);
-        if matches!(action, Action::Stop { .. }) && self.faults_on(node) {
+        if matches!(action, Action::Stop { .. }) && primary && self.faults_on(node) {
             self.fenced_at = Some(self.sink.at());
         }
     }
@@ -288,7 +291,10 @@ impl<L: LabOps> Runner<L> {
         match action.role_change() {
             RoleChange::Promoted | RoleChange::Recovered => self.emit_role(node, Role::Primary),
             RoleChange::Follows(_) => self.emit_role(node, Role::Standby),
-            RoleChange::CopiedInto(_) | RoleChange::MovedAside(_) | RoleChange::None => {}
+            RoleChange::CopiedInto(_)
+            | RoleChange::MovedAside(_)
+            | RoleChange::Rewound
+            | RoleChange::None => {}
         }
         let ctx = &self.ctx;
         if let Some(primary) =

@@ -71,6 +71,17 @@ impl<'a> Checker<'a> {
         })
     }
 
+    /// `promote`, by `method` (default `pg_ctl`).
+    fn promote_action(&mut self, method: Option<&Value<'_>>) -> Option<Action> {
+        let method = self.opt(method, |cx, v| {
+            cx.choice("method", v, PromoteMethod::NAMES, "promotion method")
+                .map(|i| PromoteMethod::ALL[i])
+        });
+        Some(Action::Promote {
+            method: method?.unwrap_or_default(),
+        })
+    }
+
     /// An action with its parameters. One arm per action, each a few lines of its own
     /// parameters' checks: split, they would only be harder to compare.
     pub(super) fn action(&mut self, value: &Value<'_>, with: Option<&Value<'_>>) -> Option<Action> {
@@ -100,15 +111,7 @@ impl<'a> Checker<'a> {
         let data_dir = || Template::literal(DATA_DIR);
         match kind {
             ActionKind::Start => Some(Action::Start),
-            ActionKind::Promote => {
-                let method = self.opt(param("method"), |cx, v| {
-                    cx.choice("method", v, PromoteMethod::NAMES, "promotion method")
-                        .map(|i| PromoteMethod::ALL[i])
-                });
-                Some(Action::Promote {
-                    method: method?.unwrap_or_default(),
-                })
-            }
+            ActionKind::Promote => self.promote_action(param("method")),
             ActionKind::LinkWal => Some(Action::LinkWal),
             ActionKind::LedgerStart => Some(Action::LedgerStart),
             ActionKind::Set => {
@@ -120,6 +123,15 @@ impl<'a> Checker<'a> {
                 self.set_action(settings, param("apply"))
             }
             ActionKind::LedgerRetarget => Some(Action::LedgerRetarget),
+            ActionKind::Rewind => {
+                let from = required(
+                    self,
+                    "from",
+                    &format!("the running node to rewind from, {node}"),
+                )
+                .and_then(|v| self.node("from", v, false));
+                Some(Action::Rewind { from: from? })
+            }
             ActionKind::LedgerCheck => {
                 let max_lost = self.opt(param("max_lost"), |cx, v| {
                     cx.counted(MAX_LOST.name, MAX_LOST.ty, v).map(|n| n as u64)
